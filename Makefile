@@ -1,0 +1,67 @@
+# PAM: the four commands of the README. Nothing else is needed on a fresh machine with Python 3.11,
+# PostgreSQL and Redis on 127.0.0.1.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: run test serve bench lint format clean schema
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+.env:
+	@$(PYTHON) scripts/make_env.py .env
+
+## run: the platform on http://$(HOST):$(PORT), embedded (SQLite) unless DATABASE_URL is set
+run: $(VENV)/.runtime .env
+	$(PY) manage.py migrate --noinput
+	@$(PY) manage.py seed_demo
+	@echo
+	@echo "PAM is starting on http://$(HOST):$(PORT)/  (back office: http://$(HOST):$(PORT)/backoffice/, API docs: http://$(HOST):$(PORT)/api/docs/)"
+	@echo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: lint, format check and the whole suite against PostgreSQL and Redis on 127.0.0.1
+test: $(VENV)/.dev
+	@$(PY) -m tests.preflight
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+## serve: production-like (PostgreSQL, Redis, $(WORKERS) uvicorn processes) on $(HOST):$(PORT)
+serve: $(VENV)/.runtime .env
+	@test -n "$$DATABASE_URL" || { echo "make serve needs DATABASE_URL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/pam" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "make serve needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 2; }
+	PAM_ENV=production DEBUG=false $(PY) manage.py migrate --noinput
+	PAM_ENV=production DEBUG=false $(PY) manage.py collectstatic --noinput --verbosity 0
+	PAM_ENV=production DEBUG=false exec $(VENV)/bin/uvicorn pam.asgi:application \
+		--host $(HOST) --port $(PORT) --workers $(WORKERS) --lifespan off --no-access-log
+
+## bench: the benchmarks, each printing its figures beside the baseline measured in the same run
+bench: $(VENV)/.dev
+	@$(PY) -m tests.preflight
+	$(PY) -m bench
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.dev
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+clean:
+	rm -rf $(VENV) .data staticfiles .pytest_cache .ruff_cache
+
+## schema: regenerate docs/openapi.yaml from the code (a test checks it is current)
+schema: $(VENV)/.runtime
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

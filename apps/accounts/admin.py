@@ -1,0 +1,57 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from apps.accounts.models import Brand, Currency, Player, User
+
+
+@admin.register(User)
+class PamUserAdmin(UserAdmin):
+    list_display = ("username", "email", "is_staff", "is_active", "last_login")
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "created_at")
+    search_fields = ("code", "name")
+
+
+@admin.register(Currency)
+class CurrencyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "exponent", "is_active")
+    list_filter = ("is_active", "exponent")
+    search_fields = ("code", "name")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # money rows point at currencies forever
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin):
+    list_display = ("id", "username", "email", "brand", "country", "currency", "status", "kyc_status", "created_at")
+    list_filter = ("brand", "status", "kyc_status", "currency", "country")
+    search_fields = ("=id", "user__username", "email")
+    list_select_related = ("user", "brand", "currency")
+    readonly_fields = ("user", "brand", "currency", "created_at", "updated_at")
+    # Status changes will move to audited services (player protection); until then they are plain edits.
+    fields = (
+        "user",
+        "brand",
+        "email",
+        "country",
+        "currency",
+        "date_of_birth",
+        "status",
+        "kyc_status",
+        "created_at",
+        "updated_at",
+    )
+
+    @admin.display(ordering="user__username")
+    def username(self, player: Player) -> str:
+        return player.user.username
+
+    def has_add_permission(self, request) -> bool:
+        return False  # players register; the sandbox has `create_player`
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

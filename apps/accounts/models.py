@@ -1,0 +1,98 @@
+"""Who is who: users (staff and players share one model), brands, currencies, player profiles.
+
+A staff member is a `User` with `is_staff` and a role group; a player is a `User` with a
+`Player` profile. Brand and currency are reference data that every money table points at.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+from apps.accounts.choices import KycStatus, PlayerStatus
+
+
+class User(AbstractUser):
+    """The login identity, from the first migration so nothing ever has to swap it."""
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class Currency(models.Model):
+    """An ISO 4217 currency and its minor-unit exponent (EUR 2, JPY 0, BHD 3)."""
+
+    code = models.CharField(primary_key=True, max_length=3)
+    name = models.CharField(max_length=64)
+    exponent = models.PositiveSmallIntegerField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "currencies"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z]{3}$"), name="currency_code_iso_4217"),
+            models.CheckConstraint(condition=models.Q(exponent__lte=4), name="currency_exponent_at_most_4"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Brand(models.Model):
+    """One operator brand (a site); players belong to exactly one."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Player(models.Model):
+    """A player's profile. The wallet, limits and bonuses all hang off this row."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="player")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="players")
+    # Kept here as well as on the user because it is unique per brand, not globally.
+    email = models.EmailField()
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    date_of_birth = models.DateField()
+    status = models.CharField(max_length=16, choices=PlayerStatus.choices, default=PlayerStatus.ACTIVE)
+    kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("brand", Lower("email"), name="player_email_unique_per_brand"),
+            models.CheckConstraint(condition=models.Q(status__in=PlayerStatus.values), name="player_status_valid"),
+            models.CheckConstraint(condition=models.Q(kyc_status__in=KycStatus.values), name="player_kyc_status_valid"),
+            models.CheckConstraint(condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="player_country_iso_3166"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.username} ({self.pk})"
+
+    @property
+    def public_id(self) -> str:
+        """The id every API shows: a string, as the wallet and real-time contracts require."""
+        return str(self.pk)
+
+
+class AuthToken(models.Model):
+    """A player API bearer token. Only its SHA-256 is stored: a database leak gives no logins."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d}"

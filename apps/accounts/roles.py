@@ -1,0 +1,45 @@
+"""What each staff role may do in the back office.
+
+The groups themselves are created by a data migration; their permissions are (re)assigned after
+every `migrate`, because permissions only exist once all apps have migrated. Later apps add
+their own models' permissions here.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+from apps.accounts.choices import StaffRole
+
+ALL = "__all__"
+
+ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
+    StaffRole.SUPPORT: ["accounts.view_user", "accounts.view_player", "accounts.view_brand", "accounts.view_currency"],
+    StaffRole.COMPLIANCE: [
+        "accounts.view_user",
+        "accounts.view_player",
+        "accounts.change_player",
+        "accounts.view_brand",
+        "accounts.view_currency",
+    ],
+    StaffRole.FINANCE: ["accounts.view_player", "accounts.view_brand", "accounts.view_currency"],
+    StaffRole.ADMIN: ALL,
+}
+
+
+def sync_role_permissions(sender=None, **kwargs) -> None:
+    """post_migrate receiver: give each existing role group exactly its permissions."""
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group = Group.objects.filter(name=role.value).first()
+        if group is None:
+            continue
+        if wanted == ALL:
+            permissions = Permission.objects.all()
+        else:
+            pairs = [name.split(".", 1) for name in wanted]
+            permissions = [
+                p
+                for p in Permission.objects.select_related("content_type").filter(
+                    codename__in=[codename for _, codename in pairs]
+                )
+                if [p.content_type.app_label, p.codename] in pairs
+            ]
+        group.permissions.set(permissions)

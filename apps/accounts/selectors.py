@@ -1,0 +1,34 @@
+"""Reads of the accounts app."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from apps.accounts.errors import NotAPlayer
+from apps.accounts.models import Currency, Player, User
+from apps.accounts.tokens import hash_token
+
+
+def get_player_for_user(user: User) -> Player:
+    """The user's player profile, with brand and currency; raises NotAPlayer for staff."""
+    try:
+        return Player.objects.select_related("brand", "currency", "user").get(user=user)
+    except Player.DoesNotExist:
+        raise NotAPlayer from None
+
+
+def get_user_for_token(token: str) -> User | None:
+    """The active user a live token belongs to, or None (unknown, expired or revoked)."""
+    return (
+        User.objects.filter(
+            auth_tokens__key_hash=hash_token(token),
+            auth_tokens__expires_at__gt=timezone.now(),
+            is_active=True,
+        )
+        .select_related("player")
+        .first()
+    )
+
+
+def get_active_currency(code: str) -> Currency | None:
+    return Currency.objects.filter(code=code, is_active=True).first()

@@ -1,0 +1,137 @@
+"""Writes of the accounts app: registration, login tokens, staff users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from apps.accounts import errors, selectors
+from apps.accounts.choices import StaffRole
+from apps.accounts.models import AuthToken, Brand, Player, User
+from apps.accounts.tokens import hash_token, new_token
+
+MINIMUM_AGE_YEARS = 18
+
+
+@dataclass(frozen=True)
+class Registration:
+    username: str
+    email: str
+    password: str
+    date_of_birth: dt.date
+    country: str
+    currency: str
+    brand: str
+
+
+def age_on(date_of_birth: dt.date, today: dt.date) -> int:
+    """Whole years between the two dates; a 29 February birthday counts on 1 March."""
+    had_birthday = (today.month, today.day) >= (date_of_birth.month, date_of_birth.day)
+    return today.year - date_of_birth.year - (0 if had_birthday else 1)
+
+
+def register_player(registration: Registration) -> Player:
+    """Create a user and its player profile, or refuse with a stable code.
+
+    Raises Underage, UnknownBrand, UnknownCurrency, UsernameTaken, EmailTaken or WeakPassword;
+    nothing is written when it raises. The password is hashed with the first of
+    PASSWORD_HASHERS (argon2).
+    """
+    today = timezone.now().date()
+    if age_on(registration.date_of_birth, today) < MINIMUM_AGE_YEARS:
+        raise errors.Underage
+    brand = Brand.objects.filter(code=registration.brand).first()
+    if brand is None:
+        raise errors.UnknownBrand
+    currency = selectors.get_active_currency(registration.currency)
+    if currency is None:
+        raise errors.UnknownCurrency(f"The currency {registration.currency!r} is not offered.")
+    _refuse_taken(registration.username, registration.email, brand)
+
+    user = User(username=registration.username, email=registration.email)
+    try:
+        validate_password(registration.password, user=user)
+    except ValidationError as exc:
+        raise errors.WeakPassword(" ".join(exc.messages), details={"reasons": exc.messages}) from None
+    user.set_password(registration.password)
+    try:
+        with transaction.atomic():
+            user.save()
+            return Player.objects.create(
+                user=user,
+                brand=brand,
+                email=registration.email,
+                country=registration.country,
+                currency=currency,
+                date_of_birth=registration.date_of_birth,
+            )
+    except IntegrityError:
+        # Two registrations raced past the checks above; the constraints decided. Say which.
+        _refuse_taken(registration.username, registration.email, brand)
+        raise
+
+
+def _refuse_taken(username: str, email: str, brand: Brand) -> None:
+    if User.objects.filter(username__iexact=username).exists():
+        raise errors.UsernameTaken
+    if Player.objects.filter(brand=brand, email__iexact=email).exists():
+        raise errors.EmailTaken
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    player: Player
+
+
+def log_in_player(*, request: HttpRequest, username: str, password: str) -> Login:
+    """Check the credentials and issue a bearer token.
+
+    The request goes to django-axes through `authenticate`: an account or an IP address with too
+    many recent failures is refused (LoginLocked) without the password being checked.
+    Raises InvalidCredentials, LoginLocked or NotAPlayer.
+    """
+    user = authenticate(request=request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise errors.LoginLocked
+    if user is None:
+        raise errors.InvalidCredentials
+    player = selectors.get_player_for_user(user)
+    # What django.contrib.auth.login() would send: sets last_login, and axes clears the failures.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return Login(token=issue_token(user), player=player)
+
+
+def issue_token(user: User) -> str:
+    """A new bearer token for `user`, valid for AUTH_TOKEN_TTL; only its hash is stored."""
+    token = new_token()
+    AuthToken.objects.create(user=user, key_hash=hash_token(token), expires_at=timezone.now() + settings.AUTH_TOKEN_TTL)
+    return token
+
+
+def revoke_token(token: str) -> None:
+    """The token stops working at once (idempotent)."""
+    AuthToken.objects.filter(key_hash=hash_token(token)).delete()
+
+
+def create_staff_user(*, username: str, password: str, role: StaffRole, email: str = "") -> User:
+    """A back-office user in the role's group; `admin` is also a superuser."""
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        email=email,
+        is_staff=True,
+        is_superuser=role == StaffRole.ADMIN,
+    )
+    user.groups.add(Group.objects.get(name=role.value))
+    return user

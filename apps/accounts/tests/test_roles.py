@@ -1,0 +1,31 @@
+"""Staff roles: the four groups exist after migrate, with the permissions of roles.py."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from apps.accounts.choices import StaffRole
+from apps.accounts.tests.factories import make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_four_staff_groups_exist():
+    assert set(Group.objects.values_list("name", flat=True)) >= {"support", "compliance", "finance", "admin"}
+
+
+def test_role_permissions():
+    support, compliance = make_staff(StaffRole.SUPPORT), make_staff(StaffRole.COMPLIANCE)
+    admin = make_staff(StaffRole.ADMIN)
+
+    assert support.has_perm("accounts.view_player")
+    assert not support.has_perm("accounts.change_player")
+    assert compliance.has_perm("accounts.change_player")
+    assert admin.is_superuser
+    assert Group.objects.get(name="admin").permissions.count() == Permission.objects.count()
+
+
+def test_staff_can_open_the_back_office(client):
+    client.force_login(make_staff(StaffRole.SUPPORT))
+    assert client.get("/backoffice/").status_code == 200
+    assert client.get("/backoffice/accounts/player/").status_code == 200
+    assert client.get("/backoffice/accounts/brand/add/").status_code == 403

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BonusesConfig(AppConfig):
+    name = "apps.bonuses"
+    label = "bonuses"

@@ -1,0 +1,100 @@
+"""A small closed-loop HTTP/1.1 load generator on keep-alive connections (asyncio, no dependencies).
+
+Each of `concurrency` clients sends its next request as soon as the previous answer arrives, for
+at most `duration` seconds and at most `max_requests` requests in all: every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<34} c={self.concurrency:<3} {self.rate:8.0f}/s  p50 {self.percentile(50):6.2f} ms  "
+            f"p99 {self.percentile(99):6.2f} ms  n={len(self.latencies)} errors={self.errors}"
+        )
+
+
+Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
+
+
+async def _client(host: str, port: int, make_request: Callable[[int], Request], counter, deadline, result, ok) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.monotonic() < deadline and counter[0] > 0:
+            counter[0] -= 1
+            method, path, headers, body = make_request(counter[0])
+            head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+            started = time.perf_counter()
+            writer.write(head.encode() + body)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            payload = await reader.readexactly(length)
+            elapsed = time.perf_counter() - started
+            status = int(status_line.split()[1])
+            if ok(status, payload):
+                result.latencies.append(elapsed)
+            else:
+                result.errors += 1
+    finally:
+        writer.close()
+
+
+def run_load(
+    name: str,
+    host: str,
+    port: int,
+    make_request: Callable[[int], Request],
+    *,
+    concurrency: int,
+    duration: float,
+    max_requests: int,
+    ok: Callable[[int, bytes], bool] = lambda status, _: status == 200,
+) -> Result:
+    result = Result(name, concurrency)
+
+    async def main() -> None:
+        counter = [max_requests]
+        deadline = time.monotonic() + duration
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(_client(host, port, make_request, counter, deadline, result, ok) for _ in range(concurrency))
+        )
+        result.seconds = time.perf_counter() - started
+
+    asyncio.run(main())
+    return result
+
+
+def ratio(a: Result, b: Result) -> str:
+    return f"{a.rate / b.rate:.2f}" if b.rate else "n/a"
+
+
+__all__ = ["Result", "ratio", "run_load", "statistics"]

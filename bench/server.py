@@ -1,0 +1,92 @@
+"""Start PAM as `make serve` does (PostgreSQL, Redis, uvicorn workers) on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests import preflight
+from tests.support import ROOT, clean_env, free_port, stop, wait_for_http
+
+BENCH_DATABASE = "pam_bench"
+
+
+def bench_env() -> dict[str, str]:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(preflight.test_database_url())
+    database_url = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    return clean_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=preflight.test_redis_url(),
+        PAM_ENV="production",
+        SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "bench-" + os.urandom(24).hex()),
+        CHANNEL_LAYER_PREFIX="pambench",
+        CACHE_KEY_PREFIX="pambench",
+        LOG_LEVEL="WARNING",
+        PAM_DATA_DIR=str(ROOT / ".bench"),
+    )
+
+
+def create_database() -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(preflight.test_database_url())
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+@contextlib.contextmanager
+def served(workers: int) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """A fresh bench database, migrated, and `workers` uvicorn processes on a free port."""
+    env = bench_env()
+    Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
+    create_database()
+    manage(env, "migrate", "--noinput")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "pam.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        yield "127.0.0.1", port, env
+    finally:
+        stop(process)

@@ -1,0 +1,307 @@
+"""PAM settings: one file, everything read from the environment.
+
+Two modes, chosen by what the environment provides (see docs/configuration.md):
+
+- embedded (no DATABASE_URL): SQLite in `.data/`, the in-memory channel layer, Celery eager.
+- served (DATABASE_URL, REDIS_URL): PostgreSQL, channels-redis, Redis cache and Celery broker.
+
+`PAM_ENV=production` refuses to start without a real SECRET_KEY or with DEBUG on. Nothing in
+`apps/` reads settings at import time.
+"""
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+import structlog
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# Real environment variables always win over the file: `make run` writes a dev SECRET_KEY into
+# `.env`; a deployment passes its own environment. ENV_FILE lets tests point elsewhere.
+ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
+    environ.Env.read_env(str(ENV_FILE), overwrite=False)
+
+# ------------------------------------------------------------------------------
+# Core
+# ------------------------------------------------------------------------------
+PAM_ENV = env.str("PAM_ENV", default="dev")
+if PAM_ENV not in ("dev", "production"):
+    raise ImproperlyConfigured(f"PAM_ENV must be 'dev' or 'production', not {PAM_ENV!r}.")
+PRODUCTION = PAM_ENV == "production"
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+
+if PRODUCTION:
+    if len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "PAM_ENV=production needs a real SECRET_KEY (at least 32 random characters) in the "
+            "environment. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    if DEBUG:
+        raise ImproperlyConfigured("PAM_ENV=production refuses to start with DEBUG on: unset DEBUG or set DEBUG=false.")
+elif not SECRET_KEY:
+    # A dev process without `.env` still runs; its sessions just don't outlive it.
+    SECRET_KEY = secrets.token_urlsafe(50)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+ROOT_URLCONF = "pam.urls"
+ASGI_APPLICATION = "pam.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# ------------------------------------------------------------------------------
+# Applications
+# ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    # daphne's runserver serves ASGI (and so WebSockets) in `make run`.
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "axes",
+    "apps.common",
+    "apps.accounts",
+    "apps.wallet",
+    "apps.games",
+    "apps.payments",
+    "apps.bonuses",
+    "apps.compliance",
+    "apps.realtime",
+    "apps.backoffice",
+]
+
+MIDDLEWARE = [
+    "apps.common.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the response.
+    "axes.middleware.AxesMiddleware",
+]
+
+if PRODUCTION:
+    # Serves `collectstatic`'s output in `make serve`; in dev, runserver serves static files.
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------------------
+# Database
+# ------------------------------------------------------------------------------
+DATA_DIR = Path(env.str("PAM_DATA_DIR", default=str(BASE_DIR / ".data")))
+EMBEDDED = not env.str("DATABASE_URL", default="")
+
+if EMBEDDED:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "pam.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of one
+                # failing with "database is locked" half-way through a money transaction.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+else:
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Services open their own transactions (durable ones for money): see ARCHITECTURE.md.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+# ------------------------------------------------------------------------------
+# Redis: channel layer, cache, Celery broker
+# ------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # The default of 100 drops bursts silently (measured: ARCHITECTURE.md).
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
+                "expiry": 60,
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="pam"),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="pam"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = TIME_ZONE
+
+# ------------------------------------------------------------------------------
+# Authentication and passwords
+# ------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: it refuses locked-out credentials before any hashing.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# Login throttling (django-axes): an account, or an IP address, is locked for AXES_COOLOFF_TIME
+# after AXES_FAILURE_LIMIT failures, whichever comes first.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.lockout_response"
+AXES_VERBOSE = False
+
+# Player API bearer tokens.
+AUTH_TOKEN_TTL = timedelta(days=env.int("AUTH_TOKEN_TTL_DAYS", default=30))
+
+# ------------------------------------------------------------------------------
+# Security
+# ------------------------------------------------------------------------------
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=PRODUCTION)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+
+# ------------------------------------------------------------------------------
+# Static files
+# ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# ------------------------------------------------------------------------------
+# REST framework and OpenAPI
+# ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.PamAutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"registration": env.str("REGISTRATION_RATE", default="30/hour")},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PAM API",
+    "DESCRIPTION": (
+        "Player Account Management: the player API (session or `Authorization: Bearer <token>`) "
+        'and the integrator APIs. Errors are always `{"error": {"code", "message"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from our own static files: the docs work offline and load nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# ------------------------------------------------------------------------------
+# Logging: structured JSON, one line per event, with the request id bound per request
+# ------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+_shared_processors = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+            "foreign_pre_chain": _shared_processors,
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+    },
+}
+structlog.configure(
+    processors=[*_shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)

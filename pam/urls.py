@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.common import views as common_views
+
+urlpatterns = [
+    path("healthz", common_views.healthz, name="healthz"),
+    path("readyz", common_views.readyz, name="readyz"),
+    path("backoffice/", admin.site.urls),
+    path("api/player/v1/", include("apps.accounts.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "apps.common.views.not_found"
+handler500 = "apps.common.views.server_error"

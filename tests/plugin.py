@@ -1,0 +1,28 @@
+"""Loaded by pytest before Django (`-p tests.plugin`): points the settings at the test services.
+
+The environment is set here, at import, because pytest-django reads the settings before any
+conftest runs. Tests never read the developer's `.env`.
+"""
+
+import os
+import secrets
+
+import pytest
+
+from tests import preflight
+
+os.environ["DATABASE_URL"] = preflight.test_database_url()
+os.environ["REDIS_URL"] = preflight.test_redis_url()
+os.environ["PAM_ENV"] = "dev"
+os.environ["ENV_FILE"] = os.devnull
+os.environ.pop("DEBUG", None)
+# Keys of this run only: a developer's `make run` on the same Redis never sees test messages.
+_run = secrets.token_hex(4)
+os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"
+os.environ["CACHE_KEY_PREFIX"] = f"pamtest{_run}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    found = preflight.problems()
+    if found:
+        pytest.exit("\n".join(["", *found, "The test suite needs both services and never skips."]), returncode=3)

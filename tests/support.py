@@ -1,0 +1,64 @@
+"""Helpers for tests that run PAM in another process, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+# What a test process carries that a fresh operator's shell would not.
+_PAM_VARIABLES = ("DATABASE_URL", "REDIS_URL", "PAM_ENV", "DEBUG", "SECRET_KEY", "ENV_FILE", "PAM_DATA_DIR")
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The current environment without PAM's variables, plus `overrides`; never reads `.env`."""
+    env = {k: v for k, v in os.environ.items() if k not in _PAM_VARIABLES and k != "DJANGO_SETTINGS_MODULE"}
+    env["ENV_FILE"] = os.devnull
+    env.update(overrides)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Poll `url` until it answers (any status), failing early if the server process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {process.returncode}: {process.stdout.read() if process.stdout else ''}"
+            )
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    try:
+        out, _ = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return out or ""
