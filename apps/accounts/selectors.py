@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.utils import timezone
 
 from apps.accounts.errors import NotAPlayer
@@ -32,3 +34,19 @@ def get_user_for_token(token: str) -> User | None:
 
 def get_active_currency(code: str) -> Currency | None:
     return Currency.objects.filter(code=code, is_active=True).first()
+
+
+_KNOWN_CURRENCIES_TTL_SECONDS = 60.0
+_known_currencies: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def is_known_currency(code: str) -> bool:
+    """Whether `code` is an active currency. Read on every wallet call, so the set is kept in
+    memory for a minute: a currency an admin adds is known everywhere within that minute."""
+    global _known_currencies
+    loaded_at, codes = _known_currencies
+    now = time.monotonic()
+    if now - loaded_at > _KNOWN_CURRENCIES_TTL_SECONDS or (code not in codes and now - loaded_at > 1):
+        codes = frozenset(Currency.objects.filter(is_active=True).values_list("code", flat=True))
+        _known_currencies = (now, codes)
+    return code in codes

@@ -1,0 +1,224 @@
+"""The seamless wallet API for game providers (contracts/wallet-api.md), one view per operation.
+
+Every view: size and signature first (signature.py), then strict parsing (parsing.py), then one
+wallet service call. Refusals are PamErrors rendered by the common exception handler.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.selectors import is_known_currency
+from apps.common.idempotency import ExternalRef, fingerprint
+from apps.common.schema import ErrorSerializer
+from apps.games import services as games
+from apps.wallet import errors, selectors, services
+from apps.wallet.api.parsing import parse_call
+from apps.wallet.api.signature import read_signed_body
+
+_HEADERS = [
+    OpenApiParameter("X-Provider", str, OpenApiParameter.HEADER, required=True, description="the provider's code"),
+    OpenApiParameter(
+        "X-Signature",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="lowercase hex HMAC-SHA256, keyed with the provider's secret, of the operation name, "
+        "a newline and the raw body",
+    ),
+]
+_ID = serializers.CharField(min_length=1, max_length=100)
+_AMOUNT = serializers.IntegerField(min_value=0, max_value=10**12, help_text="minor units")
+_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST"),
+    401: OpenApiResponse(ErrorSerializer, description="INVALID_SIGNATURE, TOKEN_INVALID"),
+    402: OpenApiResponse(ErrorSerializer, description="INSUFFICIENT_FUNDS"),
+    403: OpenApiResponse(ErrorSerializer, description="PLAYER_BLOCKED, LIMIT_REACHED"),
+    404: OpenApiResponse(ErrorSerializer, description="UNKNOWN_PLAYER"),
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="CURRENCY_MISMATCH, DUPLICATE_TRANSACTION, TRANSACTION_ROLLED_BACK, ROLLBACK_NOT_ALLOWED",
+    ),
+    413: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST (body over 64 KiB)"),
+}
+_MONEY_ANSWER = inline_serializer(
+    "WalletMoneyAnswer",
+    {
+        "balance": serializers.IntegerField(help_text="playable balance after the call: cash plus bonus"),
+        "currency": serializers.CharField(),
+        "transaction_id": serializers.CharField(help_text="PAM's id for the call"),
+        "version": serializers.IntegerField(help_text="the wallet's version after the call"),
+    },
+)
+_BALANCE_ANSWER = inline_serializer(
+    "WalletBalanceAnswer",
+    {"player_id": serializers.CharField(), "currency": serializers.CharField(), "balance": serializers.IntegerField()},
+)
+_ROUND_FIELDS = {
+    "player_id": serializers.CharField(),
+    "currency": serializers.CharField(min_length=3, max_length=3),
+    "transaction_id": _ID,
+    "round_id": _ID,
+    "game_id": _ID,
+}
+
+
+class WalletApi(APIView):
+    """Base of the operations: no session, no DRF authentication; the signature is the auth."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    operation: str
+
+    def post(self, request):
+        provider, body = read_signed_body(request._request, self.operation)
+        fields, raw = parse_call(self.operation, body, is_known_currency)
+        if "player_id" in fields and fields["player_id"] is None:
+            raise errors.UnknownPlayer
+        ref = None
+        if "transaction_id" in fields:
+            ref = ExternalRef(
+                origin=f"provider:{provider.code}",
+                external_id=fields["transaction_id"],
+                fingerprint=fingerprint(self.operation, raw),
+            )
+        return Response(self.call(provider, fields, ref))
+
+    def call(self, provider, fields: dict, ref: ExternalRef | None) -> dict:
+        raise NotImplementedError
+
+
+def _money_answer(posted: services.Posted) -> dict:
+    return {
+        "balance": posted.balance,
+        "currency": posted.currency,
+        "transaction_id": posted.transaction_id,
+        "version": posted.version,
+    }
+
+
+class AuthenticateApi(WalletApi):
+    operation = "authenticate"
+
+    @extend_schema(
+        operation_id="wallet_authenticate",
+        tags=["wallet"],
+        parameters=_HEADERS,
+        request=inline_serializer("WalletAuthenticateCall", {"token": serializers.CharField()}),
+        responses={200: _BALANCE_ANSWER, **_ERRORS},
+        description="Exchange a launch token, once and within 10 minutes, for the player and their balance.",
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def call(self, provider, fields, ref):
+        player = games.redeem_launch_token(token=fields["token"], provider=provider)
+        state = selectors.get_wallet_state(player.pk)
+        return {"player_id": state.player_id, "currency": state.currency, "balance": state.balance}
+
+
+class BalanceApi(WalletApi):
+    operation = "balance"
+
+    @extend_schema(
+        operation_id="wallet_balance",
+        tags=["wallet"],
+        parameters=_HEADERS,
+        request=inline_serializer(
+            "WalletBalanceCall", {"player_id": serializers.CharField(), "currency": serializers.CharField()}
+        ),
+        responses={200: _BALANCE_ANSWER, **_ERRORS},
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def call(self, provider, fields, ref):
+        state = selectors.get_wallet_state(fields["player_id"])
+        if fields["currency"] != state.currency:
+            raise errors.CurrencyMismatch(extra={"balance": state.balance, "currency": state.currency})
+        return {"player_id": state.player_id, "currency": state.currency, "balance": state.balance}
+
+
+class BetApi(WalletApi):
+    operation = "bet"
+
+    @extend_schema(
+        operation_id="wallet_bet",
+        tags=["wallet"],
+        parameters=_HEADERS,
+        request=inline_serializer("WalletBetCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
+        responses={200: _MONEY_ANSWER, **_ERRORS},
+        description="Debit the stake (cash first, then bonus). Idempotent on transaction_id.",
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def call(self, provider, fields, ref):
+        return _money_answer(
+            services.place_bet(
+                player_id=fields["player_id"],
+                currency=fields["currency"],
+                amount=fields["amount"],
+                ref=ref,
+                round_id=fields["round_id"],
+                game_id=fields["game_id"],
+            )
+        )
+
+
+class WinApi(WalletApi):
+    operation = "win"
+
+    @extend_schema(
+        operation_id="wallet_win",
+        tags=["wallet"],
+        parameters=_HEADERS,
+        request=inline_serializer("WalletWinCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
+        responses={200: _MONEY_ANSWER, **_ERRORS},
+        description="Credit a win (0 closes the round). Paid even to a blocked player. Idempotent on transaction_id.",
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def call(self, provider, fields, ref):
+        return _money_answer(
+            services.settle_win(
+                player_id=fields["player_id"],
+                currency=fields["currency"],
+                amount=fields["amount"],
+                ref=ref,
+                round_id=fields["round_id"],
+                game_id=fields["game_id"],
+            )
+        )
+
+
+class RollbackApi(WalletApi):
+    operation = "rollback"
+
+    @extend_schema(
+        operation_id="wallet_rollback",
+        tags=["wallet"],
+        parameters=_HEADERS,
+        request=inline_serializer("WalletRollbackCall", {**_ROUND_FIELDS, "rolled_back_transaction_id": _ID}),
+        responses={200: _MONEY_ANSWER, **_ERRORS},
+        description="Refund exactly what the named bet took. Idempotent on transaction_id.",
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def call(self, provider, fields, ref):
+        return _money_answer(
+            services.rollback_bet(
+                player_id=fields["player_id"],
+                currency=fields["currency"],
+                rolled_back_external_id=fields["rolled_back_transaction_id"],
+                ref=ref,
+                round_id=fields["round_id"],
+                game_id=fields["game_id"],
+            )
+        )

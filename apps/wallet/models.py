@@ -1,0 +1,137 @@
+"""The ledger: accounts, transactions and their entries.
+
+Design overview
+---------------
+Every money movement is one `Transaction` with two or more `Entry` rows whose signed amounts sum
+to zero per currency (double entry). Each entry posts to one `Account`:
+
+- a player has a `cash` and a `bonus` account in their currency. Their stored `balance` is the
+  sum of their entries and never negative (a CHECK). The cash account's `version` is the player
+  wallet's version: it grows by one with each transaction that moves the player's money, and the
+  real-time protocol orders frames by it. A bonus account's `version` counts its own entries.
+- system accounts (`house`, `adjustments`, `bonus_pool`, a provider's `clearing` …) take the
+  other side. They are hot, so they are never locked or updated per movement: their `balance`
+  column stays 0 and their balance is derived, the sum of their entries.
+
+Transactions and entries are append-only (PostgreSQL triggers reject UPDATE and DELETE; a
+correction is a new transaction). A transaction that comes from outside carries its `origin`
+(e.g. `provider:acme`) and `external_id`, unique together, and a `fingerprint` of the request:
+a retry with the same fingerprint is answered from the row, another body is a conflict. The row
+holds everything the first answer said (`balance_after`, `wallet_version`), so a replay rebuilds
+exactly that answer without the row ever being updated.
+
+The PostgreSQL-only parts (triggers, the deferred zero-sum check) are in migration 0002.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from apps.accounts.models import Currency, Player
+from apps.wallet.choices import AccountKind, TransactionKind
+
+PLAYER_KINDS = (AccountKind.CASH, AccountKind.BONUS)
+
+
+class Account(models.Model):
+    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts")
+    # System accounts are named: "house", "adjustments", "bonus_pool", "clearing:<provider>".
+    code = models.CharField(max_length=80, blank=True)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    balance = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=PLAYER_KINDS) | Q(balance__gte=0), name="player_account_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind__in=PLAYER_KINDS) & Q(player__isnull=False) & Q(code=""))
+                | (~Q(kind__in=PLAYER_KINDS) & Q(player__isnull=True) & ~Q(code="")),
+                name="account_player_xor_system_code",
+            ),
+            models.UniqueConstraint(
+                fields=["player", "kind"], condition=Q(player__isnull=False), name="one_account_per_player_and_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["code", "currency"], condition=Q(player__isnull=True), name="one_system_account_per_currency"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = f"player {self.player_id}" if self.player_id else self.code
+        return f"{owner} {self.kind} {self.currency_id}"
+
+
+class Transaction(models.Model):
+    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    # The player's net movement (cash + bonus), signed; 0 for records that move nothing.
+    amount = models.BigIntegerField()
+    origin = models.CharField(max_length=80)
+    external_id = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    round_id = models.CharField(max_length=100, blank=True)
+    game_id = models.CharField(max_length=100, blank=True)
+    # A rollback names the bet it reverses: `reverses` once that bet is known, else only
+    # `reverses_external_id` (a rollback that arrived first; the bet will then be refused).
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    reverses_external_id = models.CharField(max_length=100, blank=True)
+    reason = models.TextField(blank=True)
+    acting_user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The answer the first call got: playable balance and wallet version after this transaction.
+    balance_after = models.BigIntegerField()
+    wallet_version = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "external_id"], name="transaction_origin_external_id_unique"),
+            models.CheckConstraint(condition=Q(kind__in=TransactionKind.values), name="transaction_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=TransactionKind.ROLLBACK) | (Q(reverses__isnull=True) & Q(reverses_external_id="")),
+                name="only_rollbacks_reverse",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["origin", "reverses_external_id"], name="transaction_reverses_ext_idx"),
+            models.Index(fields=["origin", "round_id"], name="transaction_round_idx"),
+            models.Index(fields=["player", "wallet_version"], name="transaction_player_version_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} ({self.origin}/{self.external_id})"
+
+    @property
+    def public_id(self) -> str:
+        return str(self.pk)
+
+
+class Entry(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Copied from the account so the zero-sum check groups by currency without a join.
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()
+    # Player accounts only: the account's balance and version after this entry (null for the
+    # system side, whose balance is derived).
+    balance_after = models.BigIntegerField(null=True, blank=True)
+    account_version = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(balance_after__isnull=True) | Q(balance_after__gte=0),
+                name="entry_balance_after_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} on account {self.account_id}"

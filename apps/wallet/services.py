@@ -1,0 +1,394 @@
+"""The only code that moves money.
+
+Each public function is one durable database transaction: lock the player's accounts (locks.py),
+check idempotency, ask compliance where money is staked, write one `Transaction` with its
+entries, update the player's stored balances and wallet version, and register the
+`transaction_posted` event to be sent after commit. A refusal raises a `PamError` (carrying the
+player's balance and currency where the player is known) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from apps.accounts.models import Player, User
+from apps.common.events import send_after_commit
+from apps.common.idempotency import ExternalRef, fingerprint
+from apps.compliance import selectors as compliance
+from apps.wallet import errors, locks, signals
+from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
+from apps.wallet.models import Account, Entry, Transaction
+
+OPERATOR_ORIGIN = "operator"
+
+
+def _retry_on_conflict(service):
+    """Run the service again once if a unique constraint fired at insert.
+
+    Calls for one player are serialised by the lock, so this only happens when two players'
+    calls race with the same (origin, external_id): the retry then finds the committed row and
+    answers DuplicateTransaction, instead of an IntegrityError reaching the client as a 500.
+    """
+
+    @functools.wraps(service)
+    def wrapper(**kwargs):
+        try:
+            return service(**kwargs)
+        except IntegrityError:
+            return service(**kwargs)
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The answer to a wallet call; a replay gets the first call's values."""
+
+    transaction_id: str
+    player_id: str
+    currency: str
+    balance: int
+    version: int
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, tx: Transaction, *, replayed: bool = False) -> Posted:
+        return cls(
+            transaction_id=tx.public_id,
+            player_id=str(tx.player_id),
+            currency=tx.currency_id,
+            balance=tx.balance_after,
+            version=tx.wallet_version,
+            replayed=replayed,
+        )
+
+
+# --- game rounds (the seamless wallet) ---------------------------------------------------------
+
+
+@_retry_on_conflict
+def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
+    """Debit `amount` (> 0) for one game round: cash first, then bonus money.
+
+    A replay of `ref` returns the first answer and moves nothing, even after the bet was rolled
+    back. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (a
+    rollback named this id first), PlayerBlocked or LimitReached (compliance), InsufficientFunds.
+    """
+    if amount <= 0:
+        raise ValueError("A bet stakes a positive amount.")
+    with transaction.atomic(durable=True):
+        wallet = _lock(player_id, currency)
+        same_id, rollback_first = _find_by_external_id(ref, wallet)
+        if same_id is not None:
+            return _replay(same_id, ref, wallet)
+        if rollback_first is not None:
+            raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.", extra=_state(wallet))
+        compliance.assert_may_stake(player=wallet.player, amount=amount)
+        if amount > wallet.balance:
+            raise errors.InsufficientFunds(extra=_state(wallet))
+        from_cash = min(amount, wallet.cash.balance)
+        moves = [(wallet.cash, -from_cash), (wallet.bonus, -(amount - from_cash))]
+        tx = _post(wallet, TransactionKind.BET, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id)
+        return Posted.of(tx)
+
+
+@_retry_on_conflict
+def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
+    """Credit `amount` (>= 0) to cash. Owed money: paid even to a blocked player, with no token.
+
+    A zero win is recorded (its id is taken) but moves nothing and keeps the version. Raises
+    UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (every bet of the
+    round was rolled back).
+    """
+    if amount < 0:
+        raise ValueError("A win credits a non-negative amount.")
+    with transaction.atomic(durable=True):
+        wallet = _lock(player_id, currency)
+        same_id, _ = _find_by_external_id(ref, wallet)
+        if same_id is not None:
+            return _replay(same_id, ref, wallet)
+        if _round_was_rolled_back(ref.origin, round_id):
+            raise errors.TransactionRolledBack("Every bet of this round was rolled back.", extra=_state(wallet))
+        tx = _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount)], counter=HOUSE, round_id=round_id,
+                   game_id=game_id)  # fmt: skip
+        return Posted.of(tx)
+
+
+@_retry_on_conflict
+def rollback_bet(
+    *, player_id: int, currency: str, rolled_back_external_id: str, ref: ExternalRef, round_id: str, game_id: str
+) -> Posted:
+    """Refund exactly what the named bet took, to the accounts it came from.
+
+    An unknown bet is recorded as rolled back (success, nothing moves); that bet is refused if it
+    arrives later. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction,
+    RollbackNotAllowed (the target is not a bet, or was already rolled back by another id).
+    """
+    with transaction.atomic(durable=True):
+        wallet = _lock(player_id, currency)
+        same_id, _ = _find_by_external_id(ref, wallet)
+        if same_id is not None:
+            return _replay(same_id, ref, wallet)
+        named = list(
+            Transaction.objects.filter(origin=ref.origin).filter(
+                Q(external_id=rolled_back_external_id) | Q(reverses_external_id=rolled_back_external_id)
+            )
+        )
+        if any(tx.reverses_external_id == rolled_back_external_id for tx in named):
+            raise errors.RollbackNotAllowed("This bet was already rolled back.", extra=_state(wallet))
+        target = next((tx for tx in named if tx.external_id == rolled_back_external_id), None)
+        if target is not None and (target.kind != TransactionKind.BET or target.player_id != wallet.player.pk):
+            raise errors.RollbackNotAllowed("Only a bet of this player can be rolled back.", extra=_state(wallet))
+        own = {wallet.cash.pk: wallet.cash, wallet.bonus.pk: wallet.bonus}
+        refund = [(own[entry.account_id], -entry.amount) for entry in _player_entries(target)] if target else []
+        tx = _post(
+            wallet, TransactionKind.ROLLBACK, ref, refund, counter=HOUSE, round_id=round_id, game_id=game_id,
+            reverses=target, reverses_external_id=rolled_back_external_id,
+        )  # fmt: skip
+        return Posted.of(tx)
+
+
+# --- operator and other apps ---------------------------------------------------------------------
+
+
+@_retry_on_conflict
+def adjust_balance(
+    *, player_id: int, amount: int, reason: str, acting_user: User | None, external_id: str | None = None
+) -> Posted:
+    """An operator's correction of a player's cash balance, signed, against the adjustments account.
+
+    `reason` is required and kept on the transaction with `acting_user`. `external_id` makes a
+    retried form submission idempotent (a new one is generated when absent). Raises
+    UnknownPlayer, InsufficientFunds (a debit larger than the cash balance), DuplicateTransaction.
+    """
+    if not reason.strip():
+        raise ValueError("An adjustment needs a reason.")
+    if amount == 0:
+        raise ValueError("An adjustment moves money: amount must not be 0.")
+    external_id = external_id or uuid.uuid4().hex
+    with transaction.atomic(durable=True):
+        wallet = _lock(player_id, None)
+        ref = ExternalRef(
+            OPERATOR_ORIGIN, external_id, fingerprint("adjustment", {"player": player_id, "amount": amount})
+        )
+        same_id, _ = _find_by_external_id(ref, wallet)
+        if same_id is not None:
+            return _replay(same_id, ref, wallet)
+        if amount < 0 and -amount > wallet.cash.balance:
+            raise errors.InsufficientFunds("The adjustment would make the cash balance negative.", extra=_state(wallet))
+        tx = _post(wallet, TransactionKind.ADJUSTMENT, ref, [(wallet.cash, amount)], counter=ADJUSTMENTS,
+                   reason=reason, acting_user=acting_user)  # fmt: skip
+        return Posted.of(tx)
+
+
+@_retry_on_conflict
+def credit(
+    *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str,
+    to_bonus: bool = False,
+) -> Posted:  # fmt: skip
+    """Credit `amount` (> 0) to the player's cash (or bonus) account from system account
+    `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`."""
+    if amount <= 0:
+        raise ValueError("A credit is positive.")
+    with transaction.atomic(durable=True):
+        wallet = _lock(player_id, currency)
+        same_id, _ = _find_by_external_id(ref, wallet)
+        if same_id is not None:
+            return _replay(same_id, ref, wallet)
+        account = wallet.bonus if to_bonus else wallet.cash
+        return Posted.of(_post(wallet, kind, ref, [(account, amount)], counter=counter))
+
+
+@_retry_on_conflict
+def debit(
+    *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str
+) -> Posted:
+    """Debit `amount` (> 0) from the player's cash to system account `counter`: the entry point
+    for withdrawals. Idempotent on `ref`; raises InsufficientFunds beyond the cash balance."""
+    if amount <= 0:
+        raise ValueError("A debit is positive.")
+    with transaction.atomic(durable=True):
+        wallet = _lock(player_id, currency)
+        same_id, _ = _find_by_external_id(ref, wallet)
+        if same_id is not None:
+            return _replay(same_id, ref, wallet)
+        if amount > wallet.cash.balance:
+            raise errors.InsufficientFunds(extra=_state(wallet))
+        return Posted.of(_post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter))
+
+
+# --- internals -----------------------------------------------------------------------------------
+
+
+def _lock(player_id: int, currency: str | None) -> locks.LockedWallet:
+    """Lock the player's accounts, opening them on first use; check the currency."""
+    wallet = locks.lock_player_wallet(player_id)
+    if wallet is None:
+        _open_accounts(player_id)
+        wallet = locks.lock_player_wallet(player_id)
+    if currency is not None and currency != wallet.cash.currency_id:
+        raise errors.CurrencyMismatch(
+            f"The player's wallet is in {wallet.cash.currency_id}, not {currency}.", extra=_state(wallet)
+        )
+    return wallet
+
+
+def _open_accounts(player_id: int) -> None:
+    player = Player.objects.filter(pk=player_id).only("pk", "currency_id").first()
+    if player is None:
+        raise errors.UnknownPlayer
+    # ignore_conflicts: a concurrent first call may open them too; the unique constraint keeps one.
+    Account.objects.bulk_create(
+        [
+            Account(kind=kind, player=player, currency_id=player.currency_id)
+            for kind in (AccountKind.CASH, AccountKind.BONUS)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _state(wallet: locks.LockedWallet) -> dict:
+    """What an error answer carries where the player is known."""
+    return {"balance": wallet.balance, "currency": wallet.cash.currency_id}
+
+
+def _find_by_external_id(ref: ExternalRef, wallet: locks.LockedWallet) -> tuple[Transaction | None, Transaction | None]:
+    """(the transaction with this id, a rollback that named this id), in one query.
+
+    Runs after the lock, so a concurrent duplicate that committed first is seen here.
+    """
+    same_id = rollback_first = None
+    for tx in Transaction.objects.filter(origin=ref.origin).filter(
+        Q(external_id=ref.external_id) | Q(reverses_external_id=ref.external_id)
+    ):
+        if tx.external_id == ref.external_id:
+            same_id = tx
+        else:
+            rollback_first = tx
+    return same_id, rollback_first
+
+
+def _replay(previous: Transaction, ref: ExternalRef, wallet: locks.LockedWallet) -> Posted:
+    if previous.fingerprint != ref.fingerprint or previous.player_id != wallet.player.pk:
+        raise errors.DuplicateTransaction(extra=_state(wallet))
+    return Posted.of(previous, replayed=True)
+
+
+def _round_was_rolled_back(origin: str, round_id: str) -> bool:
+    """A round had bets (or rollbacks of bets never seen) and none of its bets stands."""
+    rows = Transaction.objects.filter(
+        origin=origin, round_id=round_id, kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK]
+    ).values_list("kind", "external_id", "reverses_external_id")
+    bets, rolled_back = set(), set()
+    for kind, external_id, reverses in rows:
+        if kind == TransactionKind.BET:
+            bets.add(external_id)
+        else:
+            rolled_back.add(reverses)
+    return bool(rolled_back) and bets <= rolled_back
+
+
+def _player_entries(tx: Transaction) -> list[Entry]:
+    """The entries of `tx` on player accounts (those with a balance_after), in order."""
+    return list(tx.entries.filter(balance_after__isnull=False).order_by("pk"))
+
+
+_system_account_ids: dict[tuple[str, str], int] = {}
+
+
+def forget_system_accounts() -> None:
+    """Drop the remembered ids (for tests, whose database rolls back between them)."""
+    _system_account_ids.clear()
+
+
+def _system_account_id(code: str, currency: str) -> int:
+    """The id of a system account, created on first use and remembered: it never changes, and
+    it is never locked (its balance is derived from entries)."""
+    key = (code, currency)
+    if key not in _system_account_ids:
+        kind = SYSTEM_ACCOUNT_KINDS.get(code, AccountKind.CLEARING)
+        Account.objects.bulk_create([Account(kind=kind, code=code, currency_id=currency)], ignore_conflicts=True)
+        _system_account_ids[key] = Account.objects.get(code=code, currency_id=currency, player__isnull=True).pk
+    return _system_account_ids[key]
+
+
+def _post(
+    wallet: locks.LockedWallet,
+    kind: TransactionKind,
+    ref: ExternalRef,
+    moves: list[tuple[Account, int]],
+    *,
+    counter: str,
+    round_id: str = "",
+    game_id: str = "",
+    reverses: Transaction | None = None,
+    reverses_external_id: str = "",
+    reason: str = "",
+    acting_user: User | None = None,
+) -> Transaction:
+    """Write one transaction: the player's moves, the counter account's opposite entry, the new
+    stored balances and version. A transaction whose moves are all zero is recorded (its id is
+    taken) with no entries, and keeps the version."""
+    moves = [(account, amount) for account, amount in moves if amount]
+    currency = wallet.cash.currency_id
+    net = sum(amount for _, amount in moves)
+    if moves:
+        wallet.cash.version += 1
+    for account, amount in moves:
+        account.balance += amount
+        if account is not wallet.cash:
+            account.version += 1
+    tx = Transaction.objects.create(
+        kind=kind,
+        player=wallet.player,
+        currency_id=currency,
+        amount=net,
+        origin=ref.origin,
+        external_id=ref.external_id,
+        fingerprint=ref.fingerprint,
+        round_id=round_id,
+        game_id=game_id,
+        reverses=reverses,
+        reverses_external_id=reverses_external_id,
+        reason=reason,
+        acting_user=acting_user,
+        balance_after=wallet.balance,
+        wallet_version=wallet.version,
+    )
+    if not moves:
+        return tx
+    entries = [
+        Entry(transaction=tx, account=account, currency_id=currency, amount=amount,
+              balance_after=account.balance, account_version=account.version)
+        for account, amount in moves
+    ]  # fmt: skip
+    if net:
+        entries.append(Entry(transaction=tx, account_id=_system_account_id(counter, currency), currency_id=currency,
+                             amount=-net))  # fmt: skip
+    Entry.objects.bulk_create(entries)
+    touched = {account.pk: account for account, _ in moves} | {wallet.cash.pk: wallet.cash}
+    for account in touched.values():
+        Account.objects.filter(pk=account.pk).update(balance=account.balance, version=account.version)
+    send_after_commit(signals.transaction_posted, **_event(tx, wallet))
+    return tx
+
+
+def _event(tx: Transaction, wallet: locks.LockedWallet) -> dict:
+    return {
+        "player_id": str(wallet.player.pk),
+        "transaction_id": tx.public_id,
+        "kind": tx.kind,
+        "amount": tx.amount,
+        "version": wallet.version,
+        "balance": wallet.balance,
+        "cash": wallet.cash.balance,
+        "bonus": wallet.bonus.balance,
+        "currency": tx.currency_id,
+        "game_id": tx.game_id,
+        "created_at": tx.created_at.isoformat(),
+    }
