@@ -145,8 +145,17 @@ if EMBEDDED:
     }
 else:
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI every request runs its sync code in a thread of its own, so Django's persistent
+    # connections (CONN_MAX_AGE) would open a connection per request and leave it idle. A psycopg
+    # pool per process hands connections over instead (Django 5.1+; CONN_MAX_AGE must be 0).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=8),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
+    }
 # Services open their own transactions (durable ones for money): see ARCHITECTURE.md.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 

@@ -16,6 +16,8 @@ os.environ["REDIS_URL"] = preflight.test_redis_url()
 os.environ["PAM_ENV"] = "dev"
 os.environ["ENV_FILE"] = os.devnull
 os.environ.pop("DEBUG", None)
+# Concurrency tests hold one connection per thread (50 at once); production's default is 8.
+os.environ["DB_POOL_MAX"] = "60"
 # Keys of this run only: a developer's `make run` on the same Redis never sees test messages.
 _run = secrets.token_hex(4)
 os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"

@@ -12,15 +12,33 @@ from apps.accounts.choices import StaffRole
 ALL = "__all__"
 
 ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
-    StaffRole.SUPPORT: ["accounts.view_user", "accounts.view_player", "accounts.view_brand", "accounts.view_currency"],
+    StaffRole.SUPPORT: [
+        "accounts.view_user",
+        "accounts.view_player",
+        "accounts.view_brand",
+        "accounts.view_currency",
+        "wallet.view_account",
+        "wallet.view_transaction",
+    ],
     StaffRole.COMPLIANCE: [
         "accounts.view_user",
         "accounts.view_player",
         "accounts.change_player",
         "accounts.view_brand",
         "accounts.view_currency",
+        "wallet.view_account",
+        "wallet.view_transaction",
+        "wallet.view_entry",
     ],
-    StaffRole.FINANCE: ["accounts.view_player", "accounts.view_brand", "accounts.view_currency"],
+    StaffRole.FINANCE: [
+        "accounts.view_player",
+        "accounts.view_brand",
+        "accounts.view_currency",
+        "wallet.view_account",
+        "wallet.view_transaction",
+        "wallet.view_entry",
+        "wallet.adjust_balance",
+    ],
     StaffRole.ADMIN: ALL,
 }
 

@@ -90,6 +90,7 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        permissions = [("adjust_balance", "Can adjust a player's balance (operator adjustment)")]
         constraints = [
             models.UniqueConstraint(fields=["origin", "external_id"], name="transaction_origin_external_id_unique"),
             models.CheckConstraint(condition=Q(kind__in=TransactionKind.values), name="transaction_kind_valid"),

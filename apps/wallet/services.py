@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from apps.accounts.models import Player, User
+from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.compliance import selectors as compliance
@@ -28,11 +29,13 @@ OPERATOR_ORIGIN = "operator"
 
 
 def _retry_on_conflict(service):
-    """Run the service again once if a unique constraint fired at insert.
+    """Run the service again once if the database refused the write with an IntegrityError.
 
-    Calls for one player are serialised by the lock, so this only happens when two players'
-    calls race with the same (origin, external_id): the retry then finds the committed row and
-    answers DuplicateTransaction, instead of an IntegrityError reaching the client as a 500.
+    Calls for one player are serialised by the lock, so this happens when two players' calls
+    race with the same (origin, external_id): the retry finds the committed row and answers
+    DuplicateTransaction instead of a 500. It also happens if a remembered system account id
+    names a row whose creating transaction rolled back (foreign keys are checked at commit):
+    the retry looks the ids up afresh.
     """
 
     @functools.wraps(service)
@@ -40,6 +43,7 @@ def _retry_on_conflict(service):
         try:
             return service(**kwargs)
         except IntegrityError:
+            forget_system_accounts()
             return service(**kwargs)
 
     return wrapper
@@ -88,7 +92,11 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
             return _replay(same_id, ref, wallet)
         if rollback_first is not None:
             raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.", extra=_state(wallet))
-        compliance.assert_may_stake(player=wallet.player, amount=amount)
+        try:
+            compliance.assert_may_stake(player=wallet.player, amount=amount)
+        except PamError as refusal:
+            refusal.extra = {**_state(wallet), **refusal.extra}  # the contract: errors carry the balance
+            raise
         if amount > wallet.balance:
             raise errors.InsufficientFunds(extra=_state(wallet))
         from_cash = min(amount, wallet.cash.balance)
@@ -112,7 +120,7 @@ def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, 
         same_id, _ = _find_by_external_id(ref, wallet)
         if same_id is not None:
             return _replay(same_id, ref, wallet)
-        if _round_was_rolled_back(ref.origin, round_id):
+        if _round_was_rolled_back(ref.origin, round_id, wallet.player.pk):
             raise errors.TransactionRolledBack("Every bet of this round was rolled back.", extra=_state(wallet))
         tx = _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount)], counter=HOUSE, round_id=round_id,
                    game_id=game_id)  # fmt: skip
@@ -279,10 +287,11 @@ def _replay(previous: Transaction, ref: ExternalRef, wallet: locks.LockedWallet)
     return Posted.of(previous, replayed=True)
 
 
-def _round_was_rolled_back(origin: str, round_id: str) -> bool:
-    """A round had bets (or rollbacks of bets never seen) and none of its bets stands."""
+def _round_was_rolled_back(origin: str, round_id: str, player_id: int) -> bool:
+    """The player had bets in the round (or rollbacks of bets never seen) and none stands.
+    Per player: a provider may share one round id across a live table's players."""
     rows = Transaction.objects.filter(
-        origin=origin, round_id=round_id, kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK]
+        origin=origin, round_id=round_id, player_id=player_id, kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK]
     ).values_list("kind", "external_id", "reverses_external_id")
     bets, rolled_back = set(), set()
     for kind, external_id, reverses in rows:
@@ -310,10 +319,11 @@ def _system_account_id(code: str, currency: str) -> int:
     """The id of a system account, created on first use and remembered: it never changes, and
     it is never locked (its balance is derived from entries)."""
     key = (code, currency)
-    if key not in _system_account_ids:
-        kind = SYSTEM_ACCOUNT_KINDS.get(code, AccountKind.CLEARING)
-        Account.objects.bulk_create([Account(kind=kind, code=code, currency_id=currency)], ignore_conflicts=True)
-        _system_account_ids[key] = Account.objects.get(code=code, currency_id=currency, player__isnull=True).pk
+    if key in _system_account_ids:
+        return _system_account_ids[key]
+    kind = SYSTEM_ACCOUNT_KINDS.get(code, AccountKind.CLEARING)
+    Account.objects.bulk_create([Account(kind=kind, code=code, currency_id=currency)], ignore_conflicts=True)
+    _system_account_ids[key] = Account.objects.get(code=code, currency_id=currency, player__isnull=True).pk
     return _system_account_ids[key]
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from apps.common.errors import InvalidRequest
 from apps.common.money import MAX_AMOUNT
 
-_PLAYER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_PLAYER_ID = re.compile(r"[1-9][0-9]{0,17}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def _refuse_constant(name: str):
@@ -23,7 +23,8 @@ def _refuse_constant(name: str):
 def parse_object(body: bytes) -> dict:
     try:
         data = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deep enough to exhaust the parser is refused like any bad JSON.
         raise InvalidRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.")
@@ -40,7 +41,7 @@ def _player_id(value: object) -> int | None:
     """PAM's player id as a string; a string that can't be one names nobody (None: 404 later)."""
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    return int(value) if _PLAYER_ID.match(value) else None
+    return int(value) if _PLAYER_ID.fullmatch(value) else None
 
 
 def _amount(value: object) -> int:
@@ -57,7 +58,7 @@ def _positive_amount(value: object) -> int:
 
 def currency_field(known: Callable[[str], bool]) -> Callable[[object], str]:
     def _currency(value: object) -> str:
-        if not isinstance(value, str) or not _CURRENCY.match(value) or not known(value):
+        if not isinstance(value, str) or not _CURRENCY.fullmatch(value) or not known(value):
             raise ValueError("must be an upper-case ISO 4217 code that PAM knows")
         return value
 
@@ -65,8 +66,9 @@ def currency_field(known: Callable[[str], bool]) -> Callable[[object], str]:
 
 
 def _token(value: object) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 200:
-        raise ValueError("must be a string")
+    # Launch tokens are URL-safe ASCII; anything else (a lone surrogate, say) names no token.
+    if not isinstance(value, str) or not 1 <= len(value) <= 200 or not (value.isascii() and value.isprintable()):
+        raise ValueError("must be a launch token")
     return value
 
 

@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from apps.games.models import Game, Provider
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "enabled", "created_at")
+    list_filter = ("enabled",)
+    search_fields = ("code", "name")
+    # The secret keys every signature; it is set, never shown back.
+    exclude = ("secret",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # ledger rows name providers forever; disable one instead
+
+
+@admin.register(Game)
+class GameAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "provider", "enabled")
+    list_filter = ("provider", "enabled")
+    search_fields = ("code", "name")

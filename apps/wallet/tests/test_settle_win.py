@@ -1,0 +1,251 @@
+"""services.settle_win: a win credited to cash from the house, owed even to a blocked player; a
+zero win is recorded but moves nothing."""
+
+import pytest
+
+from apps.accounts.choices import PlayerStatus
+from apps.accounts.models import Player
+from apps.accounts.tests.factories import make_player
+from apps.wallet import services
+from apps.wallet.errors import CurrencyMismatch, DuplicateTransaction, TransactionRolledBack, UnknownPlayer
+from apps.wallet.models import Entry, Transaction
+from apps.wallet.services import Posted
+from apps.wallet.tests.factories import (
+    ORIGIN,
+    a_ref,
+    bet,
+    entries_of,
+    funded_player,
+    grant_bonus,
+    ledger_rows,
+    rollback,
+    system_balance,
+    wallet,
+    win,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_win_credits_cash_and_debits_the_house(django_capture_on_commit_callbacks, posted):
+    # given a bet of 300 in round-7
+    player = funded_player(1000)
+    bet(player, 300, round_id="round-7")
+    ref = a_ref()
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        answer = services.settle_win(
+            player_id=player.pk, currency="EUR", amount=500, ref=ref, round_id="round-7", game_id="slot-9"
+        )
+    # then
+    tx = Transaction.objects.get(origin=ORIGIN, external_id=ref.external_id)
+    assert answer == Posted(
+        transaction_id=str(tx.pk), player_id=str(player.pk), currency="EUR", balance=1200, version=3, replayed=False
+    )
+    assert wallet(player) == (1200, 0, 3)
+    assert (tx.kind, tx.amount, tx.round_id, tx.game_id, tx.fingerprint) == (
+        "win",
+        500,
+        "round-7",
+        "slot-9",
+        ref.fingerprint,
+    )
+    assert (tx.balance_after, tx.wallet_version, tx.reverses, tx.reverses_external_id) == (1200, 3, None, "")
+    assert entries_of(tx.pk) == [("cash", 500, 1200, 3), ("house", -500, None, None)]
+    assert system_balance("house") == -200
+    assert len(callbacks) == 1
+    assert posted == [
+        {
+            "player_id": str(player.pk),
+            "transaction_id": str(tx.pk),
+            "kind": "win",
+            "amount": 500,
+            "version": 3,
+            "balance": 1200,
+            "cash": 1200,
+            "bonus": 0,
+            "currency": "EUR",
+            "game_id": "slot-9",
+            "created_at": tx.created_at.isoformat(),
+        }
+    ]
+
+
+def test_win_goes_to_cash_even_when_the_bet_was_paid_with_bonus():
+    player = make_player()
+    grant_bonus(player, 500)
+    bet(player, 200)
+
+    answer = win(player, 1000)
+
+    assert wallet(player) == (1000, 300, 3)
+    assert entries_of(answer.transaction_id) == [("cash", 1000, 1000, 3), ("house", -1000, None, None)]
+
+
+@pytest.mark.parametrize("status", [PlayerStatus.LOCKED, PlayerStatus.FROZEN, PlayerStatus.CLOSED])
+def test_win_is_paid_to_a_blocked_player(status, django_capture_on_commit_callbacks, posted):
+    # given a bet, then the player is blocked before the round ends
+    player = funded_player(1000)
+    bet(player, 300)
+    Player.objects.filter(pk=player.pk).update(status=status)
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        answer = win(player, 800)
+    # then the money owed is paid
+    assert (answer.balance, answer.version, answer.replayed) == (1500, 3, False)
+    assert wallet(player) == (1500, 0, 3)
+    assert len(callbacks) == 1
+    assert [(event["kind"], event["amount"], event["balance"]) for event in posted] == [("win", 800, 1500)]
+
+
+def test_win_without_a_bet_is_paid():
+    """A provider's free round: a win in a round with no bet."""
+    player = funded_player(1000)
+
+    answer = win(player, 250, round_id="free-round")
+
+    assert (answer.balance, answer.version) == (1250, 2)
+
+
+def test_zero_win_is_recorded_but_moves_nothing(django_capture_on_commit_callbacks, posted):
+    # given
+    player = funded_player(1000)
+    bet(player, 300)
+    entries_before = Entry.objects.count()
+    ref = a_ref()
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        answer = win(player, 0, ref=ref)
+    # then its id is taken, with the current balance and an unchanged version
+    tx = Transaction.objects.get(origin=ORIGIN, external_id=ref.external_id)
+    assert answer == Posted(str(tx.pk), str(player.pk), "EUR", balance=700, version=2, replayed=False)
+    assert (tx.kind, tx.amount, tx.balance_after, tx.wallet_version) == ("win", 0, 700, 2)
+    assert entries_of(tx.pk) == []
+    assert Entry.objects.count() == entries_before
+    assert wallet(player) == (700, 0, 2)
+    assert callbacks == []
+    assert posted == []
+
+
+def test_zero_win_id_is_taken():
+    player = funded_player(1000)
+    ref = a_ref()
+    first = win(player, 0, ref=ref)
+
+    again = win(player, 0, ref=ref)
+    with pytest.raises(DuplicateTransaction):
+        win(player, 50, ref=a_ref(external_id=ref.external_id, body={"amount": 50}))
+
+    assert again == Posted(first.transaction_id, str(player.pk), "EUR", balance=1000, version=1, replayed=True)
+    assert wallet(player) == (1000, 0, 1)
+
+
+def test_replay_returns_the_first_answer_and_moves_nothing(django_capture_on_commit_callbacks, posted):
+    player = funded_player(1000)
+    ref = a_ref()
+    first = win(player, 500, ref=ref)
+    bet(player, 100)
+    before = ledger_rows()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        again = win(player, 500, ref=ref)
+
+    assert again == Posted(first.transaction_id, str(player.pk), "EUR", balance=1500, version=2, replayed=True)
+    assert ledger_rows() == before
+    assert wallet(player) == (1400, 0, 3)
+    assert callbacks == []
+    assert posted == []
+
+
+def test_same_id_with_another_body_is_a_duplicate_and_moves_nothing(django_capture_on_commit_callbacks, posted):
+    player = funded_player(1000)
+    ref = a_ref()
+    win(player, 500, ref=ref)
+    before = ledger_rows()
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(DuplicateTransaction) as refused,
+    ):
+        win(player, 5000, ref=a_ref(external_id=ref.external_id, body={"amount": 5000}))
+
+    assert refused.value.extra == {"balance": 1500, "currency": "EUR"}
+    assert ledger_rows() == before
+    assert callbacks == []
+    assert posted == []
+
+
+def test_win_in_a_round_whose_bets_were_all_rolled_back_is_refused(django_capture_on_commit_callbacks, posted):
+    # given two bets of round-7, both rolled back
+    player = funded_player(1000)
+    first, second = a_ref(), a_ref()
+    bet(player, 100, ref=first, round_id="round-7")
+    bet(player, 200, ref=second, round_id="round-7")
+    rollback(player, first.external_id, round_id="round-7")
+    rollback(player, second.external_id, round_id="round-7")
+    before = ledger_rows()
+    # when
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(TransactionRolledBack) as refused,
+    ):
+        win(player, 500, round_id="round-7")
+    # then
+    assert refused.value.code == "TRANSACTION_ROLLED_BACK"
+    assert refused.value.extra == {"balance": 1000, "currency": "EUR"}
+    assert ledger_rows() == before
+    assert Transaction.objects.filter(kind="win").exists() is False
+    assert callbacks == []
+    assert posted == []
+
+
+def test_win_in_a_round_with_one_bet_standing_is_paid():
+    player = funded_player(1000)
+    first = a_ref()
+    bet(player, 100, ref=first, round_id="round-7")
+    bet(player, 200, round_id="round-7")
+    rollback(player, first.external_id, round_id="round-7")
+
+    answer = win(player, 500, round_id="round-7")
+
+    assert (answer.balance, answer.version) == (1300, 5)
+
+
+def test_win_in_a_round_whose_only_bet_was_rolled_back_before_it_arrived_is_refused():
+    player = funded_player(1000)
+    rollback(player, "never-seen-bet", round_id="round-7")
+
+    with pytest.raises(TransactionRolledBack):
+        win(player, 500, round_id="round-7")
+
+    assert wallet(player) == (1000, 0, 1)
+
+
+def test_win_in_another_currency_is_refused():
+    player = funded_player(1000)
+    before = ledger_rows()
+
+    with pytest.raises(CurrencyMismatch) as refused:
+        services.settle_win(player_id=player.pk, currency="GBP", amount=10, ref=a_ref(), round_id="r", game_id="g")
+
+    assert refused.value.extra == {"balance": 1000, "currency": "EUR"}
+    assert ledger_rows() == before
+
+
+def test_win_for_an_unknown_player_is_refused():
+    missing = (Player.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+    before = ledger_rows()
+
+    with pytest.raises(UnknownPlayer):
+        services.settle_win(player_id=missing, currency="EUR", amount=10, ref=a_ref(), round_id="r", game_id="g")
+
+    assert ledger_rows() == before
+
+
+def test_negative_win_is_a_programming_error():
+    player = funded_player(1000)
+
+    with pytest.raises(ValueError, match="non-negative"):
+        win(player, -1)
+
+    assert Transaction.objects.count() == 1

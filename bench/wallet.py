@@ -1,0 +1,125 @@
+"""Issue benchmark of the wallet API: signed bets vs /healthz on the same server vs the same bet
+as plain SQL on PostgreSQL, at the same concurrency, in one run."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import psycopg
+
+from bench.load import Result, ratio, run_load
+from bench.server import manage, served
+from tests.support import ROOT
+
+PLAYERS = int(os.environ.get("BENCH_PLAYERS", "10000"))
+DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
+MAX_REQUESTS = 100_000
+
+
+def _signature(secret: str, op: str, body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(secret.encode(), op.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+
+
+def bet_requests(provider: str, secret: str, player_ids: list[str]):
+    counter = itertools.count()
+
+    def make(_n: int):
+        body = json.dumps({
+            "player_id": random.choice(player_ids), "currency": "EUR", "amount": 1,
+            "transaction_id": f"b{next(counter)}-{uuid.uuid4().hex[:8]}", "round_id": uuid.uuid4().hex[:12],
+            "game_id": "bench-slot",
+        }).encode()  # fmt: skip
+        headers = {"Content-Type": "application/json", "X-Provider": provider,
+                   "X-Signature": _signature(secret, "bet", body)}  # fmt: skip
+        return "POST", "/api/wallet/v1/bet", headers, body
+
+    return make
+
+
+def plain_sql(database_url: str, concurrency: int, accounts: int) -> Result:
+    """The floor: one bet as PostgreSQL does it with nothing around it (lock the row, update the
+    balance, insert an entry, commit), on tables of its own in the bench database."""
+    result = Result("plain SQL bet (psycopg)", concurrency)
+
+    async def client(deadline: float, budget: list[int]) -> None:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            while time.monotonic() < deadline and budget[0] > 0:
+                budget[0] -= 1
+                account = random.randint(1, accounts)
+                started = time.perf_counter()
+                async with conn.transaction():
+                    cur = await conn.execute("SELECT balance FROM bench_account WHERE id = %s FOR UPDATE", (account,))
+                    (balance,) = await cur.fetchone()
+                    await conn.execute("UPDATE bench_account SET balance = %s WHERE id = %s", (balance - 1, account))
+                    await conn.execute(
+                        "INSERT INTO bench_entry (account_id, amount, balance_after) VALUES (%s, -1, %s)",
+                        (account, balance - 1),
+                    )
+                result.latencies.append(time.perf_counter() - started)
+
+    async def main() -> None:
+        deadline, budget = time.monotonic() + DURATION, [MAX_REQUESTS]
+        started = time.perf_counter()
+        await asyncio.gather(*(client(deadline, budget) for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+
+    asyncio.run(main())
+    return result
+
+
+def prepare_plain_sql(database_url: str, accounts: int) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_entry, bench_account")
+        conn.execute("CREATE TABLE bench_account (id bigint PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))")
+        conn.execute(
+            "CREATE TABLE bench_entry (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES bench_account, "
+            "amount bigint NOT NULL, balance_after bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute("INSERT INTO bench_account SELECT g, 10000000 FROM generate_series(1, %s) g", (accounts,))
+
+
+def wallet_benchmark(workers: int) -> None:
+    print(f"== wallet API: signed bets vs /healthz vs plain SQL; {workers} uvicorn workers, {PLAYERS} funded players, "
+          f"{DURATION:.0f} s per run")  # fmt: skip
+    with served(workers) as (host, port, env):
+        provider, secret = "bench", secrets.token_hex(32)
+        seeded = subprocess.run(
+            [sys.executable, "-m", "bench.seed", str(PLAYERS), provider, secret], cwd=ROOT, env=env,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        player_ids = seeded.stdout.split()
+        parts = urlsplit(env["DATABASE_URL"])
+        database_url = f"host={parts.hostname} port={parts.port or 5432} user={parts.username} dbname={parts.path[1:]}"
+        prepare_plain_sql(database_url, PLAYERS)
+        rows = []
+        for concurrency in (8, 32):
+            bets = run_load("(a) signed bet via API", host, port, bet_requests(provider, secret, player_ids),
+                            concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS)  # fmt: skip
+            health = run_load("(b) GET /healthz", host, port, lambda _n: ("GET", "/healthz", {}, b""),
+                              concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS)  # fmt: skip
+            sql = plain_sql(database_url, concurrency, PLAYERS)
+            for result in (bets, health, sql):
+                print(result.line())
+            rows.append((concurrency, bets, health, sql))
+        for concurrency, bets, health, sql in rows:
+            print(f"c={concurrency}: (a)/(b) = {ratio(bets, health)}   (a)/(c) = {ratio(bets, sql)}   "
+                  f"(a) p99 = {bets.percentile(99):.1f} ms   errors (a) = {bets.errors}")  # fmt: skip
+        print("wallet_audit after the run:")
+        try:
+            print(manage(env, "wallet_audit").strip().splitlines()[-1])
+        except subprocess.CalledProcessError as exc:
+            print(exc.stdout)
+            print("wallet_audit FAILED")
