@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class GamesConfig(AppConfig):
     name = "apps.games"
     label = "games"
+
+    def ready(self) -> None:
+        from apps.games import selectors
+        from apps.games.models import Provider
+
+        post_save.connect(selectors.forget_providers, sender=Provider, dispatch_uid="games.forget_providers")

@@ -930,19 +930,18 @@ def test_rollback_of_another_players_bet_is_rollback_not_allowed(client, player)
 
 # --- queries ---------------------------------------------------------------------------------------
 
-# One signed bet through the API, measured with warm per-process caches (known currencies, the
-# house account's id). Each query, in order:
-#   1. SELECT games_provider            the calling provider (enabled), for the signature
-#   2. SAVEPOINT                        the service's atomic(durable=True); BEGIN in production,
+# One signed bet through the API, measured with warm per-process caches (the provider, known
+# currencies, the house account's id). Each query, in order:
+#   1. SAVEPOINT                        the service's atomic(durable=True); BEGIN in production,
 #                                       a savepoint here because the test runs inside a transaction
-#   3. SELECT wallet_account … FOR UPDATE   lock the player's cash and bonus accounts (player joined)
-#   4. SELECT wallet_transaction        idempotency: this transaction_id, or a rollback naming it
-#   5. INSERT wallet_transaction        the bet
-#   6. INSERT wallet_entry              its entries (player cash, house) in one bulk insert
-#   7. UPDATE wallet_account            the cash account's new balance and version
-#   8. RELEASE SAVEPOINT                COMMIT in production
-PINNED_BET_QUERIES = 8
-PINNED_BET_SHAPE = ["SELECT", "SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
+#   2. SELECT wallet_account … FOR UPDATE   lock the player's cash and bonus accounts (player joined)
+#   3. SELECT wallet_transaction        idempotency: this transaction_id, or a rollback naming it
+#   4. INSERT wallet_transaction        the bet
+#   5. INSERT wallet_entry              its entries (player cash, house) in one insert
+#   6. UPDATE wallet_account            the cash account's new balance and version
+#   7. RELEASE SAVEPOINT                COMMIT in production
+PINNED_BET_QUERIES = 7
+PINNED_BET_SHAPE = ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
 
 
 def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries):
@@ -962,10 +961,9 @@ def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries)
     assert response.status_code == 200, response.content
     queries = [q["sql"] for q in captured.captured_queries]
     assert [sql.split()[0] for sql in queries] == PINNED_BET_SHAPE, queries
-    assert '"games_provider"' in queries[0]
-    assert '"wallet_account"' in queries[2]
-    assert "FOR UPDATE" in queries[2]
-    assert '"wallet_transaction"' in queries[3]
-    assert 'INTO "wallet_transaction"' in queries[4]
-    assert 'INTO "wallet_entry"' in queries[5]
-    assert 'UPDATE "wallet_account"' in queries[6]
+    assert '"wallet_account"' in queries[1]
+    assert "FOR UPDATE" in queries[1]
+    assert "wallet_transaction" in queries[2]
+    assert "INTO wallet_transaction" in queries[3]
+    assert "INTO wallet_entry" in queries[4]
+    assert "UPDATE wallet_account" in queries[5]

@@ -16,7 +16,7 @@ from apps.wallet.errors import (
     TransactionRolledBack,
     UnknownPlayer,
 )
-from apps.wallet.models import Account, Entry, Transaction
+from apps.wallet.models import Account, Transaction
 from apps.wallet.services import Posted
 from apps.wallet.tests.factories import (
     ORIGIN,
@@ -365,7 +365,7 @@ def test_a_refused_bet_is_judged_afresh_when_sent_again():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_bet_that_failed_while_creating_the_house_account_does_not_break_later_bets(monkeypatch):
     """The first bet in a currency creates the house account inside its money transaction. If that
-    transaction then fails (here: the entry insert loses its connection) the account is rolled
+    transaction then fails (here: the ledger write loses its connection) the account is rolled
     back with it, and later bets must not post to the id of a row that never committed."""
     player = funded_player(1000)
 
@@ -373,7 +373,7 @@ def test_a_bet_that_failed_while_creating_the_house_account_does_not_break_later
         raise OperationalError("server closed the connection unexpectedly")
 
     with monkeypatch.context() as patched:
-        patched.setattr(Entry.objects, "bulk_create", connection_lost)
+        patched.setattr(services, "_write", connection_lost)
         with pytest.raises(OperationalError):
             bet(player, 100)
     assert Account.objects.filter(code="house").exists() is False

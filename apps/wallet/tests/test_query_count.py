@@ -62,7 +62,7 @@ def test_one_bet_from_cash_and_bonus_updates_both_accounts(player_at_the_table, 
 
 def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, django_assert_num_queries):
     # A new worker process does not know the house account's id yet: two more queries, once
-    # (INSERT ... ON CONFLICT DO NOTHING, then SELECT its id), before inserting the entries.
+    # (INSERT ... ON CONFLICT DO NOTHING, then SELECT its id), before the ledger write.
     forget_system_accounts()
 
     with django_assert_num_queries(9) as captured:
@@ -75,8 +75,8 @@ def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, dja
         "SELECT",
         "SELECT",
         "INSERT",
-        "INSERT",
         "SELECT",
+        "INSERT",
         "INSERT",
         "UPDATE",
         "RELEASE",
