@@ -961,7 +961,7 @@ def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries)
     assert response.status_code == 200, response.content
     queries = [q["sql"] for q in captured.captured_queries]
     assert [sql.split()[0] for sql in queries] == PINNED_BET_SHAPE, queries
-    assert '"wallet_account"' in queries[1]
+    assert "FROM wallet_account" in queries[1]
     assert "FOR UPDATE" in queries[1]
     assert "wallet_transaction" in queries[2]
     assert "INTO wallet_transaction" in queries[3]
