@@ -87,10 +87,9 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
     if amount <= 0:
         raise ValueError("A bet stakes a positive amount.")
     with transaction.atomic(durable=True):
-        wallet = _lock(player_id, currency)
-        same_id, rollback_first = _find_by_external_id(ref, wallet)
-        if same_id is not None:
-            return _replay(same_id, ref, wallet)
+        wallet, replayed, rollback_first = _open(player_id, currency, ref)
+        if replayed:
+            return replayed
         if rollback_first is not None:
             raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.", extra=_state(wallet))
         try:
@@ -117,10 +116,9 @@ def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, 
     if amount < 0:
         raise ValueError("A win credits a non-negative amount.")
     with transaction.atomic(durable=True):
-        wallet = _lock(player_id, currency)
-        same_id, _ = _find_by_external_id(ref, wallet)
-        if same_id is not None:
-            return _replay(same_id, ref, wallet)
+        wallet, replayed, _ = _open(player_id, currency, ref)
+        if replayed:
+            return replayed
         if _round_was_rolled_back(ref.origin, round_id, wallet.player.pk):
             raise errors.TransactionRolledBack("Every bet of this round was rolled back.", extra=_state(wallet))
         tx = _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount)], counter=HOUSE, round_id=round_id,
@@ -139,10 +137,9 @@ def rollback_bet(
     RollbackNotAllowed (the target is not a bet, or was already rolled back by another id).
     """
     with transaction.atomic(durable=True):
-        wallet = _lock(player_id, currency)
-        same_id, _ = _find_by_external_id(ref, wallet)
-        if same_id is not None:
-            return _replay(same_id, ref, wallet)
+        wallet, replayed, _ = _open(player_id, currency, ref)
+        if replayed:
+            return replayed
         named = list(
             Transaction.objects.filter(origin=ref.origin).filter(
                 Q(external_id=rolled_back_external_id) | Q(reverses_external_id=rolled_back_external_id)
@@ -180,14 +177,11 @@ def adjust_balance(
     if amount == 0:
         raise ValueError("An adjustment moves money: amount must not be 0.")
     external_id = external_id or uuid.uuid4().hex
+    ref = ExternalRef(OPERATOR_ORIGIN, external_id, fingerprint("adjustment", {"player": player_id, "amount": amount}))
     with transaction.atomic(durable=True):
-        wallet = _lock(player_id, None)
-        ref = ExternalRef(
-            OPERATOR_ORIGIN, external_id, fingerprint("adjustment", {"player": player_id, "amount": amount})
-        )
-        same_id, _ = _find_by_external_id(ref, wallet)
-        if same_id is not None:
-            return _replay(same_id, ref, wallet)
+        wallet, replayed, _ = _open(player_id, None, ref)
+        if replayed:
+            return replayed
         if amount < 0 and -amount > wallet.cash.balance:
             raise errors.InsufficientFunds("The adjustment would make the cash balance negative.", extra=_state(wallet))
         tx = _post(wallet, TransactionKind.ADJUSTMENT, ref, [(wallet.cash, amount)], counter=ADJUSTMENTS,
@@ -205,10 +199,9 @@ def credit(
     if amount <= 0:
         raise ValueError("A credit is positive.")
     with transaction.atomic(durable=True):
-        wallet = _lock(player_id, currency)
-        same_id, _ = _find_by_external_id(ref, wallet)
-        if same_id is not None:
-            return _replay(same_id, ref, wallet)
+        wallet, replayed, _ = _open(player_id, currency, ref)
+        if replayed:
+            return replayed
         account = wallet.bonus if to_bonus else wallet.cash
         return Posted.of(_post(wallet, kind, ref, [(account, amount)], counter=counter))
 
@@ -222,16 +215,28 @@ def debit(
     if amount <= 0:
         raise ValueError("A debit is positive.")
     with transaction.atomic(durable=True):
-        wallet = _lock(player_id, currency)
-        same_id, _ = _find_by_external_id(ref, wallet)
-        if same_id is not None:
-            return _replay(same_id, ref, wallet)
+        wallet, replayed, _ = _open(player_id, currency, ref)
+        if replayed:
+            return replayed
         if amount > wallet.cash.balance:
             raise errors.InsufficientFunds(extra=_state(wallet))
         return Posted.of(_post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter))
 
 
 # --- internals -----------------------------------------------------------------------------------
+
+
+def _open(
+    player_id: int, currency: str | None, ref: ExternalRef
+) -> tuple[locks.LockedWallet, Posted | None, Transaction | None]:
+    """Every money call's start: lock the player's accounts, then look `ref` up.
+
+    Returns the locked wallet, the first answer if `ref` is a replay (DuplicateTransaction if it
+    is the same id with another body), and a rollback that named `ref` before it arrived.
+    """
+    wallet = _lock(player_id, currency)
+    same_id, rollback_first = _find_by_external_id(ref, wallet)
+    return wallet, (_replay(same_id, ref, wallet) if same_id is not None else None), rollback_first
 
 
 def _lock(player_id: int, currency: str | None) -> locks.LockedWallet:

@@ -6,7 +6,13 @@ wallet service call. Refusals are PamErrors rendered by the common exception han
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -101,124 +107,94 @@ def _money_answer(posted: services.Posted) -> dict:
     }
 
 
+def _documented(operation: str, request, answer, description: str = ""):
+    """The OpenAPI description of one operation, as a class decorator."""
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"wallet_{operation}",
+            tags=["wallet"],
+            parameters=_HEADERS,
+            request=request,
+            responses={200: answer, **_ERRORS},
+            description=description,
+        )
+    )
+
+
+def _balance_answer(state: selectors.WalletState) -> dict:
+    return {"player_id": state.player_id, "currency": state.currency, "balance": state.balance}
+
+
+def _round(fields: dict, ref: ExternalRef) -> dict:
+    """The arguments every game-round service takes."""
+    keys = ("player_id", "currency", "round_id", "game_id")
+    return {"ref": ref, **{key: fields[key] for key in keys}}
+
+
+@_documented(
+    "authenticate",
+    inline_serializer("WalletAuthenticateCall", {"token": serializers.CharField()}),
+    _BALANCE_ANSWER,
+    "Exchange a launch token, once and within 10 minutes, for the player and their balance.",
+)
 class AuthenticateApi(WalletApi):
     operation = "authenticate"
 
-    @extend_schema(
-        operation_id="wallet_authenticate",
-        tags=["wallet"],
-        parameters=_HEADERS,
-        request=inline_serializer("WalletAuthenticateCall", {"token": serializers.CharField()}),
-        responses={200: _BALANCE_ANSWER, **_ERRORS},
-        description="Exchange a launch token, once and within 10 minutes, for the player and their balance.",
-    )
-    def post(self, request):
-        return super().post(request)
-
     def call(self, provider, fields, ref):
         player = games.redeem_launch_token(token=fields["token"], provider=provider)
-        state = selectors.get_wallet_state(player.pk)
-        return {"player_id": state.player_id, "currency": state.currency, "balance": state.balance}
+        return _balance_answer(selectors.get_wallet_state(player.pk))
 
 
+@_documented(
+    "balance",
+    inline_serializer("WalletBalanceCall", {"player_id": serializers.CharField(), "currency": serializers.CharField()}),
+    _BALANCE_ANSWER,
+)
 class BalanceApi(WalletApi):
     operation = "balance"
-
-    @extend_schema(
-        operation_id="wallet_balance",
-        tags=["wallet"],
-        parameters=_HEADERS,
-        request=inline_serializer(
-            "WalletBalanceCall", {"player_id": serializers.CharField(), "currency": serializers.CharField()}
-        ),
-        responses={200: _BALANCE_ANSWER, **_ERRORS},
-    )
-    def post(self, request):
-        return super().post(request)
 
     def call(self, provider, fields, ref):
         state = selectors.get_wallet_state(fields["player_id"])
         if fields["currency"] != state.currency:
             raise errors.CurrencyMismatch(extra={"balance": state.balance, "currency": state.currency})
-        return {"player_id": state.player_id, "currency": state.currency, "balance": state.balance}
+        return _balance_answer(state)
 
 
+@_documented(
+    "bet",
+    inline_serializer("WalletBetCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
+    _MONEY_ANSWER,
+    "Debit the stake (cash first, then bonus). Idempotent on transaction_id.",
+)
 class BetApi(WalletApi):
     operation = "bet"
 
-    @extend_schema(
-        operation_id="wallet_bet",
-        tags=["wallet"],
-        parameters=_HEADERS,
-        request=inline_serializer("WalletBetCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
-        responses={200: _MONEY_ANSWER, **_ERRORS},
-        description="Debit the stake (cash first, then bonus). Idempotent on transaction_id.",
-    )
-    def post(self, request):
-        return super().post(request)
-
     def call(self, provider, fields, ref):
-        return _money_answer(
-            services.place_bet(
-                player_id=fields["player_id"],
-                currency=fields["currency"],
-                amount=fields["amount"],
-                ref=ref,
-                round_id=fields["round_id"],
-                game_id=fields["game_id"],
-            )
-        )
+        return _money_answer(services.place_bet(amount=fields["amount"], **_round(fields, ref)))
 
 
+@_documented(
+    "win",
+    inline_serializer("WalletWinCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
+    _MONEY_ANSWER,
+    "Credit a win (0 closes the round). Paid even to a blocked player. Idempotent on transaction_id.",
+)
 class WinApi(WalletApi):
     operation = "win"
 
-    @extend_schema(
-        operation_id="wallet_win",
-        tags=["wallet"],
-        parameters=_HEADERS,
-        request=inline_serializer("WalletWinCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
-        responses={200: _MONEY_ANSWER, **_ERRORS},
-        description="Credit a win (0 closes the round). Paid even to a blocked player. Idempotent on transaction_id.",
-    )
-    def post(self, request):
-        return super().post(request)
-
     def call(self, provider, fields, ref):
-        return _money_answer(
-            services.settle_win(
-                player_id=fields["player_id"],
-                currency=fields["currency"],
-                amount=fields["amount"],
-                ref=ref,
-                round_id=fields["round_id"],
-                game_id=fields["game_id"],
-            )
-        )
+        return _money_answer(services.settle_win(amount=fields["amount"], **_round(fields, ref)))
 
 
+@_documented(
+    "rollback",
+    inline_serializer("WalletRollbackCall", {**_ROUND_FIELDS, "rolled_back_transaction_id": _ID}),
+    _MONEY_ANSWER,
+    "Refund exactly what the named bet took. Idempotent on transaction_id.",
+)
 class RollbackApi(WalletApi):
     operation = "rollback"
 
-    @extend_schema(
-        operation_id="wallet_rollback",
-        tags=["wallet"],
-        parameters=_HEADERS,
-        request=inline_serializer("WalletRollbackCall", {**_ROUND_FIELDS, "rolled_back_transaction_id": _ID}),
-        responses={200: _MONEY_ANSWER, **_ERRORS},
-        description="Refund exactly what the named bet took. Idempotent on transaction_id.",
-    )
-    def post(self, request):
-        return super().post(request)
-
     def call(self, provider, fields, ref):
-        return _money_answer(
-            services.rollback_bet(
-                player_id=fields["player_id"],
-                currency=fields["currency"],
-                rolled_back_external_id=fields["rolled_back_transaction_id"],
-                ref=ref,
-                round_id=fields["round_id"],
-                game_id=fields["game_id"],
-            )
-        )
+        target = fields["rolled_back_transaction_id"]
+        return _money_answer(services.rollback_bet(rolled_back_external_id=target, **_round(fields, ref)))
