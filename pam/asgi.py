@@ -16,12 +16,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
 django_wsgi_app = get_wsgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
+
+from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
+from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
 # enough to run PAM; a deployment with heavy traffic puts a CDN or reverse proxy in front.
 http_application = WSGIMiddleware(StaticFilesHandler(django_wsgi_app), workers=settings.HTTP_THREADS)
 
-application = ProtocolTypeRouter({"http": http_application})
+# Browsers send an Origin, which must be one of ALLOWED_HOSTS; scripts with a ticket send none.
+websocket_application = BrowserOriginValidator(
+    AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+)
+
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})

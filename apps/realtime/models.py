@@ -1,0 +1,22 @@
+"""One-time tickets that authenticate a WebSocket connection without a session cookie."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.accounts.models import Player
+
+
+class RealtimeTicket(models.Model):
+    """Got from `POST /api/player/v1/realtime/ticket` (or `manage.py realtime_ticket`) and
+    passed as `?ticket=` when connecting; redeemed once within its lifetime. Only the ticket's
+    SHA-256 is stored, so a database leak gives no connections."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"realtime ticket of player {self.player_id}"

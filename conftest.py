@@ -1,0 +1,37 @@
+"""Fixtures shared by apps/*/tests and tests/ (the test services are set up by tests/plugin.py)."""
+
+import pytest
+from django.db import connections
+from rest_framework.test import APIClient
+
+from apps.wallet.services import forget_system_accounts
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_system_account_ids():
+    """System account ids are remembered per process; each test's database starts without them."""
+    forget_system_accounts()
+    yield
+    forget_system_accounts()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools_before_teardown(django_db_setup, django_db_blocker):
+    """Threads (WebSocket consumers, concurrency tests) leave connections open; close them so
+    that the test database can be dropped at the end of the run."""
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if getattr(connection, "pool", None) is not None:
+                connection.close_pool()
+        # A connection still held by a finished thread would block DROP DATABASE.
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
