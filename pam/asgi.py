@@ -6,6 +6,7 @@ middleware hook (measured: 32 crossings and about 3 ms for /healthz); run throug
 handler on a2wsgi's thread pool, it crosses once. WebSockets stay on the event loop (Channels).
 """
 
+import asyncio
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -21,6 +22,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 
+from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
 from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -33,4 +35,10 @@ websocket_application = BrowserOriginValidator(
     AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
 )
 
-application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
+router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
+
+
+async def application(scope, receive, send):
+    """The router, after telling apps.realtime.push which loop this server runs on."""
+    push.serve_from(asyncio.get_running_loop())
+    return await router(scope, receive, send)
