@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.accounts.models import Player
+from apps.common.timestamps import iso_utc
 from apps.wallet import errors
 from apps.wallet.choices import AccountKind
 from apps.wallet.models import Account
@@ -85,7 +86,7 @@ def list_events_since(player_id: int, since_version: int, limit: int) -> list[di
                 "bonus": balances[AccountKind.BONUS],
                 "currency": tx.currency_id,
                 "game_id": tx.game_id,
-                "created_at": tx.created_at.isoformat(),
+                "created_at": iso_utc(tx.created_at),
             }
         )
     return events

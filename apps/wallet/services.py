@@ -21,6 +21,7 @@ from apps.accounts.models import Player, User
 from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
+from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
 from apps.wallet import errors, locks, signals
 from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
@@ -440,5 +441,5 @@ def _event(tx: Transaction, wallet: locks.LockedWallet) -> dict:
         "bonus": wallet.bonus.balance,
         "currency": tx.currency_id,
         "game_id": tx.game_id,
-        "created_at": tx.created_at.isoformat(),
+        "created_at": iso_utc(tx.created_at),
     }

@@ -67,7 +67,7 @@ def win(player, amount: int) -> wallet.Posted:
 
 
 def created_at(posted: wallet.Posted) -> str:
-    return Transaction.objects.get(pk=posted.transaction_id).created_at.isoformat()
+    return Transaction.objects.get(pk=posted.transaction_id).created_at.isoformat().replace("+00:00", "Z")
 
 
 def events(client, since_version) -> list[dict]:

@@ -55,7 +55,7 @@ def test_adjustment_credits_cash_from_the_adjustments_account(django_capture_on_
             "bonus": 0,
             "currency": "EUR",
             "game_id": "",
-            "created_at": tx.created_at.isoformat(),
+            "created_at": tx.created_at.isoformat().replace("+00:00", "Z"),
         }
     ]
 

@@ -85,7 +85,7 @@ def test_deposit_credits_cash_from_the_clearing_account(django_capture_on_commit
             "bonus": 0,
             "currency": "EUR",
             "game_id": "",
-            "created_at": tx.created_at.isoformat(),
+            "created_at": tx.created_at.isoformat().replace("+00:00", "Z"),
         }
     ]
 
@@ -212,7 +212,7 @@ def test_withdrawal_debits_cash_to_the_clearing_account(django_capture_on_commit
             "bonus": 0,
             "currency": "EUR",
             "game_id": "",
-            "created_at": tx.created_at.isoformat(),
+            "created_at": tx.created_at.isoformat().replace("+00:00", "Z"),
         }
     ]
 

@@ -70,7 +70,7 @@ def test_bet_debits_cash_and_credits_the_house(django_capture_on_commit_callback
             "bonus": 0,
             "currency": "EUR",
             "game_id": "slot-9",
-            "created_at": tx.created_at.isoformat(),
+            "created_at": tx.created_at.isoformat().replace("+00:00", "Z"),
         }
     ]
 

@@ -75,7 +75,7 @@ def test_rollback_refunds_the_bet_to_cash(django_capture_on_commit_callbacks, po
             "bonus": 0,
             "currency": "EUR",
             "game_id": "slot-9",
-            "created_at": tx.created_at.isoformat(),
+            "created_at": tx.created_at.isoformat().replace("+00:00", "Z"),
         }
     ]
 
