@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Currency, Player, User
-from apps.accounts.tokens import hash_token
+from apps.common.tokens import hash_token
 
 
 def get_player_for_user(user: User) -> Player:

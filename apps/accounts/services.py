@@ -18,9 +18,11 @@ from django.utils import timezone
 from apps.accounts import errors, selectors
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import AuthToken, Brand, Player, User
-from apps.accounts.tokens import hash_token, new_token
+from apps.common.tokens import hash_token, new_token
 
 MINIMUM_AGE_YEARS = 18
+# Marks a leaked player API token as ours (greppable in logs and code scanners); not a secret.
+TOKEN_PREFIX = "pam_"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def log_in_player(*, request: HttpRequest, username: str, password: str) -> Logi
 
 def issue_token(user: User) -> str:
     """A new bearer token for `user`, valid for AUTH_TOKEN_TTL; only its hash is stored."""
-    token = new_token()
+    token = new_token(prefix=TOKEN_PREFIX)
     AuthToken.objects.create(user=user, key_hash=hash_token(token), expires_at=timezone.now() + settings.AUTH_TOKEN_TTL)
     return token
 

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.common.tokens import hash_token, new_token
 from apps.games.errors import TokenInvalid
 from apps.games.models import LaunchToken, Provider
 
 LAUNCH_TOKEN_LIFETIME = dt.timedelta(minutes=10)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def save_provider(*, code: str, secret: str, name: str = "", enabled: bool = True) -> Provider:
@@ -30,9 +25,9 @@ def save_provider(*, code: str, secret: str, name: str = "", enabled: bool = Tru
 
 def issue_launch_token(*, player: Player, provider: Provider) -> str:
     """A fresh one-time token for `player` to start a game of `provider`; valid 10 minutes."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     LaunchToken.objects.create(
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         player=player,
         provider=provider,
         expires_at=timezone.now() + LAUNCH_TOKEN_LIFETIME,
@@ -46,8 +41,8 @@ def redeem_launch_token(*, token: str, provider: Provider) -> Player:
     concurrent exchanges cannot both succeed. Raises TokenInvalid."""
     now = timezone.now()
     used = LaunchToken.objects.filter(
-        token_hash=_hash(token), provider=provider, used_at__isnull=True, expires_at__gt=now
+        token_hash=hash_token(token), provider=provider, used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now)
     if used != 1:
         raise TokenInvalid
-    return LaunchToken.objects.select_related("player__currency").get(token_hash=_hash(token)).player
+    return LaunchToken.objects.select_related("player__currency").get(token_hash=hash_token(token)).player

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.common.tokens import hash_token, new_token
 from apps.realtime.models import RealtimeTicket
 
 TICKET_LIFETIME = dt.timedelta(seconds=60)
-
-
-def _hash(ticket: str) -> str:
-    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 def issue_ticket(*, player: Player) -> str:
@@ -24,8 +19,10 @@ def issue_ticket(*, player: Player) -> str:
 
     Only its SHA-256 is stored: the ticket itself is returned once, here, and never again.
     """
-    ticket = secrets.token_urlsafe(32)
-    RealtimeTicket.objects.create(token_hash=_hash(ticket), player=player, expires_at=timezone.now() + TICKET_LIFETIME)
+    ticket = new_token()
+    RealtimeTicket.objects.create(
+        token_hash=hash_token(ticket), player=player, expires_at=timezone.now() + TICKET_LIFETIME
+    )
     return ticket
 
 
@@ -40,7 +37,7 @@ def redeem_ticket(*, ticket: str) -> Player | None:
     """
     if not isinstance(ticket, str) or not ticket or not ticket.isascii() or not ticket.isprintable():
         return None
-    token_hash = _hash(ticket)
+    token_hash = hash_token(ticket)
     now = timezone.now()
     # Filters on this table's own columns only: PostgreSQL re-checks them on the locked row, so
     # the loser of a race updates nothing (a join would become a subquery it does not re-check).
