@@ -1,14 +1,8 @@
 """/healthz says the process is alive; /readyz checks the database and Redis, naming what failed."""
 
-import socket
-
 import pytest
 
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import free_port as closed_port  # free, so nothing listens there
 
 
 def test_healthz(client):
