@@ -3,8 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common import views as common_views
+from apps.realtime import views as site_views
 
 urlpatterns = [
+    path("", site_views.player_page, name="site-home"),
+    path("login/", site_views.SiteLoginView.as_view(), name="site-login"),
+    path("logout/", site_views.SiteLogoutView.as_view(), name="site-logout"),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
     path("backoffice/", admin.site.urls),

@@ -1,0 +1,158 @@
+"""The player page of the site (`/`), its login and logout: who sees what, and that the page hands
+the client the version it was rendered at."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from apps.accounts.choices import StaffRole
+from apps.accounts.tests.factories import PASSWORD, make_player, make_staff
+from apps.common.idempotency import ExternalRef
+from apps.wallet import services as wallet
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def client() -> Client:
+    # enforce_csrf_checks: the login form must work with its CSRF token, as a browser posts it.
+    return Client(enforce_csrf_checks=True)
+
+
+def log_in(client: Client, username: str, password: str = PASSWORD, next_url: str = ""):
+    page = client.get("/login/")
+    token = page.cookies["csrftoken"].value
+    body = {"username": username, "password": password, "csrfmiddlewaretoken": token}
+    if next_url:
+        body["next"] = next_url
+    return client.post("/login/", body, REMOTE_ADDR="10.0.0.7")
+
+
+def client_config(response) -> dict:
+    """The JSON the page hands to player.js (`json_script` "wallet-client")."""
+    html = response.content.decode()
+    start = html.index('<script id="wallet-client" type="application/json">') + len(
+        '<script id="wallet-client" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_anonymous_visitor_is_sent_to_the_site_login(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/"
+
+
+def test_login_page_has_a_csrf_protected_form(client):
+    response = client.get("/login/")
+
+    assert response.status_code == 200
+    assert b'name="csrfmiddlewaretoken"' in response.content
+    assert b'name="username"' in response.content
+    assert b'name="password"' in response.content
+
+
+def test_login_without_csrf_token_is_refused(client):
+    make_player(username="nocsrf")
+
+    response = client.post("/login/", {"username": "nocsrf", "password": PASSWORD})
+
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+
+
+def test_player_logs_in_and_sees_balance_and_last_transactions(client):
+    player = make_player(username="paula")
+    wallet.adjust_balance(player_id=player.pk, amount=10_000, reason="test funds", acting_user=None)
+    wallet.place_bet(
+        player_id=player.pk,
+        currency="EUR",
+        amount=250,
+        ref=ExternalRef("provider:view-test", "tx-1", "fp-1"),
+        round_id="r1",
+        game_id="slot-1",
+    )
+
+    login = log_in(client, "paula", next_url="/")
+    page = client.get("/")
+
+    assert login.status_code == 302
+    assert login["Location"] == "/"
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<span id="balance">97.50</span>' in html
+    assert '<dd id="cash">97.50</dd>' in html
+    assert '<dd id="bonus">0.00</dd>' in html
+    assert '<span class="currency" id="currency">EUR</span>' in html
+    # Newest first: the bet (version 2), then the funding (version 1).
+    assert html.index('data-version="2"') < html.index('data-version="1"')
+    assert '<td>bet</td><td class="num">-2.50</td><td class="num">97.50</td>' in html
+    assert client_config(page) == {"version": 2, "exponent": 2, "keep": 10}
+    assert "js/pam-realtime.js" not in html  # loaded by player.js, as a module
+    assert "js/player.js" in html
+
+
+def test_player_without_transactions_sees_zero_and_an_empty_list(client):
+    client.force_login(make_player(username="newbie").user)
+
+    page = client.get("/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<span id="balance">0.00</span>' in html
+    assert "data-version=" not in html
+    assert '<p id="no-transactions" class="muted">' in html
+    assert client_config(page)["version"] == 0
+
+
+def test_wrong_password_shows_the_form_again(client):
+    make_player(username="typo")
+
+    response = log_in(client, "typo", password="not-the-password")
+
+    assert response.status_code == 200
+    assert b'role="alert"' in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_axes_counts_failed_site_logins_and_locks_out(client, settings):
+    """LoginView passes the request to authenticate(), so django-axes sees each failure."""
+    make_player(username="locked")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "locked", password="not-the-password")
+
+    response = log_in(client, "locked")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_without_player_gets_a_link_to_the_back_office(client):
+    staff = make_staff(StaffRole.SUPPORT, username="sam")
+    client.force_login(staff)
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert b"No player account" in response.content
+    assert b'href="/backoffice/"' in response.content
+    assert b'id="wallet-client"' not in response.content
+
+
+def test_logout_is_a_csrf_protected_post_and_ends_the_session(client):
+    client.force_login(make_player(username="leaver").user)
+    client.get("/")  # its logout form sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+
+    response = client.post("/logout/", {"csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert client.get("/").status_code == 302
