@@ -166,12 +166,29 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Seconds between two heartbeats on a player socket; each one also re-joins the socket's groups,
+# so live frames resume after a Redis that lost them comes back. The contract allows at most 25.
+REALTIME_HEARTBEAT_SECONDS = env.float("REALTIME_HEARTBEAT_SECONDS", default=20.0)
+if not 0 < REALTIME_HEARTBEAT_SECONDS <= 25:
+    raise ImproperlyConfigured("REALTIME_HEARTBEAT_SECONDS must be above 0 and at most 25 (contracts/realtime.md).")
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Timeouts set deliberately (redis-py 8 defaults both to 5 s): a Redis that does not
+                # answer a connection fails a push in 2 s instead of hanging it. The read timeout
+                # must stay above channels-redis's 5 s blocking BZPOPMIN, or every idle receive
+                # loop times out (measured: a TimeoutError each 5 s with redis-py's default of 5).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": 2,
+                        "socket_timeout": 10,
+                        "socket_keepalive": True,
+                    }
+                ],
                 # The default of 100 drops bursts silently (measured: ARCHITECTURE.md).
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
                 "expiry": 60,

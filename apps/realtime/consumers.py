@@ -2,23 +2,39 @@
 
 One handler per message type; frames come from protocol.py. A refused connection is accepted and
 closed at once with 4401 (not authenticated) or 4403 (not allowed), never left open and ignored.
+
+Both consumers outlive a Redis outage (docs/architecture.md, "Real-time through a Redis outage"):
+channels' receive loop would otherwise end the consumer on the first Redis error, closing every
+socket of the process; here it retries with backoff. The groups are re-joined on every beat,
+because a Redis that restarted empty has forgotten them, and a socket that connects while Redis
+is down is still accepted, served from the ledger, and joins its group once Redis is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 
+import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from apps.accounts.models import Player
 from apps.realtime import protocol
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.wallet import selectors as wallet
 
+logger = structlog.get_logger(__name__)
+
 NOT_AUTHENTICATED = 4401
 NOT_ALLOWED = 4403
+
+# A channel-layer call that takes longer than this is given up (the socket stays open, the next
+# beat tries again): a hung Redis must not stall a handshake or a heartbeat.
+LAYER_CALL_TIMEOUT = 3.0
+RECEIVE_RETRY_FIRST, RECEIVE_RETRY_MAX = 0.5, 5.0  # seconds, doubling, with jitter
 
 
 @database_sync_to_async
@@ -40,11 +56,109 @@ def _catch_up(player_id: int, since_version: int) -> list[dict]:
     return [protocol.wallet_updated(event) for event in events]
 
 
-class PlayerConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/player/`: the player's own wallet frames, by session cookie or one-time ticket."""
+class _BackplaneMember(AsyncJsonWebsocketConsumer):
+    """A consumer in channel-layer groups that survives the backplane going away and coming back.
+
+    `groups_to_join` are joined at connect (if Redis answers) and again on every beat; `beat()`
+    runs every REALTIME_HEARTBEAT_SECONDS while the socket is open.
+    """
+
+    groups_to_join: list[str]
+    beat_task: asyncio.Task | None = None
+    closing = False
+    _layer_receive = None
+
+    # AsyncConsumer.__call__ assigns `self.channel_receive` (the layer's receive for this
+    # channel) and hands it straight to its dispatch loop, where any exception ends the consumer.
+    # This property keeps the layer's function and hands out one that retries instead.
+    @property
+    def channel_receive(self):
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive) -> None:
+        self._layer_receive = receive
+
+    async def _receive_from_layer(self) -> dict:
+        """The next channel-layer message; a backplane error waits and tries again, never ends
+        the consumer (the socket goes on with heartbeats and `resume` from the ledger)."""
+        delay = RECEIVE_RETRY_FIRST
+        while True:
+            try:
+                return await self._layer_receive()
+            except Exception as exc:  # redis ConnectionError/TimeoutError, OSError: Redis is away
+                logger.info("realtime.receive_failed", channel=self.channel_name, error=repr(exc))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not a secret)
+                delay = min(delay * 2, RECEIVE_RETRY_MAX)
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:  # however the consumer ends, its beat ends with it
+            if self.beat_task is not None:
+                self.beat_task.cancel()
+
+    async def close(self, code=None, reason=None) -> None:
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """Nothing more after a close: a frame or beat racing a server-side close is dropped
+        (the ASGI server would refuse a send after the close and end the consumer with an error)."""
+        if not self.closing:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def join_groups(self) -> bool:
+        """(Re-)join every group; False, logged, if the backplane did not answer. Re-joining also
+        renews the group's expiry in Redis."""
+        try:
+            async with asyncio.timeout(LAYER_CALL_TIMEOUT):
+                for group in self.groups_to_join:
+                    await self.channel_layer.group_add(group, self.channel_name)
+        except Exception as exc:
+            logger.info("realtime.group_join_failed", groups=self.groups_to_join, error=repr(exc))
+            return False
+        return True
+
+    async def leave_groups(self) -> None:
+        with contextlib.suppress(Exception):  # a group left in a dead Redis expires on its own
+            async with asyncio.timeout(LAYER_CALL_TIMEOUT):
+                for group in self.groups_to_join:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+
+    def start_beating(self) -> None:
+        self.beat_task = asyncio.create_task(self._beat_forever())
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(settings.REALTIME_HEARTBEAT_SECONDS)
+            try:
+                await self.join_groups()
+                await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a database hiccup skips one beat, not the socket
+                logger.warning("realtime.beat_failed", error=repr(exc))
+
+    async def beat(self) -> None:
+        """What the consumer does on each beat, after re-joining its groups."""
+
+    async def disconnect(self, code: int) -> None:
+        if self.beat_task is not None:
+            self.beat_task.cancel()
+        if getattr(self, "groups_to_join", None):
+            await self.leave_groups()
+
+    async def _refuse(self, code: int) -> None:
+        await self.accept()
+        await self.close(code=code)
+
+
+class PlayerConsumer(_BackplaneMember):
+    """`/ws/player/`: the player's own wallet frames and notices, by session cookie or one-time
+    ticket."""
 
     player_id: int | None = None
-    heartbeat_task: asyncio.Task | None = None
 
     async def connect(self) -> None:
         player = self.scope.get("ticket_player")
@@ -57,28 +171,19 @@ class PlayerConsumer(AsyncJsonWebsocketConsumer):
         if player is None:
             return await self._refuse(NOT_AUTHENTICATED)
         self.player_id = player.pk
-        await self.channel_layer.group_add(player_group(player.pk), self.channel_name)
+        self.groups_to_join = [player_group(player.pk)]
+        # Joined before `hello` is read, so no frame committed after that read can be missed.
+        # If Redis is down the socket is served anyway and joins on a later beat.
+        await self.join_groups()
         await self.accept()
         await self.send_json(protocol.hello(await _state(player.pk)))
-        self.heartbeat_task = asyncio.create_task(self._heartbeat())
+        self.start_beating()
 
-    async def _refuse(self, code: int) -> None:
-        await self.accept()
-        await self.close(code=code)
-
-    async def _heartbeat(self) -> None:
-        """The current version every HEARTBEAT_SECONDS, read from the ledger: a client that lost a
-        frame on the backplane sees the gap within one period and sends `resume`."""
-        while True:
-            await asyncio.sleep(protocol.HEARTBEAT_SECONDS)
-            with contextlib.suppress(Exception):  # a database hiccup skips one beat, not the socket
-                await self.send_json(protocol.heartbeat((await _state(self.player_id)).version))
-
-    async def disconnect(self, code: int) -> None:
-        if self.heartbeat_task:
-            self.heartbeat_task.cancel()
-        if self.player_id is not None:
-            await self.channel_layer.group_discard(player_group(self.player_id), self.channel_name)
+    async def beat(self) -> None:
+        """The current version, read from the ledger after re-joining the group: a client that
+        lost a frame on the backplane (or a whole outage of it) sees the gap within one period
+        and sends `resume`."""
+        await self.send_json(protocol.heartbeat((await _state(self.player_id)).version))
 
     async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "resume":
@@ -98,29 +203,29 @@ class PlayerConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message["frame"])
 
     async def player_notice(self, message: dict) -> None:
+        """Forward a `notice` frame (services.notify_player)."""
         await self.send_json(message["frame"])
 
+    async def player_disconnect(self, message: dict) -> None:
+        """Send the `notice` saying why, then close with the given code (services.disconnect_player,
+        e.g. on self-exclusion); every socket of the player, on every instance, gets it."""
+        await self.send_json(message["frame"])
+        await self.close(code=message["code"])
 
-class BackofficeFeedConsumer(AsyncJsonWebsocketConsumer):
+
+class BackofficeFeedConsumer(_BackplaneMember):
     """`/ws/backoffice/`: every player's wallet frames, for staff allowed to see transactions."""
-
-    joined = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.accept()
-            return await self.close(code=NOT_AUTHENTICATED)
+            return await self._refuse(NOT_AUTHENTICATED)
         if not (user.is_staff and await database_sync_to_async(user.has_perm)("wallet.view_transaction")):
-            await self.accept()
-            return await self.close(code=NOT_ALLOWED)
-        await self.channel_layer.group_add(BACKOFFICE_FEED, self.channel_name)
-        self.joined = True
+            return await self._refuse(NOT_ALLOWED)
+        self.groups_to_join = [BACKOFFICE_FEED]
+        await self.join_groups()
         await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if self.joined:
-            await self.channel_layer.group_discard(BACKOFFICE_FEED, self.channel_name)
+        self.start_beating()  # re-joins the feed after a Redis restart; sends nothing itself
 
     async def wallet_updated(self, message: dict) -> None:
         await self.send_json(message["frame"])

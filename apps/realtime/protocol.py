@@ -9,7 +9,6 @@ from __future__ import annotations
 from apps.wallet.selectors import WalletState
 
 RESYNC_AFTER = 500  # more missing frames than this: one `resync` instead of a replay
-HEARTBEAT_SECONDS = 20  # the contract allows at most 25
 
 
 def _state(state: WalletState) -> dict:

@@ -1,15 +1,23 @@
-"""Writes of the realtime app: the one-time WebSocket tickets."""
+"""Writes of the realtime app: the one-time WebSocket tickets, and notices (with or without closing
+the socket) sent to every connection of a player."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import structlog
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.common.tokens import hash_token, new_token
+from apps.realtime import protocol, push
+from apps.realtime.groups import player_group
 from apps.realtime.models import RealtimeTicket
+
+NOT_ALLOWED = 4403  # the close code of a socket the server ends because the player may no longer be on it
+
+logger = structlog.get_logger(__name__)
 
 TICKET_LIFETIME = dt.timedelta(seconds=60)
 
@@ -48,3 +56,36 @@ def redeem_ticket(*, ticket: str) -> Player | None:
         return None
     player = RealtimeTicket.objects.select_related("player__user").get(token_hash=token_hash).player
     return player if player.user.is_active else None
+
+
+def notify_player(player_id: int | str, *, kind: str, message: str, data: dict | None = None) -> None:
+    """Send a `notice` frame to every socket of the player, on every instance.
+
+    Sent when the current database transaction commits (at once outside one), so a rolled-back
+    decision notifies nobody. Never raises: a backplane failure is logged and counted by push.py.
+    A notice is not versioned: a player not connected at that moment does not get it later.
+    """
+    frame = protocol.notice(kind, message, data)
+    _after_commit([(player_group(player_id), {"type": "player.notice", "frame": frame})])
+
+
+def disconnect_player(
+    player_id: int | str, *, kind: str, message: str, data: dict | None = None, code: int = NOT_ALLOWED
+) -> None:
+    """Close every socket of the player, on every instance: each gets a `notice` frame saying why,
+    then the close `code` (4403 unless told otherwise), e.g. when the player self-excludes.
+
+    Sent after commit like notify_player, and never raises either. It does not by itself stop the
+    player from connecting again: that is the account state the caller commits (a deactivated
+    user's session and tickets no longer authenticate).
+    """
+    frame = protocol.notice(kind, message, data)
+    _after_commit([(player_group(player_id), {"type": "player.disconnect", "frame": frame, "code": code})])
+
+
+def _after_commit(messages: list[tuple[str, dict]]) -> None:
+    try:
+        transaction.on_commit(lambda: push.push(messages))
+    except Exception as exc:  # registering failed (a broken connection): still never fail the caller
+        push.failures += 1
+        logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))

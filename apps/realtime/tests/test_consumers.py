@@ -2,8 +2,10 @@
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 
 from apps.accounts.choices import StaffRole
@@ -102,6 +104,30 @@ async def test_frames_arrive_in_version_order_after_commit_and_nothing_for_a_ref
     await communicator.disconnect()
 
 
+async def test_nothing_is_sent_for_a_transaction_rolled_back_after_its_ledger_write(monkeypatch):
+    """The event is written and its after-commit send registered, then the transaction fails:
+    the rollback discards both, and the socket gets nothing."""
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)  # hello
+    real_send_after_commit = wallet.send_after_commit
+
+    def send_then_fail(signal, **payload):
+        real_send_after_commit(signal, **payload)
+        raise RuntimeError("the transaction fails after the ledger write")
+
+    monkeypatch.setattr(wallet, "send_after_commit", send_then_fail)
+    with pytest.raises(RuntimeError):
+        await bet(player, 100)
+    monkeypatch.setattr(wallet, "send_after_commit", real_send_after_commit)
+    await bet(player, 50)
+
+    frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["version"], frame["balance"], frame["transaction"]["amount"]) == (2, 950, -50)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
 async def test_resume_replays_missed_frames_from_the_ledger():
     player = await funded_player(1000)
     for amount in (10, 20, 30):
@@ -138,8 +164,8 @@ async def test_resume_past_the_limit_gets_one_resync(monkeypatch):
     await communicator.disconnect()
 
 
-async def test_heartbeat_carries_the_current_version(monkeypatch):
-    monkeypatch.setattr(protocol, "HEARTBEAT_SECONDS", 0.2)
+async def test_heartbeat_carries_the_current_version(settings):
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.2
     player = await funded_player(1000)
     communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
     await communicator.receive_json_from(timeout=5)
@@ -199,3 +225,157 @@ def test_a_failed_push_never_fails_the_money_movement(settings, django_capture_o
 
     assert (posted.balance, posted.version) == (300, 1)
     assert push.failures == before + 1
+
+
+async def drop_every_group() -> None:
+    """What a Redis that restarted empty looks like to the consumers: no group knows them."""
+    layer = get_channel_layer()
+    connection = layer.connection(0)
+    keys = await connection.keys(f"{layer.prefix}:group:*")
+    if keys:
+        await connection.delete(*keys)
+
+
+async def test_each_heartbeat_rejoins_the_group_so_live_frames_resume_after_redis_forgot_it(settings):
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.3
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)  # hello
+    await drop_every_group()
+    await bet(player, 100)  # pushed to a group nobody is in: lost on the backplane
+
+    # The next heartbeat re-joins the group and shows the gap; resume fills it from the ledger.
+    beat = await communicator.receive_json_from(timeout=5)
+    assert beat == {"type": "heartbeat", "version": 2}
+    await communicator.send_json_to({"type": "resume", "since_version": 1})
+    replayed = await communicator.receive_json_from(timeout=5)
+    while replayed["type"] == "heartbeat":
+        replayed = await communicator.receive_json_from(timeout=5)
+    assert (replayed["type"], replayed["version"], replayed["balance"]) == ("wallet.updated", 2, 900)
+
+    await bet(player, 200)  # live again
+    live = await communicator.receive_json_from(timeout=5)
+    while live["type"] == "heartbeat":
+        live = await communicator.receive_json_from(timeout=5)
+    assert (live["type"], live["version"], live["balance"]) == ("wallet.updated", 3, 700)
+    await communicator.disconnect()
+
+
+async def test_a_socket_opened_while_redis_is_down_is_served_from_the_ledger(settings):
+    """No backplane at connect: the socket is still accepted, with hello and heartbeats read from
+    the database (the client converges by `resume`), instead of failing the handshake."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/0", "socket_connect_timeout": 1}]},
+        }
+    }
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.3
+    player = await funded_player(1000)
+    communicator, connected = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "hello"
+    await bet(player, 100)  # its push fails: Redis is down
+    assert await communicator.receive_json_from(timeout=5) == {"type": "heartbeat", "version": 2}
+    await communicator.send_json_to({"type": "resume", "since_version": 1})
+    frame = await communicator.receive_json_from(timeout=5)
+    while frame["type"] == "heartbeat":
+        frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["version"], frame["balance"]) == ("wallet.updated", 2, 900)
+    await communicator.disconnect()
+
+
+# --- notices and server-side disconnects (services.notify_player, services.disconnect_player) ----
+
+
+async def test_notify_player_sends_a_notice_to_every_socket_of_the_player_and_keeps_them_open():
+    player = await funded_player(1000)
+    other = await funded_player(1000, username="someoneelse")
+    sockets = [(await connect(f"/ws/player/?ticket={await ticket_for(player)}"))[0] for _ in range(2)]
+    bystander, _ = await connect(f"/ws/player/?ticket={await ticket_for(other)}")
+    for communicator in (*sockets, bystander):
+        await communicator.receive_json_from(timeout=5)  # hello
+
+    await database_sync_to_async(services.notify_player)(
+        player.pk, kind="reality_check", message="You have played for an hour.", data={"minutes": 60}
+    )
+
+    for communicator in sockets:
+        assert await communicator.receive_json_from(timeout=5) == {
+            "type": "notice", "kind": "reality_check", "message": "You have played for an hour.",
+            "data": {"minutes": 60},
+        }  # fmt: skip
+    assert await bystander.receive_nothing(timeout=0.3)
+    await bet(player, 10)  # still open and live
+    for communicator in sockets:
+        assert (await communicator.receive_json_from(timeout=5))["version"] == 2
+        await communicator.disconnect()
+    await bystander.disconnect()
+
+
+async def test_disconnect_player_sends_the_notice_then_closes_every_socket_of_the_player():
+    player = await funded_player(1000)
+    other = await funded_player(1000, username="stays")
+    sockets = [(await connect(f"/ws/player/?ticket={await ticket_for(player)}"))[0] for _ in range(2)]
+    bystander, _ = await connect(f"/ws/player/?ticket={await ticket_for(other)}")
+    for communicator in (*sockets, bystander):
+        await communicator.receive_json_from(timeout=5)  # hello
+
+    await database_sync_to_async(services.disconnect_player)(
+        player.pk, kind="account_locked", message="You have excluded yourself.", data={"until": None}
+    )
+
+    for communicator in sockets:
+        assert await communicator.receive_json_from(timeout=5) == {
+            "type": "notice", "kind": "account_locked", "message": "You have excluded yourself.",
+            "data": {"until": None},
+        }  # fmt: skip
+        await assert_closed_with(communicator, 4403)
+    assert await bystander.receive_nothing(timeout=0.3)
+    await bystander.disconnect()
+
+
+async def test_disconnect_player_with_another_code_and_no_data():
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)
+
+    await database_sync_to_async(services.disconnect_player)(
+        player.pk, kind="session_ended", message="Signed out.", code=4401
+    )
+
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "notice", "kind": "session_ended", "message": "Signed out.", "data": {},
+    }  # fmt: skip
+    await assert_closed_with(communicator, 4401)
+
+
+async def test_a_disconnect_decided_in_a_rolled_back_transaction_sends_nothing():
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)
+
+    @database_sync_to_async
+    def decide_then_roll_back():
+        with transaction.atomic():
+            services.disconnect_player(player.pk, kind="account_locked", message="no")
+            services.notify_player(player.pk, kind="limit_reached", message="no")
+            transaction.set_rollback(True)
+
+    await decide_then_roll_back()
+    assert await communicator.receive_nothing(timeout=0.5)
+    await bet(player, 10)
+    assert (await communicator.receive_json_from(timeout=5))["version"] == 2
+    await communicator.disconnect()
+
+
+def test_notices_and_disconnects_never_raise_when_redis_is_down(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+    }
+    before = push.failures
+
+    services.notify_player(1, kind="bonus_granted", message="A bonus.")
+    services.disconnect_player(1, kind="account_locked", message="Locked.")
+
+    assert push.failures == before + 2
