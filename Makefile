@@ -30,8 +30,17 @@ run: $(VENV)/.runtime .env
 	@echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The browser test drives Debian's chromium (never a browser that Playwright downloads): install
+# it with apt-get where it is missing, and stop loudly if that fails.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "$(CHROMIUM) is missing: installing Debian's chromium for the browser test (apt-get)"
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+		|| { echo "make test needs $(CHROMIUM) for tests/browser: apt-get install chromium failed (run it as root)" >&2; exit 1; }
+	@test -x $@ || { echo "apt-get ran but $@ is still missing" >&2; exit 1; }
+
 ## test: lint, format check and the whole suite against PostgreSQL and Redis on 127.0.0.1
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(CHROMIUM)
 	@$(PY) -m tests.preflight
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
