@@ -21,7 +21,6 @@ import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,37 +33,16 @@ from apps.common.idempotency import ExternalRef
 from apps.games import services as games
 from apps.wallet import services as wallet
 from apps.wallet.api.signature import signature_of
+from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
 from tests.support import ROOT, clean_env, free_port, stop, wait_for_http
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags chromium calls home, and this closed network refuses it.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 UVICORN = ROOT / ".venv" / "bin" / "uvicorn"
 PROVIDER, SECRET = "browser-games", "browser-secret-0123456789"
 START = 10_000  # the player's cash at the start, in minor units (100.00 EUR)
-WAIT_MS = 30_000  # the longest any expectation waits (the backoff alone can take 16 s)
 
 # transaction=True: the server is another process, so the data must be committed.
 # serialized_rollback=True: the seeded rows (currencies, staff groups) are restored first.
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.timeout(300)]
-
-
-def _playwright():
-    """The sync API, failing (not skipping) when the dev requirements were not installed."""
-    try:
-        from playwright import sync_api
-    except ImportError:
-        pytest.fail("playwright is missing: install requirements-dev.txt (make test does)", pytrace=False)
-    return sync_api
 
 
 def _test_database_url() -> str:
@@ -138,25 +116,6 @@ def player() -> Player:
     return player
 
 
-@contextmanager
-def chromium_page() -> Iterator:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser test needs Debian's chromium "
-            "(`make test` installs it: apt-get install --no-install-recommends chromium). It never skips.",
-            pytrace=False,
-        )
-    sync_api = _playwright()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            yield page
-        finally:
-            browser.close()
-
-
 def place_bet(server: Server, player: Player, amount: int) -> dict:
     """A bet through the signed wallet API (shared/contracts/wallet-api.md)."""
     body = json.dumps(
@@ -220,12 +179,12 @@ def log_in(page, server: Server, player: Player) -> None:
     page.click("button[type=submit]")
     try:
         page.wait_for_url(f"{server.base_url}/")
-    except _playwright().Error:
+    except playwright_api().Error:
         pytest.fail(f"login failed at {page.url}:\n{page.inner_text('body')}\n{server.tail()}", pytrace=False)
 
 
 def test_balance_changes_live_and_after_the_server_closes_the_socket(server, player):
-    expect = _playwright().expect
+    expect = playwright_api().expect
     with chromium_page() as page:
         # Polling is cut off in this test, so what the page shows after the restart can only
         # have come through the socket; the frames the page sends are recorded.
@@ -267,7 +226,7 @@ def test_balance_changes_live_and_after_the_server_closes_the_socket(server, pla
 
 
 def test_page_polls_when_websockets_fail_and_goes_back_to_the_socket(server, player):
-    expect = _playwright().expect
+    expect = playwright_api().expect
     with chromium_page() as page:
         sockets = {"allowed": False}
 
