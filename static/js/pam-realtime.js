@@ -24,7 +24,8 @@
  *   not applied and `resume` is sent instead; the replay brings it back in order.
  * - A `heartbeat` above the version it holds also sends `resume` (the heartbeat carries the
  *   current version, so a single frame lost on the backplane is found within one period too).
- * - Reconnects with exponential backoff and jitter: 1 s doubling to 30 s.
+ * - Reconnects with exponential backoff and jitter: 1 s doubling to 30 s. A socket that has not
+ *   said `hello` within 10 s is closed and counts as a failed attempt.
  * - After FAILURES_BEFORE_POLLING connection attempts in a row fail, polls
  *   `GET /api/player/v1/wallet` (state) and `GET /api/player/v1/wallet/events?since_version=N`
  *   (the same frames) every 2 to 5 s, while it keeps trying the socket with the backoff; polling
@@ -51,6 +52,7 @@ const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const POLL_MIN_MS = 2000;
 const POLL_MAX_MS = 5000;
+const HELLO_TIMEOUT_MS = 10000; // a socket without hello by then is given up (a stuck handshake)
 
 function defaultSocketUrl() {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -147,8 +149,13 @@ export function connectWallet(options = {}) {
     let greeted = false;
     const ws = new WebSocket(socketUrl);
     socket = ws;
+    // A handshake that hangs (a proxy that swallows it) would otherwise hold up every retry.
+    const helloTimer = setTimeout(() => {
+      if (!greeted) ws.close();
+    }, HELLO_TIMEOUT_MS);
 
     ws.onmessage = (event) => {
+      if (socket !== ws) return; // a socket given up on
       let frame;
       try {
         frame = JSON.parse(event.data);
@@ -158,6 +165,7 @@ export function connectWallet(options = {}) {
       if (frame.type === "hello" && !greeted) {
         greeted = true;
         failures = 0;
+        clearTimeout(helloTimer);
         stopPolling();
         setStatus(STATUS.LIVE);
       }
@@ -168,7 +176,9 @@ export function connectWallet(options = {}) {
     };
 
     ws.onclose = (event) => {
-      if (socket === ws) socket = null;
+      clearTimeout(helloTimer);
+      if (socket !== ws) return; // already replaced or stopped
+      socket = null;
       if (stopped) return;
       if (event.code === NOT_AUTHENTICATED || event.code === NOT_ALLOWED) {
         halt(event.code === NOT_AUTHENTICATED ? STATUS.UNAUTHENTICATED : STATUS.FORBIDDEN);

@@ -8,6 +8,7 @@ backoff and polling are checked without waiting for them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 
@@ -129,9 +130,12 @@ def client() -> Iterator[Client]:
 
         page.route(f"{ORIGIN}/**", answer)
         page.add_init_script(FAKE_SOCKET)
-        page.clock.install()
+        # The page's clock stands still from here on: only run_for() moves it.
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        page.clock.install(time=start)
         page.goto(f"{ORIGIN}/")
         page.wait_for_function("window.ready === true")
+        page.clock.pause_at(start + dt.timedelta(minutes=1))
         yield driver
 
 
@@ -222,6 +226,17 @@ def test_reconnects_after_a_drop_and_resumes_from_the_held_version(client):
     assert client.log("statuses") == ["connecting", "live", "reconnecting", "live"]
 
 
+def test_a_socket_without_hello_is_given_up_after_ten_seconds(client):
+    client.start()  # the handshake never completes
+    client.run_for(9_999)
+    assert client.page.evaluate("window.sockets[0].readyState") == 0
+
+    client.run_for(1)
+    assert client.page.evaluate("window.sockets[0].readyState") == 3
+    client.run_for(1_000)  # a failed attempt: retried within 1 s
+    assert client.sockets() == 2
+
+
 def test_a_page_rendered_at_a_version_resumes_from_it(client):
     client.start(version=9)
     client.open()
@@ -278,10 +293,12 @@ def test_falls_back_to_polling_and_goes_back_to_the_socket(client):
     client.page.wait_for_function("window.log.transactions.length === 3")
     assert "/wallet/events?since_version=7" in client.polls
 
-    # The socket is still tried with the backoff (a fourth attempt was made while polling);
+    # The socket is still tried while polling (a fourth attempt was made), with the backoff;
     # once one says hello, polling stops.
     assert client.sockets() == 4
-    client.run_for(16_000)
+    client.close(1006)
+    client.run_for(8_000)
+    assert client.sockets() == 5
     client.open()
     client.frame(hello(8))
     assert client.log("statuses")[-1] == "live"
