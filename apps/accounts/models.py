@@ -45,6 +45,10 @@ class Brand(models.Model):
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
+    # The regulator's numbers (cooling-off periods, KYC threshold ...); None: the default profile.
+    jurisdiction = models.ForeignKey(
+        "compliance.JurisdictionProfile", on_delete=models.PROTECT, null=True, blank=True, related_name="brands"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,6 +70,12 @@ class Player(models.Model):
     date_of_birth = models.DateField()
     status = models.CharField(max_length=16, choices=PlayerStatus.choices, default=PlayerStatus.ACTIVE)
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
+    # Written by compliance only. The wallet's lock query reads this row with the accounts, so
+    # these two let a bet skip every player-protection query when nothing can refuse it: the
+    # flag is set while the player has a limit, an exclusion or a KYC hold, and a reality check
+    # is sent after the first bet past `reality_check_due_at`.
+    needs_compliance_checks = models.BooleanField(default=False)
+    reality_check_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -126,6 +126,11 @@ def revoke_token(token: str) -> None:
     AuthToken.objects.filter(key_hash=hash_token(token)).delete()
 
 
+def revoke_all_tokens(user: User) -> None:
+    """Every token of `user` stops working at once (an exclusion logs the player out everywhere)."""
+    AuthToken.objects.filter(user=user).delete()
+
+
 def create_staff_user(*, username: str, password: str, role: StaffRole, email: str = "") -> User:
     """A back-office user in the role's group; `admin` is also a superuser."""
     user = User.objects.create_user(

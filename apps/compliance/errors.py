@@ -1,3 +1,10 @@
+"""Refusals of player protection, each with a stable code that clients compare.
+
+The wallet contract knows two of them, PLAYER_BLOCKED and LIMIT_REACHED (403); the subclasses
+keep those codes and say why in their message, so the wallet's answers stay what its contract
+says while the site can show the reason.
+"""
+
 from apps.common.errors import PamError
 
 
@@ -7,7 +14,57 @@ class PlayerBlocked(PamError):
     default_message = "The player may not play now."
 
 
+class PlayerExcluded(PlayerBlocked):
+    default_message = "The player is on a time-out or self-excluded."
+
+
+class KycRequired(PlayerBlocked):
+    default_message = "The player's identity must be verified first."
+
+
 class LimitReached(PamError):
     code = "LIMIT_REACHED"
     status = 403
     default_message = "This would break one of the player's responsible-gambling limits."
+
+
+class InvalidLimit(PamError):
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "This limit is not valid."
+
+
+class NothingToConfirm(PamError):
+    code = "NOTHING_TO_CONFIRM"
+    status = 409
+    default_message = "There is no pending change of this limit to confirm."
+
+
+class CoolingOffNotEnded(PamError):
+    code = "COOLING_OFF_NOT_ENDED"
+    status = 409
+    default_message = "The cooling-off of this change has not ended yet."
+
+
+class AlreadyExcluded(PamError):
+    code = "ALREADY_EXCLUDED"
+    status = 409
+    default_message = "The player is already excluded until a later date; an exclusion is never shortened."
+
+
+class ExclusionNotEnded(PamError):
+    code = "EXCLUSION_NOT_ENDED"
+    status = 409
+    default_message = "The exclusion has not ended; it cannot be lifted early."
+
+
+class NotExcluded(PamError):
+    code = "NOT_EXCLUDED"
+    status = 409
+    default_message = "The player has no exclusion to return from."
+
+
+class PeriodTooShort(PamError):
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "This self-exclusion is shorter than the jurisdiction allows."

@@ -203,6 +203,12 @@ def credit(
         wallet, replayed, _ = _open(player_id, currency, ref)
         if replayed:
             return replayed
+        if kind == TransactionKind.DEPOSIT:
+            try:
+                compliance.assert_may_deposit(player=wallet.player, amount=amount)  # limits, exclusions, KYC
+            except PamError as refusal:
+                refusal.extra = {**_state(wallet), **refusal.extra}
+                raise
         account = wallet.bonus if to_bonus else wallet.cash
         return Posted.of(_post(wallet, kind, ref, [(account, amount)], counter=counter))
 

@@ -1,0 +1,39 @@
+from django.db import models
+
+
+class LimitKind(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit (gross)"
+    LOSS = "loss", "Loss (net of wins)"
+    WAGER = "wager", "Wager (turnover)"
+    SESSION = "session", "Session time (minutes)"
+
+
+class LimitPeriod(models.TextChoices):
+    """Rolling windows of the money limits; a session limit has none (stored as "")."""
+
+    DAY = "24h", "24 hours"
+    WEEK = "7d", "7 days"
+    MONTH = "30d", "30 days"
+
+
+class ExclusionKind(models.TextChoices):
+    TIME_OUT = "time_out", "Time-out"
+    SELF_EXCLUSION = "self_exclusion", "Self-exclusion"
+
+
+class SelfExclusionPeriod(models.TextChoices):
+    SIX_MONTHS = "6m", "6 months"
+    ONE_YEAR = "1y", "1 year"
+    FIVE_YEARS = "5y", "5 years"
+
+
+class LimitChangeStatus(models.TextChoices):
+    """What an audit row records: a change applied at once, queued behind the cooling-off, or the
+    queued change taking effect (its `created_at` is when it was materialised, `effective_at`
+    when it took effect)."""
+
+    APPLIED = "applied", "Applied at once"
+    QUEUED = "queued", "Queued (cooling-off)"
+    CONFIRMED = "confirmed", "Confirmed by the player"
+    MATURED = "matured", "Took effect after the cooling-off"
+    CANCELLED = "cancelled", "Pending change cancelled"

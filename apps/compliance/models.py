@@ -1,0 +1,216 @@
+"""Player protection: jurisdiction profiles, limits and their audit trail, time-outs and
+self-exclusions, and the per-player protection state the money path reads.
+
+Design overview
+---------------
+The wallet asks `selectors.assert_may_stake` / `assert_may_deposit` inside its money transaction,
+after locking the player's accounts. The lock query already reads the player row, and
+`Player.needs_compliance_checks` says whether anything here can refuse that player: a player with
+no limits, exclusion or KYC hold costs the bet no query at all. Every service here that creates
+such a rule sets the flag in the same transaction.
+
+Nothing is ever applied by a scheduled job. A queued limit increase is a row with its
+`pending_effective_at`; readers evaluate it against the clock (`Limit.effective`), and writers
+materialise it the next time they touch the row. An exclusion is refused while `now < ends_at`
+and, after that, until the player has asked to return and the return cooling-off has passed.
+
+Usage over the rolling windows is summed from the ledger (wallet Transaction rows, by player and
+created_at; the index is created by migration 0003 of this app).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.accounts.models import Player
+from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
+
+# How long the account stays closed after the player asks to come back (issue 6; all profiles).
+RETURN_COOLING_OFF = dt.timedelta(hours=24)
+
+
+class JurisdictionProfile(models.Model):
+    """The regulator's numbers a brand runs under (UKGC, MGA, SGA are seeded; admins edit them)."""
+
+    code = models.SlugField(max_length=16, unique=True)
+    name = models.CharField(max_length=100)
+    # The profile of a brand that has none set (exactly one profile may be the default).
+    is_default = models.BooleanField(default=False)
+    deposit_limit_cooling_off = models.DurationField(help_text="before a deposit-limit increase or removal applies")
+    other_limit_cooling_off = models.DurationField(help_text="before any other limit increase or removal applies")
+    increase_needs_confirmation = models.BooleanField(
+        default=False, help_text="the player must re-confirm an increase once its cooling-off has ended (UKGC)"
+    )
+    deposit_limit_at_registration = models.BooleanField(default=True)
+    reality_check_minutes = models.PositiveIntegerField(help_text="default reality-check interval")
+    shortest_self_exclusion = models.CharField(
+        max_length=2, choices=SelfExclusionPeriod.choices, default=SelfExclusionPeriod.SIX_MONTHS
+    )
+    kyc_deposit_threshold = models.BigIntegerField(
+        help_text="cumulative deposits (minor units of the player's currency) an unverified player may make"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_profile"),
+            models.CheckConstraint(condition=Q(reality_check_minutes__gte=1), name="profile_reality_check_positive"),
+            models.CheckConstraint(condition=Q(kyc_deposit_threshold__gte=0), name="profile_kyc_threshold_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def cooling_off(self, kind: str) -> dt.timedelta:
+        return self.deposit_limit_cooling_off if kind == LimitKind.DEPOSIT else self.other_limit_cooling_off
+
+
+@dataclass(frozen=True)
+class Pending:
+    amount: int | None
+    effective_at: dt.datetime
+    needs_confirmation: bool
+
+
+class Limit(models.Model):
+    """One limit of a player: a kind and a period (session limits: period "", minutes).
+
+    `amount` is what is in force (None: no limit, the row is kept for a queued change). A queued
+    increase or removal is `pending_*`; it counts from `pending_effective_at` on, or, when
+    `pending_needs_confirmation`, from the player's confirmation after that moment.
+    """
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="limits")
+    kind = models.CharField(max_length=8, choices=LimitKind.choices)
+    period = models.CharField(max_length=3, choices=LimitPeriod.choices, blank=True)
+    amount = models.BigIntegerField(null=True, blank=True)
+    has_pending = models.BooleanField(default=False)
+    pending_amount = models.BigIntegerField(null=True, blank=True)
+    pending_effective_at = models.DateTimeField(null=True, blank=True)
+    pending_needs_confirmation = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["player", "kind", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["player", "kind", "period"], name="one_limit_per_kind_and_period"),
+            models.CheckConstraint(
+                condition=(Q(kind=LimitKind.SESSION) & Q(period=""))
+                | (~Q(kind=LimitKind.SESSION) & Q(period__in=LimitPeriod.values)),
+                name="limit_period_matches_kind",
+            ),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="limit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(has_pending=False) | Q(pending_effective_at__isnull=False), name="limit_pending_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.period or 'session'} of player {self.player_id}"
+
+    def effective(self, now: dt.datetime) -> tuple[int | None, Pending | None]:
+        """(the amount in force at `now`, the change still pending at `now`), without writing:
+        a pending change whose cooling-off has ended and that needs no confirmation is in force."""
+        if not self.has_pending:
+            return self.amount, None
+        if now >= self.pending_effective_at and not self.pending_needs_confirmation:
+            return self.pending_amount, None
+        return self.amount, Pending(self.pending_amount, self.pending_effective_at, self.pending_needs_confirmation)
+
+
+class LimitChange(models.Model):
+    """The audit trail of limits: every change, who made it, the old and new value, and why."""
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=LimitKind.choices)
+    period = models.CharField(max_length=3, choices=LimitPeriod.choices, blank=True)
+    status = models.CharField(max_length=10, choices=LimitChangeStatus.choices)
+    old_amount = models.BigIntegerField(null=True, blank=True)
+    new_amount = models.BigIntegerField(null=True, blank=True)
+    effective_at = models.DateTimeField()
+    # None with `by_player`: the player; a staff user otherwise. None and not by_player: the system.
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by_player = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["player", "created_at"], name="limit_change_player_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.period or 'session'}: {self.old_amount} -> {self.new_amount} ({self.status})"
+
+
+class Exclusion(models.Model):
+    """A time-out or a self-exclusion. Never shortened, never deleted: the admin shows it read-only
+    and no service changes `ends_at`. The player is blocked while `now < ends_at`, and after that
+    until `return_requested_at + RETURN_COOLING_OFF`."""
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="exclusions")
+    kind = models.CharField(max_length=16, choices=ExclusionKind.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    return_requested_at = models.DateTimeField(null=True, blank=True)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="exclusion_ends_after_start")
+        ]
+        indexes = [models.Index(fields=["player", "-starts_at"], name="exclusion_player_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of player {self.player_id} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def blocks_at(self, now: dt.datetime) -> bool:
+        if now < self.ends_at:
+            return True
+        return self.return_requested_at is None or now < self.return_requested_at + RETURN_COOLING_OFF
+
+    def returns_at(self) -> dt.datetime | None:
+        return None if self.return_requested_at is None else self.return_requested_at + RETURN_COOLING_OFF
+
+
+class PlayerProtection(models.Model):
+    """The per-player state the money path reads in one query when the player's flag is set:
+    the current exclusion, the KYC hold, the play session and the reality-check setting."""
+
+    player = models.OneToOneField(Player, on_delete=models.PROTECT, primary_key=True, related_name="protection")
+    exclusion = models.ForeignKey(Exclusion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Set by the deposit that took an unverified player's cumulative deposits to the threshold.
+    kyc_threshold_reached_at = models.DateTimeField(null=True, blank=True)
+    # The current play session: from the last login (the session time limit and reality checks).
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    reality_check_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="None: the profile's")
+    last_reality_check_at = models.DateTimeField(null=True, blank=True)
+    reality_check_acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"protection of player {self.player_id}"
+
+
+class PlaySession(models.Model):
+    """A login of the player: its Django session key (None for a bearer-token login), so that an
+    exclusion can end every session of the player without scanning the session table."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["player"], name="play_session_player_idx")]
+
+    def __str__(self) -> str:
+        return f"session of player {self.player_id} from {self.started_at:%Y-%m-%d %H:%M}"

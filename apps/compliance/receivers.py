@@ -1,0 +1,48 @@
+"""Compliance's receivers: the login starts a play session; the after-commit events of this app
+do their side effects. Each is idempotent per event (a re-delivery by the outbox sweeper after a
+crash changes nothing), without a receipt: see each docstring for why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+from apps.accounts.models import Player
+from apps.common.events import once_per_event
+from apps.compliance import services, signals
+
+
+@receiver(user_logged_in, dispatch_uid="compliance.start_play_session")
+def start_play_session(sender, request, user, **kwargs) -> None:
+    """Every login of a player (site session or API token) starts a play session."""
+    player = Player.objects.filter(user=user).first()
+    if player is None:
+        return
+    session = getattr(request, "session", None)
+    services.start_play_session(player=player, session_key=(session.session_key or "") if session else "")
+
+
+@receiver(signals.player_excluded, dispatch_uid="compliance.end_sessions_of_excluded")
+@once_per_event("compliance.end_sessions_of_excluded")
+def end_sessions_of_excluded(sender, player_id: str, kind: str, ends_at: str, **kwargs) -> None:
+    """Log the excluded player out everywhere (a second run would find nothing left to end)."""
+    what = "time-out" if kind == "time_out" else "self-exclusion"
+    services.end_player_sessions(
+        player_id=int(player_id),
+        message=f"Your {what} has started and lasts until {ends_at}. You have been logged out.",
+    )
+
+
+@receiver(signals.reality_check_due, dispatch_uid="compliance.send_reality_check")
+@once_per_event("compliance.send_reality_check")
+def send_reality_check(sender, player_id: str, due_at: str, **kwargs) -> None:
+    """One check per due time: the conditional update on `due_at` also stops a second bet's event."""
+    services.send_due_reality_check(player_id=int(player_id), due_at=dt.datetime.fromisoformat(due_at))
+
+
+@receiver(signals.player_notice, dispatch_uid="compliance.send_notice")
+def send_notice(sender, player_id: str, reason: str, message: str, **kwargs) -> None:
+    """A notice is a message to read; a repeat after a crash is harmless."""
+    services.notify(int(player_id), kind=reason, message=message)

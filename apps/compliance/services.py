@@ -1,0 +1,381 @@
+"""Writes of player protection: limits, time-outs and self-exclusions, the return after one,
+reality checks, the KYC hold, and the play session started at login.
+
+Every write that can make a player refusable sets `Player.needs_compliance_checks` in the same
+transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for the
+players who have none of it. Side effects (ending sessions, closing sockets, notices) are domain
+events sent after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import structlog
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from apps.accounts import services as accounts_services
+from apps.accounts.choices import KycStatus
+from apps.accounts.models import Player, User
+from apps.common.events import send_after_commit
+from apps.common.timestamps import iso_utc
+from apps.compliance import errors, selectors, signals
+from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
+from apps.compliance.models import Exclusion, Limit, LimitChange, PlayerProtection, PlaySession
+
+logger = structlog.get_logger(__name__)
+
+MAX_MONEY_LIMIT = 10**12  # the wallet's largest amount
+MAX_SESSION_MINUTES = 24 * 60
+TIME_OUT_HOURS = (24, 6 * 7 * 24)  # 24 hours to 6 weeks, inclusive
+SELF_EXCLUSION_LENGTHS = {
+    SelfExclusionPeriod.SIX_MONTHS: relativedelta(months=6),
+    SelfExclusionPeriod.ONE_YEAR: relativedelta(years=1),
+    SelfExclusionPeriod.FIVE_YEARS: relativedelta(years=5),
+}
+REALITY_CHECK_MINUTES = (10, 24 * 60)
+
+
+# --- limits ---------------------------------------------------------------------------------------
+
+
+def set_limit(
+    *, player: Player, kind: str, period: str | None, amount: int | None, acting_user: User | None = None,
+    reason: str = "",
+) -> Limit:  # fmt: skip
+    """Set, lower, raise or remove (`amount=None`) one limit, by the player (`acting_user=None`)
+    or by staff (`acting_user` and a `reason`).
+
+    A new limit, a decrease or the same value applies at once and cancels any pending change. An
+    increase or a removal is queued: it takes effect at the end of the profile's cooling-off for
+    that kind, or, where the profile says so (UKGC), once the player confirms after that.
+    Records a LimitChange either way. Raises InvalidLimit.
+    """
+    period = _validate_limit(kind, period, amount)
+    if acting_user is not None and not reason.strip():
+        raise errors.InvalidLimit("A change by staff needs a reason.")
+    profile = selectors.get_profile(player)
+    with transaction.atomic():
+        now = timezone.now()
+        limit, _ = Limit.objects.select_for_update().get_or_create(
+            player=player, kind=kind, period=period, defaults={"updated_at": now}
+        )
+        _materialise(limit, now)
+        current = limit.amount
+        audit = {"old_amount": current, "new_amount": amount, "acting_user": acting_user,
+                 "by_player": acting_user is None, "reason": reason}  # fmt: skip
+        if amount is not None and (current is None or amount <= current):
+            limit.amount = amount
+            _clear_pending(limit)
+            _record(limit, LimitChangeStatus.APPLIED, effective_at=now, now=now, **audit)
+        elif amount is None and current is None:
+            _clear_pending(limit)  # removing what is not there: nothing is queued
+        else:
+            limit.has_pending = True
+            limit.pending_amount = amount
+            limit.pending_effective_at = now + profile.cooling_off(kind)
+            limit.pending_needs_confirmation = profile.increase_needs_confirmation
+            _record(limit, LimitChangeStatus.QUEUED, effective_at=limit.pending_effective_at, now=now, **audit)
+        limit.updated_at = now
+        limit.save()
+        _refresh_flag(player.pk, now)
+    return limit
+
+
+def confirm_limit(*, player: Player, kind: str, period: str | None) -> Limit:
+    """The player confirms a pending increase or removal whose cooling-off has ended; it applies
+    now. Raises NothingToConfirm, CoolingOffNotEnded (not a second early)."""
+    period = period or ""
+    with transaction.atomic():
+        now = timezone.now()
+        limit = Limit.objects.select_for_update().filter(player=player, kind=kind, period=period).first()
+        if limit is not None:
+            _materialise(limit, now)
+        if limit is None or not limit.has_pending:
+            raise errors.NothingToConfirm
+        if now < limit.pending_effective_at:
+            raise errors.CoolingOffNotEnded(
+                f"This change can be confirmed from {iso_utc(limit.pending_effective_at)}.",
+                details={"effective_at": iso_utc(limit.pending_effective_at)},
+            )
+        _record(limit, LimitChangeStatus.CONFIRMED, old_amount=limit.amount, new_amount=limit.pending_amount,
+                effective_at=now, now=now, by_player=True)  # fmt: skip
+        limit.amount = limit.pending_amount
+        _clear_pending(limit)
+        limit.updated_at = now
+        limit.save()
+        _refresh_flag(player.pk, now)
+    return limit
+
+
+def _validate_limit(kind: str, period: str | None, amount: int | None) -> str:
+    if kind not in LimitKind.values:
+        raise errors.InvalidLimit(f"Unknown limit kind {kind!r}.")
+    if kind == LimitKind.SESSION:
+        if period:
+            raise errors.InvalidLimit("A session limit has no period.")
+        if amount is not None and not 1 <= amount <= MAX_SESSION_MINUTES:
+            raise errors.InvalidLimit(f"A session limit is 1 to {MAX_SESSION_MINUTES} minutes.")
+        return ""
+    if period not in LimitPeriod.values:
+        raise errors.InvalidLimit("A money limit has a period: 24h, 7d or 30d.")
+    if amount is not None and not 0 <= amount <= MAX_MONEY_LIMIT:
+        raise errors.InvalidLimit(f"A limit is 0 to {MAX_MONEY_LIMIT} minor units.")
+    return period
+
+
+def _materialise(limit: Limit, now: dt.datetime) -> None:
+    """Write down a queued change that took effect on its own (evaluated on read until now)."""
+    amount, pending = limit.effective(now)
+    if limit.has_pending and pending is None:
+        _record(limit, LimitChangeStatus.MATURED, old_amount=limit.amount, new_amount=amount,
+                effective_at=limit.pending_effective_at, now=now)  # fmt: skip
+        limit.amount = amount
+        _clear_pending(limit)
+
+
+def _clear_pending(limit: Limit) -> None:
+    limit.has_pending = False
+    limit.pending_amount = None
+    limit.pending_effective_at = None
+    limit.pending_needs_confirmation = False
+
+
+def _record(limit: Limit, status: str, *, effective_at: dt.datetime, now: dt.datetime, **fields) -> None:
+    LimitChange.objects.create(player_id=limit.player_id, kind=limit.kind, period=limit.period, status=status,
+                               effective_at=effective_at, created_at=now, **fields)  # fmt: skip
+
+
+# --- time-outs, self-exclusions and the return ----------------------------------------------------
+
+
+def start_time_out(*, player: Player, hours: int, acting_user: User | None = None, reason: str = "") -> Exclusion:
+    """A time-out of `hours` (24 to 1008, six weeks) from now. See `_exclude`."""
+    if not TIME_OUT_HOURS[0] <= hours <= TIME_OUT_HOURS[1]:
+        raise errors.InvalidLimit(f"A time-out lasts {TIME_OUT_HOURS[0]} to {TIME_OUT_HOURS[1]} hours.")
+    now = timezone.now()
+    return _exclude(player, ExclusionKind.TIME_OUT, now, now + dt.timedelta(hours=hours), acting_user, reason)
+
+
+def self_exclude(*, player: Player, period: str, acting_user: User | None = None, reason: str = "") -> Exclusion:
+    """A self-exclusion of 6 months, 1 year or 5 years (calendar) from now; a period shorter than
+    the profile's shortest is refused (PeriodTooShort). See `_exclude`."""
+    if period not in SELF_EXCLUSION_LENGTHS:
+        raise errors.InvalidLimit("A self-exclusion lasts 6m, 1y or 5y.")
+    now = timezone.now()
+    ends_at = now + SELF_EXCLUSION_LENGTHS[period]
+    shortest = selectors.get_profile(player).shortest_self_exclusion
+    if ends_at < now + SELF_EXCLUSION_LENGTHS[shortest]:
+        raise errors.PeriodTooShort(f"The shortest self-exclusion here is {shortest}.")
+    return _exclude(player, ExclusionKind.SELF_EXCLUSION, now, ends_at, acting_user, reason)
+
+
+def _exclude(
+    player: Player, kind: str, now: dt.datetime, ends_at: dt.datetime, acting_user: User | None, reason: str
+) -> Exclusion:
+    """Start an exclusion at once: bets and deposits are refused from this commit on (the flag and
+    the exclusion commit together), withdrawals still work. Sends `player_excluded` after commit,
+    whose receiver ends the player's sessions and closes their sockets.
+
+    Never shortens: while an exclusion closes the account, a new one must end later (it then
+    replaces it), else AlreadyExcluded. Nothing lifts an exclusion early.
+    """
+    with transaction.atomic():
+        protection = _lock_protection(player)
+        current = protection.exclusion
+        if current is not None and current.blocks_at(now) and ends_at <= current.ends_at:
+            raise errors.AlreadyExcluded(details={"ends_at": iso_utc(current.ends_at)})
+        exclusion = Exclusion.objects.create(player=player, kind=kind, starts_at=now, ends_at=ends_at,
+                                             acting_user=acting_user, reason=reason)  # fmt: skip
+        protection.exclusion = exclusion
+        protection.save(update_fields=["exclusion"])
+        _refresh_flag(player.pk, now)
+        send_after_commit(signals.player_excluded, player_id=str(player.pk), kind=kind, ends_at=iso_utc(ends_at))
+    return exclusion
+
+
+def request_return(*, player: Player) -> Exclusion:
+    """The player asks to come back after their exclusion ended; the account reopens
+    RETURN_COOLING_OFF (24 hours) later. Asking twice keeps the first request.
+    Raises NotExcluded, ExclusionNotEnded (it cannot be lifted early, by anyone)."""
+    with transaction.atomic():
+        now = timezone.now()
+        protection = _lock_protection(player)
+        exclusion = protection.exclusion
+        if exclusion is None:
+            raise errors.NotExcluded
+        if now < exclusion.ends_at:
+            raise errors.ExclusionNotEnded(
+                f"The {exclusion.get_kind_display().lower()} ends at {iso_utc(exclusion.ends_at)}.",
+                details={"ends_at": iso_utc(exclusion.ends_at)},
+            )
+        if exclusion.return_requested_at is None:
+            exclusion.return_requested_at = now
+            exclusion.save(update_fields=["return_requested_at"])
+    return exclusion
+
+
+# --- KYC --------------------------------------------------------------------------------------------
+
+
+def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
+    """Inside the money transaction of the deposit that reached the KYC threshold: from its commit
+    on, the unverified player can neither deposit nor bet until verified. Tells them why."""
+    PlayerProtection.objects.get_or_create(player=player)
+    PlayerProtection.objects.filter(player=player, kyc_threshold_reached_at__isnull=True).update(
+        kyc_threshold_reached_at=now
+    )
+    Player.objects.filter(pk=player.pk, needs_compliance_checks=False).update(needs_compliance_checks=True)
+    send_after_commit(
+        signals.player_notice,
+        player_id=str(player.pk),
+        reason="kyc_required",
+        message="Your deposits have reached the amount at which we must verify your identity. "
+        "Deposits and play are paused until you are verified; withdrawals need verification too.",
+    )
+
+
+# --- play sessions and reality checks ---------------------------------------------------------------
+
+
+def start_play_session(*, player: Player, session_key: str = "") -> None:
+    """A login: the play session (session time limit, reality checks) restarts now, and the first
+    reality check is due one interval later. `session_key` is kept so an exclusion can end it."""
+    with transaction.atomic():
+        now = timezone.now()
+        protection = _lock_protection(player)
+        protection.session_started_at = now
+        protection.last_reality_check_at = None
+        protection.save(update_fields=["session_started_at", "last_reality_check_at"])
+        PlaySession.objects.create(player=player, session_key=session_key or "", started_at=now)
+        interval = selectors.get_reality_check_interval(player, protection)
+        Player.objects.filter(pk=player.pk).update(reality_check_due_at=now + dt.timedelta(minutes=interval))
+
+
+def set_reality_check_interval(*, player: Player, minutes: int) -> PlayerProtection:
+    """The player's own reality-check interval (10 to 1440 minutes); the next check is due one
+    interval after the last one (or the session's start)."""
+    if not REALITY_CHECK_MINUTES[0] <= minutes <= REALITY_CHECK_MINUTES[1]:
+        raise errors.InvalidLimit(
+            f"A reality check comes every {REALITY_CHECK_MINUTES[0]} to {REALITY_CHECK_MINUTES[1]} minutes."
+        )
+    with transaction.atomic():
+        protection = _lock_protection(player)
+        protection.reality_check_minutes = minutes
+        protection.save(update_fields=["reality_check_minutes"])
+        since = protection.last_reality_check_at or protection.session_started_at
+        if since is not None:
+            Player.objects.filter(pk=player.pk).update(reality_check_due_at=since + dt.timedelta(minutes=minutes))
+    return protection
+
+
+def acknowledge_reality_check(*, player: Player) -> PlayerProtection:
+    """The player read the last reality check and continues (or logs out, through the auth API)."""
+    with transaction.atomic():
+        protection = _lock_protection(player)
+        protection.reality_check_acknowledged_at = timezone.now()
+        protection.save(update_fields=["reality_check_acknowledged_at"])
+    return protection
+
+
+def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
+    """After the commit of a bet that found the check due: send one `reality_check` notice (time
+    played and net result of this session) and move the due time one interval on.
+
+    The conditional UPDATE on the due time the bet saw makes it once per due time, however many
+    bets (or outbox re-deliveries) ask. Returns whether this call sent it."""
+    with transaction.atomic():
+        now = timezone.now()
+        player = Player.objects.select_related("currency").get(pk=player_id)
+        protection = _lock_protection(player)
+        interval = selectors.get_reality_check_interval(player, protection)
+        moved = Player.objects.filter(pk=player_id, reality_check_due_at=due_at).update(
+            reality_check_due_at=now + dt.timedelta(minutes=interval)
+        )
+        if moved != 1:
+            return False
+        started = protection.session_started_at or due_at - dt.timedelta(minutes=interval)
+        protection.last_reality_check_at = now
+        protection.save(update_fields=["last_reality_check_at"])
+        minutes = int((now - started).total_seconds() // 60)
+        net = selectors.session_result(player_id, started)
+        data = {"session_started_at": iso_utc(started), "minutes_played": minutes, "net_result": net,
+                "currency": player.currency_id, "acknowledge": "/api/player/v1/reality-check/ack"}  # fmt: skip
+        message = f"You have played for {minutes} minutes; your net result this session is {net} (minor units)."
+        transaction.on_commit(lambda: notify(player_id, kind="reality_check", message=message, data=data))
+    return True
+
+
+# --- the effects of an exclusion ----------------------------------------------------------------------
+
+
+def end_player_sessions(*, player_id: int, message: str) -> None:
+    """Log the player out everywhere: every Django session recorded at login, every player API
+    bearer token, and every open WebSocket (a `notice` first, then close 4403). Idempotent."""
+    player = Player.objects.select_related("user").get(pk=player_id)
+    store: type[SessionBase] = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    sessions = PlaySession.objects.filter(player_id=player_id)
+    for key in list(sessions.exclude(session_key="").values_list("session_key", flat=True)):
+        store(session_key=key).delete()
+    sessions.delete()
+    accounts_services.revoke_all_tokens(player.user)
+    disconnect(player_id, message=message)
+
+
+def disconnect(player_id: int, *, message: str) -> None:
+    """THE call site that closes an excluded player's sockets (apps.realtime owns the sockets)."""
+    from apps.realtime import services as realtime
+
+    disconnect_player = getattr(realtime, "disconnect_player", None)
+    if disconnect_player is None:
+        # TODO(realtime): `disconnect_player(player_id, *, kind, message, data=None, code=4403)` is
+        # being added by the real-time engineer; until it lands, sockets stay open (they can no
+        # longer bet: every bet is refused) and this is logged.
+        logger.warning("compliance.disconnect_unavailable", player_id=player_id)
+        return
+    disconnect_player(player_id, kind="exclusion", message=message, code=4403)
+
+
+def notify(player_id: int, *, kind: str, message: str, data: dict | None = None) -> None:
+    """A `notice` to the player's sockets through apps.realtime, after commit; logged when the
+    real-time side has no `notify_player` yet."""
+    from apps.realtime import services as realtime
+
+    notify_player = getattr(realtime, "notify_player", None)
+    if notify_player is None:
+        logger.info("compliance.notice_unsent", player_id=player_id, kind=kind)
+        return
+    notify_player(player_id, kind=kind, message=message, data=data)
+
+
+# --- internals --------------------------------------------------------------------------------------
+
+
+def _lock_protection(player: Player) -> PlayerProtection:
+    """The player's protection row, created on first use and locked: writes here for one player
+    are serialised (two time-outs at once cannot both pass the never-shorten check)."""
+    PlayerProtection.objects.get_or_create(player=player)
+    return PlayerProtection.objects.select_for_update(of=("self",)).select_related("exclusion").get(player=player)
+
+
+def _refresh_flag(player_id: int, now: dt.datetime) -> None:
+    """Set `Player.needs_compliance_checks` to whether anything here can refuse the player: a
+    limit in force or pending, an exclusion not yet returned from, a KYC hold while unverified."""
+    has_limits = (
+        Limit.objects.filter(player_id=player_id).filter(Q(amount__isnull=False) | Q(has_pending=True)).exists()
+    )
+    protection = PlayerProtection.objects.select_related("exclusion", "player").filter(player_id=player_id).first()
+    excluded = held = False
+    if protection is not None:
+        exclusion = protection.exclusion
+        excluded = exclusion is not None and (exclusion.blocks_at(now) or exclusion.return_requested_at is None
+                                              or exclusion.returns_at() > now)  # fmt: skip
+        held = protection.kyc_threshold_reached_at is not None and protection.player.kyc_status != KycStatus.VERIFIED
+    needed = has_limits or excluded or held
+    Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)
