@@ -45,4 +45,4 @@ def send_reality_check(sender, player_id: str, due_at: str, **kwargs) -> None:
 @receiver(signals.player_notice, dispatch_uid="compliance.send_notice")
 def send_notice(sender, player_id: str, reason: str, message: str, **kwargs) -> None:
     """A notice is a message to read; a repeat after a crash is harmless."""
-    services.notify(int(player_id), kind=reason, message=message)
+    services.notify(int(player_id), kind="account_locked", message=message, data={"reason": reason})

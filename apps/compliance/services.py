@@ -315,7 +315,7 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
 # --- the effects of an exclusion ----------------------------------------------------------------------
 
 
-def end_player_sessions(*, player_id: int, message: str) -> None:
+def end_player_sessions(*, player_id: int, message: str, data: dict | None = None) -> None:
     """Log the player out everywhere: every Django session recorded at login, every player API
     bearer token, and every open WebSocket (a `notice` first, then close 4403). Idempotent."""
     player = Player.objects.select_related("user").get(pk=player_id)
@@ -325,33 +325,22 @@ def end_player_sessions(*, player_id: int, message: str) -> None:
         store(session_key=key).delete()
     sessions.delete()
     accounts_services.revoke_all_tokens(player.user)
-    disconnect(player_id, message=message)
+    disconnect(player_id, message=message, data=data)
 
 
-def disconnect(player_id: int, *, message: str) -> None:
-    """THE call site that closes an excluded player's sockets (apps.realtime owns the sockets)."""
-    from apps.realtime import services as realtime
+def disconnect(player_id: int, *, message: str, data: dict | None = None) -> None:
+    """The one call site that closes an excluded player's sockets: a `notice` (kind
+    `account_locked`), then close 4403, on every instance (apps.realtime owns the sockets)."""
+    from apps.realtime import services as realtime  # realtime imports accounts and wallet, not us
 
-    disconnect_player = getattr(realtime, "disconnect_player", None)
-    if disconnect_player is None:
-        # TODO(realtime): `disconnect_player(player_id, *, kind, message, data=None, code=4403)` is
-        # being added by the real-time engineer; until it lands, sockets stay open (they can no
-        # longer bet: every bet is refused) and this is logged.
-        logger.warning("compliance.disconnect_unavailable", player_id=player_id)
-        return
-    disconnect_player(player_id, kind="exclusion", message=message, code=4403)
+    realtime.disconnect_player(player_id, kind="account_locked", message=message, data=data, code=4403)
 
 
 def notify(player_id: int, *, kind: str, message: str, data: dict | None = None) -> None:
-    """A `notice` to the player's sockets through apps.realtime, after commit; logged when the
-    real-time side has no `notify_player` yet."""
+    """A `notice` to every socket of the player, sent after the current transaction commits."""
     from apps.realtime import services as realtime
 
-    notify_player = getattr(realtime, "notify_player", None)
-    if notify_player is None:
-        logger.info("compliance.notice_unsent", player_id=player_id, kind=kind)
-        return
-    notify_player(player_id, kind=kind, message=message, data=data)
+    realtime.notify_player(player_id, kind=kind, message=message, data=data)
 
 
 # --- internals --------------------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""KYC gating (the profile's cumulative-deposit threshold, withdrawals need verification) and
+reality checks (due one interval after login, sent once per due time, from the ledger)."""
+
+import datetime as dt
+
+import pytest
+
+from apps.accounts.choices import KycStatus
+from apps.accounts.models import Player
+from apps.compliance import selectors, services
+from apps.compliance.errors import KycRequired
+from apps.compliance.models import PlayerProtection
+from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player, win
+from apps.wallet.tests.factories import ledger_rows
+
+pytestmark = pytest.mark.django_db
+
+THRESHOLD = 200_000  # the seeded EUR 2,000
+
+
+def test_the_deposit_that_reaches_the_threshold_passes_then_deposits_and_bets_wait_for_kyc(clock):
+    player = funded_player(0)
+    deposit(player, THRESHOLD - 1)
+    deposit(player, 1)  # reaches the threshold: accepted, and the player is held
+
+    before = ledger_rows()
+    with pytest.raises(KycRequired):
+        deposit(fresh(player), 1)
+    with pytest.raises(KycRequired):
+        bet(fresh(player), 100)
+    assert ledger_rows() == before
+    assert fresh(player).needs_compliance_checks is True
+
+
+def test_a_verified_player_deposits_past_the_threshold(clock):
+    player = funded_player(0)
+    deposit(player, THRESHOLD)
+    Player.objects.filter(pk=player.pk).update(kyc_status=KycStatus.VERIFIED)
+
+    deposit(fresh(player), 50_000)
+    bet(fresh(player), 100)
+
+
+def test_an_unverified_player_cannot_withdraw():
+    player = funded_player(0)
+    with pytest.raises(KycRequired):
+        selectors.assert_may_withdraw(player=player, amount=100)
+    player.kyc_status = KycStatus.VERIFIED
+    selectors.assert_may_withdraw(player=player, amount=100)
+
+
+def test_login_makes_the_first_reality_check_due_one_interval_later(clock):
+    player = funded_player(0)
+    services.start_play_session(player=player)
+    assert fresh(player).reality_check_due_at == START + dt.timedelta(minutes=60)  # UKGC's default
+
+    services.set_reality_check_interval(player=player, minutes=20)
+    assert fresh(player).reality_check_due_at == START + dt.timedelta(minutes=20)
+
+
+def test_the_first_bet_past_the_due_time_sends_one_reality_check(clock, django_capture_on_commit_callbacks):
+    player = funded_player(10_000)
+    services.start_play_session(player=player)
+    services.set_reality_check_interval(player=player, minutes=30)
+    bet(fresh(player), 1_000)
+    win(player, 300)
+
+    clock.move_to(START + dt.timedelta(minutes=30) - dt.timedelta(microseconds=1))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        bet(fresh(player), 100)
+    assert len(callbacks) == 1  # the wallet's own event only
+
+    clock.move_to(START + dt.timedelta(minutes=31))
+    with django_capture_on_commit_callbacks(execute=True):
+        bet(fresh(player), 100)
+    protection = PlayerProtection.objects.get(player=player)
+    assert protection.last_reality_check_at == START + dt.timedelta(minutes=31)
+    assert fresh(player).reality_check_due_at == START + dt.timedelta(minutes=61)
+    assert selectors.session_result(player.pk, START) == -900
+
+    # A second delivery for the same due time (a stale copy of the row, or the outbox) sends nothing.
+    assert services.send_due_reality_check(player_id=player.pk, due_at=START + dt.timedelta(minutes=30)) is False
+
+
+def test_the_player_acknowledges_a_reality_check(clock):
+    player = funded_player(0)
+    services.acknowledge_reality_check(player=player)
+    assert PlayerProtection.objects.get(player=player).reality_check_acknowledged_at == START
