@@ -46,13 +46,12 @@ test: $(VENV)/.dev $(CHROMIUM)
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
-## serve: production-like (PostgreSQL, Redis, $(WORKERS) uvicorn processes) on $(HOST):$(PORT)
+## serve: production-like (PostgreSQL, Redis, $(WORKERS) uvicorn processes and the outbox sweeper) on $(HOST):$(PORT)
 serve: $(VENV)/.runtime .env
 	@test -n "$$DATABASE_URL" || { echo "make serve needs DATABASE_URL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/pam" >&2; exit 2; }
 	@test -n "$$REDIS_URL" || { echo "make serve needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 2; }
 	PAM_ENV=production DEBUG=false $(PY) manage.py migrate --noinput
-	PAM_ENV=production DEBUG=false exec $(VENV)/bin/uvicorn pam.asgi:application \
-		--host $(HOST) --port $(PORT) --workers $(WORKERS) --lifespan off --no-access-log
+	PAM_ENV=production DEBUG=false HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/serve.sh
 
 ## bench: the benchmarks, each printing its figures beside the baseline measured in the same run
 bench: $(VENV)/.dev

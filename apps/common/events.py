@@ -1,29 +1,191 @@
-"""The one place that turns a domain event into after-commit side effects."""
+"""The one place that turns a domain event into after-commit side effects, through an outbox.
+
+`send_after_commit(signal, **payload)`, called inside the transaction that made the change:
+
+1. writes the event to `OutboxEvent` in that same transaction (it commits or rolls back with
+   the change: a rolled-back bet leaves no event);
+2. on commit, sends the signal in-process at once (`dispatch`): the receivers get the payload
+   plus `event_id`;
+3. marks the row dispatched, in batches, off the request path (`_Dispatched`).
+
+If the process dies between 1 and 3, `manage.py outbox_sweeper` finds the row undispatched and
+dispatches it again. Delivery is therefore at least once; receivers are idempotent per event id
+(`once_per_event` for receivers with database effects; the real-time push is idempotent by the
+protocol's versions). An event whose receiver raised stays undispatched and is retried by the
+sweeper; the caller, whose change has committed, never sees the error.
+
+Signals that go through here are `DomainSignal`s: they carry a registered name, which is what
+the outbox row stores so that the sweeper can find the signal again.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import json
+import threading
+
 import structlog
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
 logger = structlog.get_logger(__name__)
 
+_registry: dict[str, DomainSignal] = {}
 
-def send_after_commit(signal: Signal, **payload: object) -> None:
-    """Send `signal` once the current transaction commits; receivers can't undo it.
 
-    A receiver that raises is logged and counted; the others still run, and the caller (whose
-    money has already moved) never sees the error. Outside a transaction it is sent at once.
+class DomainSignal(Signal):
+    """A domain event's signal, registered under `name` (e.g. `wallet.transaction_posted`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        if name in _registry:
+            raise ValueError(f"A domain signal named {name!r} exists already.")
+        self.name = name
+        _registry[name] = self
+
+
+def signal_named(name: str) -> DomainSignal | None:
+    return _registry.get(name)
+
+
+# Plain SQL: this runs in every bet, and the ORM's insert costs more than the statement.
+_INSERT_EVENT = (
+    "INSERT INTO common_outboxevent (name, payload, created_at, attempts, last_error) "
+    "VALUES (%s, %s, %s, 0, '') RETURNING id"
+)
+
+
+def send_after_commit(signal: DomainSignal, **payload: object) -> None:
+    """Record the event in the current transaction; send `signal` once it commits.
+
+    The payload must be JSON-serialisable (it is stored). Outside a transaction the row is
+    written and the signal sent at once.
     """
-    transaction.on_commit(lambda: send_robust(signal, payload), robust=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_EVENT, [signal.name, json.dumps(payload), timezone.now()])
+        event_id = cursor.fetchone()[0]
+    transaction.on_commit(lambda: dispatch(event_id, signal, payload), robust=True)
 
 
-def send_robust(signal: Signal, payload: dict) -> None:
+def dispatch(event_id: int, signal: Signal, payload: dict) -> bool:
+    """Send the event to every receiver; mark it dispatched if none raised. Returns whether all
+    receivers succeeded. Never raises: a failing receiver is logged and the others still run."""
+    failed = send_robust(signal, {**payload, "event_id": event_id})
+    if failed:
+        record_failure(event_id, failed)
+        return False
+    dispatched.add(event_id)
+    return True
+
+
+def send_robust(signal: Signal, payload: dict) -> list[str]:
+    """Send, logging each receiver that raised; returns their descriptions."""
+    failed = []
     for receiver, result in signal.send_robust(sender=None, **payload):
         if isinstance(result, Exception):
-            logger.error(
-                "event.receiver_failed",
-                receiver=getattr(receiver, "__qualname__", repr(receiver)),
-                error=repr(result),
-                exc_info=result,
-            )
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            failed.append(f"{name}: {result!r}")
+            logger.error("event.receiver_failed", receiver=name, event_id=payload.get("event_id"), error=repr(result),
+                         exc_info=result)  # fmt: skip
+    return failed
+
+
+def record_failure(event_id: int, failed: list[str]) -> None:
+    """Keep the error on the row (left undispatched, so the sweeper retries it). Best effort."""
+    from apps.common.models import OutboxEvent
+
+    try:
+        OutboxEvent.objects.filter(pk=event_id).update(last_error="\n".join(failed)[:2000])
+    except Exception as exc:  # the database itself failing: the sweeper will still find the row
+        logger.warning("outbox.record_failure_failed", event_id=event_id, error=repr(exc))
+
+
+def once_per_event(receiver_name: str):
+    """Make a receiver with database effects run at most once per event id.
+
+    The receipt is written in the same transaction as the receiver's effects: if the receiver
+    raises, neither stays, and a later delivery runs it again; if it committed, a later
+    delivery (the sweeper after a crash) is skipped. Receivers given no `event_id` (sent
+    outside the outbox) always run.
+    """
+
+    def decorate(receiver):
+        @functools.wraps(receiver)
+        def wrapper(sender, event_id: int | None = None, **payload):
+            from apps.common.models import EventReceipt
+
+            if event_id is None:
+                return receiver(sender, **payload)
+            try:
+                with transaction.atomic():
+                    _, created = EventReceipt.objects.get_or_create(event_id=event_id, receiver=receiver_name)
+                    if not created:
+                        return None
+                    return receiver(sender, event_id=event_id, **payload)
+            except IntegrityError:
+                # A concurrent delivery of the same event committed its receipt first.
+                if EventReceipt.objects.filter(event_id=event_id, receiver=receiver_name).exists():
+                    return None
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+class _Dispatched:
+    """Marks dispatched events in batches from a background thread: one UPDATE for many events,
+    and no extra round trip on the request that moved the money. A row not yet marked when the
+    process dies is dispatched again by the sweeper (receivers are idempotent)."""
+
+    INTERVAL_SECONDS = 0.2
+    BATCH = 1000
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, event_id: int) -> None:
+        with self._lock:
+            self._ids.append(event_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbox-dispatched", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.INTERVAL_SECONDS)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Mark every queued event now; returns how many rows were updated. Never raises: on a
+        database error the ids are kept for the next round."""
+        from apps.common.models import OutboxEvent
+
+        with self._lock:
+            ids, self._ids = self._ids, []
+        if not ids:
+            return 0
+        updated = 0
+        try:
+            now = timezone.now()
+            for start in range(0, len(ids), self.BATCH):
+                chunk = ids[start : start + self.BATCH]
+                updated += OutboxEvent.objects.filter(pk__in=chunk, dispatched_at__isnull=True).update(
+                    dispatched_at=now, claimed_until=None
+                )
+        except Exception as exc:
+            logger.warning("outbox.mark_dispatched_failed", events=len(ids), error=repr(exc))
+            with self._lock:
+                self._ids[:0] = ids
+            connection.close()
+        return updated
+
+
+dispatched = _Dispatched()
+atexit.register(dispatched.flush)

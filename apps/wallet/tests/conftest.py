@@ -15,7 +15,7 @@ def posted() -> list[dict]:
     """The payloads of every `transaction_posted` sent during the test, in order."""
     received: list[dict] = []
 
-    def receiver(sender, signal, **payload):
+    def receiver(sender, signal, event_id, **payload):
         received.append(payload)
 
     transaction_posted.connect(receiver, weak=False)

@@ -939,9 +939,10 @@ def test_rollback_of_another_players_bet_is_rollback_not_allowed(client, player)
 #   4. INSERT wallet_transaction        the bet
 #   5. INSERT wallet_entry              its entries (player cash, house) in one insert
 #   6. UPDATE wallet_account            the cash account's new balance and version
-#   7. RELEASE SAVEPOINT                COMMIT in production
-PINNED_BET_QUERIES = 7
-PINNED_BET_SHAPE = ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
+#   7. INSERT common_outboxevent        the domain event, committed with the money
+#   8. RELEASE SAVEPOINT                COMMIT in production
+PINNED_BET_QUERIES = 8
+PINNED_BET_SHAPE = ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT", "RELEASE"]
 
 
 def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries):
@@ -967,3 +968,4 @@ def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries)
     assert "INTO wallet_transaction" in queries[3]
     assert "INTO wallet_entry" in queries[4]
     assert "UPDATE wallet_account" in queries[5]
+    assert "INTO common_outboxevent" in queries[6]

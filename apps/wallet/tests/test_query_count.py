@@ -34,18 +34,20 @@ def test_one_bet_takes_seven_queries(player_at_the_table, django_assert_num_quer
     # 4. INSERT the transaction
     # 5. INSERT its entries in one statement (cash and house)
     # 6. UPDATE the cash account's balance and version (the house is never updated: derived)
-    # 7. RELEASE SAVEPOINT (COMMIT in production)
-    with django_assert_num_queries(7) as captured:
+    # 7. INSERT the domain event into the outbox (it commits with the money; apps.common.events)
+    # 8. RELEASE SAVEPOINT (COMMIT in production)
+    with django_assert_num_queries(8) as captured:
         bet(player_at_the_table, 100)
 
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT", "RELEASE"]
+    assert "common_outboxevent" in captured.captured_queries[6]["sql"]
     assert "FOR UPDATE" in captured.captured_queries[1]["sql"]
 
 
 def test_one_bet_from_cash_and_bonus_updates_both_accounts(player_at_the_table, django_assert_num_queries):
     # Only the last step differs: one UPDATE for the bonus account and one for the cash account.
     grant_bonus(player_at_the_table, 500)
-    with django_assert_num_queries(8) as captured:
+    with django_assert_num_queries(9) as captured:
         bet(player_at_the_table, 10_000)
 
     assert statements(captured) == [
@@ -56,6 +58,7 @@ def test_one_bet_from_cash_and_bonus_updates_both_accounts(player_at_the_table, 
         "INSERT",
         "UPDATE",
         "UPDATE",
+        "INSERT",
         "RELEASE",
     ]
 
@@ -65,9 +68,9 @@ def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, dja
     # (INSERT ... ON CONFLICT DO NOTHING, then SELECT its id), before the ledger write.
     forget_system_accounts()
 
-    with django_assert_num_queries(9) as captured:
+    with django_assert_num_queries(10) as captured:
         bet(player_at_the_table, 100)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         bet(player_at_the_table, 100)
 
     assert statements(captured) == [
@@ -79,11 +82,12 @@ def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, dja
         "INSERT",
         "INSERT",
         "UPDATE",
+        "INSERT",
         "RELEASE",
     ]
 
 
-def test_one_win_takes_eight_queries(player_at_the_table, django_assert_num_queries):
+def test_one_win_takes_nine_queries(player_at_the_table, django_assert_num_queries):
     # 1. SAVEPOINT (BEGIN in production)
     # 2. SELECT ... FOR UPDATE the player's accounts (the lock)
     # 3. SELECT the transactions with this (origin, external_id) (idempotency)
@@ -91,8 +95,11 @@ def test_one_win_takes_eight_queries(player_at_the_table, django_assert_num_quer
     # 5. INSERT the transaction
     # 6. INSERT its entries (cash and house)
     # 7. UPDATE the cash account's balance and version
-    # 8. RELEASE SAVEPOINT (COMMIT in production)
-    with django_assert_num_queries(8) as captured:
+    # 8. INSERT the domain event into the outbox
+    # 9. RELEASE SAVEPOINT (COMMIT in production)
+    with django_assert_num_queries(9) as captured:
         win(player_at_the_table, 500)
 
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
+    assert statements(captured) == [
+        "SAVEPOINT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT", "RELEASE"
+    ]  # fmt: skip

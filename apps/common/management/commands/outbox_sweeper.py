@@ -1,0 +1,53 @@
+"""`manage.py outbox_sweeper`: dispatch again what a crash left undispatched (apps.common.outbox).
+
+`make serve` runs it beside the ASGI server. `--once` sweeps once and exits (for cron or tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from apps.common import outbox
+
+
+class Command(BaseCommand):
+    help = "Re-dispatch domain events left undispatched by a crash; run beside the servers (make serve does)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Sweep once and exit.")
+        parser.add_argument("--interval", type=float, default=2.0, help="Seconds between sweeps (default 2).")
+        parser.add_argument(
+            "--grace", type=float, default=10.0,
+            help="Only events undispatched for longer than this many seconds (default 10): younger ones are "
+                 "still being dispatched by the process that committed them.",
+        )  # fmt: skip
+        parser.add_argument("--keep-days", type=float, default=7.0, help="Delete dispatched events older than this.")
+
+    def handle(self, *args, once: bool, interval: float, grace: float, keep_days: float, **options):
+        grace_delta, keep = dt.timedelta(seconds=grace), dt.timedelta(days=keep_days)
+        if once:
+            done = outbox.sweep(grace=grace_delta)
+            self.stdout.write(f"outbox_sweeper: dispatched {done} event(s), {outbox.undispatched_count()} left")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        self.stdout.write(f"outbox_sweeper: sweeping every {interval} s (grace {grace} s)")
+        sweeps = 0
+        while not stop.is_set():
+            try:
+                while outbox.sweep(grace=grace_delta):  # a full batch may mean more are waiting
+                    if stop.is_set():
+                        break
+                if sweeps % max(1, int(3600 / interval)) == 0:
+                    outbox.purge(keep=keep)
+            except Exception as exc:  # the database restarting: log and keep sweeping
+                self.stderr.write(f"outbox_sweeper: sweep failed: {exc!r}")
+                close_old_connections()
+            sweeps += 1
+            stop.wait(interval)

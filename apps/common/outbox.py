@@ -1,0 +1,92 @@
+"""The outbox sweeper's work: dispatch again the events that a crash left undispatched.
+
+An event is normally dispatched by the process that committed it, within milliseconds, and
+marked a moment later (apps.common.events). What is still undispatched after `grace` seconds was
+interrupted (the process died between commit and marking) or had a receiver that raised; the
+sweeper claims such rows with a lease (so two sweepers never run one event at once), sends them
+to the receivers in id order, and marks them. Receivers are idempotent per event id, so an event
+whose receivers had run before the crash changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from apps.common import events
+from apps.common.models import OutboxEvent
+
+logger = structlog.get_logger(__name__)
+
+LEASE = dt.timedelta(seconds=60)
+# After this many failed dispatches the event is set aside (dispatched_at stays empty, the lease
+# is pushed far out) and logged as an error for an engineer to look at: a receiver that fails
+# every time must not be retried forever at full speed.
+MAX_ATTEMPTS = 10
+SET_ASIDE = dt.timedelta(days=3650)
+
+
+def _claim(grace: dt.timedelta, limit: int) -> list[OutboxEvent]:
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True, created_at__lte=now - grace)
+            .exclude(claimed_until__gt=now)
+            .order_by("pk")[:limit]
+        )
+        if rows:
+            OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(claimed_until=now + LEASE)
+    return rows
+
+
+def sweep(*, grace: dt.timedelta = dt.timedelta(seconds=10), limit: int = 500) -> int:
+    """Dispatch up to `limit` events undispatched for longer than `grace`; returns how many
+    were dispatched with every receiver succeeding."""
+    done = 0
+    for row in _claim(grace, limit):
+        signal = events.signal_named(row.name)
+        if signal is None:
+            logger.error("outbox.unknown_event", event_id=row.pk, name=row.name)
+            _give_up(row, f"no domain signal is named {row.name!r}")
+            continue
+        failed = events.send_robust(signal, {**row.payload, "event_id": row.pk})
+        if failed:
+            _failed(row, failed)
+            continue
+        OutboxEvent.objects.filter(pk=row.pk).update(dispatched_at=timezone.now(), claimed_until=None)
+        done += 1
+        logger.info("outbox.redispatched", event_id=row.pk, name=row.name)
+    return done
+
+
+def _failed(row: OutboxEvent, failed: list[str]) -> None:
+    attempts = row.attempts + 1
+    error = "\n".join(failed)[:2000]
+    if attempts >= MAX_ATTEMPTS:
+        _give_up(row, error, attempts=attempts)
+        return
+    # Retry after the lease, no sooner: a failing receiver is not hammered.
+    OutboxEvent.objects.filter(pk=row.pk).update(attempts=attempts, last_error=error)
+
+
+def _give_up(row: OutboxEvent, error: str, *, attempts: int | None = None) -> None:
+    logger.error("outbox.set_aside", event_id=row.pk, name=row.name, error=error)
+    OutboxEvent.objects.filter(pk=row.pk).update(
+        attempts=attempts if attempts is not None else row.attempts + 1,
+        last_error=error,
+        claimed_until=timezone.now() + SET_ASIDE,
+    )
+
+
+def purge(*, keep: dt.timedelta) -> int:
+    """Delete dispatched events older than `keep` (the ledger, not the outbox, is the record)."""
+    deleted, _ = OutboxEvent.objects.filter(dispatched_at__isnull=False, created_at__lt=timezone.now() - keep).delete()
+    return deleted
+
+
+def undispatched_count() -> int:
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
