@@ -14,6 +14,7 @@ urlpatterns = [
     path("backoffice/", admin.site.urls),
     path("api/player/v1/", include("apps.accounts.api.urls")),
     path("api/player/v1/", include("apps.realtime.api.urls")),
+    path("api/player/v1/", include("apps.compliance.api.urls")),
     path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,218 @@
+"""Player API of player protection (issue 6): limits, time-out, self-exclusion and the return,
+reality checks. Session or Bearer authentication, like the rest of the player API. Thin: parse,
+call a service or selector, shape; refusals are compliance errors mapped in apps.common.errors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import selectors as accounts
+from apps.common.schema import ErrorSerializer
+from apps.compliance import selectors, services
+from apps.compliance.choices import LimitKind, LimitPeriod, SelfExclusionPeriod
+from apps.compliance.services import MAX_MONEY_LIMIT, REALITY_CHECK_MINUTES, TIME_OUT_HOURS
+
+_NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTICATED")
+_NOT_A_PLAYER = OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER (a staff user)")
+_INVALID = OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST")
+_COMMON = {400: _INVALID, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER}
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: no strings, booleans or numbers with a fraction (`100.0`)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": f"^({'|'.join(SelfExclusionPeriod.values)})$", "description": "6m, 1y or 5y"}
+)
+class SelfExclusionPeriodField(serializers.ChoiceField):
+    """A pattern, not an enum, in the schema: drf-spectacular names enums after the field, and
+    `period` is already the limits' enum (24h, 7d, 30d); the override table lives in settings."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=SelfExclusionPeriod.values, **kwargs)
+
+
+class PendingSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(allow_null=True, help_text="null: the limit is being removed")
+    effective_at = serializers.DateTimeField(help_text="when the cooling-off ends")
+    needs_confirmation = serializers.BooleanField(
+        help_text="true: it applies only once the player confirms it (POST limits/confirm) after effective_at"
+    )
+
+
+class LimitSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=LimitKind.values)
+    period = serializers.ChoiceField(choices=LimitPeriod.values, allow_null=True, help_text="null for session")
+    amount = serializers.IntegerField(help_text="minor units; minutes for a session limit")
+    used = serializers.IntegerField(help_text="used in the rolling period now; minutes of this session")
+    pending = PendingSerializer(allow_null=True)
+
+
+class LimitsOutputSerializer(serializers.Serializer):
+    limits = LimitSerializer(many=True)
+
+
+def _limits_document(player) -> dict:
+    return LimitsOutputSerializer({"limits": selectors.list_limits(player)}).data
+
+
+class ExclusionOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    returns_at = serializers.DateTimeField(
+        allow_null=True, source="returns_at_value", help_text="when the account reopens after a return request"
+    )
+
+
+def _exclusion_document(exclusion) -> dict:
+    exclusion.returns_at_value = exclusion.returns_at()
+    return ExclusionOutputSerializer(exclusion).data
+
+
+class LimitsApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=LimitKind.values)
+        period = serializers.ChoiceField(choices=LimitPeriod.values, allow_null=True)
+        amount = StrictIntegerField(
+            allow_null=True, min_value=0, max_value=MAX_MONEY_LIMIT, help_text="null removes the limit"
+        )
+
+    @extend_schema(operation_id="player_limits", responses={200: LimitsOutputSerializer, **_COMMON})
+    def get(self, request):
+        return Response(_limits_document(accounts.get_player_for_user(request.user)))
+
+    @extend_schema(
+        operation_id="player_limits_set",
+        description="A new limit or a decrease applies at once; an increase or a removal is pending until "
+        "the jurisdiction's cooling-off ends (and, under UKGC, until the player confirms it).",
+        request=InputSerializer,
+        responses={200: LimitsOutputSerializer, **_COMMON},
+    )
+    def put(self, request):
+        player = accounts.get_player_for_user(request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_limit(player=player, **data.validated_data)
+        return Response(_limits_document(player))
+
+
+class ConfirmLimitApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=LimitKind.values)
+        period = serializers.ChoiceField(choices=LimitPeriod.values, allow_null=True)
+
+    @extend_schema(
+        operation_id="player_limits_confirm",
+        request=InputSerializer,
+        responses={
+            200: LimitsOutputSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="NOTHING_TO_CONFIRM, COOLING_OFF_NOT_ENDED"),
+            **_COMMON,
+        },
+    )
+    def post(self, request):
+        player = accounts.get_player_for_user(request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.confirm_limit(player=player, **data.validated_data)
+        return Response(_limits_document(player))
+
+
+_EXCLUDED = OpenApiResponse(ErrorSerializer, description="ALREADY_EXCLUDED (until a later date)")
+
+
+class TimeOutApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        hours = StrictIntegerField(min_value=TIME_OUT_HOURS[0], max_value=TIME_OUT_HOURS[1])
+
+    @extend_schema(
+        operation_id="player_time_out",
+        description="Starts at once and cannot be lifted early; the player is logged out everywhere.",
+        request=InputSerializer,
+        responses={201: ExclusionOutputSerializer, 409: _EXCLUDED, **_COMMON},
+    )
+    def post(self, request):
+        player = accounts.get_player_for_user(request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        exclusion = services.start_time_out(player=player, hours=data.validated_data["hours"])
+        return Response(_exclusion_document(exclusion), status=status.HTTP_201_CREATED)
+
+
+class SelfExclusionApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        period = SelfExclusionPeriodField()
+
+    @extend_schema(
+        operation_id="player_self_exclusion",
+        description="Starts at once and cannot be lifted early; the player is logged out everywhere.",
+        request=InputSerializer,
+        responses={201: ExclusionOutputSerializer, 409: _EXCLUDED, **_COMMON},
+    )
+    def post(self, request):
+        player = accounts.get_player_for_user(request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        exclusion = services.self_exclude(player=player, period=data.validated_data["period"])
+        return Response(_exclusion_document(exclusion), status=status.HTTP_201_CREATED)
+
+
+class ReturnApi(APIView):
+    @extend_schema(
+        operation_id="player_return",
+        description="After a time-out or self-exclusion has ended: the account reopens 24 hours later.",
+        request=None,
+        responses={
+            200: ExclusionOutputSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="NOT_EXCLUDED, EXCLUSION_NOT_ENDED"),
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_A_PLAYER,
+        },
+    )
+    def post(self, request):
+        exclusion = services.request_return(player=accounts.get_player_for_user(request.user))
+        return Response(_exclusion_document(exclusion))
+
+
+class RealityCheckApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        interval_minutes = StrictIntegerField(min_value=REALITY_CHECK_MINUTES[0], max_value=REALITY_CHECK_MINUTES[1])
+
+    class OutputSerializer(serializers.Serializer):
+        interval_minutes = serializers.IntegerField()
+        next_due_at = serializers.DateTimeField(allow_null=True, help_text="null until the next login")
+
+    @extend_schema(operation_id="player_reality_check", request=InputSerializer,
+                   responses={200: OutputSerializer, **_COMMON})  # fmt: skip
+    def put(self, request):
+        player = accounts.get_player_for_user(request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        minutes = data.validated_data["interval_minutes"]
+        services.set_reality_check_interval(player=player, minutes=minutes)
+        player.refresh_from_db(fields=["reality_check_due_at"])
+        return Response(
+            self.OutputSerializer({"interval_minutes": minutes, "next_due_at": player.reality_check_due_at}).data
+        )
+
+
+class RealityCheckAckApi(APIView):
+    @extend_schema(
+        operation_id="player_reality_check_ack",
+        description="The player has read the last `reality_check` notice and continues.",
+        request=None,
+        responses={204: None, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER},
+    )
+    def post(self, request):
+        services.acknowledge_reality_check(player=accounts.get_player_for_user(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
