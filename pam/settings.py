@@ -187,6 +187,9 @@ if REDIS_URL:
                         "socket_connect_timeout": 2,
                         "socket_timeout": 10,
                         "socket_keepalive": True,
+                        # redis-py's own default, written down: past it a command fails at once
+                        # (the consumers bound their group calls below it, consumers.py).
+                        "max_connections": 100,
                     }
                 ],
                 # The default of 100 drops bursts silently (measured: ARCHITECTURE.md).

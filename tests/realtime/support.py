@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -221,19 +221,23 @@ class ContractClient:
     `resume` when a frame or heartbeat shows a gap, and, if the socket closes, reconnects with
     exponential backoff and jitter (from `backoff_first` doubling to `backoff_max`) and resumes.
 
-    `url()` gives the URL of each connection (a fresh one-time ticket each time). `applied` is
-    every version applied, in the order applied: a correct client ends with 1..N.
+    `url()` (a coroutine) gives the URL of each connection, e.g. with a fresh one-time ticket.
+    `applied` is every version applied, in the order applied: a correct client ends with 1..N;
+    `applied_live` those applied while no `resume` was outstanding, i.e. pushed live.
     """
 
-    url: Callable[[], str]
+    url: Callable[[], Awaitable[str]]
     backoff_first: float = 0.2
     backoff_max: float = 2.0
     version: int = 0
     balance: int | None = None
     applied: list[int] = field(default_factory=list)
+    applied_live: list[int] = field(default_factory=list)
     frames: list[dict] = field(default_factory=list)  # every frame received, for failure messages
     connections: int = 0
     resumes: int = 0
+    heartbeats: int = 0
+    resuming_to: int = 0  # a resume is outstanding until the client holds this version
     _task: asyncio.Task | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -246,7 +250,7 @@ class ContractClient:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
-    async def wait_for(self, predicate: Callable[[ContractClient], bool], timeout: float) -> None:
+    async def wait_for(self, predicate: Callable[[ContractClient], bool], timeout: float, what: str = "") -> None:
         """Until `predicate(self)` holds; fails with what the client saw after `timeout`."""
         try:
             async with asyncio.timeout(timeout):
@@ -254,16 +258,24 @@ class ContractClient:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            raise AssertionError(
-                f"client state: version={self.version} balance={self.balance} connections={self.connections} "
-                f"resumes={self.resumes} applied={self.applied} last frames={self.frames[-10:]}"
-            ) from None
+            raise AssertionError(f"{what} not reached within {timeout} s; {self.describe()}") from None
+
+    async def next_heartbeat(self, timeout: float) -> None:
+        seen = self.heartbeats
+        await self.wait_for(lambda c: c.heartbeats > seen, timeout, "a heartbeat")
+
+    def describe(self) -> str:
+        return (
+            f"client: version={self.version} balance={self.balance} connections={self.connections} "
+            f"resumes={self.resumes} applied={self.applied} applied_live={self.applied_live} "
+            f"last frames={self.frames[-12:]}"
+        )
 
     async def _run(self) -> None:
         delay = self.backoff_first
         while True:
             try:
-                async with websockets.connect(self.url(), open_timeout=10, close_timeout=2) as socket:
+                async with websockets.connect(await self.url(), open_timeout=10, close_timeout=2) as socket:
                     self.connections += 1
                     delay = self.backoff_first
                     async for text in socket:
@@ -272,7 +284,8 @@ class ContractClient:
                 raise
             except Exception as exc:  # refused handshake, reset, closed: reconnect with backoff
                 self.frames.append({"client": "connection ended", "error": repr(exc)})
-            self._notify()
+            self.resuming_to = 0  # whatever was asked on that socket is gone with it
+            self._changed.set()
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter
             delay = min(delay * 2, self.backoff_max)
 
@@ -281,25 +294,26 @@ class ContractClient:
         kind = frame.get("type")
         if kind == "hello":  # a client holding nothing yet resumes from 0: it replays every version
             if frame["version"] > self.version:
-                await self._resume(socket)
+                await self._resume(socket, frame["version"])
         elif kind == "wallet.updated":
             if frame["version"] == self.version + 1:
+                if self.resuming_to <= self.version:
+                    self.applied_live.append(frame["version"])
                 self.version, self.balance = frame["version"], frame["balance"]
                 self.applied.append(frame["version"])
             elif frame["version"] > self.version + 1:
-                await self._resume(socket)
+                await self._resume(socket, frame["version"])
             # at or below what the client holds: ignored, as the contract says
         elif kind == "heartbeat":
+            self.heartbeats += 1
             if frame["version"] > self.version:
-                await self._resume(socket)
+                await self._resume(socket, frame["version"])
         elif kind == "resync":
             self.frames.append({"client": "resync: the versions in between are not in `applied`"})
             self.version, self.balance = frame["version"], frame["balance"]
-        self._notify()
-
-    async def _resume(self, socket) -> None:
-        self.resumes += 1
-        await socket.send(json.dumps({"type": "resume", "since_version": self.version}))
-
-    def _notify(self) -> None:
         self._changed.set()
+
+    async def _resume(self, socket, seen_version: int) -> None:
+        self.resumes += 1
+        self.resuming_to = max(self.resuming_to, seen_version)
+        await socket.send(json.dumps({"type": "resume", "since_version": self.version}))

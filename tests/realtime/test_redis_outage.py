@@ -1,0 +1,120 @@
+"""A Redis outage under a running PAM server (contracts/realtime.md, "Guarantees").
+
+The test runs its own redis-server, so that it can stop it and start it again on the same port:
+with it stopped, bets through the wallet API still answer 200 with the right balances and the
+connected player still converges through heartbeat and `resume`; once it is back (empty: it
+keeps nothing), the socket re-joins its group and live frames flow again. The client, which
+behaves as the contract's client does, ends holding every version 1..N in order, on the one
+socket it opened: no server-side close during the outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+import redis
+from channels.db import database_sync_to_async
+
+from apps.accounts.tests.factories import make_player
+from apps.games import services as games
+from apps.realtime import services as realtime
+from apps.realtime.groups import player_group
+from apps.wallet import services as wallet
+from tests.realtime.support import ContractClient, Provider, own_redis, start_server, stop_server, tail
+
+PROVIDER = Provider("rt-outage", "rt-outage-secret-0123456789")
+HEARTBEAT = 1.0  # seconds, through REALTIME_HEARTBEAT_SECONDS
+CONVERGE = 30.0  # seconds a step may take on a busy machine before the test fails (not a measure)
+BET = 10
+
+
+@database_sync_to_async
+def set_up():
+    games.save_provider(code=PROVIDER.code, secret=PROVIDER.secret)
+    player = make_player(username="outage")
+    wallet.adjust_balance(player_id=player.pk, amount=1000, reason="test funds", acting_user=None)
+    return player
+
+
+def redis_knows_the_socket(port: int, player_id: int) -> bool:
+    """The restarted Redis holds the player's group again and a receive loop is blocked on it."""
+    client = redis.Redis(port=port, socket_timeout=2, socket_connect_timeout=2)
+    group = f"{os.environ['CHANNEL_LAYER_PREFIX']}:group:{player_group(player_id)}"
+    blocked = any(c.get("cmd") == "bzpopmin" for c in client.client_list())
+    return bool(client.exists(group)) and blocked
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+async def test_bets_answer_and_the_client_converges_through_a_redis_outage(tmp_path):
+    player = await set_up()
+    with own_redis() as backplane:
+        server = await asyncio.to_thread(
+            start_server, tmp_path, "outage", redis_url=backplane.url, REALTIME_HEARTBEAT_SECONDS=str(HEARTBEAT)
+        )
+        issue = database_sync_to_async(realtime.issue_ticket)
+
+        async def url() -> str:
+            return f"{server.ws}/ws/player/?ticket={await issue(player=player)}"
+
+        client = ContractClient(url)
+        balance, version, n = 1000, 1, 0
+
+        async def bet() -> None:
+            nonlocal balance, version, n
+            n += 1
+            status, answer = await asyncio.to_thread(PROVIDER.bet, server, player.pk, BET, f"outage-{n}")
+            balance, version = balance - BET, version + 1
+            assert (status, answer.get("balance"), answer.get("version")) == (200, balance, version), answer
+
+        client.start()
+        try:
+            await client.wait_for(lambda c: c.version == 1, CONVERGE, "hello and the funding frame")
+
+            # Redis up: live frames.
+            for _ in range(3):
+                await bet()
+            await client.wait_for(lambda c: c.version == version, CONVERGE, "the frames with Redis up")
+
+            # Redis down: the money still moves, the pushes fail, and the socket stays open;
+            # heartbeats read from the ledger show the gap and `resume` fills it.
+            backplane.stop()
+            down_from = version + 1
+            for _ in range(5):
+                await bet()
+            await client.wait_for(lambda c: c.version == version, CONVERGE, "convergence while Redis is down")
+            assert set(range(down_from, version + 1)).isdisjoint(client.applied_live), client.describe()
+
+            for _ in range(2):  # more, unseen until Redis is back
+                await bet()
+
+            # Redis back, empty: heartbeats and `resume` bring the client up to date, and once
+            # the socket has re-joined its group (on a heartbeat) live frames flow again.
+            backplane.start()
+            await client.wait_for(lambda c: c.version == version, CONVERGE, "convergence after Redis is back")
+            deadline = asyncio.get_running_loop().time() + CONVERGE
+            while not await asyncio.to_thread(redis_knows_the_socket, backplane.port, player.pk):
+                assert asyncio.get_running_loop().time() < deadline, "the socket never re-joined its group"
+                await asyncio.sleep(0.2)
+            live_from = version + 1
+            for _ in range(3):
+                # Right after a heartbeat, so that the next one (a period away) cannot show the
+                # gap before the pushed frame arrives: the frame has to come live.
+                await client.next_heartbeat(CONVERGE)
+                await bet()
+                await client.wait_for(lambda c: c.version == version, CONVERGE, "a live frame after the outage")
+
+            assert client.applied == list(range(1, version + 1)), client.describe()
+            assert set(range(live_from, version + 1)) <= set(client.applied_live), client.describe()
+            assert client.balance == balance
+            assert client.connections == 1, f"the server closed the socket during the outage; {client.describe()}"
+        except BaseException:
+            print(f"--- server log ---\n{tail(server.log, 120)}")
+            raise
+        finally:
+            await client.close()
+            await asyncio.to_thread(stop_server, server)
+        log = server.log.read_text(errors="replace")
+        assert "Traceback" not in log, tail(server.log, 120)
