@@ -1,5 +1,7 @@
 """The WebSocket consumers on a real Redis channel layer, against pam.asgi.application."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -9,9 +11,11 @@ from django.db import transaction
 from django.test import Client
 
 from apps.accounts.choices import StaffRole
+from apps.accounts.models import User
 from apps.accounts.tests.factories import make_player, make_staff
 from apps.common.idempotency import ExternalRef
 from apps.realtime import protocol, push, services
+from apps.realtime.groups import BACKOFFICE_FEED
 from apps.wallet import services as wallet
 from apps.wallet.errors import InsufficientFunds
 from pam.asgi import application
@@ -206,6 +210,25 @@ async def test_backoffice_feed_sees_every_players_frames():
     await feed.disconnect()
 
 
+async def test_backoffice_feed_refuses_staff_without_the_permission_4403():
+    roleless = await database_sync_to_async(User.objects.create_user)(username="roleless", is_staff=True)
+    communicator, _ = await connect("/ws/backoffice/", await session_cookie(roleless))
+    await assert_closed_with(communicator, 4403)
+
+
+async def test_a_malformed_resume_gets_a_notice_and_the_socket_stays_open():
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)
+    for since in (-1, "3", True, None):
+        await communicator.send_json_to({"type": "resume", "since_version": since})
+        frame = await communicator.receive_json_from(timeout=5)
+        assert (frame["type"], frame["kind"]) == ("notice", "invalid_request")
+    await bet(player, 10)
+    assert (await communicator.receive_json_from(timeout=5))["version"] == 2
+    await communicator.disconnect()
+
+
 async def test_backoffice_feed_refuses_anonymous_4401_and_players_4403():
     anonymous, _ = await connect("/ws/backoffice/")
     await assert_closed_with(anonymous, 4401)
@@ -379,3 +402,18 @@ def test_notices_and_disconnects_never_raise_when_redis_is_down(settings):
     services.disconnect_player(1, kind="account_locked", message="Locked.")
 
     assert push.failures == before + 2
+
+
+async def test_the_backoffice_feed_rejoins_after_redis_forgot_it(settings):
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.3
+    staff = await database_sync_to_async(make_staff)(StaffRole.SUPPORT)
+    feed, _ = await connect("/ws/backoffice/", await session_cookie(staff))
+    await drop_every_group()
+    layer = get_channel_layer()
+    async with asyncio.timeout(10):  # re-joined on a beat
+        while not await layer.connection(0).exists(layer._group_key(BACKOFFICE_FEED)):
+            await asyncio.sleep(0.05)
+    player = await funded_player(1000)
+    frame = await feed.receive_json_from(timeout=5)
+    assert (frame["player_id"], frame["version"]) == (str(player.pk), 1)
+    await feed.disconnect()
