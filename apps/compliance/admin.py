@@ -1,0 +1,181 @@
+"""Player protection in the back office. Profiles are reference data, edited here. Limits and
+exclusions are changed only through the services (a form calls `set_limit`, `start_time_out` or
+`self_exclude` with the staff user and a required reason), so the cooling-off rules, the
+never-shorten rule and the audit trail hold for staff exactly as for players. The audit trail and
+the exclusions are read-only: nothing here lifts an exclusion or rewrites history."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from apps.common.errors import PamError
+from apps.compliance import services
+from apps.compliance.choices import ExclusionKind, SelfExclusionPeriod
+from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, LimitChange, PlayerProtection
+
+
+@admin.register(JurisdictionProfile)
+class JurisdictionProfileAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "is_default", "deposit_limit_cooling_off", "other_limit_cooling_off",
+                    "increase_needs_confirmation", "reality_check_minutes", "kyc_deposit_threshold")  # fmt: skip
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # brands point at profiles; retire one by moving its brands
+
+
+class ThroughServiceAdmin(admin.ModelAdmin):
+    """Saves by calling a service (`call_service(request, obj, data)` returns the saved row). A
+    refusal is shown on the form's page again, and nothing is logged as added or changed."""
+
+    def call_service(self, request, obj, data):
+        raise NotImplementedError
+
+    def save_form(self, request, form, change):
+        return form.save(commit=False)
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            saved = self.call_service(request, obj, form.cleaned_data)
+        except PamError as refusal:
+            obj._refusal = refusal.message
+            return
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        pass  # no many-to-many or inlines: the service wrote everything
+
+    def log_addition(self, request, obj, message):
+        return None if hasattr(obj, "_refusal") else super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        return None if hasattr(obj, "_refusal") else super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._refused(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._refused(request, obj) or super().response_change(request, obj)
+
+    def _refused(self, request, obj):
+        if not hasattr(obj, "_refusal"):
+            return None
+        messages.error(request, obj._refusal)
+        return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LimitForm(forms.ModelForm):
+    new_amount = forms.IntegerField(
+        required=False, min_value=0, help_text="minor units (minutes for a session limit); empty removes the limit"
+    )
+    reason = forms.CharField(widget=forms.Textarea, help_text="kept in the audit trail with your name")
+
+    class Meta:
+        model = Limit
+        fields = ("player", "kind", "period")
+
+
+@admin.register(Limit)
+class LimitAdmin(ThroughServiceAdmin):
+    """A change here is `services.set_limit` by the staff user: decreases at once, increases and
+    removals behind the cooling-off (and the player's confirmation where the profile says so)."""
+
+    form = LimitForm
+    list_display = ("player", "kind", "period", "amount", "has_pending", "pending_amount", "pending_effective_at",
+                    "pending_needs_confirmation", "updated_at")  # fmt: skip
+    list_filter = ("kind", "period", "has_pending")
+    search_fields = ("=player__id", "player__user__username")
+    list_select_related = ("player__user",)
+    raw_id_fields = ("player",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("player", "kind", "period", "amount", "pending_amount", "pending_effective_at") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        if obj:
+            return ("player", "kind", "period", "amount", "pending_amount", "pending_effective_at", "new_amount",
+                    "reason")  # fmt: skip
+        return ("player", "kind", "period", "new_amount", "reason")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # removing a limit is a change with a cooling-off, not a delete
+
+    def call_service(self, request, obj, data):
+        return services.set_limit(
+            player=obj.player, kind=obj.kind, period=obj.period or None, amount=data["new_amount"],
+            acting_user=request.user, reason=data["reason"],
+        )  # fmt: skip
+
+
+@admin.register(LimitChange)
+class LimitChangeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "player", "kind", "period", "status", "old_amount", "new_amount", "effective_at",
+                    "by_player", "acting_user", "reason")  # fmt: skip
+    list_filter = ("status", "kind", "by_player")
+    search_fields = ("=player__id", "player__user__username")
+    date_hierarchy = "created_at"
+
+
+class ExclusionForm(forms.ModelForm):
+    hours = forms.IntegerField(required=False, min_value=24, max_value=1008, help_text="time-out: 24 to 1008")
+    period = forms.ChoiceField(required=False, choices=[("", "—"), *SelfExclusionPeriod.choices])
+    reason = forms.CharField(widget=forms.Textarea, help_text="kept with the exclusion")
+
+    class Meta:
+        model = Exclusion
+        fields = ("player", "kind")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == ExclusionKind.TIME_OUT and not data.get("hours"):
+            self.add_error("hours", "A time-out needs its length in hours.")
+        if data.get("kind") == ExclusionKind.SELF_EXCLUSION and not data.get("period"):
+            self.add_error("period", "A self-exclusion needs its period.")
+        return data
+
+
+@admin.register(Exclusion)
+class ExclusionAdmin(ThroughServiceAdmin):
+    """Staff can start an exclusion for a player (through the service: at once, sessions ended);
+    no one can change or delete one."""
+
+    form = ExclusionForm
+    list_display = ("player", "kind", "starts_at", "ends_at", "return_requested_at", "acting_user", "reason")
+    list_filter = ("kind",)
+    search_fields = ("=player__id", "player__user__username")
+    raw_id_fields = ("player",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def call_service(self, request, obj, data):
+        if obj.kind == ExclusionKind.TIME_OUT:
+            return services.start_time_out(
+                player=obj.player, hours=data["hours"], acting_user=request.user, reason=data["reason"]
+            )
+        return services.self_exclude(
+            player=obj.player, period=data["period"], acting_user=request.user, reason=data["reason"]
+        )
+
+
+@admin.register(PlayerProtection)
+class PlayerProtectionAdmin(ReadOnlyAdmin):
+    list_display = ("player", "exclusion", "kyc_threshold_reached_at", "session_started_at", "reality_check_minutes",
+                    "last_reality_check_at")  # fmt: skip
+    search_fields = ("=player__id", "player__user__username")
