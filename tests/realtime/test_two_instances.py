@@ -1,6 +1,7 @@
 """Two PAM server processes on one channel layer: a bet through the wallet API on instance 1
 reaches a WebSocket client connected to instance 2 (contracts/realtime.md, "Guarantees"), and the
-back-office feed on instance 2 sees it too."""
+back-office feed on instance 2 sees it too; a server-side disconnect from another process closes
+the player's socket there."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.test import Client
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import PASSWORD, make_player, make_staff
 from apps.games import services as games
+from apps.realtime import services as realtime
 from apps.wallet import services as wallet
 from tests.realtime.support import Provider, start_server, stop_server, tail, ticket
 
@@ -82,6 +84,19 @@ async def test_a_bet_on_instance_1_reaches_the_player_and_the_feed_on_instance_2
                     (str(player_id), 2, 900),
                     (str(player_id), 3, 650),
                 ]
+
+                # A server-side disconnect decided in another process (here: this one) reaches
+                # the socket on instance 2: the notice, then the close code.
+                await database_sync_to_async(realtime.disconnect_player)(
+                    player_id, kind="account_locked", message="Self-excluded.", data={"days": 30}
+                )
+                notice = await frame_of_type(player, "notice")
+                assert notice == {
+                    "type": "notice", "kind": "account_locked", "message": "Self-excluded.", "data": {"days": 30},
+                }  # fmt: skip
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await next_frame(player)
+                assert closed.value.rcvd.code == 4403
         except BaseException:
             print(f"--- instance 2 log ---\n{tail(two.log)}")
             raise
