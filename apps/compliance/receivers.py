@@ -32,6 +32,7 @@ def end_sessions_of_excluded(sender, player_id: str, kind: str, ends_at: str, **
     services.end_player_sessions(
         player_id=int(player_id),
         message=f"Your {what} has started and lasts until {ends_at}. You have been logged out.",
+        data={"reason": kind, "until": ends_at},
     )
 
 
