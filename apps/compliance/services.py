@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import structlog
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -28,8 +27,6 @@ from apps.common.timestamps import iso_utc
 from apps.compliance import errors, selectors, signals
 from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
 from apps.compliance.models import Exclusion, Limit, LimitChange, PlayerProtection, PlaySession
-
-logger = structlog.get_logger(__name__)
 
 MAX_MONEY_LIMIT = 10**12  # the wallet's largest amount
 MAX_SESSION_MINUTES = 24 * 60
