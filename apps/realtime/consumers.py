@@ -74,7 +74,7 @@ def _catch_up(player_id: int, since_version: int) -> list[dict]:
 class _BackplaneMember(AsyncJsonWebsocketConsumer):
     """A consumer in channel-layer groups that survives the backplane going away and coming back.
 
-    `groups_to_join` are joined at connect (if Redis answers) and again on every beat; `beat()`
+    `groups_to_join` are joined at connect (if Redis answers) and again after every beat; `beat()`
     runs every REALTIME_HEARTBEAT_SECONDS while the socket is open.
     """
 
@@ -145,18 +145,26 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
         self.beat_task = asyncio.create_task(self._beat_forever())
 
     async def _beat_forever(self) -> None:
+        """Beat on a fixed schedule, then re-join the groups for what comes next.
+
+        The beat goes first, so that a slow or hung Redis (a join may take LAYER_CALL_TIMEOUT)
+        never stretches the time between two beats past the period. Nothing is lost by joining
+        after the version is read: a frame committed before the join is at or below the version
+        of the next beat, which shows the gap.
+        """
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time()
         while True:
-            await asyncio.sleep(settings.REALTIME_HEARTBEAT_SECONDS)
+            next_beat = max(next_beat + settings.REALTIME_HEARTBEAT_SECONDS, loop.time())
+            await asyncio.sleep(next_beat - loop.time())
             try:
-                await self.join_groups()
                 await self.beat()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # a database hiccup skips one beat, not the socket
                 logger.warning("realtime.beat_failed", error=repr(exc))
+            await self.join_groups()
 
     async def beat(self) -> None:
-        """What the consumer does on each beat, after re-joining its groups."""
+        """What the consumer sends on each beat, before it re-joins its groups."""
 
     async def disconnect(self, code: int) -> None:
         if self.beat_task is not None:
@@ -195,9 +203,8 @@ class PlayerConsumer(_BackplaneMember):
         self.start_beating()
 
     async def beat(self) -> None:
-        """The current version, read from the ledger after re-joining the group: a client that
-        lost a frame on the backplane (or a whole outage of it) sees the gap within one period
-        and sends `resume`."""
+        """The current version, read from the ledger: a client that lost a frame on the backplane
+        (or a whole outage of it) sees the gap within one period and sends `resume`."""
         await self.send_json(protocol.heartbeat((await _state(self.player_id)).version))
 
     async def receive_json(self, content, **kwargs) -> None:

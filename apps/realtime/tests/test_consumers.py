@@ -15,7 +15,7 @@ from apps.accounts.models import User
 from apps.accounts.tests.factories import make_player, make_staff
 from apps.common.idempotency import ExternalRef
 from apps.realtime import protocol, push, services
-from apps.realtime.groups import BACKOFFICE_FEED
+from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.wallet import services as wallet
 from apps.wallet.errors import InsufficientFunds
 from pam.asgi import application
@@ -259,15 +259,23 @@ async def drop_every_group() -> None:
         await connection.delete(*keys)
 
 
+async def rejoined(group: str) -> None:
+    layer = get_channel_layer()
+    async with asyncio.timeout(10):
+        while not await layer.connection(0).exists(layer._group_key(group)):
+            await asyncio.sleep(0.05)
+
+
 async def test_each_heartbeat_rejoins_the_group_so_live_frames_resume_after_redis_forgot_it(settings):
-    settings.REALTIME_HEARTBEAT_SECONDS = 0.3
+    # Long enough for the drop and the bet to happen before the first beat (which re-joins).
+    settings.REALTIME_HEARTBEAT_SECONDS = 2
     player = await funded_player(1000)
     communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
     await communicator.receive_json_from(timeout=5)  # hello
     await drop_every_group()
     await bet(player, 100)  # pushed to a group nobody is in: lost on the backplane
 
-    # The next heartbeat re-joins the group and shows the gap; resume fills it from the ledger.
+    # The next heartbeat shows the gap (resume fills it from the ledger), and re-joins the group.
     beat = await communicator.receive_json_from(timeout=5)
     assert beat == {"type": "heartbeat", "version": 2}
     await communicator.send_json_to({"type": "resume", "since_version": 1})
@@ -275,6 +283,7 @@ async def test_each_heartbeat_rejoins_the_group_so_live_frames_resume_after_redi
     while replayed["type"] == "heartbeat":
         replayed = await communicator.receive_json_from(timeout=5)
     assert (replayed["type"], replayed["version"], replayed["balance"]) == ("wallet.updated", 2, 900)
+    await rejoined(player_group(player.pk))  # right after that beat
 
     await bet(player, 200)  # live again
     live = await communicator.receive_json_from(timeout=5)
@@ -409,10 +418,7 @@ async def test_the_backoffice_feed_rejoins_after_redis_forgot_it(settings):
     staff = await database_sync_to_async(make_staff)(StaffRole.SUPPORT)
     feed, _ = await connect("/ws/backoffice/", await session_cookie(staff))
     await drop_every_group()
-    layer = get_channel_layer()
-    async with asyncio.timeout(10):  # re-joined on a beat
-        while not await layer.connection(0).exists(layer._group_key(BACKOFFICE_FEED)):
-            await asyncio.sleep(0.05)
+    await rejoined(BACKOFFICE_FEED)  # on a beat
     player = await funded_player(1000)
     frame = await feed.receive_json_from(timeout=5)
     assert (frame["player_id"], frame["version"]) == (str(player.pk), 1)
