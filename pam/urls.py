@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.backoffice import views as backoffice_views
 from apps.common import views as common_views
 from apps.realtime import views as site_views
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("logout/", site_views.SiteLogoutView.as_view(), name="site-logout"),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
+    path("backoffice/live/", admin.site.admin_view(backoffice_views.live_feed), name="backoffice-live-feed"),
     path("backoffice/", admin.site.urls),
     path("api/player/v1/", include("apps.accounts.api.urls")),
     path("api/player/v1/", include("apps.realtime.api.urls")),

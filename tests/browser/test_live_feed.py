@@ -1,0 +1,34 @@
+"""The back office's live feed in a real browser: a bet made through the wallet API appears on
+the page of a logged-in staff member without a reload."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.accounts.choices import StaffRole
+from apps.accounts.tests.factories import PASSWORD, make_staff
+from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
+from tests.browser.test_player_page import place_bet, player, server  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.timeout(300)]
+
+
+def test_a_bet_appears_on_the_live_feed_as_it_commits(server, player):  # noqa: F811 - fixtures
+    staff = make_staff(StaffRole.SUPPORT)
+    expect = playwright_api().expect
+    with chromium_page() as page:
+        page.goto(f"{server.base_url}/backoffice/live/")
+        page.fill("input[name=username]", staff.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("input[type=submit]")
+        expect(page.locator("#feed-status")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+        page.evaluate("window.__notReloaded = true")
+
+        answer = place_bet(server, player, 250)
+
+        row = page.locator(f'#feed tr[data-transaction-id="{answer["transaction_id"]}"] td')
+        expect(row.nth(1)).to_have_text(str(player.pk), timeout=WAIT_MS)
+        expect(row.nth(2)).to_have_text("bet")
+        expect(row.nth(3)).to_have_text("-2.50 EUR")
+        expect(row.nth(4)).to_have_text("97.50 EUR")
+        assert page.evaluate("window.__notReloaded") is True
