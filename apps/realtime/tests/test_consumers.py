@@ -423,3 +423,23 @@ async def test_the_backoffice_feed_rejoins_after_redis_forgot_it(settings):
     frame = await feed.receive_json_from(timeout=5)
     assert (frame["player_id"], frame["version"]) == (str(player.pk), 1)
     await feed.disconnect()
+
+
+async def test_an_idle_socket_outlives_the_layers_blocking_receive(settings):
+    """channels-redis blocks 5 s per receive; a read timeout at or below that (redis-py 8's
+    default) ended every idle consumer after about 5 s. The socket stays open and live."""
+    settings.REALTIME_HEARTBEAT_SECONDS = 1
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)  # hello
+    loop = asyncio.get_running_loop()
+    idle_until = loop.time() + 7  # past one blocking receive, with margin
+    while loop.time() < idle_until:
+        message = await communicator.receive_output(timeout=5)
+        assert message["type"] == "websocket.send", message  # a close would end the test here
+    await bet(player, 10)
+    frame = await communicator.receive_json_from(timeout=5)
+    while frame["type"] == "heartbeat":
+        frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["version"]) == ("wallet.updated", 2)
+    await communicator.disconnect()
