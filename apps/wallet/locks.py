@@ -58,12 +58,38 @@ def _lock_sql(vendor: str) -> tuple[str, tuple[str, ...]]:
 def lock_player_wallet(player_id: int) -> LockedWallet | None:
     """Lock and return the player's accounts (the player row read with them, not locked), or None
     if the player has no accounts yet. Must run inside a transaction."""
-    sql, player_fields = _lock_sql(connection.vendor)
+    sql, _ = _lock_sql(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [player_id])
-        rows = cursor.fetchall()
+        return _wallet(cursor.fetchall())
+
+
+def lock_player_wallet_then(player_id: int, then_sql: str, then_params: list) -> tuple[LockedWallet | None, list]:
+    """`lock_player_wallet`, then the query `then_sql` once the lock is held: (the wallet or None,
+    the query's rows).
+
+    On PostgreSQL both go in one round trip, as two statements of one simple-protocol query:
+    the server runs the second only after the first has its locks, and, in READ COMMITTED, with
+    a snapshot of its own taken then, so it sees whatever a transaction that held the lock before
+    us committed (what the idempotency look-up needs). Elsewhere they are two executes.
+    """
+    sql, _ = _lock_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{sql}; {then_sql}", [player_id, *then_params])
+            wallet = _wallet(cursor.fetchall())
+            cursor.nextset()
+        else:
+            cursor.execute(sql, [player_id])
+            wallet = _wallet(cursor.fetchall())
+            cursor.execute(then_sql, then_params)
+        return wallet, cursor.fetchall()
+
+
+def _wallet(rows: list[tuple]) -> LockedWallet | None:
     if not rows:
         return None
+    _, player_fields = _lock_sql(connection.vendor)
     split = len(_ACCOUNT_FIELDS)
     db = connection.alias
     player = Player.from_db(db, player_fields, rows[0][split:])

@@ -57,11 +57,11 @@ def test_a_player_with_wager_and_loss_limits_adds_three_selects(players):
     # After the lock and the idempotency look-up: the protection state (exclusion, KYC hold,
     # session start), the limits, one SELECT summing every window's usage; then the wallet's own.
     assert with_limits == [
-        *without[:3],
+        *without[:2],
         "compliance_playerprotection",
         "compliance_limit",
         "wallet_transaction",
-        *without[3:],
+        *without[2:],
     ]
 
 
@@ -72,7 +72,7 @@ def test_a_player_with_only_a_deposit_limit_adds_two_selects_to_a_bet(players):
 
     without, with_limit = tables(a_bet(plain)), tables(a_bet(limited))
 
-    assert with_limit == [*without[:3], "compliance_playerprotection", "compliance_limit", *without[3:]]
+    assert with_limit == [*without[:2], "compliance_playerprotection", "compliance_limit", *without[2:]]
 
 
 def test_a_due_reality_check_adds_only_its_outbox_row(players):
@@ -81,4 +81,4 @@ def test_a_due_reality_check_adds_only_its_outbox_row(players):
 
     without, with_check = tables(a_bet(plain)), tables(a_bet(due))
 
-    assert with_check == [*without[:3], "common_outboxevent", *without[3:]]
+    assert with_check == [*without[:2], "common_outboxevent", *without[2:]]

@@ -931,18 +931,18 @@ def test_rollback_of_another_players_bet_is_rollback_not_allowed(client, player)
 # --- queries ---------------------------------------------------------------------------------------
 
 # One signed bet through the API, measured with warm per-process caches (the provider, known
-# currencies, the house account's id). Each query, in order:
+# currencies, the house account's id). Each query (each one round trip), in order:
 #   1. SAVEPOINT                        the service's atomic(durable=True); BEGIN in production,
 #                                       a savepoint here because the test runs inside a transaction
-#   2. SELECT wallet_account … FOR UPDATE   lock the player's cash and bonus accounts (player joined)
-#   3. SELECT wallet_transaction        idempotency: this transaction_id, or a rollback naming it
-#   4. INSERT wallet_transaction        the bet
-#   5. INSERT wallet_entry              its entries (player cash, house) in one insert
-#   6. UPDATE wallet_account            the cash account's new balance and version
-#   7. INSERT common_outboxevent        the domain event, committed with the money
-#   8. RELEASE SAVEPOINT                COMMIT in production
-PINNED_BET_QUERIES = 8
-PINNED_BET_SHAPE = ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT", "RELEASE"]
+#   2. SELECT wallet_account … FOR UPDATE   lock the player's cash and bonus accounts (player joined);
+#      ; SELECT wallet_transaction      then idempotency: this transaction_id, or a rollback naming it
+#   3. WITH … INSERT wallet_transaction the bet, its entries (player cash, house) and the cash
+#      … INSERT wallet_entry            account's new balance and version, in one statement
+#      … UPDATE wallet_account
+#   4. INSERT common_outboxevent        the domain event, committed with the money
+#   5. RELEASE SAVEPOINT                COMMIT in production
+PINNED_BET_QUERIES = 5
+PINNED_BET_SHAPE = ["SAVEPOINT", "SELECT", "WITH", "INSERT", "RELEASE"]
 
 
 def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries):
@@ -962,10 +962,11 @@ def test_number_of_queries_of_one_bet(client, player, django_assert_num_queries)
     assert response.status_code == 200, response.content
     queries = [q["sql"] for q in captured.captured_queries]
     assert [sql.split()[0] for sql in queries] == PINNED_BET_SHAPE, queries
-    assert "FROM wallet_account" in queries[1]
-    assert "FOR UPDATE" in queries[1]
-    assert "wallet_transaction" in queries[2]
-    assert "INTO wallet_transaction" in queries[3]
-    assert "INTO wallet_entry" in queries[4]
-    assert "UPDATE wallet_account" in queries[5]
-    assert "INTO common_outboxevent" in queries[6]
+    lock, lookup = queries[1].split("; ")
+    assert "FROM wallet_account" in lock
+    assert "FOR UPDATE" in lock
+    assert "FROM wallet_transaction" in lookup
+    assert "INSERT INTO wallet_transaction" in queries[2]
+    assert "INSERT INTO wallet_entry" in queries[2]
+    assert "UPDATE wallet_account" in queries[2]
+    assert "INTO common_outboxevent" in queries[3]
