@@ -96,11 +96,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, authentication and message middleware, skipped on the signed
+    # integrator APIs (/api/wallet/), which are authenticated by signature and carry no cookies.
+    "apps.common.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.common.middleware.CsrfViewMiddleware",
+    "apps.common.middleware.AuthenticationMiddleware",
+    "apps.common.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout into the response.
     "axes.middleware.AxesMiddleware",
