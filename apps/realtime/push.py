@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 
 import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 logger = structlog.get_logger(__name__)
 
@@ -37,12 +39,76 @@ def serve_from(loop: asyncio.AbstractEventLoop) -> None:
     _server_loop = loop
 
 
+# channels-redis's group-send script, taking a score per message instead of one for the whole
+# call: two frames for one channel in the same call must keep their order (a sorted set orders
+# equal scores by the random bytes each serialised message starts with).
+_GROUP_SEND_LUA = """
+local over_capacity = 0
+local n = #KEYS
+local expiry = ARGV[3 * n + 1]
+for i = 1, n do
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
+        redis.call('ZADD', KEYS[i], ARGV[2 * n + i], ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        over_capacity = over_capacity + 1
+    end
+end
+return over_capacity
+"""
+
+
+async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> None:
+    """`group_send` of each (group, message), in order, with two Redis round trips per Redis host
+    for the whole batch instead of two to four per group (one bet pushes to two groups).
+
+    The same steps as channels-redis's `group_send` (channels_redis 4.3, pinned), through its
+    helpers: drop expired group members and read the groups (one pipeline), then drop expired
+    messages and add each message to each member channel under capacity (one pipeline, one
+    script). A channel over capacity misses the frame, as with group_send; the client recovers
+    through heartbeat and `resume`.
+    """
+    by_host: dict[int, list[tuple[str, dict]]] = collections.defaultdict(list)
+    for group, message in messages:
+        assert layer.require_valid_group_name(group), "Group name not valid"  # as group_send does
+        by_host[layer.consistent_hash(group)].append((group, message))
+    deliveries: dict[int, list[tuple[str, bytes, int]]] = collections.defaultdict(list)
+    for index, items in by_host.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for group, _ in items:
+            key = layer._group_key(group)
+            pipe.zremrangebyscore(key, min=0, max=int(time.time()) - layer.group_expiry)
+            pipe.zrange(key, 0, -1)
+        members = (await pipe.execute())[1::2]
+        for (_, message), names in zip(items, members, strict=True):
+            channel_keys, payloads, capacities = layer._map_channel_keys_to_connection(
+                [name.decode("utf8") for name in names], message
+            )
+            for channel_index, keys in channel_keys.items():
+                deliveries[channel_index].extend((key, payloads[key], capacities[key]) for key in keys)
+    for index, items in deliveries.items():
+        now = time.time()
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for key in dict.fromkeys(key for key, _, _ in items):
+            pipe.zremrangebyscore(key, min=0, max=int(now) - int(layer.expiry))
+        keys = [key for key, _, _ in items]
+        args = [payload for _, payload, _ in items] + [capacity for _, _, capacity in items]
+        args += [now + position * 1e-6 for position in range(len(items))] + [layer.expiry]
+        pipe.eval(_GROUP_SEND_LUA, len(keys), *keys, *args)
+        over_capacity = (await pipe.execute())[-1]
+        if over_capacity:
+            logger.info("realtime.channels_over_capacity", channels=over_capacity, deliveries=len(items))
+
+
 async def _send_all(messages: Messages) -> None:
     global failures
     layer = get_channel_layer()
     try:
-        for group, message in messages:
-            await layer.group_send(group, message)
+        if isinstance(layer, RedisChannelLayer):
+            await _group_send_batch(layer, messages)
+        else:  # the in-memory layer of embedded mode
+            for group, message in messages:
+                await layer.group_send(group, message)
     except Exception as exc:  # any backplane failure: the money has moved already
         failures += 1
         logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))
