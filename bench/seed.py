@@ -30,7 +30,7 @@ def main(count: int, provider: str, secret: str) -> None:
         users = User.objects.bulk_create(User(username=f"bench{n}", password=unusable) for n in range(count))
         players = Player.objects.bulk_create(
             Player(user=u, brand=brand, email=f"{u.username}@bench.invalid", country="MT", currency=eur,
-                   date_of_birth="1990-01-01")
+                   date_of_birth="1990-01-01", kyc_status="verified")
             for u in users
         )  # fmt: skip
     for player in players:

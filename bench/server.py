@@ -12,7 +12,8 @@ from pathlib import Path
 from tests import preflight
 from tests.support import ROOT, clean_env, free_port, stop, wait_for_http
 
-BENCH_DATABASE = "pam_bench"
+# Its own database name per person on a shared machine: BENCH_DATABASE=pam_bench_me make bench.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "pam_bench")
 
 
 def bench_env() -> dict[str, str]:

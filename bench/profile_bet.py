@@ -1,0 +1,181 @@
+"""Deterministic cost of one signed bet against one /healthz, in-process, on PostgreSQL.
+
+Wall-clock figures on a shared 2-core machine are noise; these are not (much): per request it
+counts Python function calls (cProfile), SQL round trips, CPU seconds of this process and of the
+PostgreSQL backends serving it. The bet goes through Django's WSGI handler exactly as under
+`make serve` (middleware, DRF view, service, after-commit push on a server loop of its own).
+
+    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--top 30]
+
+Uses the bench database settings (a fresh database, migrated and seeded here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from bench.server import bench_env, create_database
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
+TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 25
+
+
+def _setup() -> None:
+    env = bench_env()
+    os.environ.update(env)
+    os.environ["CHANNEL_LAYER_PREFIX"] = "pamprof"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
+    Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
+    create_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _backend_cpu() -> float:
+    """CPU seconds used so far by every backend connected to this database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def main() -> None:
+    _setup()
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    from apps.accounts.models import Brand, Currency, Player, User
+    from apps.common.idempotency import ExternalRef
+    from apps.games.services import save_provider
+    from apps.realtime import push
+    from apps.wallet import services
+    from apps.wallet.api.signature import signature_of
+    from apps.wallet.choices import TransactionKind
+
+    secret = "s" * 64
+    save_provider(code="prof", secret=secret)
+    brand, _ = Brand.objects.get_or_create(code="prof", defaults={"name": "Prof"})
+    eur = Currency.objects.get(code="EUR")
+    players = []
+    for n in range(50):
+        user = User.objects.create(username=f"prof{n}")
+        player = Player.objects.create(user=user, brand=brand, email=f"p{n}@x.invalid", country="MT", currency=eur,
+                                       date_of_birth="1990-01-01", kyc_status="verified")  # fmt: skip
+        services.credit(player_id=player.pk, currency="EUR", amount=10**9, kind=TransactionKind.DEPOSIT,
+                        ref=ExternalRef("prof", str(player.pk), "seed"), counter="clearing:prof")  # fmt: skip
+        players.append(str(player.pk))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+    # A server loop, as under uvicorn, so that pushes leave as they do in production.
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    push.serve_from(loop)
+
+    app = get_wsgi_application()
+
+    def environ(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> dict:
+        env = {
+            "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+            "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+            "wsgi.version": (1, 0), "CONTENT_LENGTH": str(len(body)),
+        }  # fmt: skip
+        if body:
+            env["CONTENT_TYPE"] = "application/json"
+        for name, value in (headers or {}).items():
+            env["HTTP_" + name.upper().replace("-", "_")] = value
+        return env
+
+    counter = iter(range(10**9))
+
+    def bet_environ() -> dict:
+        n = next(counter)
+        body = json.dumps({
+            "player_id": players[n % len(players)], "currency": "EUR", "amount": 1,
+            "transaction_id": f"t{n}-{uuid.uuid4().hex[:8]}", "round_id": uuid.uuid4().hex[:12], "game_id": "slot",
+        }).encode()  # fmt: skip
+        return environ("POST", "/api/wallet/v1/bet", body,
+                       {"X-Provider": "prof", "X-Signature": signature_of(secret, "bet", body)})  # fmt: skip
+
+    def health_environ() -> dict:
+        return environ("GET", "/healthz")
+
+    def call(env: dict) -> None:
+        status = []
+        chunks = app(env, lambda s, h, exc_info=None: status.append(s))
+        answer = b"".join(chunks)
+        chunks.close()
+        if not status[0].startswith("200"):
+            raise RuntimeError(f"{env['PATH_INFO']} answered {status[0]}: {answer[:300]!r}")
+
+    statements = [0]
+
+    def count(execute, sql, params, many, context):
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    def measure(name: str, make_environ) -> None:
+        envs = [make_environ() for _ in range(N)]  # built outside the measurement
+        for env in envs[:50]:
+            call(env)  # warm: caches, pool, house account id
+        envs = envs[50:]
+        statements[0] = 0
+        time.sleep(0.2)
+        cpu0, thread0, backend0, wall0 = time.process_time(), time.thread_time(), _backend_cpu(), time.perf_counter()
+        with connection.execute_wrapper(count):
+            for env in envs:
+                call(env)
+            asyncio.run_coroutine_threadsafe(push.drained(), loop).result(30)
+        cpu, thread = time.process_time() - cpu0, time.thread_time() - thread0
+        backend, wall = _backend_cpu() - backend0, time.perf_counter() - wall0
+        n = len(envs)
+        print(f"{name:<10} per request: {statements[0] / n:4.1f} SQL statements (w/o BEGIN/COMMIT), "
+              f"Python {cpu / n * 1e6:6.0f} us CPU (request thread {thread / n * 1e6:6.0f} us), "
+              f"PostgreSQL {backend / n * 1e6:6.0f} us CPU, wall {wall / n * 1e6:6.0f} us")  # fmt: skip
+        if "--no-cprofile" in sys.argv:  # e.g. under py-spy
+            return
+        profiler = cProfile.Profile(time.thread_time)  # CPU, not waiting
+        sample = [make_environ() for _ in range(500)]
+        profiler.enable()
+        for env in sample:
+            call(env)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        print(f"{name:<10} function calls per request: {stats.total_calls / len(sample):.0f}")
+        if "--top" in sys.argv:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(TOP)
+            print(out.getvalue())
+
+    measure("/healthz", health_environ)
+    measure("bet", bet_environ)
+
+
+if __name__ == "__main__":
+    main()
