@@ -1,6 +1,6 @@
 """What player protection adds to one bet, pinned: nothing for a player with no limits (the lock
-query already read the player row and its `needs_compliance_checks` flag), two SELECTs for a
-player with a wager or loss limit. The wallet's own count is pinned in
+query already read the player row and its `needs_compliance_checks` flag), one SELECT for a
+player with limits or an exclusion. The wallet's own count is pinned in
 apps/wallet/tests/test_query_count.py; these compare against a bet of a player without limits in
 the same test, so that they say what compliance adds and nothing else."""
 
@@ -57,19 +57,19 @@ def test_a_player_without_limits_adds_no_query(players):
     assert added_by_compliance(a_bet(other), captured) == []
 
 
-def test_a_player_with_wager_and_loss_limits_adds_two_selects(players):
+def test_a_player_with_wager_and_loss_limits_adds_one_select(players):
     plain, limited = players
     limit(limited, "wager", "24h", 50_000)
     limit(limited, "loss", "7d", 50_000)
 
-    state, usage = added_by_compliance(a_bet(plain), a_bet(limited))
+    (state,) = added_by_compliance(a_bet(plain), a_bet(limited))
 
-    # One SELECT of the protection state (exclusion, KYC hold, session start) joined to the
-    # limits, one summing every window's usage from the ledger.
+    # One SELECT: the protection state (exclusion, KYC hold, session start) joined to the limits,
+    # and in a CTE the ledger summed over each window of the wager and loss kinds.
     assert all(table in state for table in ("compliance_playerprotection", "compliance_exclusion", "compliance_limit"))
-    assert usage.startswith("SELECT COALESCE(SUM(amount) FILTER")
-    assert usage.count("FILTER") == 2
-    assert "FROM wallet_transaction WHERE player_id" in usage
+    assert state.startswith("WITH u AS (SELECT COALESCE(SUM(t.amount) FILTER")
+    assert state.count("FILTER") == 6
+    assert "FROM wallet_transaction t WHERE t.player_id" in state
 
 
 def test_a_player_with_only_a_deposit_limit_adds_one_select_to_a_bet(players):
