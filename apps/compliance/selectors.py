@@ -206,11 +206,13 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
 
 
 def _aware(value) -> dt.datetime | None:
-    """A timestamp from plain SQL: PostgreSQL gives aware datetimes, SQLite (embedded) text."""
-    if value is None or isinstance(value, dt.datetime):
+    """A timestamp from plain SQL: aware from PostgreSQL; from SQLite (embedded mode) naive UTC,
+    or text."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None or timezone.is_aware(value):
         return value
-    parsed = parse_datetime(value)
-    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
+    return value.replace(tzinfo=dt.UTC)
 
 
 def _refuse_if_held(player: Player, state: _MoneyPathState, now: dt.datetime) -> None:
