@@ -57,8 +57,8 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
     self-exclusion, or one that ended but whose return has not taken effect), KycRequired
     (unverified past the profile's deposit threshold), LimitReached (the stake would take a wager
     or loss limit's rolling-window usage past the limit, or the session time limit has passed).
-    Costs no query unless the player's row has `needs_compliance_checks`; then one statement
-    (the protection state, the limits and their usage).
+    Costs no query unless the player's row has `needs_compliance_checks`; then one statement for
+    the protection state and the limits, and one for the usage (only with a wager or loss limit).
     Registers the player's due reality check (`reality_check_due`, after commit).
     """
     if player.status != PlayerStatus.ACTIVE:
@@ -71,7 +71,7 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
         started = state.session_started_at
         if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
             raise LimitReached(f"The session time limit of {session} minutes has been reached.")
-        _refuse_over_limits(state, amount)
+        _refuse_over_limits(player.pk, now, state.limits, amount)
     if player.reality_check_due_at is not None and now >= player.reality_check_due_at:
         send_after_commit(
             signals.reality_check_due, player_id=str(player.pk), due_at=iso_utc(player.reality_check_due_at)
@@ -97,7 +97,7 @@ def assert_may_deposit(*, player: Player, amount: int) -> None:
     if player.needs_compliance_checks:
         state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
         _refuse_if_held(player, state, now)
-        _refuse_over_limits(state, amount)
+        _refuse_over_limits(player.pk, now, state.limits, amount)
     if player.kyc_status == KycStatus.VERIFIED:
         return
     threshold = get_profile(player).kyc_deposit_threshold
@@ -125,66 +125,30 @@ class _MoneyPathState:
     kyc_threshold_reached_at: dt.datetime | None
     session_started_at: dt.datetime | None
     limits: dict[tuple[str, str], int]  # (kind, period) -> the amount in force now
-    used: dict[tuple[str, str], int]  # (kind, period) -> the usage in its rolling window now
 
 
-_STATE_COLUMNS = (
-    "pp.kyc_threshold_reached_at, pp.session_started_at, e.kind, e.starts_at, e.ends_at, e.return_requested_at, "
-    "l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, l.pending_needs_confirmation"
+# Plain SQL, like the wallet's lock: this runs in every bet of a player with limits, and the ORM
+# took longer to build these statements than PostgreSQL takes to answer them (measured with the
+# wallet bench: three ORM queries doubled a limited player's bet time on a loaded machine). The
+# usage is a second statement, not a CTE of this one: summing every window of every kind in one
+# statement, before knowing which limits are in force, measured slower than two statements.
+_STATE_SQL = (
+    "SELECT pp.kyc_threshold_reached_at, pp.session_started_at, e.kind, e.starts_at, e.ends_at, "
+    "e.return_requested_at, l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, "
+    "l.pending_needs_confirmation FROM accounts_player p "
+    "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
+    "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
+    "LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({kinds}) WHERE p.id = %s"
 )
 
 
-@cache
-def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """One statement for everything the money path reads of a flagged player: the protection
-    state, the limits of `kinds` (a row each) and, in a CTE, the usage of every window of the
-    money kinds among them. The usage scan is skipped (a one-time EXISTS filter) when the player
-    has no such limit, so an exclusion alone costs no ledger read.
-
-    Plain SQL, written once per `kinds`, like the wallet's lock: it runs in every bet of such a
-    player, and the ORM took longer to build three statements than PostgreSQL took to answer
-    them (the wallet bench on a loaded 2-core machine: 13 ms against 4 ms per bet)."""
-    money = tuple((kind, period) for kind in kinds if kind in _SUMMED_KINDS for period in LimitPeriod.values)
-    if money:
-        sums = ", ".join(
-            f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN "
-            f"({', '.join(repr(str(k)) for k in _SUMMED_KINDS[kind])})), 0) AS u{n}"
-            for n, (kind, _) in enumerate(money)
-        )
-        money_kinds = ", ".join(repr(str(kind)) for kind in dict.fromkeys(kind for kind, _ in money))
-        # Built from this module's constants; every value is a bound parameter.
-        usage_cte = (
-            f"WITH u AS (SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s "  # noqa: S608
-            f"AND EXISTS (SELECT 1 FROM compliance_limit x WHERE x.player_id = %s AND x.kind IN ({money_kinds}) "
-            "AND (x.amount IS NOT NULL OR x.has_pending))) "
-        )
-    else:
-        usage_cte = ""
-    kinds_sql = ", ".join(repr(str(kind)) for kind in kinds)
-    sql = (
-        f"{usage_cte}SELECT {_STATE_COLUMNS}{', u.*' if money else ''} FROM accounts_player p "  # noqa: S608
-        "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
-        "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
-        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({kinds_sql})"
-        f"{' CROSS JOIN u' if money else ''} WHERE p.id = %s"
-    )
-    return sql, money
-
-
 def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...]) -> _MoneyPathState:
-    """The player's exclusion, KYC hold, session start, limits of `kinds` in force and their usage,
-    in one statement (a row per limit, or one row of NULL limit columns)."""
-    sql, money = _state_sql(kinds)
-    params: list = []
-    if money:
-        adapt = connection.ops.adapt_datetimefield_value
-        params = [adapt(now - PERIODS[period]) for _, period in money]
-        params += [player_id, adapt(now - max(PERIODS.values())), player_id]
+    """The player's exclusion, KYC hold, session start and limits of `kinds` in force, in one
+    statement (a row per limit, or one row of NULL limit columns)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, player_id])
+        cursor.execute(_STATE_SQL.format(kinds=", ".join(["%s"] * len(kinds))), [*kinds, player_id])
         rows = cursor.fetchall()
-    first = rows[0]
-    kyc_at, started, exclusion_kind, starts_at, ends_at, returned_at = first[:6]
+    kyc_at, started, exclusion_kind, starts_at, ends_at, returned_at = rows[0][:6] if rows else (None,) * 6
     exclusion = None
     if exclusion_kind is not None:
         exclusion = Exclusion(kind=exclusion_kind, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
@@ -198,11 +162,7 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
         in_force, _ = limit.effective(now)
         if in_force is not None:
             limits[(limit.kind, limit.period)] = in_force
-    used = {
-        (kind, period): int(total) if kind == LimitKind.DEPOSIT else max(-int(total), 0)
-        for (kind, period), total in zip(money, first[13:], strict=True)
-    }
-    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), limits, used)
+    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), limits)
 
 
 def _aware(value) -> dt.datetime | None:
@@ -231,10 +191,12 @@ def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
     return f"The {what.lower()} has ended; the account reopens at {iso_utc(exclusion.returns_at())}."
 
 
-def _refuse_over_limits(state: _MoneyPathState, amount: int) -> None:
+def _refuse_over_limits(player_id: int, now: dt.datetime, limits: dict[tuple[str, str], int], amount: int) -> None:
     """Every limit is checked against its own window, so where limits overlap (a 24-hour one
     inside a 7-day one, a wager and a loss limit) the lowest headroom decides."""
-    limits, used = state.limits, state.used
+    if not limits:
+        return
+    used = usage(player_id, now, limits.keys())
     for (kind, period), limit in sorted(limits.items(), key=lambda item: item[1] - used[item[0]]):
         if used[(kind, period)] + amount > limit:
             left = max(limit - used[(kind, period)], 0)
