@@ -1,14 +1,16 @@
 """Run every benchmark; each prints its figures and its baseline from the same run.
 
-`BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them.
+`BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them
+(bench/realtime.py lists its own).
 """
 
 import os
 
+from bench.realtime import realtime_benchmark
 from bench.wallet import wallet_benchmark
 
 WORKERS = int(os.environ.get("WORKERS", "2"))
-BENCHMARKS = {"wallet": wallet_benchmark}
+BENCHMARKS = {"wallet": wallet_benchmark, "realtime": realtime_benchmark}
 
 if __name__ == "__main__":
     chosen = os.environ.get("BENCH", "")

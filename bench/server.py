@@ -26,8 +26,8 @@ def bench_env() -> dict[str, str]:
         REDIS_URL=preflight.test_redis_url(),
         PAM_ENV="production",
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "bench-" + os.urandom(24).hex()),
-        CHANNEL_LAYER_PREFIX="pambench",
-        CACHE_KEY_PREFIX="pambench",
+        CHANNEL_LAYER_PREFIX=BENCH_DATABASE.replace("_", ""),
+        CACHE_KEY_PREFIX=BENCH_DATABASE.replace("_", ""),
         LOG_LEVEL="WARNING",
         PAM_DATA_DIR=str(ROOT / ".bench"),
     )
@@ -66,6 +66,9 @@ def served(workers: int) -> Iterator[tuple[str, int, dict[str, str]]]:
     create_database()
     manage(env, "migrate", "--noinput")
     port = free_port()
+    # To a file, not an unread pipe: uvicorn logs every WebSocket accepted and closed at INFO, and
+    # thousands of sockets fill a pipe's 64 KiB and block the server.
+    log = open(Path(env["PAM_DATA_DIR"]) / f"{BENCH_DATABASE}-server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "uvicorn"),
@@ -82,12 +85,16 @@ def served(workers: int) -> Iterator[tuple[str, int, dict[str, str]]]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}; server log {log.name}:\n{Path(log.name).read_text()[-4000:]}") from exc
         yield "127.0.0.1", port, env
     finally:
         stop(process)
+        log.close()
