@@ -20,6 +20,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    spread: str = ""  # connections per server process, where measured
 
     @property
     def rate(self) -> float:
@@ -35,14 +36,62 @@ class Result:
         return (
             f"{self.name:<34} c={self.concurrency:<3} {self.rate:8.0f}/s  p50 {self.percentile(50):6.2f} ms  "
             f"p99 {self.percentile(99):6.2f} ms  n={len(self.latencies)} errors={self.errors}"
+            + (f"  per worker {self.spread}" if self.spread else "")
         )
 
 
 Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
 
 
-async def _connect(host: str, port: int, count: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    return [await asyncio.open_connection(host, port) for _ in range(count)]
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _connect(host: str, port: int, count: int, workers: int | None) -> tuple[list[Connection], str]:
+    """`count` keep-alive connections; with `workers`, spread evenly over the server's processes.
+
+    The kernel hands each new connection to whichever worker accepts first, so 8 connections to
+    2 workers often land 7+1: the run then measures one process, and by how much varies from run
+    to run. To compare like with like, open three times as many, keep `count / workers` per
+    server process (found with `ss`) and close the others before the clock starts.
+    """
+    if not workers or workers < 2:
+        return [await asyncio.open_connection(host, port) for _ in range(count)], ""
+    opened = [await asyncio.open_connection(host, port) for _ in range(3 * count)]
+    owner = _server_process_by_client_port(port)
+    by_process: dict[str, list[Connection]] = {}
+    for connection in opened:
+        by_process.setdefault(owner.get(connection[1].get_extra_info("sockname")[1], "?"), []).append(connection)
+    share = -(-count // workers)  # ceil: 32 over 2 is 16 each, 8 over 3 is 3+3+2
+    kept: list[Connection] = []
+    for _, connections in sorted(by_process.items(), key=lambda item: -len(item[1])):
+        kept += connections[: min(share, count - len(kept))]
+    for connection in opened:  # too few on some process: fill up from the rest
+        if len(kept) < count and connection not in kept:
+            kept.append(connection)
+    for connection in opened:
+        if connection not in kept:
+            connection[1].close()
+    spread = sorted((sum(c in kept for c in cs) for cs in by_process.values()), reverse=True)
+    return kept, "+".join(str(n) for n in spread if n)
+
+
+def _server_process_by_client_port(port: int) -> dict[int, str]:
+    """{client port: pid of the server process holding the other end} of connections to `port`."""
+    import re
+    import subprocess
+
+    try:
+        listing = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    owners = {}
+    for line in listing.splitlines():
+        found = re.search(r":\d+\s+\S+:(\d+)\s+users:\(\(\"[^\"]*\",pid=(\d+)", line)
+        if found:
+            owners[int(found[1])] = found[2]
+    return owners
 
 
 async def _client(connection, host: str, make_request: Callable[[int], Request], counter, deadline, result, ok) -> None:
@@ -82,14 +131,16 @@ def run_load(
     duration: float,
     max_requests: int,
     ok: Callable[[int, bytes], bool] = lambda status, _: status == 200,
+    workers: int | None = None,
 ) -> Result:
-    """`concurrency` keep-alive connections, all opened before the clock starts, each a closed
-    loop. On uvloop (a dependency of the server already) when available: the asyncio default
-    loop costs the generator noticeably more CPU per request, CPU the server then lacks."""
+    """`concurrency` keep-alive connections, all opened before the clock starts (spread evenly
+    over `workers` server processes when given), each a closed loop. On uvloop (a dependency of
+    the server already) when available: the asyncio default loop costs the generator noticeably
+    more CPU per request, CPU the server then lacks."""
     result = Result(name, concurrency)
 
     async def main() -> None:
-        connections = await _connect(host, port, concurrency)
+        connections, result.spread = await _connect(host, port, concurrency, workers)
         counter = [max_requests]
         deadline = time.monotonic() + duration
         started = time.perf_counter()

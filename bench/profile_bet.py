@@ -63,6 +63,27 @@ def _backend_cpu() -> float:
     return total
 
 
+_gc = {"started": 0.0, "seconds": 0.0, "full": 0}
+
+
+def _gc_timer(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc["started"] = time.thread_time()
+    else:
+        _gc["seconds"] += time.thread_time() - _gc["started"]
+        _gc["full"] += info["generation"] == 2
+
+
+def _package(filename: str) -> str:
+    """`django.db`, `psycopg`, `apps.wallet`, `stdlib`…: where a profiled function lives."""
+    if "site-packages/" in filename:
+        parts = filename.split("site-packages/", 1)[1].split("/")
+        return ".".join(parts[:2]) if parts[0] in ("django", "apps", "rest_framework") else parts[0]
+    if "/work/main/" in filename:
+        return ".".join(filename.split("/work/main/", 1)[1].split("/")[:2]).removesuffix(".py")
+    return "stdlib/builtins"
+
+
 def main() -> None:
     _setup()
     from django.core.wsgi import get_wsgi_application
@@ -97,6 +118,15 @@ def main() -> None:
     push.serve_from(loop)
 
     app = get_wsgi_application()
+    if os.environ.get("PROFILE_GC_FREEZE"):
+        import gc
+
+        gc.collect()
+        gc.freeze()
+    if os.environ.get("PROFILE_GC_STATS"):
+        import gc
+
+        gc.callbacks.append(_gc_timer)
 
     def environ(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> dict:
         env = {
@@ -135,17 +165,22 @@ def main() -> None:
             raise RuntimeError(f"{env['PATH_INFO']} answered {status[0]}: {answer[:300]!r}")
 
     statements = [0]
+    in_sql = [0.0]
 
     def count(execute, sql, params, many, context):
         statements[0] += 1
-        return execute(sql, params, many, context)
+        started = time.thread_time()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            in_sql[0] += time.thread_time() - started
 
     def measure(name: str, make_environ) -> None:
         envs = [make_environ() for _ in range(N)]  # built outside the measurement
         for env in envs[:50]:
             call(env)  # warm: caches, pool, house account id
         envs = envs[50:]
-        statements[0] = 0
+        statements[0], in_sql[0] = 0, 0.0
         time.sleep(0.2)
         cpu0, thread0, backend0, wall0 = time.process_time(), time.thread_time(), _backend_cpu(), time.perf_counter()
         with connection.execute_wrapper(count):
@@ -155,9 +190,12 @@ def main() -> None:
         cpu, thread = time.process_time() - cpu0, time.thread_time() - thread0
         backend, wall = _backend_cpu() - backend0, time.perf_counter() - wall0
         n = len(envs)
+        if os.environ.get("PROFILE_GC_STATS"):
+            print(f"{name:<10} garbage collection so far: {_gc['seconds'] * 1e3:.0f} ms CPU, {_gc['full']} full")
         print(f"{name:<10} per request: {statements[0] / n:4.1f} SQL statements (w/o BEGIN/COMMIT), "
               f"Python {cpu / n * 1e6:6.0f} us CPU (request thread {thread / n * 1e6:6.0f} us), "
-              f"PostgreSQL {backend / n * 1e6:6.0f} us CPU, wall {wall / n * 1e6:6.0f} us")  # fmt: skip
+              f"PostgreSQL {backend / n * 1e6:6.0f} us CPU, wall {wall / n * 1e6:6.0f} us; "
+              f"in execute (w/o BEGIN/COMMIT): {in_sql[0] / n * 1e6:.0f} us CPU")  # fmt: skip
         if "--no-cprofile" in sys.argv:  # e.g. under py-spy
             return
         profiler = cProfile.Profile(time.thread_time)  # CPU, not waiting
@@ -168,6 +206,12 @@ def main() -> None:
         profiler.disable()
         stats = pstats.Stats(profiler)
         print(f"{name:<10} function calls per request: {stats.total_calls / len(sample):.0f}")
+        by_package: dict[str, int] = {}
+        for (filename, _, _), (_, calls, *_) in stats.stats.items():
+            package = _package(filename)
+            by_package[package] = by_package.get(package, 0) + calls
+        ranked = sorted(by_package.items(), key=lambda item: -item[1])[:12]
+        print("           by package: " + ", ".join(f"{p} {c / len(sample):.0f}" for p, c in ranked))
         if "--top" in sys.argv:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(TOP)

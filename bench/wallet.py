@@ -111,9 +111,11 @@ def wallet_benchmark(workers: int) -> None:
         rows = []
         for concurrency in (8, 32):
             bets = run_load("(a) signed bet via API", host, port, bet_requests(provider, secret, player_ids),
-                            concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS)  # fmt: skip
+                            concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS,
+                            workers=workers)  # fmt: skip
             health = run_load("(b) GET /healthz", host, port, lambda _n: ("GET", "/healthz", {}, b""),
-                              concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS)  # fmt: skip
+                              concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS,
+                              workers=workers)  # fmt: skip
             sql = plain_sql(database_url, concurrency, PLAYERS)
             for result in (bets, health, sql):
                 print(result.line())
