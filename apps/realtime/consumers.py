@@ -21,8 +21,11 @@ import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.common.timestamps import iso_utc
+from apps.compliance import selectors as compliance
 from apps.realtime import protocol
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.wallet import selectors as wallet
@@ -55,6 +58,22 @@ def _layer_slot() -> asyncio.Semaphore:
 @database_sync_to_async
 def _player_of(user) -> Player | None:
     return Player.objects.filter(user=user).first()
+
+
+@database_sync_to_async
+def _exclusion_notice(player: Player) -> dict | None:
+    """The `account_locked` notice for a player under a time-out or self-exclusion, else None.
+    No query for a player whose row says there is nothing to check."""
+    if not player.needs_compliance_checks:
+        return None
+    exclusion = compliance.get_current_exclusion(player)
+    if exclusion is None or not exclusion.blocks_at(timezone.now()):
+        return None
+    return protocol.notice(
+        "account_locked",
+        "This account is closed for play by a time-out or self-exclusion.",
+        {"reason": exclusion.kind, "until": iso_utc(exclusion.ends_at)},
+    )
 
 
 @database_sync_to_async
@@ -193,6 +212,11 @@ class PlayerConsumer(_BackplaneMember):
                     return await self._refuse(NOT_ALLOWED)
         if player is None:
             return await self._refuse(NOT_AUTHENTICATED)
+        locked = await _exclusion_notice(player)
+        if locked is not None:  # they may still log in (to withdraw), but get no live play socket
+            await self.accept()
+            await self.send_json(locked)
+            return await self.close(code=NOT_ALLOWED)
         self.player_id = player.pk
         self.groups_to_join = [player_group(player.pk)]
         # Joined before `hello` is read, so no frame committed after that read can be missed.

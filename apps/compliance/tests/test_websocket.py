@@ -37,6 +37,21 @@ async def test_a_self_exclusion_sends_the_notice_then_closes_the_players_sockets
     await other.disconnect()
 
 
+async def test_an_excluded_player_gets_no_new_socket_only_the_notice_and_4403():
+    player = await database_sync_to_async(funded_player)(1_000)
+    exclusion = await database_sync_to_async(services.self_exclude)(player=player, period="1y")
+    ticket = await database_sync_to_async(realtime.issue_ticket)(player=player)
+    communicator = WebsocketCommunicator(application, f"/ws/player/?ticket={ticket}")
+
+    connected, _ = await communicator.connect(timeout=5)
+
+    assert connected  # accepted only to say why, then closed: never a hello
+    notice = await communicator.receive_json_from(timeout=5)
+    assert (notice["type"], notice["kind"]) == ("notice", "account_locked")
+    assert notice["data"] == {"reason": "self_exclusion", "until": exclusion.ends_at.isoformat().replace("+00:00", "Z")}
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+
+
 async def test_the_first_bet_past_the_due_time_brings_a_reality_check_notice():
     import datetime as dt
 
