@@ -82,6 +82,8 @@ def served(workers: int) -> Iterator[tuple[str, int, dict[str, str]]]:
             "--lifespan",
             "off",
             "--no-access-log",
+            "--ws-per-message-deflate",  # as make serve (scripts/serve.sh) runs it
+            "false",
         ],
         cwd=ROOT,
         env=env,
