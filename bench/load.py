@@ -57,10 +57,15 @@ async def _connect(host: str, port: int, count: int, workers: int | None) -> tup
     if not workers or workers < 2:
         return [await asyncio.open_connection(host, port) for _ in range(count)], ""
     opened = [await asyncio.open_connection(host, port) for _ in range(3 * count)]
-    owner = _server_process_by_client_port(port)
+    ports = [connection[1].get_extra_info("sockname")[1] for connection in opened]
+    for _ in range(50):  # a connection still in the accept queue has no owner yet: wait for it
+        owner = _server_process_by_client_port(port)
+        if all(client_port in owner for client_port in ports):
+            break
+        await asyncio.sleep(0.1)
     by_process: dict[str, list[Connection]] = {}
-    for connection in opened:
-        by_process.setdefault(owner.get(connection[1].get_extra_info("sockname")[1], "?"), []).append(connection)
+    for connection, client_port in zip(opened, ports, strict=True):
+        by_process.setdefault(owner.get(client_port, "unaccepted"), []).append(connection)
     share = -(-count // workers)  # ceil: 32 over 2 is 16 each, 8 over 3 is 3+3+2
     kept: list[Connection] = []
     for _, connections in sorted(by_process.items(), key=lambda item: -len(item[1])):
