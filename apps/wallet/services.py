@@ -218,13 +218,20 @@ def debit(
     *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str
 ) -> Posted:
     """Debit `amount` (> 0) from the player's cash to system account `counter`: the entry point
-    for withdrawals. Idempotent on `ref`; raises InsufficientFunds beyond the cash balance."""
+    for withdrawals. Idempotent on `ref`; raises KycRequired (a withdrawal by an unverified
+    player; exclusions and limits never stop one) and InsufficientFunds beyond the cash balance."""
     if amount <= 0:
         raise ValueError("A debit is positive.")
     with transaction.atomic(durable=True):
         wallet, replayed, _ = _open(player_id, currency, ref)
         if replayed:
             return replayed
+        if kind == TransactionKind.WITHDRAWAL:
+            try:
+                compliance.assert_may_withdraw(player=wallet.player, amount=amount)
+            except PamError as refusal:
+                refusal.extra = {**_state(wallet), **refusal.extra}
+                raise
         if amount > wallet.cash.balance:
             raise errors.InsufficientFunds(extra=_state(wallet))
         return Posted.of(_post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter))

@@ -10,8 +10,8 @@ from apps.accounts.models import Player
 from apps.compliance import selectors, services
 from apps.compliance.errors import KycRequired
 from apps.compliance.models import PlayerProtection
-from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player, win
-from apps.wallet.tests.factories import ledger_rows
+from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player, win, withdraw
+from apps.wallet.tests.factories import ledger_rows, wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +42,17 @@ def test_a_verified_player_deposits_past_the_threshold(clock):
 
 
 def test_an_unverified_player_cannot_withdraw():
-    player = funded_player(0)
+    player = funded_player(1_000)
     with pytest.raises(KycRequired):
         selectors.assert_may_withdraw(player=player, amount=100)
-    player.kyc_status = KycStatus.VERIFIED
-    selectors.assert_may_withdraw(player=player, amount=100)
+    with pytest.raises(KycRequired) as refused:
+        withdraw(player, 100)  # through the wallet: refused inside its money transaction
+    assert refused.value.extra == {"balance": 1_000, "currency": "EUR"}
+    assert wallet(player)[0] == 1_000
+
+    Player.objects.filter(pk=player.pk).update(kyc_status=KycStatus.VERIFIED)
+    withdraw(player, 100)
+    assert wallet(player)[0] == 900
 
 
 def test_login_makes_the_first_reality_check_due_one_interval_later(clock):
