@@ -11,9 +11,9 @@ whose receivers had run before the crash changes nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import structlog
-from django.db import transaction
 from django.utils import timezone
 
 from apps.common import events
@@ -30,17 +30,26 @@ SET_ASIDE = dt.timedelta(days=3650)
 
 
 def _claim(grace: dt.timedelta, limit: int) -> list[OutboxEvent]:
+    """Take a lease on up to `limit` of the oldest due events, without an explicit lock: the
+    conditional UPDATE re-checks `claimed_until` on each row, so of two sweepers racing for a row
+    only one sets its own lease (a timestamp no other sweep uses) and reads the row back."""
     now = timezone.now()
-    with transaction.atomic():
-        rows = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(dispatched_at__isnull=True, created_at__lte=now - grace)
-            .exclude(claimed_until__gt=now)
-            .order_by("pk")[:limit]
-        )
-        if rows:
-            OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(claimed_until=now + LEASE)
-    return rows
+    due = (
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=now - grace)
+        .exclude(claimed_until__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(due)
+    if not ids:
+        return []
+    lease = now + LEASE + dt.timedelta(microseconds=uuid.uuid4().int % 1_000_000)
+    (
+        OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True)
+        .exclude(claimed_until__gt=now)
+        .update(claimed_until=lease)
+    )
+    return list(OutboxEvent.objects.filter(pk__in=ids, claimed_until=lease).order_by("pk"))
 
 
 def sweep(*, grace: dt.timedelta = dt.timedelta(seconds=10), limit: int = 500) -> int:

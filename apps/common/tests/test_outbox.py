@@ -231,3 +231,14 @@ def _payload(transaction_id: str) -> dict:
         "game_id": "",
         "created_at": "2026-12-01T00:00:00Z",
     }
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_event_under_another_sweepers_lease_is_not_taken_again():
+    row = OutboxEvent.objects.create(name="x", payload={}, created_at=_now() - dt.timedelta(minutes=1))
+
+    first = outbox._claim(NOW, 10)
+    second = outbox._claim(NOW, 10)
+
+    assert [claimed.pk for claimed in first] == [row.pk]
+    assert second == []
