@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
+from apps.common.admin import ReadOnlyAdmin
 from apps.common.errors import PamError
 from apps.compliance import services
 from apps.compliance.choices import ExclusionKind, SelfExclusionPeriod
@@ -64,17 +65,6 @@ class ThroughServiceAdmin(admin.ModelAdmin):
             return None
         messages.error(request, obj._refusal)
         return HttpResponseRedirect(request.get_full_path())
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class LimitForm(forms.ModelForm):

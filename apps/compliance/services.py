@@ -24,7 +24,7 @@ from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player, User
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
-from apps.compliance import errors, selectors, signals
+from apps.compliance import errors, locks, selectors, signals
 from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
 from apps.compliance.models import Exclusion, Limit, LimitChange, PlayerProtection, PlaySession
 
@@ -60,9 +60,7 @@ def set_limit(
     profile = selectors.get_profile(player)
     with transaction.atomic():
         now = timezone.now()
-        limit, _ = Limit.objects.select_for_update().get_or_create(
-            player=player, kind=kind, period=period, defaults={"updated_at": now}
-        )
+        limit = locks.lock_or_create_limit(player, kind, period, now)
         _materialise(limit, now)
         current = limit.amount
         audit = {"old_amount": current, "new_amount": amount, "acting_user": acting_user,
@@ -91,7 +89,7 @@ def confirm_limit(*, player: Player, kind: str, period: str | None) -> Limit:
     period = period or ""
     with transaction.atomic():
         now = timezone.now()
-        limit = Limit.objects.select_for_update().filter(player=player, kind=kind, period=period).first()
+        limit = locks.lock_limit(player, kind, period)
         if limit is not None:
             _materialise(limit, now)
         if limit is None or not limit.has_pending:
@@ -184,7 +182,7 @@ def _exclude(
     replaces it), else AlreadyExcluded. Nothing lifts an exclusion early.
     """
     with transaction.atomic():
-        protection = _lock_protection(player)
+        protection = locks.lock_protection(player)
         current = protection.exclusion
         if current is not None and current.blocks_at(now) and ends_at <= current.ends_at:
             raise errors.AlreadyExcluded(details={"ends_at": iso_utc(current.ends_at)})
@@ -203,7 +201,7 @@ def request_return(*, player: Player) -> Exclusion:
     Raises NotExcluded, ExclusionNotEnded (it cannot be lifted early, by anyone)."""
     with transaction.atomic():
         now = timezone.now()
-        protection = _lock_protection(player)
+        protection = locks.lock_protection(player)
         exclusion = protection.exclusion
         if exclusion is None:
             raise errors.NotExcluded
@@ -246,7 +244,7 @@ def start_play_session(*, player: Player, session_key: str = "") -> None:
     reality check is due one interval later. `session_key` is kept so an exclusion can end it."""
     with transaction.atomic():
         now = timezone.now()
-        protection = _lock_protection(player)
+        protection = locks.lock_protection(player)
         protection.session_started_at = now
         protection.last_reality_check_at = None
         protection.save(update_fields=["session_started_at", "last_reality_check_at"])
@@ -263,7 +261,7 @@ def set_reality_check_interval(*, player: Player, minutes: int) -> PlayerProtect
             f"A reality check comes every {REALITY_CHECK_MINUTES[0]} to {REALITY_CHECK_MINUTES[1]} minutes."
         )
     with transaction.atomic():
-        protection = _lock_protection(player)
+        protection = locks.lock_protection(player)
         protection.reality_check_minutes = minutes
         protection.save(update_fields=["reality_check_minutes"])
         since = protection.last_reality_check_at or protection.session_started_at
@@ -275,7 +273,7 @@ def set_reality_check_interval(*, player: Player, minutes: int) -> PlayerProtect
 def acknowledge_reality_check(*, player: Player) -> PlayerProtection:
     """The player read the last reality check and continues (or logs out, through the auth API)."""
     with transaction.atomic():
-        protection = _lock_protection(player)
+        protection = locks.lock_protection(player)
         protection.reality_check_acknowledged_at = timezone.now()
         protection.save(update_fields=["reality_check_acknowledged_at"])
     return protection
@@ -290,7 +288,7 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
     with transaction.atomic():
         now = timezone.now()
         player = Player.objects.select_related("currency").get(pk=player_id)
-        protection = _lock_protection(player)
+        protection = locks.lock_protection(player)
         interval = selectors.get_reality_check_interval(player, protection)
         moved = Player.objects.filter(pk=player_id, reality_check_due_at=due_at).update(
             reality_check_due_at=now + dt.timedelta(minutes=interval)
@@ -341,13 +339,6 @@ def notify(player_id: int, *, kind: str, message: str, data: dict | None = None)
 
 
 # --- internals --------------------------------------------------------------------------------------
-
-
-def _lock_protection(player: Player) -> PlayerProtection:
-    """The player's protection row, created on first use and locked: writes here for one player
-    are serialised (two time-outs at once cannot both pass the never-shorten check)."""
-    PlayerProtection.objects.get_or_create(player=player)
-    return PlayerProtection.objects.select_for_update(of=("self",)).select_related("exclusion").get(player=player)
 
 
 def _refresh_flag(player_id: int, now: dt.datetime) -> None:

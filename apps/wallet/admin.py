@@ -18,20 +18,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.accounts.models import Player
+from apps.common.admin import ReadOnlyAdmin
 from apps.common.errors import PamError
 from apps.wallet import selectors, services
 from apps.wallet.models import Account, Entry, Transaction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class EntryInline(admin.TabularInline):
