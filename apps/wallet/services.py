@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Player, User
@@ -141,11 +140,7 @@ def rollback_bet(
         wallet, replayed, _ = _open(player_id, currency, ref)
         if replayed:
             return replayed
-        named = list(
-            Transaction.objects.filter(origin=ref.origin).filter(
-                Q(external_id=rolled_back_external_id) | Q(reverses_external_id=rolled_back_external_id)
-            )
-        )
+        named = list(_named_by_rollback(ref.origin, rolled_back_external_id))
         if any(tx.reverses_external_id == rolled_back_external_id for tx in named):
             raise errors.RollbackNotAllowed("This bet was already rolled back.", extra=_state(wallet))
         target = next((tx for tx in named if tx.external_id == rolled_back_external_id), None)
@@ -250,7 +245,7 @@ def _open(
     lock and the look-up travel together (one round trip on PostgreSQL: locks.py says why the
     look-up still sees everything committed before the lock was granted).
     """
-    params = [ref.origin, ref.external_id, ref.external_id]
+    params = [ref.external_id, ref.origin, ref.external_id, ref.origin]
     wallet, rows = locks.lock_player_wallet_then(player_id, _FIND_BY_EXTERNAL_ID, params)
     if wallet is None:
         _open_accounts(player_id)
@@ -283,11 +278,15 @@ def _state(wallet: locks.LockedWallet) -> dict:
 
 
 _TRANSACTION_FIELDS = tuple(field.attname for field in Transaction._meta.concrete_fields)
+_TRANSACTION_COLUMNS_SQL = ", ".join(field.column for field in Transaction._meta.concrete_fields)
 # Raw SQL on the hot path: the ORM would spend longer building this query than PostgreSQL
-# spends answering it (an index scan on each side of the OR). Column names from the model.
+# spends answering it. Two equality look-ups, not one OR: with the OR, a planner whose statistics
+# did not know the origin yet (a new provider, a fresh database) scanned every transaction of
+# that origin on each call, a cost that grew with the ledger (models.py, Transaction.Meta).
 _FIND_BY_EXTERNAL_ID = (
-    f"SELECT {', '.join(field.column for field in Transaction._meta.concrete_fields)} "  # noqa: S608
-    "FROM wallet_transaction WHERE origin = %s AND (external_id = %s OR reverses_external_id = %s)"
+    f"SELECT {_TRANSACTION_COLUMNS_SQL} FROM wallet_transaction WHERE external_id = %s AND origin = %s "  # noqa: S608
+    f"UNION ALL SELECT {_TRANSACTION_COLUMNS_SQL} FROM wallet_transaction "
+    "WHERE reverses_external_id = %s AND origin = %s AND reverses_external_id <> ''"
 )
 
 
@@ -312,12 +311,25 @@ def _replay(previous: Transaction, ref: ExternalRef, wallet: locks.LockedWallet)
     return Posted.of(previous, replayed=True)
 
 
+def _named_by_rollback(origin: str, external_id: str):
+    """The transaction with this id and the rollbacks that name it: two equality look-ups, for
+    the same reason as _FIND_BY_EXTERNAL_ID's."""
+    return Transaction.objects.filter(external_id=external_id, origin=origin).union(
+        Transaction.objects.filter(reverses_external_id=external_id, origin=origin).exclude(reverses_external_id=""),
+        all=True,
+    )
+
+
+def _round_bets_and_rollbacks(origin: str, round_id: str, player_id: int):
+    return Transaction.objects.filter(
+        round_id=round_id, origin=origin, player_id=player_id, kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK]
+    ).values_list("kind", "external_id", "reverses_external_id")
+
+
 def _round_was_rolled_back(origin: str, round_id: str, player_id: int) -> bool:
     """The player had bets in the round (or rollbacks of bets never seen) and none stands.
     Per player: a provider may share one round id across a live table's players."""
-    rows = Transaction.objects.filter(
-        origin=origin, round_id=round_id, player_id=player_id, kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK]
-    ).values_list("kind", "external_id", "reverses_external_id")
+    rows = _round_bets_and_rollbacks(origin, round_id, player_id)
     bets, rolled_back = set(), set()
     for kind, external_id, reverses in rows:
         if kind == TransactionKind.BET:

@@ -40,7 +40,7 @@ def assert_lock_then_lookup(query: str) -> None:
     assert "FROM wallet_account" in lock
     assert lock.endswith("FOR UPDATE OF a")
     assert lookup.startswith("SELECT")
-    assert "FROM wallet_transaction WHERE origin" in lookup
+    assert "FROM wallet_transaction WHERE external_id" in lookup
 
 
 def assert_one_statement_write(query: str, *, updates: int) -> None:

@@ -1,0 +1,106 @@
+"""The ledger's look-ups stay index look-ups on the selective column whatever the statistics say.
+
+A provider's first thousands of calls arrive before PostgreSQL's statistics know its origin. With
+an index led by `origin` (and an OR in the idempotency look-up) the planner then chose "every
+transaction of this origin, filtered" for each call, so a bet's cost grew with the provider's
+history (measured by bench/profile_bet.py). These tests recreate that: statistics taken before
+the origin existed, then a few thousand of its transactions, then the plans of the hot look-ups.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+
+from apps.accounts.tests.factories import make_player
+from apps.wallet import services
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "provider:new"
+HISTORY = 3000
+
+
+@pytest.fixture
+def unknown_origin_with_history():
+    """A player with HISTORY bets of ORIGIN that the statistics have never seen. (ANALYZE is
+    transactional: the test's rollback takes these statistics away again.)"""
+    player = make_player()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE wallet_transaction")
+        cursor.execute(
+            "INSERT INTO wallet_transaction (kind, player_id, currency_id, amount, origin, external_id, fingerprint, "
+            "round_id, game_id, reverses_external_id, reason, balance_after, wallet_version, created_at) "
+            "SELECT 'bet', %s, %s, -1, %s, 'tx-' || g, 'f', 'round-' || g, 'game', '', '', 0, g, now() "
+            "FROM generate_series(1, %s) g",
+            [player.pk, player.currency_id, ORIGIN, HISTORY],
+        )
+    return player
+
+
+def scans(plan: dict) -> list[dict]:
+    """Every node of the plan that reads a table or an index."""
+    found = [plan] if ("Relation Name" in plan or "Index Name" in plan) else []
+    for child in plan.get("Plans", []):
+        found += scans(child)
+    return found
+
+
+def explain(sql: str, params: list) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        document = cursor.fetchone()[0]
+    plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+    return scans(plan)
+
+
+def assert_led_by(nodes: list[dict], *columns: str, filter_allowed: bool = False) -> None:
+    """Each scan is an index scan whose condition starts with one of `columns` and (unless
+    `filter_allowed`) leaves nothing to filter row by row."""
+    assert nodes
+    for node in nodes:
+        if node["Node Type"] == "Bitmap Heap Scan":
+            continue  # its Bitmap Index Scan children carry the conditions
+        assert node["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Index Scan"), node
+        condition = node["Index Cond"]
+        assert any(condition.lstrip("(").startswith(f"{column})") for column in columns), condition
+        assert "origin" in condition, condition
+        assert filter_allowed or "Filter" not in node, node.get("Filter")
+
+
+def test_idempotency_look_up_is_two_index_look_ups(unknown_origin_with_history):
+    sql = services._FIND_BY_EXTERNAL_ID
+    nodes = explain(sql, ["tx-1", ORIGIN, "tx-1", ORIGIN])
+    assert_led_by(nodes, "external_id", "reverses_external_id")
+    assert {node["Index Name"] for node in nodes} == {
+        "transaction_origin_external_id_unique",
+        "transaction_reverses_ext_idx",
+    }
+
+
+def test_rollback_look_up_is_two_index_look_ups(unknown_origin_with_history):
+    sql, params = services._named_by_rollback(ORIGIN, "tx-1").query.sql_with_params()
+    assert_led_by(explain(sql, list(params)), "external_id", "reverses_external_id")
+
+
+def test_round_look_up_is_led_by_the_round(unknown_origin_with_history):
+    """A win's look-up of its round. Its plan does depend on the statistics: it is checked once
+    they know the round ids for what they are, unique or nearly (a planner that believed one
+    round id common would scan by origin)."""
+    player = unknown_origin_with_history
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE wallet_transaction")
+    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk).query.sql_with_params()
+    # The player and the kind are checked on the round's few rows.
+    assert_led_by(explain(sql, list(params)), "round_id", filter_allowed=True)
+
+
+def test_the_look_ups_find_what_they_should(unknown_origin_with_history):
+    """The rewritten look-ups still answer: the bet by its id, none for an unknown id."""
+    assert [tx.external_id for tx in services._named_by_rollback(ORIGIN, "tx-7")] == ["tx-7"]
+    assert list(services._named_by_rollback(ORIGIN, "tx-none")) == []
+    with connection.cursor() as cursor:
+        cursor.execute(services._FIND_BY_EXTERNAL_ID, ["tx-9", ORIGIN, "tx-9", ORIGIN])
+        assert [row[6] for row in cursor.fetchall()] == ["tx-9"]
