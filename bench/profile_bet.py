@@ -108,6 +108,12 @@ def main() -> None:
                                        date_of_birth="1990-01-01", kyc_status="verified")  # fmt: skip
         services.credit(player_id=player.pk, currency="EUR", amount=10**9, kind=TransactionKind.DEPOSIT,
                         ref=ExternalRef("prof", str(player.pk), "seed"), counter="clearing:prof")  # fmt: skip
+        if "--limits" in sys.argv:  # every limit set, as bench.seed does for its limited players
+            from bench.seed import LIMITS
+            from apps.compliance.services import set_limit
+
+            for kind, period, amount in LIMITS:
+                set_limit(player=player, kind=kind, period=period, amount=amount)
         players.append(str(player.pk))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -1,5 +1,8 @@
-"""Seed the bench database (run as `python -m bench.seed N` with the bench environment):
-a provider and N players funded through the wallet service, so every invariant holds."""
+"""Seed the bench database (run as `python -m bench.seed N PROVIDER SECRET [LIMITED]` with the
+bench environment): a provider and N players funded through the wallet service, so every
+invariant holds; the last LIMITED of them with every player-protection limit set (through the
+compliance service, high enough that a bench bet never reaches one). Prints the players without
+limits on one line, those with limits on the next."""
 
 import os
 import sys
@@ -14,6 +17,8 @@ from django.db import transaction  # noqa: E402
 
 from apps.accounts.models import Brand, Currency, Player, User  # noqa: E402
 from apps.common.idempotency import ExternalRef  # noqa: E402
+from apps.compliance.choices import LimitKind, LimitPeriod  # noqa: E402
+from apps.compliance.services import set_limit  # noqa: E402
 from apps.games.services import save_provider  # noqa: E402
 from apps.wallet import services  # noqa: E402
 from apps.wallet.choices import TransactionKind  # noqa: E402
@@ -21,7 +26,12 @@ from apps.wallet.choices import TransactionKind  # noqa: E402
 FUNDS = 10_000_000
 
 
-def main(count: int, provider: str, secret: str) -> None:
+# Every money limit in every period, and a session limit: the most a bet has to check.
+LIMITS = [(kind, period, 10 * FUNDS) for kind in (LimitKind.DEPOSIT, LimitKind.LOSS, LimitKind.WAGER)
+          for period in LimitPeriod.values] + [(LimitKind.SESSION, None, 24 * 60)]  # fmt: skip
+
+
+def main(count: int, provider: str, secret: str, limited: int = 0) -> None:
     save_provider(code=provider, secret=secret)
     brand, _ = Brand.objects.get_or_create(code="bench", defaults={"name": "Bench"})
     eur = Currency.objects.get(code="EUR")
@@ -38,8 +48,13 @@ def main(count: int, provider: str, secret: str) -> None:
             player_id=player.pk, currency="EUR", amount=FUNDS, kind=TransactionKind.DEPOSIT,
             ref=ExternalRef("bench-seed", str(player.pk), "seed"), counter="clearing:bench",
         )  # fmt: skip
-    print(" ".join(str(p.pk) for p in players))
+    free, with_limits = players[: count - limited], players[count - limited :]
+    for player in with_limits:
+        for kind, period, amount in LIMITS:
+            set_limit(player=player, kind=kind, period=period, amount=amount)
+    print(" ".join(str(p.pk) for p in free))
+    print(" ".join(str(p.pk) for p in with_limits))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2], sys.argv[3])
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 0)

@@ -153,12 +153,16 @@ else:
     # connections (CONN_MAX_AGE) would open a connection per request and leave it idle. A psycopg
     # pool per process hands connections over instead (Django 5.1+; CONN_MAX_AGE must be 0).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    PREPARE_THRESHOLD = env.str("DB_PREPARE_THRESHOLD", default="5")
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": env.int("DB_POOL_MIN", default=2),
             "max_size": env.int("DB_POOL_MAX", default=8),
             "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
-        }
+        },
+        # Only the statements of apps.common.db.prepared_cursor() are ever prepared (Django's
+        # own cursors bind on the client); empty disables it (a transaction-mode pooler).
+        "prepare_threshold": int(PREPARE_THRESHOLD) if PREPARE_THRESHOLD else None,
     }
 # Services open their own transactions (durable ones for money): see ARCHITECTURE.md.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -114,13 +114,27 @@ class Limit(models.Model):
         return f"{self.kind} {self.period or 'session'} of player {self.player_id}"
 
     def effective(self, now: dt.datetime) -> tuple[int | None, Pending | None]:
-        """(the amount in force at `now`, the change still pending at `now`), without writing:
-        a pending change whose cooling-off has ended and that needs no confirmation is in force."""
-        if not self.has_pending:
-            return self.amount, None
-        if now >= self.pending_effective_at and not self.pending_needs_confirmation:
-            return self.pending_amount, None
-        return self.amount, Pending(self.pending_amount, self.pending_effective_at, self.pending_needs_confirmation)
+        """(the amount in force at `now`, the change still pending at `now`), without writing."""
+        return limit_in_force(self.amount, self.has_pending, self.pending_amount, self.pending_effective_at,
+                              self.pending_needs_confirmation, now)  # fmt: skip
+
+
+def limit_in_force(
+    amount: int | None,
+    has_pending: bool,
+    pending_amount: int | None,
+    pending_effective_at: dt.datetime | None,
+    pending_needs_confirmation: bool,
+    now: dt.datetime,
+) -> tuple[int | None, Pending | None]:
+    """`Limit.effective` on a limit's columns, for the money path (which reads them with plain
+    SQL and does not build a model per limit): a pending change whose cooling-off has ended and
+    that needs no confirmation is in force."""
+    if not has_pending:
+        return amount, None
+    if now >= pending_effective_at and not pending_needs_confirmation:
+        return pending_amount, None
+    return amount, Pending(pending_amount, pending_effective_at, pending_needs_confirmation)
 
 
 class LimitChange(models.Model):

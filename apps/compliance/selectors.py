@@ -23,12 +23,13 @@ from django.utils.dateparse import parse_datetime
 
 from apps.accounts.choices import KycStatus, PlayerStatus
 from apps.accounts.models import Player
+from apps.common.db import prepared_cursor
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import signals
 from apps.compliance.choices import LimitKind, LimitPeriod
 from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded
-from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, Pending, PlayerProtection
+from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, Pending, PlayerProtection, limit_in_force
 from apps.wallet.choices import TransactionKind
 from apps.wallet.models import Transaction
 
@@ -57,8 +58,8 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
     self-exclusion, or one that ended but whose return has not taken effect), KycRequired
     (unverified past the profile's deposit threshold), LimitReached (the stake would take a wager
     or loss limit's rolling-window usage past the limit, or the session time limit has passed).
-    Costs no query unless the player's row has `needs_compliance_checks`; then one statement for
-    the protection state and the limits, and one for the usage (only with a wager or loss limit).
+    Costs no query unless the player's row has `needs_compliance_checks`; then one statement
+    (prepared) for the protection state, the limits and their usage.
     Registers the player's due reality check (`reality_check_due`, after commit).
     """
     if player.status != PlayerStatus.ACTIVE:
@@ -71,7 +72,7 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
         started = state.session_started_at
         if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
             raise LimitReached(f"The session time limit of {session} minutes has been reached.")
-        _refuse_over_limits(player.pk, now, state.limits, amount)
+        _refuse_over_limits(state, amount)
     if player.reality_check_due_at is not None and now >= player.reality_check_due_at:
         send_after_commit(
             signals.reality_check_due, player_id=str(player.pk), due_at=iso_utc(player.reality_check_due_at)
@@ -97,7 +98,7 @@ def assert_may_deposit(*, player: Player, amount: int) -> None:
     if player.needs_compliance_checks:
         state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
         _refuse_if_held(player, state, now)
-        _refuse_over_limits(player.pk, now, state.limits, amount)
+        _refuse_over_limits(state, amount)
     if player.kyc_status == KycStatus.VERIFIED:
         return
     threshold = get_profile(player).kyc_deposit_threshold
@@ -125,28 +126,63 @@ class _MoneyPathState:
     kyc_threshold_reached_at: dt.datetime | None
     session_started_at: dt.datetime | None
     limits: dict[tuple[str, str], int]  # (kind, period) -> the amount in force now
+    used: dict[tuple[str, str], int]  # (kind, period) -> the usage in its rolling window now
 
 
-# Plain SQL, like the wallet's lock: this runs in every bet of a player with limits, and the ORM
-# took longer to build these statements than PostgreSQL takes to answer them (measured with the
-# wallet bench: three ORM queries doubled a limited player's bet time on a loaded machine). The
-# usage is a second statement, not a CTE of this one: summing every window of every kind in one
-# statement, before knowing which limits are in force, measured slower than two statements.
-_STATE_SQL = (
-    "SELECT pp.kyc_threshold_reached_at, pp.session_started_at, e.kind, e.starts_at, e.ends_at, "
-    "e.return_requested_at, l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, "
-    "l.pending_needs_confirmation FROM accounts_player p "
-    "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
-    "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
-    "LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({kinds}) WHERE p.id = %s"
-)
+_MONEY_LIMITS = (LimitKind.DEPOSIT, LimitKind.WAGER, LimitKind.LOSS)
+_WINDOWS = tuple(PERIODS)  # 24h, 7d, 30d: the order of the statement's usage parameters
+
+
+@cache
+def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The statement that reads what the money path needs of a player, and the (kind, period)
+    of each usage column it ends with.
+
+    One row per limit of `kinds` (or one row of NULL limit columns): the protection state, the
+    exclusion, the limit, and the ledger summed over each rolling window (the same on every row:
+    a CTE computed once, and only when the player has a money limit of these kinds). One
+    statement, prepared: this runs in every bet of a player with limits, and on this machine
+    planning the two statements it replaced cost more than running them (apps.common.db). The
+    text depends only on `kinds`, which are this module's constants; every value is a parameter.
+    """
+    money = [kind for kind in kinds if kind in _MONEY_LIMITS]
+    windows = tuple((kind, period) for kind in money for period in _WINDOWS)
+    listed = ", ".join(repr(str(kind)) for kind in kinds)
+    sums = [
+        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN "
+        f"({', '.join(repr(str(k)) for k in _SUMMED_KINDS[kind])})), 0)"
+        for kind, _ in windows
+    ]
+    usage = ""
+    if windows:
+        usage = (
+            f"WITH u AS MATERIALIZED (SELECT {', '.join(sums)} FROM wallet_transaction t "  # noqa: S608
+            "WHERE t.player_id = %s AND t.created_at > %s AND EXISTS (SELECT 1 FROM compliance_limit m "
+            f"WHERE m.player_id = %s AND m.kind IN ({', '.join(repr(str(k)) for k in money)}))) "
+        )
+    sql = (
+        f"{usage}SELECT pp.kyc_threshold_reached_at, pp.session_started_at, e.kind, e.starts_at, e.ends_at, "  # noqa: S608
+        "e.return_requested_at, l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, "
+        f"l.pending_needs_confirmation{', u.*' if windows else ''} FROM accounts_player p "
+        f"{'CROSS JOIN u ' if windows else ''}"
+        "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
+        "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
+        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({listed}) WHERE p.id = %s"
+    )
+    return sql, windows
 
 
 def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...]) -> _MoneyPathState:
-    """The player's exclusion, KYC hold, session start and limits of `kinds` in force, in one
-    statement (a row per limit, or one row of NULL limit columns)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL.format(kinds=", ".join(["%s"] * len(kinds))), [*kinds, player_id])
+    """The player's exclusion, KYC hold, session start, limits of `kinds` in force and their
+    usage, in one prepared statement."""
+    sql, windows = _state_sql(kinds)
+    params = []
+    if windows:
+        adapt = connection.ops.adapt_datetimefield_value
+        since = {period: adapt(now - PERIODS[period]) for period in _WINDOWS}
+        params = [since[period] for _, period in windows] + [player_id, since[LimitPeriod.MONTH], player_id]
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [*params, player_id])
         rows = cursor.fetchall()
     kyc_at, started, exclusion_kind, starts_at, ends_at, returned_at = rows[0][:6] if rows else (None,) * 6
     exclusion = None
@@ -157,12 +193,12 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
     for row in rows:
         if row[6] is None:
             continue
-        limit = Limit(kind=row[6], period=row[7], amount=row[8], has_pending=bool(row[9]), pending_amount=row[10],
-                      pending_effective_at=_aware(row[11]), pending_needs_confirmation=bool(row[12]))  # fmt: skip
-        in_force, _ = limit.effective(now)
+        in_force, _ = limit_in_force(row[8], bool(row[9]), row[10], _aware(row[11]), bool(row[12]), now)
         if in_force is not None:
-            limits[(limit.kind, limit.period)] = in_force
-    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), limits)
+            limits[(row[6], row[7])] = in_force
+    totals = rows[0][13:] if rows else (0,) * len(windows)
+    used = {key: _used(key[0], total) for key, total in zip(windows, totals, strict=True)}
+    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), limits, used)
 
 
 def _aware(value) -> dt.datetime | None:
@@ -191,19 +227,23 @@ def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
     return f"The {what.lower()} has ended; the account reopens at {iso_utc(exclusion.returns_at())}."
 
 
-def _refuse_over_limits(player_id: int, now: dt.datetime, limits: dict[tuple[str, str], int], amount: int) -> None:
+def _refuse_over_limits(state: _MoneyPathState, amount: int) -> None:
     """Every limit is checked against its own window, so where limits overlap (a 24-hour one
     inside a 7-day one, a wager and a loss limit) the lowest headroom decides."""
-    if not limits:
-        return
-    used = usage(player_id, now, limits.keys())
-    for (kind, period), limit in sorted(limits.items(), key=lambda item: item[1] - used[item[0]]):
+    used = state.used
+    for (kind, period), limit in sorted(state.limits.items(), key=lambda item: item[1] - used[item[0]]):
         if used[(kind, period)] + amount > limit:
             left = max(limit - used[(kind, period)], 0)
             raise LimitReached(
                 f"This would pass the {period} {kind} limit of {limit} ({left} left).",
                 details={"limit": {"kind": kind, "period": period, "amount": limit, "remaining": left}},
             )
+
+
+def _used(kind: str, total) -> int:
+    """A window's usage from the sum of the ledger's signed amounts: deposits count gross; wagers
+    are stakes less refunded rollbacks, losses that less wins, never below zero."""
+    return int(total) if kind == LimitKind.DEPOSIT else max(-int(total), 0)
 
 
 def usage(player_id: int, now: dt.datetime, keys) -> dict[tuple[str, str], int]:
@@ -222,10 +262,7 @@ def usage(player_id: int, now: dt.datetime, keys) -> dict[tuple[str, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(_usage_sql(keys), params)
         totals = cursor.fetchone()
-    return {
-        (kind, period): int(total) if kind == LimitKind.DEPOSIT else max(-int(total), 0)
-        for (kind, period), total in zip(keys, totals, strict=True)
-    }
+    return {(kind, period): _used(kind, total) for (kind, period), total in zip(keys, totals, strict=True)}
 
 
 @cache

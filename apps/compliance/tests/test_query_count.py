@@ -1,8 +1,9 @@
 """What player protection adds to one bet, pinned: nothing for a player with no limits (the lock
-query already read the player row and its `needs_compliance_checks` flag), one SELECT for a
-player with only an exclusion or deposit limits, two with a wager or loss limit. The wallet's own count is pinned in
-apps/wallet/tests/test_query_count.py; these compare against a bet of a player without limits in
-the same test, so that they say what compliance adds and nothing else."""
+query already read the player row and its `needs_compliance_checks` flag), one prepared SELECT
+for a player with limits or an exclusion (the state, the limits and their usage together). The
+wallet's own count is pinned in apps/wallet/tests/test_query_count.py; these compare against a
+bet of a player without limits in the same test, so that they say what compliance adds and
+nothing else."""
 
 import datetime as dt
 
@@ -57,23 +58,37 @@ def test_a_player_without_limits_adds_no_query(players):
     assert added_by_compliance(a_bet(other), captured) == []
 
 
-def test_a_player_with_wager_and_loss_limits_adds_two_selects(players):
+def test_a_player_with_wager_and_loss_limits_adds_one_select(players):
     plain, limited = players
     limit(limited, "wager", "24h", 50_000)
     limit(limited, "loss", "7d", 50_000)
 
-    state, usage = added_by_compliance(a_bet(plain), a_bet(limited))
+    (state,) = added_by_compliance(a_bet(plain), a_bet(limited))
 
-    # The protection state (exclusion, KYC hold, session start) joined to the limits; then the
-    # ledger summed over the window of each limit in force (here two), in one statement.
+    # The protection state (exclusion, KYC hold, session start) joined to the limits, and the
+    # ledger summed once over every window of a wager or loss limit (3 periods each).
     assert all(table in state for table in ("compliance_playerprotection", "compliance_exclusion", "compliance_limit"))
-    assert usage.startswith("SELECT COALESCE(SUM(amount) FILTER")
-    assert usage.count("FILTER") == 2
-    assert "FROM wallet_transaction WHERE player_id" in usage
+    assert state.startswith("WITH u AS MATERIALIZED (SELECT COALESCE(SUM(t.amount) FILTER")
+    assert state.count("FILTER") == 6
+    assert "FROM wallet_transaction t WHERE t.player_id" in state
+
+
+def test_the_statement_is_prepared_on_postgresql(players):
+    """PostgreSQL plans it once per connection (apps.common.db): after a few bets it is among the
+    connection's prepared statements."""
+    _, limited = players
+    limit(limited, "wager", "24h", 50_000)
+    for _ in range(6):
+        bet(limited, 100)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("compliance_limit" in statement and "wallet_transaction" in statement for statement in prepared)
 
 
 def test_a_player_with_only_a_deposit_limit_adds_one_select_to_a_bet(players):
-    """A deposit limit cannot refuse a bet, so the usage query is skipped."""
+    """A deposit limit cannot refuse a bet: the statement's usage part finds no wager or loss
+    limit and sums nothing."""
     plain, limited = players
     limit(limited, "deposit", "24h", 50_000)
 
