@@ -13,6 +13,8 @@ statement may not survive to the next transaction, set `DB_PREPARE_THRESHOLD` to
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db import connection
 
 
@@ -24,8 +26,20 @@ def prepared_cursor():
     parameter, and a statement rewritten for each call would only fill psycopg's cache."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        return connection._prepare_cursor(_server_binding_cursor()(connection.connection))
+
+
+@cache
+def _server_binding_cursor():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg keeps the query on the cursor only when it sends the text, and Django's
+            # query log (debug logging, CaptureQueriesContext) reads it from there.
+            self._query = pgq
+            super()._send_query_prepared(name, pgq, binary=binary)
+
+    return PreparingCursor

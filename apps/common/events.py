@@ -30,6 +30,8 @@ from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from apps.common.db import prepared_cursor
+
 logger = structlog.get_logger(__name__)
 
 _registry: dict[str, DomainSignal] = {}
@@ -63,7 +65,7 @@ def send_after_commit(signal: DomainSignal, **payload: object) -> None:
     The payload must be JSON-serialisable (it is stored). Outside a transaction the row is
     written and the signal sent at once.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # a statement of every money movement
         cursor.execute(_INSERT_EVENT, [signal.name, json.dumps(payload), timezone.now()])
         event_id = cursor.fetchone()[0]
     transaction.on_commit(lambda: dispatch(event_id, signal, payload), robust=True)

@@ -1,4 +1,5 @@
-"""Re-verify every ledger invariant on a live database, in SQL, without trusting the services.
+"""Re-verify every ledger invariant on a live database, without trusting the services: in SQL,
+and the hash chains recomputed from the rows.
 
 Each check returns the violations it found as sentences naming the rows; `run_audit` runs them
 all. Used by `manage.py wallet_audit` and by the tests.
@@ -10,7 +11,9 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from apps.wallet import chain
 from apps.wallet.choices import AccountKind
+from apps.wallet.models import Account, Entry, Transaction
 
 PLAYER_KINDS = (AccountKind.CASH.value, AccountKind.BONUS.value)
 
@@ -108,6 +111,30 @@ def missing_guards() -> list[str]:
     return [f"trigger {name} is missing or disabled" for name in sorted(wanted - enabled)]
 
 
+def broken_hash_chains() -> list[str]:
+    """Each player's transactions, in the order written, follow their hash chain (chain.py), and
+    the head on the cash account is the last one's: names the first broken link of each player.
+    A transaction or entry changed, inserted or removed behind the triggers breaks it."""
+    entries: dict[int, list[tuple]] = {}
+    for row in Entry.objects.order_by("id").values_list(
+        "transaction_id", "account_id", "amount", "balance_after", "account_version"
+    ):
+        entries.setdefault(row[0], []).append(row[1:])
+    found, heads, broken = [], {}, set()
+    for tx in Transaction.objects.order_by("id").iterator(chunk_size=2000):
+        if tx.player_id in broken:
+            continue
+        expected = chain.link(heads.get(tx.player_id, ""), tx, entries.get(tx.pk, []))
+        if tx.chain_hash != expected:
+            found.append(f"transaction {tx.pk} of player {tx.player_id}: its chain hash does not follow the chain")
+            broken.add(tx.player_id)
+        heads[tx.player_id] = tx.chain_hash
+    for player_id, stored in Account.objects.filter(kind=AccountKind.CASH).values_list("player_id", "chain_hash"):
+        if player_id not in broken and stored != heads.get(player_id, ""):
+            found.append(f"player {player_id}: the chain head on the cash account is not the last transaction's")
+    return found
+
+
 CHECKS: dict[str, Callable[[], list[str]]] = {
     "entries sum to zero per transaction and currency": unbalanced_transactions,
     "player balances equal the sum of their entries": balances_not_sum_of_entries,
@@ -117,6 +144,7 @@ CHECKS: dict[str, Callable[[], list[str]]] = {
     "last entry agrees with the stored balance": last_balance_after_mismatches,
     "wallet versions count the money transactions": wallet_version_gaps,
     "database guards are in place": missing_guards,
+    "each player's transactions follow their hash chain": broken_hash_chains,
 }
 
 

@@ -18,7 +18,7 @@ from apps.accounts.models import Player
 from apps.wallet.choices import AccountKind
 from apps.wallet.models import Account
 
-_ACCOUNT_FIELDS = ("id", "kind", "player_id", "code", "currency_id", "balance", "version", "created_at")
+_ACCOUNT_FIELDS = ("id", "kind", "player_id", "code", "currency_id", "balance", "version", "chain_hash", "created_at")
 
 
 @dataclass

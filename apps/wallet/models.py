@@ -20,7 +20,9 @@ a retry with the same fingerprint is answered from the row, another body is a co
 holds everything the first answer said (`balance_after`, `wallet_version`), so a replay rebuilds
 exactly that answer without the row ever being updated.
 
-The PostgreSQL-only parts (triggers, the deferred zero-sum check) are in migration 0002.
+Each player's transactions are hash-chained (`chain.py`), so that tampering behind the triggers
+is detectable. The PostgreSQL-only parts (triggers, the deferred zero-sum check) are in
+migration 0002.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Account(models.Model):
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     balance = models.BigIntegerField(default=0)
     version = models.BigIntegerField(default=0)
+    # A player's cash account: the hash of the player's last transaction (chain.py); "" before one.
+    chain_hash = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,6 +95,9 @@ class Transaction(models.Model):
     # The answer the first call got: playable balance and wallet version after this transaction.
     balance_after = models.BigIntegerField()
     wallet_version = models.BigIntegerField()
+    # SHA-256 of the player's previous transaction's chain_hash and of this one (chain.py). A row
+    # written around the services gets "" (and the audit names it).
+    chain_hash = models.CharField(max_length=64, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,12 +17,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player, User
+from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
-from apps.wallet import errors, locks, signals
+from apps.wallet import chain, errors, locks, signals
 from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
 from apps.wallet.models import Account, Entry, Transaction
 
@@ -411,7 +412,9 @@ def _post(
     entries = [(account.pk, amount, account.balance, account.version) for account, amount in moves]
     if net:
         entries.append((_system_account_id(counter, currency), -net, None, None))
-    touched = {account.pk: account for account, _ in moves} | ({wallet.cash.pk: wallet.cash} if moves else {})
+    # The cash account holds the head of the player's chain: it is written even when nothing moves.
+    tx.chain_hash = wallet.cash.chain_hash = chain.link(wallet.cash.chain_hash, tx, entries)
+    touched = {account.pk: account for account, _ in moves} | {wallet.cash.pk: wallet.cash}
     _write(tx, entries, list(touched.values()))
     if not moves:
         return tx
@@ -421,7 +424,8 @@ def _post(
 
 _TRANSACTION_COLUMNS = (
     "kind", "player_id", "currency_id", "amount", "origin", "external_id", "fingerprint", "round_id", "game_id",
-    "reverses_id", "reverses_external_id", "reason", "acting_user_id", "balance_after", "wallet_version", "created_at",
+    "reverses_id", "reverses_external_id", "reason", "acting_user_id", "balance_after", "wallet_version", "chain_hash",
+    "created_at",
 )  # fmt: skip
 # Built from the constant column list only; every value is a bound parameter.
 _INSERT_TRANSACTION = (
@@ -455,14 +459,14 @@ def _write(tx: Transaction, entries: list[tuple], accounts: list[Account]) -> No
             )
         for account in accounts:
             cursor.execute(
-                "UPDATE wallet_account SET balance = %s, version = %s WHERE id = %s",
-                [account.balance, account.version, account.pk],
+                "UPDATE wallet_account SET balance = %s, version = %s, chain_hash = %s WHERE id = %s",
+                [account.balance, account.version, account.chain_hash, account.pk],
             )
 
 
 # The entries and the account updates as typed VALUES lists, joined to the new transaction's id.
 _ENTRY_VALUES_ROW = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint)"
-_ACCOUNT_VALUES_ROW = "(%s::bigint, %s::bigint, %s::bigint)"
+_ACCOUNT_VALUES_ROW = "(%s::bigint, %s::bigint, %s::bigint, %s::text)"
 
 
 def _write_in_one_statement(tx: Transaction, entries: list[tuple], accounts: list[Account]) -> None:
@@ -482,12 +486,18 @@ def _write_in_one_statement(tx: Transaction, entries: list[tuple], accounts: lis
         params += [tx.currency_id, *(value for entry in entries for value in entry)]
     if accounts:
         sql += (
-            ", u AS (UPDATE wallet_account a SET balance = v.balance, version = v.version FROM "  # noqa: S608
-            f"(VALUES {', '.join([_ACCOUNT_VALUES_ROW] * len(accounts))}) AS v (id, balance, version) "
+            ", u AS (UPDATE wallet_account a SET balance = v.balance, version = v.version, chain_hash = v.chain_hash "  # noqa: S608
+            f"FROM (VALUES {', '.join([_ACCOUNT_VALUES_ROW] * len(accounts))}) AS v (id, balance, version, chain_hash) "
             "WHERE a.id = v.id)"
         )
-        params += [value for account in accounts for value in (account.pk, account.balance, account.version)]
-    with connection.cursor() as cursor:
+        params += [
+            value
+            for account in accounts
+            for value in (account.pk, account.balance, account.version, account.chain_hash)
+        ]
+    # Prepared (apps.common.db): the text varies only with the number of entries and accounts,
+    # and planning this statement cost PostgreSQL more than running it.
+    with prepared_cursor() as cursor:
         # Only placeholders are repeated into the text; every value is a bound parameter.
         cursor.execute(sql + " SELECT id FROM t", params)  # noqa: S608
         tx.pk = cursor.fetchone()[0]

@@ -11,6 +11,7 @@ round trip: locks.lock_player_wallet_then) and the three ledger writes are one s
 """
 
 import pytest
+from django.db import connection
 
 from apps.wallet.services import forget_system_accounts
 from apps.wallet.tests.factories import bet, funded_player, grant_bonus, win
@@ -106,3 +107,14 @@ def test_one_win_takes_six_queries(player_at_the_table, django_assert_num_querie
     assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "INSERT", "RELEASE"]
     assert_lock_then_lookup(sql(captured, 1))
     assert_one_statement_write(sql(captured, 3), updates=1)
+
+
+def test_the_ledger_write_and_the_outbox_row_are_prepared_on_postgresql(player_at_the_table):
+    """PostgreSQL plans them once per connection (apps.common.db), not on every bet."""
+    for _ in range(6):
+        bet(player_at_the_table, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(statement.startswith("WITH t AS (INSERT INTO wallet_transaction") for statement in prepared)
+    assert any(statement.startswith("INSERT INTO common_outboxevent") for statement in prepared)

@@ -80,7 +80,7 @@ def test_audit_names_an_edited_entry():
         sql("UPDATE wallet_entry SET amount = -900 WHERE id = %s", (entry.pk,))
     finally:
         sql("ALTER TABLE wallet_entry ENABLE TRIGGER wallet_entry_append_only")
-    # then the audit fails and names both broken invariants
+    # then the audit fails and names the three broken invariants
     code, lines = audit()
     assert code == 1
     assert f"     - entries of transaction {bet_id} sum to 100 EUR, not 0" in lines
@@ -90,10 +90,12 @@ def test_audit_names_an_edited_entry():
     assert "FAIL player balances equal the sum of their entries" in lines
     assert "ok   database guards are in place" in lines
     assert "ok   player balances are not negative" in lines
-    assert lines[-1].startswith("wallet_audit: 2 violation(s) in 10 transactions, 18 entries, 7 accounts")
+    assert f"     - transaction {bet_id} of player {alice.pk}: its chain hash does not follow the chain" in lines
+    assert lines[-1].startswith("wallet_audit: 3 violation(s) in 10 transactions, 18 entries, 7 accounts")
     assert {name for name, found in run_audit().items() if found} == {
         "entries sum to zero per transaction and currency",
         "player balances equal the sum of their entries",
+        "each player's transactions follow their hash chain",
     }
 
 
