@@ -109,8 +109,8 @@ def main() -> None:
         services.credit(player_id=player.pk, currency="EUR", amount=10**9, kind=TransactionKind.DEPOSIT,
                         ref=ExternalRef("prof", str(player.pk), "seed"), counter="clearing:prof")  # fmt: skip
         if "--limits" in sys.argv:  # every limit set, as bench.seed does for its limited players
-            from bench.seed import LIMITS
             from apps.compliance.services import set_limit
+            from bench.seed import LIMITS
 
             for kind, period, amount in LIMITS:
                 set_limit(player=player, kind=kind, period=period, amount=amount)
