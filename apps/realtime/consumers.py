@@ -5,21 +5,24 @@ closed at once with 4401 (not authenticated) or 4403 (not allowed), never left o
 
 Both consumers outlive a Redis outage (docs/architecture.md, "Real-time through a Redis outage"):
 channels' receive loop would otherwise end the consumer on the first Redis error, closing every
-socket of the process; here it retries with backoff. The groups are re-joined on every beat,
-because a Redis that restarted empty has forgotten them, and a socket that connects while Redis
-is down is still accepted, served from the ledger, and joins its group once Redis is back.
+socket of the process; here the process's one receive loop (mailroom.py) retries with backoff.
+The groups are re-joined on every beat, because a Redis that restarted empty has forgotten them,
+and a socket that connects while Redis is down is still accepted, served from the ledger, and
+joins its group once Redis is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import random
 import weakref
 
 import structlog
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
@@ -28,6 +31,7 @@ from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
 from apps.realtime import protocol
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
+from apps.realtime.mailroom import mailroom_of
 from apps.wallet import selectors as wallet
 
 logger = structlog.get_logger(__name__)
@@ -38,7 +42,6 @@ NOT_ALLOWED = 4403
 # A channel-layer call that takes longer than this is given up (the socket stays open, the next
 # beat tries again): a hung Redis must not stall a handshake or a heartbeat.
 LAYER_CALL_TIMEOUT = 3.0
-RECEIVE_RETRY_FIRST, RECEIVE_RETRY_MAX = 0.5, 5.0  # seconds, doubling, with jitter
 # Group joins and leaves in flight at once per process. redis-py's pool refuses a command past its
 # max_connections instead of waiting (measured: 300 sockets joining at once, 200 refused with
 # MaxConnectionsError); this keeps the consumers well below it, beside pushes and receives.
@@ -95,42 +98,82 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
 
     `groups_to_join` are joined at connect (if Redis answers) and again after every beat; `beat()`
     runs every REALTIME_HEARTBEAT_SECONDS while the socket is open.
+
+    An idle socket holds no task of its own beyond the ASGI server's: channel-layer messages come
+    from the process's mailroom (mailroom.py) into `_deliver`, and the next beat waits as a timer
+    (a task per socket, its frame and its sleep, measured about 1 KiB of an idle socket).
+    Messages from the client and from the layer are still handled one at a time, in order, as
+    channels' own dispatch loop does.
     """
 
     groups_to_join: list[str]
-    beat_task: asyncio.Task | None = None
     closing = False
-    _layer_receive = None
-
-    # AsyncConsumer.__call__ assigns `self.channel_receive` (the layer's receive for this
-    # channel) and hands it straight to its dispatch loop, where any exception ends the consumer.
-    # This property keeps the layer's function and hands out one that retries instead.
-    @property
-    def channel_receive(self):
-        return self._receive_from_layer
-
-    @channel_receive.setter
-    def channel_receive(self, receive) -> None:
-        self._layer_receive = receive
-
-    async def _receive_from_layer(self) -> dict:
-        """The next channel-layer message; a backplane error waits and tries again, never ends
-        the consumer (the socket goes on with heartbeats and `resume` from the ledger)."""
-        delay = RECEIVE_RETRY_FIRST
-        while True:
-            try:
-                return await self._layer_receive()
-            except Exception as exc:  # redis ConnectionError/TimeoutError, OSError: Redis is away
-                logger.info("realtime.receive_failed", channel=self.channel_name, error=repr(exc))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not a secret)
-                delay = min(delay * 2, RECEIVE_RETRY_MAX)
+    ended = False
+    _beat_timer: asyncio.TimerHandle | None = None
+    _beat_task: asyncio.Task | None = None
+    _inbox: collections.deque | None = None
+    _inbox_task: asyncio.Task | None = None
+    _mailroom = None
+    _layer_task: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self._dispatching = asyncio.Lock()
         try:
-            return await super().__call__(scope, receive, send)
-        finally:  # however the consumer ends, its beat ends with it
-            if self.beat_task is not None:
-                self.beat_task.cancel()
+            while True:
+                message = await receive()
+                async with self._dispatching:
+                    await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:  # however the consumer ends, its beat and its inbox end with it
+            self.ended = True
+            if self._mailroom is not None:
+                self._mailroom.discard(self.channel_name)
+            self._stop_beating()
+            for task in (self._inbox_task, self._layer_task):
+                if task is not None:
+                    task.cancel()
+
+    def _listen(self) -> None:
+        """Receive this channel's layer messages from now on; called by `connect` before the first
+        group join, so a refused socket never starts the process's receive loop (a test's loop
+        that closed while that loop was still connecting to Redis hung on the cancel)."""
+        self._mailroom = mailroom_of(self.channel_layer)
+        if self._mailroom is not None:
+            self._mailroom.add(self.channel_name, self._deliver)
+        else:  # the in-memory layer (embedded mode) is read per channel
+            self._layer_task = asyncio.create_task(self._receive_each_from_layer())
+
+    def _deliver(self, message: dict) -> None:
+        """A layer message for this consumer, handled after those before it."""
+        if self._inbox is None:
+            self._inbox = collections.deque()
+        self._inbox.append(message)
+        if self._inbox_task is None:
+            self._inbox_task = asyncio.create_task(self._handle_inbox())
+
+    async def _handle_inbox(self) -> None:
+        try:
+            while self._inbox:
+                message = self._inbox.popleft()
+                try:
+                    async with self._dispatching:
+                        await self.dispatch(message)
+                except Exception as exc:  # one frame that fails to go out does not stop the next
+                    logger.warning("realtime.dispatch_failed", type=message.get("type"), error=repr(exc))
+        finally:
+            self._inbox_task = None
+            self._inbox = None  # an empty deque is most of a KiB; most sockets are idle
+
+    async def _receive_each_from_layer(self) -> None:
+        while True:
+            message = await self.channel_layer.receive(self.channel_name)
+            async with self._dispatching:
+                await self.dispatch(message)
 
     async def close(self, code=None, reason=None) -> None:
         self.closing = True
@@ -161,33 +204,50 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
                     await self.channel_layer.group_discard(group, self.channel_name)
 
     def start_beating(self) -> None:
-        self.beat_task = asyncio.create_task(self._beat_forever())
+        self._next_beat = asyncio.get_running_loop().time()
+        self._schedule_beat()
 
-    async def _beat_forever(self) -> None:
-        """Beat on a fixed schedule, then re-join the groups for what comes next.
-
-        The beat goes first, so that a slow or hung Redis (a join may take LAYER_CALL_TIMEOUT)
-        never stretches the time between two beats past the period. Nothing is lost by joining
-        after the version is read: a frame committed before the join is at or below the version
-        of the next beat, which shows the gap.
-        """
+    def _schedule_beat(self) -> None:
+        """The next beat on a fixed schedule (a late beat is not made up for twice)."""
         loop = asyncio.get_running_loop()
-        next_beat = loop.time()
-        while True:
-            next_beat = max(next_beat + settings.REALTIME_HEARTBEAT_SECONDS, loop.time())
-            await asyncio.sleep(next_beat - loop.time())
+        self._next_beat = max(self._next_beat + settings.REALTIME_HEARTBEAT_SECONDS, loop.time())
+        self._beat_timer = loop.call_at(self._next_beat, self._start_beat)
+
+    def _start_beat(self) -> None:
+        self._beat_timer = None
+        self._beat_task = asyncio.create_task(self._beat_then_rejoin())
+
+    async def _beat_then_rejoin(self) -> None:
+        """Beat, then re-join the groups for what comes next.
+
+        The beat goes first, and the next one is scheduled from this one's due time, so that a
+        slow or hung Redis (a join may take LAYER_CALL_TIMEOUT) never stretches the time between
+        two beats past the period. Nothing is lost by joining after the version is read: a frame
+        committed before the join is at or below the version of the next beat, which shows the gap.
+        """
+        try:
             try:
                 await self.beat()
             except Exception as exc:  # a database hiccup skips one beat, not the socket
                 logger.warning("realtime.beat_failed", error=repr(exc))
             await self.join_groups()
+        finally:
+            self._beat_task = None
+        if not self.ended:
+            self._schedule_beat()
+
+    def _stop_beating(self) -> None:
+        if self._beat_timer is not None:
+            self._beat_timer.cancel()
+            self._beat_timer = None
+        if self._beat_task is not None:
+            self._beat_task.cancel()
 
     async def beat(self) -> None:
         """What the consumer sends on each beat, before it re-joins its groups."""
 
     async def disconnect(self, code: int) -> None:
-        if self.beat_task is not None:
-            self.beat_task.cancel()
+        self._stop_beating()
         if getattr(self, "groups_to_join", None):
             await self.leave_groups()
 
@@ -219,6 +279,7 @@ class PlayerConsumer(_BackplaneMember):
             return await self.close(code=NOT_ALLOWED)
         self.player_id = player.pk
         self.groups_to_join = [player_group(player.pk)]
+        self._listen()
         # Joined before `hello` is read, so no frame committed after that read can be missed.
         # If Redis is down the socket is served anyway and joins on a later beat.
         await self.join_groups()
@@ -269,6 +330,7 @@ class BackofficeFeedConsumer(_BackplaneMember):
         if not (user.is_staff and await database_sync_to_async(user.has_perm)("wallet.view_transaction")):
             return await self._refuse(NOT_ALLOWED)
         self.groups_to_join = [BACKOFFICE_FEED]
+        self._listen()
         await self.join_groups()
         await self.accept()
         self.start_beating()  # re-joins the feed after a Redis restart; sends nothing itself

@@ -177,6 +177,32 @@ async def test_heartbeat_carries_the_current_version(settings):
     await communicator.disconnect()
 
 
+async def test_idle_sockets_hold_no_task_beside_their_application_and_still_get_frames(settings):
+    """What keeps an idle socket small (docs/architecture.md): one channel-layer receive loop per
+    process (mailroom.py) and the next beat as a timer, not tasks and queues per socket."""
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.5
+    players = [await funded_player(1000, username=f"idle{n}") for n in range(3)]
+    await asyncio.sleep(0.2)  # the funding pushes' drain ends
+    before = len(asyncio.all_tasks())
+    sockets = []
+    for player in players:
+        communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+        await communicator.receive_json_from(timeout=5)  # hello
+        sockets.append(communicator)
+
+    # each socket's application, and the process's mailroom (its guard and its reader)
+    assert len(asyncio.all_tasks()) - before == len(sockets) + 2
+    for communicator in sockets:
+        assert await communicator.receive_json_from(timeout=5) == {"type": "heartbeat", "version": 1}
+    await bet(players[1], 10)
+    frame = await sockets[1].receive_json_from(timeout=5)
+    while frame["type"] == "heartbeat":
+        frame = await sockets[1].receive_json_from(timeout=5)
+    assert (frame["type"], frame["version"]) == ("wallet.updated", 2)
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
 async def test_no_credentials_is_4401():
     communicator, _ = await connect("/ws/player/")
     await assert_closed_with(communicator, 4401)
