@@ -148,11 +148,7 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
     money = [kind for kind in kinds if kind in _MONEY_LIMITS]
     windows = tuple((kind, period) for kind in money for period in _WINDOWS)
     listed = ", ".join(repr(str(kind)) for kind in kinds)
-    sums = [
-        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN "
-        f"({', '.join(repr(str(k)) for k in _SUMMED_KINDS[kind])})), 0)"
-        for kind, _ in windows
-    ]
+    sums = [_window_sum(kind) for kind, _ in windows]
     usage = ""
     if windows:
         usage = (
@@ -269,12 +265,15 @@ def usage(player_id: int, now: dt.datetime, keys) -> dict[tuple[str, str], int]:
 def _usage_sql(keys: tuple[tuple[str, str], ...]) -> str:
     """One SUM … FILTER per (kind, period), built once per set of limits. The kinds are this
     module's constants; every value is a bound parameter."""
-    columns = [
-        f"COALESCE(SUM(amount) FILTER (WHERE created_at > %s AND kind IN "
-        f"({', '.join(repr(str(k)) for k in _SUMMED_KINDS[kind])})), 0)"
-        for kind, _ in keys
-    ]
-    return f"SELECT {', '.join(columns)} FROM wallet_transaction WHERE player_id = %s AND created_at > %s"  # noqa: S608
+    columns = [_window_sum(kind) for kind, _ in keys]
+    return f"SELECT {', '.join(columns)} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
+
+
+def _window_sum(kind: str) -> str:
+    """The ledger (as `t`) summed for one limit of `kind` over a window that starts at a bound
+    parameter. The kinds summed are this module's constants."""
+    summed = ", ".join(repr(str(k)) for k in _SUMMED_KINDS[kind])
+    return f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({summed})), 0)"
 
 
 # --- reads for the API and the admin ---------------------------------------------------------------
