@@ -115,20 +115,14 @@ def broken_hash_chains() -> list[str]:
     """Each player's transactions, in the order written, follow their hash chain (chain.py), and
     the head on the cash account is the last one's: names the first broken link of each player.
     A transaction or entry changed, inserted or removed behind the triggers breaks it."""
-    entries: dict[int, list[tuple]] = {}
-    for row in Entry.objects.order_by("id").values_list(
-        "transaction_id", "account_id", "amount", "balance_after", "account_version"
-    ):
-        entries.setdefault(row[0], []).append(row[1:])
     found, heads, broken = [], {}, set()
-    for tx in Transaction.objects.order_by("id").iterator(chunk_size=2000):
+    for tx, expected in chain.recompute(Transaction, Entry):
         if tx.player_id in broken:
             continue
-        expected = chain.link(heads.get(tx.player_id, ""), tx, entries.get(tx.pk, []))
         if tx.chain_hash != expected:
             found.append(f"transaction {tx.pk} of player {tx.player_id}: its chain hash does not follow the chain")
             broken.add(tx.player_id)
-        heads[tx.player_id] = tx.chain_hash
+        heads[tx.player_id] = expected
     for player_id, stored in Account.objects.filter(kind=AccountKind.CASH).values_list("player_id", "chain_hash"):
         if player_id not in broken and stored != heads.get(player_id, ""):
             found.append(f"player {player_id}: the chain head on the cash account is not the last transaction's")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from apps.common.timestamps import iso_utc
 
@@ -34,3 +34,18 @@ def link(previous: str, tx, entries: Iterable[tuple]) -> str:
     ]  # fmt: skip
     text = (previous or GENESIS) + json.dumps(record, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recompute(transaction_model, entry_model) -> Iterator[tuple[object, str]]:
+    """Every transaction of the ledger in the order written, with the chain hash it should have:
+    for the audit, which compares, and for the migration that first computed the chains (hence
+    the models as arguments: a migration has its own)."""
+    entries: dict[int, list[tuple]] = {}
+    for row in entry_model.objects.order_by("id").values_list(
+        "transaction_id", "account_id", "amount", "balance_after", "account_version"
+    ):
+        entries.setdefault(row[0], []).append(row[1:])
+    heads: dict[int, str] = {}
+    for tx in transaction_model.objects.order_by("id").iterator(chunk_size=2000):
+        heads[tx.player_id] = expected = link(heads.get(tx.player_id, ""), tx, entries.get(tx.pk, []))
+        yield tx, expected

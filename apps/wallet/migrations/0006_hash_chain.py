@@ -17,15 +17,10 @@ def backfill(apps, schema_editor):
     postgresql = schema_editor.connection.vendor == "postgresql"
     if postgresql:
         schema_editor.execute("ALTER TABLE wallet_transaction DISABLE TRIGGER wallet_transaction_append_only")
-    entries: dict[int, list[tuple]] = {}
-    for row in Entry.objects.order_by("id").values_list(
-        "transaction_id", "account_id", "amount", "balance_after", "account_version"
-    ):
-        entries.setdefault(row[0], []).append(row[1:])
     heads: dict[int, str] = {}
     changed = []
-    for tx in Transaction.objects.order_by("id").iterator(chunk_size=2000):
-        tx.chain_hash = heads[tx.player_id] = chain.link(heads.get(tx.player_id, ""), tx, entries.get(tx.pk, []))
+    for tx, expected in chain.recompute(Transaction, Entry):
+        tx.chain_hash = heads[tx.player_id] = expected
         changed.append(tx)
         if len(changed) >= 2000:
             Transaction.objects.bulk_update(changed, ["chain_hash"])
