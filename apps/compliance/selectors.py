@@ -147,14 +147,13 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
     """
     money = [kind for kind in kinds if kind in _MONEY_LIMITS]
     windows = tuple((kind, period) for kind in money for period in _WINDOWS)
-    listed = ", ".join(repr(str(kind)) for kind in kinds)
     sums = [_window_sum(kind) for kind, _ in windows]
     usage = ""
     if windows:
         usage = (
             f"WITH u AS MATERIALIZED (SELECT {', '.join(sums)} FROM wallet_transaction t "  # noqa: S608
             "WHERE t.player_id = %s AND t.created_at > %s AND EXISTS (SELECT 1 FROM compliance_limit m "
-            f"WHERE m.player_id = %s AND m.kind IN ({', '.join(repr(str(k)) for k in money)}))) "
+            f"WHERE m.player_id = %s AND m.kind IN ({_sql_list(money)}))) "
         )
     sql = (
         f"{usage}SELECT pp.kyc_threshold_reached_at, pp.session_started_at, e.kind, e.starts_at, e.ends_at, "  # noqa: S608
@@ -163,7 +162,7 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
         f"{'CROSS JOIN u ' if windows else ''}"
         "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
         "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
-        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({listed}) WHERE p.id = %s"
+        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({_sql_list(kinds)}) WHERE p.id = %s"
     )
     return sql, windows
 
@@ -272,8 +271,13 @@ def _usage_sql(keys: tuple[tuple[str, str], ...]) -> str:
 def _window_sum(kind: str) -> str:
     """The ledger (as `t`) summed for one limit of `kind` over a window that starts at a bound
     parameter. The kinds summed are this module's constants."""
-    summed = ", ".join(repr(str(k)) for k in _SUMMED_KINDS[kind])
+    summed = _sql_list(_SUMMED_KINDS[kind])
     return f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({summed})), 0)"
+
+
+def _sql_list(constants) -> str:
+    """`'bet', 'win'`: this module's choice constants as SQL literals (never a value from outside)."""
+    return ", ".join(repr(str(constant)) for constant in constants)
 
 
 # --- reads for the API and the admin ---------------------------------------------------------------
