@@ -28,6 +28,13 @@ class LimitReached(PamError):
     default_message = "This would break one of the player's responsible-gambling limits."
 
 
+class RealityCheckPending(LimitReached):
+    """Play pauses at a reality check until the player acknowledges it (or logs out). The
+    contract's closest code: the interval is a responsible-gambling setting of the player's."""
+
+    default_message = "Acknowledge the reality check to continue playing."
+
+
 class InvalidLimit(PamError):
     code = "INVALID_REQUEST"
     status = 400

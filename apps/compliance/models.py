@@ -214,6 +214,16 @@ class PlayerProtection(models.Model):
     def __str__(self) -> str:
         return f"protection of player {self.player_id}"
 
+    @property
+    def reality_check_awaits_ack(self) -> bool:
+        return reality_check_awaits_ack(self.last_reality_check_at, self.reality_check_acknowledged_at)
+
+
+def reality_check_awaits_ack(sent_at: dt.datetime | None, acknowledged_at: dt.datetime | None) -> bool:
+    """Whether play is paused at a reality check: one was sent in this session and the player has
+    not acknowledged it since (a new login starts a session with none)."""
+    return sent_at is not None and (acknowledged_at is None or acknowledged_at < sent_at)
+
 
 class PlaySession(models.Model):
     """A login of the player: its Django session key (None for a bearer-token login), so that an

@@ -28,8 +28,16 @@ from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import signals
 from apps.compliance.choices import LimitKind, LimitPeriod
-from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded
-from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, Pending, PlayerProtection, limit_in_force
+from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded, RealityCheckPending
+from apps.compliance.models import (
+    Exclusion,
+    JurisdictionProfile,
+    Limit,
+    Pending,
+    PlayerProtection,
+    limit_in_force,
+    reality_check_awaits_ack,
+)
 from apps.wallet.choices import TransactionKind
 from apps.wallet.models import Transaction
 
@@ -46,6 +54,7 @@ _SUMMED_KINDS = {
     LimitKind.LOSS: (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN),
 }
 _STAKE_LIMITS = (LimitKind.WAGER, LimitKind.LOSS, LimitKind.SESSION)
+REALITY_CHECK_ACK_URL = "/api/player/v1/reality-check/ack"
 
 
 # --- the money path ---------------------------------------------------------------------------------
@@ -57,7 +66,8 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
     Raises PlayerBlocked (the account is not active), PlayerExcluded (a time-out or
     self-exclusion, or one that ended but whose return has not taken effect), KycRequired
     (unverified past the profile's deposit threshold), LimitReached (the stake would take a wager
-    or loss limit's rolling-window usage past the limit, or the session time limit has passed).
+    or loss limit's rolling-window usage past the limit, or the session time limit has passed),
+    RealityCheckPending (a LimitReached: the last reality check is not acknowledged yet).
     Costs no query unless the player's row has `needs_compliance_checks`; then one statement
     (prepared) for the protection state, the limits and their usage.
     Registers the player's due reality check (`reality_check_due`, after commit).
@@ -68,6 +78,12 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
     if player.needs_compliance_checks:
         state = _money_path_state(player.pk, now, kinds=_STAKE_LIMITS)
         _refuse_if_held(player, state, now)
+        if state.reality_check_awaits_ack:
+            raise RealityCheckPending(
+                "Acknowledge the reality check to continue playing.",
+                details={"reality_check": {"sent_at": iso_utc(state.reality_check_sent_at),
+                                           "acknowledge": REALITY_CHECK_ACK_URL}},
+            )  # fmt: skip
         session = state.limits.pop((LimitKind.SESSION, ""), None)
         started = state.session_started_at
         if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
@@ -125,12 +141,19 @@ class _MoneyPathState:
     exclusion: Exclusion | None
     kyc_threshold_reached_at: dt.datetime | None
     session_started_at: dt.datetime | None
+    reality_check_sent_at: dt.datetime | None
+    reality_check_acknowledged_at: dt.datetime | None
     limits: dict[tuple[str, str], int]  # (kind, period) -> the amount in force now
     used: dict[tuple[str, str], int]  # (kind, period) -> the usage in its rolling window now
+
+    @property
+    def reality_check_awaits_ack(self) -> bool:
+        return reality_check_awaits_ack(self.reality_check_sent_at, self.reality_check_acknowledged_at)
 
 
 _MONEY_LIMITS = (LimitKind.DEPOSIT, LimitKind.WAGER, LimitKind.LOSS)
 _WINDOWS = tuple(PERIODS)  # 24h, 7d, 30d: the order of the statement's usage parameters
+_LIMIT_COLUMN, _USAGE_COLUMN = 8, 15  # where the statement's limit and usage columns start
 
 
 @cache
@@ -156,7 +179,8 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
             f"WHERE m.player_id = %s AND m.kind IN ({_sql_list(money)}))) "
         )
     sql = (
-        f"{usage}SELECT pp.kyc_threshold_reached_at, pp.session_started_at, e.kind, e.starts_at, e.ends_at, "  # noqa: S608
+        f"{usage}SELECT pp.kyc_threshold_reached_at, pp.session_started_at, pp.last_reality_check_at, "  # noqa: S608
+        "pp.reality_check_acknowledged_at, e.kind, e.starts_at, e.ends_at, "
         "e.return_requested_at, l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, "
         f"l.pending_needs_confirmation{', u.*' if windows else ''} FROM accounts_player p "
         f"{'CROSS JOIN u ' if windows else ''}"
@@ -179,21 +203,25 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
     with prepared_cursor() as cursor:
         cursor.execute(sql, [*params, player_id])
         rows = cursor.fetchall()
-    kyc_at, started, exclusion_kind, starts_at, ends_at, returned_at = rows[0][:6] if rows else (None,) * 6
+    head = rows[0][:_LIMIT_COLUMN] if rows else (None,) * _LIMIT_COLUMN
+    kyc_at, started, checked_at, acknowledged_at, exclusion_kind, starts_at, ends_at, returned_at = head
     exclusion = None
     if exclusion_kind is not None:
         exclusion = Exclusion(kind=exclusion_kind, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
                               return_requested_at=_aware(returned_at))  # fmt: skip
     limits = {}
     for row in rows:
-        if row[6] is None:
+        kind, period, amount, has_pending, pending, effective_at, needs_confirmation = row[_LIMIT_COLUMN:_USAGE_COLUMN]
+        if kind is None:
             continue
-        in_force, _ = limit_in_force(row[8], bool(row[9]), row[10], _aware(row[11]), bool(row[12]), now)
+        in_force, _ = limit_in_force(amount, bool(has_pending), pending, _aware(effective_at),
+                                     bool(needs_confirmation), now)  # fmt: skip
         if in_force is not None:
-            limits[(row[6], row[7])] = in_force
-    totals = rows[0][13:] if rows else (0,) * len(windows)
+            limits[(kind, period)] = in_force
+    totals = rows[0][_USAGE_COLUMN:] if rows else (0,) * len(windows)
     used = {key: _used(key[0], total) for key, total in zip(windows, totals, strict=True)}
-    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), limits, used)
+    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), _aware(checked_at), _aware(acknowledged_at),
+                           limits, used)  # fmt: skip
 
 
 def _aware(value) -> dt.datetime | None:
@@ -351,6 +379,26 @@ def get_reality_check_interval(player: Player, protection: PlayerProtection | No
     if protection is not None and protection.reality_check_minutes:
         return protection.reality_check_minutes
     return get_profile(player).reality_check_minutes
+
+
+@dataclass(frozen=True)
+class RealityCheckView:
+    interval_minutes: int
+    next_due_at: dt.datetime | None
+    last_sent_at: dt.datetime | None
+    awaiting_acknowledgement: bool
+
+
+def get_reality_check(player: Player) -> RealityCheckView:
+    """The player's reality-check setting and where the current session stands."""
+    protection = PlayerProtection.objects.filter(player=player).first()
+    due_at = Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player.pk)
+    return RealityCheckView(
+        interval_minutes=get_reality_check_interval(player, protection),
+        next_due_at=due_at,
+        last_sent_at=protection.last_reality_check_at if protection else None,
+        awaiting_acknowledgement=bool(protection and protection.reality_check_awaits_ack),
+    )
 
 
 def session_result(player_id: int, since: dt.datetime) -> int:

@@ -251,6 +251,7 @@ def start_play_session(*, player: Player, session_key: str = "") -> None:
         PlaySession.objects.create(player=player, session_key=session_key or "", started_at=now)
         interval = selectors.get_reality_check_interval(player, protection)
         Player.objects.filter(pk=player.pk).update(reality_check_due_at=now + dt.timedelta(minutes=interval))
+        _refresh_flag(player.pk, now)  # a check left unacknowledged in the last session no longer pauses play
 
 
 def set_reality_check_interval(*, player: Player, minutes: int) -> PlayerProtection:
@@ -271,17 +272,21 @@ def set_reality_check_interval(*, player: Player, minutes: int) -> PlayerProtect
 
 
 def acknowledge_reality_check(*, player: Player) -> PlayerProtection:
-    """The player read the last reality check and continues (or logs out, through the auth API)."""
+    """The player read the last reality check and continues: bets are taken again. (To stop, the
+    player logs out, through the auth API.)"""
     with transaction.atomic():
+        now = timezone.now()
         protection = locks.lock_protection(player)
-        protection.reality_check_acknowledged_at = timezone.now()
+        protection.reality_check_acknowledged_at = now
         protection.save(update_fields=["reality_check_acknowledged_at"])
+        _refresh_flag(player.pk, now)
     return protection
 
 
 def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
     """After the commit of a bet that found the check due: send one `reality_check` notice (time
-    played and net result of this session) and move the due time one interval on.
+    played and net result of this session), move the due time one interval on, and pause play
+    until the player acknowledges (the flag makes the money path read the protection row).
 
     The conditional UPDATE on the due time the bet saw makes it once per due time, however many
     bets (or outbox re-deliveries) ask. Returns whether this call sent it."""
@@ -298,11 +303,15 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
         started = protection.session_started_at or due_at - dt.timedelta(minutes=interval)
         protection.last_reality_check_at = now
         protection.save(update_fields=["last_reality_check_at"])
+        _refresh_flag(player_id, now)
         minutes = int((now - started).total_seconds() // 60)
         net = selectors.session_result(player_id, started)
         data = {"session_started_at": iso_utc(started), "minutes_played": minutes, "net_result": net,
-                "currency": player.currency_id, "acknowledge": "/api/player/v1/reality-check/ack"}  # fmt: skip
-        message = f"You have played for {minutes} minutes; your net result this session is {net} (minor units)."
+                "currency": player.currency_id, "acknowledge": selectors.REALITY_CHECK_ACK_URL}  # fmt: skip
+        message = (
+            f"You have played for {minutes} minutes; your net result this session is {net} (minor units). "
+            "Acknowledge to continue playing, or log out."
+        )
         transaction.on_commit(lambda: notify(player_id, kind="reality_check", message=message, data=data))
     return True
 
@@ -343,16 +352,18 @@ def notify(player_id: int, *, kind: str, message: str, data: dict | None = None)
 
 def _refresh_flag(player_id: int, now: dt.datetime) -> None:
     """Set `Player.needs_compliance_checks` to whether anything here can refuse the player: a
-    limit in force or pending, an exclusion not yet returned from, a KYC hold while unverified."""
+    limit in force or pending, an exclusion not yet returned from, a KYC hold while unverified, a
+    reality check not yet acknowledged."""
     has_limits = (
         Limit.objects.filter(player_id=player_id).filter(Q(amount__isnull=False) | Q(has_pending=True)).exists()
     )
     protection = PlayerProtection.objects.select_related("exclusion", "player").filter(player_id=player_id).first()
-    excluded = held = False
+    excluded = held = paused = False
     if protection is not None:
         exclusion = protection.exclusion
         excluded = exclusion is not None and (exclusion.blocks_at(now) or exclusion.return_requested_at is None
                                               or exclusion.returns_at() > now)  # fmt: skip
         held = protection.kyc_threshold_reached_at is not None and protection.player.kyc_status != KycStatus.VERIFIED
-    needed = has_limits or excluded or held
+        paused = protection.reality_check_awaits_ack
+    needed = has_limits or excluded or held or paused
     Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)

@@ -58,7 +58,37 @@ function showNotice(frame) {
   const item = document.createElement("li");
   item.dataset.kind = frame.kind;
   item.textContent = frame.message;
+  if (frame.kind === "reality_check") item.append(realityCheckChoice(item, frame.data || {}));
   $("notices").prepend(item);
+}
+
+/** Play is paused at a reality check until the player acknowledges it (or logs out): the two
+ * buttons do that through the player API, with the session's CSRF token from the logout form. */
+function realityCheckChoice(item, data) {
+  const choice = document.createElement("span");
+  choice.className = "choice";
+  const button = (text, action, onClick) => {
+    const element = document.createElement("button");
+    element.type = "button";
+    element.textContent = text;
+    element.dataset.action = action;
+    element.addEventListener("click", onClick);
+    choice.append(element);
+  };
+  button("Continue playing", "acknowledge", async () => {
+    const token = document.querySelector("form.logout [name=csrfmiddlewaretoken]");
+    const response = await fetch(data.acknowledge || "/api/player/v1/reality-check/ack", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: token ? { "X-CSRFToken": token.value } : {},
+    });
+    if (response.ok) {
+      choice.remove();
+      item.dataset.acknowledged = "true";
+    }
+  });
+  button("Log out", "log-out", () => document.querySelector("form.logout").submit());
+  return choice;
 }
 
 function showStatus(status) {

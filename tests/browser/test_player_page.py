@@ -18,6 +18,7 @@ import os
 import secrets
 import subprocess
 import threading
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.accounts.tests.factories import PASSWORD, make_player
@@ -117,7 +119,14 @@ def player() -> Player:
 
 
 def place_bet(server: Server, player: Player, amount: int) -> dict:
-    """A bet through the signed wallet API (shared/contracts/wallet-api.md)."""
+    """A bet through the signed wallet API (shared/contracts/wallet-api.md), which must pass."""
+    status, answer = call_bet(server, player, amount)
+    assert status == 200, answer
+    return answer
+
+
+def call_bet(server: Server, player: Player, amount: int) -> tuple[int, dict]:
+    """A bet through the signed wallet API: its HTTP status and its answer."""
     body = json.dumps(
         {
             "player_id": player.public_id,
@@ -138,37 +147,45 @@ def place_bet(server: Server, player: Player, amount: int) -> dict:
             "X-Signature": signature_of(SECRET, "bet", body),
         },
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer = json.loads(response.read())
-    assert response.status == 200, answer
-    return answer
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
 
 
-def place_bet_in_the_database(player: Player, amount: int) -> None:
-    """A bet committed while no server runs, through the service, in a thread of its own: the
-    ORM refuses this thread while Playwright's event loop runs in it."""
+def in_a_thread(work) -> None:
+    """Database work of the test's own, in a thread of its own: the ORM refuses this thread while
+    Playwright's event loop runs in it."""
     failures: list[BaseException] = []
 
-    def bet() -> None:
+    def run() -> None:
         try:
-            wallet.place_bet(
-                player_id=player.pk,
-                currency="EUR",
-                amount=amount,
-                ref=ExternalRef(f"provider:{PROVIDER}", f"tx-{uuid.uuid4().hex}", "fingerprint"),
-                round_id="round-offline",
-                game_id="slot-1",
-            )
+            work()
         except BaseException as exc:
             failures.append(exc)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=bet)
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join(timeout=60)
-    assert not thread.is_alive(), "the bet did not finish within 60 s"
+    assert not thread.is_alive(), "the database work did not finish within 60 s"
     assert failures == []
+
+
+def place_bet_in_the_database(player: Player, amount: int) -> None:
+    """A bet committed while no server runs, through the service."""
+    in_a_thread(
+        lambda: wallet.place_bet(
+            player_id=player.pk,
+            currency="EUR",
+            amount=amount,
+            ref=ExternalRef(f"provider:{PROVIDER}", f"tx-{uuid.uuid4().hex}", "fingerprint"),
+            round_id="round-offline",
+            game_id="slot-1",
+        )
+    )
 
 
 def log_in(page, server: Server, player: Player) -> None:
@@ -254,3 +271,23 @@ def test_page_polls_when_websockets_fail_and_goes_back_to_the_socket(server, pla
         expect(balance).to_have_text("96.00", timeout=WAIT_MS)
         assert page.locator("#transactions tr").count() == 3
         assert page.evaluate("window.__noReload") is True, "the page reloaded"
+
+
+def test_a_reality_check_pauses_play_until_the_player_continues(server, player):
+    expect = playwright_api().expect
+    with chromium_page() as page:
+        log_in(page, server, player)  # the login starts the play session
+        expect(page.locator("#connection-status")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+
+        # The session's interval has passed: the next bet is taken and its commit sends the check.
+        in_a_thread(lambda: Player.objects.filter(pk=player.pk).update(reality_check_due_at=timezone.now()))
+        place_bet(server, player, 100)
+        notice = page.locator('#notices li[data-kind="reality_check"]')
+        expect(notice).to_contain_text("Acknowledge to continue playing", timeout=WAIT_MS)
+        status, answer = call_bet(server, player, 100)
+        assert (status, answer["error"]["code"]) == (403, "LIMIT_REACHED")
+
+        notice.locator("button[data-action=acknowledge]").click()
+        expect(notice).to_have_attribute("data-acknowledged", "true", timeout=WAIT_MS)
+        assert place_bet(server, player, 100)["version"] == 3
+        expect(page.locator("#balance")).to_have_text("98.00", timeout=WAIT_MS)

@@ -191,6 +191,17 @@ class RealityCheckApi(APIView):
     class OutputSerializer(serializers.Serializer):
         interval_minutes = serializers.IntegerField()
         next_due_at = serializers.DateTimeField(allow_null=True, help_text="null until the next login")
+        last_sent_at = serializers.DateTimeField(allow_null=True, help_text="the last check of this session")
+        awaiting_acknowledgement = serializers.BooleanField(
+            help_text="play is paused (LIMIT_REACHED) until the player acknowledges the last check"
+        )
+
+    def _state(self, player) -> Response:
+        return Response(self.OutputSerializer(selectors.get_reality_check(player)).data)
+
+    @extend_schema(operation_id="player_reality_check_get", responses={200: OutputSerializer, **_COMMON})
+    def get(self, request):
+        return self._state(accounts.get_player_for_user(request.user))
 
     @extend_schema(operation_id="player_reality_check", request=InputSerializer,
                    responses={200: OutputSerializer, **_COMMON})  # fmt: skip
@@ -198,18 +209,14 @@ class RealityCheckApi(APIView):
         player = accounts.get_player_for_user(request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        minutes = data.validated_data["interval_minutes"]
-        services.set_reality_check_interval(player=player, minutes=minutes)
-        player.refresh_from_db(fields=["reality_check_due_at"])
-        return Response(
-            self.OutputSerializer({"interval_minutes": minutes, "next_due_at": player.reality_check_due_at}).data
-        )
+        services.set_reality_check_interval(player=player, minutes=data.validated_data["interval_minutes"])
+        return self._state(player)
 
 
 class RealityCheckAckApi(APIView):
     @extend_schema(
         operation_id="player_reality_check_ack",
-        description="The player has read the last `reality_check` notice and continues.",
+        description="The player has read the last `reality_check` notice and continues: bets are taken again.",
         request=None,
         responses={204: None, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER},
     )

@@ -111,9 +111,32 @@ def test_self_exclusion_period_must_be_one_of_the_three(api):
 def test_reality_check_interval_and_ack(clock, api, player):
     services.start_play_session(player=player)
     response = api.put("/api/player/v1/reality-check", {"interval_minutes": 30}, format="json")
-    assert response.json() == {"interval_minutes": 30, "next_due_at": "2026-03-02T12:30:00Z"}
+    assert response.json() == {"interval_minutes": 30, "next_due_at": "2026-03-02T12:30:00Z",
+                               "last_sent_at": None, "awaiting_acknowledgement": False}  # fmt: skip
     assert api.put("/api/player/v1/reality-check", {"interval_minutes": 5}, format="json").status_code == 400
     assert api.post("/api/player/v1/reality-check/ack").status_code == 204
+
+
+def test_wallet_bet_after_an_unacknowledged_reality_check_is_limit_reached(
+    clock, client, provider, api, player, django_capture_on_commit_callbacks
+):
+    services.start_play_session(player=player)
+    api.put("/api/player/v1/reality-check", {"interval_minutes": 30}, format="json")
+    clock.move_to(START + dt.timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert call(client, "bet", money_body(player, 100, tx="tx-1")).status_code == 200  # sends the check
+    state = api.get("/api/player/v1/reality-check").json()
+    assert state == {"interval_minutes": 30, "next_due_at": "2026-03-02T13:00:00Z",
+                     "last_sent_at": "2026-03-02T12:30:00Z", "awaiting_acknowledgement": True}  # fmt: skip
+
+    with nothing_moves():
+        response = call(client, "bet", money_body(player, 100, tx="tx-2"))
+    assert_error(response, 403, "LIMIT_REACHED", player)
+    assert call(client, "win", money_body(player, 500, tx="tx-3")).status_code == 200
+
+    assert api.post("/api/player/v1/reality-check/ack").status_code == 204
+    assert api.get("/api/player/v1/reality-check").json()["awaiting_acknowledgement"] is False
+    assert call(client, "bet", money_body(player, 100, tx="tx-4")).status_code == 200
 
 
 def test_session_authentication_works_too(client, player):

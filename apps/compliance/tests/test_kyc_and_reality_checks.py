@@ -1,5 +1,6 @@
 """KYC gating (the profile's cumulative-deposit threshold, withdrawals need verification) and
-reality checks (due one interval after login, sent once per due time, from the ledger)."""
+reality checks (due one interval after login, sent once per due time, from the ledger; play
+pauses until the player acknowledges)."""
 
 import datetime as dt
 
@@ -8,7 +9,7 @@ import pytest
 from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player
 from apps.compliance import selectors, services
-from apps.compliance.errors import KycRequired
+from apps.compliance.errors import KycRequired, LimitReached, RealityCheckPending
 from apps.compliance.models import PlayerProtection
 from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player, win, withdraw
 from apps.wallet.tests.factories import ledger_rows, wallet
@@ -92,3 +93,67 @@ def test_the_player_acknowledges_a_reality_check(clock):
     player = funded_player(0)
     services.acknowledge_reality_check(player=player)
     assert PlayerProtection.objects.get(player=player).reality_check_acknowledged_at == START
+    assert fresh(player).needs_compliance_checks is False  # nothing was awaiting it
+
+
+def _sent_reality_check(clock, django_capture_on_commit_callbacks):
+    """A player whose first reality check (30 minutes) was sent by the bet that found it due."""
+    player = funded_player(10_000)
+    services.start_play_session(player=player)
+    services.set_reality_check_interval(player=player, minutes=30)
+    clock.move_to(START + dt.timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        bet(fresh(player), 100)  # the bet that finds the check due is taken; the notice follows it
+    assert PlayerProtection.objects.get(player=player).reality_check_awaits_ack
+    return player
+
+
+def test_play_pauses_at_a_reality_check_until_the_player_acknowledges(clock, django_capture_on_commit_callbacks):
+    player = _sent_reality_check(clock, django_capture_on_commit_callbacks)
+    assert fresh(player).needs_compliance_checks is True
+
+    before = ledger_rows()
+    clock.move_to(START + dt.timedelta(minutes=45))
+    with pytest.raises(RealityCheckPending) as refused:
+        bet(fresh(player), 100)
+    assert isinstance(refused.value, LimitReached)  # LIMIT_REACHED on the wallet API
+    assert refused.value.code == "LIMIT_REACHED"
+    assert refused.value.details["reality_check"]["sent_at"] == "2026-03-02T12:30:00Z"
+    assert ledger_rows() == before
+    win(player, 50)  # what is owed is still paid
+    deposit(fresh(player), 1_000)  # a reality check pauses play, not the cashier
+
+    services.acknowledge_reality_check(player=fresh(player))
+    assert fresh(player).needs_compliance_checks is False
+    bet(fresh(player), 100)
+    assert selectors.get_reality_check(player).awaiting_acknowledgement is False
+
+
+def test_the_next_login_ends_the_pause_and_the_next_check_pauses_again(clock, django_capture_on_commit_callbacks):
+    player = _sent_reality_check(clock, django_capture_on_commit_callbacks)
+    clock.move_to(START + dt.timedelta(minutes=40))
+    services.start_play_session(player=fresh(player))  # logged out and in again: a new session
+    assert fresh(player).needs_compliance_checks is False
+    bet(fresh(player), 100)
+
+    clock.move_to(START + dt.timedelta(minutes=70))  # 30 minutes into the new session
+    with django_capture_on_commit_callbacks(execute=True):
+        bet(fresh(player), 100)
+    with pytest.raises(RealityCheckPending):
+        bet(fresh(player), 100)
+    view = selectors.get_reality_check(player)
+    assert view.awaiting_acknowledgement is True
+    assert view.last_sent_at == START + dt.timedelta(minutes=70)
+    assert view.next_due_at == START + dt.timedelta(minutes=100)
+
+
+def test_an_acknowledgement_before_the_check_does_not_skip_it(clock, django_capture_on_commit_callbacks):
+    player = funded_player(10_000)
+    services.start_play_session(player=player)
+    services.set_reality_check_interval(player=player, minutes=30)
+    services.acknowledge_reality_check(player=fresh(player))  # early: acknowledges nothing yet
+    clock.move_to(START + dt.timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        bet(fresh(player), 100)
+    with pytest.raises(RealityCheckPending):
+        bet(fresh(player), 100)
