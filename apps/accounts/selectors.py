@@ -6,8 +6,8 @@ import time
 
 from django.utils import timezone
 
-from apps.accounts.errors import NotAPlayer
-from apps.accounts.models import Currency, Player, User
+from apps.accounts.errors import NotAPlayer, UnknownBrand
+from apps.accounts.models import Brand, Currency, Player, User
 from apps.common.tokens import hash_token
 
 
@@ -30,6 +30,14 @@ def get_user_for_token(token: str) -> User | None:
         .select_related("player")
         .first()
     )
+
+
+def get_brand(code: str) -> Brand:
+    """The brand with this code; raises UnknownBrand."""
+    brand = Brand.objects.filter(code=code).first()
+    if brand is None:
+        raise UnknownBrand
+    return brand
 
 
 def get_active_currency(code: str) -> Currency | None:

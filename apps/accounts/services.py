@@ -52,9 +52,7 @@ def register_player(registration: Registration) -> Player:
     today = timezone.now().date()
     if age_on(registration.date_of_birth, today) < MINIMUM_AGE_YEARS:
         raise errors.Underage
-    brand = Brand.objects.filter(code=registration.brand).first()
-    if brand is None:
-        raise errors.UnknownBrand
+    brand = selectors.get_brand(registration.brand)
     currency = selectors.get_active_currency(registration.currency)
     if currency is None:
         raise errors.UnknownCurrency(f"The currency {registration.currency!r} is not offered.")

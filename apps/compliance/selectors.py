@@ -313,7 +313,11 @@ def _sql_list(constants) -> str:
 
 def get_profile(player: Player) -> JurisdictionProfile:
     """The jurisdiction profile of the player's brand, or the default profile."""
-    profile = JurisdictionProfile.objects.filter(brands__id=player.brand_id).first()
+    return get_profile_for_brand(player.brand_id)
+
+
+def get_profile_for_brand(brand_id: int) -> JurisdictionProfile:
+    profile = JurisdictionProfile.objects.filter(brands__id=brand_id).first()
     return profile or JurisdictionProfile.objects.get(is_default=True)
 
 

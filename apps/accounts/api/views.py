@@ -1,6 +1,7 @@
 """Player API: registration, login, logout, the player's own profile. Thin: parse, call, shape."""
 
 from django.contrib.auth import logout
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,6 +11,9 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.common.schema import ErrorSerializer
+from apps.compliance import selectors as compliance
+from apps.compliance import services as compliance_services
+from apps.compliance.choices import LimitKind, LimitPeriod
 
 
 class PlayerOutputSerializer(serializers.Serializer):
@@ -26,11 +30,24 @@ class PlayerOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class DepositLimitSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=LimitPeriod.values)
+    amount = serializers.IntegerField(min_value=0, max_value=compliance_services.MAX_MONEY_LIMIT,
+                                      help_text="minor units of the player's currency")  # fmt: skip
+
+
 class RegisterApi(APIView):
+    """Registration, where the brand's jurisdiction offers a deposit limit (UKGC, MGA, SGA): `GET`
+    says whether it does, and the limits given with the registration apply from the first
+    deposit, set in the same transaction as the account."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "registration"
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
 
     class InputSerializer(serializers.Serializer):
         username = serializers.RegexField(r"^[A-Za-z0-9_.-]{3,150}$")
@@ -40,6 +57,40 @@ class RegisterApi(APIView):
         country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2, upper case")
         currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
         brand = serializers.SlugField(max_length=32, help_text="the brand's code")
+        deposit_limits = DepositLimitSerializer(many=True, required=False, max_length=len(LimitPeriod.values),
+                                                help_text="at most one per period")  # fmt: skip
+
+        def validate_deposit_limits(self, limits):
+            periods = [limit["period"] for limit in limits]
+            if len(set(periods)) != len(periods):
+                raise serializers.ValidationError("At most one deposit limit per period.")
+            return limits
+
+    class OptionsQuerySerializer(serializers.Serializer):
+        brand = serializers.SlugField(max_length=32, help_text="the brand's code")
+
+    class OptionsSerializer(serializers.Serializer):
+        brand = serializers.CharField()
+        deposit_limit_offered = serializers.BooleanField(
+            help_text="the brand's jurisdiction asks that a deposit limit be offered at registration"
+        )
+        deposit_limit_periods = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(
+        operation_id="player_registration_options",
+        parameters=[OptionsQuerySerializer],
+        responses={
+            200: OptionsSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST, UNKNOWN_BRAND"),
+        },
+    )
+    def get(self, request):
+        query = self.OptionsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        brand = selectors.get_brand(query.validated_data["brand"])
+        offered = compliance.get_profile_for_brand(brand.pk).deposit_limit_at_registration
+        return Response(self.OptionsSerializer({"brand": brand.code, "deposit_limit_offered": offered,
+                                                "deposit_limit_periods": LimitPeriod.values}).data)  # fmt: skip
 
     @extend_schema(
         operation_id="player_register",
@@ -56,7 +107,11 @@ class RegisterApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        player = services.register_player(services.Registration(**data.validated_data))
+        deposit_limits = data.validated_data.pop("deposit_limits", [])
+        with transaction.atomic():  # no account without the limits it was opened with
+            player = services.register_player(services.Registration(**data.validated_data))
+            for limit in deposit_limits:
+                compliance_services.set_limit(player=player, kind=LimitKind.DEPOSIT, **limit)
         return Response(PlayerOutputSerializer(player).data, status=status.HTTP_201_CREATED)
 
 
