@@ -5,6 +5,11 @@ serialised: a limit row (two changes of the same limit cannot both read the old 
 player's protection row (two time-outs at once cannot both pass the never-shorten check). A
 compliance write never locks the wallet's rows, and the wallet's money transaction never locks
 these (it only reads them), so the two apps' locks cannot deadlock with each other.
+
+The staff-action trail has one chain for everyone, so its appends are serialised on one row, the
+chain's head. That lock is always the last one a transaction takes (a staff action is recorded
+once its change is written, and nothing locks after recording), so no transaction holding it ever
+waits for another lock: it cannot be part of a deadlock, only make staff actions queue briefly.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from apps.accounts.models import Player
-from apps.compliance.models import Limit, PlayerProtection
+from apps.compliance.models import Limit, PlayerProtection, StaffActionHead
 
 
 def lock_or_create_limit(player: Player, kind: str, period: str, now: dt.datetime) -> Limit:
@@ -32,3 +37,14 @@ def lock_protection(player: Player) -> PlayerProtection:
     """The player's protection row (with its current exclusion), created on first use, locked."""
     PlayerProtection.objects.get_or_create(player=player)
     return PlayerProtection.objects.select_for_update(of=("self",)).select_related("exclusion").get(player=player)
+
+
+def lock_staff_action_head(genesis: str) -> StaffActionHead:
+    """The head of the staff-action chain, created at `genesis` on first use, locked until the
+    caller's transaction ends. Two first appends at once: one inserts, the other's insert waits
+    for it and does nothing (ignore_conflicts), then queues for the lock."""
+    head = StaffActionHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        StaffActionHead.objects.bulk_create([StaffActionHead(pk=1, chain_hash=genesis)], ignore_conflicts=True)
+        head = StaffActionHead.objects.select_for_update().get(pk=1)
+    return head

@@ -1,5 +1,6 @@
 """Player protection: jurisdiction profiles, limits and their audit trail, time-outs and
-self-exclusions, and the per-player protection state the money path reads.
+self-exclusions, and the per-player protection state the money path reads; and the hash-chained
+trail of every staff action (`StaffAction`, written by `staff_audit.py`).
 
 Design overview
 ---------------
@@ -238,3 +239,54 @@ class PlaySession(models.Model):
 
     def __str__(self) -> str:
         return f"session of player {self.player_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class StaffAction(models.Model):
+    """One thing a staff member (or, with no actor, a management command) did: the audit trail of
+    ARCHITECTURE.md's invariant 5 for staff actions, written by `staff_audit.record_staff_action`.
+
+    Append-only (PostgreSQL triggers reject UPDATE and DELETE, migration 0004) and hash-chained:
+    `chain_hash` is the SHA-256 of `previous_hash` and the record (`staff_audit.link`), so a
+    record changed, removed or inserted behind the triggers is named by `manage.py staff_audit`.
+    `before` and `after` hold the values of the fields that changed, secrets as "[redacted]".
+    """
+
+    created_at = models.DateTimeField()
+    # None only for the system (a management command); every back-office path names its user.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+")  # fmt: skip
+    action = models.CharField(max_length=100, help_text="a stable code: admin.change, limit.set, wallet.adjust …")
+    target_type = models.CharField(max_length=100, help_text="app_label.model")
+    target_id = models.CharField(max_length=255, help_text="the object's primary key")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    previous_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            # One chain, never a fork: two records cannot follow the same one, even if an append
+            # ever skipped the head's lock.
+            models.UniqueConstraint(fields=["previous_hash"], name="staff_action_one_successor"),
+        ]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="staff_action_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id} by {self.actor_id or 'system'}"
+
+
+class StaffActionHead(models.Model):
+    """The end of the staff-action chain: a single row (pk 1) holding the last record's hash. Every
+    append locks it (`locks.lock_staff_action_head`), which is what serialises the chain, and the
+    audit compares it with the last record (a removed last record shows here)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    chain_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="staff_action_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"staff action chain head {self.chain_hash[:12]}"

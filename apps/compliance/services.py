@@ -4,7 +4,8 @@ reality checks, the KYC hold, and the play session started at login.
 Every write that can make a player refusable sets `Player.needs_compliance_checks` in the same
 transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for the
 players who have none of it. Side effects (ending sessions, closing sockets, notices) are domain
-events sent after commit.
+events sent after commit. A change by staff (`acting_user`) is also a record of the staff-action
+trail (`staff_audit.py`), written last in its transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player, User
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
-from apps.compliance import errors, locks, selectors, signals
+from apps.compliance import errors, locks, selectors, signals, staff_audit
 from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
 from apps.compliance.models import Exclusion, Limit, LimitChange, PlayerProtection, PlaySession
 
@@ -52,7 +53,8 @@ def set_limit(
     A new limit, a decrease or the same value applies at once and cancels any pending change. An
     increase or a removal is queued: it takes effect at the end of the profile's cooling-off for
     that kind, or, where the profile says so (UKGC), once the player confirms after that.
-    Records a LimitChange either way. Raises InvalidLimit.
+    Records a LimitChange either way, and a change by staff as a `limit.set` staff action (the
+    limit's fields before and after). Raises InvalidLimit.
     """
     period = _validate_limit(kind, period, amount)
     if acting_user is not None and not reason.strip():
@@ -62,6 +64,8 @@ def set_limit(
         now = timezone.now()
         limit = locks.lock_or_create_limit(player, kind, period, now)
         _materialise(limit, now)
+        # After materialising: a queued change that took effect on its own is not the staff's.
+        before = staff_audit.snapshot(limit) if acting_user is not None else {}
         current = limit.amount
         audit = {"old_amount": current, "new_amount": amount, "acting_user": acting_user,
                  "by_player": acting_user is None, "reason": reason}  # fmt: skip
@@ -80,6 +84,10 @@ def set_limit(
         limit.updated_at = now
         limit.save()
         _refresh_flag(player.pk, now)
+        if acting_user is not None:
+            changed_before, changed_after = staff_audit.changes(before, staff_audit.snapshot(limit))
+            staff_audit.record_staff_action(actor=acting_user, action=staff_audit.LIMIT_SET, target=limit,
+                                            before=changed_before, after=changed_after, reason=reason)  # fmt: skip
     return limit
 
 
@@ -179,7 +187,8 @@ def _exclude(
     whose receiver ends the player's sessions and closes their sockets.
 
     Never shortens: while an exclusion closes the account, a new one must end later (it then
-    replaces it), else AlreadyExcluded. Nothing lifts an exclusion early.
+    replaces it), else AlreadyExcluded. Nothing lifts an exclusion early. Started by staff, it is
+    an `exclusion.start` staff action.
     """
     with transaction.atomic():
         protection = locks.lock_protection(player)
@@ -192,6 +201,9 @@ def _exclude(
         protection.save(update_fields=["exclusion"])
         _refresh_flag(player.pk, now)
         send_after_commit(signals.player_excluded, player_id=str(player.pk), kind=kind, ends_at=iso_utc(ends_at))
+        if acting_user is not None:
+            staff_audit.record_staff_action(actor=acting_user, action=staff_audit.EXCLUSION_START, target=exclusion,
+                                            after=staff_audit.snapshot(exclusion), reason=reason)  # fmt: skip
     return exclusion
 
 

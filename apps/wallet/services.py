@@ -23,6 +23,7 @@ from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
+from apps.compliance import staff_audit
 from apps.wallet import chain, errors, locks, signals
 from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
 from apps.wallet.models import Account, Entry, Transaction
@@ -165,9 +166,11 @@ def adjust_balance(
 ) -> Posted:
     """An operator's correction of a player's cash balance, signed, against the adjustments account.
 
-    `reason` is required and kept on the transaction with `acting_user`. `external_id` makes a
-    retried form submission idempotent (a new one is generated when absent). Raises
-    UnknownPlayer, InsufficientFunds (a debit larger than the cash balance), DuplicateTransaction.
+    `reason` is required and kept on the transaction with `acting_user`, and the adjustment is a
+    `wallet.adjust` staff action in the same transaction (`acting_user` None: a management
+    command). `external_id` makes a retried form submission idempotent (a new one is generated
+    when absent; a replay records nothing). Raises UnknownPlayer, InsufficientFunds (a debit
+    larger than the cash balance), DuplicateTransaction.
     """
     if not reason.strip():
         raise ValueError("An adjustment needs a reason.")
@@ -181,8 +184,13 @@ def adjust_balance(
             return replayed
         if amount < 0 and -amount > wallet.cash.balance:
             raise errors.InsufficientFunds("The adjustment would make the cash balance negative.", extra=_state(wallet))
+        cash_before = wallet.cash.balance
         tx = _post(wallet, TransactionKind.ADJUSTMENT, ref, [(wallet.cash, amount)], counter=ADJUSTMENTS,
                    reason=reason, acting_user=acting_user)  # fmt: skip
+        staff_audit.record_staff_action(
+            actor=acting_user, action=staff_audit.WALLET_ADJUST, target=wallet.cash, before={"balance": cash_before},
+            after={"balance": wallet.cash.balance, "transaction": tx.public_id}, reason=reason,
+        )  # fmt: skip
         return Posted.of(tx)
 
 

@@ -53,3 +53,11 @@ def test_embedded_mode_starts_without_database_url(tmp_path):
     with sqlite3.connect(tmp_path / "pam.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert db.execute("SELECT count(*) FROM accounts_currency").fetchone()[0] > 100
+
+    # The staff-action trail works without its PostgreSQL trigger: an adjustment made by a
+    # command is chained, and the audit checks the chain (and skips the trigger check).
+    created = run([PYTHON, "manage.py", "create_player", "alice", "--password", "embedded-horse-42", "--balance",
+                   "500"], env)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    audited = run([PYTHON, "manage.py", "staff_audit"], env)
+    assert (audited.returncode, audited.stdout.splitlines()[-1]) == (0, "staff_audit: clean (1 staff actions)")

@@ -1,0 +1,185 @@
+"""The staff-action trail (ARCHITECTURE.md, invariant 5): everything a staff member changes, in one
+append-only, hash-chained table, so that tampering is detectable.
+
+What is recorded
+----------------
+`record_staff_action` appends one `StaffAction` inside the caller's transaction: a change that
+rolls back leaves no record, and no record commits without its change. The action codes:
+
+- `admin.add`, `admin.change`, `admin.delete`: any ModelAdmin (apps/common/admin.py,
+  `StaffAuditMixin`), one record per object, a bulk delete included;
+- `admin.action:<name>`: an admin action, one record per selected object (`delete_selected` is
+  recorded as the `admin.delete` of each object it deletes);
+- `limit.set`: a limit set by staff (`services.set_limit`);
+- `exclusion.start`: a time-out or self-exclusion started by staff (`services.start_time_out`,
+  `services.self_exclude`);
+- `wallet.adjust`: an operator adjustment (`apps.wallet.services.adjust_balance`; the money
+  itself is in the ledger's own chain).
+
+`before` and `after` hold the values of the fields that changed (every field of a row added or
+deleted), in JSON types only: times in ISO 8601 UTC, durations in ISO 8601, decimals and floats
+as text, so no float is ever hashed. A field named like a secret (password, secret, token, key
+hash, session key) is "[redacted]" on both sides: the trail says that it changed, never what to.
+
+The chain
+---------
+Like the ledger's (apps/wallet/chain.py), but one chain for the whole trail: a record's
+`chain_hash` is the SHA-256 of its `previous_hash` (the record before it, GENESIS for the first)
+and of its canonical JSON. Staff actions are rare, so appends can afford to queue on one row, the
+chain's head (`locks.lock_staff_action_head`), which also holds the last hash: a removed last
+record shows there. `apps/compliance/audit.py` (`manage.py staff_audit`) re-verifies it all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.duration import duration_iso_string
+
+from apps.accounts.models import User
+from apps.common.timestamps import iso_utc
+from apps.compliance import locks
+from apps.compliance.models import StaffAction
+
+GENESIS = "0" * 64
+REDACTED = "[redacted]"
+
+ADMIN_ADD = "admin.add"
+ADMIN_CHANGE = "admin.change"
+ADMIN_DELETE = "admin.delete"
+LIMIT_SET = "limit.set"
+EXCLUSION_START = "exclusion.start"
+WALLET_ADJUST = "wallet.adjust"
+
+# A field whose name contains one of these holds a secret or what unlocks one (a password hash,
+# a provider's HMAC key, the hash of a bearer token, a session key).
+_SECRET_MARKERS = ("password", "secret", "token", "key_hash", "session_key")
+
+
+def admin_action(name: str) -> str:
+    """The code of the admin action `name`: `admin.action:<name>`."""
+    return f"admin.action:{name}"
+
+
+def target_of(instance: models.Model) -> tuple[str, str]:
+    """(`app_label.model`, the primary key as text): what a record names as its target."""
+    return instance._meta.label_lower, str(instance.pk)
+
+
+def record_staff_action(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model | tuple[str, str],
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> StaffAction:
+    """Append one record to the trail, in the caller's transaction, and move the chain's head.
+
+    `actor` is None only for the system (a management command). `before`/`after` are made
+    JSON-safe and their secrets redacted here. Call it once the change is written: the head's
+    lock must be the last lock the transaction takes (locks.py says why). Raises RuntimeError
+    outside a transaction, where the record would commit apart from the change it describes.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_staff_action runs inside the transaction of the change it records.")
+    target_type, target_id = target if isinstance(target, tuple) else target_of(target)
+    head = locks.lock_staff_action_head(GENESIS)
+    record = StaffAction(
+        created_at=timezone.now(),  # taken under the lock: times grow along the chain
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=_redacted(jsonable(before or {})),
+        after=_redacted(jsonable(after or {})),
+        reason=reason,
+        previous_hash=head.chain_hash,
+    )
+    record.chain_hash = head.chain_hash = link(record.previous_hash, record)
+    record.save(force_insert=True)
+    head.save(update_fields=["chain_hash"])
+    return record
+
+
+def link(previous: str, record: StaffAction) -> str:
+    """The chain hash of `record` after the record whose hash is `previous` (GENESIS for the first)."""
+    fields = [
+        iso_utc(record.created_at), record.actor_id, record.action, record.target_type, record.target_id,
+        record.before, record.after, record.reason,
+    ]  # fmt: skip
+    # sort_keys: the same text whatever order PostgreSQL's jsonb gives the keys back in.
+    text = previous + json.dumps(fields, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- what a record says about a row ----------------------------------------------------------------
+
+
+def snapshot(instance: models.Model) -> dict[str, object]:
+    """The row's field values (all but its primary key, which the target names) as the trail
+    stores them: a foreign key as the related pk, a many-to-many as the sorted related pks (one
+    query each, read from the database, so call it before and after the change is written)."""
+    opts = instance._meta
+    values = {field.name: jsonable(field.value_from_object(instance)) for field in opts.concrete_fields
+              if not field.primary_key}  # fmt: skip
+    if instance.pk is not None:
+        for field in opts.many_to_many:
+            related = getattr(instance, field.name).values_list("pk", flat=True)
+            values[field.name] = sorted(jsonable(list(related)))
+    return values
+
+
+_ABSENT = object()
+
+
+def changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """(before, after) cut down to the fields whose value differs; a field on one side only (a
+    row added or deleted) appears on that side only."""
+    names = [name for name in {**before, **after} if before.get(name, _ABSENT) != after.get(name, _ABSENT)]
+    return {n: before[n] for n in names if n in before}, {n: after[n] for n in names if n in after}
+
+
+def is_secret(name: str) -> bool:
+    return any(marker in name.lower() for marker in _SECRET_MARKERS)
+
+
+def jsonable(value: object) -> object:
+    """`value` in JSON types that hash the same after a round trip through jsonb: no floats (their
+    text instead), times in UTC, keys as text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(item) for item in value), key=str)
+    if isinstance(value, dt.datetime):
+        return iso_utc(value) if timezone.is_aware(value) else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return duration_iso_string(value)
+    if isinstance(value, float | Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, models.Model):
+        return jsonable(value.pk)
+    return str(value)
+
+
+def _redacted(values: object) -> object:
+    if isinstance(values, dict):
+        return {key: REDACTED if is_secret(key) else _redacted(item) for key, item in values.items()}
+    if isinstance(values, list):
+        return [_redacted(item) for item in values]
+    return values
