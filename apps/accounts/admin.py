@@ -1,22 +1,30 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import router, transaction
 
 from apps.accounts.models import Brand, Currency, Player, User
+from apps.common.admin import AuditedAdmin, StaffAuditMixin
 
 
 @admin.register(User)
-class PamUserAdmin(UserAdmin):
+class PamUserAdmin(StaffAuditMixin, UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "last_login")
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django saves the new password outside a transaction; its staff-action record must
+        # commit with it.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().user_change_password(request, id, form_url)
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(AuditedAdmin):
     list_display = ("code", "name", "created_at")
     search_fields = ("code", "name")
 
 
 @admin.register(Currency)
-class CurrencyAdmin(admin.ModelAdmin):
+class CurrencyAdmin(AuditedAdmin):
     list_display = ("code", "name", "exponent", "is_active")
     list_filter = ("is_active", "exponent")
     search_fields = ("code", "name")
@@ -26,7 +34,7 @@ class CurrencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Player)
-class PlayerAdmin(admin.ModelAdmin):
+class PlayerAdmin(AuditedAdmin):
     list_display = ("id", "username", "email", "brand", "country", "currency", "status", "kyc_status", "created_at")
     list_filter = ("brand", "status", "kyc_status", "currency", "country")
     search_fields = ("=id", "user__username", "email")

@@ -1,9 +1,125 @@
-"""Admin pieces shared by the apps' back-office views (nothing is registered here)."""
+"""Admin pieces shared by the apps' back-office views (nothing is registered here).
+
+Every ModelAdmin of the back office records what staff do in the staff-action trail (ARCHITECTURE.md,
+invariant 5; apps/compliance/staff_audit.py): the apps' admins subclass `AuditedAdmin` or
+`ReadOnlyAdmin`, and apps/backoffice/admin.py wraps the third-party ones with `audited()`; a test
+checks every registered admin. This shared kernel imports compliance here only: the trail is
+compliance's, and its admin hook is needed by every app's admin.
+"""
+
+from __future__ import annotations
+
+import functools
 
 from django.contrib import admin
+from django.db import router, transaction
+
+from apps.compliance import staff_audit
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class StaffAuditMixin:
+    """Records each admin add, change and delete (one object or a bulk delete) and each admin
+    action in the staff-action trail, in the transaction of the change, with the values of the
+    fields that changed.
+
+    The values before a change are read before the form touches the object: in `get_object` (the
+    change form, the delete page, the password form) or, for a list_editable save, from the
+    database in `save_model`. The values after are read back from the database in `log_addition`
+    / `log_change`, which Django calls once the object and its many-to-many are saved, so the
+    trail has one record per admin history entry.
+    """
+
+    # False where the form calls a service that records the staff action itself, with the
+    # reason the form asked for (compliance's ThroughServiceAdmin): never recorded twice.
+    records_saves = True
+    # Actions that call a service recording the staff action itself: they run as they are, since
+    # such a service may open a durable transaction that no wrapper's transaction may hold.
+    actions_recorded_by_services: tuple[str, ...] = ()
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and request.method == "POST":
+            obj._staff_audit_before = staff_audit.snapshot(obj)
+        return obj
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change and self.records_saves and not hasattr(obj, "_staff_audit_before"):
+            stored = type(obj)._base_manager.filter(pk=obj.pk).first()
+            obj._staff_audit_before = staff_audit.snapshot(stored) if stored is not None else {}
+        super().save_model(request, obj, form, change)
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        if self.records_saves:
+            self._record(request, staff_audit.ADMIN_ADD, staff_audit.target_of(obj), {}, self._stored(obj))
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        if self.records_saves:
+            # Without a captured before (a custom view that saved on its own), the whole row after.
+            before = getattr(obj, "_staff_audit_before", {})
+            changed = staff_audit.changes(before, self._stored(obj))
+            self._record(request, staff_audit.ADMIN_CHANGE, staff_audit.target_of(obj), *changed)
+        return entry
+
+    def delete_model(self, request, obj) -> None:
+        target, before = staff_audit.target_of(obj), staff_audit.snapshot(obj)  # the pk is gone after
+        super().delete_model(request, obj)
+        self._record(request, staff_audit.ADMIN_DELETE, target, before, {})
+
+    def delete_queryset(self, request, queryset) -> None:
+        # `delete_selected` calls this outside any transaction: the rows and their records go together.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            doomed = [(staff_audit.target_of(obj), staff_audit.snapshot(obj)) for obj in queryset.all()]
+            super().delete_queryset(request, queryset)
+            for target, before in doomed:
+                self._record(request, staff_audit.ADMIN_DELETE, target, before, {})
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # delete_selected deletes through delete_queryset, which records each object.
+        unwrapped = {"delete_selected", *self.actions_recorded_by_services}
+        return {
+            name: (func if name in unwrapped else self._recorded_action(func, name), name, description)
+            for name, (func, _, description) in actions.items()
+        }
+
+    def _recorded_action(self, func, name: str):
+        """`func` in one transaction with a record per selected object (what changed on it)."""
+
+        @functools.wraps(func)
+        def run(modeladmin, request, queryset):
+            model = modeladmin.model
+            with transaction.atomic(using=router.db_for_write(model)):
+                before = {obj.pk: staff_audit.snapshot(obj) for obj in queryset.all()}
+                response = func(modeladmin, request, queryset)
+                after = {obj.pk: staff_audit.snapshot(obj) for obj in model._base_manager.filter(pk__in=list(before))}
+                for pk, values in before.items():
+                    changed = staff_audit.changes(values, after.get(pk, {}))
+                    target = (model._meta.label_lower, str(pk))
+                    modeladmin._record(request, staff_audit.admin_action(name), target, *changed)
+            return response
+
+        return run
+
+    def _stored(self, obj) -> dict:
+        return staff_audit.snapshot(type(obj)._base_manager.get(pk=obj.pk))
+
+    def _record(self, request, action: str, target: tuple[str, str], before: dict, after: dict) -> None:
+        staff_audit.record_staff_action(actor=request.user, action=action, target=target, before=before, after=after)
+
+
+class AuditedAdmin(StaffAuditMixin, admin.ModelAdmin):
+    """The base of every ModelAdmin of the apps: staff actions are recorded (StaffAuditMixin)."""
+
+
+def audited(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
+    """A third-party ModelAdmin class that also records staff actions."""
+    return type(f"Audited{admin_class.__name__}", (StaffAuditMixin, admin_class), {"__module__": __name__})
+
+
+class ReadOnlyAdmin(AuditedAdmin):
     """For records that are never added, changed or deleted in the back office: the ledger,
     audit trails, exclusions. A correction goes through the owning app's service."""
 

@@ -1,8 +1,9 @@
 """Player protection in the back office. Profiles are reference data, edited here. Limits and
 exclusions are changed only through the services (a form calls `set_limit`, `start_time_out` or
 `self_exclude` with the staff user and a required reason), so the cooling-off rules, the
-never-shorten rule and the audit trail hold for staff exactly as for players. The audit trail and
-the exclusions are read-only: nothing here lifts an exclusion or rewrites history."""
+never-shorten rule and the audit trail hold for staff exactly as for players. The audit trails
+(limit changes, staff actions) and the exclusions are read-only: nothing here lifts an exclusion
+or rewrites history."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from apps.common.admin import ReadOnlyAdmin
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
 from apps.common.errors import PamError
 from apps.compliance import services
 from apps.compliance.choices import ExclusionKind, SelfExclusionPeriod
-from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, LimitChange, PlayerProtection
+from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, LimitChange, PlayerProtection, StaffAction
 
 
 @admin.register(JurisdictionProfile)
-class JurisdictionProfileAdmin(admin.ModelAdmin):
+class JurisdictionProfileAdmin(AuditedAdmin):
     list_display = ("code", "name", "is_default", "deposit_limit_cooling_off", "other_limit_cooling_off",
                     "increase_needs_confirmation", "reality_check_minutes", "kyc_deposit_threshold")  # fmt: skip
 
@@ -26,9 +27,13 @@ class JurisdictionProfileAdmin(admin.ModelAdmin):
         return False  # brands point at profiles; retire one by moving its brands
 
 
-class ThroughServiceAdmin(admin.ModelAdmin):
+class ThroughServiceAdmin(AuditedAdmin):
     """Saves by calling a service (`call_service(request, obj, data)` returns the saved row). A
-    refusal is shown on the form's page again, and nothing is logged as added or changed."""
+    refusal is shown on the form's page again, and nothing is logged as added or changed. The
+    service records the staff action (`limit.set`, `exclusion.start`) with the form's reason, so
+    the admin does not record the save again."""
+
+    records_saves = False
 
     def call_service(self, request, obj, data):
         raise NotImplementedError
@@ -169,3 +174,17 @@ class PlayerProtectionAdmin(ReadOnlyAdmin):
     list_display = ("player", "exclusion", "kyc_threshold_reached_at", "session_started_at", "reality_check_minutes",
                     "last_reality_check_at")  # fmt: skip
     search_fields = ("=player__id", "player__user__username")
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(ReadOnlyAdmin):
+    """The staff-action trail (staff_audit.py), read-only: `manage.py staff_audit` verifies it."""
+
+    list_display = ("id", "created_at", "actor", "action", "target_type", "target_id", "reason")
+    list_filter = ("action", "target_type")
+    search_fields = ("=id", "=target_id", "actor__username", "action")
+    list_select_related = ("actor",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ("created_at", "actor", "action", "target_type", "target_id", "before", "after", "reason",
+              "previous_hash", "chain_hash")  # fmt: skip

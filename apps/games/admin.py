@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from apps.common.admin import AuditedAdmin
 from apps.games.models import Game, Provider
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(AuditedAdmin):
     list_display = ("code", "name", "enabled", "created_at")
     list_filter = ("enabled",)
     search_fields = ("code", "name")
@@ -16,7 +17,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Game)
-class GameAdmin(admin.ModelAdmin):
+class GameAdmin(AuditedAdmin):
     list_display = ("code", "name", "provider", "enabled")
     list_filter = ("provider", "enabled")
     search_fields = ("code", "name")
