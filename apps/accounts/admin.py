@@ -25,7 +25,7 @@ class BrandAdmin(AuditedAdmin):
 
 @admin.register(Currency)
 class CurrencyAdmin(AuditedAdmin):
-    list_display = ("code", "name", "exponent", "is_active")
+    list_display = ("code", "name", "exponent", "is_active", "units_per_eur")
     list_filter = ("is_active", "exponent")
     search_fields = ("code", "name")
 

@@ -27,6 +27,11 @@ class Currency(models.Model):
     name = models.CharField(max_length=64)
     exponent = models.PositiveSmallIntegerField()
     is_active = models.BooleanField(default=True)
+    # A reference rate, kept by the operator, for thresholds stated in another currency (the KYC
+    # threshold of a jurisdiction profile): never used to move money. Null: not known.
+    units_per_eur = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="units of this currency one euro buys"
+    )
 
     class Meta:
         verbose_name_plural = "currencies"
@@ -34,6 +39,7 @@ class Currency(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z]{3}$"), name="currency_code_iso_4217"),
             models.CheckConstraint(condition=models.Q(exponent__lte=4), name="currency_exponent_at_most_4"),
+            models.CheckConstraint(condition=models.Q(units_per_eur__gt=0), name="currency_rate_positive"),
         ]
 
     def __str__(self) -> str:

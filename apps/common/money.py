@@ -7,6 +7,7 @@ BHD 3. Only active circulating currencies; funds codes and precious metals are l
 from __future__ import annotations
 
 import re
+from decimal import ROUND_FLOOR, Decimal
 
 CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = 10**12  # the largest amount any API accepts, in minor units
@@ -82,3 +83,11 @@ def format_minor(amount: int, exponent: int) -> str:
     sign = "-" if amount < 0 else ""
     whole, fraction = divmod(abs(amount), 10**exponent)
     return f"{sign}{whole}.{fraction:0{exponent}d}" if exponent else f"{sign}{whole}"
+
+
+def convert_minor(amount: int, source, target) -> int:
+    """`amount` minor units of the `source` currency in minor units of `target` (each with an
+    `exponent` and `units_per_eur`, a reference rate), rounded down, in decimal arithmetic: for
+    thresholds, never to move money."""
+    value = Decimal(amount).scaleb(-source.exponent) / source.units_per_eur * target.units_per_eur
+    return int(value.scaleb(target.exponent).to_integral_value(rounding=ROUND_FLOOR))

@@ -21,7 +21,8 @@ from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, LimitC
 @admin.register(JurisdictionProfile)
 class JurisdictionProfileAdmin(AuditedAdmin):
     list_display = ("code", "name", "is_default", "deposit_limit_cooling_off", "other_limit_cooling_off",
-                    "increase_needs_confirmation", "reality_check_minutes", "kyc_deposit_threshold")  # fmt: skip
+                    "increase_needs_confirmation", "reality_check_minutes", "kyc_deposit_threshold",
+                    "kyc_threshold_currency")  # fmt: skip
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # brands point at profiles; retire one by moving its brands

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.accounts.models import Player
+from apps.accounts.models import Currency, Player
 from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
 
 # How long the account stays closed after the player asks to come back (issue 6; all profiles).
@@ -53,8 +53,10 @@ class JurisdictionProfile(models.Model):
         max_length=2, choices=SelfExclusionPeriod.choices, default=SelfExclusionPeriod.SIX_MONTHS
     )
     kyc_deposit_threshold = models.BigIntegerField(
-        help_text="cumulative deposits (minor units of the player's currency) an unverified player may make"
+        help_text="cumulative deposits (minor units of the threshold's currency) an unverified player may make"
     )
+    # A player in another currency: the threshold at the currencies' reference rates (Currency.units_per_eur).
+    kyc_threshold_currency = models.ForeignKey(Currency, on_delete=models.PROTECT, default="EUR", related_name="+")
 
     class Meta:
         ordering = ["code"]

@@ -16,15 +16,17 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
+import structlog
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts.choices import KycStatus, PlayerStatus
-from apps.accounts.models import Player
+from apps.accounts.models import Currency, Player
 from apps.common.db import prepared_cursor
 from apps.common.events import send_after_commit
+from apps.common.money import convert_minor
 from apps.common.timestamps import iso_utc
 from apps.compliance import signals
 from apps.compliance.choices import LimitKind, LimitPeriod
@@ -40,6 +42,8 @@ from apps.compliance.models import (
 )
 from apps.wallet.choices import TransactionKind
 from apps.wallet.models import Transaction
+
+logger = structlog.get_logger(__name__)
 
 PERIODS = {
     LimitPeriod.DAY: dt.timedelta(hours=24),
@@ -117,7 +121,7 @@ def assert_may_deposit(*, player: Player, amount: int) -> None:
         _refuse_over_limits(state, amount)
     if player.kyc_status == KycStatus.VERIFIED:
         return
-    threshold = get_profile(player).kyc_deposit_threshold
+    threshold = kyc_threshold(player)
     deposited = total_deposits(player.pk)
     if deposited >= threshold:
         raise KycRequired("Deposits are paused until the player's identity is verified.")
@@ -319,6 +323,22 @@ def get_profile(player: Player) -> JurisdictionProfile:
 def get_profile_for_brand(brand_id: int) -> JurisdictionProfile:
     profile = JurisdictionProfile.objects.filter(brands__id=brand_id).first()
     return profile or JurisdictionProfile.objects.get(is_default=True)
+
+
+def kyc_threshold(player: Player) -> int:
+    """The profile's KYC threshold in minor units of the player's currency, at the currencies'
+    reference rates (rounded down). Without a rate for either currency it is 0, the safe side:
+    the unverified player deposits nothing until verified, and the missing rate is logged."""
+    profile = get_profile(player)
+    if profile.kyc_threshold_currency_id == player.currency_id:
+        return profile.kyc_deposit_threshold
+    codes = (profile.kyc_threshold_currency_id, player.currency_id)
+    currencies = Currency.objects.in_bulk(codes)
+    source, target = (currencies[code] for code in codes)
+    if source.units_per_eur is None or target.units_per_eur is None:
+        logger.warning("kyc_threshold_without_rate", profile=profile.code, currencies=codes)
+        return 0
+    return convert_minor(profile.kyc_deposit_threshold, source, target)
 
 
 def total_deposits(player_id: int) -> int:

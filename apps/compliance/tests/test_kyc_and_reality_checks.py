@@ -3,11 +3,12 @@ reality checks (due one interval after login, sent once per due time, from the l
 pauses until the player acknowledges)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
 from apps.accounts.choices import KycStatus
-from apps.accounts.models import Player
+from apps.accounts.models import Currency, Player
 from apps.compliance import selectors, services
 from apps.compliance.errors import KycRequired, LimitReached, RealityCheckPending
 from apps.compliance.models import PlayerProtection
@@ -40,6 +41,28 @@ def test_a_verified_player_deposits_past_the_threshold(clock):
 
     deposit(fresh(player), 50_000)
     bet(fresh(player), 100)
+
+
+def test_the_euro_threshold_is_converted_to_the_players_currency_at_its_reference_rate(clock):
+    # The seeded EUR 2,000 at the seeded reference rates (units one euro buys): GBP 0.85, SEK 11.
+    for currency, threshold in (("GBP", 170_000), ("SEK", 2_200_000)):
+        player = funded_player(0, currency=currency)
+        assert selectors.kyc_threshold(player) == threshold
+        deposit(player, threshold - 1)
+        deposit(fresh(player), 1)  # reaches it: accepted, then held
+        with pytest.raises(KycRequired):
+            deposit(fresh(player), 1)
+
+
+def test_a_threshold_in_a_currency_without_a_rate_is_the_safe_side(clock):
+    player = funded_player(0, currency="JPY")  # the operator has not set JPY's reference rate
+    assert selectors.kyc_threshold(player) == 0
+    with pytest.raises(KycRequired):
+        deposit(player, 1)  # an unverified player deposits nothing until verified
+
+    Currency.objects.filter(code="JPY").update(units_per_eur=Decimal("165"))
+    assert selectors.kyc_threshold(fresh(player)) == 330_000  # 2,000 euros in yen (exponent 0)
+    deposit(fresh(player), 1)
 
 
 def test_an_unverified_player_cannot_withdraw():
