@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import router, transaction
 
 from apps.accounts.models import Brand, Currency, Player, User
 from apps.common.admin import AuditedAdmin, StaffAuditMixin
+from apps.compliance import services as compliance
 
 
 @admin.register(User)
@@ -33,14 +35,34 @@ class CurrencyAdmin(AuditedAdmin):
         return False  # money rows point at currencies forever
 
 
+class PlayerForm(forms.ModelForm):
+    """The player's standing (status, KYC) changes only with a reason, which the staff-action
+    trail records beside the old and new value."""
+
+    STANDING = ("status", "kyc_status")
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="required to change the status or KYC"
+    )
+
+    class Meta:
+        model = Player
+        fields = ("email", "country", "date_of_birth", "status", "kyc_status")
+
+    def clean(self):
+        cleaned = super().clean()
+        if set(self.STANDING) & set(self.changed_data) and not cleaned.get("reason", "").strip():
+            self.add_error("reason", "Say why the player's status or KYC changes.")
+        return cleaned
+
+
 @admin.register(Player)
 class PlayerAdmin(AuditedAdmin):
+    form = PlayerForm
     list_display = ("id", "username", "email", "brand", "country", "currency", "status", "kyc_status", "created_at")
     list_filter = ("brand", "status", "kyc_status", "currency", "country")
     search_fields = ("=id", "user__username", "email")
     list_select_related = ("user", "brand", "currency")
     readonly_fields = ("user", "brand", "currency", "created_at", "updated_at")
-    # Status changes will move to audited services (player protection); until then they are plain edits.
     fields = (
         "user",
         "brand",
@@ -50,9 +72,16 @@ class PlayerAdmin(AuditedAdmin):
         "date_of_birth",
         "status",
         "kyc_status",
+        "reason",
         "created_at",
         "updated_at",
     )
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if "kyc_status" in form.changed_data:
+            # A verified player's KYC hold no longer refuses anything: the money path may skip it.
+            compliance.refresh_checks(obj.pk)
 
     @admin.display(ordering="user__username")
     def username(self, player: Player) -> str:

@@ -43,6 +43,8 @@ class StaffAuditMixin:
         return obj
 
     def save_model(self, request, obj, form, change) -> None:
+        # A form that asks why (a `reason` field, e.g. the player's status) gives its record one.
+        obj._staff_audit_reason = form.cleaned_data.get("reason", "") if form is not None else ""
         if change and self.records_saves and not hasattr(obj, "_staff_audit_before"):
             stored = type(obj)._base_manager.filter(pk=obj.pk).first()
             obj._staff_audit_before = staff_audit.snapshot(stored) if stored is not None else {}
@@ -60,7 +62,8 @@ class StaffAuditMixin:
             # Without a captured before (a custom view that saved on its own), the whole row after.
             before = getattr(obj, "_staff_audit_before", {})
             changed = staff_audit.changes(before, self._stored(obj))
-            self._record(request, staff_audit.ADMIN_CHANGE, staff_audit.target_of(obj), *changed)
+            reason = getattr(obj, "_staff_audit_reason", "")
+            self._record(request, staff_audit.ADMIN_CHANGE, staff_audit.target_of(obj), *changed, reason=reason)
         return entry
 
     def delete_model(self, request, obj) -> None:
@@ -106,8 +109,12 @@ class StaffAuditMixin:
     def _stored(self, obj) -> dict:
         return staff_audit.snapshot(type(obj)._base_manager.get(pk=obj.pk))
 
-    def _record(self, request, action: str, target: tuple[str, str], before: dict, after: dict) -> None:
-        staff_audit.record_staff_action(actor=request.user, action=action, target=target, before=before, after=after)
+    def _record(
+        self, request, action: str, target: tuple[str, str], before: dict, after: dict, reason: str = ""
+    ) -> None:
+        staff_audit.record_staff_action(
+            actor=request.user, action=action, target=target, before=before, after=after, reason=reason
+        )
 
 
 class AuditedAdmin(StaffAuditMixin, admin.ModelAdmin):

@@ -359,6 +359,13 @@ def notify(player_id: int, *, kind: str, message: str, data: dict | None = None)
     realtime.notify_player(player_id, kind=kind, message=message, data=data)
 
 
+def refresh_checks(player_id: int) -> None:
+    """After a change of the player made elsewhere (KYC verified in the back office): whether the
+    money path still needs to read the player's protection state."""
+    with transaction.atomic():
+        _refresh_flag(player_id, timezone.now())
+
+
 # --- internals --------------------------------------------------------------------------------------
 
 

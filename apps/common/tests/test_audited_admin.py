@@ -5,6 +5,7 @@ secrets redacted; driven through the back office as a logged-in superuser would.
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import Brand, Player, User
@@ -12,7 +13,7 @@ from apps.accounts.tests.factories import make_player, make_staff
 from apps.common.admin import StaffAuditMixin
 from apps.common.timestamps import iso_utc
 from apps.compliance import audit
-from apps.compliance.models import StaffAction
+from apps.compliance.models import PlayerProtection, StaffAction
 from apps.games.models import Game, Provider
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_a_change_records_only_the_fields_that_changed(client, superuser):
     player = make_player()
     before = Player.objects.get(pk=player.pk)
     form = {"email": player.email, "country": "MT", "date_of_birth": "1990-01-01", "status": "active",
-            "kyc_status": "verified"}  # fmt: skip
+            "kyc_status": "verified", "reason": "passport checked"}  # fmt: skip
 
     response = client.post(f"/backoffice/accounts/player/{player.pk}/change/", form)
 
@@ -77,6 +78,34 @@ def test_a_change_records_only_the_fields_that_changed(client, superuser):
          {"kyc_status": "unverified", "updated_at": iso_utc(before.updated_at)},
          {"kyc_status": "verified", "updated_at": iso_utc(after.updated_at)}),
     ]  # fmt: skip
+    assert StaffAction.objects.get().reason == "passport checked"
+
+
+def test_the_players_standing_changes_only_with_a_reason(client, superuser):
+    player = make_player()
+    form = {"email": player.email, "country": "MT", "date_of_birth": "1990-01-01", "status": "locked",
+            "kyc_status": "unverified"}  # fmt: skip
+
+    response = client.post(f"/backoffice/accounts/player/{player.pk}/change/", form)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "Say why the player" in response.content.decode()
+    assert Player.objects.get(pk=player.pk).status == "active"
+    assert records() == []
+    form["email"] = "other@example.com"  # other fields need no reason
+    form["status"] = "active"
+    assert client.post(f"/backoffice/accounts/player/{player.pk}/change/", form).status_code == 302
+
+
+def test_verifying_a_held_player_lets_the_money_path_skip_the_checks_again(client, superuser):
+    player = make_player()
+    PlayerProtection.objects.create(player=player, kyc_threshold_reached_at=timezone.now())
+    Player.objects.filter(pk=player.pk).update(needs_compliance_checks=True)
+    form = {"email": player.email, "country": "MT", "date_of_birth": "1990-01-01", "status": "active",
+            "kyc_status": "verified", "reason": "documents checked"}  # fmt: skip
+
+    assert client.post(f"/backoffice/accounts/player/{player.pk}/change/", form).status_code == 302
+    assert Player.objects.get(pk=player.pk).needs_compliance_checks is False
 
 
 def test_a_many_to_many_change_records_the_related_ids(client, superuser):
