@@ -19,6 +19,8 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "accounts.view_currency",
         "wallet.view_account",
         "wallet.view_transaction",
+        "compliance.view_limit",
+        "compliance.view_exclusion",
     ],
     StaffRole.COMPLIANCE: [
         "accounts.view_user",
@@ -29,6 +31,17 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "wallet.view_account",
         "wallet.view_transaction",
         "wallet.view_entry",
+        # Player protection: limits and exclusions are set through the compliance services (the
+        # admin forms ask for a reason); profiles and the trails are read here, not changed.
+        "compliance.view_jurisdictionprofile",
+        "compliance.view_limit",
+        "compliance.add_limit",
+        "compliance.change_limit",
+        "compliance.view_limitchange",
+        "compliance.view_exclusion",
+        "compliance.add_exclusion",
+        "compliance.view_playerprotection",
+        "compliance.view_staffaction",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",

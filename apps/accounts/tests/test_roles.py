@@ -29,3 +29,22 @@ def test_staff_can_open_the_back_office(client):
     assert client.get("/backoffice/").status_code == 200
     assert client.get("/backoffice/accounts/player/").status_code == 200
     assert client.get("/backoffice/accounts/brand/add/").status_code == 403
+
+
+def test_compliance_staff_work_on_player_protection_and_support_only_sees_it(client):
+    client.force_login(make_staff(StaffRole.COMPLIANCE))
+    for page in (
+        "compliance/limit/add/",
+        "compliance/exclusion/add/",
+        "compliance/limitchange/",
+        "compliance/staffaction/",
+        "compliance/jurisdictionprofile/",
+        "compliance/playerprotection/",
+    ):
+        assert client.get(f"/backoffice/{page}").status_code == 200, page
+    assert client.get("/backoffice/compliance/jurisdictionprofile/add/").status_code == 403
+
+    client.force_login(make_staff(StaffRole.SUPPORT))
+    assert client.get("/backoffice/compliance/limit/").status_code == 200
+    assert client.get("/backoffice/compliance/limit/add/").status_code == 403
+    assert client.get("/backoffice/compliance/staffaction/").status_code == 403
