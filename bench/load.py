@@ -26,6 +26,13 @@ class Result:
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
+    def absorb(self, part: Result) -> None:
+        """Add a slice of the same load (run apart, in turns with another) to this one."""
+        self.latencies += part.latencies
+        self.errors += part.errors
+        self.seconds += part.seconds
+        self.spread = " ".join(filter(None, (self.spread, part.spread)))
+
     def percentile(self, p: float) -> float:
         if not self.latencies:
             return float("nan")

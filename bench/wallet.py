@@ -9,6 +9,7 @@ import json
 import os
 import random
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +27,10 @@ PLAYERS = int(os.environ.get("BENCH_PLAYERS", "10000"))
 # limits stays within 10 % of one without, measured in the same run).
 LIMITED = int(os.environ.get("BENCH_LIMITED", str(max(1, PLAYERS // 5))))
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
+# (a) and (a') alternate in this many pairs of slices (DURATION / PAIRS each), in the order
+# a a' a' a a a' …: the speed of this shared machine drifts over a minute by more than the 10 %
+# measured, and neighbouring slices see the same machine.
+PAIRS = int(os.environ.get("BENCH_PAIRS", "4"))
 MAX_REQUESTS = 100_000
 
 
@@ -94,6 +99,26 @@ def prepare_plain_sql(database_url: str, accounts: int) -> None:
         conn.execute("INSERT INTO bench_account SELECT g, 10000000 FROM generate_series(1, %s) g", (accounts,))
 
 
+def alternating_bets(host: str, port: int, free, limited, *, concurrency: int, workers: int):
+    """(a) on players without limits and (a') on players with them, in PAIRS alternating slices:
+    both merged over their slices, and the ratio (a')/(a) of each pair."""
+    totals = {
+        "a": Result("(a) signed bet via API", concurrency),
+        "a'": Result("(a') the same, with limits", concurrency),
+    }
+    requests = {"a": free, "a'": limited}
+    pair_ratios = []
+    for pair in range(PAIRS):
+        rates = {}
+        for key in ("a", "a'") if pair % 2 == 0 else ("a'", "a"):
+            part = run_load(totals[key].name, host, port, requests[key], concurrency=concurrency,
+                            duration=DURATION / PAIRS, max_requests=MAX_REQUESTS, workers=workers)  # fmt: skip
+            totals[key].absorb(part)
+            rates[key] = part.rate
+        pair_ratios.append(rates["a'"] / rates["a"] if rates["a"] else float("nan"))
+    return totals["a"], totals["a'"], pair_ratios
+
+
 def wallet_benchmark(workers: int) -> None:
     print(f"== wallet API: signed bets vs /healthz vs plain SQL; {workers} uvicorn workers, {PLAYERS} funded players "
           f"(and {LIMITED} more with every limit set), {DURATION:.0f} s per run")  # fmt: skip
@@ -114,23 +139,22 @@ def wallet_benchmark(workers: int) -> None:
             conn.execute("VACUUM ANALYZE")
         rows = []
         for concurrency in (8, 32):
-            bets = run_load("(a) signed bet via API", host, port, bet_requests(provider, secret, player_ids),
-                            concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS,
-                            workers=workers)  # fmt: skip
-            limited = run_load("(a') the same, players with limits", host, port,
-                               bet_requests(provider, secret, limited_ids), concurrency=concurrency,
-                               duration=DURATION, max_requests=MAX_REQUESTS, workers=workers)  # fmt: skip
+            bets, limited, pair_ratios = alternating_bets(
+                host, port, bet_requests(provider, secret, player_ids), bet_requests(provider, secret, limited_ids),
+                concurrency=concurrency, workers=workers,
+            )  # fmt: skip
             health = run_load("(b) GET /healthz", host, port, lambda _n: ("GET", "/healthz", {}, b""),
                               concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS,
                               workers=workers)  # fmt: skip
             sql = plain_sql(database_url, concurrency, PLAYERS)
             for result in (bets, limited, health, sql):
                 print(result.line())
-            rows.append((concurrency, bets, limited, health, sql))
-        for concurrency, bets, limited, health, sql in rows:
+            rows.append((concurrency, bets, limited, health, sql, pair_ratios))
+        for concurrency, bets, limited, health, sql, pair_ratios in rows:
             print(f"c={concurrency}: (a)/(b) = {ratio(bets, health)}   (a)/(c) = {ratio(bets, sql)}   "
                   f"(a) p99 = {bets.percentile(99):.1f} ms   errors (a) = {bets.errors}   "
-                  f"with limits (a')/(a) = {ratio(limited, bets)}, errors (a') = {limited.errors}")  # fmt: skip
+                  f"with limits (a')/(a) = {ratio(limited, bets)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}, "
+                  f"median {statistics.median(pair_ratios):.2f}), errors (a') = {limited.errors}")  # fmt: skip
         print("wallet_audit after the run:")
         try:
             print(manage(env, "wallet_audit").strip().splitlines()[-1])
