@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connections
+from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from rest_framework.test import APIClient
 
 from apps.wallet.services import forget_system_accounts
@@ -25,6 +26,8 @@ def _close_connection_pools_before_teardown(django_db_setup, django_db_blocker):
     """Threads (WebSocket consumers, concurrency tests) leave connections open; close them so
     that the test database can be dropped at the end of the run."""
     yield
+    if not connections["default"].settings_dict["NAME"].startswith(TEST_DATABASE_PREFIX):
+        return  # no test of the run used the database: none was created, nothing holds it
     with django_db_blocker.unblock():
         for connection in connections.all():
             if getattr(connection, "pool", None) is not None:

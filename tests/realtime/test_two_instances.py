@@ -97,6 +97,10 @@ async def test_a_bet_on_instance_1_reaches_the_player_and_the_feed_on_instance_2
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await next_frame(player)
                 assert closed.value.rcvd.code == 4403
+            # uvicorn logged the socket's accept with its path: the one-time ticket is not in it.
+            log = two.log.read_text()
+            assert '"WebSocket /ws/player/?ticket=[redacted]" [accepted]' in log
+            assert one_time not in log
         except BaseException:
             print(f"--- instance 2 log ---\n{tail(two.log)}")
             raise
