@@ -29,6 +29,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
+from apps.compliance import services as compliance_services
 from apps.realtime import protocol
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
@@ -77,6 +78,14 @@ def _exclusion_notice(player: Player) -> dict | None:
         "This account is closed for play by a time-out or self-exclusion.",
         {"reason": exclusion.kind, "until": iso_utc(exclusion.ends_at)},
     )
+
+
+@database_sync_to_async
+def _send_due_reality_check(player_id: int, due_at) -> object:
+    """Send the player's reality check due at `due_at` unless a bet or another socket did; the
+    next due time."""
+    compliance_services.send_due_reality_check(player_id=player_id, due_at=due_at)
+    return Player.objects.filter(pk=player_id).values_list("reality_check_due_at", flat=True).first()
 
 
 @database_sync_to_async
@@ -261,6 +270,8 @@ class PlayerConsumer(_BackplaneMember):
     ticket."""
 
     player_id: int | None = None
+    _reality_timer: asyncio.TimerHandle | None = None
+    _reality_task: asyncio.Task | None = None
 
     async def connect(self) -> None:
         player = self.scope.get("ticket_player")
@@ -286,6 +297,38 @@ class PlayerConsumer(_BackplaneMember):
         await self.accept()
         await self.send_json(protocol.hello(await _state(player.pk)))
         self.start_beating()
+        self._watch_reality_check(player.reality_check_due_at)
+
+    def _watch_reality_check(self, due_at) -> None:
+        """The reality check comes at its time even between bets: a timer for the due time the
+        player's row holds (the first bet past it may send it first; the conditional update in
+        `send_due_reality_check` makes it one notice either way, whichever socket or bet asks).
+        An interval shortened meanwhile is noticed when the timer fires, or by the next bet."""
+        if due_at is None or self.ended:
+            return
+        delay = max((due_at - timezone.now()).total_seconds(), 0.0)
+        self._reality_timer = asyncio.get_running_loop().call_later(delay, self._start_reality_check, due_at)
+
+    def _start_reality_check(self, due_at) -> None:
+        self._reality_timer = None
+        self._reality_task = asyncio.create_task(self._reality_check_due(due_at))
+
+    async def _reality_check_due(self, due_at) -> None:
+        try:
+            next_due = await _send_due_reality_check(self.player_id, due_at)
+        except Exception as exc:  # the next bet past the due time still sends it
+            logger.warning("realtime.reality_check_failed", player_id=self.player_id, error=repr(exc))
+            return
+        finally:
+            self._reality_task = None
+        self._watch_reality_check(next_due)
+
+    async def disconnect(self, code: int) -> None:
+        if self._reality_timer is not None:
+            self._reality_timer.cancel()
+        if self._reality_task is not None:
+            self._reality_task.cancel()
+        await super().disconnect(code)
 
     async def beat(self) -> None:
         """The current version, read from the ledger: a client that lost a frame on the backplane

@@ -72,3 +72,31 @@ async def test_the_first_bet_past_the_due_time_brings_a_reality_check_notice():
     assert (notice["data"]["net_result"], notice["data"]["currency"]) == (-100, "EUR")
     assert {frame["type"] for frame in frames} == {"notice", "wallet.updated"}
     await socket.disconnect()
+
+
+async def test_a_reality_check_comes_at_its_time_between_bets():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.accounts.models import Player
+    from apps.compliance.models import PlayerProtection
+
+    player = await database_sync_to_async(funded_player)(1_000)
+    await database_sync_to_async(services.start_play_session)(player=player)
+    due = timezone.now() + dt.timedelta(milliseconds=500)
+    await database_sync_to_async(Player.objects.filter(pk=player.pk).update)(reality_check_due_at=due)
+    socket = await open_socket(player)
+
+    notice = await socket.receive_json_from(timeout=5)  # no bet: the socket's timer asked for it
+
+    assert (notice["type"], notice["kind"]) == ("notice", "reality_check")
+    assert notice["data"]["net_result"] == 0
+    protection = await database_sync_to_async(PlayerProtection.objects.get)(player=player)
+    assert protection.reality_check_awaits_ack  # play pauses until the player acknowledges
+    next_due = await database_sync_to_async(
+        lambda: Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player.pk)
+    )()
+    assert next_due > timezone.now() + dt.timedelta(minutes=59)  # the profile's hour, from now
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
