@@ -296,12 +296,13 @@ def acknowledge_reality_check(*, player: Player) -> PlayerProtection:
 
 
 def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
-    """After the commit of a bet that found the check due: send one `reality_check` notice (time
-    played and net result of this session), move the due time one interval on, and pause play
-    until the player acknowledges (the flag makes the money path read the protection row).
+    """When the check is due (after the commit of a bet that found it due, or from the timer of one
+    of the player's open sockets): send one `reality_check` notice (time played and net result of
+    this session), move the due time one interval on, and pause play until the player
+    acknowledges (the flag makes the money path read the protection row).
 
-    The conditional UPDATE on the due time the bet saw makes it once per due time, however many
-    bets (or outbox re-deliveries) ask. Returns whether this call sent it."""
+    The conditional UPDATE on the due time the caller saw makes it once per due time, however many
+    bets, sockets (or outbox re-deliveries) ask. Returns whether this call sent it."""
     with transaction.atomic():
         now = timezone.now()
         player = Player.objects.select_related("currency").get(pk=player_id)
