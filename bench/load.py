@@ -63,6 +63,24 @@ async def _connect(host: str, port: int, count: int, workers: int | None) -> tup
     """
     if not workers or workers < 2:
         return [await asyncio.open_connection(host, port) for _ in range(count)], ""
+    for _attempt in range(ATTEMPTS_TO_SPREAD - 1):
+        kept, spread = await _connect_spread(host, port, count, workers)
+        if len(spread) == workers and max(spread) - min(spread) <= 1:
+            break
+        # One process took them all (it was first back to accept, the other busy): try again.
+        for connection in kept:
+            connection[1].close()
+        await asyncio.sleep(0.5)
+    else:
+        kept, spread = await _connect_spread(host, port, count, workers)
+    return kept, "+".join(str(n) for n in spread)
+
+
+ATTEMPTS_TO_SPREAD = 5
+
+
+async def _connect_spread(host: str, port: int, count: int, workers: int) -> tuple[list[Connection], list[int]]:
+    """One try of `_connect`: the connections kept, and how many of them each process holds."""
     opened = [await asyncio.open_connection(host, port) for _ in range(3 * count)]
     ports = [connection[1].get_extra_info("sockname")[1] for connection in opened]
     for _ in range(50):  # a connection still in the accept queue has no owner yet: wait for it
@@ -84,7 +102,7 @@ async def _connect(host: str, port: int, count: int, workers: int | None) -> tup
         if connection not in kept:
             connection[1].close()
     spread = sorted((sum(c in kept for c in cs) for cs in by_process.values()), reverse=True)
-    return kept, "+".join(str(n) for n in spread if n)
+    return kept, [n for n in spread if n]
 
 
 def _server_process_by_client_port(port: int) -> dict[int, str]:
