@@ -1,7 +1,6 @@
-import sys
-
 from django.core.management.base import BaseCommand
 
+from apps.common.audit_report import write_report
 from apps.compliance.audit import run_audit
 from apps.compliance.models import StaffAction
 
@@ -11,14 +10,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         results = run_audit()
-        violations = 0
-        for name, found in results.items():
-            self.stdout.write(f"{'FAIL' if found else 'ok  '} {name}")
-            for violation in found:
-                self.stdout.write(f"     - {violation}")
-            violations += len(found)
-        counts = f"{StaffAction.objects.count()} staff actions"
-        if violations:
-            self.stdout.write(f"staff_audit: {violations} violation(s) in {counts}")
-            sys.exit(1)
-        self.stdout.write(f"staff_audit: clean ({counts})")
+        write_report(self, "staff_audit", results, f"{StaffAction.objects.count()} staff actions")
