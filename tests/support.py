@@ -62,3 +62,19 @@ def stop(process: subprocess.Popen) -> str:
         process.kill()
         out, _ = process.communicate()
     return out or ""
+
+
+def call_audit_command(name: str) -> tuple[int | None, list[str]]:
+    """Run an audit management command in-process: (its exit code, None when it returned; its
+    output lines)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command(name, stdout=out)
+        code = None
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, out.getvalue().splitlines()

@@ -3,10 +3,8 @@ in their own transaction; the chain verifies; tampering behind the trigger is na
 and the database refuses to change or remove a record."""
 
 import datetime as dt
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from apps.accounts.choices import StaffRole
@@ -18,6 +16,7 @@ from apps.compliance.tests.factories import limit
 from apps.wallet import errors as wallet_errors
 from apps.wallet import services as wallet
 from apps.wallet.models import Account, Transaction
+from tests.support import call_audit_command
 
 pytestmark = pytest.mark.django_db
 
@@ -355,14 +354,7 @@ def test_the_orm_cannot_change_records_either(five_actions):
 
 
 def staff_audit_command() -> tuple[int | None, list[str]]:
-    """Run the command: (its exit code, None when it returned; its output lines)."""
-    out = StringIO()
-    try:
-        call_command("staff_audit", stdout=out)
-        code = None
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, out.getvalue().splitlines()
+    return call_audit_command("staff_audit")
 
 
 def test_the_command_is_clean_on_a_trail_the_services_wrote(five_actions):

@@ -1,10 +1,7 @@
 """manage.py wallet_audit: clean on a ledger the services wrote; names each violation, and exits
 1, on a database corrupted on purpose (a trigger switched off, then an entry edited)."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from apps.wallet.audit import CHECKS, run_audit
@@ -17,6 +14,7 @@ from apps.wallet.tests.factories import (
     rollback,
     win,
 )
+from tests.support import call_audit_command
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -43,14 +41,7 @@ def a_day_of_play():
 
 
 def audit() -> tuple[int | None, list[str]]:
-    """Run the command: (its exit code, None when it returned; its output lines)."""
-    out = StringIO()
-    try:
-        call_command("wallet_audit", stdout=out)
-        code = None
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, out.getvalue().splitlines()
+    return call_audit_command("wallet_audit")
 
 
 def test_audit_is_clean_after_the_services_wrote_the_ledger():
