@@ -50,6 +50,7 @@ test: $(VENV)/.dev $(CHROMIUM)
 serve: $(VENV)/.runtime .env
 	@test -n "$$DATABASE_URL" || { echo "make serve needs DATABASE_URL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/pam" >&2; exit 2; }
 	@test -n "$$REDIS_URL" || { echo "make serve needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 2; }
+	PAM_ENV=production DEBUG=false $(PY) manage.py create_database
 	PAM_ENV=production DEBUG=false $(PY) manage.py migrate --noinput
 	PAM_ENV=production DEBUG=false HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/serve.sh
 
