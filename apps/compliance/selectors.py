@@ -83,11 +83,8 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
         state = _money_path_state(player.pk, now, kinds=_STAKE_LIMITS)
         _refuse_if_held(player, state, now)
         if state.reality_check_awaits_ack:
-            raise RealityCheckPending(
-                "Acknowledge the reality check to continue playing.",
-                details={"reality_check": {"sent_at": iso_utc(state.reality_check_sent_at),
-                                           "acknowledge": REALITY_CHECK_ACK_URL}},
-            )  # fmt: skip
+            sent = {"sent_at": iso_utc(state.reality_check_sent_at), "acknowledge": REALITY_CHECK_ACK_URL}
+            raise RealityCheckPending(details={"reality_check": sent})
         session = state.limits.pop((LimitKind.SESSION, ""), None)
         started = state.session_started_at
         if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
