@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
+from apps.common.fields import StrictIntegerField
 from apps.common.schema import ErrorSerializer
 from apps.compliance import selectors as compliance
 from apps.compliance import services as compliance_services
@@ -32,8 +33,8 @@ class PlayerOutputSerializer(serializers.Serializer):
 
 class DepositLimitSerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=LimitPeriod.values)
-    amount = serializers.IntegerField(min_value=0, max_value=compliance_services.MAX_MONEY_LIMIT,
-                                      help_text="minor units of the player's currency")  # fmt: skip
+    amount = StrictIntegerField(min_value=0, max_value=compliance_services.MAX_MONEY_LIMIT,
+                                help_text="minor units of the player's currency")  # fmt: skip
 
 
 class RegisterApi(APIView):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
+from apps.common.fields import StrictIntegerField
 from apps.common.schema import ErrorSerializer
 from apps.compliance import selectors, services
 from apps.compliance.choices import LimitKind, LimitPeriod, SelfExclusionPeriod
@@ -19,15 +20,6 @@ _NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTIC
 _NOT_A_PLAYER = OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER (a staff user)")
 _INVALID = OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST")
 _COMMON = {400: _INVALID, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER}
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: no strings, booleans or numbers with a fraction (`100.0`)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 @extend_schema_field(

@@ -70,6 +70,8 @@ def test_registration_without_a_deposit_limit_sets_none(api_client):
         [{"period": "1h", "amount": 5_000}],
         [{"period": "7d", "amount": -1}],
         [{"period": "7d"}],
+        [{"period": "7d", "amount": 5000.0}],  # money is a JSON integer, as in PUT limits
+        [{"period": "7d", "amount": "5000"}],
         {"period": "7d", "amount": 1},  # a list
     ],
 )
