@@ -311,6 +311,8 @@ class PlayerConsumer(_BackplaneMember):
 
     def _start_reality_check(self, due_at) -> None:
         self._reality_timer = None
+        if self.ended:  # a consumer that ended without `disconnect` (its timer outlived it)
+            return
         self._reality_task = asyncio.create_task(self._reality_check_due(due_at))
 
     async def _reality_check_due(self, due_at) -> None:
