@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import time
 import urllib.error
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.wallet.api.signature import signature_of
-from tests.support import ROOT, clean_env, free_port, stop, wait_for_http
+from tests.support import PYTHON, ROOT, clean_env, free_port, stop, wait_for_http
 
 UVICORN = ROOT / ".venv" / "bin" / "uvicorn"
 REDIS_SERVER = "redis-server"
@@ -44,7 +45,8 @@ def tail(path: Path, lines: int = 60) -> str:
 
 @dataclass
 class Server:
-    """One PAM ASGI process (uvicorn, one worker) on 127.0.0.1."""
+    """One PAM ASGI server on 127.0.0.1: uvicorn with its worker processes, in a process group of
+    its own (so that `kill_server` can SIGKILL all of them at once)."""
 
     process: subprocess.Popen
     port: int
@@ -59,13 +61,10 @@ class Server:
         return f"ws://127.0.0.1:{self.port}"
 
 
-def start_server(tmp_path: Path, name: str, *, redis_url: str | None = None, **env: str) -> Server:
-    """A PAM server on this run's test database, its Redis (or `redis_url`) and this run's
-    channel-layer prefix, answering /healthz. Stop it with `stop_server`."""
-    assert UVICORN.is_file(), f"{UVICORN} is missing: create the virtualenv first"
-    port = free_port()
-    log = tmp_path / f"{name}.log"
-    server_env = clean_env(
+def server_env(redis_url: str | None = None, **env: str) -> dict[str, str]:
+    """The environment of a PAM process (server or management command) on this run's test
+    database, its Redis (or `redis_url`) and this run's channel-layer prefix."""
+    return clean_env(
         DATABASE_URL=database_url_of_this_run(),
         REDIS_URL=redis_url or os.environ["REDIS_URL"],
         CHANNEL_LAYER_PREFIX=os.environ["CHANNEL_LAYER_PREFIX"],
@@ -77,21 +76,103 @@ def start_server(tmp_path: Path, name: str, *, redis_url: str | None = None, **e
         LOG_LEVEL="INFO",
         **env,
     )
+
+
+def start_server(
+    tmp_path: Path,
+    name: str,
+    *,
+    redis_url: str | None = None,
+    workers: int = 1,
+    port: int | None = None,
+    **env: str,
+) -> Server:
+    """A PAM server answering /healthz, on `port` (a free one by default) with `workers` worker
+    processes (more than one: a supervisor and its workers, as `make serve` runs it). Stop it
+    with `stop_server`, or crash it with `kill_server`."""
+    assert UVICORN.is_file(), f"{UVICORN} is missing: create the virtualenv first"
+    port = port or free_port()
+    log = tmp_path / f"{name}.log"
     args = [str(UVICORN), "pam.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--workers", "1", "--lifespan", "off", "--no-access-log"]
-    with log.open("w") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=server_env, stdout=out, stderr=subprocess.STDOUT)
+    args += ["--workers", str(workers), "--lifespan", "off", "--no-access-log"]
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=server_env(redis_url, **env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(process, port, log)
     try:
         wait_for_http(f"{server.http}/healthz", process)
     except (RuntimeError, TimeoutError) as exc:
-        stop(process)
+        stop_server(server)
         raise AssertionError(f"server {name} did not start: {exc}\n{tail(log)}") from exc
     return server
 
 
 def stop_server(server: Server) -> None:
     stop(server.process)
+    kill_group(server.process)  # a worker that outlived its supervisor
+
+
+def kill_server(server: Server) -> None:
+    """SIGKILL every process of the server at once, as a crash (or the OOM killer) would: no
+    shutdown, no on_commit still to run, no atexit."""
+    kill_group(server.process)
+    server.process.wait(timeout=10)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL what is left of the process group that `process` leads (it was started with
+    `start_new_session=True`)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@dataclass
+class Sweeper:
+    """`manage.py outbox_sweeper`, in a process group of its own."""
+
+    process: subprocess.Popen
+    log: Path
+
+
+def start_sweeper(tmp_path: Path, name: str, *args: str) -> Sweeper:
+    """The outbox sweeper as `make serve` runs it beside the servers, with `args` (e.g. a shorter
+    `--grace`), once it has started sweeping. Stop it with `stop_sweeper` or crash it with
+    `kill_sweeper`."""
+    log = tmp_path / f"{name}.log"
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            [PYTHON, "manage.py", "outbox_sweeper", *args],
+            cwd=ROOT,
+            env=server_env(PYTHONUNBUFFERED="1"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    sweeper = Sweeper(process, log)
+    deadline = time.monotonic() + 60
+    while "outbox_sweeper: sweeping every" not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_sweeper(sweeper)
+            raise AssertionError(f"sweeper {name} did not start\n{tail(log)}")
+        time.sleep(0.1)
+    return sweeper
+
+
+def stop_sweeper(sweeper: Sweeper) -> None:
+    stop(sweeper.process)
+    kill_group(sweeper.process)
+
+
+def kill_sweeper(sweeper: Sweeper) -> None:
+    """SIGKILL the sweeper, as a crash would: a lease it holds stays until it expires."""
+    kill_group(sweeper.process)
+    sweeper.process.wait(timeout=10)
 
 
 @dataclass
