@@ -213,6 +213,11 @@ def wallets(player_ids: list[int]) -> dict[int, tuple[int, int, int]]:
 
 
 @database_sync_to_async
+def last_transaction_id() -> int:
+    return Transaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+@database_sync_to_async
 def undispatched() -> int:
     return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
 
@@ -280,6 +285,7 @@ async def test_a_crash_in_a_storm_of_calls_loses_doubles_and_changes_nothing(tmp
         await asyncio.to_thread(kill_server, servers[-1])
         await asyncio.to_thread(kill_sweeper, sweepers[-1])
         left_undispatched = await undispatched()  # the sweeper's work to come (0 is possible)
+        committed_at_kill = await last_transaction_id()
         servers.append(
             await asyncio.to_thread(
                 start_server, tmp_path, "server", workers=WORKERS, port=servers[0].port, **server_env
@@ -343,10 +349,14 @@ async def test_a_crash_in_a_storm_of_calls_loses_doubles_and_changes_nothing(tmp
 
         code, lines = await database_sync_to_async(call_audit_command)("wallet_audit")
         assert code is None, "\n".join(lines)
+        for log in (servers[-1].log, sweepers[-1].log):
+            assert "Traceback" not in log.read_text(errors="replace"), tail(log, 120)
+        retried = [call for call in calls if call.no_answer]
+        lost_answers = sum(1 for call in retried if int(call.answer[1]["transaction_id"]) <= committed_at_kill)
         print(
-            f"crash storm: {len(calls)} calls, {sum(c.no_answer for c in calls)} attempts unanswered "
-            f"({sum(1 for c in calls if c.no_answer)} calls retried), {left_undispatched} event(s) "
-            f"undispatched at the kill"
+            f"crash storm: {len(calls)} calls, {sum(c.no_answer for c in calls)} attempts unanswered, "
+            f"{len(retried)} calls retried ({lost_answers} committed before the kill, answered by a replay), "
+            f"{left_undispatched} event(s) undispatched at the kill"
         )
     except BaseException:
         for server in servers[-1:]:
