@@ -30,7 +30,7 @@ from apps.accounts.models import Player
 from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
 from apps.compliance import services as compliance_services
-from apps.realtime import protocol
+from apps.realtime import protocol, selectors
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
 from apps.wallet import selectors as wallet
@@ -91,15 +91,6 @@ def _send_due_reality_check(player_id: int, due_at) -> object:
 @database_sync_to_async
 def _state(player_id: int) -> wallet.WalletState:
     return wallet.get_wallet_state(player_id)
-
-
-@database_sync_to_async
-def _catch_up(player_id: int, since_version: int) -> list[dict]:
-    """Every missed frame from the ledger, or one `resync` when more than RESYNC_AFTER are missing."""
-    if wallet.count_events_since(player_id, since_version) > protocol.RESYNC_AFTER:
-        return [protocol.resync(wallet.get_wallet_state(player_id))]
-    events = wallet.list_events_since(player_id, since_version, protocol.RESYNC_AFTER)
-    return [protocol.wallet_updated(event) for event in events]
 
 
 class _BackplaneMember(AsyncJsonWebsocketConsumer):
@@ -347,7 +338,7 @@ class PlayerConsumer(_BackplaneMember):
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             await self.send_json(protocol.notice("invalid_request", "resume needs a non-negative since_version"))
             return
-        for frame in await _catch_up(self.player_id, since):
+        for frame in await database_sync_to_async(selectors.list_frames_since)(self.player_id, since):
             await self.send_json(frame)
 
     async def wallet_updated(self, message: dict) -> None:
