@@ -6,9 +6,11 @@ closed at once with 4401 (not authenticated) or 4403 (not allowed), never left o
 Both consumers outlive a Redis outage (docs/architecture.md, "Real-time through a Redis outage"):
 channels' receive loop would otherwise end the consumer on the first Redis error, closing every
 socket of the process; here the process's one receive loop (mailroom.py) retries with backoff.
-The groups are re-joined on every beat, because a Redis that restarted empty has forgotten them,
-and a socket that connects while Redis is down is still accepted, served from the ledger, and
-joins its group once Redis is back.
+A Redis that restarted empty has forgotten every group: the mailroom notices it as soon as Redis
+answers again and has every socket re-join its groups and beat at once
+(`rejoin_after_backplane_loss`), so live frames resume without waiting for the next beat. The
+groups are also re-joined on every beat, which renews them, and a socket that connects while
+Redis is down is still accepted, served from the ledger, and joins its group once Redis is back.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from apps.accounts.models import Player
 from apps.common.timestamps import iso_utc
 from apps.compliance import selectors as compliance
 from apps.compliance import services as compliance_services
-from apps.realtime import protocol
+from apps.realtime import protocol, selectors
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
 from apps.wallet import selectors as wallet
@@ -93,15 +95,6 @@ def _state(player_id: int) -> wallet.WalletState:
     return wallet.get_wallet_state(player_id)
 
 
-@database_sync_to_async
-def _catch_up(player_id: int, since_version: int) -> list[dict]:
-    """Every missed frame from the ledger, or one `resync` when more than RESYNC_AFTER are missing."""
-    if wallet.count_events_since(player_id, since_version) > protocol.RESYNC_AFTER:
-        return [protocol.resync(wallet.get_wallet_state(player_id))]
-    events = wallet.list_events_since(player_id, since_version, protocol.RESYNC_AFTER)
-    return [protocol.wallet_updated(event) for event in events]
-
-
 class _BackplaneMember(AsyncJsonWebsocketConsumer):
     """A consumer in channel-layer groups that survives the backplane going away and coming back.
 
@@ -118,6 +111,7 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
     groups_to_join: list[str]
     closing = False
     ended = False
+    beating = False
     _beat_timer: asyncio.TimerHandle | None = None
     _beat_task: asyncio.Task | None = None
     _inbox: collections.deque | None = None
@@ -153,7 +147,9 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
         that closed while that loop was still connecting to Redis hung on the cancel)."""
         self._mailroom = mailroom_of(self.channel_layer)
         if self._mailroom is not None:
-            self._mailroom.add(self.channel_name, self._deliver)
+            self._mailroom.add(
+                self.channel_name, self._deliver, self.rejoin_after_backplane_loss, self.beat_after_backplane_loss
+            )
         else:  # the in-memory layer (embedded mode) is read per channel
             self._layer_task = asyncio.create_task(self._receive_each_from_layer())
 
@@ -212,7 +208,27 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
                 for group in self.groups_to_join:
                     await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def rejoin_after_backplane_loss(self) -> None:
+        """The backplane forgot the groups (a Redis restarted empty): re-join them, so that a
+        frame pushed from now on arrives live. Called by the mailroom; never raises, never closes
+        the socket: a failed join is logged and tried again on the next beat."""
+        if not (self.ended or self.closing):
+            await self.join_groups()
+
+    async def beat_after_backplane_loss(self) -> None:
+        """Beat once the groups are re-joined: the beat shows the client the versions it missed
+        while they were forgotten (read after the join, so whatever commits after the read is
+        pushed to the group). Called by the mailroom; never raises. A socket still connecting
+        does not beat: its `hello` is read after its own join."""
+        if not self.beating or self.ended or self.closing:
+            return
+        try:
+            await self.beat()
+        except Exception as exc:
+            logger.warning("realtime.beat_failed", error=repr(exc))
+
     def start_beating(self) -> None:
+        self.beating = True
         self._next_beat = asyncio.get_running_loop().time()
         self._schedule_beat()
 
@@ -347,7 +363,7 @@ class PlayerConsumer(_BackplaneMember):
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             await self.send_json(protocol.notice("invalid_request", "resume needs a non-negative since_version"))
             return
-        for frame in await _catch_up(self.player_id, since):
+        for frame in await database_sync_to_async(selectors.list_frames_since)(self.player_id, since):
             await self.send_json(frame)
 
     async def wallet_updated(self, message: dict) -> None:

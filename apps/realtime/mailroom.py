@@ -7,6 +7,16 @@ tracemalloc, 2,000 sockets). Every consumer channel of a process lives in one Re
 the consumer registered under its channel, and one for a channel no longer here is dropped, as
 channels-redis drops it.
 
+The mailroom also notices when the backplane has forgotten this process: a Redis restarted empty
+(no persistence), flushed, or another shard host of the layer restarted, loses every group
+membership, and no live frame would reach the process's sockets until each one's next beat. A
+probe every PROBE_SECONDS writes a marker key of the process on each host (`SET ... GET`, one
+round trip) and reads back whether it was still there; when a host that knew the marker (or was
+away) answers without it, every registered consumer re-joins its groups at once, then beats. This
+also catches a restart the receive loop never saw as an error, and does nothing for a failover or
+a restart that kept the data (the marker, like the groups, survived). The probe is one task per
+process, so an idle socket still holds nothing of its own.
+
 This reads channels-redis (4.3, pinned) through `receive_single` and its channel naming, as push.py
 uses its group helpers. Nothing else in the process may `receive()` on the layer's consumer
 channels, or the two would take each other's messages. A layer without that shape (the in-memory
@@ -16,9 +26,10 @@ layer of embedded mode) has no mailroom: each consumer receives for itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from channels_redis.core import RedisChannelLayer
@@ -26,19 +37,35 @@ from channels_redis.core import RedisChannelLayer
 logger = structlog.get_logger(__name__)
 
 RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # seconds, doubling, with jitter
+# Seconds between two probes of the backplane: a Redis that came back empty is noticed within
+# this, and costs one command per host and process each time.
+PROBE_SECONDS = 0.5
+MARKER_TTL = 3600  # seconds; every probe renews it, so it outlives the process by at most this
+# Consumers re-joining (a group call each, also bounded by consumers.LAYER_CALLS_AT_ONCE), then
+# beating (a database read each), at once after the backplane forgot them.
+REJOINS_AT_ONCE = 20
 
 Deliver = Callable[[dict], None]
+Recover = Callable[[], Awaitable[None]]
 
 
 class Mailroom:
     def __init__(self, layer, loop: asyncio.AbstractEventLoop) -> None:
         self.layer = layer
         self.loop = loop
-        self.recipients: dict[str, Deliver] = {}
+        self.recipients: dict[str, tuple[Deliver, Recover, Recover]] = {}
         self.task: asyncio.Task | None = None
+        self.marker = f"{layer.prefix}:mailroom:{layer.client_prefix}"
+        # Per host: whether a probe was made. The first one that finds no marker is the start,
+        # unless an earlier probe failed (sockets that connected while it was away never joined).
+        self._probed = [False] * layer.ring_size
+        self._answering = asyncio.Event()  # set by a probe that a host answered; wakes the receive
 
-    def add(self, channel: str, deliver: Deliver) -> None:
-        self.recipients[channel] = deliver
+    def add(self, channel: str, deliver: Deliver, rejoin: Recover, beat: Recover) -> None:
+        """From now on, hand `channel`'s messages to `deliver`; when the backplane has forgotten
+        the process's groups, await `rejoin()`, and once every consumer has re-joined, `beat()`
+        (neither may raise)."""
+        self.recipients[channel] = (deliver, rejoin, beat)
         if self.task is None:
             self.task = self.loop.create_task(self._run_until_cancelled(self.layer.non_local_name(channel)))
 
@@ -48,18 +75,20 @@ class Mailroom:
         self.recipients.pop(channel, None)
 
     async def _run_until_cancelled(self, process_channel: str) -> None:
-        """`_run` in a task of its own, cancelled until it ends. redis-py on Python 3.11 can
-        swallow a cancel that lands while it opens a connection (its `asyncio.wait_for` around a
-        write), and the receive would then go on for ever: measured, 3 of 30 cancels 2 ms after
-        the start, which hung the test's event loop at its close."""
-        reader = asyncio.create_task(self._run(process_channel))
+        """`_run` and `_watch` in tasks of their own, cancelled until they end. redis-py on
+        Python 3.11 can swallow a cancel that lands while it opens a connection (its
+        `asyncio.wait_for` around a write), and the receive would then go on for ever: measured,
+        3 of 30 cancels 2 ms after the start, which hung the test's event loop at its close."""
+        workers = {asyncio.create_task(self._run(process_channel)), asyncio.create_task(self._watch())}
         try:
-            await asyncio.wait({reader})
-            reader.result()
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_COMPLETED)
+            for worker in done:
+                worker.result()
         finally:
-            while not reader.done():
-                reader.cancel()
-                await asyncio.wait({reader}, timeout=0.5)
+            for worker in workers:
+                while not worker.done():
+                    worker.cancel()
+                    await asyncio.wait({worker}, timeout=0.5)
 
     async def _run(self, process_channel: str) -> None:
         """Receive for every consumer; a backplane error waits and tries again, never ends the
@@ -72,14 +101,69 @@ class Mailroom:
                 if asyncio.current_task().cancelling():  # a cancel that redis-py turned into an error
                     raise
                 logger.info("realtime.receive_failed", channel=process_channel, error=repr(exc))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not a secret)
+                # Woken early by the probe that finds Redis answering: frames pushed right after
+                # it is back wait in Redis only until this loop reads again.
+                self._answering.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay * random.uniform(0.5, 1.0)):  # noqa: S311 (jitter)
+                        await self._answering.wait()
                 delay = min(delay * 2, RETRY_MAX)
                 continue
             delay = RETRY_FIRST
             for channel in channels if isinstance(channels, list) else [channels]:
-                deliver = self.recipients.get(channel)
-                if deliver is not None:
-                    deliver(message)
+                recipient = self.recipients.get(channel)
+                if recipient is not None:
+                    recipient[0](message)
+
+    async def _watch(self) -> None:
+        """Probe every host each PROBE_SECONDS; when one has forgotten the process, every
+        consumer re-joins its groups and beats. Never ends: a host that does not answer is
+        probed again at the next period."""
+        while True:
+            if await self._probe():
+                await self._rejoin_all()
+            await asyncio.sleep(PROBE_SECONDS)
+
+    async def _probe(self) -> bool:
+        """Renew the marker on each host; True if one that should have held it did not."""
+        forgotten = []
+        for index in range(self.layer.ring_size):
+            probed, self._probed[index] = self._probed[index], True
+            try:
+                previous = await self.layer.connection(index).set(self.marker, b"1", ex=MARKER_TTL, get=True)
+            except Exception as exc:  # Redis away: the next period tries again
+                if asyncio.current_task().cancelling():  # a cancel that redis-py turned into an error
+                    raise
+                logger.debug("realtime.probe_failed", host=index, error=repr(exc))
+                continue
+            self._answering.set()
+            if previous is None and probed:
+                forgotten.append(index)
+        if forgotten:
+            logger.warning("realtime.backplane_forgot", hosts=forgotten, sockets=len(self.recipients))
+        return bool(forgotten)
+
+    async def _rejoin_all(self) -> None:
+        """Every consumer registered now re-joins its groups, then every one beats, REJOINS_AT_ONCE
+        at a time: the joins, which bring live frames back, do not wait behind the beats' database
+        reads. A consumer that registers meanwhile joins on its own."""
+        recipients = list(self.recipients.values())
+        await _each([rejoin for _, rejoin, _ in recipients])
+        await _each([beat for _, _, beat in recipients])
+        logger.info("realtime.rejoined", sockets=len(recipients))
+
+
+async def _each(calls: list[Recover]) -> None:
+    """Await every call, REJOINS_AT_ONCE at a time; one that raises is logged, the others go on."""
+
+    async def some() -> None:
+        while calls:
+            try:
+                await calls.pop()()
+            except Exception as exc:
+                logger.warning("realtime.rejoin_failed", error=repr(exc))
+
+    await asyncio.gather(*(some() for _ in range(min(REJOINS_AT_ONCE, len(calls)))))
 
 
 _mailrooms: weakref.WeakKeyDictionary[object, Mailroom] = weakref.WeakKeyDictionary()

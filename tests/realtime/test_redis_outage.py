@@ -3,9 +3,10 @@
 The test runs its own redis-server, so that it can stop it and start it again on the same port:
 with it stopped, bets through the wallet API still answer 200 with the right balances and the
 connected player still converges through heartbeat and `resume`; once it is back (empty: it
-keeps nothing), the socket re-joins its group and live frames flow again. The client, which
-behaves as the contract's client does, ends holding every version 1..N in order, on the one
-socket it opened: no server-side close during the outage.
+keeps nothing), the server notices that Redis forgot its groups and every socket re-joins its
+group and gets a heartbeat at once, so live frames flow again without waiting for a beat. The
+client, which behaves as the contract's client does, ends holding every version 1..N in order,
+on the one socket it opened: no server-side close during the outage.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ async def test_bets_answer_and_the_client_converges_through_a_redis_outage(tmp_p
                 await bet()
 
             # Redis back, empty: heartbeats and `resume` bring the client up to date, and once
-            # the socket has re-joined its group (on a heartbeat) live frames flow again.
+            # the socket has re-joined its group live frames flow again.
             backplane.start()
             await client.wait_for(lambda c: c.version == version, CONVERGE, "convergence after Redis is back")
             deadline = asyncio.get_running_loop().time() + CONVERGE
@@ -118,3 +119,72 @@ async def test_bets_answer_and_the_client_converges_through_a_redis_outage(tmp_p
             await asyncio.to_thread(stop_server, server)
         log = server.log.read_text(errors="replace")
         assert "Traceback" not in log, tail(server.log, 120)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+async def test_a_socket_that_never_reconnected_gets_live_frames_as_soon_as_redis_is_back_empty(tmp_path):
+    """Redis stopped and started again empty, under a server whose heartbeat does not come within
+    the test (tests/realtime/long_heartbeat_settings.py): the socket opened before the outage
+    re-joins its group as soon as Redis answers and gets a heartbeat showing what it missed, and
+    a bet made right after gets to it live, on the same socket."""
+    player = await set_up()
+    with own_redis() as backplane:
+        server = await asyncio.to_thread(
+            start_server,
+            tmp_path,
+            "rejoin",
+            redis_url=backplane.url,
+            DJANGO_SETTINGS_MODULE="tests.realtime.long_heartbeat_settings",
+        )
+        issue = database_sync_to_async(realtime.issue_ticket)
+
+        async def url() -> str:
+            return f"{server.ws}/ws/player/?ticket={await issue(player=player)}"
+
+        client = ContractClient(url)
+        balance, version, n = 1000, 1, 0
+
+        async def bet() -> None:
+            nonlocal balance, version, n
+            n += 1
+            status, answer = await asyncio.to_thread(PROVIDER.bet, server, player.pk, BET, f"rejoin-{n}")
+            balance, version = balance - BET, version + 1
+            assert (status, answer.get("balance"), answer.get("version")) == (200, balance, version), answer
+
+        client.start()
+        try:
+            await client.wait_for(lambda c: c.version == 1, CONVERGE, "hello and the funding frame")
+            await bet()
+            await client.wait_for(lambda c: c.version == version, CONVERGE, "a live frame with Redis up")
+            assert version in client.applied_live, client.describe()
+
+            backplane.stop()
+            await bet()  # committed, its push lost: only a heartbeat can show it to the client
+            assert client.heartbeats == 0, client.describe()
+            backplane.start()  # empty: no group knows the socket
+
+            deadline = asyncio.get_running_loop().time() + CONVERGE
+            while not await asyncio.to_thread(redis_knows_the_socket, backplane.port, player.pk):
+                assert asyncio.get_running_loop().time() < deadline, "the socket never re-joined its group"
+                await asyncio.sleep(0.2)
+            # The heartbeat sent with the re-join shows the gap; `resume` fills it from the ledger.
+            await client.wait_for(lambda c: c.heartbeats == 1 and c.version == version, CONVERGE, "the recovery")
+
+            await bet()
+            await client.wait_for(lambda c: c.version == version, CONVERGE, "a live frame after the outage")
+
+            assert version in client.applied_live, client.describe()
+            assert client.applied == list(range(1, version + 1)), client.describe()
+            assert client.balance == balance
+            assert client.heartbeats == 1, client.describe()
+            assert client.connections == 1, f"the server closed the socket during the outage; {client.describe()}"
+        except BaseException:
+            print(f"--- server log ---\n{tail(server.log, 120)}")
+            raise
+        finally:
+            await client.close()
+            await asyncio.to_thread(stop_server, server)
+        log = server.log.read_text(errors="replace")
+        assert "Traceback" not in log, tail(server.log, 120)
+        assert "realtime.backplane_forgot" in log, tail(server.log, 120)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
 from apps.common.schema import ErrorSerializer
-from apps.realtime import protocol, services
+from apps.realtime import protocol, selectors, services
 from apps.wallet import selectors as wallet
 
 _NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTICATED")
@@ -83,12 +83,5 @@ class WalletEventsApi(APIView):
         data.is_valid(raise_exception=True)
         since_version = data.validated_data["since_version"]
         player = accounts.get_player_for_user(request.user)
-        missing = wallet.count_events_since(player.pk, since_version)
-        if missing == 0:
-            frames = []
-        elif missing > protocol.RESYNC_AFTER:
-            frames = [protocol.resync(wallet.get_wallet_state(player.pk))]
-        else:
-            events = wallet.list_events_since(player.pk, since_version, protocol.RESYNC_AFTER)
-            frames = [protocol.wallet_updated(event) for event in events]
+        frames = selectors.list_frames_since(player.pk, since_version)
         return Response({"frames": frames})

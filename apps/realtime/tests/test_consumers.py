@@ -1,6 +1,7 @@
 """The WebSocket consumers on a real Redis channel layer, against pam.asgi.application."""
 
 import asyncio
+import contextlib
 
 import pytest
 from channels.db import database_sync_to_async
@@ -190,8 +191,8 @@ async def test_idle_sockets_hold_no_task_beside_their_application_and_still_get_
         await communicator.receive_json_from(timeout=5)  # hello
         sockets.append(communicator)
 
-    # each socket's application, and the process's mailroom (its guard and its reader)
-    assert len(asyncio.all_tasks()) - before == len(sockets) + 2
+    # each socket's application, and the process's mailroom (its guard, its reader and its probe)
+    assert len(asyncio.all_tasks()) - before == len(sockets) + 3
     for communicator in sockets:
         assert await communicator.receive_json_from(timeout=5) == {"type": "heartbeat", "version": 1}
     await bet(players[1], 10)
@@ -317,6 +318,46 @@ async def test_each_heartbeat_rejoins_the_group_so_live_frames_resume_after_redi
         live = await communicator.receive_json_from(timeout=5)
     assert (live["type"], live["version"], live["balance"]) == ("wallet.updated", 3, 700)
     await communicator.disconnect()
+
+
+async def test_when_redis_forgot_the_process_every_socket_rejoins_and_beats_at_once(settings):
+    """A Redis that lost its data without the receive loop seeing an error (flushed, or a restart
+    between two reads) is noticed by the mailroom's probe: the sockets re-join and get a heartbeat
+    at once, not at their next beat, and the next frame arrives live."""
+    settings.REALTIME_HEARTBEAT_SECONDS = 120  # no beat within the test: only the probe re-joins
+    player, other = await funded_player(1000), await funded_player(500, username="wsother")
+    sockets = []
+    for someone in (player, other):
+        communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(someone)}")
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "hello"
+        sockets.append(communicator)
+    layer = get_channel_layer()
+    with contextlib.suppress(TimeoutError):  # the mailroom's first probe has marked the process
+        async with asyncio.timeout(5):
+            while not await layer.connection(0).exists(f"{layer.prefix}:mailroom:{layer.client_prefix}"):
+                await asyncio.sleep(0.05)
+
+    await forget_everything()
+
+    await rejoined(player_group(player.pk))
+    await rejoined(player_group(other.pk))
+    assert await sockets[0].receive_json_from(timeout=5) == {"type": "heartbeat", "version": 1}
+    assert await sockets[1].receive_json_from(timeout=5) == {"type": "heartbeat", "version": 1}
+    await bet(player, 100)
+    live = await sockets[0].receive_json_from(timeout=5)
+    assert (live["type"], live["version"], live["balance"]) == ("wallet.updated", 2, 900)
+    assert await sockets[1].receive_nothing(timeout=0.3)
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+async def forget_everything() -> None:
+    """Every key of this run's channel layer deleted, as a Redis restarted empty has none."""
+    layer = get_channel_layer()
+    connection = layer.connection(0)
+    keys = await connection.keys(f"{layer.prefix}*")
+    assert keys
+    await connection.delete(*keys)
 
 
 async def test_a_socket_opened_while_redis_is_down_is_served_from_the_ledger(settings):

@@ -1,0 +1,27 @@
+"""Reads of the realtime app: what a client that holds a given wallet version has missed.
+
+The WebSocket `resume` and the polling endpoint answer with this one function, so the two ways of
+catching up (contracts/realtime.md) cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from apps.realtime import protocol
+from apps.wallet import selectors as wallet
+
+
+def list_frames_since(player_id: int, since_version: int) -> list[dict]:
+    """The frames a client holding `since_version` has missed: every `wallet.updated` after it,
+    in version order, rebuilt from the ledger; or one `resync` with the current state when more
+    than `protocol.RESYNC_AFTER` are missing; nothing when it is up to date (or ahead).
+
+    Raises wallet.errors.UnknownPlayer for a player that does not exist.
+    """
+    state = wallet.get_wallet_state(player_id)
+    missing = state.version - since_version
+    if missing <= 0:
+        return []
+    if missing > protocol.RESYNC_AFTER:
+        return [protocol.resync(state)]
+    events = wallet.list_events_since(player_id, since_version, protocol.RESYNC_AFTER)
+    return [protocol.wallet_updated(event) for event in events]
