@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 from apps.accounts import services as accounts_services
 from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player, User
+from apps.common import staff_trail
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import errors, locks, selectors, signals, staff_audit
@@ -65,7 +66,7 @@ def set_limit(
         limit = locks.lock_or_create_limit(player, kind, period, now)
         _materialise(limit, now)
         # After materialising: a queued change that took effect on its own is not the staff's.
-        before = staff_audit.snapshot(limit) if acting_user is not None else {}
+        before = staff_trail.snapshot(limit) if acting_user is not None else {}
         current = limit.amount
         audit = {"old_amount": current, "new_amount": amount, "acting_user": acting_user,
                  "by_player": acting_user is None, "reason": reason}  # fmt: skip
@@ -85,8 +86,8 @@ def set_limit(
         limit.save()
         _refresh_flag(player.pk, now)
         if acting_user is not None:
-            changed_before, changed_after = staff_audit.changes(before, staff_audit.snapshot(limit))
-            staff_audit.record_staff_action(actor=acting_user, action=staff_audit.LIMIT_SET, target=limit,
+            changed_before, changed_after = staff_trail.changes(before, staff_trail.snapshot(limit))
+            staff_audit.record_staff_action(actor=acting_user, action=staff_trail.LIMIT_SET, target=limit,
                                             before=changed_before, after=changed_after, reason=reason)  # fmt: skip
     return limit
 
@@ -202,8 +203,8 @@ def _exclude(
         _refresh_flag(player.pk, now)
         send_after_commit(signals.player_excluded, player_id=str(player.pk), kind=kind, ends_at=iso_utc(ends_at))
         if acting_user is not None:
-            staff_audit.record_staff_action(actor=acting_user, action=staff_audit.EXCLUSION_START, target=exclusion,
-                                            after=staff_audit.snapshot(exclusion), reason=reason)  # fmt: skip
+            staff_audit.record_staff_action(actor=acting_user, action=staff_trail.EXCLUSION_START, target=exclusion,
+                                            after=staff_trail.snapshot(exclusion), reason=reason)  # fmt: skip
     return exclusion
 
 
