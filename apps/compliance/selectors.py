@@ -13,12 +13,12 @@ decided from the row the lock query already read: no query at all.
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cache
 
 import structlog
 from django.db import connection
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -40,8 +40,8 @@ from apps.compliance.models import (
     limit_in_force,
     reality_check_awaits_ack,
 )
+from apps.wallet import selectors as wallet_selectors
 from apps.wallet.choices import TransactionKind
-from apps.wallet.models import Transaction
 
 logger = structlog.get_logger(__name__)
 
@@ -154,42 +154,71 @@ class _MoneyPathState:
 
 _MONEY_LIMITS = (LimitKind.DEPOSIT, LimitKind.WAGER, LimitKind.LOSS)
 _WINDOWS = tuple(PERIODS)  # 24h, 7d, 30d: the order of the statement's usage parameters
-_LIMIT_COLUMN, _USAGE_COLUMN = 8, 15  # where the statement's limit and usage columns start
+# What the statement reads besides the usage, and the name each column is read back by.
+_STATE_COLUMNS = (
+    ("pp.kyc_threshold_reached_at", "kyc_threshold_reached_at"),
+    ("pp.session_started_at", "session_started_at"),
+    ("pp.last_reality_check_at", "reality_check_sent_at"),
+    ("pp.reality_check_acknowledged_at", "reality_check_acknowledged_at"),
+    ("e.kind", "exclusion_kind"),
+    ("e.starts_at", "exclusion_starts_at"),
+    ("e.ends_at", "exclusion_ends_at"),
+    ("e.return_requested_at", "exclusion_return_requested_at"),
+    ("l.kind", "limit_kind"),
+    ("l.period", "limit_period"),
+    ("l.amount", "limit_amount"),
+    ("l.has_pending", "limit_has_pending"),
+    ("l.pending_amount", "limit_pending_amount"),
+    ("l.pending_effective_at", "limit_pending_effective_at"),
+    ("l.pending_needs_confirmation", "limit_pending_needs_confirmation"),
+)
+
+
+def _usage_column(kind: str, period: str) -> str:
+    """The name of the statement's usage column of one (kind, period): `wager_24h`."""
+    return f"{kind}_{period}"
 
 
 @cache
 def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The statement that reads what the money path needs of a player, and the (kind, period)
-    of each usage column it ends with.
+    of each usage column it ends with (named by `_usage_column`).
 
     One row per limit of `kinds` (or one row of NULL limit columns): the protection state, the
-    exclusion, the limit, and the ledger summed over each rolling window (the same on every row:
-    a CTE computed once, and only when the player has a money limit of these kinds). One
-    statement, prepared: this runs in every bet of a player with limits, and on this machine
-    planning the two statements it replaced cost more than running them (apps.common.db). The
-    text depends only on `kinds`, which are this module's constants; every value is a parameter.
+    exclusion, the limit, and the ledger summed over each rolling window (the wallet's
+    `ledger_windows_sql`, the same on every row: a CTE computed once, and only when the player has
+    a money limit of these kinds). One statement, prepared: this runs in every bet of a player
+    with limits, and on this machine planning the two statements it replaced cost more than
+    running them (apps.common.db). The text depends only on `kinds`, which are this module's
+    constants; every value is a parameter.
     """
     money = [kind for kind in kinds if kind in _MONEY_LIMITS]
     windows = tuple((kind, period) for kind in money for period in _WINDOWS)
-    sums = [_window_sum(kind) for kind, _ in windows]
     usage = ""
     if windows:
+        ledger = wallet_selectors.ledger_windows_sql(
+            tuple((_usage_column(kind, period), tuple(_SUMMED_KINDS[kind])) for kind, period in windows)
+        )
         usage = (
-            f"WITH u AS MATERIALIZED (SELECT {', '.join(sums)} FROM wallet_transaction t "  # noqa: S608
-            "WHERE t.player_id = %s AND t.created_at > %s AND EXISTS (SELECT 1 FROM compliance_limit m "
+            f"WITH u AS MATERIALIZED ({ledger} AND EXISTS (SELECT 1 FROM compliance_limit m "  # noqa: S608
             f"WHERE m.player_id = %s AND m.kind IN ({_sql_list(money)}))) "
         )
+    columns = ", ".join(f"{expression} AS {name}" for expression, name in _STATE_COLUMNS)
     sql = (
-        f"{usage}SELECT pp.kyc_threshold_reached_at, pp.session_started_at, pp.last_reality_check_at, "  # noqa: S608
-        "pp.reality_check_acknowledged_at, e.kind, e.starts_at, e.ends_at, "
-        "e.return_requested_at, l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, "
-        f"l.pending_needs_confirmation{', u.*' if windows else ''} FROM accounts_player p "
+        f"{usage}SELECT {columns}{', u.*' if windows else ''} FROM accounts_player p "  # noqa: S608
         f"{'CROSS JOIN u ' if windows else ''}"
         "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
         "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
         f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({_sql_list(kinds)}) WHERE p.id = %s"
     )
     return sql, windows
+
+
+@cache
+def _row_type(names: tuple[str, ...]) -> type:
+    """A named tuple for the rows of a statement whose columns are `names` (one type per
+    statement): columns are read by name, so the statement's column order is free to change."""
+    return namedtuple("StateRow", names)
 
 
 def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...]) -> _MoneyPathState:
@@ -200,28 +229,32 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
     if windows:
         adapt = connection.ops.adapt_datetimefield_value
         since = {period: adapt(now - PERIODS[period]) for period in _WINDOWS}
+        # The windows' starts, the player and the longest window's start; then the EXISTS' player.
         params = [since[period] for _, period in windows] + [player_id, since[LimitPeriod.MONTH], player_id]
     with prepared_cursor() as cursor:
         cursor.execute(sql, [*params, player_id])
-        rows = cursor.fetchall()
-    head = rows[0][:_LIMIT_COLUMN] if rows else (None,) * _LIMIT_COLUMN
-    kyc_at, started, checked_at, acknowledged_at, exclusion_kind, starts_at, ends_at, returned_at = head
+        row_type = _row_type(tuple(column[0] for column in cursor.description))
+        rows = [row_type._make(values) for values in cursor.fetchall()]
+    if not rows:
+        return _MoneyPathState(None, None, None, None, None, {}, dict.fromkeys(windows, 0))
+    head = rows[0]
     exclusion = None
-    if exclusion_kind is not None:
-        exclusion = Exclusion(kind=exclusion_kind, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
-                              return_requested_at=_aware(returned_at))  # fmt: skip
+    if head.exclusion_kind is not None:
+        exclusion = Exclusion(kind=head.exclusion_kind, starts_at=_aware(head.exclusion_starts_at),
+                              ends_at=_aware(head.exclusion_ends_at),
+                              return_requested_at=_aware(head.exclusion_return_requested_at))  # fmt: skip
     limits = {}
     for row in rows:
-        kind, period, amount, has_pending, pending, effective_at, needs_confirmation = row[_LIMIT_COLUMN:_USAGE_COLUMN]
-        if kind is None:
+        if row.limit_kind is None:
             continue
-        in_force, _ = limit_in_force(amount, bool(has_pending), pending, _aware(effective_at),
-                                     bool(needs_confirmation), now)  # fmt: skip
+        in_force, _ = limit_in_force(row.limit_amount, bool(row.limit_has_pending), row.limit_pending_amount,
+                                     _aware(row.limit_pending_effective_at),
+                                     bool(row.limit_pending_needs_confirmation), now)  # fmt: skip
         if in_force is not None:
-            limits[(kind, period)] = in_force
-    totals = rows[0][_USAGE_COLUMN:] if rows else (0,) * len(windows)
-    used = {key: _used(key[0], total) for key, total in zip(windows, totals, strict=True)}
-    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), _aware(checked_at), _aware(acknowledged_at),
+            limits[(row.limit_kind, row.limit_period)] = in_force
+    used = {(kind, period): _used(kind, getattr(head, _usage_column(kind, period))) for kind, period in windows}
+    return _MoneyPathState(exclusion, _aware(head.kyc_threshold_reached_at), _aware(head.session_started_at),
+                           _aware(head.reality_check_sent_at), _aware(head.reality_check_acknowledged_at),
                            limits, used)  # fmt: skip
 
 
@@ -272,36 +305,15 @@ def _used(kind: str, total) -> int:
 
 def usage(player_id: int, now: dt.datetime, keys) -> dict[tuple[str, str], int]:
     """What the player has used of each (kind, period) money limit: the ledger summed over the
-    rolling window (now - period, now], in one statement (index-only on PostgreSQL, migration 0003).
+    rolling window (now - period, now], in one query (the wallet's `sum_ledger_windows`).
 
     A transaction exactly one period old has left the window. Deposits count gross; wagers are
     stakes less refunded rollbacks; losses are that less wins, and never below zero.
     """
-    keys = tuple(sorted(key for key in keys if key[0] != LimitKind.SESSION))
-    if not keys:
-        return {}
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(now - PERIODS[period]) for _, period in keys]
-    params += [player_id, adapt(now - max(PERIODS[period] for _, period in keys))]
-    with connection.cursor() as cursor:
-        cursor.execute(_usage_sql(keys), params)
-        totals = cursor.fetchone()
+    keys = sorted(key for key in keys if key[0] != LimitKind.SESSION)
+    windows = [(_SUMMED_KINDS[kind], now - PERIODS[period]) for kind, period in keys]
+    totals = wallet_selectors.sum_ledger_windows(player_id, windows)
     return {(kind, period): _used(kind, total) for (kind, period), total in zip(keys, totals, strict=True)}
-
-
-@cache
-def _usage_sql(keys: tuple[tuple[str, str], ...]) -> str:
-    """One SUM … FILTER per (kind, period), built once per set of limits. The kinds are this
-    module's constants; every value is a bound parameter."""
-    columns = [_window_sum(kind) for kind, _ in keys]
-    return f"SELECT {', '.join(columns)} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
-
-
-def _window_sum(kind: str) -> str:
-    """The ledger (as `t`) summed for one limit of `kind` over a window that starts at a bound
-    parameter. The kinds summed are this module's constants."""
-    summed = _sql_list(_SUMMED_KINDS[kind])
-    return f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({summed})), 0)"
 
 
 def _sql_list(constants) -> str:
@@ -340,9 +352,7 @@ def kyc_threshold(player: Player) -> int:
 
 def total_deposits(player_id: int) -> int:
     """Every deposit the player ever made (minor units)."""
-    return Transaction.objects.filter(player_id=player_id, kind=TransactionKind.DEPOSIT).aggregate(
-        total=Sum("amount", default=0)
-    )["total"]
+    return wallet_selectors.sum_ledger(player_id, kinds=_SUMMED_KINDS[LimitKind.DEPOSIT])
 
 
 @dataclass(frozen=True)
@@ -424,6 +434,4 @@ def get_reality_check(player: Player) -> RealityCheckView:
 
 def session_result(player_id: int, since: dt.datetime) -> int:
     """The player's net result (wins less stakes, after rollbacks) since `since`, minor units."""
-    return Transaction.objects.filter(
-        player_id=player_id, created_at__gte=since, kind__in=_SUMMED_KINDS[LimitKind.LOSS]
-    ).aggregate(total=Sum("amount", default=0))["total"]
+    return wallet_selectors.sum_ledger(player_id, kinds=_SUMMED_KINDS[LimitKind.LOSS], since=since)
