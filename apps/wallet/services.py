@@ -23,7 +23,7 @@ from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
-from apps.compliance import selectors as compliance
+from apps.compliance import gate as compliance
 from apps.wallet import chain, errors, locks, signals
 from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
 from apps.wallet.models import Account, Entry, Transaction
