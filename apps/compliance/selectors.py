@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import structlog
 from django.utils import timezone
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import Currency, Player
 from apps.common.money import convert_minor
 from apps.compliance.choices import LimitKind, LimitPeriod
@@ -160,7 +161,7 @@ class RealityCheckView:
 def get_reality_check(player: Player) -> RealityCheckView:
     """The player's reality-check setting and where the current session stands."""
     protection = PlayerProtection.objects.filter(player=player).first()
-    due_at = Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player.pk)
+    due_at = accounts_selectors.get_reality_check_due(player.pk)
     return RealityCheckView(
         interval_minutes=get_reality_check_interval(player, protection),
         next_due_at=due_at,
