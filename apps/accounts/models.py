@@ -76,10 +76,11 @@ class Player(models.Model):
     date_of_birth = models.DateField()
     status = models.CharField(max_length=16, choices=PlayerStatus.choices, default=PlayerStatus.ACTIVE)
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
-    # Written by compliance only. The wallet's lock query reads this row with the accounts, so
-    # these two let a bet skip every player-protection query when nothing can refuse it: the
-    # flag is set while the player has a limit, an exclusion or a KYC hold, and a reality check
-    # is sent after the first bet past `reality_check_due_at`.
+    # Decided by compliance only, written through accounts' services. The wallet's lock query
+    # reads this row with the accounts, so these two let a bet skip every player-protection
+    # query when nothing can refuse it: the flag is set while the player has a limit, an
+    # exclusion or a KYC hold, and a reality check is sent after the first bet past
+    # `reality_check_due_at`.
     needs_compliance_checks = models.BooleanField(default=False)
     reality_check_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

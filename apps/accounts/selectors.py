@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from django.utils import timezone
@@ -30,6 +31,16 @@ def get_user_for_token(token: str) -> User | None:
         .select_related("player")
         .first()
     )
+
+
+def get_player(player_id: int) -> Player:
+    """The player with brand, currency and user, as committed; raises Player.DoesNotExist."""
+    return Player.objects.select_related("brand", "currency", "user").get(pk=player_id)
+
+
+def get_reality_check_due(player_id: int) -> dt.datetime | None:
+    """When the player's next reality check is due, as committed (None before their first login)."""
+    return Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player_id)
 
 
 def get_brand(code: str) -> Brand:

@@ -1,4 +1,5 @@
-"""Writes of the accounts app: registration, login tokens, staff users."""
+"""Writes of the accounts app: registration, login tokens, staff users, and the two fields of the
+player row that player protection keeps there for the money path."""
 
 from __future__ import annotations
 
@@ -140,3 +141,27 @@ def create_staff_user(*, username: str, password: str, role: StaffRole, email: s
     )
     user.groups.add(Group.objects.get(name=role.value))
     return user
+
+
+# --- the player row's player-protection fields ------------------------------------------------------
+# Compliance decides them and calls these (accounts imports no compliance): they live on the player
+# row because the wallet's lock query reads that row anyway, so a bet by a player whom nothing can
+# refuse costs no player-protection query at all.
+
+
+def set_needs_compliance_checks(*, player_id: int, needed: bool) -> None:
+    """Whether the money path must ask compliance about the player's stakes and deposits. Writes
+    only when the value changes, in the caller's transaction."""
+    Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)
+
+
+def set_reality_check_due(*, player_id: int, due_at: dt.datetime | None) -> None:
+    """When the player's next reality check is due (the first bet from then on asks for it)."""
+    Player.objects.filter(pk=player_id).update(reality_check_due_at=due_at)
+
+
+def move_reality_check_due(*, player_id: int, seen: dt.datetime, due_at: dt.datetime) -> bool:
+    """Move the player's next reality check from `seen` to `due_at`, only if it is still `seen`:
+    of several callers that saw the same due time (bets, sockets, a re-delivered event), exactly
+    one moves it, and that one gets True."""
+    return Player.objects.filter(pk=player_id, reality_check_due_at=seen).update(reality_check_due_at=due_at) == 1

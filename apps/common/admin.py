@@ -1,10 +1,10 @@
 """Admin pieces shared by the apps' back-office views (nothing is registered here).
 
 Every ModelAdmin of the back office records what staff do in the staff-action trail (ARCHITECTURE.md,
-invariant 5; apps/compliance/staff_audit.py): the apps' admins subclass `AuditedAdmin` or
-`ReadOnlyAdmin`, and apps/backoffice/admin.py wraps the third-party ones with `audited()`; a test
-checks every registered admin. This shared kernel imports compliance here only: the trail is
-compliance's, and its admin hook is needed by every app's admin.
+invariant 5): the apps' admins subclass `AuditedAdmin` or `ReadOnlyAdmin`, and
+apps/backoffice/admin.py wraps the third-party ones with `audited()`; a test checks every
+registered admin. The records go through `staff_trail.record_staff_action`, whose recorder the
+trail's app (compliance) registers at start-up: this shared kernel imports no app.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import functools
 from django.contrib import admin
 from django.db import router, transaction
 
-from apps.compliance import staff_audit
+from apps.common import staff_trail
 
 
 class StaffAuditMixin:
@@ -39,7 +39,7 @@ class StaffAuditMixin:
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is not None and request.method == "POST":
-            obj._staff_audit_before = staff_audit.snapshot(obj)
+            obj._staff_audit_before = staff_trail.snapshot(obj)
         return obj
 
     def save_model(self, request, obj, form, change) -> None:
@@ -47,13 +47,13 @@ class StaffAuditMixin:
         obj._staff_audit_reason = form.cleaned_data.get("reason", "") if form is not None else ""
         if change and self.records_saves and not hasattr(obj, "_staff_audit_before"):
             stored = type(obj)._base_manager.filter(pk=obj.pk).first()
-            obj._staff_audit_before = staff_audit.snapshot(stored) if stored is not None else {}
+            obj._staff_audit_before = staff_trail.snapshot(stored) if stored is not None else {}
         super().save_model(request, obj, form, change)
 
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)
         if self.records_saves:
-            self._record(request, staff_audit.ADMIN_ADD, staff_audit.target_of(obj), {}, self._stored(obj))
+            self._record(request, staff_trail.ADMIN_ADD, staff_trail.target_of(obj), {}, self._stored(obj))
         return entry
 
     def log_change(self, request, obj, message):
@@ -61,23 +61,23 @@ class StaffAuditMixin:
         if self.records_saves:
             # Without a captured before (a custom view that saved on its own), the whole row after.
             before = getattr(obj, "_staff_audit_before", {})
-            changed = staff_audit.changes(before, self._stored(obj))
+            changed = staff_trail.changes(before, self._stored(obj))
             reason = getattr(obj, "_staff_audit_reason", "")
-            self._record(request, staff_audit.ADMIN_CHANGE, staff_audit.target_of(obj), *changed, reason=reason)
+            self._record(request, staff_trail.ADMIN_CHANGE, staff_trail.target_of(obj), *changed, reason=reason)
         return entry
 
     def delete_model(self, request, obj) -> None:
-        target, before = staff_audit.target_of(obj), staff_audit.snapshot(obj)  # the pk is gone after
+        target, before = staff_trail.target_of(obj), staff_trail.snapshot(obj)  # the pk is gone after
         super().delete_model(request, obj)
-        self._record(request, staff_audit.ADMIN_DELETE, target, before, {})
+        self._record(request, staff_trail.ADMIN_DELETE, target, before, {})
 
     def delete_queryset(self, request, queryset) -> None:
         # `delete_selected` calls this outside any transaction: the rows and their records go together.
         with transaction.atomic(using=router.db_for_write(self.model)):
-            doomed = [(staff_audit.target_of(obj), staff_audit.snapshot(obj)) for obj in queryset.all()]
+            doomed = [(staff_trail.target_of(obj), staff_trail.snapshot(obj)) for obj in queryset.all()]
             super().delete_queryset(request, queryset)
             for target, before in doomed:
-                self._record(request, staff_audit.ADMIN_DELETE, target, before, {})
+                self._record(request, staff_trail.ADMIN_DELETE, target, before, {})
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -95,24 +95,24 @@ class StaffAuditMixin:
         def run(modeladmin, request, queryset):
             model = modeladmin.model
             with transaction.atomic(using=router.db_for_write(model)):
-                before = {obj.pk: staff_audit.snapshot(obj) for obj in queryset.all()}
+                before = {obj.pk: staff_trail.snapshot(obj) for obj in queryset.all()}
                 response = func(modeladmin, request, queryset)
-                after = {obj.pk: staff_audit.snapshot(obj) for obj in model._base_manager.filter(pk__in=list(before))}
+                after = {obj.pk: staff_trail.snapshot(obj) for obj in model._base_manager.filter(pk__in=list(before))}
                 for pk, values in before.items():
-                    changed = staff_audit.changes(values, after.get(pk, {}))
+                    changed = staff_trail.changes(values, after.get(pk, {}))
                     target = (model._meta.label_lower, str(pk))
-                    modeladmin._record(request, staff_audit.admin_action(name), target, *changed)
+                    modeladmin._record(request, staff_trail.admin_action(name), target, *changed)
             return response
 
         return run
 
     def _stored(self, obj) -> dict:
-        return staff_audit.snapshot(type(obj)._base_manager.get(pk=obj.pk))
+        return staff_trail.snapshot(type(obj)._base_manager.get(pk=obj.pk))
 
     def _record(
         self, request, action: str, target: tuple[str, str], before: dict, after: dict, reason: str = ""
     ) -> None:
-        staff_audit.record_staff_action(
+        staff_trail.record_staff_action(
             actor=request.user, action=action, target=target, before=before, after=after, reason=reason
         )
 

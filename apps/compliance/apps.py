@@ -6,4 +6,12 @@ class ComplianceConfig(AppConfig):
     label = "compliance"
 
     def ready(self) -> None:
-        from apps.compliance import receivers  # noqa: F401 - connects the signal receivers
+        from apps.common import staff_trail
+        from apps.compliance import (
+            receivers,  # noqa: F401 - connects the signal receivers
+            staff_audit,
+        )
+
+        # The back office's admins and the wallet record staff actions through the shared kernel,
+        # which imports no app: the trail is plugged in here.
+        staff_trail.register_recorder(staff_audit.record_staff_action)

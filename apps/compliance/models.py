@@ -4,7 +4,7 @@ trail of every staff action (`StaffAction`, written by `staff_audit.py`).
 
 Design overview
 ---------------
-The wallet asks `selectors.assert_may_stake` / `assert_may_deposit` inside its money transaction,
+The wallet asks `gate.assert_may_stake` / `assert_may_deposit` inside its money transaction,
 after locking the player's accounts. The lock query already reads the player row, and
 `Player.needs_compliance_checks` says whether anything here can refuse that player: a player with
 no limits, exclusion or KYC hold costs the bet no query at all. Every service here that creates

@@ -9,7 +9,8 @@ import datetime as dt
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from apps.accounts.models import Player
+from apps.accounts import selectors as accounts
+from apps.accounts.errors import NotAPlayer
 from apps.common.events import once_per_event
 from apps.compliance import services, signals
 
@@ -17,8 +18,9 @@ from apps.compliance import services, signals
 @receiver(user_logged_in, dispatch_uid="compliance.start_play_session")
 def start_play_session(sender, request, user, **kwargs) -> None:
     """Every login of a player (site session or API token) starts a play session."""
-    player = Player.objects.filter(user=user).first()
-    if player is None:
+    try:
+        player = accounts.get_player_for_user(user)
+    except NotAPlayer:
         return
     session = getattr(request, "session", None)
     services.start_play_session(player=player, session_key=(session.session_key or "") if session else "")

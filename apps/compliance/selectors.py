@@ -1,47 +1,23 @@
-"""Reads of player protection, and the entry points the wallet asks before money moves.
-
-`assert_may_stake` and `assert_may_deposit` are called inside the wallet's money transaction,
-after the player's accounts are locked (`SELECT … FOR UPDATE`). Calls for one player are thereby
-serialised, and what is read here (usage summed from the committed ledger) cannot change before
-the stake is written: of two concurrent bets or deposits, the second sees the first. That is what
-keeps twenty concurrent bets from passing a limit together.
-
-A player whose row says `needs_compliance_checks = False` (no limit, exclusion or KYC hold) is
-decided from the row the lock query already read: no query at all.
+"""Reads of player protection: limits and their usage, exclusions, jurisdiction profiles, the KYC
+threshold, reality checks. Nothing here writes; the checks the wallet asks inside its money
+transaction, which may write (a KYC hold, a due reality check's event), are in `gate.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 
 import structlog
-from django.db import connection
-from django.db.models import Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from apps.accounts.choices import KycStatus, PlayerStatus
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import Currency, Player
-from apps.common.db import prepared_cursor
-from apps.common.events import send_after_commit
 from apps.common.money import convert_minor
-from apps.common.timestamps import iso_utc
-from apps.compliance import signals
 from apps.compliance.choices import LimitKind, LimitPeriod
-from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded, RealityCheckPending
-from apps.compliance.models import (
-    Exclusion,
-    JurisdictionProfile,
-    Limit,
-    Pending,
-    PlayerProtection,
-    limit_in_force,
-    reality_check_awaits_ack,
-)
+from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, Pending, PlayerProtection
+from apps.wallet import selectors as wallet_selectors
 from apps.wallet.choices import TransactionKind
-from apps.wallet.models import Transaction
 
 logger = structlog.get_logger(__name__)
 
@@ -52,219 +28,19 @@ PERIODS = {
 }
 # Which ledger kinds each money limit sums (Transaction.amount is the player's signed net move):
 # turnover is what bets took less what rollbacks refunded; a loss is that less the wins.
-_SUMMED_KINDS = {
+SUMMED_KINDS = {
     LimitKind.DEPOSIT: (TransactionKind.DEPOSIT,),
     LimitKind.WAGER: (TransactionKind.BET, TransactionKind.ROLLBACK),
     LimitKind.LOSS: (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN),
 }
-_STAKE_LIMITS = (LimitKind.WAGER, LimitKind.LOSS, LimitKind.SESSION)
 REALITY_CHECK_ACK_URL = "/api/player/v1/reality-check/ack"
-
-
-# --- the money path ---------------------------------------------------------------------------------
-
-
-def assert_may_stake(*, player: Player, amount: int) -> None:
-    """Raise unless `player` may stake `amount` (minor units) now.
-
-    Raises PlayerBlocked (the account is not active), PlayerExcluded (a time-out or
-    self-exclusion, or one that ended but whose return has not taken effect), KycRequired
-    (unverified past the profile's deposit threshold), LimitReached (the stake would take a wager
-    or loss limit's rolling-window usage past the limit, or the session time limit has passed),
-    RealityCheckPending (a LimitReached: the last reality check is not acknowledged yet).
-    Costs no query unless the player's row has `needs_compliance_checks`; then one statement
-    (prepared) for the protection state, the limits and their usage.
-    Registers the player's due reality check (`reality_check_due`, after commit).
-    """
-    if player.status != PlayerStatus.ACTIVE:
-        raise PlayerBlocked(f"The player's account is {player.status}.")
-    now = timezone.now()
-    if player.needs_compliance_checks:
-        state = _money_path_state(player.pk, now, kinds=_STAKE_LIMITS)
-        _refuse_if_held(player, state, now)
-        if state.reality_check_awaits_ack:
-            sent = {"sent_at": iso_utc(state.reality_check_sent_at), "acknowledge": REALITY_CHECK_ACK_URL}
-            raise RealityCheckPending(details={"reality_check": sent})
-        session = state.limits.pop((LimitKind.SESSION, ""), None)
-        started = state.session_started_at
-        if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
-            raise LimitReached(f"The session time limit of {session} minutes has been reached.")
-        _refuse_over_limits(state, amount)
-    if player.reality_check_due_at is not None and now >= player.reality_check_due_at:
-        send_after_commit(
-            signals.reality_check_due, player_id=str(player.pk), due_at=iso_utc(player.reality_check_due_at)
-        )
-
-
-def assert_may_deposit(*, player: Player, amount: int) -> None:
-    """Raise unless `player` may deposit `amount` now; called by the wallet's `credit` for deposits,
-    inside its money transaction after the lock.
-
-    Raises PlayerBlocked, PlayerExcluded, KycRequired (as `assert_may_stake`) and LimitReached (the
-    deposit would take a deposit limit's rolling-window usage past it). For an unverified player
-    it sums their deposits (two queries: the profile, the sum): the deposit that reaches the
-    profile's KYC threshold is accepted and puts the player on a KYC hold, written in the same
-    transaction so it commits with the deposit; after that, deposits and bets are refused until
-    the player is verified.
-    """
-    from apps.compliance import services  # services import this module
-
-    if player.status != PlayerStatus.ACTIVE:
-        raise PlayerBlocked(f"The player's account is {player.status}.")
-    now = timezone.now()
-    if player.needs_compliance_checks:
-        state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
-        _refuse_if_held(player, state, now)
-        _refuse_over_limits(state, amount)
-    if player.kyc_status == KycStatus.VERIFIED:
-        return
-    threshold = kyc_threshold(player)
-    deposited = total_deposits(player.pk)
-    if deposited >= threshold:
-        raise KycRequired("Deposits are paused until the player's identity is verified.")
-    if deposited + amount >= threshold:
-        services.hold_for_kyc(player=player, now=now)
-
-
-def assert_may_withdraw(*, player: Player, amount: int) -> None:
-    """Raise KycRequired unless the player is verified. Exclusions and limits never stop a
-    withdrawal: an excluded player must be able to take their money out."""
-    if player.kyc_status != KycStatus.VERIFIED:
-        raise KycRequired("Withdrawals need a verified identity.")
 
 
 def _protection(player_id: int) -> PlayerProtection | None:
     return PlayerProtection.objects.select_related("exclusion").filter(player_id=player_id).first()
 
 
-@dataclass
-class _MoneyPathState:
-    exclusion: Exclusion | None
-    kyc_threshold_reached_at: dt.datetime | None
-    session_started_at: dt.datetime | None
-    reality_check_sent_at: dt.datetime | None
-    reality_check_acknowledged_at: dt.datetime | None
-    limits: dict[tuple[str, str], int]  # (kind, period) -> the amount in force now
-    used: dict[tuple[str, str], int]  # (kind, period) -> the usage in its rolling window now
-
-    @property
-    def reality_check_awaits_ack(self) -> bool:
-        return reality_check_awaits_ack(self.reality_check_sent_at, self.reality_check_acknowledged_at)
-
-
-_MONEY_LIMITS = (LimitKind.DEPOSIT, LimitKind.WAGER, LimitKind.LOSS)
-_WINDOWS = tuple(PERIODS)  # 24h, 7d, 30d: the order of the statement's usage parameters
-_LIMIT_COLUMN, _USAGE_COLUMN = 8, 15  # where the statement's limit and usage columns start
-
-
-@cache
-def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The statement that reads what the money path needs of a player, and the (kind, period)
-    of each usage column it ends with.
-
-    One row per limit of `kinds` (or one row of NULL limit columns): the protection state, the
-    exclusion, the limit, and the ledger summed over each rolling window (the same on every row:
-    a CTE computed once, and only when the player has a money limit of these kinds). One
-    statement, prepared: this runs in every bet of a player with limits, and on this machine
-    planning the two statements it replaced cost more than running them (apps.common.db). The
-    text depends only on `kinds`, which are this module's constants; every value is a parameter.
-    """
-    money = [kind for kind in kinds if kind in _MONEY_LIMITS]
-    windows = tuple((kind, period) for kind in money for period in _WINDOWS)
-    sums = [_window_sum(kind) for kind, _ in windows]
-    usage = ""
-    if windows:
-        usage = (
-            f"WITH u AS MATERIALIZED (SELECT {', '.join(sums)} FROM wallet_transaction t "  # noqa: S608
-            "WHERE t.player_id = %s AND t.created_at > %s AND EXISTS (SELECT 1 FROM compliance_limit m "
-            f"WHERE m.player_id = %s AND m.kind IN ({_sql_list(money)}))) "
-        )
-    sql = (
-        f"{usage}SELECT pp.kyc_threshold_reached_at, pp.session_started_at, pp.last_reality_check_at, "  # noqa: S608
-        "pp.reality_check_acknowledged_at, e.kind, e.starts_at, e.ends_at, "
-        "e.return_requested_at, l.kind, l.period, l.amount, l.has_pending, l.pending_amount, l.pending_effective_at, "
-        f"l.pending_needs_confirmation{', u.*' if windows else ''} FROM accounts_player p "
-        f"{'CROSS JOIN u ' if windows else ''}"
-        "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
-        "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
-        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({_sql_list(kinds)}) WHERE p.id = %s"
-    )
-    return sql, windows
-
-
-def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...]) -> _MoneyPathState:
-    """The player's exclusion, KYC hold, session start, limits of `kinds` in force and their
-    usage, in one prepared statement."""
-    sql, windows = _state_sql(kinds)
-    params = []
-    if windows:
-        adapt = connection.ops.adapt_datetimefield_value
-        since = {period: adapt(now - PERIODS[period]) for period in _WINDOWS}
-        params = [since[period] for _, period in windows] + [player_id, since[LimitPeriod.MONTH], player_id]
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*params, player_id])
-        rows = cursor.fetchall()
-    head = rows[0][:_LIMIT_COLUMN] if rows else (None,) * _LIMIT_COLUMN
-    kyc_at, started, checked_at, acknowledged_at, exclusion_kind, starts_at, ends_at, returned_at = head
-    exclusion = None
-    if exclusion_kind is not None:
-        exclusion = Exclusion(kind=exclusion_kind, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
-                              return_requested_at=_aware(returned_at))  # fmt: skip
-    limits = {}
-    for row in rows:
-        kind, period, amount, has_pending, pending, effective_at, needs_confirmation = row[_LIMIT_COLUMN:_USAGE_COLUMN]
-        if kind is None:
-            continue
-        in_force, _ = limit_in_force(amount, bool(has_pending), pending, _aware(effective_at),
-                                     bool(needs_confirmation), now)  # fmt: skip
-        if in_force is not None:
-            limits[(kind, period)] = in_force
-    totals = rows[0][_USAGE_COLUMN:] if rows else (0,) * len(windows)
-    used = {key: _used(key[0], total) for key, total in zip(windows, totals, strict=True)}
-    return _MoneyPathState(exclusion, _aware(kyc_at), _aware(started), _aware(checked_at), _aware(acknowledged_at),
-                           limits, used)  # fmt: skip
-
-
-def _aware(value) -> dt.datetime | None:
-    """A timestamp from plain SQL: aware from PostgreSQL; from SQLite (embedded mode) naive UTC,
-    or text."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is None or timezone.is_aware(value):
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
-def _refuse_if_held(player: Player, state: _MoneyPathState, now: dt.datetime) -> None:
-    if state.exclusion is not None and state.exclusion.blocks_at(now):
-        raise PlayerExcluded(_exclusion_message(state.exclusion, now))
-    if state.kyc_threshold_reached_at is not None and player.kyc_status != KycStatus.VERIFIED:
-        raise KycRequired("Play and deposits are paused until the player's identity is verified.")
-
-
-def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
-    what = exclusion.get_kind_display()
-    if now < exclusion.ends_at:
-        return f"{what} until {iso_utc(exclusion.ends_at)}."
-    if exclusion.return_requested_at is None:
-        return f"The {what.lower()} has ended; the player may ask to return."
-    return f"The {what.lower()} has ended; the account reopens at {iso_utc(exclusion.returns_at())}."
-
-
-def _refuse_over_limits(state: _MoneyPathState, amount: int) -> None:
-    """Every limit is checked against its own window, so where limits overlap (a 24-hour one
-    inside a 7-day one, a wager and a loss limit) the lowest headroom decides."""
-    used = state.used
-    for (kind, period), limit in sorted(state.limits.items(), key=lambda item: item[1] - used[item[0]]):
-        if used[(kind, period)] + amount > limit:
-            left = max(limit - used[(kind, period)], 0)
-            raise LimitReached(
-                f"This would pass the {period} {kind} limit of {limit} ({left} left).",
-                details={"limit": {"kind": kind, "period": period, "amount": limit, "remaining": left}},
-            )
-
-
-def _used(kind: str, total) -> int:
+def used_of(kind: str, total) -> int:
     """A window's usage from the sum of the ledger's signed amounts: deposits count gross; wagers
     are stakes less refunded rollbacks, losses that less wins, never below zero."""
     return int(total) if kind == LimitKind.DEPOSIT else max(-int(total), 0)
@@ -272,41 +48,15 @@ def _used(kind: str, total) -> int:
 
 def usage(player_id: int, now: dt.datetime, keys) -> dict[tuple[str, str], int]:
     """What the player has used of each (kind, period) money limit: the ledger summed over the
-    rolling window (now - period, now], in one statement (index-only on PostgreSQL, migration 0003).
+    rolling window (now - period, now], in one query (the wallet's `sum_ledger_windows`).
 
     A transaction exactly one period old has left the window. Deposits count gross; wagers are
     stakes less refunded rollbacks; losses are that less wins, and never below zero.
     """
-    keys = tuple(sorted(key for key in keys if key[0] != LimitKind.SESSION))
-    if not keys:
-        return {}
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(now - PERIODS[period]) for _, period in keys]
-    params += [player_id, adapt(now - max(PERIODS[period] for _, period in keys))]
-    with connection.cursor() as cursor:
-        cursor.execute(_usage_sql(keys), params)
-        totals = cursor.fetchone()
-    return {(kind, period): _used(kind, total) for (kind, period), total in zip(keys, totals, strict=True)}
-
-
-@cache
-def _usage_sql(keys: tuple[tuple[str, str], ...]) -> str:
-    """One SUM … FILTER per (kind, period), built once per set of limits. The kinds are this
-    module's constants; every value is a bound parameter."""
-    columns = [_window_sum(kind) for kind, _ in keys]
-    return f"SELECT {', '.join(columns)} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
-
-
-def _window_sum(kind: str) -> str:
-    """The ledger (as `t`) summed for one limit of `kind` over a window that starts at a bound
-    parameter. The kinds summed are this module's constants."""
-    summed = _sql_list(_SUMMED_KINDS[kind])
-    return f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({summed})), 0)"
-
-
-def _sql_list(constants) -> str:
-    """`'bet', 'win'`: this module's choice constants as SQL literals (never a value from outside)."""
-    return ", ".join(repr(str(constant)) for constant in constants)
+    keys = sorted(key for key in keys if key[0] != LimitKind.SESSION)
+    windows = [(SUMMED_KINDS[kind], now - PERIODS[period]) for kind, period in keys]
+    totals = wallet_selectors.sum_ledger_windows(player_id, windows)
+    return {(kind, period): used_of(kind, total) for (kind, period), total in zip(keys, totals, strict=True)}
 
 
 # --- reads for the API and the admin ---------------------------------------------------------------
@@ -340,9 +90,7 @@ def kyc_threshold(player: Player) -> int:
 
 def total_deposits(player_id: int) -> int:
     """Every deposit the player ever made (minor units)."""
-    return Transaction.objects.filter(player_id=player_id, kind=TransactionKind.DEPOSIT).aggregate(
-        total=Sum("amount", default=0)
-    )["total"]
+    return wallet_selectors.sum_ledger(player_id, kinds=SUMMED_KINDS[LimitKind.DEPOSIT])
 
 
 @dataclass(frozen=True)
@@ -413,7 +161,7 @@ class RealityCheckView:
 def get_reality_check(player: Player) -> RealityCheckView:
     """The player's reality-check setting and where the current session stands."""
     protection = PlayerProtection.objects.filter(player=player).first()
-    due_at = Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player.pk)
+    due_at = accounts_selectors.get_reality_check_due(player.pk)
     return RealityCheckView(
         interval_minutes=get_reality_check_interval(player, protection),
         next_due_at=due_at,
@@ -424,6 +172,4 @@ def get_reality_check(player: Player) -> RealityCheckView:
 
 def session_result(player_id: int, since: dt.datetime) -> int:
     """The player's net result (wins less stakes, after rollbacks) since `since`, minor units."""
-    return Transaction.objects.filter(
-        player_id=player_id, created_at__gte=since, kind__in=_SUMMED_KINDS[LimitKind.LOSS]
-    ).aggregate(total=Sum("amount", default=0))["total"]
+    return wallet_selectors.sum_ledger(player_id, kinds=SUMMED_KINDS[LimitKind.LOSS], since=since)

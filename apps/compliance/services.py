@@ -3,9 +3,11 @@ reality checks, the KYC hold, and the play session started at login.
 
 Every write that can make a player refusable sets `Player.needs_compliance_checks` in the same
 transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for the
-players who have none of it. Side effects (ending sessions, closing sockets, notices) are domain
-events sent after commit. A change by staff (`acting_user`) is also a record of the staff-action
-trail (`staff_audit.py`), written last in its transaction.
+players who have none of it. The flag and the reality check's due time are on the player row,
+which is accounts': they are written through accounts' services, never here. Side effects
+(ending sessions, closing sockets, notices) are domain events sent after commit. A change by
+staff (`acting_user`) is also a record of the staff-action trail (`staff_audit.py`), written
+last in its transaction.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
 from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player, User
+from apps.common import staff_trail
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import errors, locks, selectors, signals, staff_audit
@@ -65,7 +69,7 @@ def set_limit(
         limit = locks.lock_or_create_limit(player, kind, period, now)
         _materialise(limit, now)
         # After materialising: a queued change that took effect on its own is not the staff's.
-        before = staff_audit.snapshot(limit) if acting_user is not None else {}
+        before = staff_trail.snapshot(limit) if acting_user is not None else {}
         current = limit.amount
         audit = {"old_amount": current, "new_amount": amount, "acting_user": acting_user,
                  "by_player": acting_user is None, "reason": reason}  # fmt: skip
@@ -85,8 +89,8 @@ def set_limit(
         limit.save()
         _refresh_flag(player.pk, now)
         if acting_user is not None:
-            changed_before, changed_after = staff_audit.changes(before, staff_audit.snapshot(limit))
-            staff_audit.record_staff_action(actor=acting_user, action=staff_audit.LIMIT_SET, target=limit,
+            changed_before, changed_after = staff_trail.changes(before, staff_trail.snapshot(limit))
+            staff_audit.record_staff_action(actor=acting_user, action=staff_trail.LIMIT_SET, target=limit,
                                             before=changed_before, after=changed_after, reason=reason)  # fmt: skip
     return limit
 
@@ -202,8 +206,8 @@ def _exclude(
         _refresh_flag(player.pk, now)
         send_after_commit(signals.player_excluded, player_id=str(player.pk), kind=kind, ends_at=iso_utc(ends_at))
         if acting_user is not None:
-            staff_audit.record_staff_action(actor=acting_user, action=staff_audit.EXCLUSION_START, target=exclusion,
-                                            after=staff_audit.snapshot(exclusion), reason=reason)  # fmt: skip
+            staff_audit.record_staff_action(actor=acting_user, action=staff_trail.EXCLUSION_START, target=exclusion,
+                                            after=staff_trail.snapshot(exclusion), reason=reason)  # fmt: skip
     return exclusion
 
 
@@ -238,7 +242,7 @@ def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
     PlayerProtection.objects.filter(player=player, kyc_threshold_reached_at__isnull=True).update(
         kyc_threshold_reached_at=now
     )
-    Player.objects.filter(pk=player.pk, needs_compliance_checks=False).update(needs_compliance_checks=True)
+    accounts_services.set_needs_compliance_checks(player_id=player.pk, needed=True)
     send_after_commit(
         signals.player_notice,
         player_id=str(player.pk),
@@ -262,7 +266,7 @@ def start_play_session(*, player: Player, session_key: str = "") -> None:
         protection.save(update_fields=["session_started_at", "last_reality_check_at"])
         PlaySession.objects.create(player=player, session_key=session_key or "", started_at=now)
         interval = selectors.get_reality_check_interval(player, protection)
-        Player.objects.filter(pk=player.pk).update(reality_check_due_at=now + dt.timedelta(minutes=interval))
+        accounts_services.set_reality_check_due(player_id=player.pk, due_at=now + dt.timedelta(minutes=interval))
         _refresh_flag(player.pk, now)  # a check left unacknowledged in the last session no longer pauses play
 
 
@@ -279,7 +283,8 @@ def set_reality_check_interval(*, player: Player, minutes: int) -> PlayerProtect
         protection.save(update_fields=["reality_check_minutes"])
         since = protection.last_reality_check_at or protection.session_started_at
         if since is not None:
-            Player.objects.filter(pk=player.pk).update(reality_check_due_at=since + dt.timedelta(minutes=minutes))
+            due_at = since + dt.timedelta(minutes=minutes)
+            accounts_services.set_reality_check_due(player_id=player.pk, due_at=due_at)
     return protection
 
 
@@ -305,13 +310,11 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
     bets, sockets (or outbox re-deliveries) ask. Returns whether this call sent it."""
     with transaction.atomic():
         now = timezone.now()
-        player = Player.objects.select_related("currency").get(pk=player_id)
+        player = accounts_selectors.get_player(player_id)
         protection = locks.lock_protection(player)
         interval = selectors.get_reality_check_interval(player, protection)
-        moved = Player.objects.filter(pk=player_id, reality_check_due_at=due_at).update(
-            reality_check_due_at=now + dt.timedelta(minutes=interval)
-        )
-        if moved != 1:
+        next_due_at = now + dt.timedelta(minutes=interval)
+        if not accounts_services.move_reality_check_due(player_id=player_id, seen=due_at, due_at=next_due_at):
             return False
         started = protection.session_started_at or due_at - dt.timedelta(minutes=interval)
         protection.last_reality_check_at = now
@@ -335,7 +338,7 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
 def end_player_sessions(*, player_id: int, message: str, data: dict | None = None) -> None:
     """Log the player out everywhere: every Django session recorded at login, every player API
     bearer token, and every open WebSocket (a `notice` first, then close 4403). Idempotent."""
-    player = Player.objects.select_related("user").get(pk=player_id)
+    player = accounts_selectors.get_player(player_id)
     store: type[SessionBase] = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     sessions = PlaySession.objects.filter(player_id=player_id)
     for key in list(sessions.exclude(session_key="").values_list("session_key", flat=True)):
@@ -386,4 +389,4 @@ def _refresh_flag(player_id: int, now: dt.datetime) -> None:
         held = protection.kyc_threshold_reached_at is not None and protection.player.kyc_status != KycStatus.VERIFIED
         paused = protection.reality_check_awaits_ack
     needed = has_limits or excluded or held or paused
-    Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)
+    accounts_services.set_needs_compliance_checks(player_id=player_id, needed=needed)

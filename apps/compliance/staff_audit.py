@@ -16,6 +16,10 @@ rolls back leaves no record, and no record commits without its change. The actio
 - `wallet.adjust`: an operator adjustment (`apps.wallet.services.adjust_balance`; the money
   itself is in the ledger's own chain).
 
+The codes, and the helpers that describe a row (`snapshot`, `changes`), are in
+`apps/common/staff_trail.py`, through which code outside compliance records (this app registers
+`record_staff_action` there at start-up).
+
 `before` and `after` hold the values of the fields that changed (every field of a row added or
 deleted), in JSON types only: times in ISO 8601 UTC, durations in ISO 8601, decimals and floats
 as text, so no float is ever hashed. A field named like a secret (password, secret, token, key
@@ -32,17 +36,14 @@ record shows there. `apps/compliance/audit.py` (`manage.py staff_audit`) re-veri
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import uuid
-from decimal import Decimal
 
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.duration import duration_iso_string
 
 from apps.accounts.models import User
+from apps.common.staff_trail import jsonable, target_of
 from apps.common.timestamps import iso_utc
 from apps.compliance import locks
 from apps.compliance.models import StaffAction
@@ -50,26 +51,9 @@ from apps.compliance.models import StaffAction
 GENESIS = "0" * 64
 REDACTED = "[redacted]"
 
-ADMIN_ADD = "admin.add"
-ADMIN_CHANGE = "admin.change"
-ADMIN_DELETE = "admin.delete"
-LIMIT_SET = "limit.set"
-EXCLUSION_START = "exclusion.start"
-WALLET_ADJUST = "wallet.adjust"
-
 # A field whose name contains one of these holds a secret or what unlocks one (a password hash,
 # a provider's HMAC key, the hash of a bearer token, a session key).
 _SECRET_MARKERS = ("password", "secret", "token", "key_hash", "session_key")
-
-
-def admin_action(name: str) -> str:
-    """The code of the admin action `name`: `admin.action:<name>`."""
-    return f"admin.action:{name}"
-
-
-def target_of(instance: models.Model) -> tuple[str, str]:
-    """(`app_label.model`, the primary key as text): what a record names as its target."""
-    return instance._meta.label_lower, str(instance.pk)
 
 
 def record_staff_action(
@@ -120,61 +104,8 @@ def link(previous: str, record: StaffAction) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# --- what a record says about a row ----------------------------------------------------------------
-
-
-def snapshot(instance: models.Model) -> dict[str, object]:
-    """The row's field values (all but its primary key, which the target names) as the trail
-    stores them: a foreign key as the related pk, a many-to-many as the sorted related pks (one
-    query each, read from the database, so call it before and after the change is written)."""
-    opts = instance._meta
-    values = {field.name: jsonable(field.value_from_object(instance)) for field in opts.concrete_fields
-              if not field.primary_key}  # fmt: skip
-    if instance.pk is not None:
-        for field in opts.many_to_many:
-            related = getattr(instance, field.name).values_list("pk", flat=True)
-            values[field.name] = sorted(jsonable(list(related)))
-    return values
-
-
-_ABSENT = object()
-
-
-def changes(before: dict, after: dict) -> tuple[dict, dict]:
-    """(before, after) cut down to the fields whose value differs; a field on one side only (a
-    row added or deleted) appears on that side only."""
-    names = [name for name in {**before, **after} if before.get(name, _ABSENT) != after.get(name, _ABSENT)]
-    return {n: before[n] for n in names if n in before}, {n: after[n] for n in names if n in after}
-
-
 def is_secret(name: str) -> bool:
     return any(marker in name.lower() for marker in _SECRET_MARKERS)
-
-
-def jsonable(value: object) -> object:
-    """`value` in JSON types that hash the same after a round trip through jsonb: no floats (their
-    text instead), times in UTC, keys as text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, set | frozenset):
-        return sorted((jsonable(item) for item in value), key=str)
-    if isinstance(value, dt.datetime):
-        return iso_utc(value) if timezone.is_aware(value) else value.isoformat()
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return duration_iso_string(value)
-    if isinstance(value, float | Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, models.Model):
-        return jsonable(value.pk)
-    return str(value)
 
 
 def _redacted(values: object) -> object:

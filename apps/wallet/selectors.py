@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+
+from django.db.models import Q, Sum
 
 from apps.accounts.models import Player
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
-from apps.wallet.choices import AccountKind
-from apps.wallet.models import Account
+from apps.wallet.choices import AccountKind, TransactionKind
+from apps.wallet.models import Account, Transaction
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,56 @@ def list_events_since(player_id: int, since_version: int, limit: int) -> list[di
 def count_events_since(player_id: int, since_version: int) -> int:
     """How many money movements the player had after `since_version` (versions have no gaps)."""
     return max(0, get_wallet_state(player_id).version - since_version)
+
+
+# --- the ledger summed over windows (player protection's limits and reality checks) ----------------
+# `Transaction.amount` is the player's signed net move, so a sum over some kinds is what those
+# movements did to the player: bets negative, wins and deposits positive.
+
+
+def sum_ledger(player_id: int, *, kinds: Iterable[str], since: dt.datetime | None = None) -> int:
+    """The sum of the player's transactions of `kinds` (minor units), all of them or those created
+    at or after `since`."""
+    transactions = Transaction.objects.filter(player_id=player_id, kind__in=list(kinds))
+    if since is not None:
+        transactions = transactions.filter(created_at__gte=since)
+    return transactions.aggregate(total=Sum("amount", default=0))["total"]
+
+
+def sum_ledger_windows(player_id: int, windows: Sequence[tuple[Iterable[str], dt.datetime]]) -> list[int]:
+    """For each (kinds, after) of `windows`, the sum of the player's transactions of those kinds
+    created strictly after `after` (a transaction exactly at `after` has left the window): one
+    query, whatever the number of windows, ranging over the player's rows since the earliest."""
+    if not windows:
+        return []
+    sums = {f"w{n}": Sum("amount", filter=Q(created_at__gt=after, kind__in=list(kinds)), default=0)
+            for n, (kinds, after) in enumerate(windows)}  # fmt: skip
+    earliest = min(after for _, after in windows)
+    totals = Transaction.objects.filter(player_id=player_id, created_at__gt=earliest).aggregate(**sums)
+    return [totals[f"w{n}"] for n in range(len(windows))]
+
+
+@cache
+def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """`sum_ledger_windows` as SQL text, for a statement that embeds it (compliance's one prepared
+    statement of the bet path, where a second round trip would cost more than the sum).
+
+    One column per (name, kinds) of `columns`, named `name`. Its parameters, in order: each
+    column's window start (exclusive), the player id, the earliest window start. The ledger is
+    aliased `t`, so the caller may add conditions (`... AND EXISTS (...)`). Built once per
+    `columns`; the names must be identifiers and the kinds TransactionKind values (ValueError
+    otherwise), so no value from outside ever reaches the text.
+    """
+    for name, kinds in columns:
+        if not name.isidentifier() or not set(kinds) <= set(TransactionKind.values):
+            raise ValueError(f"Not a ledger window: {name!r} of {kinds!r}.")
+    sums = ", ".join(
+        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({_sql_list(kinds)})), 0) AS {name}"
+        for name, kinds in columns
+    )
+    return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
+
+
+def _sql_list(kinds: Iterable[str]) -> str:
+    """`'bet', 'win'`: TransactionKind values (checked by the caller) as SQL literals."""
+    return ", ".join(repr(str(kind)) for kind in kinds)

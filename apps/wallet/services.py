@@ -17,13 +17,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player, User
+from apps.common import staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
-from apps.compliance import selectors as compliance
-from apps.compliance import staff_audit
+from apps.compliance import gate as compliance
 from apps.wallet import chain, errors, locks, signals
 from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
 from apps.wallet.models import Account, Entry, Transaction
@@ -187,8 +187,8 @@ def adjust_balance(
         cash_before = wallet.cash.balance
         tx = _post(wallet, TransactionKind.ADJUSTMENT, ref, [(wallet.cash, amount)], counter=ADJUSTMENTS,
                    reason=reason, acting_user=acting_user)  # fmt: skip
-        staff_audit.record_staff_action(
-            actor=acting_user, action=staff_audit.WALLET_ADJUST, target=wallet.cash, before={"balance": cash_before},
+        staff_trail.record_staff_action(
+            actor=acting_user, action=staff_trail.WALLET_ADJUST, target=wallet.cash, before={"balance": cash_before},
             after={"balance": wallet.cash.balance, "transaction": tx.public_id}, reason=reason,
         )  # fmt: skip
         return Posted.of(tx)

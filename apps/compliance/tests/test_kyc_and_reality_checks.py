@@ -9,7 +9,7 @@ import pytest
 
 from apps.accounts.choices import KycStatus
 from apps.accounts.models import Currency, Player
-from apps.compliance import selectors, services
+from apps.compliance import gate, selectors, services
 from apps.compliance.errors import KycRequired, LimitReached, RealityCheckPending
 from apps.compliance.models import PlayerProtection
 from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player, win, withdraw
@@ -68,7 +68,7 @@ def test_a_threshold_in_a_currency_without_a_rate_is_the_safe_side(clock):
 def test_an_unverified_player_cannot_withdraw():
     player = funded_player(1_000)
     with pytest.raises(KycRequired):
-        selectors.assert_may_withdraw(player=player, amount=100)
+        gate.assert_may_withdraw(player=player, amount=100)
     with pytest.raises(KycRequired) as refused:
         withdraw(player, 100)  # through the wallet: refused inside its money transaction
     assert refused.value.extra == {"balance": 1_000, "currency": "EUR"}

@@ -1,0 +1,281 @@
+"""The checks the wallet asks inside its money transaction: may this player stake, deposit,
+withdraw this amount now.
+
+The wallet calls `assert_may_stake` (a bet) and `assert_may_deposit` (a deposit) after the player's
+accounts are locked (`SELECT … FOR UPDATE`). Calls for one player are thereby serialised, and what
+is read here (usage summed from the committed ledger) cannot change before the stake is written:
+of two concurrent bets or deposits, the second sees the first. That is what keeps twenty
+concurrent bets from passing a limit together.
+
+These are not selectors: what they find may write, in the money transaction, so that it commits
+with the money or not at all: the deposit that reaches the KYC threshold puts the player on a
+KYC hold (`services.hold_for_kyc`), and a bet that finds a reality check due writes its
+`reality_check_due` event to the outbox.
+
+A player whose row says `needs_compliance_checks = False` (no limit, exclusion or KYC hold) is
+decided from the row the lock query already read: no query at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import namedtuple
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.accounts.choices import KycStatus, PlayerStatus
+from apps.accounts.models import Player
+from apps.common.db import prepared_cursor
+from apps.common.events import send_after_commit
+from apps.common.timestamps import iso_utc
+from apps.compliance import services, signals
+from apps.compliance.choices import LimitKind, LimitPeriod
+from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded, RealityCheckPending
+from apps.compliance.models import Exclusion, limit_in_force, reality_check_awaits_ack
+from apps.compliance.selectors import (
+    PERIODS,
+    REALITY_CHECK_ACK_URL,
+    SUMMED_KINDS,
+    kyc_threshold,
+    total_deposits,
+    used_of,
+)
+from apps.wallet import selectors as wallet_selectors
+
+_STAKE_LIMITS = (LimitKind.WAGER, LimitKind.LOSS, LimitKind.SESSION)
+
+
+def assert_may_stake(*, player: Player, amount: int) -> None:
+    """Raise unless `player` may stake `amount` (minor units) now.
+
+    Raises PlayerBlocked (the account is not active), PlayerExcluded (a time-out or
+    self-exclusion, or one that ended but whose return has not taken effect), KycRequired
+    (unverified past the profile's deposit threshold), LimitReached (the stake would take a wager
+    or loss limit's rolling-window usage past the limit, or the session time limit has passed),
+    RealityCheckPending (a LimitReached: the last reality check is not acknowledged yet).
+    Costs no query unless the player's row has `needs_compliance_checks`; then one statement
+    (prepared) for the protection state, the limits and their usage.
+    Registers the player's due reality check (`reality_check_due`, after commit).
+    """
+    if player.status != PlayerStatus.ACTIVE:
+        raise PlayerBlocked(f"The player's account is {player.status}.")
+    now = timezone.now()
+    if player.needs_compliance_checks:
+        state = _money_path_state(player.pk, now, kinds=_STAKE_LIMITS)
+        _refuse_if_held(player, state, now)
+        if state.reality_check_awaits_ack:
+            sent = {"sent_at": iso_utc(state.reality_check_sent_at), "acknowledge": REALITY_CHECK_ACK_URL}
+            raise RealityCheckPending(details={"reality_check": sent})
+        session = state.limits.pop((LimitKind.SESSION, ""), None)
+        started = state.session_started_at
+        if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
+            raise LimitReached(f"The session time limit of {session} minutes has been reached.")
+        _refuse_over_limits(state, amount)
+    if player.reality_check_due_at is not None and now >= player.reality_check_due_at:
+        send_after_commit(
+            signals.reality_check_due, player_id=str(player.pk), due_at=iso_utc(player.reality_check_due_at)
+        )
+
+
+def assert_may_deposit(*, player: Player, amount: int) -> None:
+    """Raise unless `player` may deposit `amount` now; called by the wallet's `credit` for deposits,
+    inside its money transaction after the lock.
+
+    Raises PlayerBlocked, PlayerExcluded, KycRequired (as `assert_may_stake`) and LimitReached (the
+    deposit would take a deposit limit's rolling-window usage past it). For an unverified player
+    it sums their deposits (two queries: the profile, the sum): the deposit that reaches the
+    profile's KYC threshold is accepted and puts the player on a KYC hold, written in the same
+    transaction so it commits with the deposit; after that, deposits and bets are refused until
+    the player is verified.
+    """
+    if player.status != PlayerStatus.ACTIVE:
+        raise PlayerBlocked(f"The player's account is {player.status}.")
+    now = timezone.now()
+    if player.needs_compliance_checks:
+        state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
+        _refuse_if_held(player, state, now)
+        _refuse_over_limits(state, amount)
+    if player.kyc_status == KycStatus.VERIFIED:
+        return
+    threshold = kyc_threshold(player)
+    deposited = total_deposits(player.pk)
+    if deposited >= threshold:
+        raise KycRequired("Deposits are paused until the player's identity is verified.")
+    if deposited + amount >= threshold:
+        services.hold_for_kyc(player=player, now=now)
+
+
+def assert_may_withdraw(*, player: Player, amount: int) -> None:
+    """Raise KycRequired unless the player is verified. Exclusions and limits never stop a
+    withdrawal: an excluded player must be able to take their money out."""
+    if player.kyc_status != KycStatus.VERIFIED:
+        raise KycRequired("Withdrawals need a verified identity.")
+
+
+@dataclass
+class _MoneyPathState:
+    exclusion: Exclusion | None
+    kyc_threshold_reached_at: dt.datetime | None
+    session_started_at: dt.datetime | None
+    reality_check_sent_at: dt.datetime | None
+    reality_check_acknowledged_at: dt.datetime | None
+    limits: dict[tuple[str, str], int]  # (kind, period) -> the amount in force now
+    used: dict[tuple[str, str], int]  # (kind, period) -> the usage in its rolling window now
+
+    @property
+    def reality_check_awaits_ack(self) -> bool:
+        return reality_check_awaits_ack(self.reality_check_sent_at, self.reality_check_acknowledged_at)
+
+
+_MONEY_LIMITS = (LimitKind.DEPOSIT, LimitKind.WAGER, LimitKind.LOSS)
+_WINDOWS = tuple(PERIODS)  # 24h, 7d, 30d: the order of the statement's usage parameters
+# What the statement reads besides the usage, and the name each column is read back by.
+_STATE_COLUMNS = (
+    ("pp.kyc_threshold_reached_at", "kyc_threshold_reached_at"),
+    ("pp.session_started_at", "session_started_at"),
+    ("pp.last_reality_check_at", "reality_check_sent_at"),
+    ("pp.reality_check_acknowledged_at", "reality_check_acknowledged_at"),
+    ("e.kind", "exclusion_kind"),
+    ("e.starts_at", "exclusion_starts_at"),
+    ("e.ends_at", "exclusion_ends_at"),
+    ("e.return_requested_at", "exclusion_return_requested_at"),
+    ("l.kind", "limit_kind"),
+    ("l.period", "limit_period"),
+    ("l.amount", "limit_amount"),
+    ("l.has_pending", "limit_has_pending"),
+    ("l.pending_amount", "limit_pending_amount"),
+    ("l.pending_effective_at", "limit_pending_effective_at"),
+    ("l.pending_needs_confirmation", "limit_pending_needs_confirmation"),
+)
+
+
+def _usage_column(kind: str, period: str) -> str:
+    """The name of the statement's usage column of one (kind, period): `wager_24h`."""
+    return f"{kind}_{period}"
+
+
+@cache
+def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The statement that reads what the money path needs of a player, and the (kind, period)
+    of each usage column it ends with (named by `_usage_column`).
+
+    One row per limit of `kinds` (or one row of NULL limit columns): the protection state, the
+    exclusion, the limit, and the ledger summed over each rolling window (the wallet's
+    `ledger_windows_sql`, the same on every row: a CTE computed once, and only when the player has
+    a money limit of these kinds). One statement, prepared: this runs in every bet of a player
+    with limits, and on this machine planning the two statements it replaced cost more than
+    running them (apps.common.db). The text depends only on `kinds`, which are this module's
+    constants; every value is a parameter.
+    """
+    money = [kind for kind in kinds if kind in _MONEY_LIMITS]
+    windows = tuple((kind, period) for kind in money for period in _WINDOWS)
+    usage = ""
+    if windows:
+        ledger = wallet_selectors.ledger_windows_sql(
+            tuple((_usage_column(kind, period), tuple(SUMMED_KINDS[kind])) for kind, period in windows)
+        )
+        usage = (
+            f"WITH u AS MATERIALIZED ({ledger} AND EXISTS (SELECT 1 FROM compliance_limit m "  # noqa: S608
+            f"WHERE m.player_id = %s AND m.kind IN ({_sql_list(money)}))) "
+        )
+    columns = ", ".join(f"{expression} AS {name}" for expression, name in _STATE_COLUMNS)
+    sql = (
+        f"{usage}SELECT {columns}{', u.*' if windows else ''} FROM accounts_player p "  # noqa: S608
+        f"{'CROSS JOIN u ' if windows else ''}"
+        "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
+        "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
+        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({_sql_list(kinds)}) WHERE p.id = %s"
+    )
+    return sql, windows
+
+
+@cache
+def _row_type(names: tuple[str, ...]) -> type:
+    """A named tuple for the rows of a statement whose columns are `names` (one type per
+    statement): columns are read by name, so the statement's column order is free to change."""
+    return namedtuple("StateRow", names)
+
+
+def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...]) -> _MoneyPathState:
+    """The player's exclusion, KYC hold, session start, limits of `kinds` in force and their
+    usage, in one prepared statement."""
+    sql, windows = _state_sql(kinds)
+    params = []
+    if windows:
+        adapt = connection.ops.adapt_datetimefield_value
+        since = {period: adapt(now - PERIODS[period]) for period in _WINDOWS}
+        # The windows' starts, the player and the longest window's start; then the EXISTS' player.
+        params = [since[period] for _, period in windows] + [player_id, since[LimitPeriod.MONTH], player_id]
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [*params, player_id])
+        row_type = _row_type(tuple(column[0] for column in cursor.description))
+        rows = [row_type._make(values) for values in cursor.fetchall()]
+    if not rows:
+        return _MoneyPathState(None, None, None, None, None, {}, dict.fromkeys(windows, 0))
+    head = rows[0]
+    exclusion = None
+    if head.exclusion_kind is not None:
+        exclusion = Exclusion(kind=head.exclusion_kind, starts_at=_aware(head.exclusion_starts_at),
+                              ends_at=_aware(head.exclusion_ends_at),
+                              return_requested_at=_aware(head.exclusion_return_requested_at))  # fmt: skip
+    limits = {}
+    for row in rows:
+        if row.limit_kind is None:
+            continue
+        in_force, _ = limit_in_force(row.limit_amount, bool(row.limit_has_pending), row.limit_pending_amount,
+                                     _aware(row.limit_pending_effective_at),
+                                     bool(row.limit_pending_needs_confirmation), now)  # fmt: skip
+        if in_force is not None:
+            limits[(row.limit_kind, row.limit_period)] = in_force
+    used = {(kind, period): used_of(kind, getattr(head, _usage_column(kind, period))) for kind, period in windows}
+    return _MoneyPathState(exclusion, _aware(head.kyc_threshold_reached_at), _aware(head.session_started_at),
+                           _aware(head.reality_check_sent_at), _aware(head.reality_check_acknowledged_at),
+                           limits, used)  # fmt: skip
+
+
+def _aware(value) -> dt.datetime | None:
+    """A timestamp from plain SQL: aware from PostgreSQL; from SQLite (embedded mode) naive UTC,
+    or text."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None or timezone.is_aware(value):
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _refuse_if_held(player: Player, state: _MoneyPathState, now: dt.datetime) -> None:
+    if state.exclusion is not None and state.exclusion.blocks_at(now):
+        raise PlayerExcluded(_exclusion_message(state.exclusion, now))
+    if state.kyc_threshold_reached_at is not None and player.kyc_status != KycStatus.VERIFIED:
+        raise KycRequired("Play and deposits are paused until the player's identity is verified.")
+
+
+def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
+    what = exclusion.get_kind_display()
+    if now < exclusion.ends_at:
+        return f"{what} until {iso_utc(exclusion.ends_at)}."
+    if exclusion.return_requested_at is None:
+        return f"The {what.lower()} has ended; the player may ask to return."
+    return f"The {what.lower()} has ended; the account reopens at {iso_utc(exclusion.returns_at())}."
+
+
+def _refuse_over_limits(state: _MoneyPathState, amount: int) -> None:
+    """Every limit is checked against its own window, so where limits overlap (a 24-hour one
+    inside a 7-day one, a wager and a loss limit) the lowest headroom decides."""
+    used = state.used
+    for (kind, period), limit in sorted(state.limits.items(), key=lambda item: item[1] - used[item[0]]):
+        if used[(kind, period)] + amount > limit:
+            left = max(limit - used[(kind, period)], 0)
+            raise LimitReached(
+                f"This would pass the {period} {kind} limit of {limit} ({left} left).",
+                details={"limit": {"kind": kind, "period": period, "amount": limit, "remaining": left}},
+            )
+
+
+def _sql_list(constants) -> str:
+    """`'bet', 'win'`: this module's choice constants as SQL literals (never a value from outside)."""
+    return ", ".join(repr(str(constant)) for constant in constants)
