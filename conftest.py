@@ -1,10 +1,13 @@
 """Fixtures shared by apps/*/tests and tests/ (the test services are set up by tests/plugin.py)."""
 
+import uuid
+
 import pytest
 from django.db import connections
 from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from rest_framework.test import APIClient
 
+from apps.accounts import throttling
 from apps.wallet.services import forget_system_accounts
 
 
@@ -19,6 +22,13 @@ def _fresh_system_account_ids():
     forget_system_accounts()
     yield
     forget_system_accounts()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle(monkeypatch):
+    """Each test starts with no failed logins: the throttle's keys are the test's own (the cache
+    is shared by the whole run, and on Redis by every engineer's run)."""
+    monkeypatch.setattr(throttling, "KEY_NAMESPACE", f"login-throttle-{uuid.uuid4().hex}")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,6 +9,7 @@ Two modes, chosen by what the environment provides (see docs/configuration.md):
 `apps/` reads settings at import time.
 """
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -81,7 +82,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "axes",
     "apps.common",
     "apps.accounts",
     "apps.wallet",
@@ -104,8 +104,8 @@ MIDDLEWARE = [
     "apps.common.middleware.AuthenticationMiddleware",
     "apps.common.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: it turns a lockout into the response.
-    "axes.middleware.AxesMiddleware",
+    # The login throttle's refusal as 429 with Retry-After, on any login page.
+    "apps.accounts.middleware.LoginThrottleMiddleware",
 ]
 # Every middleware above is async-capable, so under ASGI a request crosses into a thread once,
 # for the view, instead of at each sync-only middleware (measured: a sync one in the chain cost
@@ -227,11 +227,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # ------------------------------------------------------------------------------
 # Authentication and passwords
 # ------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = [
-    # First, as django-axes requires: it refuses locked-out credentials before any hashing.
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# ModelBackend behind the login throttle (apps/accounts/throttling.py).
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.ThrottledModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -244,14 +241,34 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
-# Login throttling (django-axes): an account, or an IP address, is locked for AXES_COOLOFF_TIME
-# after AXES_FAILURE_LIMIT failures, whichever comes first.
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.lockout_response"
-AXES_VERBOSE = False
+# Login throttling (apps/accounts/throttling.py, docs/configuration.md), in the cache: by the
+# (username, address) pair, with growing waits, and a far higher ceiling per address.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_DELAY_SECONDS = env.int("LOGIN_DELAY_SECONDS", default=30)
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=15 * 60)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=60 * 60)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
+LOGIN_ADDRESS_WINDOW_SECONDS = env.int("LOGIN_ADDRESS_WINDOW_SECONDS", default=10 * 60)
+if "LOGIN_COOLOFF_MINUTES" in env.ENVIRON:
+    raise ImproperlyConfigured(
+        "LOGIN_COOLOFF_MINUTES is gone: logins wait LOGIN_DELAY_SECONDS after LOGIN_FAILURE_LIMIT "
+        "failures, doubling up to LOGIN_MAX_DELAY_SECONDS (docs/configuration.md). Unset it."
+    )
+if min(LOGIN_FAILURE_LIMIT, LOGIN_DELAY_SECONDS, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_ADDRESS_WINDOW_SECONDS) < 1:
+    raise ImproperlyConfigured("The LOGIN_* limits, delays and windows must be at least 1.")
+if not LOGIN_DELAY_SECONDS <= LOGIN_MAX_DELAY_SECONDS <= LOGIN_FAILURE_WINDOW_SECONDS:
+    # Failures forgotten before the wait they caused is over would let the pair start afresh.
+    raise ImproperlyConfigured(
+        "Login throttle: LOGIN_DELAY_SECONDS <= LOGIN_MAX_DELAY_SECONDS <= LOGIN_FAILURE_WINDOW_SECONDS."
+    )
+# The proxies whose X-Forwarded-For is believed (IPs or CIDR networks, comma-separated); empty:
+# none, the peer's address is the client's. Only list proxies that overwrite or append to it.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from None
 
 # Player API bearer tokens.
 AUTH_TOKEN_TTL = timedelta(days=env.int("AUTH_TOKEN_TTL_DAYS", default=30))
@@ -333,7 +350,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "axes": {"level": "WARNING"},
     },
 }
 structlog.configure(

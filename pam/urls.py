@@ -8,8 +8,7 @@ from apps.realtime import views as site_views
 
 urlpatterns = [
     path("", site_views.player_page, name="site-home"),
-    path("login/", site_views.SiteLoginView.as_view(), name="site-login"),
-    path("logout/", site_views.SiteLogoutView.as_view(), name="site-logout"),
+    path("", include("apps.accounts.urls")),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
     path("backoffice/live/", admin.site.admin_view(backoffice_views.live_feed), name="backoffice-live-feed"),

@@ -46,9 +46,19 @@ class InvalidCredentials(PamError):
 
 
 class LoginLocked(PamError):
+    """The login throttle refused the attempt before the password was checked; `retry_after` is
+    the wait in whole seconds (also in the error object and the `Retry-After` header)."""
+
     code = "TOO_MANY_ATTEMPTS"
     status = 429
     default_message = "Too many failed logins; try again later."
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"Too many failed logins; try again in {retry_after} second{'' if retry_after == 1 else 's'}.",
+            details={"retry_after": retry_after},
+        )
 
 
 class NotAPlayer(PamError):

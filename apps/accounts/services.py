@@ -98,17 +98,19 @@ class Login:
 def log_in_player(*, request: HttpRequest, username: str, password: str) -> Login:
     """Check the credentials and issue a bearer token.
 
-    The request goes to django-axes through `authenticate`: an account or an IP address with too
-    many recent failures is refused (LoginLocked) without the password being checked.
+    `authenticate` runs the login throttle (apps/accounts/throttling.py) on the request: a
+    (username, address) pair that must still wait, or an address past its ceiling, is refused
+    with LoginLocked (its `retry_after`) without the password being checked.
     Raises InvalidCredentials, LoginLocked or NotAPlayer.
     """
     user = authenticate(request=request, username=username, password=password)
-    if getattr(request, "axes_locked_out", False):
-        raise errors.LoginLocked
+    refusal = getattr(request, "login_refusal", None)
+    if refusal is not None:
+        raise refusal
     if user is None:
         raise errors.InvalidCredentials
     player = selectors.get_player_for_user(user)
-    # What django.contrib.auth.login() would send: sets last_login, and axes clears the failures.
+    # What django.contrib.auth.login() would send: sets last_login, starts the play session.
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     return Login(token=issue_token(user), player=player)
 

@@ -6,7 +6,6 @@ changes only through the real-time frames (contracts/realtime.md), never by relo
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -57,18 +56,3 @@ def player_page(request: HttpRequest) -> HttpResponse:
 def _display_time(iso: str) -> str:
     """`2026-11-23T14:25:33.730969Z` as `2026-11-23 14:25:33`, as player.js writes it too."""
     return iso[:19].replace("T", " ")
-
-
-class SiteLoginView(auth_views.LoginView):
-    """The site's login form. Django's AuthenticationForm passes the request to authenticate(),
-    which django-axes needs to count failures per username and IP and to refuse a locked-out one."""
-
-    template_name = "site/login.html"
-    next_page = "site-home"
-    redirect_authenticated_user = True
-
-
-class SiteLogoutView(auth_views.LogoutView):
-    """POST only (Django 5), with the CSRF token of the page's logout form."""
-
-    next_page = "site-login"

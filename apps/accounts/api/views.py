@@ -2,7 +2,8 @@
 
 from django.contrib.auth import logout
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.common.fields import StrictIntegerField
-from apps.common.schema import ErrorSerializer
+from apps.common.schema import ErrorDetailSerializer, ErrorSerializer
 from apps.compliance import selectors as compliance
 from apps.compliance import services as compliance_services
 from apps.compliance.choices import LimitKind, LimitPeriod
@@ -116,6 +117,14 @@ class RegisterApi(APIView):
         return Response(PlayerOutputSerializer(player).data, status=status.HTTP_201_CREATED)
 
 
+class LoginLockedDetailSerializer(ErrorDetailSerializer):
+    retry_after = serializers.IntegerField(help_text="seconds to wait before the next attempt")
+
+
+class LoginLockedSerializer(serializers.Serializer):
+    error = LoginLockedDetailSerializer()
+
+
 class LoginApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -131,18 +140,34 @@ class LoginApi(APIView):
     @extend_schema(
         operation_id="player_login",
         request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[429],
+                description="seconds to wait before the next attempt, as `error.retry_after`",
+            )
+        ],
         responses={
             200: OutputSerializer,
             400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST"),
             401: OpenApiResponse(ErrorSerializer, description="INVALID_CREDENTIALS"),
             403: OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER"),
-            429: OpenApiResponse(ErrorSerializer, description="TOO_MANY_ATTEMPTS (account or IP locked out)"),
+            429: OpenApiResponse(
+                LoginLockedSerializer,
+                description=(
+                    "TOO_MANY_ATTEMPTS: this username from this address must wait (growing after "
+                    "repeated failures), or this address is past its ceiling of failed logins; the "
+                    "password was not checked"
+                ),
+            ),
         },
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        # The plain HttpRequest: django-axes marks a lockout on it for its middleware to see.
+        # The plain HttpRequest: the throttle marks a refusal on it for LoginThrottleMiddleware.
         login = services.log_in_player(request=request._request, **data.validated_data)
         return Response({"token": login.token, "player_id": login.player.public_id})
 

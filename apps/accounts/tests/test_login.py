@@ -1,10 +1,17 @@
-"""Login, bearer tokens, logout and the throttle on failed logins (per account and per IP)."""
+"""Login, bearer tokens, logout, and the login throttle through the player API: by the (username,
+address) pair with growing waits, a far higher ceiling per address, and the client's address taken
+from X-Forwarded-For only when a trusted proxy sent it."""
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import AuthToken
@@ -13,11 +20,37 @@ from apps.accounts.tests.factories import PASSWORD, make_player, make_staff
 LOGIN = "/api/player/v1/auth/login"
 LOGOUT = "/api/player/v1/auth/logout"
 ME = "/api/player/v1/me"
+START = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)  # on a boundary of the address's windows
 pytestmark = pytest.mark.django_db
 
 
-def log_in(client, username, password=PASSWORD, ip="10.0.0.1"):
-    return client.post(LOGIN, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip)
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clock():
+    """The clock stands still at START until the test moves it."""
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def log_in(client, username, password=PASSWORD, ip="10.0.0.1", **headers):
+    return client.post(LOGIN, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip, **headers)
+
+
+def fail(client, username, times, ip="10.0.0.1", **headers):
+    for _ in range(times):
+        response = log_in(client, username, "wrong-password", ip=ip, **headers)
+        assert response.status_code == 401, response.json()
+
+
+def assert_locked(response, retry_after):
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
+    assert response.json()["error"]["retry_after"] == retry_after
+    assert response["Retry-After"] == str(retry_after)
 
 
 def test_login_returns_token_and_player_id_and_token_authenticates(api_client):
@@ -83,49 +116,174 @@ def test_staff_cannot_log_in_as_player(api_client):
     assert response.json()["error"]["code"] == "NOT_A_PLAYER"
 
 
-def test_account_locked_after_five_failures_from_any_ip(api_client, settings):
+def test_the_pair_waits_after_its_free_failures_and_the_password_is_not_checked(api_client, clock):
     make_player(username="ann")
-    for n in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert log_in(api_client, "ann", "wrong-password", ip=f"10.0.1.{n}").status_code == 401
-    # The failure that reaches the limit is itself answered with the lockout.
-    assert log_in(api_client, "ann", "wrong-password", ip="10.0.1.99").status_code == 429
+    fail(api_client, "ann", 5)
 
-    # The right password from a fresh IP is refused too: the account is locked.
-    response = log_in(api_client, "ann", ip="10.0.2.1")
-
-    assert response.status_code == 429
-    assert response.json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
-    assert int(response["Retry-After"]) == 15 * 60
-
-
-def test_ip_locked_after_five_failures_on_any_accounts(api_client, settings):
-    make_player(username="ann")
-    for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(api_client, f"guess{n}", "wrong-password", ip="10.0.3.3")
-
-    locked = log_in(api_client, "ann", ip="10.0.3.3")
-    elsewhere = log_in(api_client, "ann", ip="10.0.3.4")
-
-    assert locked.status_code == 429
-    assert locked.json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
-    assert elsewhere.status_code == 200
-
-
-def test_lockout_ends_after_cool_off(api_client, settings):
-    make_player(username="ann")
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        log_in(api_client, "ann", "wrong-password")
-    assert log_in(api_client, "ann").status_code == 429
-
-    with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME + dt.timedelta(seconds=1)):
-        assert log_in(api_client, "ann").status_code == 200
-
-
-def test_success_resets_the_failure_count(api_client, settings):
-    make_player(username="ann")
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        log_in(api_client, "ann", "wrong-password")
+    # The right password is refused too: it is not even checked while the pair waits.
+    assert_locked(log_in(api_client, "ann"), 30)
+    clock.shift(29)
+    assert_locked(log_in(api_client, "ann"), 1)
+    clock.shift(1)
     assert log_in(api_client, "ann").status_code == 200
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        log_in(api_client, "ann", "wrong-password")
+
+
+def test_the_pairs_wait_doubles_with_each_further_failure_up_to_the_cap(api_client, clock):
+    make_player(username="ann")
+    fail(api_client, "ann", 5)
+    waits = []
+    for _ in range(7):
+        locked = log_in(api_client, "ann", "wrong-password")
+        assert locked.status_code == 429
+        waits.append(locked.json()["error"]["retry_after"])
+        clock.shift(waits[-1])
+        fail(api_client, "ann", 1)
+
+    assert waits == [30, 60, 120, 240, 480, 900, 900]
+
+
+def test_failures_on_one_user_from_one_address_lock_neither_another_user_there_nor_the_user_elsewhere(
+    api_client, clock
+):
+    make_player(username="ann")
+    make_player(username="bob")
+    fail(api_client, "ann", 5, ip="10.0.0.1")
+
+    assert_locked(log_in(api_client, "ann", ip="10.0.0.1"), 30)
+    assert log_in(api_client, "bob", ip="10.0.0.1").status_code == 200
+    assert log_in(api_client, "ann", ip="10.0.0.2").status_code == 200
+
+
+def test_username_case_does_not_buy_more_attempts(api_client, clock):
+    make_player(username="ann")
+    fail(api_client, "ann", 3)
+    fail(api_client, "ANN", 2)
+
+    assert_locked(log_in(api_client, "ann"), 30)
+
+
+def test_a_success_clears_the_pair(api_client, clock):
+    make_player(username="ann")
+    fail(api_client, "ann", 5)
+    clock.shift(30)
     assert log_in(api_client, "ann").status_code == 200
+
+    # Five free failures again, then the first, shortest wait.
+    fail(api_client, "ann", 5)
+    assert_locked(log_in(api_client, "ann"), 30)
+
+
+def test_the_pairs_failures_are_forgotten_a_window_after_the_last_one(api_client, clock, settings):
+    make_player(username="ann")
+    fail(api_client, "ann", 4)
+    clock.shift(settings.LOGIN_FAILURE_WINDOW_SECONDS - 1)
+    fail(api_client, "ann", 1)
+    assert_locked(log_in(api_client, "ann"), 30)  # the fifth failure still counted with the others
+
+    clock.shift(settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    fail(api_client, "ann", 4)
+    assert log_in(api_client, "ann").status_code == 200
+
+
+def test_many_usernames_from_one_address_are_slowed_by_the_address_ceiling(api_client, clock, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 12
+    make_player(username="ann")
+    for n in range(12):
+        fail(api_client, f"guess{n}", 1, ip="10.0.3.3")
+    clock.shift(100)
+
+    # Past the ceiling, any username from the address waits for the next window (600 s each)...
+    assert_locked(log_in(api_client, "ann", ip="10.0.3.3"), 500)
+    assert_locked(log_in(api_client, "guess99", "wrong-password", ip="10.0.3.3"), 500)
+    # ...while the same player from another address logs in.
+    assert log_in(api_client, "ann", ip="10.0.3.4").status_code == 200
+
+    clock.shift(500)
+    assert log_in(api_client, "ann", ip="10.0.3.3").status_code == 200
+
+
+def test_successful_logins_do_not_count_against_the_address(api_client, clock, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
+    for n in range(6):
+        make_player(username=f"crowd{n}")
+        assert log_in(api_client, f"crowd{n}", ip="10.0.4.4").status_code == 200
+    fail(api_client, "crowd0", 3, ip="10.0.4.4")
+
+    assert_locked(log_in(api_client, "crowd1", ip="10.0.4.4"), 600)
+
+
+def test_an_ipv6_client_counts_as_its_64(api_client, clock):
+    make_player(username="ann")
+    for n in range(5):
+        fail(api_client, "ann", 1, ip=f"2001:db8:1:2::{n + 1}")
+
+    assert_locked(log_in(api_client, "ann", ip="2001:db8:1:2:ffff::9"), 30)
+    assert log_in(api_client, "ann", ip="2001:db8:1:3::1").status_code == 200
+
+
+def test_a_forwarding_header_from_an_untrusted_peer_is_ignored(api_client, clock, settings):
+    """Otherwise anyone could pose as any address: a fresh X-Forwarded-For per attempt would make
+    every attempt a new pair."""
+    settings.TRUSTED_PROXIES = ["192.0.2.10"]
+    make_player(username="ann")
+    for n in range(5):
+        fail(api_client, "ann", 1, ip="203.0.113.7", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+
+    locked = log_in(api_client, "ann", ip="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.200")
+
+    assert_locked(locked, 30)
+
+
+def test_a_forwarding_header_from_a_trusted_proxy_names_the_client(api_client, clock, settings):
+    settings.TRUSTED_PROXIES = ["192.0.2.10", "10.8.0.0/16"]
+    make_player(username="ann")
+    behind_proxy = {"ip": "192.0.2.10"}
+    # The client's own claim (leftmost) is not believed: the first untrusted hop from the right is.
+    fail(api_client, "ann", 5, HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7, 10.8.3.4", **behind_proxy)
+
+    same_client = log_in(api_client, "ann", HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.7", **behind_proxy)
+    other_client = log_in(api_client, "ann", HTTP_X_FORWARDED_FOR="203.0.113.8, 10.8.0.1", **behind_proxy)
+
+    assert_locked(same_client, 30)
+    assert other_client.status_code == 200
+
+
+def test_without_trusted_proxies_every_client_behind_a_proxy_shares_its_address(api_client, clock, settings):
+    assert settings.TRUSTED_PROXIES == []  # the default: no header is believed
+    make_player(username="ann")
+    fail(api_client, "ann", 5, ip="192.0.2.10", HTTP_X_FORWARDED_FOR="203.0.113.7")
+
+    assert_locked(log_in(api_client, "ann", ip="192.0.2.10", HTTP_X_FORWARDED_FOR="203.0.113.8"), 30)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_attempts_on_one_pair_get_one_password_check_past_the_free_failures(clock):
+    """A burst must not slip through on "no failures yet": attempts on a pair run one at a time."""
+    make_player(username="ann")
+    fail(APIClient(), "ann", 4)
+    start = threading.Barrier(12)
+
+    def attempt(_):
+        try:
+            start.wait()
+            return log_in(APIClient(), "ann", "wrong-password").status_code
+        finally:
+            connection.close()  # the thread's own; the test database is dropped at the end
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = sorted(pool.map(attempt, range(12)))
+
+    # The fifth failure is the only one checked; the others wait for it or for the pair's delay.
+    assert statuses == [401] + [429] * 11
+    assert_locked(log_in(APIClient(), "ann"), 30)
+
+
+def test_the_schema_declares_the_lockout_answer_with_its_wait():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    locked = schema["paths"]["/api/player/v1/auth/login"]["post"]["responses"]["429"]
+
+    assert locked["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert locked["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LoginLocked"}
+    detail = schema["components"]["schemas"]["LoginLockedDetail"]
+    assert detail["required"] == ["code", "message", "retry_after"]

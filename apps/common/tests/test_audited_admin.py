@@ -45,7 +45,7 @@ def assert_trail_verifies() -> None:
 
 
 def test_every_registered_admin_records_staff_actions():
-    """Including the third-party ones (groups, axes' lockouts), wrapped in apps/backoffice/admin.py."""
+    """Including the third-party ones (groups), wrapped in apps/backoffice/admin.py."""
     unaudited = [model._meta.label for model, model_admin in admin.site._registry.items()
                  if not isinstance(model_admin, StaffAuditMixin)]  # fmt: skip
     assert unaudited == []

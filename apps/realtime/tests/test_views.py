@@ -1,5 +1,5 @@
-"""The player page of the site (`/`), its login and logout: who sees what, and that the page hands
-the client the version it was rendered at."""
+"""The player page of the site (`/`): who sees what, and that the page hands the client the
+version it was rendered at. The login and logout pages are tested in apps/accounts."""
 
 import json
 
@@ -50,24 +50,6 @@ def test_anonymous_visitor_is_sent_to_the_site_login(client):
     assert response["Location"] == "/login/?next=/"
 
 
-def test_login_page_has_a_csrf_protected_form(client):
-    response = client.get("/login/")
-
-    assert response.status_code == 200
-    assert b'name="csrfmiddlewaretoken"' in response.content
-    assert b'name="username"' in response.content
-    assert b'name="password"' in response.content
-
-
-def test_login_without_csrf_token_is_refused(client):
-    make_player(username="nocsrf")
-
-    response = client.post("/login/", {"username": "nocsrf", "password": PASSWORD})
-
-    assert response.status_code == 403
-    assert "_auth_user_id" not in client.session
-
-
 def test_player_logs_in_and_sees_balance_and_last_transactions(client):
     player = make_player(username="paula")
     wallet.adjust_balance(player_id=player.pk, amount=10_000, reason="test funds", acting_user=None)
@@ -112,28 +94,6 @@ def test_player_without_transactions_sees_zero_and_an_empty_list(client):
     assert client_config(page)["version"] == 0
 
 
-def test_wrong_password_shows_the_form_again(client):
-    make_player(username="typo")
-
-    response = log_in(client, "typo", password="not-the-password")
-
-    assert response.status_code == 200
-    assert b'role="alert"' in response.content
-    assert "_auth_user_id" not in client.session
-
-
-def test_axes_counts_failed_site_logins_and_locks_out(client, settings):
-    """LoginView passes the request to authenticate(), so django-axes sees each failure."""
-    make_player(username="locked")
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, "locked", password="not-the-password")
-
-    response = log_in(client, "locked")
-
-    assert response.status_code == 429
-    assert "_auth_user_id" not in client.session
-
-
 def test_staff_without_player_gets_a_link_to_the_back_office(client):
     staff = make_staff(StaffRole.SUPPORT, username="sam")
     client.force_login(staff)
@@ -144,15 +104,3 @@ def test_staff_without_player_gets_a_link_to_the_back_office(client):
     assert b"No player account" in response.content
     assert b'href="/backoffice/"' in response.content
     assert b'id="wallet-client"' not in response.content
-
-
-def test_logout_is_a_csrf_protected_post_and_ends_the_session(client):
-    client.force_login(make_player(username="leaver").user)
-    client.get("/")  # its logout form sets the CSRF cookie
-    token = client.cookies["csrftoken"].value
-
-    response = client.post("/logout/", {"csrfmiddlewaretoken": token})
-
-    assert response.status_code == 302
-    assert response["Location"] == "/login/"
-    assert client.get("/").status_code == 302

@@ -1,0 +1,10 @@
+"""The site's login and logout pages, at the site's root (pam/urls.py includes them at `/`)."""
+
+from django.urls import path
+
+from apps.accounts import views
+
+urlpatterns = [
+    path("login/", views.SiteLoginView.as_view(), name="site-login"),
+    path("logout/", views.SiteLogoutView.as_view(), name="site-logout"),
+]
