@@ -1,10 +1,17 @@
 """The authentication backend: Django's ModelBackend behind the login throttle."""
 
+import structlog
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from redis.exceptions import RedisError
 
 from apps.accounts import throttling
-from apps.accounts.errors import LoginLocked
+from apps.accounts.errors import LoginLocked, LoginUnavailable
+
+logger = structlog.get_logger(__name__)
+
+# What a login refused because the throttle's store is away is told to wait, in seconds.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -13,7 +20,9 @@ class ThrottledModelBackend(ModelBackend):
     `request.login_refusal` (what the forms, the API and LoginThrottleMiddleware answer with) and
     raised as PermissionDenied, which makes `authenticate()` return None without trying another
     backend. Without a request (a management command, the test client's `login()`) there is no
-    address to throttle by, and nothing is throttled."""
+    address to throttle by, and nothing is throttled. A throttle whose store (Redis) does not
+    answer refuses the same way with LoginUnavailable (503): never a login let through unthrottled,
+    never a 500."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None or username is None or password is None:
@@ -29,3 +38,7 @@ class ThrottledModelBackend(ModelBackend):
         except LoginLocked as refusal:
             request.login_refusal = refusal
             raise PermissionDenied from refusal
+        except RedisError as exc:
+            logger.warning("login.throttle_unavailable", error=repr(exc))
+            request.login_refusal = LoginUnavailable(retry_after=UNAVAILABLE_RETRY_AFTER)
+            raise PermissionDenied from exc

@@ -61,6 +61,23 @@ class LoginLocked(PamError):
         )
 
 
+class LoginUnavailable(PamError):
+    """The login throttle's store (the cache: Redis when served) did not answer. Logins are
+    refused rather than let through unthrottled, which would open the door to guessing for as
+    long as the outage lasts; `retry_after` as for LoginLocked."""
+
+    code = "LOGIN_UNAVAILABLE"
+    status = 503
+    default_message = "Logging in is unavailable for a moment; try again shortly."
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"Logging in is unavailable for a moment; try again in {retry_after} seconds.",
+            details={"retry_after": retry_after},
+        )
+
+
 class NotAPlayer(PamError):
     code = "NOT_A_PLAYER"
     status = 403

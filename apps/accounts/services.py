@@ -101,7 +101,8 @@ def log_in_player(*, request: HttpRequest, username: str, password: str) -> Logi
     `authenticate` runs the login throttle (apps/accounts/throttling.py) on the request: a
     (username, address) pair that must still wait, or an address past its ceiling, is refused
     with LoginLocked (its `retry_after`) without the password being checked.
-    Raises InvalidCredentials, LoginLocked or NotAPlayer.
+    Raises InvalidCredentials, LoginLocked, LoginUnavailable (the throttle's store is away) or
+    NotAPlayer.
     """
     user = authenticate(request=request, username=username, password=password)
     refusal = getattr(request, "login_refusal", None)

@@ -145,7 +145,7 @@ class LoginApi(APIView):
                 "Retry-After",
                 OpenApiTypes.INT,
                 OpenApiParameter.HEADER,
-                response=[429],
+                response=[429, 503],
                 description="seconds to wait before the next attempt, as `error.retry_after`",
             )
         ],
@@ -160,6 +160,13 @@ class LoginApi(APIView):
                     "TOO_MANY_ATTEMPTS: this username from this address must wait (growing after "
                     "repeated failures), or this address is past its ceiling of failed logins; the "
                     "password was not checked"
+                ),
+            ),
+            503: OpenApiResponse(
+                LoginLockedSerializer,
+                description=(
+                    "LOGIN_UNAVAILABLE: the login throttle's store (Redis) did not answer; nobody is let "
+                    "in unthrottled, the password was not checked"
                 ),
             ),
         },

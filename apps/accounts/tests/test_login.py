@@ -287,3 +287,38 @@ def test_the_schema_declares_the_lockout_answer_with_its_wait():
     assert locked["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LoginLocked"}
     detail = schema["components"]["schemas"]["LoginLockedDetail"]
     assert detail["required"] == ["code", "message", "retry_after"]
+
+
+@pytest.fixture
+def throttle_store_away(settings):
+    """The cache (the throttle's store) points at a port where no Redis listens: refused at once."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+def test_a_login_while_the_throttles_store_is_away_is_refused_503_with_when_to_retry(api_client, throttle_store_away):
+    make_player(username="ann")
+
+    response = log_in(api_client, "ann")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "LOGIN_UNAVAILABLE"
+    assert response.json()["error"]["retry_after"] == 5
+    assert response["Retry-After"] == "5"
+    assert not AuthToken.objects.exists()
+
+
+def test_the_site_login_while_the_throttles_store_is_away_says_so_with_503(client, throttle_store_away):
+    make_player(username="ann")
+
+    response = client.post("/login/", {"username": "ann", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "unavailable" in response.content.decode()
+    assert "_auth_user_id" not in client.session
