@@ -1,4 +1,4 @@
-"""Benchmark of the wallet API: signed bets vs /healthz on the same server vs the same bet
+"""The benchmark of the wallet API: signed bets vs /healthz on the same server vs the same bet
 as plain SQL on PostgreSQL, at the same concurrency, in one run."""
 
 from __future__ import annotations

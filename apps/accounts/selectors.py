@@ -20,6 +20,11 @@ def get_player_for_user(user: User) -> Player:
         raise NotAPlayer from None
 
 
+def find_player_by_username(username: str) -> Player | None:
+    """The player with exactly this username, or None."""
+    return Player.objects.filter(user__username=username).first()
+
+
 def get_user_for_token(token: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, expired or revoked)."""
     return (

@@ -37,6 +37,7 @@ def assert_refused(response, status: int, code: str) -> None:
     assert isinstance(response.json()["error"]["message"], str)
 
 
+@pytest.mark.production_password_hashers
 def test_registration_creates_player_with_argon2_password(api_client):
     response = api_client.post(URL, body(), format="json")
 
