@@ -94,7 +94,6 @@ def _sandbox(settings, monkeypatch):
     """Each operation's test starts on an empty database (transactional tests are flushed) with
     the provider and a funded player of its own, so that one operation's time-out or
     self-exclusion logs out no other."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Throttling state (registrations per address, login failures) of the fuzz under keys of its
     # own: nothing the fuzzer does counts against another test of the run.
     settings.CACHES = {
