@@ -208,12 +208,14 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
                 for group in self.groups_to_join:
                     await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def rejoin_after_backplane_loss(self) -> None:
+    async def rejoin_after_backplane_loss(self) -> bool:
         """The backplane forgot the groups (a Redis restarted empty): re-join them, so that a
         frame pushed from now on arrives live. Called by the mailroom; never raises, never closes
-        the socket: a failed join is logged and tried again on the next beat."""
-        if not (self.ended or self.closing):
-            await self.join_groups()
+        the socket: False for a failed join (logged), which the mailroom asks again at its next
+        probe. A socket on its way out has nothing to join."""
+        if self.ended or self.closing:
+            return True
+        return await self.join_groups()
 
     async def beat_after_backplane_loss(self) -> None:
         """Beat once the groups are re-joined: the beat shows the client the versions it missed

@@ -46,25 +46,30 @@ MARKER_TTL = 3600  # seconds; every probe renews it, so it outlives the process 
 REJOINS_AT_ONCE = 20
 
 Deliver = Callable[[dict], None]
-Recover = Callable[[], Awaitable[None]]
+Rejoin = Callable[[], Awaitable[bool]]
+Beat = Callable[[], Awaitable[None]]
 
 
 class Mailroom:
     def __init__(self, layer, loop: asyncio.AbstractEventLoop) -> None:
         self.layer = layer
         self.loop = loop
-        self.recipients: dict[str, tuple[Deliver, Recover, Recover]] = {}
+        self.recipients: dict[str, tuple[Deliver, Rejoin, Beat]] = {}
         self.task: asyncio.Task | None = None
         self.marker = f"{layer.prefix}:mailroom:{layer.client_prefix}"
         # Per host: whether a probe was made. The first one that finds no marker is the start,
         # unless an earlier probe failed (sockets that connected while it was away never joined).
         self._probed = [False] * layer.ring_size
         self._answering = asyncio.Event()  # set by a probe that a host answered; wakes the receive
+        # Channels owed a re-join since the backplane last forgot them: a join can fail on a pooled
+        # connection that still points at the Redis that went away, after the probe's own worked.
+        self._owed: set[str] = set()
 
-    def add(self, channel: str, deliver: Deliver, rejoin: Recover, beat: Recover) -> None:
+    def add(self, channel: str, deliver: Deliver, rejoin: Rejoin, beat: Beat) -> None:
         """From now on, hand `channel`'s messages to `deliver`; when the backplane has forgotten
-        the process's groups, await `rejoin()`, and once every consumer has re-joined, `beat()`
-        (neither may raise)."""
+        the process's groups, await `rejoin()` (True once joined, or nothing left to join; False
+        to be asked again at the next probe), and once it has re-joined, `beat()` (neither may
+        raise)."""
         self.recipients[channel] = (deliver, rejoin, beat)
         if self.task is None:
             self.task = self.loop.create_task(self._run_until_cancelled(self.layer.non_local_name(channel)))
@@ -117,11 +122,14 @@ class Mailroom:
 
     async def _watch(self) -> None:
         """Probe every host each PROBE_SECONDS; when one has forgotten the process, every
-        consumer re-joins its groups and beats. Never ends: a host that does not answer is
-        probed again at the next period."""
+        consumer re-joins its groups and beats, and one whose join failed is asked again at each
+        probe until it joins. Never ends: a host that does not answer is probed again at the next
+        period."""
         while True:
             if await self._probe():
-                await self._rejoin_all()
+                self._owed = set(self.recipients)
+            if self._owed:
+                await self._rejoin_owed()
             await asyncio.sleep(PROBE_SECONDS)
 
     async def _probe(self) -> bool:
@@ -143,27 +151,35 @@ class Mailroom:
             logger.warning("realtime.backplane_forgot", hosts=forgotten, sockets=len(self.recipients))
         return bool(forgotten)
 
-    async def _rejoin_all(self) -> None:
-        """Every consumer registered now re-joins its groups, then every one beats, REJOINS_AT_ONCE
-        at a time: the joins, which bring live frames back, do not wait behind the beats' database
-        reads. A consumer that registers meanwhile joins on its own."""
-        recipients = list(self.recipients.values())
-        await _each([rejoin for _, rejoin, _ in recipients])
-        await _each([beat for _, _, beat in recipients])
-        logger.info("realtime.rejoined", sockets=len(recipients))
+    async def _rejoin_owed(self) -> None:
+        """Every consumer owed a re-join re-joins its groups, then every one that did beats,
+        REJOINS_AT_ONCE at a time: the joins, which bring live frames back, do not wait behind
+        the beats' database reads. A consumer that registers meanwhile joins on its own."""
+        owed = [(channel, self.recipients[channel]) for channel in self._owed if channel in self.recipients]
+        joined = await _each([rejoin for _, (_, rejoin, _) in owed])
+        rejoined = [(channel, beat) for (channel, (_, _, beat)), done in zip(owed, joined, strict=True) if done]
+        await _each([beat for _, beat in rejoined])
+        self._owed.difference_update(channel for channel, _ in rejoined)
+        self._owed.intersection_update(self.recipients)  # a socket that closed is owed nothing
+        logger.info("realtime.rejoined", sockets=len(rejoined), still_owed=len(self._owed))
 
 
-async def _each(calls: list[Recover]) -> None:
-    """Await every call, REJOINS_AT_ONCE at a time; one that raises is logged, the others go on."""
+async def _each(calls: list[Callable[[], Awaitable[object]]]) -> list[object]:
+    """Await every call, REJOINS_AT_ONCE at a time, and return their results in order; one that
+    raises is logged and gives None, the others go on."""
+    results: list[object] = [None] * len(calls)
+    pending = list(enumerate(calls))
 
     async def some() -> None:
-        while calls:
+        while pending:
+            index, call = pending.pop()
             try:
-                await calls.pop()()
+                results[index] = await call()
             except Exception as exc:
                 logger.warning("realtime.rejoin_failed", error=repr(exc))
 
-    await asyncio.gather(*(some() for _ in range(min(REJOINS_AT_ONCE, len(calls)))))
+    await asyncio.gather(*(some() for _ in range(min(REJOINS_AT_ONCE, len(pending)))))
+    return results
 
 
 _mailrooms: weakref.WeakKeyDictionary[object, Mailroom] = weakref.WeakKeyDictionary()

@@ -10,7 +10,12 @@ from apps.accounts.tests.factories import PASSWORD, make_staff
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
 from tests.browser.test_player_page import place_bet, player, server  # noqa: F401 - fixtures
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.timeout(300)]
+# production_password_hashers: the server runs in its own process, with the settings' hashers.
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.timeout(300),
+    pytest.mark.production_password_hashers,
+]
 
 
 def test_a_bet_appears_on_the_live_feed_as_it_commits(server, player):  # noqa: F811 - fixtures

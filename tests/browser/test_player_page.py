@@ -44,7 +44,12 @@ START = 10_000  # the player's cash at the start, in minor units (100.00 EUR)
 
 # transaction=True: the server is another process, so the data must be committed.
 # serialized_rollback=True: the seeded rows (currencies, staff groups) are restored first.
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.timeout(300)]
+# production_password_hashers: the server runs in its own process, with the settings' hashers.
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.timeout(300),
+    pytest.mark.production_password_hashers,
+]
 
 
 def _test_database_url() -> str:

@@ -22,6 +22,8 @@ from apps.wallet import services as wallet
 from tests.realtime.support import Provider, start_server, stop_server, tail, ticket
 
 PROVIDER = Provider("rt-two", "rt-two-secret-0123456789")
+# The servers run in their own processes, with the settings' hashers: the player logs in there.
+pytestmark = pytest.mark.production_password_hashers
 
 
 @database_sync_to_async

@@ -7,6 +7,7 @@ from channels.layers import get_channel_layer
 
 from apps.realtime import consumers
 from apps.realtime.groups import player_group
+from apps.realtime.mailroom import Mailroom
 
 pytestmark = pytest.mark.django_db  # no queries, but the run's settings point at the test database
 
@@ -31,3 +32,44 @@ async def test_many_sockets_joining_at_once_all_join_instead_of_overflowing_the_
         assert await connection.zscore(layer._group_key(member.groups_to_join[0]), member.channel_name) is not None
     await asyncio.gather(*(member.leave_groups() for member in members))
     assert not await connection.exists(*(layer._group_key(m.groups_to_join[0]) for m in members))
+
+
+async def test_a_socket_whose_rejoin_failed_is_asked_again_and_beats_only_once_joined():
+    """After Redis came back empty, the probe's connection can work while the group call of a
+    socket meets a pooled connection to the Redis that went away: that socket is asked again at
+    the next probe, and beats once, after its join, never before."""
+    mailroom = Mailroom(get_channel_layer(), asyncio.get_running_loop())
+    calls = []
+
+    def recipient(name: str, joins: list[bool]):
+        async def rejoin() -> bool:
+            calls.append(f"{name} join")
+            return joins.pop(0)
+
+        async def beat() -> None:
+            calls.append(f"{name} beat")
+
+        return lambda message: None, rejoin, beat
+
+    mailroom.recipients = {"steady": recipient("steady", [True]), "unlucky": recipient("unlucky", [False, True])}
+    mailroom._owed = set(mailroom.recipients)
+
+    await mailroom._rejoin_owed()
+
+    assert sorted(calls) == ["steady beat", "steady join", "unlucky join"]
+    assert mailroom._owed == {"unlucky"}
+
+    calls.clear()
+    await mailroom._rejoin_owed()
+
+    assert calls == ["unlucky join", "unlucky beat"]
+    assert mailroom._owed == set()
+
+
+async def test_a_socket_that_closed_while_owed_a_rejoin_is_owed_nothing():
+    mailroom = Mailroom(get_channel_layer(), asyncio.get_running_loop())
+    mailroom._owed = {"gone"}
+
+    await mailroom._rejoin_owed()
+
+    assert mailroom._owed == set()
