@@ -38,6 +38,11 @@ def get_player(player_id: int) -> Player:
     return Player.objects.select_related("brand", "currency", "user").get(pk=player_id)
 
 
+def find_player_by_username(username: str) -> Player | None:
+    """The player who logs in as `username`, or None (no such user, or staff)."""
+    return Player.objects.select_related("user").filter(user__username=username).first()
+
+
 def get_reality_check_due(player_id: int) -> dt.datetime | None:
     """When the player's next reality check is due, as committed (None before their first login)."""
     return Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player_id)
