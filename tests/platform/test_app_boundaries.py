@@ -12,7 +12,7 @@ The rules, by the module imported:
 - `services` (writes) only where the table says an app calls the other's services;
 - `selectors` (reads) where it says the app reads the other;
 - `models`, `choices` and `errors` wherever an app calls or reads the other: a ForeignKey, a
-  read-only type, a choice to compare with, an error to catch. Importing a model is not leave to
+  read-only type, a choice to compare with, an error to catch. Importing a model is no licence to
   query or write its table: reads go through selectors, writes through services;
 - `signals` to receive the other app's events: wherever an arrow exists, and alone where an app
   only receives (realtime receives compliance's events, and calls nothing of it);
