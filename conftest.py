@@ -10,6 +10,28 @@ from rest_framework.test import APIClient
 from apps.accounts import throttling
 from apps.wallet.services import forget_system_accounts
 
+_HASHERS_MARKER = "production_password_hashers"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{_HASHERS_MARKER}: hash passwords with the settings' hashers (argon2), not MD5"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
+    """Every test hashes passwords with MD5 unless marked `production_password_hashers`.
+
+    Players and staff are made through registration, which hashes a password; argon2 would make
+    the suite several times slower, and only the tests that check the hasher itself need it.
+    Servers the tests start in a subprocess keep the settings' hashers.
+    """
+    if request.node.get_closest_marker(_HASHERS_MARKER):
+        return
+    settings = request.getfixturevalue("settings")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture
 def api_client() -> APIClient:

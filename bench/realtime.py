@@ -1,4 +1,4 @@
-"""Issue 5's benchmark of the real-time path, in one run against PAM served as `make serve` does:
+"""The benchmark of the real-time path, in one run against PAM served as `make serve` does:
 
 1. The baseline: a plain Redis publish-to-subscriber round trip (redis-py asyncio) at the rates.
 2. IDLE idle player sockets, opened at a bounded rate beside the PLAYERS clients: the server's

@@ -1,4 +1,4 @@
-"""Issue benchmark of the wallet API: signed bets vs /healthz on the same server vs the same bet
+"""The benchmark of the wallet API: signed bets vs /healthz on the same server vs the same bet
 as plain SQL on PostgreSQL, at the same concurrency, in one run."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from bench.server import manage, served
 from tests.support import ROOT
 
 PLAYERS = int(os.environ.get("BENCH_PLAYERS", "10000"))
-# Players with every player-protection limit set, beside the PLAYERS without (issue: a bet with
-# limits stays within 10 % of one without, measured in the same run).
+# Players with every player-protection limit set, beside the PLAYERS without (the target: a bet
+# with limits stays within 10 % of one without, measured in the same run).
 LIMITED = int(os.environ.get("BENCH_LIMITED", str(max(1, PLAYERS // 5))))
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 # (a) and (a') alternate in this many pairs of slices (DURATION / PAIRS each), in the order

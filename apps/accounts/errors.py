@@ -1,11 +1,15 @@
-"""Refusals of the accounts app, each with a stable code that clients compare."""
+"""Refusals of the accounts app, each with a stable code that clients compare.
+
+Statuses: 400 is for a request the API's schema already rules out; a well-formed request that a
+rule the schema cannot express refuses (an age, the password validators, a currency no longer
+offered) is 422; a brand that does not exist is 404, like any name of nothing."""
 
 from apps.common.errors import PamError
 
 
 class Underage(PamError):
     code = "UNDERAGE"
-    status = 400
+    status = 422
     default_message = "Players must be at least 18 years old."
 
 
@@ -23,19 +27,19 @@ class UsernameTaken(PamError):
 
 class WeakPassword(PamError):
     code = "WEAK_PASSWORD"
-    status = 400
+    status = 422
     default_message = "The password is too weak."
 
 
 class UnknownCurrency(PamError):
     code = "UNKNOWN_CURRENCY"
-    status = 400
+    status = 422
     default_message = "This currency is not offered."
 
 
 class UnknownBrand(PamError):
     code = "UNKNOWN_BRAND"
-    status = 400
+    status = 404
     default_message = "No such brand."
 
 

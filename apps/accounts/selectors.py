@@ -20,6 +20,11 @@ def get_player_for_user(user: User) -> Player:
         raise NotAPlayer from None
 
 
+def find_player_by_username(username: str) -> Player | None:
+    """The player with exactly this username, or None."""
+    return Player.objects.filter(user__username=username).first()
+
+
 def get_user_for_token(token: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, expired or revoked)."""
     return (
@@ -36,11 +41,6 @@ def get_user_for_token(token: str) -> User | None:
 def get_player(player_id: int) -> Player:
     """The player with brand, currency and user, as committed; raises Player.DoesNotExist."""
     return Player.objects.select_related("brand", "currency", "user").get(pk=player_id)
-
-
-def find_player_by_username(username: str) -> Player | None:
-    """The player who logs in as `username`, or None (no such user, or staff)."""
-    return Player.objects.select_related("user").filter(user__username=username).first()
 
 
 def get_reality_check_due(player_id: int) -> dt.datetime | None:

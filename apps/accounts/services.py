@@ -1,5 +1,5 @@
-"""Writes of the accounts app: registration, login tokens, staff users, and the two fields of the
-player row that player protection keeps there for the money path."""
+"""Writes of the accounts app: registration, sandbox players, login tokens, staff users, and the
+two fields of the player row that player protection keeps there for the money path."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from apps.accounts.models import AuthToken, Brand, Player, User
 from apps.common.tokens import hash_token, new_token
 
 MINIMUM_AGE_YEARS = 18
+SANDBOX_BRAND = "sandbox"
 # Marks a leaked player API token as ours (greppable in logs and code scanners); not a secret.
 TOKEN_PREFIX = "pam_"  # noqa: S105
 
@@ -87,6 +88,31 @@ def _refuse_taken(username: str, email: str, brand: Brand) -> None:
         raise errors.UsernameTaken
     if Player.objects.filter(brand=brand, email__iexact=email).exists():
         raise errors.EmailTaken
+
+
+def create_player(
+    *, username: str, password: str, currency: str, brand: str = SANDBOX_BRAND, country: str = "MT"
+) -> Player:
+    """A player set up by an operator or an integrator's sandbox script, not by the sign-up form.
+
+    Registered through `register_player`'s rules (the currency is offered, the username is free,
+    the password is strong enough), with the e-mail `<username>@sandbox.invalid` and an adult
+    date of birth. The brand is created when missing. Raises what register_player raises;
+    nothing is written when it raises, not even the brand.
+    """
+    with transaction.atomic():
+        Brand.objects.get_or_create(code=brand, defaults={"name": brand.title()})
+        return register_player(
+            Registration(
+                username=username,
+                email=f"{username}@sandbox.invalid",
+                password=password,
+                date_of_birth=dt.date(1990, 1, 1),
+                country=country,
+                currency=currency,
+                brand=brand,
+            )
+        )
 
 
 @dataclass(frozen=True)

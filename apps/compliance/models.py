@@ -31,7 +31,7 @@ from django.db.models import Q
 from apps.accounts.models import Currency, Player
 from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
 
-# How long the account stays closed after the player asks to come back (issue 6; all profiles).
+# How long the account stays closed after the player asks to come back (all profiles).
 RETURN_COOLING_OFF = dt.timedelta(hours=24)
 
 

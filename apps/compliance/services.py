@@ -29,12 +29,13 @@ from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
+from apps.common.money import MAX_AMOUNT
 from apps.common.timestamps import iso_utc
 from apps.compliance import errors, locks, selectors, signals, staff_audit
 from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
 from apps.compliance.models import Exclusion, Limit, LimitChange, PlayerProtection, PlaySession
 
-MAX_MONEY_LIMIT = 10**12  # the wallet's largest amount
+MAX_MONEY_LIMIT = MAX_AMOUNT
 MAX_SESSION_MINUTES = 24 * 60
 TIME_OUT_HOURS = (24, 6 * 7 * 24)  # 24 hours to 6 weeks, inclusive
 SELF_EXCLUSION_LENGTHS = {

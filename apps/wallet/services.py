@@ -1,16 +1,18 @@
 """The only code that moves money.
 
-Each public function is one durable database transaction: lock the player's accounts (locks.py),
-check idempotency, ask compliance where money is staked, write one `Transaction` with its
-entries, update the player's stored balances and wallet version, and register the
-`transaction_posted` event to be sent after commit. A refusal raises a `PamError` (carrying the
-player's balance and currency where the player is known) and writes nothing.
+Each public function is one durable database transaction. It checks its arguments, then hands
+its own rule (a nested function: refuse, or write one `Transaction` with `_post`) to
+`_move_money`, which runs what every money call shares: lock the player's accounts (locks.py),
+check idempotency, run the rule, and retry once on a write conflict. `_post` writes the
+transaction with its entries, updates the player's stored balances and wallet version, and
+registers the `transaction_posted` event to be sent after commit. A refusal raises a `PamError`
+(carrying the player's balance and currency where the player is known) and writes nothing.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -29,27 +31,6 @@ from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, Accoun
 from apps.wallet.models import Account, Entry, Transaction
 
 OPERATOR_ORIGIN = "operator"
-
-
-def _retry_on_conflict(service):
-    """Run the service again once if the database refused the write with an IntegrityError.
-
-    Calls for one player are serialised by the lock, so this happens when two players' calls
-    race with the same (origin, external_id): the retry finds the committed row and answers
-    DuplicateTransaction instead of a 500. It also happens if a remembered system account id
-    names a row whose creating transaction rolled back (foreign keys are checked at commit):
-    the retry looks the ids up afresh.
-    """
-
-    @functools.wraps(service)
-    def wrapper(**kwargs):
-        try:
-            return service(**kwargs)
-        except IntegrityError:
-            forget_system_accounts()
-            return service(**kwargs)
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -78,7 +59,6 @@ class Posted:
 # --- game rounds (the seamless wallet) ---------------------------------------------------------
 
 
-@_retry_on_conflict
 def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
     """Debit `amount` (> 0) for one game round: cash first, then bonus money.
 
@@ -88,26 +68,20 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
     """
     if amount <= 0:
         raise ValueError("A bet stakes a positive amount.")
-    with transaction.atomic(durable=True):
-        wallet, replayed, rollback_first = _open(player_id, currency, ref)
-        if replayed:
-            return replayed
+
+    def post_bet(wallet: locks.LockedWallet, rollback_first: Transaction | None) -> Transaction:
         if rollback_first is not None:
-            raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.", extra=_state(wallet))
-        try:
-            compliance.assert_may_stake(player=wallet.player, amount=amount)
-        except PamError as refusal:
-            refusal.extra = {**_state(wallet), **refusal.extra}  # the contract: errors carry the balance
-            raise
+            raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.")
+        compliance.assert_may_stake(player=wallet.player, amount=amount)
         if amount > wallet.balance:
-            raise errors.InsufficientFunds(extra=_state(wallet))
+            raise errors.InsufficientFunds()
         from_cash = min(amount, wallet.cash.balance)
         moves = [(wallet.cash, -from_cash), (wallet.bonus, -(amount - from_cash))]
-        tx = _post(wallet, TransactionKind.BET, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id)
-        return Posted.of(tx)
+        return _post(wallet, TransactionKind.BET, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id)
+
+    return _move_money(player_id, currency, ref, post_bet)
 
 
-@_retry_on_conflict
 def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
     """Credit `amount` (>= 0) to cash. Owed money: paid even to a blocked player, with no token.
 
@@ -117,18 +91,16 @@ def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, 
     """
     if amount < 0:
         raise ValueError("A win credits a non-negative amount.")
-    with transaction.atomic(durable=True):
-        wallet, replayed, _ = _open(player_id, currency, ref)
-        if replayed:
-            return replayed
+
+    def post_win(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if _round_was_rolled_back(ref.origin, round_id, wallet.player.pk):
-            raise errors.TransactionRolledBack("Every bet of this round was rolled back.", extra=_state(wallet))
-        tx = _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount)], counter=HOUSE, round_id=round_id,
-                   game_id=game_id)  # fmt: skip
-        return Posted.of(tx)
+            raise errors.TransactionRolledBack("Every bet of this round was rolled back.")
+        return _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount)], counter=HOUSE, round_id=round_id,
+                     game_id=game_id)  # fmt: skip
+
+    return _move_money(player_id, currency, ref, post_win)
 
 
-@_retry_on_conflict
 def rollback_bet(
     *, player_id: int, currency: str, rolled_back_external_id: str, ref: ExternalRef, round_id: str, game_id: str
 ) -> Posted:
@@ -138,29 +110,27 @@ def rollback_bet(
     arrives later. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction,
     RollbackNotAllowed (the target is not a bet, or was already rolled back by another id).
     """
-    with transaction.atomic(durable=True):
-        wallet, replayed, _ = _open(player_id, currency, ref)
-        if replayed:
-            return replayed
+
+    def post_rollback(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         named = list(_named_by_rollback(ref.origin, rolled_back_external_id))
         if any(tx.reverses_external_id == rolled_back_external_id for tx in named):
-            raise errors.RollbackNotAllowed("This bet was already rolled back.", extra=_state(wallet))
+            raise errors.RollbackNotAllowed("This bet was already rolled back.")
         target = next((tx for tx in named if tx.external_id == rolled_back_external_id), None)
         if target is not None and (target.kind != TransactionKind.BET or target.player_id != wallet.player.pk):
-            raise errors.RollbackNotAllowed("Only a bet of this player can be rolled back.", extra=_state(wallet))
+            raise errors.RollbackNotAllowed("Only a bet of this player can be rolled back.")
         own = {wallet.cash.pk: wallet.cash, wallet.bonus.pk: wallet.bonus}
         refund = [(own[entry.account_id], -entry.amount) for entry in _player_entries(target)] if target else []
-        tx = _post(
+        return _post(
             wallet, TransactionKind.ROLLBACK, ref, refund, counter=HOUSE, round_id=round_id, game_id=game_id,
             reverses=target, reverses_external_id=rolled_back_external_id,
         )  # fmt: skip
-        return Posted.of(tx)
+
+    return _move_money(player_id, currency, ref, post_rollback)
 
 
 # --- operator and other apps ---------------------------------------------------------------------
 
 
-@_retry_on_conflict
 def adjust_balance(
     *, player_id: int, amount: int, reason: str, acting_user: User | None, external_id: str | None = None
 ) -> Posted:
@@ -178,12 +148,10 @@ def adjust_balance(
         raise ValueError("An adjustment moves money: amount must not be 0.")
     external_id = external_id or uuid.uuid4().hex
     ref = ExternalRef(OPERATOR_ORIGIN, external_id, fingerprint("adjustment", {"player": player_id, "amount": amount}))
-    with transaction.atomic(durable=True):
-        wallet, replayed, _ = _open(player_id, None, ref)
-        if replayed:
-            return replayed
+
+    def post_adjustment(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if amount < 0 and -amount > wallet.cash.balance:
-            raise errors.InsufficientFunds("The adjustment would make the cash balance negative.", extra=_state(wallet))
+            raise errors.InsufficientFunds("The adjustment would make the cash balance negative.")
         cash_before = wallet.cash.balance
         tx = _post(wallet, TransactionKind.ADJUSTMENT, ref, [(wallet.cash, amount)], counter=ADJUSTMENTS,
                    reason=reason, acting_user=acting_user)  # fmt: skip
@@ -191,10 +159,11 @@ def adjust_balance(
             actor=acting_user, action=staff_trail.WALLET_ADJUST, target=wallet.cash, before={"balance": cash_before},
             after={"balance": wallet.cash.balance, "transaction": tx.public_id}, reason=reason,
         )  # fmt: skip
-        return Posted.of(tx)
+        return tx
+
+    return _move_money(player_id, None, ref, post_adjustment)
 
 
-@_retry_on_conflict
 def credit(
     *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str,
     to_bonus: bool = False,
@@ -203,21 +172,16 @@ def credit(
     `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`."""
     if amount <= 0:
         raise ValueError("A credit is positive.")
-    with transaction.atomic(durable=True):
-        wallet, replayed, _ = _open(player_id, currency, ref)
-        if replayed:
-            return replayed
+
+    def post_credit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if kind == TransactionKind.DEPOSIT:
-            try:
-                compliance.assert_may_deposit(player=wallet.player, amount=amount)  # limits, exclusions, KYC
-            except PamError as refusal:
-                refusal.extra = {**_state(wallet), **refusal.extra}
-                raise
+            compliance.assert_may_deposit(player=wallet.player, amount=amount)  # limits, exclusions, KYC
         account = wallet.bonus if to_bonus else wallet.cash
-        return Posted.of(_post(wallet, kind, ref, [(account, amount)], counter=counter))
+        return _post(wallet, kind, ref, [(account, amount)], counter=counter)
+
+    return _move_money(player_id, currency, ref, post_credit)
 
 
-@_retry_on_conflict
 def debit(
     *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str
 ) -> Posted:
@@ -226,22 +190,55 @@ def debit(
     player; exclusions and limits never stop one) and InsufficientFunds beyond the cash balance."""
     if amount <= 0:
         raise ValueError("A debit is positive.")
-    with transaction.atomic(durable=True):
-        wallet, replayed, _ = _open(player_id, currency, ref)
-        if replayed:
-            return replayed
+
+    def post_debit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if kind == TransactionKind.WITHDRAWAL:
-            try:
-                compliance.assert_may_withdraw(player=wallet.player, amount=amount)
-            except PamError as refusal:
-                refusal.extra = {**_state(wallet), **refusal.extra}
-                raise
+            compliance.assert_may_withdraw(player=wallet.player, amount=amount)
         if amount > wallet.cash.balance:
-            raise errors.InsufficientFunds(extra=_state(wallet))
-        return Posted.of(_post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter))
+            raise errors.InsufficientFunds()
+        return _post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter)
+
+    return _move_money(player_id, currency, ref, post_debit)
 
 
 # --- internals -----------------------------------------------------------------------------------
+
+# An operation's own rule: given the locked wallet and a rollback that named the call's id before
+# it arrived (or None), refuse with a PamError or write one transaction with `_post`.
+Operation = Callable[[locks.LockedWallet, Transaction | None], Transaction]
+
+
+def _move_money(
+    player_id: int, currency: str | None, ref: ExternalRef, operation: Operation, *, retry: bool = True
+) -> Posted:
+    """Run `operation` in one durable transaction, after the start every money call shares.
+
+    The start (`_open`): lock the player's accounts and look `ref` up; a replay answers the first
+    call's values and `operation` never runs. A `PamError` the operation raises (its own refusal or
+    compliance's) gets the player's balance and currency beside it, as the wallet contract wants;
+    values the error sets itself win.
+
+    An IntegrityError runs the whole call once more. Calls for one player are serialised by the
+    lock, so it happens when two players' calls race with the same (origin, external_id): the
+    retry finds the committed row and answers DuplicateTransaction instead of a 500. It also
+    happens if a remembered system account id names a row whose creating transaction rolled back
+    (foreign keys are checked at commit): the retry looks the ids up afresh.
+    """
+    try:
+        with transaction.atomic(durable=True):
+            wallet, replayed, rollback_first = _open(player_id, currency, ref)
+            if replayed:
+                return replayed
+            try:
+                return Posted.of(operation(wallet, rollback_first))
+            except PamError as refusal:
+                refusal.extra = {**_state(wallet), **refusal.extra}  # the contract: errors carry the balance
+                raise
+    except IntegrityError:
+        if not retry:
+            raise
+        forget_system_accounts()
+        return _move_money(player_id, currency, ref, operation, retry=False)
 
 
 def _open(

@@ -78,11 +78,6 @@ OUTBOX_DRAINED = 120.0
 NO_ANSWER = (OSError, http.client.HTTPException, ValueError)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Call:
     """One wallet call of the plan, what the model says it answers, and what it got."""

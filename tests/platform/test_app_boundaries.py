@@ -19,7 +19,7 @@ The rules, by the module imported:
 - `extensions` where an app plugs into the other's extension point at start-up;
 - `common` is the shared kernel, open to every app, and imports none.
 
-Two known exceptions, each named with the file: `EXCEPTIONS`.
+One known exception, named with the file: `EXCEPTIONS`.
 """
 
 from __future__ import annotations
@@ -75,8 +75,6 @@ EXCEPTIONS = {
     # The wallet asks compliance's checks inside its money transaction; a wallet extension point,
     # which compliance registers at start-up, will replace the import.
     ("wallet/services.py", "apps.compliance.gate"): "checks in the money transaction",
-    # A command that wires accounts and wallet: it moves to the back office.
-    ("wallet/management/commands/create_player.py", "apps.accounts.services"): "moves to backoffice",
 }
 
 _DYNAMIC_IMPORTS = {"import_module", "import_string", "__import__"}

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.common.fields import StrictIntegerField
-from apps.common.schema import ErrorDetailSerializer, ErrorSerializer
+from apps.common.money import MAX_AMOUNT
+from apps.common.schema import CurrencyCodeField, ErrorDetailSerializer, refusals
 from apps.compliance import selectors as compliance
 from apps.compliance import services as compliance_services
 from apps.compliance.choices import LimitKind, LimitPeriod
@@ -24,7 +25,7 @@ class PlayerOutputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     brand = serializers.CharField(source="brand.code")
     country = serializers.CharField()
-    currency = serializers.CharField(source="currency.code")
+    currency = CurrencyCodeField(source="currency.code")
     currency_exponent = serializers.IntegerField(source="currency.exponent")
     date_of_birth = serializers.DateField()
     status = serializers.CharField()
@@ -34,7 +35,7 @@ class PlayerOutputSerializer(serializers.Serializer):
 
 class DepositLimitSerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=LimitPeriod.values)
-    amount = StrictIntegerField(min_value=0, max_value=compliance_services.MAX_MONEY_LIMIT,
+    amount = StrictIntegerField(min_value=0, max_value=MAX_AMOUNT,
                                 help_text="minor units of the player's currency")  # fmt: skip
 
 
@@ -57,7 +58,7 @@ class RegisterApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         date_of_birth = serializers.DateField()
         country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2, upper case")
-        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
+        currency = CurrencyCodeField()
         brand = serializers.SlugField(max_length=32, help_text="the brand's code")
         deposit_limits = DepositLimitSerializer(many=True, required=False, max_length=len(LimitPeriod.values),
                                                 help_text="at most one per period")  # fmt: skip
@@ -81,10 +82,7 @@ class RegisterApi(APIView):
     @extend_schema(
         operation_id="player_registration_options",
         parameters=[OptionsQuerySerializer],
-        responses={
-            200: OptionsSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST, UNKNOWN_BRAND"),
-        },
+        responses={200: OptionsSerializer, **refusals({400: "INVALID_REQUEST", 404: "UNKNOWN_BRAND"})},
     )
     def get(self, request):
         query = self.OptionsQuerySerializer(data=request.query_params)
@@ -99,11 +97,16 @@ class RegisterApi(APIView):
         request=InputSerializer,
         responses={
             201: PlayerOutputSerializer,
-            400: OpenApiResponse(
-                ErrorSerializer, description="INVALID_REQUEST, UNDERAGE, WEAK_PASSWORD, UNKNOWN_CURRENCY, UNKNOWN_BRAND"
+            **refusals(
+                {
+                    400: "INVALID_REQUEST",
+                    404: "UNKNOWN_BRAND",
+                    409: "USERNAME_TAKEN, EMAIL_TAKEN",
+                    415: "UNSUPPORTED_MEDIA_TYPE",
+                    422: "UNDERAGE, WEAK_PASSWORD, UNKNOWN_CURRENCY (no longer offered)",
+                    429: "TOO_MANY_REQUESTS",
+                }
             ),
-            409: OpenApiResponse(ErrorSerializer, description="USERNAME_TAKEN, EMAIL_TAKEN"),
-            429: OpenApiResponse(ErrorSerializer, description="TOO_MANY_REQUESTS"),
         },
     )
     def post(self, request):
@@ -151,9 +154,14 @@ class LoginApi(APIView):
         ],
         responses={
             200: OutputSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST"),
-            401: OpenApiResponse(ErrorSerializer, description="INVALID_CREDENTIALS"),
-            403: OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER"),
+            **refusals(
+                {
+                    400: "INVALID_REQUEST",
+                    401: "INVALID_CREDENTIALS",
+                    403: "NOT_A_PLAYER",
+                    415: "UNSUPPORTED_MEDIA_TYPE",
+                }
+            ),
             429: OpenApiResponse(
                 LoginLockedSerializer,
                 description=(
@@ -183,7 +191,7 @@ class LogoutApi(APIView):
     @extend_schema(
         operation_id="player_logout",
         request=None,
-        responses={204: None, 401: OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTICATED")},
+        responses={204: None, **refusals({401: "NOT_AUTHENTICATED"})},
     )
     def post(self, request):
         if isinstance(request.auth, str):
@@ -196,11 +204,7 @@ class LogoutApi(APIView):
 class MeApi(APIView):
     @extend_schema(
         operation_id="player_me",
-        responses={
-            200: PlayerOutputSerializer,
-            401: OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTICATED"),
-            403: OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER"),
-        },
+        responses={200: PlayerOutputSerializer, **refusals({401: "NOT_AUTHENTICATED", 403: "NOT_A_PLAYER"})},
     )
     def get(self, request):
         return Response(PlayerOutputSerializer(selectors.get_player_for_user(request.user)).data)

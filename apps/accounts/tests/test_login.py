@@ -24,11 +24,6 @@ START = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)  # on a boundary of the ad
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def clock():
     """The clock stands still at START until the test moves it."""

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.hashers import identify_hasher
 from time_machine import travel
 
-from apps.accounts.models import Player, User
+from apps.accounts.models import Currency, Player, User
 from apps.accounts.tests.factories import PASSWORD, make_brand, make_player
 
 URL = "/api/player/v1/auth/register"
@@ -37,6 +37,7 @@ def assert_refused(response, status: int, code: str) -> None:
     assert isinstance(response.json()["error"]["message"], str)
 
 
+@pytest.mark.production_password_hashers
 def test_registration_creates_player_with_argon2_password(api_client):
     response = api_client.post(URL, body(), format="json")
 
@@ -70,7 +71,7 @@ def test_eighteenth_birthday_today_is_old_enough(api_client):
 @travel(dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC), tick=False)
 def test_under_18_refused_underage(api_client):
     response = api_client.post(URL, body(date_of_birth="2008-06-16"), format="json")
-    assert_refused(response, 400, "UNDERAGE")
+    assert_refused(response, 422, "UNDERAGE")
     assert not User.objects.filter(username="newplayer").exists()
 
 
@@ -97,21 +98,30 @@ def test_duplicate_username_refused(api_client):
 @pytest.mark.parametrize("password", ["short9", "password123", "1234567890123", "newplayer-x"])
 def test_weak_password_refused(api_client, password):
     response = api_client.post(URL, body(password=password), format="json")
-    assert_refused(response, 400, "WEAK_PASSWORD")
+    assert_refused(response, 422, "WEAK_PASSWORD")
     assert response.json()["error"]["reasons"]
     assert not User.objects.exists()
 
 
 @pytest.mark.parametrize("currency", ["ZZZ", "XAU"])
-def test_unknown_currency_refused(api_client, currency):
+def test_a_currency_outside_the_schemas_list_is_an_invalid_request(api_client, currency):
+    """The schema lists the ISO 4217 codes PAM knows (`CurrencyCode`); anything else is malformed."""
     response = api_client.post(URL, body(currency=currency), format="json")
-    assert_refused(response, 400, "UNKNOWN_CURRENCY")
+    assert_refused(response, 400, "INVALID_REQUEST")
+    assert set(response.json()["error"]["fields"]) == {"currency"}
     assert not User.objects.exists()
 
 
-def test_unknown_brand_refused(api_client):
+def test_a_known_currency_no_longer_offered_refused_unknown_currency(api_client):
+    Currency.objects.filter(code="EUR").update(is_active=False)
+    response = api_client.post(URL, body(currency="EUR"), format="json")
+    assert_refused(response, 422, "UNKNOWN_CURRENCY")
+    assert not User.objects.exists()
+
+
+def test_unknown_brand_refused_not_found(api_client):
     response = api_client.post(URL, body(brand="nope"), format="json")
-    assert_refused(response, 400, "UNKNOWN_BRAND")
+    assert_refused(response, 404, "UNKNOWN_BRAND")
     assert not User.objects.exists()
 
 

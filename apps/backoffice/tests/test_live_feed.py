@@ -8,11 +8,6 @@ from apps.accounts.tests.factories import make_staff
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.parametrize("role", [StaffRole.SUPPORT, StaffRole.COMPLIANCE, StaffRole.FINANCE, StaffRole.ADMIN])
 def test_staff_who_may_see_transactions_get_the_feed_page(client, role):
     client.force_login(make_staff(role))

@@ -19,11 +19,6 @@ from apps.wallet.tests.factories import bet, funded_player
 NOW = dt.timedelta(0)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def delivered() -> list[dict]:
     """Every delivery of `transaction_posted` to a receiver, with its event id."""

@@ -4,22 +4,22 @@ call a service or selector, shape; refusals are compliance errors mapped in apps
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
 from apps.common.fields import StrictIntegerField
-from apps.common.schema import ErrorSerializer
+from apps.common.schema import component, refusals
 from apps.compliance import selectors, services
 from apps.compliance.choices import LimitKind, LimitPeriod, SelfExclusionPeriod
-from apps.compliance.services import MAX_MONEY_LIMIT, REALITY_CHECK_MINUTES, TIME_OUT_HOURS
+from apps.compliance.services import MAX_MONEY_LIMIT, MAX_SESSION_MINUTES, REALITY_CHECK_MINUTES, TIME_OUT_HOURS
 
-_NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTICATED")
-_NOT_A_PLAYER = OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER (a staff user)")
-_INVALID = OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST")
-_COMMON = {400: _INVALID, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER}
+_AUTHENTICATED = {401: "NOT_AUTHENTICATED", 403: "NOT_A_PLAYER (a staff user)"}
+_READ = refusals(_AUTHENTICATED)
+# A body is parsed as JSON only: another content type is 415.
+_WRITE = {400: "INVALID_REQUEST", 415: "UNSUPPORTED_MEDIA_TYPE", **_AUTHENTICATED}
 
 
 @extend_schema_field(
@@ -71,15 +71,54 @@ def _exclusion_document(exclusion) -> dict:
     return ExclusionOutputSerializer(exclusion).data
 
 
+_MONEY_KINDS = [kind for kind in LimitKind.values if kind != LimitKind.SESSION]
+
+
+# Fields of the two shapes of a limit, read by the schema only.
+@extend_schema_field(component("MoneyLimitKind", {"type": "string", "enum": _MONEY_KINDS}))
+class MoneyLimitKindField(serializers.Field):
+    pass
+
+
+@extend_schema_field(component("SessionLimitKind", {"type": "string", "enum": [LimitKind.SESSION.value]}))
+class SessionLimitKindField(serializers.Field):
+    pass
+
+
+@extend_schema_field(
+    component("NoLimitPeriod", {"type": "string", "nullable": True, "enum": [None], "description": "always null"})
+)
+class NoPeriodField(serializers.Field):
+    pass
+
+
+class MoneyLimitInputSerializer(serializers.Serializer):
+    """What `services.set_limit` accepts for a money limit, declared for the schema."""
+
+    kind = MoneyLimitKindField()
+    period = serializers.ChoiceField(choices=LimitPeriod.values)
+    amount = StrictIntegerField(
+        allow_null=True, min_value=0, max_value=MAX_MONEY_LIMIT, help_text="minor units; null removes the limit"
+    )
+
+
+class SessionLimitInputSerializer(serializers.Serializer):
+    kind = SessionLimitKindField()
+    period = NoPeriodField()
+    amount = StrictIntegerField(
+        allow_null=True, min_value=1, max_value=MAX_SESSION_MINUTES, help_text="minutes; null removes the limit"
+    )
+
+
 class LimitsApi(APIView):
     class InputSerializer(serializers.Serializer):
+        # What DRF checks; the kind-dependent rules are the service's (InvalidLimit, 400), and the
+        # schema declares both together as `_LIMIT_INPUT`.
         kind = serializers.ChoiceField(choices=LimitKind.values)
         period = serializers.ChoiceField(choices=LimitPeriod.values, allow_null=True)
-        amount = StrictIntegerField(
-            allow_null=True, min_value=0, max_value=MAX_MONEY_LIMIT, help_text="null removes the limit"
-        )
+        amount = StrictIntegerField(allow_null=True, min_value=0, max_value=MAX_MONEY_LIMIT)
 
-    @extend_schema(operation_id="player_limits", responses={200: LimitsOutputSerializer, **_COMMON})
+    @extend_schema(operation_id="player_limits", responses={200: LimitsOutputSerializer, **_READ})
     def get(self, request):
         return Response(_limits_document(accounts.get_player_for_user(request.user)))
 
@@ -87,8 +126,12 @@ class LimitsApi(APIView):
         operation_id="player_limits_set",
         description="A new limit or a decrease applies at once; an increase or a removal is pending until "
         "the jurisdiction's cooling-off ends (and, under UKGC, until the player confirms it).",
-        request=InputSerializer,
-        responses={200: LimitsOutputSerializer, **_COMMON},
+        request=PolymorphicProxySerializer(
+            component_name="LimitsApiInput",
+            serializers=[MoneyLimitInputSerializer, SessionLimitInputSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={200: LimitsOutputSerializer, **refusals(_WRITE)},
     )
     def put(self, request):
         player = accounts.get_player_for_user(request.user)
@@ -108,8 +151,7 @@ class ConfirmLimitApi(APIView):
         request=InputSerializer,
         responses={
             200: LimitsOutputSerializer,
-            409: OpenApiResponse(ErrorSerializer, description="NOTHING_TO_CONFIRM, COOLING_OFF_NOT_ENDED"),
-            **_COMMON,
+            **refusals({**_WRITE, 409: "NOTHING_TO_CONFIRM, COOLING_OFF_NOT_ENDED"}),
         },
     )
     def post(self, request):
@@ -120,7 +162,7 @@ class ConfirmLimitApi(APIView):
         return Response(_limits_document(player))
 
 
-_EXCLUDED = OpenApiResponse(ErrorSerializer, description="ALREADY_EXCLUDED (until a later date)")
+_EXCLUDED = {**_WRITE, 409: "ALREADY_EXCLUDED (until a later date)"}
 
 
 class TimeOutApi(APIView):
@@ -131,7 +173,7 @@ class TimeOutApi(APIView):
         operation_id="player_time_out",
         description="Starts at once and cannot be lifted early; the player is logged out everywhere.",
         request=InputSerializer,
-        responses={201: ExclusionOutputSerializer, 409: _EXCLUDED, **_COMMON},
+        responses={201: ExclusionOutputSerializer, **refusals(_EXCLUDED)},
     )
     def post(self, request):
         player = accounts.get_player_for_user(request.user)
@@ -149,7 +191,7 @@ class SelfExclusionApi(APIView):
         operation_id="player_self_exclusion",
         description="Starts at once and cannot be lifted early; the player is logged out everywhere.",
         request=InputSerializer,
-        responses={201: ExclusionOutputSerializer, 409: _EXCLUDED, **_COMMON},
+        responses={201: ExclusionOutputSerializer, **refusals(_EXCLUDED)},
     )
     def post(self, request):
         player = accounts.get_player_for_user(request.user)
@@ -166,9 +208,7 @@ class ReturnApi(APIView):
         request=None,
         responses={
             200: ExclusionOutputSerializer,
-            409: OpenApiResponse(ErrorSerializer, description="NOT_EXCLUDED, EXCLUSION_NOT_ENDED"),
-            401: _NOT_AUTHENTICATED,
-            403: _NOT_A_PLAYER,
+            **refusals({**_AUTHENTICATED, 409: "NOT_EXCLUDED, EXCLUSION_NOT_ENDED"}),
         },
     )
     def post(self, request):
@@ -191,12 +231,12 @@ class RealityCheckApi(APIView):
     def _state(self, player) -> Response:
         return Response(self.OutputSerializer(selectors.get_reality_check(player)).data)
 
-    @extend_schema(operation_id="player_reality_check_get", responses={200: OutputSerializer, **_COMMON})
+    @extend_schema(operation_id="player_reality_check_get", responses={200: OutputSerializer, **_READ})
     def get(self, request):
         return self._state(accounts.get_player_for_user(request.user))
 
     @extend_schema(operation_id="player_reality_check", request=InputSerializer,
-                   responses={200: OutputSerializer, **_COMMON})  # fmt: skip
+                   responses={200: OutputSerializer, **refusals(_WRITE)})  # fmt: skip
     def put(self, request):
         player = accounts.get_player_for_user(request.user)
         data = self.InputSerializer(data=request.data)
@@ -210,7 +250,7 @@ class RealityCheckAckApi(APIView):
         operation_id="player_reality_check_ack",
         description="The player has read the last `reality_check` notice and continues: bets are taken again.",
         request=None,
-        responses={204: None, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER},
+        responses={204: None, **_READ},
     )
     def post(self, request):
         services.acknowledge_reality_check(player=accounts.get_player_for_user(request.user))

@@ -1,11 +1,11 @@
-"""The three profiles issue 6 names, with its numbers. Admins edit them afterwards; the reverse
+"""The three seeded jurisdiction profiles (UKGC, MGA, SGA). Admins edit them afterwards; the reverse
 removes only profiles no brand uses."""
 
 import datetime as dt
 
 from django.db import migrations
 
-EUR_2000 = 200_000  # minor units: the issue's default KYC threshold, EUR 2,000
+EUR_2000 = 200_000  # minor units: the default KYC threshold, EUR 2,000
 
 PROFILES = [
     {

@@ -1,4 +1,4 @@
-"""The player API of issue 6 (its exact shapes, session or Bearer), and the wallet API's answers
+"""The player-protection API (its exact shapes, session or Bearer), and the wallet API's answers
 for limits and exclusions (LIMIT_REACHED, PLAYER_BLOCKED, as contracts/wallet-api.md says)."""
 
 import datetime as dt

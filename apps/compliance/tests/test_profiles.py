@@ -1,4 +1,4 @@
-"""Jurisdiction profiles: seeded with the issue's numbers, one per brand, the default otherwise."""
+"""Jurisdiction profiles: seeded with the default numbers, one per brand, the default otherwise."""
 
 import datetime as dt
 

@@ -36,7 +36,7 @@ def test_the_brand_says_whether_it_offers_a_deposit_limit(api_client, brand):
     )  # fmt: skip
     brand.save()
     assert api_client.get(URL, {"brand": "acme"}).json()["deposit_limit_offered"] is False
-    assert_refused(api_client.get(URL, {"brand": "nobody"}), 400, "UNKNOWN_BRAND")
+    assert_refused(api_client.get(URL, {"brand": "nobody"}), 404, "UNKNOWN_BRAND")
     assert_refused(api_client.get(URL), 400, "INVALID_REQUEST")
 
 

@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
-from apps.common.schema import ErrorSerializer
+from apps.common.schema import CurrencyCodeField, refusals
 from apps.realtime import protocol, selectors, services
 from apps.wallet import selectors as wallet
 
-_NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="NOT_AUTHENTICATED")
-_NOT_A_PLAYER = OpenApiResponse(ErrorSerializer, description="NOT_A_PLAYER (a staff user)")
+_AUTHENTICATED = {401: "NOT_AUTHENTICATED", 403: "NOT_A_PLAYER (a staff user)"}
 
 
 class WalletStateOutputSerializer(serializers.Serializer):
@@ -23,7 +22,7 @@ class WalletStateOutputSerializer(serializers.Serializer):
     balance = serializers.IntegerField(help_text="cash + bonus, minor units")
     cash = serializers.IntegerField()
     bonus = serializers.IntegerField()
-    currency = serializers.CharField()
+    currency = CurrencyCodeField()
 
 
 class RealtimeTicketApi(APIView):
@@ -34,7 +33,7 @@ class RealtimeTicketApi(APIView):
     @extend_schema(
         operation_id="player_realtime_ticket",
         request=None,
-        responses={201: OutputSerializer, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER},
+        responses={201: OutputSerializer, **refusals(_AUTHENTICATED)},
     )
     def post(self, request):
         player = accounts.get_player_for_user(request.user)
@@ -46,7 +45,7 @@ class RealtimeTicketApi(APIView):
 class WalletStateApi(APIView):
     @extend_schema(
         operation_id="player_wallet_state",
-        responses={200: WalletStateOutputSerializer, 401: _NOT_AUTHENTICATED, 403: _NOT_A_PLAYER},
+        responses={200: WalletStateOutputSerializer, **refusals(_AUTHENTICATED)},
     )
     def get(self, request):
         player = accounts.get_player_for_user(request.user)
@@ -55,7 +54,9 @@ class WalletStateApi(APIView):
 
 class WalletEventsApi(APIView):
     class InputSerializer(serializers.Serializer):
-        since_version = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+        since_version = serializers.IntegerField(
+            min_value=0, max_value=2**63 - 1, help_text="the last wallet version the client applied"
+        )
 
     class OutputSerializer(serializers.Serializer):
         frames = serializers.ListField(
@@ -66,17 +67,8 @@ class WalletEventsApi(APIView):
 
     @extend_schema(
         operation_id="player_wallet_events",
-        parameters=[
-            OpenApiParameter(
-                "since_version", int, required=True, description="the last wallet version the client applied"
-            )
-        ],
-        responses={
-            200: OutputSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST"),
-            401: _NOT_AUTHENTICATED,
-            403: _NOT_A_PLAYER,
-        },
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **refusals({400: "INVALID_REQUEST", **_AUTHENTICATED})},
     )
     def get(self, request):
         data = self.InputSerializer(data=request.query_params)

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 _refs = iter(range(10**6))
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def posted() -> list[dict]:
     """The payloads of every live `transaction_posted` sent during the test, in order."""

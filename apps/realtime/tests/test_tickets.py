@@ -19,11 +19,6 @@ TICKET = "/api/player/v1/realtime/ticket"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- services ------------------------------------------------------------------------------------
 
 

@@ -14,11 +14,6 @@ from apps.wallet import services as wallet
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def client() -> Client:
     # enforce_csrf_checks: the login form must work with its CSRF token, as a browser posts it.

@@ -6,71 +6,17 @@ wallet service call. Refusals are PamErrors rendered by the common exception han
 
 from __future__ import annotations
 
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-    inline_serializer,
-)
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import is_known_currency
 from apps.common.idempotency import ExternalRef, fingerprint
-from apps.common.schema import ErrorSerializer
 from apps.games import services as games
 from apps.wallet import errors, selectors, services
+from apps.wallet.api import schema as api_schema
 from apps.wallet.api.parsing import parse_call
 from apps.wallet.api.signature import read_signed_body
-
-_HEADERS = [
-    OpenApiParameter("X-Provider", str, OpenApiParameter.HEADER, required=True, description="the provider's code"),
-    OpenApiParameter(
-        "X-Signature",
-        str,
-        OpenApiParameter.HEADER,
-        required=True,
-        description="lowercase hex HMAC-SHA256, keyed with the provider's secret, of the operation name, "
-        "a newline and the raw body",
-    ),
-]
-_ID = serializers.CharField(min_length=1, max_length=100)
-_AMOUNT = serializers.IntegerField(min_value=0, max_value=10**12, help_text="minor units")
-_ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST"),
-    401: OpenApiResponse(ErrorSerializer, description="INVALID_SIGNATURE, TOKEN_INVALID"),
-    402: OpenApiResponse(ErrorSerializer, description="INSUFFICIENT_FUNDS"),
-    403: OpenApiResponse(ErrorSerializer, description="PLAYER_BLOCKED, LIMIT_REACHED"),
-    404: OpenApiResponse(ErrorSerializer, description="UNKNOWN_PLAYER"),
-    409: OpenApiResponse(
-        ErrorSerializer,
-        description="CURRENCY_MISMATCH, DUPLICATE_TRANSACTION, TRANSACTION_ROLLED_BACK, ROLLBACK_NOT_ALLOWED",
-    ),
-    413: OpenApiResponse(ErrorSerializer, description="INVALID_REQUEST (body over 64 KiB)"),
-}
-_MONEY_ANSWER = inline_serializer(
-    "WalletMoneyAnswer",
-    {
-        "balance": serializers.IntegerField(help_text="playable balance after the call: cash plus bonus"),
-        "currency": serializers.CharField(),
-        "transaction_id": serializers.CharField(help_text="PAM's id for the call"),
-        "version": serializers.IntegerField(help_text="the wallet's version after the call"),
-    },
-)
-_BALANCE_ANSWER = inline_serializer(
-    "WalletBalanceAnswer",
-    {"player_id": serializers.CharField(), "currency": serializers.CharField(), "balance": serializers.IntegerField()},
-)
-_ROUND_FIELDS = {
-    "player_id": serializers.CharField(),
-    "currency": serializers.CharField(min_length=3, max_length=3),
-    "transaction_id": _ID,
-    "round_id": _ID,
-    "game_id": _ID,
-}
 
 
 class WalletApi(APIView):
@@ -78,6 +24,7 @@ class WalletApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    schema = api_schema.SignedWalletSchema()
     operation: str
 
     def post(self, request):
@@ -107,20 +54,6 @@ def _money_answer(posted: services.Posted) -> dict:
     }
 
 
-def _documented(operation: str, request, answer, description: str = ""):
-    """The OpenAPI description of one operation, as a class decorator."""
-    return extend_schema_view(
-        post=extend_schema(
-            operation_id=f"wallet_{operation}",
-            tags=["wallet"],
-            parameters=_HEADERS,
-            request=request,
-            responses={200: answer, **_ERRORS},
-            description=description,
-        )
-    )
-
-
 def _balance_answer(state: selectors.WalletState) -> dict:
     return {"player_id": state.player_id, "currency": state.currency, "balance": state.balance}
 
@@ -131,10 +64,10 @@ def _round(fields: dict, ref: ExternalRef) -> dict:
     return {"ref": ref, **{key: fields[key] for key in keys}}
 
 
-@_documented(
+@api_schema.documented(
     "authenticate",
-    inline_serializer("WalletAuthenticateCall", {"token": serializers.CharField()}),
-    _BALANCE_ANSWER,
+    api_schema.WalletAuthenticateCall,
+    api_schema.WalletBalanceAnswer,
     "Exchange a launch token, once and within 10 minutes, for the player and their balance.",
 )
 class AuthenticateApi(WalletApi):
@@ -145,11 +78,7 @@ class AuthenticateApi(WalletApi):
         return _balance_answer(selectors.get_wallet_state(player.pk))
 
 
-@_documented(
-    "balance",
-    inline_serializer("WalletBalanceCall", {"player_id": serializers.CharField(), "currency": serializers.CharField()}),
-    _BALANCE_ANSWER,
-)
+@api_schema.documented("balance", api_schema.WalletBalanceCall, api_schema.WalletBalanceAnswer)
 class BalanceApi(WalletApi):
     operation = "balance"
 
@@ -160,10 +89,10 @@ class BalanceApi(WalletApi):
         return _balance_answer(state)
 
 
-@_documented(
+@api_schema.documented(
     "bet",
-    inline_serializer("WalletBetCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
-    _MONEY_ANSWER,
+    api_schema.WalletBetCall,
+    api_schema.WalletMoneyAnswer,
     "Debit the stake (cash first, then bonus). Idempotent on transaction_id.",
 )
 class BetApi(WalletApi):
@@ -173,10 +102,10 @@ class BetApi(WalletApi):
         return _money_answer(services.place_bet(amount=fields["amount"], **_round(fields, ref)))
 
 
-@_documented(
+@api_schema.documented(
     "win",
-    inline_serializer("WalletWinCall", {**_ROUND_FIELDS, "amount": _AMOUNT}),
-    _MONEY_ANSWER,
+    api_schema.WalletWinCall,
+    api_schema.WalletMoneyAnswer,
     "Credit a win (0 closes the round). Paid even to a blocked player. Idempotent on transaction_id.",
 )
 class WinApi(WalletApi):
@@ -186,10 +115,10 @@ class WinApi(WalletApi):
         return _money_answer(services.settle_win(amount=fields["amount"], **_round(fields, ref)))
 
 
-@_documented(
+@api_schema.documented(
     "rollback",
-    inline_serializer("WalletRollbackCall", {**_ROUND_FIELDS, "rolled_back_transaction_id": _ID}),
-    _MONEY_ANSWER,
+    api_schema.WalletRollbackCall,
+    api_schema.WalletMoneyAnswer,
     "Refund exactly what the named bet took. Idempotent on transaction_id.",
 )
 class RollbackApi(WalletApi):

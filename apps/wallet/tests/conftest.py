@@ -3,13 +3,6 @@ import pytest
 from apps.wallet.signals import transaction_posted
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Players are made through registration, which hashes a password; the wallet tests don't
-    test hashing, and argon2 would make them several times slower."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def posted() -> list[dict]:
     """The payloads of every `transaction_posted` sent during the test, in order."""

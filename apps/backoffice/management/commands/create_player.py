@@ -1,13 +1,12 @@
-import datetime as dt
+"""Sandbox set-up: a player (accounts' service) and, with --balance, their first money (the
+wallet's adjustment). It lives in the back office, the one app that may call both."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
-from apps.accounts.models import Brand, Player
 from apps.common.errors import PamError
 from apps.wallet import services as wallet
-
-SANDBOX_BRAND = ("sandbox", "Sandbox")
 
 
 class Command(BaseCommand):
@@ -21,29 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("--currency", default="EUR")
         parser.add_argument("--password", required=True)
         parser.add_argument("--balance", type=int, default=None, help="minor units to credit")
-        parser.add_argument("--brand", default=SANDBOX_BRAND[0])
+        parser.add_argument("--brand", default=accounts.SANDBOX_BRAND)
         parser.add_argument("--country", default="MT")
 
     def handle(self, *args, username, currency, password, balance, brand, country, **options):
-        player = Player.objects.filter(user__username=username).first()
+        if balance is not None and balance < 0:
+            raise CommandError("--balance credits: it must be positive")  # before anything is written
+        player = accounts_selectors.find_player_by_username(username)
         if player is None:
-            Brand.objects.get_or_create(code=brand, defaults={"name": brand.title()})
             try:
-                player = accounts.register_player(
-                    accounts.Registration(
-                        username=username,
-                        email=f"{username}@sandbox.invalid",
-                        password=password,
-                        date_of_birth=dt.date(1990, 1, 1),
-                        country=country,
-                        currency=currency,
-                        brand=brand,
-                    )
+                player = accounts.create_player(
+                    username=username, password=password, currency=currency, brand=brand, country=country
                 )
             except PamError as exc:
                 raise CommandError(f"{exc.code}: {exc.message}") from None
         if balance:
-            if balance < 0:
-                raise CommandError("--balance credits: it must be positive")
             wallet.adjust_balance(player_id=player.pk, amount=balance, reason="sandbox set-up", acting_user=None)
         self.stdout.write(player.public_id)
