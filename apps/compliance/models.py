@@ -5,10 +5,11 @@ trail of every staff action (`StaffAction`, written by `staff_audit.py`).
 Design overview
 ---------------
 The wallet asks `gate.assert_may_stake` / `assert_may_deposit` inside its money transaction,
-after locking the player's accounts. The lock query already reads the player row, and
-`Player.needs_compliance_checks` says whether anything here can refuse that player: a player with
-no limits, exclusion or KYC hold costs the bet no query at all. Every service here that creates
-such a rule sets the flag in the same transaction.
+after locking the player's accounts (through its extension point, `apps.wallet.extensions`). The
+lock query already reads the player row, and `Player.needs_compliance_checks` says whether
+anything here can refuse that player: a player with no limits, exclusion or KYC hold costs the
+bet no query at all. Every service here that creates such a rule sets the flag in the same
+transaction.
 
 Nothing is ever applied by a scheduled job. A queued limit increase is a row with its
 `pending_effective_at`; readers evaluate it against the clock (`Limit.effective`), and writers

@@ -5,8 +5,11 @@ its own rule (a nested function: refuse, or write one `Transaction` with `_post`
 `_move_money`, which runs what every money call shares: lock the player's accounts (locks.py),
 check idempotency, run the rule, and retry once on a write conflict. `_post` writes the
 transaction with its entries, updates the player's stored balances and wallet version, and
-registers the `transaction_posted` event to be sent after commit. A refusal raises a `PamError`
-(carrying the player's balance and currency where the player is known) and writes nothing.
+registers the `transaction_posted` event to be sent after commit. What other apps decide inside
+the transaction (compliance's checks of a bet, a deposit, a withdrawal) is called through the
+extension point (extensions.py), which they fill at start-up: this module imports none of them.
+A refusal raises a `PamError` (carrying the player's balance and currency where the player is
+known) and writes nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
-from apps.compliance import gate as compliance
-from apps.wallet import chain, errors, locks, signals
+from apps.wallet import chain, errors, extensions, locks, signals
 from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
 from apps.wallet.models import Account, Entry, Transaction
 
@@ -64,7 +66,8 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
 
     A replay of `ref` returns the first answer and moves nothing, even after the bet was rolled
     back. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (a
-    rollback named this id first), PlayerBlocked or LimitReached (compliance), InsufficientFunds.
+    rollback named this id first), what a participant of `extensions.STAKE` raises (compliance's
+    PlayerBlocked or LimitReached), InsufficientFunds.
     """
     if amount <= 0:
         raise ValueError("A bet stakes a positive amount.")
@@ -72,7 +75,8 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
     def post_bet(wallet: locks.LockedWallet, rollback_first: Transaction | None) -> Transaction:
         if rollback_first is not None:
             raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.")
-        compliance.assert_may_stake(player=wallet.player, amount=amount)
+        for participant in extensions.STAKE.participants:
+            participant(player=wallet.player, amount=amount)
         if amount > wallet.balance:
             raise errors.InsufficientFunds()
         from_cash = min(amount, wallet.cash.balance)
@@ -169,13 +173,16 @@ def credit(
     to_bonus: bool = False,
 ) -> Posted:  # fmt: skip
     """Credit `amount` (> 0) to the player's cash (or bonus) account from system account
-    `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`."""
+    `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`. A deposit
+    raises what a participant of `extensions.DEPOSIT` raises (compliance's limits, exclusions,
+    KYC)."""
     if amount <= 0:
         raise ValueError("A credit is positive.")
 
     def post_credit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if kind == TransactionKind.DEPOSIT:
-            compliance.assert_may_deposit(player=wallet.player, amount=amount)  # limits, exclusions, KYC
+            for participant in extensions.DEPOSIT.participants:
+                participant(player=wallet.player, amount=amount)
         account = wallet.bonus if to_bonus else wallet.cash
         return _post(wallet, kind, ref, [(account, amount)], counter=counter)
 
@@ -186,14 +193,16 @@ def debit(
     *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str
 ) -> Posted:
     """Debit `amount` (> 0) from the player's cash to system account `counter`: the entry point
-    for withdrawals. Idempotent on `ref`; raises KycRequired (a withdrawal by an unverified
-    player; exclusions and limits never stop one) and InsufficientFunds beyond the cash balance."""
+    for withdrawals. Idempotent on `ref`; a withdrawal raises what a participant of
+    `extensions.WITHDRAWAL` raises (compliance's KycRequired for an unverified player; exclusions
+    and limits never stop one); InsufficientFunds beyond the cash balance."""
     if amount <= 0:
         raise ValueError("A debit is positive.")
 
     def post_debit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if kind == TransactionKind.WITHDRAWAL:
-            compliance.assert_may_withdraw(player=wallet.player, amount=amount)
+            for participant in extensions.WITHDRAWAL.participants:
+                participant(player=wallet.player, amount=amount)
         if amount > wallet.cash.balance:
             raise errors.InsufficientFunds()
         return _post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter)
@@ -215,8 +224,8 @@ def _move_money(
 
     The start (`_open`): lock the player's accounts and look `ref` up; a replay answers the first
     call's values and `operation` never runs. A `PamError` the operation raises (its own refusal or
-    compliance's) gets the player's balance and currency beside it, as the wallet contract wants;
-    values the error sets itself win.
+    an extension point participant's) gets the player's balance and currency beside it, as the
+    wallet contract wants; values the error sets itself win.
 
     An IntegrityError runs the whole call once more. Calls for one player are serialised by the
     lock, so it happens when two players' calls race with the same (origin, external_id): the

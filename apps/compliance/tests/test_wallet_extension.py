@@ -1,0 +1,50 @@
+"""Compliance's checks reach the wallet's money transaction through the wallet's extension point,
+registered by `ComplianceConfig.ready()`: in every process that ran `django.setup()`, once per
+moment, first in order."""
+
+import json
+
+from django.apps import apps
+
+from apps.compliance import gate
+from apps.wallet import extensions
+from tests.support import PYTHON, clean_env, run
+
+COMPLIANCE_CHECKS = {
+    "stake": ((extensions.COMPLIANCE, gate.assert_may_stake),),
+    "deposit": ((extensions.COMPLIANCE, gate.assert_may_deposit),),
+    "withdrawal": ((extensions.COMPLIANCE, gate.assert_may_withdraw),),
+}
+MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL)
+
+
+def test_each_moment_has_compliance_s_check_exactly_once():
+    assert {moment.name: moment.registered() for moment in MOMENTS} == COMPLIANCE_CHECKS
+
+
+def test_a_second_ready_registers_nothing_twice():
+    apps.get_app_config("compliance").ready()
+
+    assert {moment.name: moment.registered() for moment in MOMENTS} == COMPLIANCE_CHECKS
+
+
+SHOW_PARTICIPANTS = (
+    "import django, json; django.setup(); from apps.wallet import extensions as x; print(json.dumps({"
+    "m.name: [[order, f'{p.__module__}.{p.__qualname__}'] for order, p in m.registered()]"
+    " for m in (x.STAKE, x.DEPOSIT, x.WITHDRAWAL)}))"
+)
+
+
+def test_a_process_that_only_ran_django_setup_has_them_in_embedded_mode(tmp_path):
+    """What uvicorn workers, the outbox sweeper and management commands start from; embedded mode
+    (no DATABASE_URL, SQLite) is the one with the least configured."""
+    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings")
+
+    shown = run([PYTHON, "-c", SHOW_PARTICIPANTS], env)
+
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == {
+        "stake": [[100, "apps.compliance.gate.assert_may_stake"]],
+        "deposit": [[100, "apps.compliance.gate.assert_may_deposit"]],
+        "withdrawal": [[100, "apps.compliance.gate.assert_may_withdraw"]],
+    }

@@ -1,0 +1,106 @@
+"""The wallet's extension point: work that must commit with the money, or not at all.
+
+Another app's rule that has to be decided inside the money transaction (compliance's "may this
+player stake this amount now", later bonus wagering progress and sportsbook exposure) plugs in
+here at start-up, and the wallet calls it without importing that app: the arrows of
+ARCHITECTURE.md let the wallet call only `common`, accounts' selectors and this module.
+
+Moments
+-------
+A moment is a named point inside the wallet's `atomic(durable=True)` transaction, and its name
+says the movement. Each one is called after the player's accounts are locked (`SELECT … FOR
+UPDATE`, so calls for one player are serialised and what a participant reads cannot change
+before the money is written) and after the call is known not to be a replay, before the
+wallet's own checks (the balance) and before anything is written:
+
+- `STAKE`: a bet (`place_bet`);
+- `DEPOSIT`: a credit of kind deposit (`credit`);
+- `WITHDRAWAL`: a debit of kind withdrawal (`debit`).
+
+Each participant is called with keyword arguments: `player`, the player row the lock query read
+(status and the player-protection fields; read it, do not reload it), and `amount`, the positive
+amount in minor units. A participant refuses by raising a `PamError` (`LimitReached`,
+`PlayerBlocked` …): the wallet lets it propagate with the player's balance and currency added
+to its `extra`, and the transaction rolls back, so nothing a participant wrote stays either. It
+may write its own tables in the transaction (compliance's KYC hold) and register an after-commit
+event (`apps.common.events.send_after_commit`); it never writes the wallet's tables.
+
+A participant that needs the written transaction (bonus wagering progress, sportsbook exposure)
+gets a moment of its own when it arrives, after `_post` writes the transaction and before
+commit, called with the same arguments plus `transaction` (the `Transaction` just written); it
+may still refuse, and the money rolls back with it. No such moment exists until a participant
+needs one.
+
+Order
+-----
+Participants of a moment run in ascending `order`, a position each app takes once and states
+here, so the order never depends on INSTALLED_APPS or import order:
+
+====  ============================================================
+ 100  compliance: its checks (`COMPLIANCE`); a refusal stops the others
+ 200  bonuses: wagering progress (reserved)
+ 300  sportsbook: exposure (reserved)
+====  ============================================================
+
+Registration
+------------
+The app that owns a participant registers it in its `AppConfig.ready()`, so every process that
+ran `django.setup()` (uvicorn workers, the outbox sweeper, management commands, tests) has it
+before it can move money. Registering the same participant at the same moment and position again
+(a `ready()` run twice) changes nothing; it is never called twice. Two participants cannot hold
+one position, nor can one participant hold two at the same moment: either raises
+`ImproperlyConfigured` at start-up.
+
+Cost: the wallet iterates `moment.participants`, a tuple rebuilt only when something registers,
+and calls each one directly: no dispatch, lookup or allocation per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import ImproperlyConfigured
+
+Participant = Callable[..., object]
+
+COMPLIANCE = 100
+
+
+class Moment:
+    """A named point of the money transaction whose participants the wallet calls in order."""
+
+    __slots__ = ("_registered", "name", "participants")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._registered: tuple[tuple[int, Participant], ...] = ()
+        # What the wallet iterates: the participants alone, in order.
+        self.participants: tuple[Participant, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<Moment {self.name}>"
+
+    def register(self, participant: Participant, *, order: int) -> None:
+        """Call `participant(player=, amount=)` at this moment, at position `order` (above).
+
+        Again with the same participant and order: nothing changes. Raises ImproperlyConfigured
+        if `order` is taken by another participant, or this participant is already at another.
+        """
+        for taken, registered in self._registered:
+            if registered == participant and taken == order:
+                return
+            if registered == participant:
+                raise ImproperlyConfigured(f"{participant!r} is already at {self.name} in position {taken}.")
+            if taken == order:
+                raise ImproperlyConfigured(f"Position {order} at {self.name} is taken by {registered!r}.")
+        self._registered = tuple(sorted((*self._registered, (order, participant)), key=lambda entry: entry[0]))
+        self.participants = tuple(registered for _, registered in self._registered)
+
+    def registered(self) -> tuple[tuple[int, Participant], ...]:
+        """(order, participant) of each participant, in the order they are called."""
+        return self._registered
+
+
+STAKE = Moment("stake")
+DEPOSIT = Moment("deposit")
+WITHDRAWAL = Moment("withdrawal")
