@@ -4,8 +4,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import router, transaction
 
 from apps.accounts.models import Brand, Currency, Player, User
+from apps.accounts.signals import player_standing_changed
 from apps.common.admin import AuditedAdmin, StaffAuditMixin
-from apps.compliance import services as compliance
 
 
 @admin.register(User)
@@ -78,10 +78,13 @@ class PlayerAdmin(AuditedAdmin):
     )
 
     def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        if "kyc_status" in form.changed_data:
-            # A verified player's KYC hold no longer refuses anything: the money path may skip it.
-            compliance.refresh_checks(obj.pk)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            super().save_model(request, obj, form, change)
+            changed = frozenset(PlayerForm.STANDING) & frozenset(form.changed_data)
+            if changed:
+                # In the transaction: what other apps keep in step with the standing (compliance's
+                # checks) commits with it, or the change does not.
+                player_standing_changed.send(sender=Player, player_id=obj.pk, changed=changed)
 
     @admin.display(ordering="user__username")
     def username(self, player: Player) -> str:

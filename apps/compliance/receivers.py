@@ -1,6 +1,8 @@
-"""Compliance's receivers: the login starts a play session; the after-commit events of this app
-do their side effects. Each is idempotent per event (a re-delivery by the outbox sweeper after a
-crash changes nothing), without a receipt: see each docstring for why."""
+"""Compliance's receivers: the login starts a play session; a change of a player's standing by
+staff refreshes the checks in its transaction; the after-commit events of this app do their side
+effects. Each of those is idempotent per event (a re-delivery by the outbox sweeper after a
+crash changes nothing): see each docstring for why. The notices and closed sockets the player
+sees are the real-time app's receivers of these events."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from django.dispatch import receiver
 
 from apps.accounts import selectors as accounts
 from apps.accounts.errors import NotAPlayer
+from apps.accounts.signals import player_standing_changed
 from apps.common.events import once_per_event
 from apps.compliance import services, signals
 
@@ -45,7 +48,11 @@ def send_reality_check(sender, player_id: str, due_at: str, **kwargs) -> None:
     services.send_due_reality_check(player_id=int(player_id), due_at=dt.datetime.fromisoformat(due_at))
 
 
-@receiver(signals.player_notice, dispatch_uid="compliance.send_notice")
-def send_notice(sender, player_id: str, reason: str, message: str, **kwargs) -> None:
-    """A notice is a message to read; a repeat after a crash is harmless."""
-    services.notify(int(player_id), kind="account_locked", message=message, data={"reason": reason})
+@receiver(player_standing_changed, dispatch_uid="compliance.refresh_checks_on_standing")
+def refresh_checks_on_standing(sender, player_id: int, changed: frozenset[str], **kwargs) -> None:
+    """Inside the transaction that changed the player's status or KYC (staff, in the back office):
+    after a change of KYC, whether the money path still needs to read the player's protection
+    state (a verified player's KYC hold no longer refuses anything). The status is read by the
+    money path itself. Raising rolls the change back with it."""
+    if "kyc_status" in changed:
+        services.refresh_checks(player_id)

@@ -5,7 +5,8 @@ Every write that can make a player refusable sets `Player.needs_compliance_check
 transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for the
 players who have none of it. The flag and the reality check's due time are on the player row,
 which is accounts': they are written through accounts' services, never here. Side effects
-(ending sessions, closing sockets, notices) are domain events sent after commit. A change by
+(ending sessions, closing sockets, notices) are domain events sent after commit (`signals.py`):
+the real-time app receives those the player sees; compliance never calls it. A change by
 staff (`acting_user`) is also a record of the staff-action trail (`staff_audit.py`), written
 last in its transaction.
 """
@@ -247,9 +248,10 @@ def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
     send_after_commit(
         signals.player_notice,
         player_id=str(player.pk),
-        reason="kyc_required",
+        kind="account_locked",
         message="Your deposits have reached the amount at which we must verify your identity. "
         "Deposits and play are paused until you are verified; withdrawals need verification too.",
+        data={"reason": "kyc_required"},
     )
 
 
@@ -329,7 +331,8 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
             f"You have played for {minutes} minutes; your net result this session is {net} (minor units). "
             "Acknowledge to continue playing, or log out."
         )
-        transaction.on_commit(lambda: notify(player_id, kind="reality_check", message=message, data=data))
+        send_after_commit(signals.player_notice, player_id=str(player_id), kind="reality_check", message=message,
+                          data=data)  # fmt: skip
     return True
 
 
@@ -337,8 +340,9 @@ def send_due_reality_check(*, player_id: int, due_at: dt.datetime) -> bool:
 
 
 def end_player_sessions(*, player_id: int, message: str, data: dict | None = None) -> None:
-    """Log the player out everywhere: every Django session recorded at login, every player API
-    bearer token, and every open WebSocket (a `notice` first, then close 4403). Idempotent."""
+    """Log the player out everywhere: every Django session recorded at login and every player API
+    bearer token; then `account_locked` (after commit) has every open WebSocket get a `notice`
+    with `message` and `data` and close 4403. Idempotent."""
     player = accounts_selectors.get_player(player_id)
     store: type[SessionBase] = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     sessions = PlaySession.objects.filter(player_id=player_id)
@@ -346,22 +350,7 @@ def end_player_sessions(*, player_id: int, message: str, data: dict | None = Non
         store(session_key=key).delete()
     sessions.delete()
     accounts_services.revoke_all_tokens(player.user)
-    disconnect(player_id, message=message, data=data)
-
-
-def disconnect(player_id: int, *, message: str, data: dict | None = None) -> None:
-    """The one call site that closes an excluded player's sockets: a `notice` (kind
-    `account_locked`), then close 4403, on every instance (apps.realtime owns the sockets)."""
-    from apps.realtime import services as realtime  # realtime imports accounts and wallet, not us
-
-    realtime.disconnect_player(player_id, kind="account_locked", message=message, data=data, code=4403)
-
-
-def notify(player_id: int, *, kind: str, message: str, data: dict | None = None) -> None:
-    """A `notice` to every socket of the player, sent after the current transaction commits."""
-    from apps.realtime import services as realtime
-
-    realtime.notify_player(player_id, kind=kind, message=message, data=data)
+    send_after_commit(signals.account_locked, player_id=str(player_id), message=message, data=data or {})
 
 
 def refresh_checks(player_id: int) -> None:

@@ -1,14 +1,25 @@
 """Domain events of player protection, sent through `send_after_commit` (recorded in the outbox
-in the deciding transaction, dispatched after its commit). Payloads are JSON values only."""
+in the deciding transaction, dispatched after its commit). Payloads are JSON values only.
+
+What the player sees of them (notices, closed sockets) is the real-time app's: its receivers
+subscribe here, so compliance never calls it."""
 
 from apps.common.events import DomainSignal
 
-# player_id: str, kind: "time_out"|"self_exclusion", ends_at: ISO-8601. The receiver ends the
-# player's sessions and closes their sockets.
+# player_id: str, kind: "time_out"|"self_exclusion", ends_at: ISO-8601. Compliance's receiver ends
+# the player's sessions and tokens, then sends `account_locked`.
 player_excluded = DomainSignal("compliance.player_excluded")
 
 # player_id: str, due_at: ISO-8601 (the due time the bet saw: one check is sent per due time).
 reality_check_due = DomainSignal("compliance.reality_check_due")
 
-# player_id: str, reason: str, message: str. Tells the player why money stopped moving (a KYC hold).
+# player_id: str, kind: str (the notice's kind: "account_locked", "reality_check"), message: str,
+# data: dict of JSON values. A notice to every open socket of the player, e.g. why money stopped
+# moving (a KYC hold) or a reality check. Events recorded before `kind` and `data` existed carry
+# `reason` instead: an `account_locked` notice with data {"reason": reason}.
 player_notice = DomainSignal("compliance.player_notice")
+
+# player_id: str, message: str, data: dict of JSON values. The player may no longer be on a live
+# play socket (an exclusion started, after their sessions ended): every socket gets an
+# `account_locked` notice saying why, then is closed.
+account_locked = DomainSignal("compliance.account_locked")

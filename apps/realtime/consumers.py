@@ -28,11 +28,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from apps.accounts import selectors as accounts
+from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Player
-from apps.common.timestamps import iso_utc
-from apps.compliance import selectors as compliance
-from apps.compliance import services as compliance_services
-from apps.realtime import protocol, selectors
+from apps.realtime import extensions, protocol, selectors
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
 from apps.wallet import selectors as wallet
@@ -63,31 +62,20 @@ def _layer_slot() -> asyncio.Semaphore:
 
 @database_sync_to_async
 def _player_of(user) -> Player | None:
-    return Player.objects.filter(user=user).first()
+    try:
+        return accounts.get_player_for_user(user)
+    except NotAPlayer:
+        return None
+
+
+# What other apps add to the socket (extensions.py): their refusal and their timers' first due
+# times in one trip to the database thread, and a timer's callable when it fires.
+_at_connect = database_sync_to_async(extensions.at_connect)
 
 
 @database_sync_to_async
-def _exclusion_notice(player: Player) -> dict | None:
-    """The `account_locked` notice for a player under a time-out or self-exclusion, else None.
-    No query for a player whose row says there is nothing to check."""
-    if not player.needs_compliance_checks:
-        return None
-    exclusion = compliance.get_current_exclusion(player)
-    if exclusion is None or not exclusion.blocks_at(timezone.now()):
-        return None
-    return protocol.notice(
-        "account_locked",
-        "This account is closed for play by a time-out or self-exclusion.",
-        {"reason": exclusion.kind, "until": iso_utc(exclusion.ends_at)},
-    )
-
-
-@database_sync_to_async
-def _send_due_reality_check(player_id: int, due_at) -> object:
-    """Send the player's reality check due at `due_at` unless a bet or another socket did; the
-    next due time."""
-    compliance_services.send_due_reality_check(player_id=player_id, due_at=due_at)
-    return Player.objects.filter(pk=player_id).values_list("reality_check_due_at", flat=True).first()
+def _when_due(extension: extensions.PlayerSocketExtension, player_id: int, due_at):
+    return extension.when_due(player_id, due_at)
 
 
 @database_sync_to_async
@@ -288,8 +276,9 @@ class PlayerConsumer(_BackplaneMember):
     ticket."""
 
     player_id: int | None = None
-    _reality_timer: asyncio.TimerHandle | None = None
-    _reality_task: asyncio.Task | None = None
+    # The extensions' timers of this socket, by extension name: the asyncio timer while it
+    # waits, the task while its callable runs. None while there is none (most sockets).
+    _timers: dict[str, asyncio.TimerHandle | asyncio.Task] | None = None
 
     async def connect(self) -> None:
         player = self.scope.get("ticket_player")
@@ -301,10 +290,10 @@ class PlayerConsumer(_BackplaneMember):
                     return await self._refuse(NOT_ALLOWED)
         if player is None:
             return await self._refuse(NOT_AUTHENTICATED)
-        locked = await _exclusion_notice(player)
-        if locked is not None:  # they may still log in (to withdraw), but get no live play socket
+        added = await _at_connect(player)
+        if added.refusal is not None:  # they may still log in (to withdraw), but get no live play socket
             await self.accept()
-            await self.send_json(locked)
+            await self.send_json(protocol.notice(added.refusal.kind, added.refusal.message, added.refusal.data))
             return await self.close(code=NOT_ALLOWED)
         self.player_id = player.pk
         self.groups_to_join = [player_group(player.pk)]
@@ -315,39 +304,41 @@ class PlayerConsumer(_BackplaneMember):
         await self.accept()
         await self.send_json(protocol.hello(await _state(player.pk)))
         self.start_beating()
-        self._watch_reality_check(player.reality_check_due_at)
+        for extension, due_at in added.timers:
+            self._watch(extension, due_at)
 
-    def _watch_reality_check(self, due_at) -> None:
-        """The reality check comes at its time even between bets: a timer for the due time the
-        player's row holds (the first bet past it may send it first; the conditional update in
-        `send_due_reality_check` makes it one notice either way, whichever socket or bet asks).
-        An interval shortened meanwhile is noticed when the timer fires, or by the next bet."""
+    def _watch(self, extension: extensions.PlayerSocketExtension, due_at) -> None:
+        """An extension's timer (the reality check comes at its time even between bets): a timer
+        handle until `due_at`, not a task. A due time moved meanwhile is the callable's to notice
+        when it fires; it returns the next one."""
         if due_at is None or self.ended:
             return
         delay = max((due_at - timezone.now()).total_seconds(), 0.0)
-        self._reality_timer = asyncio.get_running_loop().call_later(delay, self._start_reality_check, due_at)
+        if self._timers is None:
+            self._timers = {}
+        self._timers[extension.name] = asyncio.get_running_loop().call_later(delay, self._fire, extension, due_at)
 
-    def _start_reality_check(self, due_at) -> None:
-        self._reality_timer = None
-        if self.ended:  # a consumer that ended without `disconnect` (its timer outlived it)
+    def _fire(self, extension: extensions.PlayerSocketExtension, due_at) -> None:
+        if self.ended or self._timers is None:  # a consumer that ended (its timer outlived it)
             return
-        self._reality_task = asyncio.create_task(self._reality_check_due(due_at))
+        self._timers[extension.name] = asyncio.create_task(self._run_timer(extension, due_at))
 
-    async def _reality_check_due(self, due_at) -> None:
+    async def _run_timer(self, extension: extensions.PlayerSocketExtension, due_at) -> None:
         try:
-            next_due = await _send_due_reality_check(self.player_id, due_at)
-        except Exception as exc:  # the next bet past the due time still sends it
-            logger.warning("realtime.reality_check_failed", player_id=self.player_id, error=repr(exc))
+            next_due = await _when_due(extension, self.player_id, due_at)
+        except Exception as exc:  # e.g. the next bet past the due time still sends the reality check
+            logger.warning("realtime.extension_timer_failed", extension=extension.name, player_id=self.player_id,
+                           error=repr(exc))  # fmt: skip
             return
         finally:
-            self._reality_task = None
-        self._watch_reality_check(next_due)
+            if self._timers is not None:
+                self._timers.pop(extension.name, None)
+        self._watch(extension, next_due)
 
     async def disconnect(self, code: int) -> None:
-        if self._reality_timer is not None:
-            self._reality_timer.cancel()
-        if self._reality_task is not None:
-            self._reality_task.cancel()
+        for timer in (self._timers or {}).values():
+            timer.cancel()
+        self._timers = None
         await super().disconnect(code)
 
     async def beat(self) -> None:

@@ -1,10 +1,14 @@
-"""Wallet events become frames for the player and for the back-office feed."""
+"""Domain events become frames: wallet events for the player and for the back-office feed,
+compliance events as notices to the player (and closed sockets when they may no longer play).
+
+Other apps never call the real-time app: it subscribes to their signals here."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from apps.realtime import protocol
+from apps.compliance import signals as compliance
+from apps.realtime import protocol, services
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.push import push
 from apps.wallet.signals import transaction_posted
@@ -23,3 +27,22 @@ def push_wallet_updated(sender, event_id: int | None = None, **event) -> None:
             (BACKOFFICE_FEED, {"type": "wallet.updated", "frame": {**frame, "player_id": event["player_id"]}}),
         ]
     )
+
+
+@receiver(compliance.player_notice, dispatch_uid="realtime.push_compliance_notice")
+def push_compliance_notice(
+    sender, player_id: str, message: str, kind: str = "account_locked", data: dict | None = None,
+    reason: str | None = None, **kwargs,
+) -> None:  # fmt: skip
+    """A `notice` to every socket of the player (a KYC hold, a reality check). A notice is a
+    message to read: a repeat after a crash is harmless, so no receipt."""
+    if data is None and reason is not None:  # an event recorded before notices carried their data
+        data = {"reason": reason}
+    services.notify_player(player_id, kind=kind, message=message, data=data)
+
+
+@receiver(compliance.account_locked, dispatch_uid="realtime.disconnect_locked_player")
+def disconnect_locked_player(sender, player_id: str, message: str, data: dict | None = None, **kwargs) -> None:
+    """Every socket of the player gets an `account_locked` notice, then closes 4403. A repeat
+    after a crash finds no socket left to close (the player's sessions ended before the event)."""
+    services.disconnect_player(player_id, kind="account_locked", message=message, data=data)

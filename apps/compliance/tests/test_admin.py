@@ -70,3 +70,84 @@ def test_staff_starts_a_time_out_but_cannot_edit_or_delete_one(staff_client):
     assert b'name="_save"' not in page.content
     assert staff_client.post(f"/backoffice/compliance/exclusion/{exclusion.pk}/delete/").status_code == 403
     assert staff_client.get("/backoffice/compliance/limitchange/").status_code == 200
+
+
+# --- a change of the player's standing in the back office (accounts' admin) ---------------------
+
+
+def standing_form(player, **changes) -> dict:
+    form = {"email": player.email, "country": player.country, "date_of_birth": player.date_of_birth.isoformat(),
+            "status": player.status, "kyc_status": player.kyc_status}  # fmt: skip
+    return {**form, **changes}
+
+
+def held_player():
+    """Held for KYC: the money path reads the player's protection state until verified."""
+    from django.utils import timezone
+
+    from apps.accounts.models import Player
+    from apps.compliance.models import PlayerProtection
+
+    player = funded_player(0)
+    PlayerProtection.objects.create(player=player, kyc_threshold_reached_at=timezone.now())
+    Player.objects.filter(pk=player.pk).update(needs_compliance_checks=True)
+    return Player.objects.get(pk=player.pk)
+
+
+def test_verifying_a_held_player_in_the_admin_refreshes_the_checks_in_the_same_transaction(staff_client):
+    from apps.accounts.models import Player
+
+    player = held_player()
+
+    response = staff_client.post(
+        f"/backoffice/accounts/player/{player.pk}/change/", standing_form(player, kyc_status="verified", reason="ok")
+    )
+
+    assert response.status_code == 302, response.content
+    after = Player.objects.get(pk=player.pk)
+    assert (after.kyc_status, after.needs_compliance_checks) == ("verified", False)
+
+
+def test_when_compliance_cannot_refresh_its_checks_the_kyc_change_rolls_back(staff_client, monkeypatch):
+    """Accounts' signal is sent inside the change's transaction: a receiver that fails undoes it,
+    so a verified player is never left refused (nor a refused one let through) by a stale flag."""
+    from apps.accounts.models import Player
+    from apps.compliance import services
+    from apps.compliance.models import StaffAction
+
+    player = held_player()
+
+    def fails(player_id):
+        raise RuntimeError("compliance could not refresh")
+
+    monkeypatch.setattr(services, "refresh_checks", fails)
+
+    form = standing_form(player, kyc_status="verified", reason="ok")
+    with pytest.raises(RuntimeError, match="could not refresh"):
+        staff_client.post(f"/backoffice/accounts/player/{player.pk}/change/", form)
+
+    after = Player.objects.get(pk=player.pk)
+    assert (after.kyc_status, after.needs_compliance_checks) == ("unverified", True)
+    assert StaffAction.objects.exists() is False
+
+
+def test_the_standing_signal_names_what_changed_and_is_not_sent_for_other_fields(staff_client):
+    from apps.accounts.signals import player_standing_changed
+
+    player = funded_player(0)
+    received = []
+
+    def receiver(sender, player_id, changed, **kwargs):
+        received.append((player_id, changed))
+
+    player_standing_changed.connect(receiver)
+    try:
+        url = f"/backoffice/accounts/player/{player.pk}/change/"
+        assert staff_client.post(url, standing_form(player, email="new@example.com")).status_code == 302
+        assert received == []
+        form = standing_form(player, email="new@example.com", status="locked", reason="fraud check")
+        assert staff_client.post(url, form).status_code == 302
+    finally:
+        player_standing_changed.disconnect(receiver)
+
+    assert received == [(player.pk, frozenset({"status"}))]

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts.models import Player
+from apps.accounts import selectors as accounts
 from apps.games import services
 from apps.games.models import Provider
 
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--provider", required=True)
 
     def handle(self, *args, username, provider, **options):
-        player = Player.objects.filter(user__username=username).first()
+        player = accounts.find_player_by_username(username)
         if player is None:
             raise CommandError(f"no player {username!r}")
         found = Provider.objects.filter(code=provider).first()

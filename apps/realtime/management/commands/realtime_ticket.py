@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts.models import Player
+from apps.accounts import selectors as accounts
 from apps.realtime import services
 
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, username, **options):
-        player = Player.objects.filter(user__username=username).first()
+        player = accounts.find_player_by_username(username)
         if player is None:
             raise CommandError(f"no player {username!r}")
         self.stdout.write(services.issue_ticket(player=player))
