@@ -12,7 +12,10 @@ on the one socket it opened: no server-side close during the outage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 import redis
@@ -23,7 +26,16 @@ from apps.games import services as games
 from apps.realtime import services as realtime
 from apps.realtime.groups import player_group
 from apps.wallet import services as wallet
-from tests.realtime.support import ContractClient, Provider, own_redis, start_server, stop_server, tail
+from tests.realtime.support import (
+    ContractClient,
+    Provider,
+    RedisServer,
+    Server,
+    own_redis,
+    start_server,
+    stop_server,
+    tail,
+)
 
 PROVIDER = Provider("rt-outage", "rt-outage-secret-0123456789")
 HEARTBEAT = 1.0  # seconds, through REALTIME_HEARTBEAT_SECONDS
@@ -47,70 +59,52 @@ def redis_knows_the_socket(port: int, player_id: int) -> bool:
     return bool(client.exists(group)) and blocked
 
 
-@pytest.mark.timeout(240)
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-async def test_bets_answer_and_the_client_converges_through_a_redis_outage(tmp_path):
+@dataclass
+class Rig:
+    """A server on the test's own Redis, one contract client on it, and the bets the test makes."""
+
+    server: Server
+    backplane: RedisServer
+    client: ContractClient
+    player_id: int
+    name: str
+    balance: int = 1000
+    version: int = 1
+    bets: int = 0
+
+    async def bet(self) -> None:
+        """One signed bet, answered 200 with the balance and version the test expects."""
+        self.bets += 1
+        status, answer = await asyncio.to_thread(
+            PROVIDER.bet, self.server, self.player_id, BET, f"{self.name}-{self.bets}"
+        )
+        self.balance, self.version = self.balance - BET, self.version + 1
+        assert (status, answer.get("balance"), answer.get("version")) == (200, self.balance, self.version), answer
+
+    async def until_redis_knows_the_socket(self) -> None:
+        deadline = asyncio.get_running_loop().time() + CONVERGE
+        while not await asyncio.to_thread(redis_knows_the_socket, self.backplane.port, self.player_id):
+            assert asyncio.get_running_loop().time() < deadline, "the socket never re-joined its group"
+            await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def rig(tmp_path, name: str, **server_env: str) -> AsyncIterator[Rig]:
+    """Start the rig, hand it to the test once the client holds its hello, and afterwards: the
+    server's log on a failure, and no traceback in it in any case."""
     player = await set_up()
     with own_redis() as backplane:
-        server = await asyncio.to_thread(
-            start_server, tmp_path, "outage", redis_url=backplane.url, REALTIME_HEARTBEAT_SECONDS=str(HEARTBEAT)
-        )
+        server = await asyncio.to_thread(start_server, tmp_path, name, redis_url=backplane.url, **server_env)
         issue = database_sync_to_async(realtime.issue_ticket)
 
         async def url() -> str:
             return f"{server.ws}/ws/player/?ticket={await issue(player=player)}"
 
         client = ContractClient(url)
-        balance, version, n = 1000, 1, 0
-
-        async def bet() -> None:
-            nonlocal balance, version, n
-            n += 1
-            status, answer = await asyncio.to_thread(PROVIDER.bet, server, player.pk, BET, f"outage-{n}")
-            balance, version = balance - BET, version + 1
-            assert (status, answer.get("balance"), answer.get("version")) == (200, balance, version), answer
-
         client.start()
         try:
             await client.wait_for(lambda c: c.version == 1, CONVERGE, "hello and the funding frame")
-
-            # Redis up: live frames.
-            for _ in range(3):
-                await bet()
-            await client.wait_for(lambda c: c.version == version, CONVERGE, "the frames with Redis up")
-
-            # Redis down: the money still moves, the pushes fail, and the socket stays open;
-            # heartbeats read from the ledger show the gap and `resume` fills it.
-            backplane.stop()
-            down_from = version + 1
-            for _ in range(5):
-                await bet()
-            await client.wait_for(lambda c: c.version == version, CONVERGE, "convergence while Redis is down")
-            assert set(range(down_from, version + 1)).isdisjoint(client.applied_live), client.describe()
-
-            for _ in range(2):  # more, unseen until Redis is back
-                await bet()
-
-            # Redis back, empty: heartbeats and `resume` bring the client up to date, and once
-            # the socket has re-joined its group live frames flow again.
-            backplane.start()
-            await client.wait_for(lambda c: c.version == version, CONVERGE, "convergence after Redis is back")
-            deadline = asyncio.get_running_loop().time() + CONVERGE
-            while not await asyncio.to_thread(redis_knows_the_socket, backplane.port, player.pk):
-                assert asyncio.get_running_loop().time() < deadline, "the socket never re-joined its group"
-                await asyncio.sleep(0.2)
-            live_from = version + 1
-            for _ in range(3):
-                # Right after a heartbeat, so that the next one (a period away) cannot show the
-                # gap before the pushed frame arrives: the frame has to come live.
-                await client.next_heartbeat(CONVERGE)
-                await bet()
-                await client.wait_for(lambda c: c.version == version, CONVERGE, "a live frame after the outage")
-
-            assert client.applied == list(range(1, version + 1)), client.describe()
-            assert set(range(live_from, version + 1)) <= set(client.applied_live), client.describe()
-            assert client.balance == balance
-            assert client.connections == 1, f"the server closed the socket during the outage; {client.describe()}"
+            yield Rig(server, backplane, client, player.pk, name)
         except BaseException:
             print(f"--- server log ---\n{tail(server.log, 120)}")
             raise
@@ -119,6 +113,48 @@ async def test_bets_answer_and_the_client_converges_through_a_redis_outage(tmp_p
             await asyncio.to_thread(stop_server, server)
         log = server.log.read_text(errors="replace")
         assert "Traceback" not in log, tail(server.log, 120)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+async def test_bets_answer_and_the_client_converges_through_a_redis_outage(tmp_path):
+    async with rig(tmp_path, "outage", REALTIME_HEARTBEAT_SECONDS=str(HEARTBEAT)) as r:
+        client = r.client
+
+        # Redis up: live frames.
+        for _ in range(3):
+            await r.bet()
+        await client.wait_for(lambda c: c.version == r.version, CONVERGE, "the frames with Redis up")
+
+        # Redis down: the money still moves, the pushes fail, and the socket stays open;
+        # heartbeats read from the ledger show the gap and `resume` fills it.
+        r.backplane.stop()
+        down_from = r.version + 1
+        for _ in range(5):
+            await r.bet()
+        await client.wait_for(lambda c: c.version == r.version, CONVERGE, "convergence while Redis is down")
+        assert set(range(down_from, r.version + 1)).isdisjoint(client.applied_live), client.describe()
+
+        for _ in range(2):  # more, unseen until Redis is back
+            await r.bet()
+
+        # Redis back, empty: heartbeats and `resume` bring the client up to date, and once
+        # the socket has re-joined its group live frames flow again.
+        r.backplane.start()
+        await client.wait_for(lambda c: c.version == r.version, CONVERGE, "convergence after Redis is back")
+        await r.until_redis_knows_the_socket()
+        live_from = r.version + 1
+        for _ in range(3):
+            # Right after a heartbeat, so that the next one (a period away) cannot show the
+            # gap before the pushed frame arrives: the frame has to come live.
+            await client.next_heartbeat(CONVERGE)
+            await r.bet()
+            await client.wait_for(lambda c: c.version == r.version, CONVERGE, "a live frame after the outage")
+
+        assert client.applied == list(range(1, r.version + 1)), client.describe()
+        assert set(range(live_from, r.version + 1)) <= set(client.applied_live), client.describe()
+        assert client.balance == r.balance
+        assert client.connections == 1, f"the server closed the socket during the outage; {client.describe()}"
 
 
 @pytest.mark.timeout(240)
@@ -128,63 +164,27 @@ async def test_a_socket_that_never_reconnected_gets_live_frames_as_soon_as_redis
     the test (tests/realtime/long_heartbeat_settings.py): the socket opened before the outage
     re-joins its group as soon as Redis answers and gets a heartbeat showing what it missed, and
     a bet made right after gets to it live, on the same socket."""
-    player = await set_up()
-    with own_redis() as backplane:
-        server = await asyncio.to_thread(
-            start_server,
-            tmp_path,
-            "rejoin",
-            redis_url=backplane.url,
-            DJANGO_SETTINGS_MODULE="tests.realtime.long_heartbeat_settings",
-        )
-        issue = database_sync_to_async(realtime.issue_ticket)
+    async with rig(tmp_path, "rejoin", DJANGO_SETTINGS_MODULE="tests.realtime.long_heartbeat_settings") as r:
+        client = r.client
+        await r.bet()
+        await client.wait_for(lambda c: c.version == r.version, CONVERGE, "a live frame with Redis up")
+        assert r.version in client.applied_live, client.describe()
 
-        async def url() -> str:
-            return f"{server.ws}/ws/player/?ticket={await issue(player=player)}"
+        r.backplane.stop()
+        await r.bet()  # committed, its push lost: only a heartbeat can show it to the client
+        assert client.heartbeats == 0, client.describe()
+        r.backplane.start()  # empty: no group knows the socket
 
-        client = ContractClient(url)
-        balance, version, n = 1000, 1, 0
+        await r.until_redis_knows_the_socket()
+        # The heartbeat sent with the re-join shows the gap; `resume` fills it from the ledger.
+        await client.wait_for(lambda c: c.heartbeats == 1 and c.version == r.version, CONVERGE, "the recovery")
 
-        async def bet() -> None:
-            nonlocal balance, version, n
-            n += 1
-            status, answer = await asyncio.to_thread(PROVIDER.bet, server, player.pk, BET, f"rejoin-{n}")
-            balance, version = balance - BET, version + 1
-            assert (status, answer.get("balance"), answer.get("version")) == (200, balance, version), answer
+        await r.bet()
+        await client.wait_for(lambda c: c.version == r.version, CONVERGE, "a live frame after the outage")
 
-        client.start()
-        try:
-            await client.wait_for(lambda c: c.version == 1, CONVERGE, "hello and the funding frame")
-            await bet()
-            await client.wait_for(lambda c: c.version == version, CONVERGE, "a live frame with Redis up")
-            assert version in client.applied_live, client.describe()
-
-            backplane.stop()
-            await bet()  # committed, its push lost: only a heartbeat can show it to the client
-            assert client.heartbeats == 0, client.describe()
-            backplane.start()  # empty: no group knows the socket
-
-            deadline = asyncio.get_running_loop().time() + CONVERGE
-            while not await asyncio.to_thread(redis_knows_the_socket, backplane.port, player.pk):
-                assert asyncio.get_running_loop().time() < deadline, "the socket never re-joined its group"
-                await asyncio.sleep(0.2)
-            # The heartbeat sent with the re-join shows the gap; `resume` fills it from the ledger.
-            await client.wait_for(lambda c: c.heartbeats == 1 and c.version == version, CONVERGE, "the recovery")
-
-            await bet()
-            await client.wait_for(lambda c: c.version == version, CONVERGE, "a live frame after the outage")
-
-            assert version in client.applied_live, client.describe()
-            assert client.applied == list(range(1, version + 1)), client.describe()
-            assert client.balance == balance
-            assert client.heartbeats == 1, client.describe()
-            assert client.connections == 1, f"the server closed the socket during the outage; {client.describe()}"
-        except BaseException:
-            print(f"--- server log ---\n{tail(server.log, 120)}")
-            raise
-        finally:
-            await client.close()
-            await asyncio.to_thread(stop_server, server)
-        log = server.log.read_text(errors="replace")
-        assert "Traceback" not in log, tail(server.log, 120)
-        assert "realtime.backplane_forgot" in log, tail(server.log, 120)
+        assert r.version in client.applied_live, client.describe()
+        assert client.applied == list(range(1, r.version + 1)), client.describe()
+        assert client.balance == r.balance
+        assert client.heartbeats == 1, client.describe()
+        assert client.connections == 1, f"the server closed the socket during the outage; {client.describe()}"
+    assert "realtime.backplane_forgot" in r.server.log.read_text(errors="replace")
