@@ -1,4 +1,4 @@
-"""Player API of player protection (issue 6): limits, time-out, self-exclusion and the return,
+"""Player API of player protection: limits, time-out, self-exclusion and the return,
 reality checks. Session or Bearer authentication, like the rest of the player API. Thin: parse,
 call a service or selector, shape; refusals are compliance errors mapped in apps.common.errors."""
 
