@@ -1,9 +1,9 @@
 """The seamless wallet API over HTTP (shared/contracts/wallet-api.md).
 
-Every row of the contract's error table (except LIMIT_REACHED, whose limits do not exist yet) with
-its exact status and `error.code`, and proof that the refused call moved no money and recorded
-nothing; the 64 KiB body limit; that odd bodies never get a 500; the exact keys of successful
-answers; and the number of queries of one bet.
+Every row of the contract's error table (LIMIT_REACHED, which needs player protection, is tested in
+apps/compliance/tests/test_api.py) with its exact status and `error.code`, and proof that the
+refused call moved no money and recorded nothing; the 64 KiB body limit; that odd bodies never
+get a 500; the exact keys of successful answers; and the number of queries of one bet.
 """
 
 from __future__ import annotations
