@@ -43,3 +43,9 @@ def _server_binding_cursor():
             super()._send_query_prepared(name, pgq, binary=binary)
 
     return PreparingCursor
+
+
+def sql_constants(constants) -> str:
+    """`'bet', 'win'`: choice constants as SQL literals, for a statement text built once. Only for
+    constants of the code (TextChoices values), never a value from outside: those are parameters."""
+    return ", ".join(repr(str(constant)) for constant in constants)

@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.accounts.choices import KycStatus, PlayerStatus
 from apps.accounts.models import Player
-from apps.common.db import prepared_cursor
+from apps.common.db import prepared_cursor, sql_constants
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import services, signals
@@ -182,7 +182,7 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
         )
         usage = (
             f"WITH u AS MATERIALIZED ({ledger} AND EXISTS (SELECT 1 FROM compliance_limit m "  # noqa: S608
-            f"WHERE m.player_id = %s AND m.kind IN ({_sql_list(money)}))) "
+            f"WHERE m.player_id = %s AND m.kind IN ({sql_constants(money)}))) "
         )
     columns = ", ".join(f"{expression} AS {name}" for expression, name in _STATE_COLUMNS)
     sql = (
@@ -190,7 +190,7 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
         f"{'CROSS JOIN u ' if windows else ''}"
         "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
         "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
-        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({_sql_list(kinds)}) WHERE p.id = %s"
+        f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({sql_constants(kinds)}) WHERE p.id = %s"
     )
     return sql, windows
 
@@ -276,8 +276,3 @@ def _refuse_over_limits(state: _MoneyPathState, amount: int) -> None:
                 f"This would pass the {period} {kind} limit of {limit} ({left} left).",
                 details={"limit": {"kind": kind, "period": period, "amount": limit, "remaining": left}},
             )
-
-
-def _sql_list(constants) -> str:
-    """`'bet', 'win'`: this module's choice constants as SQL literals (never a value from outside)."""
-    return ", ".join(repr(str(constant)) for constant in constants)

@@ -10,6 +10,7 @@ from functools import cache
 from django.db.models import Q, Sum
 
 from apps.accounts.models import Player
+from apps.common.db import sql_constants
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
 from apps.wallet.choices import AccountKind, TransactionKind
@@ -144,12 +145,7 @@ def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
         if not name.isidentifier() or not set(kinds) <= set(TransactionKind.values):
             raise ValueError(f"Not a ledger window: {name!r} of {kinds!r}.")
     sums = ", ".join(
-        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({_sql_list(kinds)})), 0) AS {name}"
+        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({sql_constants(kinds)})), 0) AS {name}"
         for name, kinds in columns
     )
     return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
-
-
-def _sql_list(kinds: Iterable[str]) -> str:
-    """`'bet', 'win'`: TransactionKind values (checked by the caller) as SQL literals."""
-    return ", ".join(repr(str(kind)) for kind in kinds)
