@@ -49,37 +49,39 @@ class InvalidCredentials(PamError):
     default_message = "Wrong username or password."
 
 
-class LoginLocked(PamError):
-    """The login throttle refused the attempt before the password was checked; `retry_after` is
-    the wait in whole seconds (also in the error object and the `Retry-After` header)."""
+class LoginRefused(PamError):
+    """A login refused before the password was checked, to be tried again in `retry_after` whole
+    seconds (also in the error object and the `Retry-After` header)."""
+
+    reason: str  # what the message says before when to try again
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"{self.reason}; try again in {retry_after} second{'' if retry_after == 1 else 's'}.",
+            details={"retry_after": retry_after},
+        )
+
+
+class LoginLocked(LoginRefused):
+    """The login throttle refused the attempt: the (username, address) pair must still wait, or
+    the address is past its ceiling."""
 
     code = "TOO_MANY_ATTEMPTS"
     status = 429
+    reason = "Too many failed logins"
     default_message = "Too many failed logins; try again later."
 
-    def __init__(self, *, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            f"Too many failed logins; try again in {retry_after} second{'' if retry_after == 1 else 's'}.",
-            details={"retry_after": retry_after},
-        )
 
-
-class LoginUnavailable(PamError):
+class LoginUnavailable(LoginRefused):
     """The login throttle's store (the cache: Redis when served) did not answer. Logins are
     refused rather than let through unthrottled, which would open the door to guessing for as
-    long as the outage lasts; `retry_after` as for LoginLocked."""
+    long as the outage lasts."""
 
     code = "LOGIN_UNAVAILABLE"
     status = 503
+    reason = "Logging in is unavailable for a moment"
     default_message = "Logging in is unavailable for a moment; try again shortly."
-
-    def __init__(self, *, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            f"Logging in is unavailable for a moment; try again in {retry_after} seconds.",
-            details={"retry_after": retry_after},
-        )
 
 
 class NotAPlayer(PamError):
