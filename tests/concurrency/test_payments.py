@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from apps.accounts.choices import StaffRole
 from apps.accounts.models import User
 from apps.accounts.tests.factories import make_staff
-from apps.accounts.choices import StaffRole
 from apps.payments import services
 from apps.payments.choices import DepositStatus, EventType, WithdrawalStatus
 from apps.payments.models import DepositIntent, Withdrawal

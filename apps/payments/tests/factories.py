@@ -22,7 +22,7 @@ from apps.wallet.audit import run_audit
 from apps.wallet.models import Account
 from apps.wallet.tests.factories import funded_player
 
-SECRET = "whsec-test-0123456789abcdef"  # noqa: S105 - a test fixture
+SECRET = "whsec-test-0123456789abcdef"
 PROVIDER = "sandbox"
 WEBHOOK = "/api/payments/v1/webhooks/{provider}"
 

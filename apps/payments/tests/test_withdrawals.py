@@ -10,9 +10,10 @@ from apps.accounts.choices import StaffRole
 from apps.accounts.models import Brand
 from apps.accounts.tests.factories import make_player, make_staff
 from apps.compliance import services as compliance
+from apps.compliance.errors import PlayerBlocked
 from apps.compliance.models import StaffAction
 from apps.payments import errors, services
-from apps.payments.choices import EventType, WithdrawalStatus
+from apps.payments.choices import EventType
 from apps.payments.models import BrandPaymentSettings, WebhookEvent, Withdrawal
 from apps.payments.tests.factories import (
     a_provider,
@@ -120,7 +121,7 @@ def test_an_unverified_player_cannot_withdraw_and_nothing_is_left_behind():
     accounts.set_kyc_status(player_id=player.pk, kyc_status="unverified", reason="test")
     before = ledger_rows()
 
-    with pytest.raises(Exception) as refusal:
+    with pytest.raises(PlayerBlocked) as refusal:
         request_withdrawal(player, 1_000)
 
     assert (refusal.value.code, refusal.value.status) == ("PLAYER_BLOCKED", 403)
