@@ -101,7 +101,6 @@ documented_webhook = extend_schema_view(
                     400: "INVALID_REQUEST (authentic, but not an event)",
                     401: "INVALID_SIGNATURE (missing or wrong signature, missing or stale timestamp, unknown provider)",
                     413: f"INVALID_REQUEST (body over {MAX_BODY_BYTES} bytes, never parsed)",
-                    415: "UNSUPPORTED_MEDIA_TYPE",
                 }
             ),
         },
