@@ -287,6 +287,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 # ------------------------------------------------------------------------------
 # Payments: the sandbox PSP (apps/payments/adapters/sandbox.py)
 # ------------------------------------------------------------------------------
+# Its hosted page takes test cards that credit real ledger money: off in production unless asked.
+PSP_SANDBOX_ENABLED = env.bool("PSP_SANDBOX_ENABLED", default=not PRODUCTION)
 # Where the sandbox sends its webhooks (`{provider}` is replaced by the provider's code); empty:
 # the server that served the hosted page, or PSP_SANDBOX_PAM_BASE_URL for payouts.
 PSP_SANDBOX_WEBHOOK_URL = env.str("PSP_SANDBOX_WEBHOOK_URL", default="")

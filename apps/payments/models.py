@@ -82,15 +82,35 @@ class BrandPaymentSettings(models.Model):
         return f"{self.brand}: auto-approve up to {self.auto_approve_up_to}"
 
 
-class DepositIntent(models.Model):
+class CashierRequest(models.Model):
+    """What a deposit and a withdrawal share: the player's request through a provider, with the
+    Idempotency-Key it came with (one row per player and key) and the fingerprint of its body."""
+
+    player = models.ForeignKey("accounts.Player", on_delete=models.PROTECT, related_name="%(class)ss")
+    provider = models.ForeignKey(PaymentProvider, on_delete=models.PROTECT, related_name="%(class)ss")
+    amount = models.BigIntegerField(help_text="minor units, as the player asked")
+    currency = models.ForeignKey("accounts.Currency", on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(fields=["player", "idempotency_key"], name="%(class)s_key_per_player"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="%(class)s_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class DepositIntent(CashierRequest):
     """A deposit the player started at a PSP. `credited_amount` is what the PSP reported and the
     wallet credited (it may differ from `amount`, what the player asked for)."""
 
     public_id = models.CharField(max_length=40, unique=True, default=new_deposit_id, editable=False)
-    player = models.ForeignKey("accounts.Player", on_delete=models.PROTECT, related_name="deposits")
-    provider = models.ForeignKey(PaymentProvider, on_delete=models.PROTECT, related_name="deposits")
-    amount = models.BigIntegerField(help_text="minor units, as the player asked")
-    currency = models.ForeignKey("accounts.Currency", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=DepositStatus.choices, default=DepositStatus.PENDING)
     credited_amount = models.BigIntegerField(null=True, blank=True, help_text="minor units the PSP reported")
     reversal_event = models.CharField(
@@ -99,15 +119,10 @@ class DepositIntent(models.Model):
     redirect_url = models.URLField(max_length=2000, blank=True)
     flagged_for_staff = models.BooleanField(default=False)
     flag_reason = models.TextField(blank=True)
-    idempotency_key = models.CharField(max_length=100)
-    request_fingerprint = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(CashierRequest.Meta):
         constraints = [
-            models.UniqueConstraint(fields=["player", "idempotency_key"], name="deposit_idempotency_key_per_player"),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            *CashierRequest.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(credited_amount__isnull=True) | Q(credited_amount__gt=0),
                 name="deposit_credited_amount_positive",
@@ -121,19 +136,18 @@ class DepositIntent(models.Model):
         ]
         indexes = [models.Index(fields=["player", "-id"], name="deposit_player_newest")]
 
-    def __str__(self) -> str:
-        return self.public_id
+    @property
+    def shown_amount(self) -> int:
+        """What the player is shown: the amount credited once the PSP reported it, else the
+        amount asked for."""
+        return self.amount if self.credited_amount is None else self.credited_amount
 
 
-class Withdrawal(models.Model):
+class Withdrawal(CashierRequest):
     """A player's withdrawal. Its money sits in the player's pending-withdrawal account from the
     request until it is paid (to the PSP's clearing account) or returned (failed, cancelled)."""
 
     public_id = models.CharField(max_length=40, unique=True, default=new_withdrawal_id, editable=False)
-    player = models.ForeignKey("accounts.Player", on_delete=models.PROTECT, related_name="withdrawals")
-    provider = models.ForeignKey(PaymentProvider, on_delete=models.PROTECT, related_name="withdrawals")
-    amount = models.BigIntegerField(help_text="minor units")
-    currency = models.ForeignKey("accounts.Currency", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=WithdrawalStatus.choices, default=WithdrawalStatus.REQUESTED)
     initial_status = models.CharField(
         max_length=20, choices=WithdrawalStatus.choices, blank=True, help_text="the status of the first answer"
@@ -152,15 +166,10 @@ class Withdrawal(models.Model):
     )  # fmt: skip
     reason = models.TextField(blank=True, help_text="why staff rejected it, or why the payout failed")
     risk_flags = models.JSONField(default=list, blank=True)
-    idempotency_key = models.CharField(max_length=100)
-    request_fingerprint = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(CashierRequest.Meta):
         constraints = [
-            models.UniqueConstraint(fields=["player", "idempotency_key"], name="withdrawal_idempotency_key_per_player"),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
+            *CashierRequest.Meta.constraints,
             models.CheckConstraint(condition=Q(status__in=WithdrawalStatus.values), name="withdrawal_status_valid"),
             models.CheckConstraint(condition=Q(claim__in=WithdrawalClaim.values), name="withdrawal_claim_valid"),
         ]
@@ -169,9 +178,6 @@ class Withdrawal(models.Model):
             models.Index(fields=["status"], name="withdrawal_status"),
         ]
         permissions = [("approve_withdrawal", "Can approve or reject withdrawals")]
-
-    def __str__(self) -> str:
-        return self.public_id
 
 
 class WebhookEvent(models.Model):

@@ -5,6 +5,7 @@ payment's webhook is handed to the delivery worker and the player is sent back t
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -29,6 +30,8 @@ class CardForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest, deposit_id: str) -> HttpResponse:
+    if not settings.PSP_SANDBOX_ENABLED:
+        raise Http404("The sandbox PSP is off.")
     intent = selectors.get_deposit(deposit_id)
     adapter = adapter_for(intent.provider) if intent is not None else None
     if not isinstance(adapter, SandboxAdapter):

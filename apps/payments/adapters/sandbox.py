@@ -8,7 +8,9 @@ Test cards (any expiry, any CVC):
 - 4000 0000 0000 3220 succeeds late: `deposit.succeeded` is sent `PSP_SANDBOX_LATE_SECONDS`
   after the player is back on the site.
 Approved withdrawals are paid by themselves (`payout.succeeded`) unless `PSP_SANDBOX_AUTOPAY` is
-false; then payout events come only from outside (tests post them).
+false; then payout events come only from outside (tests post them). `PSP_SANDBOX_ENABLED` (off
+in production by default) turns the hosted page and the automatic payouts off: a test card
+credits real ledger money.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class SandboxAdapter(PaymentAdapter):
         return reverse("sandbox-psp-checkout", kwargs={"deposit_id": intent.public_id})
 
     def start_payout(self, withdrawal) -> None:
-        if not settings.PSP_SANDBOX_AUTOPAY:
+        if not (settings.PSP_SANDBOX_ENABLED and settings.PSP_SANDBOX_AUTOPAY):
             return
         self.send(
             event(EventType.PAYOUT_SUCCEEDED, withdrawal.public_id, withdrawal.amount, withdrawal.currency_id),

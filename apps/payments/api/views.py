@@ -70,7 +70,9 @@ class PaymentInputSerializer(serializers.Serializer):
 class DepositSerializer(serializers.Serializer):
     deposit_id = serializers.CharField(source="public_id")
     status = api_schema.DepositStatusField()
-    amount = serializers.IntegerField(help_text="minor units")
+    amount = serializers.IntegerField(
+        source="shown_amount", help_text="minor units: as credited once the PSP reported it, else as asked"
+    )
     currency = serializers.CharField(source="currency_id")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -100,6 +102,21 @@ def _page(rows, next_cursor, serializer) -> dict:
         "results": serializer(rows, many=True).data,
         "next_cursor": None if next_cursor is None else str(next_cursor),
     }
+
+
+def _start(request, service):
+    """Parse a cashier request (the player, the Idempotency-Key, the body) and hand it to
+    `service` (start_deposit or request_withdrawal); the deposit or withdrawal it answers."""
+    player = accounts.get_player_for_user(request.user)
+    key = _idempotency_key(request)
+    data = PaymentInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    started = service(
+        player=player, amount=fields["amount"], currency=fields["currency"], provider_code=fields["provider"],
+        idempotency_key=key,
+    )  # fmt: skip
+    return started.payment
 
 
 class DepositsApi(APIView):
@@ -137,16 +154,7 @@ class DepositsApi(APIView):
         },
     )  # fmt: skip
     def post(self, request):
-        player = accounts.get_player_for_user(request.user)
-        key = _idempotency_key(request)
-        data = PaymentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        started = services.start_deposit(
-            player=player, amount=fields["amount"], currency=fields["currency"], provider_code=fields["provider"],
-            idempotency_key=key,
-        )  # fmt: skip
-        intent = started.payment
+        intent = _start(request, services.start_deposit)
         # The first answer, also on a replay: a deposit's first answer is always `pending`.
         body = {"deposit_id": intent.public_id, "status": DepositStatus.PENDING, "redirect_url": intent.redirect_url}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -196,16 +204,7 @@ class WithdrawalsApi(APIView):
         },
     )  # fmt: skip
     def post(self, request):
-        player = accounts.get_player_for_user(request.user)
-        key = _idempotency_key(request)
-        data = PaymentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        started = services.request_withdrawal(
-            player=player, amount=fields["amount"], currency=fields["currency"], provider_code=fields["provider"],
-            idempotency_key=key,
-        )  # fmt: skip
-        withdrawal = started.payment
+        withdrawal = _start(request, services.request_withdrawal)
         body = {"withdrawal_id": withdrawal.public_id, "status": withdrawal.initial_status or withdrawal.status}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -187,6 +187,17 @@ def test_a_deposit_is_read_back_and_another_players_is_not_found():
     assert [error_of(theirs), error_of(nothing)] == [(404, "NOT_FOUND"), (404, "NOT_FOUND")]
 
 
+def test_a_deposit_shows_the_amount_credited_once_the_psp_reported_it():
+    player = verified_player()
+    client = client_of(player)
+    deposit_id = post(client, DEPOSITS, pay(5_000)).json()["deposit_id"]
+    assert client.get(f"{DEPOSITS}/{deposit_id}").json()["amount"] == 5_000
+
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit_id, 4_500))
+
+    assert client.get(f"{DEPOSITS}/{deposit_id}").json()["amount"] == 4_500
+
+
 def test_the_lists_are_the_players_own_newest_first_by_pages(monkeypatch):
     monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
     player, stranger = verified_player(), verified_player()

@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from apps.compliance import services as compliance
 from apps.compliance.errors import PlayerBlocked
@@ -382,3 +383,27 @@ def test_the_wallet_refuses_a_second_credit_of_another_amount(player, deposit):
             player_id=player.pk, currency="EUR", amount=6_000, kind=TransactionKind.DEPOSIT,
             ref=services._deposit_ref(deposit, 6_000), counter=clearing_code("sandbox"),
         )  # fmt: skip
+
+
+def test_the_database_keeps_a_decided_webhook_record_as_it_is(deposit):
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    record = WebhookEvent.objects.get()
+
+    for change in (
+        lambda: WebhookEvent.objects.filter(pk=record.pk).update(verdict="ignored"),
+        lambda: WebhookEvent.objects.filter(pk=record.pk).update(reason="nothing happened"),
+        lambda: WebhookEvent.objects.filter(pk=record.pk).delete(),
+    ):
+        with pytest.raises(IntegrityError, match="webhook_event_append_only"), transaction.atomic():
+            change()
+
+    assert (WebhookEvent.objects.get().verdict, WebhookEvent.objects.get().reason) == ("applied", record.reason)
+
+
+def test_the_database_lets_a_pending_record_get_its_verdict_once(provider):
+    record = WebhookEvent.objects.create(provider=provider, event_id="e1", type="deposit.failed", verdict="pending")
+
+    WebhookEvent.objects.filter(pk=record.pk).update(verdict="ignored", reason="decided")
+
+    with pytest.raises(IntegrityError, match="webhook_event_append_only"), transaction.atomic():
+        WebhookEvent.objects.filter(pk=record.pk).update(verdict="applied")
