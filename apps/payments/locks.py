@@ -23,7 +23,11 @@ def lock_deposit(pk: int) -> DepositIntent:
 
 def lock_withdrawal(pk: int) -> Withdrawal:
     """The withdrawal, locked until the end of the caller's transaction."""
-    return Withdrawal.objects.select_for_update().select_related("provider", "player", "player__brand").get(pk=pk)
+    return (
+        Withdrawal.objects.select_for_update()
+        .select_related("provider", "player__brand", "player__currency")
+        .get(pk=pk)
+    )
 
 
 def lock_webhook_event(pk: int) -> WebhookEvent:

@@ -24,7 +24,7 @@ from apps.payments.choices import (
     WithdrawalStatus,
 )
 
-DEFAULT_AUTO_APPROVE_UP_TO = 100_000  # 1,000.00 in a currency of two decimals
+DEFAULT_AUTO_APPROVE_UP_TO = 100_000  # 1,000.00 in a currency of two decimals (its minor units)
 
 
 def _public_id(prefix: str) -> str:
@@ -66,8 +66,9 @@ class PaymentProvider(models.Model):
 
 class BrandPaymentSettings(models.Model):
     """A brand's cashier settings: withdrawals of verified players up to `auto_approve_up_to`
-    minor units that no risk rule flags are approved without staff. A brand without a row uses
-    DEFAULT_AUTO_APPROVE_UP_TO."""
+    (minor units of the player's wallet currency) that no risk rule flags are approved without
+    staff. A brand without a row approves up to 1,000.00 in the player's currency (100000 minor
+    units in a currency of two decimals, the field's default)."""
 
     brand = models.OneToOneField("accounts.Brand", on_delete=models.CASCADE, related_name="payment_settings")
     auto_approve_up_to = models.BigIntegerField(default=DEFAULT_AUTO_APPROVE_UP_TO, help_text="minor units")

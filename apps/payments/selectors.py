@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import QuerySet, Sum
 
-from apps.accounts.models import Brand, Player
+from apps.accounts.models import Brand, Currency, Player
 from apps.payments import errors
 from apps.payments.choices import VISIBLE_WITHDRAWAL_STATUSES, DepositStatus, WithdrawalStatus
 from apps.payments.models import (
@@ -34,11 +34,14 @@ def get_enabled_provider(code: str) -> PaymentProvider:
     return provider
 
 
-def auto_approve_up_to(brand: Brand) -> int:
-    """The brand's automatic-approval threshold in minor units (DEFAULT_AUTO_APPROVE_UP_TO without
-    settings of its own)."""
+def auto_approve_up_to(brand: Brand, currency: Currency) -> int:
+    """The brand's automatic-approval threshold, in minor units of `currency` (the player's wallet
+    currency): its `BrandPaymentSettings`, else 1,000.00 in that currency (DEFAULT_AUTO_APPROVE_UP_TO
+    for a currency of two decimals)."""
     value = BrandPaymentSettings.objects.filter(brand=brand).values_list("auto_approve_up_to", flat=True).first()
-    return DEFAULT_AUTO_APPROVE_UP_TO if value is None else value
+    if value is not None:
+        return value
+    return DEFAULT_AUTO_APPROVE_UP_TO * 10**currency.exponent // 100
 
 
 def get_deposit(deposit_id: str) -> DepositIntent | None:

@@ -265,7 +265,7 @@ def request_withdrawal(
         withdrawal = locks.lock_withdrawal(withdrawal.pk)
         if withdrawal.status == WithdrawalStatus.REQUESTED:
             flags = risk.risk_flags(player_id=player.pk)
-            within = amount <= selectors.auto_approve_up_to(withdrawal.player.brand)
+            within = amount <= selectors.auto_approve_up_to(withdrawal.player.brand, withdrawal.player.currency)
             withdrawal.status = withdrawal.initial_status = (
                 WithdrawalStatus.APPROVED if within and not flags else WithdrawalStatus.AWAITING_APPROVAL
             )

@@ -83,6 +83,13 @@ def test_above_the_brands_threshold_it_awaits_approval():
     assert (cash(player), pending(player)) == (299_999, 200_001)
 
 
+def test_without_settings_the_threshold_is_1000_in_the_players_currency():
+    player = verified_player(5_000, currency="JPY")  # no minor unit: 1,000 yen
+
+    assert request_withdrawal(player, 1_001).status == "awaiting_approval"
+    assert request_withdrawal(player, 1_000).status == "approved"
+
+
 def test_the_threshold_is_the_brands_own():
     player = verified_player(500_000)
     BrandPaymentSettings.objects.create(brand=Brand.objects.get(pk=player.brand_id), auto_approve_up_to=1_000)
