@@ -127,3 +127,17 @@ def test_create_player_with_kyc_verified():
     player = Player.objects.get(user__username="kim")
     assert (out.getvalue().splitlines()[-1], player.kyc_status) == (player.public_id, KycStatus.VERIFIED)
     assert StaffAction.objects.get(action="player.kyc").after == {"kyc_status": "verified"}
+
+
+def test_a_providers_webhook_secret_is_redacted_in_the_staff_trail(client):
+    admin = make_staff(StaffRole.ADMIN)
+    client.force_login(admin)
+    form = {"code": "acme-psp", "name": "Acme", "adapter": "sandbox", "webhook_secret": "s3cret-0123456789",
+            "min_deposit": "100", "max_deposit": "100000", "enabled": "on"}  # fmt: skip
+
+    answer = client.post("/backoffice/payments/paymentprovider/add/", form)
+
+    assert answer.status_code == 302
+    assert PaymentProvider.objects.get(code="acme-psp").webhook_secret == "s3cret-0123456789"
+    record = StaffAction.objects.get(action="admin.add", target_type="payments.paymentprovider")
+    assert (record.actor, record.after["webhook_secret"], record.after["code"]) == (admin, "[redacted]", "acme-psp")
