@@ -18,6 +18,7 @@ from django.db import connection
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import User
 from apps.accounts.tests.factories import make_staff
+from apps.compliance import services as compliance
 from apps.payments import services
 from apps.payments.choices import DepositStatus, EventType, WithdrawalStatus
 from apps.payments.models import DepositIntent, Withdrawal
@@ -110,6 +111,16 @@ def test_a_success_racing_a_failure_ends_credited_once():
 
     assert (cash(player), DepositIntent.objects.get(pk=deposit.pk).status) == (5_000, "succeeded")
     assert_audit_clean()
+
+
+def test_two_deposits_started_together_cannot_pass_a_limit_together():
+    player = verified_player()
+    compliance.set_limit(player=player, kind="deposit", period="24h", amount=8_000)
+
+    outcomes = race(lambda: start_deposit(player, 5_000), lambda: start_deposit(player, 5_000))
+
+    assert sorted(getattr(o, "code", "started") for o in outcomes) == ["LIMIT_REACHED", "started"]
+    assert DepositIntent.objects.count() == 1
 
 
 def test_two_withdrawals_racing_for_the_same_cash_cannot_both_succeed():
