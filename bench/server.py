@@ -59,9 +59,10 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def served(workers: int) -> Iterator[tuple[str, int, dict[str, str]]]:
-    """A fresh bench database, migrated, and `workers` uvicorn processes on a free port."""
-    env = bench_env()
+def served(workers: int, **settings: str) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """A fresh bench database, migrated, and `workers` uvicorn processes on a free port, with
+    `settings` added to their environment."""
+    env = {**bench_env(), **settings}
     Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
     create_database()
     manage(env, "migrate", "--noinput")
