@@ -178,7 +178,7 @@ def adjust_balance(
 
 def credit(
     *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str,
-    to_bonus: bool = False,
+    to_bonus: bool = False, commit_with: CommitWith | None = None,
 ) -> Posted:  # fmt: skip
     """Credit `amount` (> 0) to the player's cash (or bonus) account from system account
     `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`.
@@ -205,13 +205,15 @@ def credit(
             _post(wallet, TransactionKind.DEBT_REPAID, repayment, [(wallet.cash, -repaid), (wallet.debt, repaid)])
         return posted
 
-    return _move_money(player_id, currency, ref, post_credit)
+    return _move_money(player_id, currency, ref, post_credit, commit_with=commit_with)
 
 
 # --- withdrawals: cash -> pending -> paid out, or back -------------------------------------------
 
 
-def reserve_withdrawal(*, player_id: int, currency: str, amount: int, ref: ExternalRef) -> Posted:
+def reserve_withdrawal(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, commit_with: CommitWith | None = None
+) -> Posted:
     """Move `amount` (> 0) of the player's cash to their pending-withdrawal account, where it cannot
     be bet, until the payout is confirmed (`pay_withdrawal`) or undone (`return_withdrawal`).
 
@@ -231,27 +233,34 @@ def reserve_withdrawal(*, player_id: int, currency: str, amount: int, ref: Exter
         pending = _open_account(wallet, AccountKind.PENDING_WITHDRAWAL)
         return _post(wallet, TransactionKind.WITHDRAWAL, ref, [(wallet.cash, -amount), (pending, amount)])
 
-    return _move_money(player_id, currency, ref, post_reservation)
+    return _move_money(player_id, currency, ref, post_reservation, commit_with=commit_with)
 
 
-def pay_withdrawal(*, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str) -> Posted:
+def pay_withdrawal(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str, commit_with: CommitWith | None = None
+) -> Posted:
     """The payout of a reserved withdrawal is confirmed: `amount` leaves the player's
     pending-withdrawal account for system account `counter` (the PSP's clearing account).
     The playable balance does not change. Idempotent on `ref`. Raises InsufficientFunds if less
     than `amount` is pending (a payout the wallet never reserved)."""
-    return _release_pending(player_id, currency, amount, ref, TransactionKind.WITHDRAWAL_PAID, counter=counter)
+    return _release_pending(player_id, currency, amount, ref, TransactionKind.WITHDRAWAL_PAID, counter=counter,
+                            commit_with=commit_with)  # fmt: skip
 
 
-def return_withdrawal(*, player_id: int, currency: str, amount: int, ref: ExternalRef) -> Posted:
+def return_withdrawal(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, commit_with: CommitWith | None = None
+) -> Posted:
     """A reserved withdrawal is not paid (cancelled, rejected, the payout failed): `amount` goes back
     from the pending-withdrawal account to cash, playable again. Idempotent on `ref`. Raises
     InsufficientFunds if less than `amount` is pending."""
-    return _release_pending(player_id, currency, amount, ref, TransactionKind.WITHDRAWAL_RETURNED, counter=None)
+    return _release_pending(player_id, currency, amount, ref, TransactionKind.WITHDRAWAL_RETURNED, counter=None,
+                            commit_with=commit_with)  # fmt: skip
 
 
 def _release_pending(
-    player_id: int, currency: str, amount: int, ref: ExternalRef, kind: TransactionKind, *, counter: str | None
-) -> Posted:
+    player_id: int, currency: str, amount: int, ref: ExternalRef, kind: TransactionKind, *, counter: str | None,
+    commit_with: CommitWith | None,
+) -> Posted:  # fmt: skip
     if amount <= 0:
         raise ValueError("A withdrawal is positive.")
 
@@ -262,15 +271,16 @@ def _release_pending(
         back_to_cash = [] if counter is not None else [(wallet.cash, amount)]
         return _post(wallet, kind, ref, [(pending, -amount), *back_to_cash], counter=counter)
 
-    return _move_money(player_id, currency, ref, post_release)
+    return _move_money(player_id, currency, ref, post_release, commit_with=commit_with)
 
 
 # --- refunds and chargebacks ---------------------------------------------------------------------
 
 
 def reverse_deposit(
-    *, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str, kind: TransactionKind
-) -> Posted:
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str, kind: TransactionKind,
+    commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
     """Take a deposit's `amount` back to system account `counter` (the PSP's clearing account): a
     `refund` or a `chargeback`. What the cash covers comes off it; the rest becomes the player's
     debt (their debt account grows), so no balance goes below zero. Bonus money and money pending
@@ -292,7 +302,7 @@ def reverse_deposit(
             moves.append((_open_account(wallet, AccountKind.DEBT), -(amount - from_cash)))
         return _post(wallet, kind, ref, moves, counter=counter)
 
-    return _move_money(player_id, currency, ref, post_reversal)
+    return _move_money(player_id, currency, ref, post_reversal, commit_with=commit_with)
 
 
 # --- internals -----------------------------------------------------------------------------------
@@ -300,17 +310,24 @@ def reverse_deposit(
 # An operation's own rule: given the locked wallet and a rollback that named the call's id before
 # it arrived (or None), refuse with a PamError or write one transaction with `_post`.
 Operation = Callable[[locks.LockedWallet, Transaction | None], Transaction]
+# The caller's own record of a movement, written in the movement's transaction (the cashier's
+# payment status and webhook verdict): called with the written Transaction, after the movement
+# and before commit, never on a replay. It may write its own app's tables, and refuse by
+# raising a PamError, which rolls the movement back with it.
+CommitWith = Callable[[Transaction], None]
 
 
 def _move_money(
-    player_id: int, currency: str | None, ref: ExternalRef, operation: Operation, *, retry: bool = True
-) -> Posted:
+    player_id: int, currency: str | None, ref: ExternalRef, operation: Operation, *, retry: bool = True,
+    commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
     """Run `operation` in one durable transaction, after the start every money call shares.
 
     The start (`_open`): lock the player's accounts and look `ref` up; a replay answers the first
-    call's values and `operation` never runs. A `PamError` the operation raises (its own refusal or
-    an extension point participant's) gets the player's balance and currency beside it, as the
-    wallet contract wants; values the error sets itself win.
+    call's values and `operation` never runs. After the operation, `commit_with` (the caller's
+    record of the movement, see `CommitWith`) runs in the same transaction. A `PamError` that the
+    operation, an extension point participant or `commit_with` raises gets the player's balance
+    and currency beside it, as the wallet contract wants; values the error sets itself win.
 
     An IntegrityError runs the whole call once more. Calls for one player are serialised by the
     lock, so it happens when two players' calls race with the same (origin, external_id): the
@@ -323,16 +340,22 @@ def _move_money(
             wallet, replayed, rollback_first = _open(player_id, currency, ref)
             if replayed:
                 return replayed
+            # What the player holds before the movement, for a refusal after it (which rolls it back).
+            before = _state(wallet) if commit_with is not None else None
             try:
-                return Posted.of(operation(wallet, rollback_first))
+                tx = operation(wallet, rollback_first)
+                if commit_with is not None:
+                    commit_with(tx)
+                return Posted.of(tx)
             except PamError as refusal:
-                refusal.extra = {**_state(wallet), **refusal.extra}  # the contract: errors carry the balance
+                # The contract: errors carry the balance (an operation refuses before it writes).
+                refusal.extra = {**(before or _state(wallet)), **refusal.extra}
                 raise
     except IntegrityError:
         if not retry:
             raise
         forget_system_accounts()
-        return _move_money(player_id, currency, ref, operation, retry=False)
+        return _move_money(player_id, currency, ref, operation, retry=False, commit_with=commit_with)
 
 
 def _open(

@@ -237,3 +237,38 @@ def test_the_audit_reads_a_debt_account_by_its_sign_and_names_a_wrong_one():
     assert audit.balances_not_sum_of_entries() == [
         f"debt account {debt.pk} of player {player.pk}: stored balance 6999 but its entries sum to 7000"
     ]
+
+
+# --- the caller's record, committed with the movement ----------------------------------------------
+
+
+def test_commit_with_runs_in_the_movements_transaction_and_never_on_a_replay():
+    player = verified(10_000)
+    ref = a_ref()
+    seen = []
+
+    def record(tx):
+        seen.append((tx.kind, tx.amount, connection.in_atomic_block))
+
+    reserve_first = services.reserve_withdrawal(player_id=player.pk, currency="EUR", amount=1_000, ref=ref,
+                                                commit_with=record)  # fmt: skip
+    again = services.reserve_withdrawal(player_id=player.pk, currency="EUR", amount=1_000, ref=ref, commit_with=record)
+
+    assert seen == [("withdrawal", -1_000, True)]
+    assert (reserve_first.replayed, again.replayed) == (False, True)
+
+
+def test_a_refusal_from_commit_with_rolls_the_movement_back_with_what_it_wrote():
+    player = verified(10_000)
+    before = ledger_rows()
+
+    def refuse(tx):
+        Player.objects.filter(pk=player.pk).update(country="SE")  # written, then rolled back
+        raise InsufficientFunds("the caller's own refusal")
+
+    with pytest.raises(InsufficientFunds) as refused:
+        services.reserve_withdrawal(player_id=player.pk, currency="EUR", amount=1_000, ref=a_ref(), commit_with=refuse)
+
+    assert refused.value.extra == {"balance": 10_000, "currency": "EUR"}
+    assert ledger_rows() == before
+    assert Player.objects.get(pk=player.pk).country != "SE"
