@@ -31,6 +31,11 @@ def get_player_for_request(request) -> Player | None:
     return request._pam_player
 
 
+def find_user(username: str) -> User | None:
+    """The user (staff or player) with exactly this username, or None."""
+    return User.objects.filter(username=username).first()
+
+
 def find_player_by_username(username: str) -> Player | None:
     """The player with exactly this username, or None."""
     return Player.objects.filter(user__username=username).first()

@@ -180,6 +180,20 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
         revoke_all_tokens(user)
 
 
+def set_password(*, user: User, password: str) -> None:
+    """An operator's (or the demo seeding's) reset of a password, unchecked against the old one:
+    validators do not run (the operator chose it). Every bearer token of the user is revoked."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        revoke_all_tokens(user)
+
+
+def ensure_brand(*, code: str, name: str) -> Brand:
+    """The brand with this code, created with `name` when missing."""
+    return Brand.objects.get_or_create(code=code, defaults={"name": name})[0]
+
+
 def create_staff_user(*, username: str, password: str, role: StaffRole, email: str = "") -> User:
     """A back-office user in the role's group; `admin` is also a superuser."""
     user = User.objects.create_user(
