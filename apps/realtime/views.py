@@ -65,7 +65,9 @@ def _display_time(iso: str) -> str:
 class HistoryFilterForm(forms.Form):
     """The history's filters, from the query string; an invalid value is ignored, not an error."""
 
-    kind = forms.MultipleChoiceField(choices=TransactionKind.choices, required=False, label="Kinds")
+    kind = forms.MultipleChoiceField(
+        choices=TransactionKind.choices, required=False, label="Kinds", widget=forms.CheckboxSelectMultiple
+    )
     since = forms.DateField(required=False, label="From (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To (UTC, inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
