@@ -21,14 +21,18 @@ def get_player_for_user(user: User) -> Player:
 
 
 def get_player_for_request(request) -> Player | None:
-    """The logged-in user's player profile, or None (anonymous, or staff). Read once per request:
-    the site's header and the page both ask, so the answer is kept on the request."""
-    if not hasattr(request, "_pam_player"):
-        user = getattr(request, "user", None)
-        request._pam_player = None
-        if user is not None and user.is_authenticated:
-            request._pam_player = Player.objects.select_related("brand", "currency", "user").filter(user=user).first()
-    return request._pam_player
+    """The logged-in user's player profile, or None (anonymous, or staff). Read once per request
+    and user: the site's header and the page both ask, so the answer is kept on the request
+    (a logout during the request, which changes `request.user`, is read afresh)."""
+    user = getattr(request, "user", None)
+    cached = getattr(request, "_pam_player", None)
+    if cached is not None and cached[0] is user:
+        return cached[1]
+    player = None
+    if user is not None and user.is_authenticated:
+        player = Player.objects.select_related("brand", "currency", "user").filter(user=user).first()
+    request._pam_player = (user, player)
+    return player
 
 
 def find_user(username: str) -> User | None:

@@ -219,6 +219,11 @@ def set_needs_compliance_checks(*, player_id: int, needed: bool) -> None:
     Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)
 
 
+def set_player_status(*, player_id: int, status: str) -> None:
+    """The account's standing (active, locked, frozen, closed), in the caller's transaction."""
+    Player.objects.filter(pk=player_id).update(status=status, updated_at=timezone.now())
+
+
 def set_reality_check_due(*, player_id: int, due_at: dt.datetime | None) -> None:
     """When the player's next reality check is due (the first bet from then on asks for it)."""
     Player.objects.filter(pk=player_id).update(reality_check_due_at=due_at)

@@ -35,6 +35,7 @@ class SiteLogoutView(auth_views.LogoutView):
     next_page = "site-login"
 
 
+DEFAULT_CURRENCY = "EUR"  # selected first in the sign-up form
 # The fields of the form, in order, with what the registration serializer calls them.
 _NOT_SHOWN_AGAIN = ("password", "csrfmiddlewaretoken")
 _REGISTRATION_FIELDS = ("username", "email", "password", "date_of_birth", "country", "currency")
@@ -72,7 +73,8 @@ def register_view(request: HttpRequest) -> HttpResponse:
     except errors.UnknownBrand:
         return render(request, "accounts/register.html", {"unknown_brand": brand}, status=404)
     currencies = selectors.list_active_currencies()
-    context = {"options": options, "currencies": currencies, "values": {}, "errors": {}, "message": ""}
+    context = {"options": options, "currencies": currencies, "values": {"currency": DEFAULT_CURRENCY}, "errors": {},
+               "message": ""}  # fmt: skip
     if request.method == "GET":
         return render(request, "accounts/register.html", context)
 

@@ -22,8 +22,9 @@ class ComplianceConfig(AppConfig):
         # The wallet imports no compliance code: its money transaction calls these checks through
         # its extension point, first of any participant (extensions.py states the order).
         wallet_extensions.STAKE.register(gate.assert_may_stake, order=wallet_extensions.COMPLIANCE)
-        wallet_extensions.DEPOSIT.register(gate.assert_may_deposit, order=wallet_extensions.COMPLIANCE)
+        wallet_extensions.DEPOSIT.register(gate.deposit_credited, order=wallet_extensions.COMPLIANCE)
         wallet_extensions.WITHDRAWAL.register(gate.assert_may_withdraw, order=wallet_extensions.COMPLIANCE)
+        wallet_extensions.CHARGEBACK.register(gate.lock_for_chargeback, order=wallet_extensions.COMPLIANCE)
         # The real-time app never calls compliance: the exclusion notice at connect and the
         # reality-check timer of a player's socket are plugged in here.
         realtime_extensions.register(sockets.PLAYER_SOCKET)

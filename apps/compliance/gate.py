@@ -83,16 +83,17 @@ def assert_may_stake(*, player: Player, amount: int) -> None:
         )
 
 
-def assert_may_deposit(*, player: Player, amount: int) -> None:
-    """Raise unless `player` may deposit `amount` now; called by the wallet's `credit` for deposits,
-    inside its money transaction after the lock.
+def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None:
+    """Raise unless `player` may start a deposit of `amount` now: the cashier's check, before the
+    player is sent to pay (once the payment provider has taken the money, the wallet credits it
+    whatever happened since: `deposit_credited`).
 
-    Raises PlayerBlocked, PlayerExcluded, KycRequired (as `assert_may_stake`) and LimitReached (the
-    deposit would take a deposit limit's rolling-window usage past it). For an unverified player
-    it sums their deposits (two queries: the profile, the sum): the deposit that reaches the
-    profile's KYC threshold is accepted and puts the player on a KYC hold, written in the same
-    transaction so it commits with the deposit; after that, deposits and bets are refused until
-    the player is verified.
+    `pending` is what the player's deposits already started but not yet credited will add: it
+    counts against the deposit limits with `amount`, so two deposits started together cannot pass
+    a limit together (the cashier serialises a player's starts). Raises PlayerBlocked (the
+    account is not active), PlayerExcluded, KycRequired (unverified and the profile's KYC
+    threshold already reached), LimitReached (with the limit's `remaining` headroom). Writes
+    nothing.
     """
     if player.status != PlayerStatus.ACTIVE:
         raise PlayerBlocked(f"The player's account is {player.status}.")
@@ -100,22 +101,38 @@ def assert_may_deposit(*, player: Player, amount: int) -> None:
     if player.needs_compliance_checks:
         state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
         _refuse_if_held(player, state, now)
-        _refuse_over_limits(state, amount)
+        _refuse_over_limits(state, amount + pending)
+    if player.kyc_status != KycStatus.VERIFIED and total_deposits(player.pk) >= kyc_threshold(player):
+        raise KycRequired("Deposits are paused until the player's identity is verified.")
+
+
+def deposit_credited(*, player: Player, amount: int) -> None:
+    """The wallet credits a deposit (its `DEPOSIT` moment, inside the money transaction, after the
+    lock): never refused, the player has paid. For an unverified player it sums their deposits
+    (two queries: the profile, the sum): the deposit that reaches the profile's KYC threshold puts
+    the player on a KYC hold, written in the same transaction so it commits with the deposit;
+    after that, deposits and bets are refused until the player is verified."""
     if player.kyc_status == KycStatus.VERIFIED:
         return
-    threshold = kyc_threshold(player)
     deposited = total_deposits(player.pk)
-    if deposited >= threshold:
-        raise KycRequired("Deposits are paused until the player's identity is verified.")
-    if deposited + amount >= threshold:
-        services.hold_for_kyc(player=player, now=now)
+    if deposited < kyc_threshold(player) <= deposited + amount:
+        services.hold_for_kyc(player=player, now=timezone.now())
 
 
 def assert_may_withdraw(*, player: Player, amount: int) -> None:
-    """Raise KycRequired unless the player is verified. Exclusions and limits never stop a
-    withdrawal: an excluded player must be able to take their money out."""
+    """Raise KycRequired unless the player is verified, PlayerBlocked if the account is frozen or
+    closed. Exclusions, limits and a lock (no bets, no deposits) never stop a withdrawal: an
+    excluded player must be able to take their money out."""
+    if player.status in (PlayerStatus.FROZEN, PlayerStatus.CLOSED):
+        raise PlayerBlocked(f"The player's account is {player.status}: withdrawals are stopped.")
     if player.kyc_status != KycStatus.VERIFIED:
         raise KycRequired("Withdrawals need a verified identity.")
+
+
+def lock_for_chargeback(*, player: Player, amount: int) -> None:
+    """A chargeback (the wallet's `CHARGEBACK` moment, inside its transaction): the account is
+    locked with it, so no bet or deposit follows, whatever the balance."""
+    services.lock_account(player=player, reason="A deposit was charged back.")
 
 
 @dataclass

@@ -25,7 +25,7 @@ from django.utils.module_loading import import_string
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
-from apps.accounts.choices import KycStatus
+from apps.accounts.choices import KycStatus, PlayerStatus
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
@@ -252,6 +252,20 @@ def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
         message="Your deposits have reached the amount at which we must verify your identity. "
         "Deposits and play are paused until you are verified; withdrawals need verification too.",
         data={"reason": "kyc_required"},
+    )
+
+
+def lock_account(*, player: Player, reason: str) -> None:
+    """Lock the player's account (no bets, no deposits; withdrawals still allowed) inside the
+    caller's transaction, and tell their open sockets why once it commits."""
+    accounts_services.set_player_status(player_id=player.pk, status=PlayerStatus.LOCKED)
+    player.status = PlayerStatus.LOCKED
+    send_after_commit(
+        signals.player_notice,
+        player_id=str(player.pk),
+        kind="account_locked",
+        message=f"{reason} Your account is locked: contact support.",
+        data={"reason": "locked"},
     )
 
 

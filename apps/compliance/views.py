@@ -9,6 +9,7 @@ its message; nothing is changed then.
 
 from __future__ import annotations
 
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -115,8 +116,9 @@ def _exclusion(request: HttpRequest, player, action: str) -> HttpResponse:
             exclusion = services.self_exclude(player=player, period=choice)
     except (PamError, FormRefusal) as refused:
         return render(request, TEMPLATE, {**_state(player), "message": "", "refusal": str(refused)}, status=400)
-    # The exclusion's receiver ended every session of the player, this one included: the page
-    # below is the last one this browser gets before logging in again.
+    # The exclusion's receiver ended every session of the player in the store; this request's
+    # user goes too, so the page below shows no wallet and the browser is logged out.
+    logout(request)
     return render(request, EXCLUDED_TEMPLATE, {"exclusion": exclusion})
 
 

@@ -17,10 +17,13 @@ from apps.wallet.selectors import WalletState
 def wallet_state_for(request: HttpRequest) -> WalletState | None:
     """The logged-in player's wallet state, read once per request (the header and the page show
     the same version); None for an anonymous visitor or a staff user."""
-    if not hasattr(request, "_pam_wallet_state"):
-        player = accounts.get_player_for_request(request)
-        request._pam_wallet_state = wallet.get_wallet_state(player.pk) if player is not None else None
-    return request._pam_wallet_state
+    player = accounts.get_player_for_request(request)
+    if player is None:
+        return None
+    cached = getattr(request, "_pam_wallet_state", None)
+    if cached is None or cached.player_id != str(player.pk):
+        cached = request._pam_wallet_state = wallet.get_wallet_state(player.pk)
+    return cached
 
 
 class SiteWallet:

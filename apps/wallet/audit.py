@@ -12,10 +12,8 @@ from collections.abc import Callable
 from django.db import connection
 
 from apps.wallet import chain
-from apps.wallet.choices import AccountKind
+from apps.wallet.choices import BALANCE_SIGN, AccountKind
 from apps.wallet.models import Account, Entry, Transaction
-
-PLAYER_KINDS = (AccountKind.CASH.value, AccountKind.BONUS.value)
 
 
 def _rows(sql: str, params: tuple = ()) -> list[tuple]:
@@ -33,10 +31,14 @@ def unbalanced_transactions() -> list[str]:
 
 
 def balances_not_sum_of_entries() -> list[str]:
+    """A player account's stored balance is the sum of its entries, times its kind's sign (a debt
+    account stores what the player owes, a sum of negative entries, as a positive amount)."""
+    signed = " ".join(f"WHEN '{kind}' THEN {sign}" for kind, sign in BALANCE_SIGN.items())
+    total = f"COALESCE(SUM(e.amount), 0) * (CASE a.kind {signed} ELSE 1 END)"
     rows = _rows(
-        "SELECT a.id, a.player_id, a.kind, a.balance, COALESCE(SUM(e.amount), 0) FROM wallet_account a "
+        f"SELECT a.id, a.player_id, a.kind, a.balance, {total} FROM wallet_account a "  # noqa: S608 - constants
         "LEFT JOIN wallet_entry e ON e.account_id = a.id WHERE a.player_id IS NOT NULL "
-        "GROUP BY a.id, a.player_id, a.kind, a.balance HAVING a.balance <> COALESCE(SUM(e.amount), 0) ORDER BY a.id"
+        f"GROUP BY a.id, a.player_id, a.kind, a.balance HAVING a.balance <> {total} ORDER BY a.id"
     )
     return [
         f"{kind} account {pk} of player {player}: stored balance {stored} but its entries sum to {total}"

@@ -8,6 +8,12 @@ class AccountKind(models.TextChoices):
     ADJUSTMENTS = "adjustments", "Operator adjustments"
     BONUS_POOL = "bonus_pool", "Bonus pool"
     CLEARING = "clearing", "Payment or provider clearing"
+    # A player's money on its way out: reserved by a withdrawal request, not playable, until the
+    # payout is confirmed (it leaves for the PSP's clearing account) or fails (back to cash).
+    PENDING_WITHDRAWAL = "pending_withdrawal", "Player pending withdrawals"
+    # What a player owes the operator (a refund or chargeback the cash did not cover). Its
+    # `balance` is the amount owed, never negative: debit-normal, see `BALANCE_SIGN`.
+    DEBT = "debt", "Player debt"
 
 
 class TransactionKind(models.TextChoices):
@@ -20,6 +26,21 @@ class TransactionKind(models.TextChoices):
     WITHDRAWAL = "withdrawal", "Withdrawal"
     ADJUSTMENT = "adjustment", "Adjustment"
     BONUS = "bonus", "Bonus"
+    WITHDRAWAL_PAID = "withdrawal_paid", "Withdrawal paid"
+    WITHDRAWAL_RETURNED = "withdrawal_returned", "Withdrawal returned"
+    REFUND = "refund", "Deposit refunded"
+    CHARGEBACK = "chargeback", "Chargeback"
+    DEBT_REPAID = "debt_repaid", "Debt repaid"
+
+
+# The player's accounts, and those of them whose money can be played (the "balance" every API
+# and frame shows).
+PLAYER_KINDS = (AccountKind.CASH, AccountKind.BONUS, AccountKind.PENDING_WITHDRAWAL, AccountKind.DEBT)
+PLAYABLE_KINDS = (AccountKind.CASH, AccountKind.BONUS)
+# An account's stored balance is the sum of its entries times this sign. Entries follow one
+# convention (positive: the operator owes the player more), so what the player owes is a sum of
+# negative entries; the debt account stores it as a positive amount.
+BALANCE_SIGN = {AccountKind.DEBT: -1}
 
 
 # System accounts by code; each exists once per currency and is created on first use.

@@ -15,7 +15,13 @@ wallet's own checks (the balance) and before anything is written:
 
 - `STAKE`: a bet (`place_bet`);
 - `DEPOSIT`: a credit of kind deposit (`credit`);
-- `WITHDRAWAL`: a debit of kind withdrawal (`debit`).
+- `WITHDRAWAL`: a withdrawal's reservation (`reserve_withdrawal`);
+- `CHARGEBACK`: a chargeback taking a deposit back (`reverse_deposit`): compliance locks the
+  account in the same transaction.
+
+A deposit's participants see money the payment provider has already taken: they may record what
+it means (compliance's KYC hold) but do not refuse it for the player's standing; that refusal
+comes before the player pays, at the cashier.
 
 Each participant is called with keyword arguments: `player`, the player row the lock query read
 (status and the player-protection fields; read it, do not reload it), and `amount`, the positive
@@ -104,3 +110,4 @@ class Moment:
 STAKE = Moment("stake")
 DEPOSIT = Moment("deposit")
 WITHDRAWAL = Moment("withdrawal")
+CHARGEBACK = Moment("chargeback")

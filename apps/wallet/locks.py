@@ -26,6 +26,10 @@ class LockedWallet:
     player: Player
     cash: Account
     bonus: Account
+    # Opened on first use (a withdrawal, a debt): most players never have them, and a bet's lock
+    # then reads two rows rather than four.
+    pending_withdrawal: Account | None = None
+    debt: Account | None = None
 
     @property
     def balance(self) -> int:
@@ -98,4 +102,20 @@ def _wallet(rows: list[tuple]) -> LockedWallet | None:
         account = Account.from_db(db, _ACCOUNT_FIELDS, row[:split])
         account.player = player
         by_kind[account.kind] = account
-    return LockedWallet(player=player, cash=by_kind[AccountKind.CASH], bonus=by_kind[AccountKind.BONUS])
+    return LockedWallet(
+        player=player,
+        cash=by_kind[AccountKind.CASH],
+        bonus=by_kind[AccountKind.BONUS],
+        pending_withdrawal=by_kind.get(AccountKind.PENDING_WITHDRAWAL),
+        debt=by_kind.get(AccountKind.DEBT),
+    )
+
+
+def lock_player_account(player_id: int, kind: str) -> Account:
+    """Lock and return the player's account of `kind`, which exists. For an account opened inside
+    a transaction that already holds the player's other accounts: its id is higher than theirs, so
+    taking it last keeps the primary-key order."""
+    accounts = Account.objects.filter(player_id=player_id, kind=kind)
+    if connection.vendor == "postgresql":
+        accounts = accounts.select_for_update()
+    return accounts.get()

@@ -5,8 +5,10 @@ Design overview
 Every money movement is one `Transaction` with two or more `Entry` rows whose signed amounts sum
 to zero per currency (double entry). Each entry posts to one `Account`:
 
-- a player has a `cash` and a `bonus` account in their currency. Their stored `balance` is the
-  sum of their entries and never negative (a CHECK). The cash account's `version` is the player
+- a player has a `cash` and a `bonus` account in their currency, and, opened on first use, a
+  `pending_withdrawal` account (money on its way out, not playable) and a `debt` account (what
+  the player owes). Their stored `balance` is the sum of their entries (the debt account's with
+  the opposite sign, `choices.BALANCE_SIGN`) and never negative (a CHECK). The cash account's `version` is the player
   wallet's version: it grows by one with each transaction that moves the player's money, and the
   real-time protocol orders frames by it. A bonus account's `version` counts its own entries.
 - system accounts (`house`, `adjustments`, `bonus_pool`, a provider's `clearing` …) take the
@@ -31,13 +33,11 @@ from django.db import models
 from django.db.models import Q
 
 from apps.accounts.models import Currency, Player
-from apps.wallet.choices import AccountKind, TransactionKind
-
-PLAYER_KINDS = (AccountKind.CASH, AccountKind.BONUS)
+from apps.wallet.choices import PLAYER_KINDS, AccountKind, TransactionKind
 
 
 class Account(models.Model):
-    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    kind = models.CharField(max_length=24, choices=AccountKind.choices)
     player = models.ForeignKey(Player, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts")
     # System accounts are named: "house", "adjustments", "bonus_pool", "clearing:<provider>".
     code = models.CharField(max_length=80, blank=True)
@@ -72,7 +72,7 @@ class Account(models.Model):
 
 
 class Transaction(models.Model):
-    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    kind = models.CharField(max_length=24, choices=TransactionKind.choices)
     # No single-column indexes where one would only slow every insert: `player` leads
     # `transaction_player_version_idx`, and a currency is one of a handful of values.
     player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False)

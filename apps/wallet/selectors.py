@@ -7,14 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 
 from apps.accounts.models import Player
 from apps.common.db import sql_constants
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
 from apps.wallet.choices import AccountKind, TransactionKind
-from apps.wallet.models import Account, Transaction
+from apps.wallet.models import Account, Entry, Transaction
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ def list_events_since(player_id: int, since_version: int, limit: int) -> list[di
 
     Each payload has the keys the live event has, so replayed and live frames are identical.
     """
-    from apps.wallet.models import Entry, Transaction
 
     transactions = list(
         Transaction.objects.filter(player_id=player_id, wallet_version__gt=since_version, entries__isnull=False)
@@ -203,15 +202,18 @@ def list_transactions_page(
 ) -> HistoryPage:
     """One page of the player's money movements, newest first, with the balance after each.
 
-    Only movements that moved the player's money: a record that moved nothing (a zero win, a
-    rollback of an unknown bet) is left out, as the real-time frames leave it out. Filters:
+    Only movements that moved some of the player's money (with entries): a record that moved
+    nothing (a zero win, a rollback of an unknown bet) is left out, as the real-time frames leave
+    it out; a payout from the pending-withdrawal account is shown, with amount 0 (it left no
+    playable money). Filters:
     `kinds` (TransactionKind values; empty means every kind), `since` (created at or after) and
     `until` (created strictly before). A page past the last gives the last page; a page below 1
     gives the first. Two queries: the count and the page,
-    both on the (player, wallet_version) index.
+    both on the (player, wallet_version) index, each row's entries looked up by their transaction.
     """
     page_size = max(1, min(page_size, HISTORY_MAX_PAGE_SIZE))
-    transactions = Transaction.objects.filter(player_id=player_id).exclude(amount=0)
+    moved = Entry.objects.filter(transaction=OuterRef("pk"))
+    transactions = Transaction.objects.filter(Exists(moved), player_id=player_id)
     kinds = [kind for kind in kinds if kind in TransactionKind.values]
     if kinds:
         transactions = transactions.filter(kind__in=kinds)

@@ -29,7 +29,15 @@ from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
 from apps.wallet import chain, errors, extensions, locks, signals
-from apps.wallet.choices import ADJUSTMENTS, HOUSE, SYSTEM_ACCOUNT_KINDS, AccountKind, TransactionKind
+from apps.wallet.choices import (
+    ADJUSTMENTS,
+    BALANCE_SIGN,
+    HOUSE,
+    PLAYABLE_KINDS,
+    SYSTEM_ACCOUNT_KINDS,
+    AccountKind,
+    TransactionKind,
+)
 from apps.wallet.models import Account, Entry, Transaction
 
 OPERATOR_ORIGIN = "operator"
@@ -173,9 +181,14 @@ def credit(
     to_bonus: bool = False,
 ) -> Posted:  # fmt: skip
     """Credit `amount` (> 0) to the player's cash (or bonus) account from system account
-    `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`. A deposit
-    raises what a participant of `extensions.DEPOSIT` raises (compliance's limits, exclusions,
-    KYC)."""
+    `counter`: the entry point for deposits and bonus grants. Idempotent on `ref`.
+
+    A deposit is money the payment provider has taken from the player: it is credited whatever the
+    player's standing (refusals belong before the player pays: compliance's `assert_may_deposit`
+    at the cashier). The participants of `extensions.DEPOSIT` see it (compliance's KYC threshold)
+    and may refuse only for their own faults. A player who owes a debt repays it from this money
+    in the same database transaction (a `debt_repaid` transaction right after the deposit's).
+    """
     if amount <= 0:
         raise ValueError("A credit is positive.")
 
@@ -184,30 +197,102 @@ def credit(
             for participant in extensions.DEPOSIT.participants:
                 participant(player=wallet.player, amount=amount)
         account = wallet.bonus if to_bonus else wallet.cash
-        return _post(wallet, kind, ref, [(account, amount)], counter=counter)
+        posted = _post(wallet, kind, ref, [(account, amount)], counter=counter)
+        if kind == TransactionKind.DEPOSIT and wallet.debt is not None and wallet.debt.balance:
+            repaid = min(wallet.debt.balance, wallet.cash.balance)
+            # The repayment's own id: the deposit's, under an origin of its own (unique together).
+            repayment = ExternalRef(f"{ref.origin}#debt", ref.external_id, ref.fingerprint)
+            _post(wallet, TransactionKind.DEBT_REPAID, repayment, [(wallet.cash, -repaid), (wallet.debt, repaid)])
+        return posted
 
     return _move_money(player_id, currency, ref, post_credit)
 
 
-def debit(
-    *, player_id: int, currency: str, amount: int, kind: TransactionKind, ref: ExternalRef, counter: str
-) -> Posted:
-    """Debit `amount` (> 0) from the player's cash to system account `counter`: the entry point
-    for withdrawals. Idempotent on `ref`; a withdrawal raises what a participant of
-    `extensions.WITHDRAWAL` raises (compliance's KycRequired for an unverified player; exclusions
-    and limits never stop one); InsufficientFunds beyond the cash balance."""
+# --- withdrawals: cash -> pending -> paid out, or back -------------------------------------------
+
+
+def reserve_withdrawal(*, player_id: int, currency: str, amount: int, ref: ExternalRef) -> Posted:
+    """Move `amount` (> 0) of the player's cash to their pending-withdrawal account, where it cannot
+    be bet, until the payout is confirmed (`pay_withdrawal`) or undone (`return_withdrawal`).
+
+    Only cash can be withdrawn, never bonus money. Idempotent on `ref`. Raises UnknownPlayer,
+    CurrencyMismatch, DuplicateTransaction, what a participant of `extensions.WITHDRAWAL` raises
+    (compliance: KycRequired for an unverified player, PlayerBlocked for a frozen one; an excluded
+    player may withdraw), InsufficientFunds beyond the cash balance.
+    """
     if amount <= 0:
-        raise ValueError("A debit is positive.")
+        raise ValueError("A withdrawal is positive.")
 
-    def post_debit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
-        if kind == TransactionKind.WITHDRAWAL:
-            for participant in extensions.WITHDRAWAL.participants:
-                participant(player=wallet.player, amount=amount)
+    def post_reservation(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        for participant in extensions.WITHDRAWAL.participants:
+            participant(player=wallet.player, amount=amount)
         if amount > wallet.cash.balance:
-            raise errors.InsufficientFunds()
-        return _post(wallet, kind, ref, [(wallet.cash, -amount)], counter=counter)
+            raise errors.InsufficientFunds("Only cash can be withdrawn, and not more than the cash balance.")
+        pending = _open_account(wallet, AccountKind.PENDING_WITHDRAWAL)
+        return _post(wallet, TransactionKind.WITHDRAWAL, ref, [(wallet.cash, -amount), (pending, amount)])
 
-    return _move_money(player_id, currency, ref, post_debit)
+    return _move_money(player_id, currency, ref, post_reservation)
+
+
+def pay_withdrawal(*, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str) -> Posted:
+    """The payout of a reserved withdrawal is confirmed: `amount` leaves the player's
+    pending-withdrawal account for system account `counter` (the PSP's clearing account).
+    The playable balance does not change. Idempotent on `ref`. Raises InsufficientFunds if less
+    than `amount` is pending (a payout the wallet never reserved)."""
+    return _release_pending(player_id, currency, amount, ref, TransactionKind.WITHDRAWAL_PAID, counter=counter)
+
+
+def return_withdrawal(*, player_id: int, currency: str, amount: int, ref: ExternalRef) -> Posted:
+    """A reserved withdrawal is not paid (cancelled, rejected, the payout failed): `amount` goes back
+    from the pending-withdrawal account to cash, playable again. Idempotent on `ref`. Raises
+    InsufficientFunds if less than `amount` is pending."""
+    return _release_pending(player_id, currency, amount, ref, TransactionKind.WITHDRAWAL_RETURNED, counter=None)
+
+
+def _release_pending(
+    player_id: int, currency: str, amount: int, ref: ExternalRef, kind: TransactionKind, *, counter: str | None
+) -> Posted:
+    if amount <= 0:
+        raise ValueError("A withdrawal is positive.")
+
+    def post_release(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        pending = wallet.pending_withdrawal
+        if pending is None or pending.balance < amount:
+            raise errors.InsufficientFunds("Less than this amount is pending withdrawal.")
+        back_to_cash = [] if counter is not None else [(wallet.cash, amount)]
+        return _post(wallet, kind, ref, [(pending, -amount), *back_to_cash], counter=counter)
+
+    return _move_money(player_id, currency, ref, post_release)
+
+
+# --- refunds and chargebacks ---------------------------------------------------------------------
+
+
+def reverse_deposit(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str, kind: TransactionKind
+) -> Posted:
+    """Take a deposit's `amount` back to system account `counter` (the PSP's clearing account): a
+    `refund` or a `chargeback`. What the cash covers comes off it; the rest becomes the player's
+    debt (their debt account grows), so no balance goes below zero. Bonus money and money pending
+    withdrawal are left alone. The participants of `extensions.CHARGEBACK` run for a chargeback
+    (compliance locks the account in this transaction). Idempotent on `ref`.
+    """
+    if kind not in (TransactionKind.REFUND, TransactionKind.CHARGEBACK):
+        raise ValueError("A deposit is reversed by a refund or a chargeback.")
+    if amount <= 0:
+        raise ValueError("A reversal is positive.")
+
+    def post_reversal(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        if kind == TransactionKind.CHARGEBACK:
+            for participant in extensions.CHARGEBACK.participants:
+                participant(player=wallet.player, amount=amount)
+        from_cash = min(amount, wallet.cash.balance)
+        moves = [(wallet.cash, -from_cash)]
+        if amount > from_cash:
+            moves.append((_open_account(wallet, AccountKind.DEBT), -(amount - from_cash)))
+        return _post(wallet, kind, ref, moves, counter=counter)
+
+    return _move_money(player_id, currency, ref, post_reversal)
 
 
 # --- internals -----------------------------------------------------------------------------------
@@ -285,6 +370,19 @@ def _open_accounts(player_id: int) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def _open_account(wallet: locks.LockedWallet, kind: str) -> Account:
+    """The player's account of `kind` (pending withdrawal, debt), opened and locked on first use."""
+    field = {AccountKind.PENDING_WITHDRAWAL: "pending_withdrawal", AccountKind.DEBT: "debt"}[kind]
+    account = getattr(wallet, field)
+    if account is None:
+        currency = wallet.cash.currency_id
+        Account.objects.bulk_create([Account(kind=kind, player=wallet.player, currency_id=currency)],
+                                    ignore_conflicts=True)  # fmt: skip
+        account = locks.lock_player_account(wallet.player.pk, kind)
+        setattr(wallet, field, account)
+    return account
 
 
 def _state(wallet: locks.LockedWallet) -> dict:
@@ -385,7 +483,7 @@ def _post(
     ref: ExternalRef,
     moves: list[tuple[Account, int]],
     *,
-    counter: str,
+    counter: str | None = None,
     round_id: str = "",
     game_id: str = "",
     reverses: Transaction | None = None,
@@ -393,23 +491,29 @@ def _post(
     reason: str = "",
     acting_user: User | None = None,
 ) -> Transaction:
-    """Write one transaction: the player's moves, the counter account's opposite entry, the new
-    stored balances and version. A transaction whose moves are all zero is recorded (its id is
-    taken) with no entries, and keeps the version."""
+    """Write one transaction: the player's moves (entry amounts), the counter account's opposite
+    entry, the new stored balances and version. A transaction whose moves are all zero is recorded
+    (its id is taken) with no entries, and keeps the version. Moves between the player's own
+    accounts (a withdrawal's reservation) need no counter account.
+
+    `Transaction.amount` is what the movement did to the playable balance (cash and bonus): a
+    payout from the pending-withdrawal account is 0, the reservation before it the debit."""
     moves = [(account, amount) for account, amount in moves if amount]
     currency = wallet.cash.currency_id
     net = sum(amount for _, amount in moves)
+    if net and counter is None:
+        raise ValueError("Moves that do not sum to zero need a counter account.")
     if moves:
         wallet.cash.version += 1
     for account, amount in moves:
-        account.balance += amount
+        account.balance += amount * BALANCE_SIGN.get(account.kind, 1)
         if account is not wallet.cash:
             account.version += 1
     tx = Transaction(
         kind=kind,
         player=wallet.player,
         currency_id=currency,
-        amount=net,
+        amount=sum(amount for account, amount in moves if account.kind in PLAYABLE_KINDS),
         origin=ref.origin,
         external_id=ref.external_id,
         fingerprint=ref.fingerprint,

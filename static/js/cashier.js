@@ -223,7 +223,7 @@ async function showReturnedDeposit(id) {
 // Money moved (a deposit credited, a withdrawal paid or returned): refresh the lists.
 subscribe({
   onTransaction(transaction) {
-    if (transaction.kind === "deposit" || transaction.kind === "withdrawal") {
+    if (transaction.kind === "deposit" || transaction.kind.startsWith("withdrawal")) {
       loadDeposits();
       loadWithdrawals();
     }

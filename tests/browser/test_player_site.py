@@ -1,6 +1,7 @@
 """The player site in a real browser (Debian's chromium, Playwright) against PAM under uvicorn:
-a new player registers, sees the header balance change without a reload, sets a deposit limit,
-reads the history, and self-excludes, after which the wallet refuses a bet with PLAYER_BLOCKED.
+a new player registers, sees the header balance change without a reload, sets a limit, reads the
+history while a deposit is credited (a notice and the header, live), and self-excludes, after
+which the wallet refuses a bet with PLAYER_BLOCKED.
 Every page passes axe-core with no serious or critical violation.
 
 A screenshot of each step is saved under the test's tmp_path and under `test-artifacts/browser/`
@@ -20,8 +21,10 @@ import pytest
 
 from apps.accounts.models import Player
 from apps.accounts.tests.factories import make_brand
+from apps.common.idempotency import ExternalRef
 from apps.games import services as games
 from apps.wallet import services as wallet
+from apps.wallet.choices import TransactionKind, clearing_code
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
 from tests.browser.test_player_page import PROVIDER, SECRET, call_bet, in_a_thread, server  # noqa: F401
 from tests.support import ROOT
@@ -134,6 +137,19 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         rows = page.locator("#history tbody tr")
         expect(rows).to_have_count(2)
         expect(rows.nth(0).locator("td").nth(4)).to_have_text("37.50 EUR")
+
+        # A deposit credited while the player reads the history: a notice and the header, live.
+        in_a_thread(lambda: wallet.credit(
+            player_id=player["object"].pk, currency="EUR", amount=2_000, kind=TransactionKind.DEPOSIT,
+            ref=ExternalRef("payment:browser", f"dep-{uuid.uuid4().hex}", "fp"), counter=clearing_code("browser"),
+        ))  # fmt: skip
+        expect(page.locator('#notices li[data-kind="deposit"]')).to_contain_text(
+            "Deposit credited: 20.00 EUR.", timeout=WAIT_MS
+        )
+        expect(page.locator("#header-balance")).to_have_text("57.50")
+        steps.shot("deposit-notice")
+        page.reload()
+        expect(rows).to_have_count(3)
         page.check("input[name=kind][value=bet]")
         page.click("form.filters button[type=submit]")
         expect(rows).to_have_count(1)
@@ -143,6 +159,13 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         page.click("nav[aria-label=Main] >> text=Account")
         expect(page.locator("#kyc-status")).to_have_text("Unverified")
         steps.shot("account")
+
+        # On a phone.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.click("nav[aria-label=Main] >> text=Wallet")
+        expect(page.locator("#balance")).to_have_text("57.50")
+        steps.shot("wallet-phone")
+        page.set_viewport_size({"width": 1100, "height": 900})
 
         # Self-exclusion: a confirmation step first, then the account is closed for play.
         page.click("nav[aria-label=Main] >> text=Responsible gambling")
@@ -154,6 +177,7 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         expect(page.locator("h1")).to_have_text("Your account is closed for play")
         steps.shot("self-excluded")
 
+        expect(page.locator("#header-balance")).to_have_count(0)  # logged out: no wallet shown
         code, answer = call_bet(server, player["object"], 100)
         assert (code, answer["error"]["code"]) == (403, "PLAYER_BLOCKED")
         page.goto(f"{server.base_url}/")

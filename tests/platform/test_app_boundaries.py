@@ -40,9 +40,10 @@ READ = TYPES | RECEIVE | {"selectors"}
 CALL = READ | {"services"}
 
 # What payments, bonuses, games and sportsbook may use: the wallet's services to move money,
-# compliance's checks (its selectors), accounts' selectors; work that must commit with the money
+# compliance's checks (its selectors, and `gate`: the refusals of the money path, which the cashier asks
+# before a player pays), accounts' selectors; work that must commit with the money
 # plugs into the wallet's extension point.
-_PRODUCT = {"common": ALL, "accounts": READ, "wallet": CALL | {"extensions"}, "compliance": READ}
+_PRODUCT = {"common": ALL, "accounts": READ, "wallet": CALL | {"extensions"}, "compliance": READ | {"gate"}}
 
 ARROWS: dict[str, dict[str, frozenset[str]]] = {
     "common": {},

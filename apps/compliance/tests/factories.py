@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from apps.accounts.models import Player
-from apps.compliance import services
+from apps.compliance import gate, services
 from apps.wallet import services as wallet
 from apps.wallet.choices import TransactionKind, clearing_code
 from apps.wallet.tests.factories import a_ref, bet, funded_player, win  # noqa: F401 - re-exported
@@ -14,6 +14,9 @@ START = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 
 
 def deposit(player: Player, amount: int) -> wallet.Posted:
+    """A deposit as the product makes one: the cashier's check when it starts (refusals happen
+    here, before the player pays), then the wallet's credit when the payment provider confirms."""
+    gate.assert_may_deposit(player=Player.objects.get(pk=player.pk), amount=amount)
     return wallet.credit(
         player_id=player.pk,
         currency=player.currency_id,
@@ -25,13 +28,8 @@ def deposit(player: Player, amount: int) -> wallet.Posted:
 
 
 def withdraw(player: Player, amount: int) -> wallet.Posted:
-    return wallet.debit(
-        player_id=player.pk,
-        currency=player.currency_id,
-        amount=amount,
-        kind=TransactionKind.WITHDRAWAL,
-        ref=a_ref("payments:test"),
-        counter=clearing_code("test-psp"),
+    return wallet.reserve_withdrawal(
+        player_id=player.pk, currency=player.currency_id, amount=amount, ref=a_ref("payments:test")
     )
 
 

@@ -108,6 +108,8 @@ def test_confirmed_self_exclusion_starts_and_logs_the_player_out(client, player)
     exclusion = Exclusion.objects.get(player=player)
     assert exclusion.kind == "self_exclusion"
     assert selectors.is_excluded(player)
+    assert b'id="header-balance"' not in response.content  # logged out: no wallet on the page
+    assert client.get(URL)["Location"] == f"/login/?next={URL}"
 
 
 def test_confirmed_time_out(client, player):

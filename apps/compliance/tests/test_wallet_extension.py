@@ -12,10 +12,11 @@ from tests.support import PYTHON, clean_env, run
 
 COMPLIANCE_CHECKS = {
     "stake": ((extensions.COMPLIANCE, gate.assert_may_stake),),
-    "deposit": ((extensions.COMPLIANCE, gate.assert_may_deposit),),
+    "deposit": ((extensions.COMPLIANCE, gate.deposit_credited),),
     "withdrawal": ((extensions.COMPLIANCE, gate.assert_may_withdraw),),
+    "chargeback": ((extensions.COMPLIANCE, gate.lock_for_chargeback),),
 }
-MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL)
+MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL, extensions.CHARGEBACK)
 
 
 def test_each_moment_has_compliance_s_check_exactly_once():
@@ -31,7 +32,7 @@ def test_a_second_ready_registers_nothing_twice():
 SHOW_PARTICIPANTS = (
     "import django, json; django.setup(); from apps.wallet import extensions as x; print(json.dumps({"
     "m.name: [[order, f'{p.__module__}.{p.__qualname__}'] for order, p in m.registered()]"
-    " for m in (x.STAKE, x.DEPOSIT, x.WITHDRAWAL)}))"
+    " for m in (x.STAKE, x.DEPOSIT, x.WITHDRAWAL, x.CHARGEBACK)}))"
 )
 
 
@@ -45,6 +46,7 @@ def test_a_process_that_only_ran_django_setup_has_them_in_embedded_mode(tmp_path
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == {
         "stake": [[100, "apps.compliance.gate.assert_may_stake"]],
-        "deposit": [[100, "apps.compliance.gate.assert_may_deposit"]],
+        "deposit": [[100, "apps.compliance.gate.deposit_credited"]],
         "withdrawal": [[100, "apps.compliance.gate.assert_may_withdraw"]],
+        "chargeback": [[100, "apps.compliance.gate.lock_for_chargeback"]],
     }

@@ -1,5 +1,7 @@
-"""services.credit and services.debit: deposits, bonus grants and withdrawals against a named
-system account (a payment provider's clearing account, the bonus pool)."""
+"""services.credit and services.reserve_withdrawal: deposits and bonus grants against a named
+system account (a payment provider's clearing account, the bonus pool), and a withdrawal's
+reservation (cash to the player's pending-withdrawal account). What happens to the reservation
+next, refunds and chargebacks: test_withdrawals_and_reversals.py."""
 
 import pytest
 
@@ -39,13 +41,8 @@ def deposit(player, amount, ref=None, currency="EUR"):
 def withdraw(player, amount, ref=None, currency="EUR"):
     """A withdrawal by a verified player (an unverified one is refused: compliance's KYC gate)."""
     Player.objects.filter(pk=player.pk).update(kyc_status=KycStatus.VERIFIED)
-    return services.debit(
-        player_id=player.pk,
-        currency=currency,
-        amount=amount,
-        kind=TransactionKind.WITHDRAWAL,
-        ref=ref or a_ref("payment:testpay"),
-        counter=CLEARING,
+    return services.reserve_withdrawal(
+        player_id=player.pk, currency=currency, amount=amount, ref=ref or a_ref("payment:testpay")
     )
 
 
@@ -179,10 +176,10 @@ def test_credit_of_no_positive_amount_is_a_programming_error(amount):
     assert Transaction.objects.exists() is False
 
 
-# --- debit ---------------------------------------------------------------------------------------
+# --- withdrawal (the reservation) -------------------------------------------------------------
 
 
-def test_withdrawal_debits_cash_to_the_clearing_account(django_capture_on_commit_callbacks, posted):
+def test_withdrawal_moves_cash_to_the_pending_withdrawal_account(django_capture_on_commit_callbacks, posted):
     # given
     player = funded_player(5000)
     ref = a_ref("payment:testpay")
@@ -200,8 +197,8 @@ def test_withdrawal_debits_cash_to_the_clearing_account(django_capture_on_commit
         2,
     )
     assert wallet(player) == (3000, 0, 2)
-    assert entries_of(tx.pk) == [("cash", -2000, 3000, 2), (CLEARING, 2000, None, None)]
-    assert system_balance(CLEARING) == 2000
+    assert entries_of(tx.pk) == [("cash", -2000, 3000, 2), ("pending_withdrawal", 2000, 2000, 1)]
+    assert system_balance(CLEARING) == 0  # nothing has left the player yet
     assert len(callbacks) == 1
     assert posted == [
         {
@@ -245,7 +242,7 @@ def test_withdrawal_beyond_the_cash_is_refused_even_with_bonus(django_capture_on
     assert posted == []
 
 
-def test_debit_replay_returns_the_first_answer_and_moves_nothing(django_capture_on_commit_callbacks, posted):
+def test_withdrawal_replay_returns_the_first_answer_and_moves_nothing(django_capture_on_commit_callbacks, posted):
     player = funded_player(5000)
     ref = a_ref("payment:testpay")
     first = withdraw(player, 2000, ref=ref)
@@ -260,7 +257,7 @@ def test_debit_replay_returns_the_first_answer_and_moves_nothing(django_capture_
     assert posted == []
 
 
-def test_debit_with_a_used_id_and_another_body_is_a_duplicate():
+def test_withdrawal_with_a_used_id_and_another_body_is_a_duplicate():
     player = funded_player(5000)
     ref = a_ref("payment:testpay")
     withdraw(player, 2000, ref=ref)
@@ -273,7 +270,7 @@ def test_debit_with_a_used_id_and_another_body_is_a_duplicate():
     assert ledger_rows() == before
 
 
-def test_debit_in_another_currency_is_refused():
+def test_withdrawal_in_another_currency_is_refused():
     player = funded_player(5000)
     before = ledger_rows()
 
@@ -284,20 +281,18 @@ def test_debit_in_another_currency_is_refused():
     assert ledger_rows() == before
 
 
-def test_debit_of_an_unknown_player_is_refused():
+def test_withdrawal_of_an_unknown_player_is_refused():
     missing = (Player.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
     before = ledger_rows()
 
     with pytest.raises(UnknownPlayer):
-        services.debit(
-            player_id=missing, currency="EUR", amount=1, kind=TransactionKind.WITHDRAWAL, ref=a_ref(), counter=CLEARING
-        )
+        services.reserve_withdrawal(player_id=missing, currency="EUR", amount=1, ref=a_ref())
 
     assert ledger_rows() == before
 
 
 @pytest.mark.parametrize("amount", [0, -5])
-def test_debit_of_no_positive_amount_is_a_programming_error(amount):
+def test_withdrawal_of_no_positive_amount_is_a_programming_error(amount):
     player = funded_player(5000)
 
     with pytest.raises(ValueError, match="positive"):

@@ -20,7 +20,7 @@ from apps.wallet.signals import transaction_posted
 from apps.wallet.tests.factories import a_ref, bet, funded_player, wallet
 
 WALLET = Path(services.__file__).resolve().parent
-MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL)
+MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL, extensions.CHARGEBACK)
 
 
 @pytest.fixture
@@ -108,22 +108,29 @@ def test_a_bet_calls_the_stake_participants_in_order_with_the_locked_player_and_
 
 
 @pytest.mark.django_db
-def test_a_deposit_and_a_withdrawal_call_their_own_moment_and_other_credits_none(moments):
+def test_a_deposit_a_withdrawal_and_a_chargeback_call_their_own_moment_and_other_movements_none(moments):
     player = funded_player(1_000)
     Player.objects.filter(pk=player.pk).update(kyc_status=KycStatus.VERIFIED)  # compliance lets it withdraw
     calls = []
     extensions.DEPOSIT.register(recorder(calls, "deposit"), order=200)
     extensions.WITHDRAWAL.register(recorder(calls, "withdrawal"), order=200)
     extensions.STAKE.register(recorder(calls, "stake"), order=200)
+    extensions.CHARGEBACK.register(recorder(calls, "chargeback"), order=200)
     # when
     services.credit(player_id=player.pk, currency="EUR", amount=500, kind=TransactionKind.DEPOSIT, ref=a_ref(),
                     counter="clearing:test")  # fmt: skip
-    services.debit(player_id=player.pk, currency="EUR", amount=300, kind=TransactionKind.WITHDRAWAL, ref=a_ref(),
-                   counter="clearing:test")  # fmt: skip
+    services.reserve_withdrawal(player_id=player.pk, currency="EUR", amount=300, ref=a_ref())
+    services.return_withdrawal(player_id=player.pk, currency="EUR", amount=300, ref=a_ref())
     services.credit(player_id=player.pk, currency="EUR", amount=50, kind=TransactionKind.BONUS, ref=a_ref(),
                     counter=BONUS_POOL, to_bonus=True)  # fmt: skip
+    services.reverse_deposit(player_id=player.pk, currency="EUR", amount=100, ref=a_ref(), counter="clearing:test",
+                             kind=TransactionKind.REFUND)  # fmt: skip
+    services.reverse_deposit(player_id=player.pk, currency="EUR", amount=100, ref=a_ref(), counter="clearing:test",
+                             kind=TransactionKind.CHARGEBACK)  # fmt: skip
     # then
-    assert [(name, arguments["amount"]) for name, arguments in calls] == [("deposit", 500), ("withdrawal", 300)]
+    assert [(name, arguments["amount"]) for name, arguments in calls] == [
+        ("deposit", 500), ("withdrawal", 300), ("chargeback", 100),
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db

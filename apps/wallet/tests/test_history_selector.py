@@ -8,8 +8,11 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.wallet import selectors
-from apps.wallet.tests.factories import bet, funded_player, grant_bonus, win
+from apps.accounts.choices import KycStatus
+from apps.accounts.models import Player
+from apps.wallet import selectors, services
+from apps.wallet.choices import clearing_code
+from apps.wallet.tests.factories import a_ref, bet, funded_player, grant_bonus, win
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +113,21 @@ def test_two_queries_whatever_the_page(history):
         selectors.list_transactions_page(history.pk, page=2, page_size=2, kinds=["bet"], since=DAY_1)
 
     assert len(queries) == 2
+
+
+def test_a_paid_withdrawal_shows_its_reservation_and_its_payout():
+    """The reservation takes the money from the playable balance; the payout moves it on from
+    the pending-withdrawal account, leaving the playable balance as it was (amount 0)."""
+    player = funded_player(10_000)
+    Player.objects.filter(pk=player.pk).update(kyc_status=KycStatus.VERIFIED)
+    services.reserve_withdrawal(player_id=player.pk, currency="EUR", amount=4_000, ref=a_ref("payment:test"))
+    services.pay_withdrawal(player_id=player.pk, currency="EUR", amount=4_000, ref=a_ref("payment:test"),
+                            counter=clearing_code("test"))  # fmt: skip
+
+    page = selectors.list_transactions_page(player.pk)
+
+    assert [(row.kind, row.amount, row.balance_after) for row in page.rows] == [
+        ("withdrawal_paid", 0, 6_000),
+        ("withdrawal", -4_000, 6_000),
+        ("adjustment", 10_000, 10_000),
+    ]
