@@ -125,34 +125,36 @@ def test_account_shows_the_own_profile_and_kyc_status_only(client):
     assert "else@example.com" not in html
 
 
-def test_change_password_keeps_this_session_and_changes_the_password(client):
+NEW_PASSWORD = "brand-new-passphrase-7"
+
+
+def change_password(client: Client, current: str, new: str = NEW_PASSWORD, again: str = NEW_PASSWORD):
+    """A logged-in player posts the change-of-password form of /account/; returns (player, response)."""
     player = make_player()
     client.force_login(player.user)
     token = csrf(client, "/account/")
+    response = client.post("/account/", {"current_password": current, "new_password": new,
+                                         "new_password_again": again, "csrfmiddlewaretoken": token})  # fmt: skip
+    return player, response
 
-    response = client.post(
-        "/account/",
-        {"current_password": PASSWORD, "new_password": "brand-new-passphrase-7",
-         "new_password_again": "brand-new-passphrase-7", "csrfmiddlewaretoken": token},
-    )  # fmt: skip
+
+def test_change_password_keeps_this_session_and_changes_the_password(client):
+    player, response = change_password(client, PASSWORD)
 
     assert response.status_code == 200
     assert b"Your password was changed" in response.content
-    assert User.objects.get(pk=player.user_id).check_password("brand-new-passphrase-7")
+    assert User.objects.get(pk=player.user_id).check_password(NEW_PASSWORD)
     assert client.get("/account/").status_code == 200  # still logged in
 
 
-def test_change_password_with_a_wrong_current_one_is_refused(client):
-    player = make_player()
-    client.force_login(player.user)
-    token = csrf(client, "/account/")
-
-    response = client.post(
-        "/account/",
-        {"current_password": "wrong", "new_password": "brand-new-passphrase-7",
-         "new_password_again": "brand-new-passphrase-7", "csrfmiddlewaretoken": token},
-    )  # fmt: skip
+@pytest.mark.parametrize(
+    ("current", "again", "message"),
+    [("wrong", NEW_PASSWORD, b"The current password is wrong."),
+     (PASSWORD, "something-else-entirely", b"The two new passwords differ.")],
+)  # fmt: skip
+def test_a_refused_change_of_password_changes_nothing(client, current, again, message):
+    player, response = change_password(client, current, again=again)
 
     assert response.status_code == 400
-    assert b"The current password is wrong." in response.content
+    assert message in response.content
     assert User.objects.get(pk=player.user_id).check_password(PASSWORD)
