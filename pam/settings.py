@@ -289,6 +289,24 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 
 # ------------------------------------------------------------------------------
+# Payments: the sandbox PSP (apps/payments/adapters/sandbox.py)
+# ------------------------------------------------------------------------------
+# Its hosted page takes test cards that credit real ledger money: off in production unless asked.
+PSP_SANDBOX_ENABLED = env.bool("PSP_SANDBOX_ENABLED", default=not PRODUCTION)
+# Where the sandbox sends its webhooks (`{provider}` is replaced by the provider's code); empty:
+# the server that served the hosted page, or PSP_SANDBOX_PAM_BASE_URL for payouts.
+PSP_SANDBOX_WEBHOOK_URL = env.str("PSP_SANDBOX_WEBHOOK_URL", default="")
+PSP_SANDBOX_PAM_BASE_URL = (
+    env.str("PSP_SANDBOX_PAM_BASE_URL", default="") or f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
+# Where the hosted page sends the player back to: the site's cashier page.
+PSP_SANDBOX_RETURN_URL = env.str("PSP_SANDBOX_RETURN_URL", default="") or "/cashier/?deposit={deposit_id}"
+PSP_SANDBOX_AUTOPAY = env.bool("PSP_SANDBOX_AUTOPAY", default=True)
+PSP_SANDBOX_LATE_SECONDS = env.float("PSP_SANDBOX_LATE_SECONDS", default=5.0)
+PSP_SANDBOX_RETRY_BASE_SECONDS = env.float("PSP_SANDBOX_RETRY_BASE_SECONDS", default=1.0)
+PSP_SANDBOX_MAX_ATTEMPTS = env.int("PSP_SANDBOX_MAX_ATTEMPTS", default=8)
+
+# ------------------------------------------------------------------------------
 # Static files
 # ------------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.backoffice import views as backoffice_views
 from apps.common import views as common_views
 from apps.compliance import views as compliance_views
+from apps.payments.api import urls as payments_urls
 from apps.realtime import views as site_views
 
 urlpatterns = [
@@ -22,7 +23,10 @@ urlpatterns = [
     path("api/player/v1/", include("apps.accounts.api.urls")),
     path("api/player/v1/", include("apps.realtime.api.urls")),
     path("api/player/v1/", include("apps.compliance.api.urls")),
+    path("api/player/v1/", include(payments_urls.player_urlpatterns)),
     path("api/wallet/v1/", include("apps.wallet.api.urls")),
+    path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
+    path("sandbox-psp/", include("apps.payments.sandbox_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

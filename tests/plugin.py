@@ -18,6 +18,8 @@ os.environ["ENV_FILE"] = os.devnull
 os.environ.pop("DEBUG", None)
 # Concurrency tests hold one connection per thread (50 at once); production's default is 8.
 os.environ["DB_POOL_MAX"] = "60"
+# The sandbox PSP pays no withdrawal by itself in tests: payout events are posted by the tests.
+os.environ["PSP_SANDBOX_AUTOPAY"] = "false"
 # Keys of this run only: a developer's `make run` on the same Redis never sees test messages.
 _run = secrets.token_hex(4)
 os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"

@@ -21,6 +21,8 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "wallet.view_transaction",
         "compliance.view_limit",
         "compliance.view_exclusion",
+        "payments.view_depositintent",
+        "payments.view_withdrawal",
     ],
     StaffRole.COMPLIANCE: [
         "accounts.view_user",
@@ -51,6 +53,13 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "wallet.view_transaction",
         "wallet.view_entry",
         "wallet.adjust_balance",
+        # The cashier: deposits and webhooks read, withdrawals approved or rejected (four eyes).
+        "payments.view_paymentprovider",
+        "payments.view_depositintent",
+        "payments.view_webhookevent",
+        "payments.view_withdrawal",
+        "payments.view_withdrawalawaitingapproval",
+        "payments.approve_withdrawal",
     ],
     StaffRole.ADMIN: ALL,
 }

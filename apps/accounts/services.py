@@ -19,12 +19,15 @@ from django.utils import timezone
 from apps.accounts import errors, selectors
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import AuthToken, Brand, Player, User
+from apps.accounts.signals import player_standing_changed
+from apps.common import staff_trail
 from apps.common.tokens import hash_token, new_token
 
 MINIMUM_AGE_YEARS = 18
 SANDBOX_BRAND = "sandbox"
 # Marks a leaked player API token as ours (greppable in logs and code scanners); not a secret.
 TOKEN_PREFIX = "pam_"  # noqa: S105
+PLAYER_KYC = "player.kyc"  # the staff action of a KYC decision
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,23 @@ def create_staff_user(*, username: str, password: str, role: StaffRole, email: s
     )
     user.groups.add(Group.objects.get(name=role.value))
     return user
+
+
+def set_kyc_status(*, player_id: int, kyc_status: str, reason: str, acting_user: User | None = None) -> None:
+    """Set the player's KYC status (a staff decision, or the sandbox's `create_player --kyc`): one
+    transaction with its staff action (`player.kyc`; `acting_user` None: a management command) and
+    `player_standing_changed`, whose receivers (compliance's checks) commit with it. Nothing is
+    written when the status is already `kyc_status`."""
+    with transaction.atomic():
+        before = Player.objects.values_list("kyc_status", flat=True).get(pk=player_id)
+        if before == kyc_status:
+            return
+        Player.objects.filter(pk=player_id).update(kyc_status=kyc_status, updated_at=timezone.now())
+        staff_trail.record_staff_action(
+            actor=acting_user, action=PLAYER_KYC, target=("accounts.player", str(player_id)),
+            before={"kyc_status": before}, after={"kyc_status": kyc_status}, reason=reason,
+        )  # fmt: skip
+        player_standing_changed.send(sender=Player, player_id=player_id, changed=frozenset({"kyc_status"}))
 
 
 # --- the player row's player-protection fields ------------------------------------------------------

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
+from apps.accounts.choices import KycStatus
 from apps.common.errors import PamError
 from apps.wallet import services as wallet
 
@@ -12,7 +13,8 @@ from apps.wallet import services as wallet
 class Command(BaseCommand):
     help = (
         "Create a player (sandbox set-up), or find the existing one; --balance credits N minor units "
-        "through an operator adjustment. Prints the player id on the last line."
+        "through an operator adjustment; --kyc sets the KYC status (e.g. verified). Prints the player id "
+        "on the last line."
     )
 
     def add_arguments(self, parser):
@@ -22,8 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--balance", type=int, default=None, help="minor units to credit")
         parser.add_argument("--brand", default=accounts.SANDBOX_BRAND)
         parser.add_argument("--country", default="MT")
+        parser.add_argument("--kyc", choices=KycStatus.values, default=None, help="set the player's KYC status")
 
-    def handle(self, *args, username, currency, password, balance, brand, country, **options):
+    def handle(self, *args, username, currency, password, balance, brand, country, kyc, **options):
         if balance is not None and balance < 0:
             raise CommandError("--balance credits: it must be positive")  # before anything is written
         player = accounts_selectors.find_player_by_username(username)
@@ -34,6 +37,8 @@ class Command(BaseCommand):
                 )
             except PamError as exc:
                 raise CommandError(f"{exc.code}: {exc.message}") from None
+        if kyc is not None:
+            accounts.set_kyc_status(player_id=player.pk, kyc_status=kyc, reason="sandbox set-up")
         if balance:
             wallet.adjust_balance(player_id=player.pk, amount=balance, reason="sandbox set-up", acting_user=None)
         self.stdout.write(player.public_id)

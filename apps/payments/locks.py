@@ -1,0 +1,50 @@
+"""The only module of payments that takes row locks.
+
+A deposit's or a withdrawal's status changes only under `SELECT … FOR UPDATE` of its own row, so
+two events (or an event and a staff action) racing for one payment queue, and the second sees
+what the first decided. A payments transaction locks at most one payments row and never holds it
+across a wallet call: the wallet's services are durable transactions of their own, so nothing
+here can wait on a ledger lock while holding a payment row, and nothing can deadlock.
+Webhook records are locked first when their verdict is decided, then the payment they name; a
+player's deposit starts queue on an advisory lock of their own, taken before anything else.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from apps.payments.models import DepositIntent, WebhookEvent, Withdrawal
+
+
+def lock_deposit(pk: int) -> DepositIntent:
+    """The deposit, locked until the end of the caller's transaction."""
+    return DepositIntent.objects.select_for_update().select_related("provider", "player").get(pk=pk)
+
+
+def lock_withdrawal(pk: int) -> Withdrawal:
+    """The withdrawal, locked until the end of the caller's transaction."""
+    return (
+        Withdrawal.objects.select_for_update()
+        .select_related("provider", "player__brand", "player__currency")
+        .get(pk=pk)
+    )
+
+
+def lock_webhook_event(pk: int) -> WebhookEvent:
+    return WebhookEvent.objects.select_for_update().get(pk=pk)
+
+
+# A namespace of PostgreSQL advisory locks of this app (the first key of the two-key form), so
+# that no other lock of the database shares its numbers.
+_DEPOSIT_STARTS = 0x7061_7900  # "pay\0"
+
+
+def lock_player_deposit_starts(player_id: int) -> None:
+    """Serialise the player's deposit starts until the end of the caller's transaction: the
+    deposits already started count against the player's limits with a new one, so two starts must
+    not both read the same. A transaction-level advisory lock on the player's id (not a row: the
+    player row is accounts'). SQLite (embedded mode) serialises writers by its IMMEDIATE
+    transactions instead."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DEPOSIT_STARTS, player_id])

@@ -1,0 +1,293 @@
+"""The cashier's player API (contracts/payments.md, "Cashier"): every answer and every refusal
+code, the Idempotency-Key's semantics, another player's payments never visible."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts import services as accounts
+from apps.accounts.choices import PlayerStatus, StaffRole
+from apps.accounts.tests.factories import make_player, make_staff
+from apps.compliance import services as compliance
+from apps.payments import selectors
+from apps.payments.choices import EventType
+from apps.payments.models import DepositIntent, Withdrawal
+from apps.payments.tests.factories import a_provider, cash, event, post_webhook, verified_player
+from apps.wallet.tests.factories import ledger_rows
+
+pytestmark = pytest.mark.django_db
+
+DEPOSITS = "/api/player/v1/deposits"
+WITHDRAWALS = "/api/player/v1/withdrawals"
+
+
+@pytest.fixture(autouse=True)
+def provider():
+    return a_provider(min_deposit=1_000, max_deposit=1_000_000)
+
+
+def client_of(player) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token(player.user)}")
+    return client
+
+
+def post(client: APIClient, url: str, body: dict, key: str | None = "key-1"):
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post(url, body, format="json", headers=headers)
+
+
+def pay(amount: int = 5_000, currency: str = "EUR", provider: str = "sandbox") -> dict:
+    return {"amount": amount, "currency": currency, "provider": provider}
+
+
+def error_of(answer) -> tuple[int, str]:
+    return answer.status_code, answer.json()["error"]["code"]
+
+
+# --- deposits ----------------------------------------------------------------------------------------
+
+
+def test_a_deposit_starts_pending_with_the_hosted_page():
+    player = verified_player()
+
+    answer = post(client_of(player), DEPOSITS, pay())
+
+    assert answer.status_code == 201
+    intent = DepositIntent.objects.get()
+    assert answer.json() == {
+        "deposit_id": intent.public_id,
+        "status": "pending",
+        "redirect_url": f"/sandbox-psp/checkout/{intent.public_id}",
+    }
+    assert (intent.player, intent.amount, intent.currency_id, cash(player)) == (player, 5_000, "EUR", 0)
+
+
+def test_the_same_key_and_body_give_the_first_answer_and_another_body_is_a_conflict():
+    player = verified_player()
+    client = client_of(player)
+    first = post(client, DEPOSITS, pay())
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, first.json()["deposit_id"], 5_000))
+
+    again = post(client, DEPOSITS, pay())
+    other = post(client, DEPOSITS, pay(6_000))
+
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert error_of(other) == (409, "DUPLICATE_TRANSACTION")
+    assert DepositIntent.objects.count() == 1
+
+
+def test_the_key_is_scoped_to_the_player_and_the_endpoint():
+    player, other = verified_player(10_000), verified_player()
+
+    mine = post(client_of(player), DEPOSITS, pay())
+    theirs = post(client_of(other), DEPOSITS, pay())
+    withdrawal = post(client_of(player), WITHDRAWALS, pay())
+
+    assert [mine.status_code, theirs.status_code, withdrawal.status_code] == [201, 201, 201]
+    assert mine.json()["deposit_id"] != theirs.json()["deposit_id"]
+
+
+@pytest.mark.parametrize("key", [None, "", " padded", "x" * 101, "naïve"])
+def test_an_idempotency_key_is_required_and_printable(key):
+    answer = post(client_of(verified_player()), DEPOSITS, pay(), key=key)
+    assert error_of(answer) == (400, "INVALID_REQUEST")
+    assert DepositIntent.objects.count() == 0
+
+
+def test_an_excluded_player_cannot_start_a_deposit():
+    player = verified_player()
+    client = client_of(player)
+    compliance.start_time_out(player=player, hours=24)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token(player.user)}")  # logged out by it
+
+    assert error_of(post(client, DEPOSITS, pay())) == (403, "PLAYER_BLOCKED")
+
+
+def test_a_locked_player_cannot_start_a_deposit():
+    player = verified_player()
+    accounts.set_player_status(player_id=player.pk, status=PlayerStatus.LOCKED)
+    assert error_of(post(client_of(player), DEPOSITS, pay())) == (403, "PLAYER_BLOCKED")
+
+
+def test_a_deposit_over_a_limit_is_refused_with_the_headroom():
+    player = verified_player()
+    compliance.set_limit(player=player, kind="deposit", period="24h", amount=8_000)
+    client = client_of(player)
+    assert post(client, DEPOSITS, pay(5_000), key="a").status_code == 201  # pending: counts against it
+
+    answer = post(client, DEPOSITS, pay(5_000), key="b")
+
+    assert error_of(answer) == (403, "LIMIT_REACHED")
+    assert answer.json()["error"]["remaining"] == 3_000
+
+
+def test_an_unverified_player_past_the_kyc_threshold_must_verify_first():
+    player = make_player()
+    client = client_of(player)
+    started = post(client, DEPOSITS, pay(200_000), key="a")  # the default profile's threshold: 2,000.00
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, started.json()["deposit_id"], 200_000))
+
+    answer = post(client, DEPOSITS, pay(1_000), key="b")
+
+    assert error_of(answer) == (403, "PLAYER_BLOCKED")
+    assert "verified" in answer.json()["error"]["message"]
+
+
+def test_a_deposit_in_another_currency_is_a_conflict():
+    assert error_of(post(client_of(verified_player()), DEPOSITS, pay(currency="USD"))) == (409, "CURRENCY_MISMATCH")
+
+
+@pytest.mark.parametrize("amount", [999, 1_000_001])
+def test_an_amount_outside_the_providers_range_is_invalid(amount):
+    answer = post(client_of(verified_player()), DEPOSITS, pay(amount))
+    assert error_of(answer) == (400, "INVALID_REQUEST")
+    assert DepositIntent.objects.count() == 0
+
+
+def test_an_unknown_or_disabled_provider_is_not_found():
+    a_provider("off", enabled=False)
+    client = client_of(verified_player())
+    assert error_of(post(client, DEPOSITS, pay(provider="nobody"), key="a")) == (404, "UNKNOWN_PROVIDER")
+    assert error_of(post(client, DEPOSITS, pay(provider="off"), key="b")) == (404, "UNKNOWN_PROVIDER")
+
+
+@pytest.mark.parametrize("body", [{"amount": "5000", "currency": "EUR", "provider": "sandbox"},
+                                  {"amount": 0, "currency": "EUR", "provider": "sandbox"},
+                                  {"amount": 5_000, "currency": "eur", "provider": "sandbox"},
+                                  {"amount": 5_000, "currency": "EUR"}])  # fmt: skip
+def test_a_malformed_body_is_invalid(body):
+    assert error_of(post(client_of(verified_player()), DEPOSITS, body)) == (400, "INVALID_REQUEST")
+
+
+def test_no_credential_is_401_and_a_staff_user_is_403():
+    assert error_of(post(APIClient(), DEPOSITS, pay())) == (401, "NOT_AUTHENTICATED")
+    assert error_of(APIClient().get(WITHDRAWALS)) == (401, "NOT_AUTHENTICATED")
+    staff = APIClient()
+    staff.force_authenticate(make_staff(StaffRole.FINANCE))
+    assert error_of(post(staff, DEPOSITS, pay())) == (403, "NOT_A_PLAYER")
+
+
+def test_a_deposit_is_read_back_and_another_players_is_not_found():
+    player, stranger = verified_player(), verified_player()
+    deposit_id = post(client_of(player), DEPOSITS, pay()).json()["deposit_id"]
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit_id, 5_000))
+    intent = DepositIntent.objects.get()
+
+    mine = client_of(player).get(f"{DEPOSITS}/{deposit_id}")
+    theirs = client_of(stranger).get(f"{DEPOSITS}/{deposit_id}")
+    nothing = client_of(player).get(f"{DEPOSITS}/dep_nothing")
+
+    assert mine.json() == {
+        "deposit_id": deposit_id, "status": "succeeded", "amount": 5_000, "currency": "EUR",
+        "created_at": mine.json()["created_at"], "updated_at": mine.json()["updated_at"],
+    }  # fmt: skip
+    assert mine.json()["created_at"].startswith(intent.created_at.date().isoformat())
+    assert [error_of(theirs), error_of(nothing)] == [(404, "NOT_FOUND"), (404, "NOT_FOUND")]
+
+
+def test_a_deposit_shows_the_amount_credited_once_the_psp_reported_it():
+    player = verified_player()
+    client = client_of(player)
+    deposit_id = post(client, DEPOSITS, pay(5_000)).json()["deposit_id"]
+    assert client.get(f"{DEPOSITS}/{deposit_id}").json()["amount"] == 5_000
+
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit_id, 4_500))
+
+    assert client.get(f"{DEPOSITS}/{deposit_id}").json()["amount"] == 4_500
+
+
+def test_the_lists_are_the_players_own_newest_first_by_pages(monkeypatch):
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    player, stranger = verified_player(), verified_player()
+    client = client_of(player)
+    ids = [post(client, DEPOSITS, pay(1_000 + n), key=f"k{n}").json()["deposit_id"] for n in range(5)]
+    post(client_of(stranger), DEPOSITS, pay())
+
+    pages, cursor = [], None
+    while True:
+        answer = client.get(DEPOSITS, {"cursor": cursor} if cursor else {})
+        pages.append([row["deposit_id"] for row in answer.json()["results"]])
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            break
+
+    assert pages == [ids[4:2:-1], ids[2:0:-1], ids[0:1]]
+    assert error_of(client.get(DEPOSITS, {"cursor": "abc"})) == (400, "INVALID_REQUEST")
+
+
+# --- withdrawals -------------------------------------------------------------------------------------
+
+
+def test_a_withdrawal_is_201_with_its_status_and_replays_its_first_answer():
+    player = verified_player(10_000)
+    client = client_of(player)
+
+    answer = post(client, WITHDRAWALS, pay(4_000))
+    withdrawal = Withdrawal.objects.get()
+    post_webhook(event(EventType.PAYOUT_SUCCEEDED, withdrawal.public_id, 4_000))
+    again = post(client, WITHDRAWALS, pay(4_000))
+
+    assert (answer.status_code, answer.json()) == (201, {"withdrawal_id": withdrawal.public_id, "status": "approved"})
+    assert (again.status_code, again.json()) == (201, answer.json())  # the first answer, though it is paid now
+    assert client.get(f"{WITHDRAWALS}/{withdrawal.public_id}").json()["status"] == "paid"
+    assert error_of(post(client, WITHDRAWALS, pay(3_000))) == (409, "DUPLICATE_TRANSACTION")
+
+
+def test_withdrawal_refusals():
+    player = verified_player(1_000)
+    client = client_of(player)
+    before = ledger_rows()
+
+    assert error_of(post(client, WITHDRAWALS, pay(1_001), key="a")) == (402, "INSUFFICIENT_FUNDS")
+    assert error_of(post(client, WITHDRAWALS, pay(currency="USD"), key="b")) == (409, "CURRENCY_MISMATCH")
+    assert error_of(post(client_of(make_player()), WITHDRAWALS, pay(1), key="c")) == (403, "PLAYER_BLOCKED")
+    assert error_of(post(client, WITHDRAWALS, pay(provider="nobody"), key="d")) == (404, "UNKNOWN_PROVIDER")
+    accounts.set_player_status(player_id=player.pk, status=PlayerStatus.FROZEN)
+    assert error_of(post(client, WITHDRAWALS, pay(500), key="e")) == (403, "PLAYER_BLOCKED")
+
+    assert (ledger_rows(), Withdrawal.objects.count()) == (before, 0)
+
+
+def test_a_timed_out_player_can_withdraw():
+    player = verified_player(10_000)
+    compliance.start_time_out(player=player, hours=24)
+    assert post(client_of(player), WITHDRAWALS, pay(10_000)).status_code == 201
+
+
+def test_cancel_while_awaiting_approval_then_never_again():
+    player = verified_player(500_000)
+    client = client_of(player)
+    withdrawal_id = post(client, WITHDRAWALS, pay(200_000)).json()["withdrawal_id"]
+
+    cancelled = client.post(f"{WITHDRAWALS}/{withdrawal_id}/cancel")
+    again = client.post(f"{WITHDRAWALS}/{withdrawal_id}/cancel")
+
+    assert (cancelled.status_code, cancelled.json()["status"], cash(player)) == (200, "cancelled", 500_000)
+    assert error_of(again) == (409, "WITHDRAWAL_NOT_CANCELLABLE")
+    assert error_of(client_of(verified_player()).post(f"{WITHDRAWALS}/{withdrawal_id}/cancel")) == (404, "NOT_FOUND")
+
+
+def test_an_approved_withdrawal_cannot_be_cancelled():
+    player = verified_player(10_000)
+    client = client_of(player)
+    withdrawal_id = post(client, WITHDRAWALS, pay(1_000)).json()["withdrawal_id"]
+    assert error_of(client.post(f"{WITHDRAWALS}/{withdrawal_id}/cancel")) == (409, "WITHDRAWAL_NOT_CANCELLABLE")
+
+
+def test_the_withdrawal_list_and_detail_are_the_players_own():
+    player, stranger = verified_player(10_000), verified_player(10_000)
+    client = client_of(player)
+    first = post(client, WITHDRAWALS, pay(1_000), key="a").json()["withdrawal_id"]
+    second = post(client, WITHDRAWALS, pay(2_000), key="b").json()["withdrawal_id"]
+    post(client_of(stranger), WITHDRAWALS, pay(1_000))
+
+    listed = client.get(WITHDRAWALS).json()
+
+    assert ([row["withdrawal_id"] for row in listed["results"]], listed["next_cursor"]) == ([second, first], None)
+    assert listed["results"][0] == {
+        "withdrawal_id": second, "status": "approved", "amount": 2_000, "currency": "EUR",
+        "created_at": listed["results"][0]["created_at"], "updated_at": listed["results"][0]["updated_at"],
+    }  # fmt: skip
+    assert error_of(client_of(stranger).get(f"{WITHDRAWALS}/{first}")) == (404, "NOT_FOUND")

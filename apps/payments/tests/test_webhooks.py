@@ -1,0 +1,409 @@
+"""The webhook endpoint (contracts/payments.md, "Webhooks"): signature before parsing, every
+authentic event answered 200 with its verdict, each applied exactly once whatever the order, the
+ledger's audit clean after each."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from apps.compliance import services as compliance
+from apps.compliance.errors import PlayerBlocked
+from apps.payments import services
+from apps.payments.choices import DepositStatus, EventType, WebhookVerdict
+from apps.payments.models import DepositIntent, WebhookEvent
+from apps.payments.tests.factories import (
+    SECRET,
+    a_provider,
+    account_balance,
+    assert_audit_clean,
+    cash,
+    event,
+    post_webhook,
+    start_deposit,
+    verified_player,
+)
+from apps.wallet import errors as wallet_errors
+from apps.wallet.choices import AccountKind, TransactionKind, clearing_code
+from apps.wallet.models import Transaction
+from apps.wallet.tests.factories import bet, ledger_rows, system_balance
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def provider():
+    return a_provider()
+
+
+@pytest.fixture
+def player():
+    return verified_player()
+
+
+@pytest.fixture
+def deposit(player):
+    return start_deposit(player, 5_000)
+
+
+def deposits_of(player) -> list[tuple[str, int]]:
+    return list(
+        Transaction.objects.filter(player=player, kind=TransactionKind.DEPOSIT).values_list("external_id", "amount")
+    )
+
+
+def records(reference: str) -> list[tuple[str, str]]:
+    return list(WebhookEvent.objects.filter(reference=reference).order_by("pk").values_list("event_id", "verdict"))
+
+
+def status_of(deposit) -> str:
+    return DepositIntent.objects.get(pk=deposit.pk).status
+
+
+def test_a_success_credits_the_amount_once_and_is_applied(player, deposit):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+
+    answer = post_webhook(body)
+
+    assert (answer.status_code, answer.json()) == (200, {"status": "applied"})
+    assert (status_of(deposit), cash(player)) == (DepositStatus.SUCCEEDED, 5_000)
+    assert deposits_of(player) == [(f"deposit:{deposit.public_id}", 5_000)]
+    assert system_balance(clearing_code("sandbox")) == -5_000
+    assert records(deposit.public_id) == [(body["event_id"], WebhookVerdict.APPLIED)]
+    assert_audit_clean()
+
+
+def test_the_same_event_twice_is_a_duplicate_and_credits_once(player, deposit):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    post_webhook(body)
+
+    again = post_webhook(body)
+
+    assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
+    assert cash(player) == 5_000
+    assert deposits_of(player) == [(f"deposit:{deposit.public_id}", 5_000)]
+    assert records(deposit.public_id) == [(body["event_id"], "applied"), (body["event_id"], "duplicate")]
+    assert_audit_clean()
+
+
+def test_a_second_success_event_of_a_credited_deposit_is_ignored(player, deposit):
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    second = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    other_amount = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 7_000))
+
+    assert [second.json(), other_amount.json()] == [{"status": "ignored"}, {"status": "ignored"}]
+    assert (cash(player), len(deposits_of(player))) == (5_000, 1)
+    ignored = WebhookEvent.objects.filter(reference=deposit.public_id, verdict="ignored")
+    assert set(ignored.values_list("reason", flat=True)) == {"already credited (deposit succeeded)"}
+    assert_audit_clean()
+
+
+def test_failed_then_succeeded_credits_because_the_psp_took_the_money(player, deposit):
+    failed = post_webhook(event(EventType.DEPOSIT_FAILED, deposit.public_id, 5_000))
+    assert (failed.json(), status_of(deposit), cash(player)) == ({"status": "applied"}, DepositStatus.FAILED, 0)
+
+    succeeded = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert (succeeded.json(), status_of(deposit), cash(player)) == ({"status": "applied"}, "succeeded", 5_000)
+    assert_audit_clean()
+
+
+def test_succeeded_then_failed_ignores_the_failure(player, deposit):
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    failed = post_webhook(event(EventType.DEPOSIT_FAILED, deposit.public_id, 5_000))
+
+    assert (failed.json(), status_of(deposit), cash(player)) == ({"status": "ignored"}, "succeeded", 5_000)
+    assert WebhookEvent.objects.get(type="deposit.failed").reason == (
+        "the deposit is succeeded: a failure changes nothing"
+    )
+    assert_audit_clean()
+
+
+def test_an_amount_other_than_the_intent_is_credited_as_reported_and_flagged(player, deposit):
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 4_321))
+
+    assert answer.json() == {"status": "applied"}
+    deposit.refresh_from_db()
+    assert (deposit.amount, deposit.credited_amount, cash(player)) == (5_000, 4_321, 4_321)
+    assert deposit.flagged_for_staff
+    assert "the PSP reported 4321, the player asked for 5000" in deposit.flag_reason
+    assert WebhookEvent.objects.get().reason == "credited 4321 EUR as the PSP reported (the player asked for 5000)"
+    assert_audit_clean()
+
+
+def test_a_success_in_another_currency_moves_nothing_and_flags_the_deposit(player, deposit):
+    before = ledger_rows()
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000, currency="USD"))
+
+    assert answer.json() == {"status": "ignored"}
+    assert ledger_rows() == before
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.flagged_for_staff) == (DepositStatus.PENDING, True)
+    assert WebhookEvent.objects.get().reason == "another currency (USD, deposit in EUR): flagged for staff"
+    assert_audit_clean()
+
+
+def test_an_unknown_reference_is_ignored(player):
+    before = ledger_rows()
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, "dep_nothing", 5_000))
+    payout = post_webhook(event(EventType.PAYOUT_SUCCEEDED, "wd_nothing", 5_000))
+
+    assert [answer.json(), payout.json()] == [{"status": "ignored"}, {"status": "ignored"}]
+    assert ledger_rows() == before
+    assert list(WebhookEvent.objects.order_by("pk").values_list("reason", flat=True)) == [
+        "unknown reference: no deposit of this provider is 'dep_nothing'",
+        "unknown reference: no withdrawal of this provider is 'wd_nothing'",
+    ]
+    assert_audit_clean()
+
+
+def test_another_providers_deposit_is_an_unknown_reference(player, deposit):
+    a_provider("other-psp", secret="other-secret-0123456789")
+    before = ledger_rows()
+
+    answer = post_webhook(
+        event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000), provider="other-psp",
+        secret="other-secret-0123456789",
+    )  # fmt: skip
+
+    assert answer.json() == {"status": "ignored"}
+    assert (ledger_rows(), status_of(deposit)) == (before, DepositStatus.PENDING)
+
+
+def test_a_player_excluded_since_the_deposit_began_is_still_credited(player, deposit):
+    compliance.start_time_out(player=player, hours=24)
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert (answer.json(), cash(player)) == ({"status": "applied"}, 5_000)
+    assert_audit_clean()
+
+
+# --- refused before parsing -------------------------------------------------------------------------
+
+
+def refused(answer, status: int, code: str) -> None:
+    assert answer.status_code == status
+    assert answer.json()["error"]["code"] == code
+
+
+def test_a_forged_signature_is_refused_and_moves_nothing(player, deposit):
+    before = ledger_rows()
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+
+    refused(post_webhook(body, secret="not-the-secret"), 401, "INVALID_SIGNATURE")
+    refused(post_webhook(body, headers={"X-Webhook-Signature": None}), 401, "INVALID_SIGNATURE")
+    refused(post_webhook(body, headers={"X-Webhook-Timestamp": None}), 401, "INVALID_SIGNATURE")
+    refused(post_webhook(body, provider="nobody"), 401, "INVALID_SIGNATURE")
+
+    assert (ledger_rows(), status_of(deposit)) == (before, DepositStatus.PENDING)
+    assert list(WebhookEvent.objects.values_list("verdict", "event_id", "reason")) == [
+        ("refused", "", "INVALID_SIGNATURE: The signature is wrong."),
+        ("refused", "", "INVALID_SIGNATURE: The signature is missing."),
+        ("refused", "", "INVALID_SIGNATURE: The timestamp is missing or not an integer."),
+    ]
+    assert_audit_clean()
+
+
+def test_a_signature_over_another_body_is_refused(player, deposit):
+    body = json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode()
+    other = json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 9_000)).encode()
+    from apps.payments.signature import signed_headers
+
+    refused(post_webhook(other, headers=signed_headers(SECRET, body)), 401, "INVALID_SIGNATURE")
+    assert cash(player) == 0
+
+
+@pytest.mark.parametrize("skew", [301, -301, 10_000])
+def test_a_timestamp_more_than_300_seconds_off_is_refused(player, deposit, skew):
+    before = ledger_rows()
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+
+    refused(post_webhook(body, timestamp=int(time.time()) - skew), 401, "INVALID_SIGNATURE")
+
+    assert ledger_rows() == before
+    assert WebhookEvent.objects.get().reason.endswith("more than 300 s from PAM's clock.")
+    assert_audit_clean()
+
+
+def test_a_timestamp_within_300_seconds_is_accepted(player, deposit):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    assert post_webhook(body, timestamp=int(time.time()) - 290).json() == {"status": "applied"}
+
+
+def test_a_body_over_64_kib_is_413_and_never_parsed(player, deposit, monkeypatch):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    body["padding"] = "x" * (64 * 1024)
+    parsed = []
+    monkeypatch.setattr("apps.payments.adapters.base.parse_event", lambda raw: parsed.append(raw))
+
+    refused(post_webhook(body), 413, "INVALID_REQUEST")
+
+    assert (parsed, cash(player), status_of(deposit)) == ([], 0, DepositStatus.PENDING)
+    assert_audit_clean()
+
+
+def test_a_body_longer_than_its_declared_length_is_413(rf, player, deposit):
+    from apps.payments.api.views import WebhookApi
+
+    raw = json.dumps({"padding": "x" * (64 * 1024)}).encode()
+    request = rf.post("/api/payments/v1/webhooks/sandbox", data=raw, content_type="application/json")
+    request.META["CONTENT_LENGTH"] = "100"  # a lie: the body read is still measured
+
+    answer = WebhookApi.as_view()(request, provider="sandbox")
+
+    assert (answer.status_code, answer.data["error"]["code"]) == (413, "INVALID_REQUEST")
+
+
+def test_an_authentic_body_that_is_not_an_event_is_400(player, deposit):
+    answer = post_webhook({"event_id": "e1", "type": "deposit.maybe"})
+
+    refused(answer, 400, "INVALID_REQUEST")
+    assert WebhookEvent.objects.get().verdict == "refused"
+
+
+# --- refunds and chargebacks --------------------------------------------------------------------------
+
+
+def credited(player, amount: int = 5_000):
+    deposit = start_deposit(player, amount)
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, amount))
+    return deposit
+
+
+def test_a_refund_after_the_money_was_played_takes_the_cash_and_records_the_rest_as_debt(player):
+    deposit = credited(player)
+    bet(player, 3_000)
+
+    answer = post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    assert (status_of(deposit), cash(player), account_balance(player, AccountKind.DEBT)) == ("refunded", 0, 3_000)
+    assert Transaction.objects.filter(player=player, kind=TransactionKind.REFUND).count() == 1
+    assert player.__class__.objects.get(pk=player.pk).status == "active"  # a refund locks nothing
+    assert_audit_clean()
+
+
+def test_a_chargeback_after_the_money_was_played_records_debt_and_locks_the_account(player):
+    deposit = credited(player)
+    bet(player, 3_000)
+
+    answer = post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    assert (status_of(deposit), cash(player), account_balance(player, AccountKind.DEBT)) == ("charged_back", 0, 3_000)
+    with pytest.raises(PlayerBlocked):
+        bet(player, 1)
+    assert_audit_clean()
+
+
+def test_a_chargeback_locks_the_account_even_when_the_cash_covers_it(player):
+    deposit = credited(player)
+
+    post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert (cash(player), account_balance(player, AccountKind.DEBT)) == (0, 0)
+    with pytest.raises(PlayerBlocked):
+        bet(player, 1)
+
+
+def test_a_refund_of_a_deposit_never_credited_is_ignored(player, deposit):
+    before = ledger_rows()
+
+    answer = post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+
+    assert (answer.json(), ledger_rows(), status_of(deposit)) == ({"status": "ignored"}, before, "pending")
+
+
+def test_a_deposit_is_taken_back_once_whatever_events_say_so(player):
+    deposit = credited(player)
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+
+    again = post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+    chargeback = post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert [again.json(), chargeback.json()] == [{"status": "ignored"}, {"status": "ignored"}]
+    assert Transaction.objects.filter(player=player, kind__in=["refund", "chargeback"]).count() == 1
+    assert (status_of(deposit), cash(player)) == ("refunded", 0)
+    assert_audit_clean()
+
+
+def test_a_deposit_credited_after_a_debt_repays_it_first(player):
+    first = credited(player)
+    bet(player, 5_000)
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, first.public_id, 5_000))
+    assert account_balance(player, AccountKind.DEBT) == 5_000
+
+    credited(player, 8_000)
+
+    assert (cash(player), account_balance(player, AccountKind.DEBT)) == (3_000, 0)
+    assert_audit_clean()
+
+
+# --- crashes and races ------------------------------------------------------------------------------
+
+
+def test_a_crash_between_the_money_and_the_verdict_is_healed_by_the_psps_retry(player, deposit, monkeypatch):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    real = services._decide
+    calls = []
+
+    def crash_once(record, verdict, reason):
+        calls.append(verdict)
+        if len(calls) == 1:
+            raise RuntimeError("the process died")
+        real(record, verdict, reason)
+
+    monkeypatch.setattr(services, "_decide", crash_once)
+    crashed = post_webhook(body)
+    assert crashed.status_code == 500
+    # The money committed; the record waits, pending.
+    assert (cash(player), WebhookEvent.objects.get().verdict, status_of(deposit)) == (5_000, "pending", "pending")
+
+    retried = post_webhook(body)
+
+    assert (retried.status_code, retried.json()) == (200, {"status": "applied"})
+    assert (cash(player), len(deposits_of(player)), status_of(deposit)) == (5_000, 1, "succeeded")
+    assert records(deposit.public_id) == [(body["event_id"], "applied")]
+    assert_audit_clean()
+
+
+def test_the_wallet_refuses_a_second_credit_of_another_amount(player, deposit):
+    """What makes two success events of one deposit credit once: the wallet's key."""
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    with pytest.raises(wallet_errors.DuplicateTransaction):
+        services.wallet.credit(
+            player_id=player.pk, currency="EUR", amount=6_000, kind=TransactionKind.DEPOSIT,
+            ref=services._deposit_ref(deposit, 6_000), counter=clearing_code("sandbox"),
+        )  # fmt: skip
+
+
+def test_the_database_keeps_a_decided_webhook_record_as_it_is(deposit):
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    record = WebhookEvent.objects.get()
+
+    for change in (
+        lambda: WebhookEvent.objects.filter(pk=record.pk).update(verdict="ignored"),
+        lambda: WebhookEvent.objects.filter(pk=record.pk).update(reason="nothing happened"),
+        lambda: WebhookEvent.objects.filter(pk=record.pk).delete(),
+    ):
+        with pytest.raises(IntegrityError, match="webhook_event_append_only"), transaction.atomic():
+            change()
+
+    assert (WebhookEvent.objects.get().verdict, WebhookEvent.objects.get().reason) == ("applied", record.reason)
+
+
+def test_the_database_lets_a_pending_record_get_its_verdict_once(provider):
+    record = WebhookEvent.objects.create(provider=provider, event_id="e1", type="deposit.failed", verdict="pending")
+
+    WebhookEvent.objects.filter(pk=record.pk).update(verdict="ignored", reason="decided")
+
+    with pytest.raises(IntegrityError, match="webhook_event_append_only"), transaction.atomic():
+        WebhookEvent.objects.filter(pk=record.pk).update(verdict="applied")
