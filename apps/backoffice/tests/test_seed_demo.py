@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from apps.accounts.models import Player, User
 from apps.games.models import Provider
+from apps.payments.models import PaymentProvider, Withdrawal
 from apps.wallet import selectors as wallet
 from apps.wallet.models import Transaction
 
@@ -43,7 +44,7 @@ def test_seeded_players_have_money_and_a_history(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     call_command("seed_demo")
 
-    for player in Player.objects.all():
+    for player in Player.objects.exclude(user__username="alice"):
         state = wallet.get_wallet_state(player.pk)
         assert (state.cash, state.bonus) == (EXPECTED_BALANCE, 0)
         history = wallet.list_transactions_page(player.pk, page_size=100)
@@ -52,3 +53,17 @@ def test_seeded_players_have_money_and_a_history(settings, tmp_path):
         assert kinds.count("bet") == 7
         assert kinds.count("win") == 3  # the zero wins moved nothing and are not shown
         assert history.rows[0].balance_after == EXPECTED_BALANCE
+
+
+def test_alice_is_verified_with_a_withdrawal_awaiting_approval_and_the_sandbox_psp_exists(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    alice = Player.objects.get(user__username="alice")
+    assert alice.kyc_status == "verified"
+    assert [(w.amount, w.status) for w in Withdrawal.objects.filter(player=alice)] == [(120_000, "awaiting_approval")]
+    state = wallet.get_wallet_state(alice.pk)
+    assert state.cash == EXPECTED_BALANCE + 150_000 - 120_000  # the withdrawal is out of the playable balance
+    assert PaymentProvider.objects.get(code="sandbox").enabled
+    assert not Withdrawal.objects.exclude(player=alice).exists()

@@ -1,9 +1,11 @@
 """Demo data for `make run`: a brand, one staff user per role, and players with money and a
 history (deposits, bets and wins of a demo game provider), so the site and the back office show a
-living platform at once.
+living platform at once; the sandbox PSP, so the cashier works; and `alice`, verified, with a
+withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel).
 
 It lives in the back office, the one app that may call every app's services: accounts for the
-people, games for the provider, the wallet for the money (accounts never calls the wallet).
+people, games for the provider, the wallet for the money, payments for the cashier (accounts
+never calls the wallet).
 Idempotent: every movement has a fixed external id, so a second run is a replay that moves
 nothing. Passwords (and the demo provider's secret) are generated on the first run and kept in
 `<PAM_DATA_DIR>/demo-logins.json` (untracked), so nothing secret is committed and every run
@@ -22,10 +24,11 @@ from django.db import transaction
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
-from apps.accounts.choices import StaffRole
+from apps.accounts.choices import KycStatus, StaffRole
 from apps.accounts.models import Player
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.games import services as games
+from apps.payments import services as payments
 from apps.wallet import services as wallet
 from apps.wallet.choices import TransactionKind, clearing_code
 
@@ -50,6 +53,8 @@ DEMO_HISTORY = [
     ("round", 1_000, 0),
     ("round", 300, 900),
 ]
+# The player with a withdrawal awaiting approval: above the default automatic approval (1,000.00).
+PENDING_WITHDRAWAL = ("alice", 150_000, 120_000)  # username, a further deposit, the withdrawal
 
 
 class Command(BaseCommand):
@@ -67,9 +72,11 @@ class Command(BaseCommand):
                     accounts.set_password(user=user, password=logins[role.value])
             players = [self._player(brand.code, logins, *fields) for fields in DEMO_PLAYERS]
             games.save_provider(code=DEMO_PROVIDER, secret=logins["demo-games-secret"], name="Demo Games")
+            sandbox = payments.ensure_sandbox_provider()
         # Each movement is its own durable money transaction, after the people are committed.
         for player in players:
             self._history(player)
+        self._pending_withdrawal(next(p for p in players if p.user.username == PENDING_WITHDRAWAL[0]), sandbox.code)
         self.stdout.write("Back office (staff):")
         for role in StaffRole:
             self.stdout.write(f"  {role.value:<11} password {logins[role.value]}")
@@ -103,6 +110,18 @@ class Command(BaseCommand):
                             "game_id": "demo-slot"}  # fmt: skip
             wallet.place_bet(amount=stake, ref=_game_ref(f"{name}-bet", stake), **round_fields)
             wallet.settle_win(amount=win, ref=_game_ref(f"{name}-win", win), **round_fields)
+
+    def _pending_withdrawal(self, player: Player, provider: str) -> None:
+        """A verified player's further deposit and a withdrawal above the automatic approval: it
+        waits for staff. The fixed idempotency key makes a second run a replay."""
+        _, deposit, amount = PENDING_WITHDRAWAL
+        accounts.set_kyc_status(player_id=player.pk, kyc_status=KycStatus.VERIFIED, reason="demo data")
+        ref = ExternalRef(f"psp:{DEMO_PSP}", f"demo-{player.user.username}-large",
+                          fingerprint("demo-deposit", {"amount": deposit}))  # fmt: skip
+        wallet.credit(player_id=player.pk, currency=player.currency_id, amount=deposit, kind=TransactionKind.DEPOSIT,
+                      ref=ref, counter=clearing_code(DEMO_PSP))  # fmt: skip
+        payments.request_withdrawal(player=player, amount=amount, currency=player.currency_id, provider_code=provider,
+                                    idempotency_key=f"demo-{player.user.username}-withdrawal")  # fmt: skip
 
     def _load_or_make_secrets(self) -> dict[str, str]:
         path = settings.DATA_DIR / "demo-logins.json"
