@@ -1,15 +1,13 @@
 """The player site in a real browser (Debian's chromium, Playwright) against PAM under uvicorn:
-a new player registers, sees the header balance change without a reload, sets a limit, reads the
-history while a deposit is credited (a notice and the header, live), and self-excludes, after
-which the wallet refuses a bet with PLAYER_BLOCKED.
+a new player registers with a deposit limit, sees the header balance change without a reload,
+deposits through the sandbox PSP's hosted page, is refused a deposit above the limit with the
+headroom, is refused a withdrawal before verification, withdraws and cancels the pending
+withdrawal, sets a limit, reads the history while a deposit is credited (a notice and the header,
+live), and self-excludes, after which the wallet refuses a bet with PLAYER_BLOCKED.
 Every page passes axe-core with no serious or critical violation.
 
 A screenshot of each step is saved under the test's tmp_path and under `test-artifacts/browser/`
 (gitignored); the test prints where.
-
-Not yet here: the deposit through the sandbox PSP's page, the refusal of a deposit above the
-limit, the withdrawal and its cancellation: the cashier API (contracts/payments.md) is another
-branch's, and these steps come with it.
 """
 
 from __future__ import annotations
@@ -19,10 +17,14 @@ import uuid
 
 import pytest
 
+from apps.accounts import services as accounts
+from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player
 from apps.accounts.tests.factories import make_brand
 from apps.common.idempotency import ExternalRef
 from apps.games import services as games
+from apps.payments import services as payments
+from apps.payments.models import BrandPaymentSettings
 from apps.wallet import services as wallet
 from apps.wallet.choices import TransactionKind, clearing_code
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
@@ -39,11 +41,17 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 SERIOUS = {"serious", "critical"}
 
 
+AUTO_APPROVE_UP_TO = 1_000  # 10.00: a withdrawal of 20.00 waits for staff, so the player can cancel it
+
+
 @pytest.fixture
 def site(tmp_path):
-    """The demo brand the site registers players in, and the provider that bets for them."""
-    make_brand("demo", "PAM Demo Casino")
+    """The demo brand the site registers players in (approving withdrawals up to 10.00 by
+    itself), the provider that bets for them, and the sandbox PSP."""
+    brand = make_brand("demo", "PAM Demo Casino")
+    BrandPaymentSettings.objects.create(brand=brand, auto_approve_up_to=AUTO_APPROVE_UP_TO)
     games.save_provider(code=PROVIDER, secret=SECRET)
+    payments.ensure_sandbox_provider()
     shots = tmp_path / "screenshots"
     shots.mkdir()
     return shots
@@ -115,11 +123,56 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         expect(page.locator("#header-balance")).to_have_text("37.50", timeout=WAIT_MS)
         steps.shot("wallet-live")
 
-        # The cashier page renders (its API arrives with payments).
+        # A deposit through the sandbox PSP's hosted page: back on the cashier, the webhook's
+        # credit reaches the header without a reload.
         page.click("nav[aria-label=Main] >> text=Cashier")
-        expect(page.locator("#deposit-form")).to_be_visible()
-        expect(page.locator("#header-balance")).to_have_text("37.50")
+        expect(page.locator("#no-deposits")).to_have_text("No deposits yet.")
         steps.shot("cashier")
+        page.fill("#deposit-amount", "30")
+        page.click("#deposit-form button")
+        page.wait_for_url("**/sandbox-psp/**")
+        page.fill("input[name=card_number]", "4242 4242 4242 4242")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/cashier/?deposit=*")
+        page.evaluate("window.__noReload = true")
+        expect(page.locator("#header-balance")).to_have_text("67.50", timeout=WAIT_MS)
+        expect(page.locator('#notices li[data-kind="deposit"]')).to_contain_text("Deposit credited: 30.00 EUR.")
+        expect(page.locator("#recent-deposits tr td").nth(2)).to_have_text("Credited", timeout=WAIT_MS)
+        steps.shot("deposit-credited")
+
+        # Above the deposit limit set at registration (100.00 a day, 30.00 used): refused, with
+        # the headroom, and nothing started.
+        page.fill("#deposit-amount", "80")
+        page.click("#deposit-form button")
+        expect(page.locator("#cashier-message")).to_have_text(
+            "Refused: this would break your deposit limit. You can deposit at most 70.00 EUR now."
+        )
+        expect(page.locator("#recent-deposits tr")).to_have_count(1)
+        assert page.evaluate("window.__noReload") is True
+        steps.shot("deposit-refused")
+
+        # A withdrawal before verification is refused; once verified, one above the brand's
+        # automatic approval waits for staff, and the player cancels it: the money comes back.
+        page.fill("#withdraw-amount", "20")
+        page.click("#withdraw-form button")
+        expect(page.locator("#cashier-message")).to_contain_text("Refused:")
+        expect(page.locator("#header-balance")).to_have_text("67.50")
+        steps.shot("withdrawal-refused")
+        in_a_thread(lambda: accounts.set_kyc_status(
+            player_id=player["object"].pk, kyc_status=KycStatus.VERIFIED, reason="browser test"
+        ))  # fmt: skip
+        page.click("#withdraw-form button")
+        expect(page.locator("#cashier-message")).to_have_text("Withdrawal of 20.00 EUR requested: Awaiting approval.")
+        expect(page.locator("#header-balance")).to_have_text("47.50", timeout=WAIT_MS)
+        pending = page.locator("#pending-withdrawals li")
+        expect(pending).to_have_count(1)
+        expect(pending.nth(0)).to_contain_text("20.00 EUR")
+        steps.shot("withdrawal-pending")
+        pending.nth(0).locator("button").click()
+        expect(page.locator("#cashier-message")).to_contain_text("cancelled: the money is back in your balance")
+        expect(pending).to_have_count(0)
+        expect(page.locator("#header-balance")).to_have_text("67.50", timeout=WAIT_MS)
+        steps.shot("withdrawal-cancelled")
 
         # Limits: the registration's limit is there; a lower wager limit applies at once.
         page.click("nav[aria-label=Main] >> text=Responsible gambling")
@@ -135,8 +188,9 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         # History: the funding and the bet, with the balance after each.
         page.click("nav[aria-label=Main] >> text=History")
         rows = page.locator("#history tbody tr")
-        expect(rows).to_have_count(2)
-        expect(rows.nth(0).locator("td").nth(4)).to_have_text("37.50 EUR")
+        expect(rows).to_have_count(5)  # funding, bet, deposit, withdrawal, its return
+        expect(rows.nth(0).locator("td").nth(4)).to_have_text("67.50 EUR")
+        expect(rows.nth(1).locator("td").nth(3)).to_have_text("-20.00 EUR")
 
         # A deposit credited while the player reads the history: a notice and the header, live.
         in_a_thread(lambda: wallet.credit(
@@ -146,10 +200,10 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         expect(page.locator('#notices li[data-kind="deposit"]')).to_contain_text(
             "Deposit credited: 20.00 EUR.", timeout=WAIT_MS
         )
-        expect(page.locator("#header-balance")).to_have_text("57.50")
+        expect(page.locator("#header-balance")).to_have_text("87.50")
         steps.shot("deposit-notice")
         page.reload()
-        expect(rows).to_have_count(3)
+        expect(rows).to_have_count(6)
         page.check("input[name=kind][value=bet]")
         page.click("form.filters button[type=submit]")
         expect(rows).to_have_count(1)
@@ -157,13 +211,13 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
 
         # Account.
         page.click("nav[aria-label=Main] >> text=Account")
-        expect(page.locator("#kyc-status")).to_have_text("Unverified")
+        expect(page.locator("#kyc-status")).to_have_text("Verified")
         steps.shot("account")
 
         # On a phone.
         page.set_viewport_size({"width": 390, "height": 844})
         page.click("nav[aria-label=Main] >> text=Wallet")
-        expect(page.locator("#balance")).to_have_text("57.50")
+        expect(page.locator("#balance")).to_have_text("87.50")
         steps.shot("wallet-phone")
         page.set_viewport_size({"width": 1100, "height": 900})
 
