@@ -4,7 +4,9 @@ self-exclusion's confirmation step, and only the player's own limits."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.tests.factories import make_player
 from apps.compliance import selectors, services
@@ -118,3 +120,19 @@ def test_confirmed_time_out(client, player):
     assert response.status_code == 200
     exclusion = Exclusion.objects.get(player=player)
     assert (exclusion.kind, exclusion.ends_at - exclusion.starts_at) == ("time_out", dt.timedelta(hours=48))
+
+
+def test_a_pending_increase_is_confirmed_on_the_page_once_its_cooling_off_ended(client, player):
+    services.set_limit(player=player, kind="deposit", period="24h", amount=5_000)
+    services.set_limit(player=player, kind="deposit", period="24h", amount=9_000)  # queued
+    assert b"Confirm deposit (gross) change" not in client.get(URL).content  # not before it may apply
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
+        page = client.get(URL)
+        assert b"Confirm deposit (gross) change" in page.content
+        response = post(client, action="confirm", kind="deposit", period="24h")
+        limits = selectors.list_limits(player)
+
+    assert response.status_code == 200
+    assert b"Your change is confirmed and applies now." in response.content
+    assert [(v.kind, v.period, v.amount, v.pending) for v in limits] == [("deposit", "24h", 9_000, None)]
