@@ -121,6 +121,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The player site's header: the live balance, read only when a page shows it.
+                "apps.realtime.context_processors.site_wallet",
             ],
         },
     },
@@ -240,6 +242,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# The brand whose players sign up at the site's /register/ (`?brand=` picks another).
+SITE_BRAND = env.str("SITE_BRAND", default="demo")
 
 # Login throttling (apps/accounts/throttling.py, docs/configuration.md), in the cache: by the
 # (username, address) pair, with growing waits, and a far higher ceiling per address.

@@ -20,6 +20,26 @@ def get_player_for_user(user: User) -> Player:
         raise NotAPlayer from None
 
 
+def get_player_for_request(request) -> Player | None:
+    """The logged-in user's player profile, or None (anonymous, or staff). Read once per request
+    and user: the site's header and the page both ask, so the answer is kept on the request
+    (a logout during the request, which changes `request.user`, is read afresh)."""
+    user = getattr(request, "user", None)
+    cached = getattr(request, "_pam_player", None)
+    if cached is not None and cached[0] is user:
+        return cached[1]
+    player = None
+    if user is not None and user.is_authenticated:
+        player = Player.objects.select_related("brand", "currency", "user").filter(user=user).first()
+    request._pam_player = (user, player)
+    return player
+
+
+def find_user(username: str) -> User | None:
+    """The user (staff or player) with exactly this username, or None."""
+    return User.objects.filter(username=username).first()
+
+
 def find_player_by_username(username: str) -> Player | None:
     """The player with exactly this username, or None."""
     return Player.objects.filter(user__username=username).first()
@@ -54,6 +74,11 @@ def get_brand(code: str) -> Brand:
     if brand is None:
         raise UnknownBrand
     return brand
+
+
+def list_active_currencies() -> list[Currency]:
+    """The currencies a player may open a wallet in, by code."""
+    return list(Currency.objects.filter(is_active=True).order_by("code"))
 
 
 def get_active_currency(code: str) -> Currency | None:

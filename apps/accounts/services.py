@@ -162,6 +162,41 @@ def revoke_all_tokens(user: User) -> None:
     AuthToken.objects.filter(user=user).delete()
 
 
+def change_password(*, user: User, current_password: str, new_password: str) -> None:
+    """Replace the user's password after checking the current one.
+
+    Every bearer token of the user is revoked in the same transaction (a token issued to whoever
+    knew the old password must not outlive it); the caller keeps its own session alive with
+    `update_session_auth_hash` (the other sessions end, as their hash no longer matches).
+    Raises InvalidCredentials (the current password is wrong) or WeakPassword; nothing is
+    written when it raises.
+    """
+    if not user.check_password(current_password):
+        raise errors.InvalidCredentials("The current password is wrong.")
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise errors.WeakPassword(" ".join(exc.messages), details={"reasons": exc.messages}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoke_all_tokens(user)
+
+
+def set_password(*, user: User, password: str) -> None:
+    """An operator's (or the demo seeding's) reset of a password, unchecked against the old one:
+    validators do not run (the operator chose it). Every bearer token of the user is revoked."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        revoke_all_tokens(user)
+
+
+def ensure_brand(*, code: str, name: str) -> Brand:
+    """The brand with this code, created with `name` when missing."""
+    return Brand.objects.get_or_create(code=code, defaults={"name": name})[0]
+
+
 def create_staff_user(*, username: str, password: str, role: StaffRole, email: str = "") -> User:
     """A back-office user in the role's group; `admin` is also a superuser."""
     user = User.objects.create_user(

@@ -85,6 +85,21 @@ def format_minor(amount: int, exponent: int) -> str:
     return f"{sign}{whole}.{fraction:0{exponent}d}" if exponent else f"{sign}{whole}"
 
 
+def parse_minor(text: str, exponent: int) -> int:
+    """`parse_minor("12.5", 2) == 1250`: what a player types into a form, as minor units, with no
+    float in between. Raises ValueError for anything but a non-negative decimal with at most
+    `exponent` digits after the point."""
+    text = text.strip()
+    whole, _, fraction = text.partition(".")
+    if not whole.isdigit() and not (whole == "" and fraction):
+        raise ValueError(f"Not an amount: {text!r}.")
+    if fraction and (not fraction.isdigit() or len(fraction) > exponent):
+        raise ValueError(f"At most {exponent} digits after the point.")
+    if not whole.isascii() or not fraction.isascii():
+        raise ValueError(f"Not an amount: {text!r}.")
+    return int(whole or "0") * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
+
+
 def convert_minor(amount: int, source, target) -> int:
     """`amount` minor units of the `source` currency in minor units of `target` (each with an
     `exponent` and `units_per_eur`, a reference rate), rounded down, in decimal arithmetic: for

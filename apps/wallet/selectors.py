@@ -7,14 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 
 from apps.accounts.models import Player
 from apps.common.db import sql_constants
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
 from apps.wallet.choices import AccountKind, TransactionKind
-from apps.wallet.models import Account, Transaction
+from apps.wallet.models import Account, Entry, Transaction
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ def list_events_since(player_id: int, since_version: int, limit: int) -> list[di
 
     Each payload has the keys the live event has, so replayed and live frames are identical.
     """
-    from apps.wallet.models import Entry, Transaction
 
     transactions = list(
         Transaction.objects.filter(player_id=player_id, wallet_version__gt=since_version, entries__isnull=False)
@@ -149,3 +148,94 @@ def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
         for name, kinds in columns
     )
     return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
+
+
+# --- the player's history page -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One money movement as the player's history shows it: the signed net amount and the
+    playable balance (cash + bonus) right after it."""
+
+    transaction_id: str
+    version: int
+    kind: str
+    amount: int
+    balance_after: int
+    currency: str
+    game_id: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    rows: list[HistoryRow]
+    number: int  # 1-based
+    page_size: int
+    total: int  # rows matching the filters, over every page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+HISTORY_MAX_PAGE_SIZE = 100
+
+
+def list_transactions_page(
+    player_id: int,
+    *,
+    page: int = 1,
+    page_size: int = 25,
+    kinds: Iterable[str] = (),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> HistoryPage:
+    """One page of the player's money movements, newest first, with the balance after each.
+
+    Only movements that moved some of the player's money (with entries): a record that moved
+    nothing (a zero win, a rollback of an unknown bet) is left out, as the real-time frames leave
+    it out; a payout from the pending-withdrawal account is shown, with amount 0 (it left no
+    playable money). Filters:
+    `kinds` (TransactionKind values; empty means every kind), `since` (created at or after) and
+    `until` (created strictly before). A page past the last gives the last page; a page below 1
+    gives the first. Two queries: the count and the page,
+    both on the (player, wallet_version) index, each row's entries looked up by their transaction.
+    """
+    page_size = max(1, min(page_size, HISTORY_MAX_PAGE_SIZE))
+    moved = Entry.objects.filter(transaction=OuterRef("pk"))
+    transactions = Transaction.objects.filter(Exists(moved), player_id=player_id)
+    kinds = [kind for kind in kinds if kind in TransactionKind.values]
+    if kinds:
+        transactions = transactions.filter(kind__in=kinds)
+    if since is not None:
+        transactions = transactions.filter(created_at__gte=since)
+    if until is not None:
+        transactions = transactions.filter(created_at__lt=until)
+    total = transactions.count()
+    pages = max(1, -(-total // page_size))
+    number = min(max(1, page), pages)
+    start = (number - 1) * page_size
+    rows = [
+        HistoryRow(
+            transaction_id=tx.public_id,
+            version=tx.wallet_version,
+            kind=tx.kind,
+            amount=tx.amount,
+            balance_after=tx.balance_after,
+            currency=tx.currency_id,
+            game_id=tx.game_id,
+            created_at=tx.created_at,
+        )
+        for tx in transactions.order_by("-wallet_version", "-pk")[start : start + page_size]
+    ]
+    return HistoryPage(rows=rows, number=number, page_size=page_size, total=total)

@@ -1,7 +1,6 @@
 """Player API: registration, login, logout, the player's own profile. Thin: parse, call, shape."""
 
 from django.contrib.auth import logout
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -10,13 +9,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.accounts import selectors, services
-from apps.common.fields import StrictIntegerField
-from apps.common.money import MAX_AMOUNT
+from apps.accounts import selectors, services, signup
 from apps.common.schema import CurrencyCodeField, ErrorDetailSerializer, refusals
-from apps.compliance import selectors as compliance
-from apps.compliance import services as compliance_services
-from apps.compliance.choices import LimitKind, LimitPeriod
 
 
 class PlayerOutputSerializer(serializers.Serializer):
@@ -33,12 +27,6 @@ class PlayerOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class DepositLimitSerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=LimitPeriod.values)
-    amount = StrictIntegerField(min_value=0, max_value=MAX_AMOUNT,
-                                help_text="minor units of the player's currency")  # fmt: skip
-
-
 class RegisterApi(APIView):
     """Registration, where the brand's jurisdiction offers a deposit limit (UKGC, MGA, SGA): `GET`
     says whether it does, and the limits given with the registration apply from the first
@@ -52,22 +40,8 @@ class RegisterApi(APIView):
     def get_throttles(self):
         return super().get_throttles() if self.request.method == "POST" else []
 
-    class InputSerializer(serializers.Serializer):
-        username = serializers.RegexField(r"^[A-Za-z0-9_.-]{3,150}$")
-        email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
-        date_of_birth = serializers.DateField()
-        country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2, upper case")
-        currency = CurrencyCodeField()
-        brand = serializers.SlugField(max_length=32, help_text="the brand's code")
-        deposit_limits = DepositLimitSerializer(many=True, required=False, max_length=len(LimitPeriod.values),
-                                                help_text="at most one per period")  # fmt: skip
-
-        def validate_deposit_limits(self, limits):
-            periods = [limit["period"] for limit in limits]
-            if len(set(periods)) != len(periods):
-                raise serializers.ValidationError("At most one deposit limit per period.")
-            return limits
+    class InputSerializer(signup.RegistrationSerializer):
+        pass
 
     class OptionsQuerySerializer(serializers.Serializer):
         brand = serializers.SlugField(max_length=32, help_text="the brand's code")
@@ -87,10 +61,7 @@ class RegisterApi(APIView):
     def get(self, request):
         query = self.OptionsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        brand = selectors.get_brand(query.validated_data["brand"])
-        offered = compliance.get_profile_for_brand(brand.pk).deposit_limit_at_registration
-        return Response(self.OptionsSerializer({"brand": brand.code, "deposit_limit_offered": offered,
-                                                "deposit_limit_periods": LimitPeriod.values}).data)  # fmt: skip
+        return Response(self.OptionsSerializer(signup.registration_options(query.validated_data["brand"])).data)
 
     @extend_schema(
         operation_id="player_register",
@@ -112,11 +83,7 @@ class RegisterApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deposit_limits = data.validated_data.pop("deposit_limits", [])
-        with transaction.atomic():  # no account without the limits it was opened with
-            player = services.register_player(services.Registration(**data.validated_data))
-            for limit in deposit_limits:
-                compliance_services.set_limit(player=player, kind=LimitKind.DEPOSIT, **limit)
+        player = signup.register(data.validated_data)
         return Response(PlayerOutputSerializer(player).data, status=status.HTTP_201_CREATED)
 
 

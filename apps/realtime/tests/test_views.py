@@ -29,12 +29,12 @@ def log_in(client: Client, username: str, password: str = PASSWORD, next_url: st
     return client.post("/login/", body, REMOTE_ADDR="10.0.0.7")
 
 
-def client_config(response) -> dict:
-    """The JSON the page hands to player.js (`json_script` "wallet-client")."""
+def client_config(response, element: str = "site-wallet") -> dict:
+    """The JSON a page hands to its scripts: `site-wallet` (every page: site.js resumes the live
+    wallet from that version), `wallet-page` (player.js)."""
     html = response.content.decode()
-    start = html.index('<script id="wallet-client" type="application/json">') + len(
-        '<script id="wallet-client" type="application/json">'
-    )
+    opening = f'<script id="{element}" type="application/json">'
+    start = html.index(opening) + len(opening)
     return json.loads(html[start : html.index("</script>", start)])
 
 
@@ -71,8 +71,11 @@ def test_player_logs_in_and_sees_balance_and_last_transactions(client):
     # Newest first: the bet (version 2), then the funding (version 1).
     assert html.index('data-version="2"') < html.index('data-version="1"')
     assert '<td>bet</td><td class="num">-2.50</td><td class="num">97.50</td>' in html
-    assert client_config(page) == {"version": 2, "exponent": 2, "keep": 10}
-    assert "js/pam-realtime.js" not in html  # loaded by player.js, as a module
+    assert client_config(page) == {"version": 2, "exponent": 2}
+    assert client_config(page, "wallet-page") == {"keep": 10}
+    assert '<span id="header-balance">97.50</span>' in html  # the header, at the same version
+    assert "js/pam-realtime.js" not in html  # loaded by site.js, as a module
+    assert "js/site.js" in html
     assert "js/player.js" in html
 
 
@@ -98,4 +101,5 @@ def test_staff_without_player_gets_a_link_to_the_back_office(client):
     assert response.status_code == 200
     assert b"No player account" in response.content
     assert b'href="/backoffice/"' in response.content
-    assert b'id="wallet-client"' not in response.content
+    assert b'id="site-wallet"' not in response.content
+    assert b'id="wallet-page"' not in response.content

@@ -1,0 +1,140 @@
+"""Demo data for `make run`: a brand, one staff user per role, and players with money and a
+history (deposits, bets and wins of a demo game provider), so the site and the back office show a
+living platform at once; the sandbox PSP, so the cashier works; and `alice`, verified, with a
+withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel).
+
+It lives in the back office, the one app that may call every app's services: accounts for the
+people, games for the provider, the wallet for the money, payments for the cashier (accounts
+never calls the wallet).
+Idempotent: every movement has a fixed external id, so a second run is a replay that moves
+nothing. Passwords (and the demo provider's secret) are generated on the first run and kept in
+`<PAM_DATA_DIR>/demo-logins.json` (untracked), so nothing secret is committed and every run
+prints the same logins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts import selectors as accounts_selectors
+from apps.accounts import services as accounts
+from apps.accounts.choices import KycStatus, StaffRole
+from apps.accounts.models import Player
+from apps.common.idempotency import ExternalRef, fingerprint
+from apps.games import services as games
+from apps.payments import services as payments
+from apps.wallet import services as wallet
+from apps.wallet.choices import TransactionKind, clearing_code
+
+DEMO_BRAND = ("demo", "PAM Demo Casino")
+DEMO_PLAYERS = [
+    # username, e-mail, country, currency, date of birth
+    ("alice", "alice@example.com", "MT", "EUR", dt.date(1990, 4, 12)),
+    ("bob", "bob@example.com", "GB", "GBP", dt.date(1985, 11, 3)),
+    ("carol", "carol@example.com", "SE", "SEK", dt.date(1999, 1, 30)),
+]
+DEMO_PROVIDER = "demo-games"
+DEMO_PSP = "demo-psp"  # the clearing account the demo deposits come from, until payments' sandbox
+# Each player's history, in minor units: ("deposit", amount) or a game round ("round", stake, win).
+DEMO_HISTORY = [
+    ("deposit", 30_000),
+    ("round", 500, 0),
+    ("round", 1_000, 2_500),
+    ("round", 200, 0),
+    ("deposit", 20_000),
+    ("round", 2_000, 0),
+    ("round", 500, 1_500),
+    ("round", 1_000, 0),
+    ("round", 300, 900),
+]
+# The player with a withdrawal awaiting approval: above the default automatic approval (1,000.00).
+PENDING_WITHDRAWAL = ("alice", 150_000, 120_000)  # username, a further deposit, the withdrawal
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo brand, staff users and players with money and history; print their logins."
+
+    def handle(self, *args, **options):
+        logins = self._load_or_make_secrets()
+        with transaction.atomic():
+            brand = accounts.ensure_brand(code=DEMO_BRAND[0], name=DEMO_BRAND[1])
+            for role in StaffRole:
+                user = accounts_selectors.find_user(role.value)
+                if user is None:
+                    accounts.create_staff_user(username=role.value, password=logins[role.value], role=role)
+                else:
+                    accounts.set_password(user=user, password=logins[role.value])
+            players = [self._player(brand.code, logins, *fields) for fields in DEMO_PLAYERS]
+            games.save_provider(code=DEMO_PROVIDER, secret=logins["demo-games-secret"], name="Demo Games")
+            sandbox = payments.ensure_sandbox_provider()
+        # Each movement is its own durable money transaction, after the people are committed.
+        for player in players:
+            self._history(player)
+        self._pending_withdrawal(next(p for p in players if p.user.username == PENDING_WITHDRAWAL[0]), sandbox.code)
+        self.stdout.write("Back office (staff):")
+        for role in StaffRole:
+            self.stdout.write(f"  {role.value:<11} password {logins[role.value]}")
+        self.stdout.write("Players:")
+        for username, *_ in DEMO_PLAYERS:
+            self.stdout.write(f"  {username:<11} password {logins[username]}")
+
+    def _player(self, brand: str, logins: dict, username, email, country, currency, born) -> Player:
+        player = accounts_selectors.find_player_by_username(username)
+        if player is None:
+            return accounts.register_player(
+                accounts.Registration(username=username, email=email, password=logins[username],
+                                      date_of_birth=born, country=country, currency=currency, brand=brand)
+            )  # fmt: skip
+        accounts.set_password(user=player.user, password=logins[username])
+        return player
+
+    def _history(self, player: Player) -> None:
+        """The player's deposits and game rounds, each with a fixed external id: a replay after
+        the first run (it moves nothing)."""
+        currency = player.currency_id
+        for n, (kind, *amounts) in enumerate(DEMO_HISTORY):
+            name = f"demo-{player.user.username}-{n}"
+            if kind == "deposit":
+                ref = ExternalRef(f"psp:{DEMO_PSP}", name, fingerprint("demo-deposit", {"amount": amounts[0]}))
+                wallet.credit(player_id=player.pk, currency=currency, amount=amounts[0], kind=TransactionKind.DEPOSIT,
+                              ref=ref, counter=clearing_code(DEMO_PSP))  # fmt: skip
+                continue
+            stake, win = amounts
+            round_fields = {"player_id": player.pk, "currency": currency, "round_id": f"{name}-round",
+                            "game_id": "demo-slot"}  # fmt: skip
+            wallet.place_bet(amount=stake, ref=_game_ref(f"{name}-bet", stake), **round_fields)
+            wallet.settle_win(amount=win, ref=_game_ref(f"{name}-win", win), **round_fields)
+
+    def _pending_withdrawal(self, player: Player, provider: str) -> None:
+        """A verified player's further deposit and a withdrawal above the automatic approval: it
+        waits for staff. The fixed idempotency key makes a second run a replay."""
+        _, deposit, amount = PENDING_WITHDRAWAL
+        accounts.set_kyc_status(player_id=player.pk, kyc_status=KycStatus.VERIFIED, reason="demo data")
+        ref = ExternalRef(f"psp:{DEMO_PSP}", f"demo-{player.user.username}-large",
+                          fingerprint("demo-deposit", {"amount": deposit}))  # fmt: skip
+        wallet.credit(player_id=player.pk, currency=player.currency_id, amount=deposit, kind=TransactionKind.DEPOSIT,
+                      ref=ref, counter=clearing_code(DEMO_PSP))  # fmt: skip
+        payments.request_withdrawal(player=player, amount=amount, currency=player.currency_id, provider_code=provider,
+                                    idempotency_key=f"demo-{player.user.username}-withdrawal")  # fmt: skip
+
+    def _load_or_make_secrets(self) -> dict[str, str]:
+        path = settings.DATA_DIR / "demo-logins.json"
+        logins = json.loads(path.read_text()) if path.is_file() else {}
+        names = [role.value for role in StaffRole] + [username for username, *_ in DEMO_PLAYERS]
+        for name in names:
+            logins.setdefault(name, f"demo-{secrets.token_urlsafe(9)}")
+        logins.setdefault("demo-games-secret", secrets.token_urlsafe(24))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(logins, indent=2))
+        path.chmod(0o600)
+        return logins
+
+
+def _game_ref(external_id: str, amount: int) -> ExternalRef:
+    return ExternalRef(f"provider:{DEMO_PROVIDER}", external_id, fingerprint("demo-round", {"amount": amount}))

@@ -1,0 +1,69 @@
+"""`seed_demo` (run by `make run`): one staff user per role and players with money and a history,
+idempotently: a second run moves no money and keeps the logins."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from apps.accounts.models import Player, User
+from apps.games.models import Provider
+from apps.payments.models import PaymentProvider, Withdrawal
+from apps.wallet import selectors as wallet
+from apps.wallet.models import Transaction
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+# 300.00 + 200.00 deposited; stakes 55.00 in all, wins 49.00.
+EXPECTED_BALANCE = 50_000 - 5_500 + 4_900
+
+
+def test_seed_demo_is_idempotent_and_prints_working_logins(settings, tmp_path, capsys):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    first = Transaction.objects.count()
+    call_command("seed_demo")
+
+    assert Transaction.objects.count() == first  # the second run replayed, moved nothing
+    logins = json.loads((tmp_path / "demo-logins.json").read_text())
+    printed = capsys.readouterr().out
+    for role in ("support", "compliance", "finance", "admin"):
+        user = User.objects.get(username=role)
+        assert user.is_staff
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert user.check_password(logins[role])
+        assert logins[role] in printed
+    assert User.objects.get(username="admin").is_superuser
+    assert sorted(Player.objects.values_list("user__username", flat=True)) == ["alice", "bob", "carol"]
+    assert User.objects.get(username="alice").check_password(logins["alice"])
+    assert logins["demo-games-secret"] not in printed
+    assert Provider.objects.get(code="demo-games").enabled
+
+
+def test_seeded_players_have_money_and_a_history(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+
+    for player in Player.objects.exclude(user__username="alice"):
+        state = wallet.get_wallet_state(player.pk)
+        assert (state.cash, state.bonus) == (EXPECTED_BALANCE, 0)
+        history = wallet.list_transactions_page(player.pk, page_size=100)
+        kinds = [row.kind for row in history.rows]
+        assert kinds.count("deposit") == 2
+        assert kinds.count("bet") == 7
+        assert kinds.count("win") == 3  # the zero wins moved nothing and are not shown
+        assert history.rows[0].balance_after == EXPECTED_BALANCE
+
+
+def test_alice_is_verified_with_a_withdrawal_awaiting_approval_and_the_sandbox_psp_exists(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    alice = Player.objects.get(user__username="alice")
+    assert alice.kyc_status == "verified"
+    assert [(w.amount, w.status) for w in Withdrawal.objects.filter(player=alice)] == [(120_000, "awaiting_approval")]
+    state = wallet.get_wallet_state(alice.pk)
+    assert state.cash == EXPECTED_BALANCE + 150_000 - 120_000  # the withdrawal is out of the playable balance
+    assert PaymentProvider.objects.get(code="sandbox").enabled
+    assert not Withdrawal.objects.exclude(player=alice).exists()

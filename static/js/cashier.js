@@ -1,0 +1,235 @@
+/**
+ * The cashier page (templates/site/cashier.html), on the player API's cashier
+ * (contracts/payments.md): session cookie plus the CSRF header, an Idempotency-Key per form
+ * submission (a double click or a retried request moves money once). A deposit sends the browser
+ * to the PSP's hosted page (`redirect_url`), which sends it back to `/cashier/?deposit=<id>`.
+ * Refusals are shown in words, with the remaining headroom of a deposit limit.
+ */
+import { csrfToken, formatMinor, subscribe } from "./site.js";
+
+const config = JSON.parse(document.getElementById("cashier-config").textContent);
+const $ = (id) => document.getElementById(id);
+const API = "/api/player/v1";
+
+const STATUS_TEXT = {
+  pending: "Pending",
+  succeeded: "Credited",
+  failed: "Failed",
+  refunded: "Refunded",
+  charged_back: "Charged back",
+  awaiting_approval: "Awaiting approval",
+  approved: "Approved",
+  paid: "Paid",
+  cancelled: "Cancelled",
+};
+
+/** "12.50" -> 1250 in the currency's minor units, with integers only; null if not an amount. */
+function parseMinor(text, exponent = config.exponent) {
+  const match = /^(\d*)(?:\.(\d*))?$/.exec(text.trim());
+  if (!match || (match[1] === "" && !match[2]) || (match[2] || "").length > exponent) return null;
+  const whole = match[1] || "0";
+  const fraction = (match[2] || "").padEnd(exponent, "0");
+  const digits = (whole + fraction).replace(/^0+(?=\d)/, "");
+  const amount = Number(digits);
+  return Number.isSafeInteger(amount) ? amount : null;
+}
+
+function say(text, kind = "error") {
+  const slot = $("cashier-message");
+  slot.replaceChildren();
+  if (!text) return;
+  const p = document.createElement("p");
+  p.className = kind;
+  p.textContent = text;
+  slot.append(p);
+}
+
+/** The words for an API refusal (`{"error": {"code", "message", ...}}`). */
+export function refusalText(status, body) {
+  const error = (body && body.error) || {};
+  switch (error.code) {
+    case "LIMIT_REACHED": {
+      const left = Number.isInteger(error.remaining) ? error.remaining : null;
+      return left === null
+        ? `Refused: this would break one of your limits. ${error.message || ""}`.trim()
+        : `Refused: this would break your deposit limit. You can deposit at most ${formatMinor(left)} ${config.currency} now.`;
+    }
+    case "PLAYER_BLOCKED":
+      return `Refused: ${error.message || "your account may not do this now."}`;
+    case "INSUFFICIENT_FUNDS":
+      return "Refused: not enough cash to withdraw this amount (bonus money cannot be withdrawn).";
+    case "CURRENCY_MISMATCH":
+      return `Refused: your wallet is in ${config.currency}.`;
+    case "WITHDRAWAL_NOT_CANCELLABLE":
+      return "This withdrawal can no longer be cancelled.";
+    case "NOT_AUTHENTICATED":
+      return "You are logged out: log in again.";
+    case "INVALID_REQUEST":
+      return `Refused: ${error.message || "the request is not valid."}`;
+    default:
+      if (status === 404) return "The cashier is not available yet.";
+      return `Refused: ${error.message || `the server answered ${status}.`}`;
+  }
+}
+
+async function call(method, path, body, idempotencyKey) {
+  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  let response;
+  try {
+    response = await fetch(API + path, {
+      method,
+      credentials: "same-origin",
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    return { ok: false, status: 0, body: { error: { message: "the network is down; try again." } } };
+  }
+  let parsed = null;
+  try {
+    parsed = await response.json();
+  } catch {
+    parsed = null;
+  }
+  return { ok: response.ok, status: response.status, body: parsed };
+}
+
+function amountOf(form) {
+  const input = form.querySelector("[name=amount]");
+  const amount = parseMinor(input.value);
+  if (amount === null || amount <= 0) {
+    input.setAttribute("aria-invalid", "true");
+    say("Enter an amount such as 20 or 20.00.");
+    input.focus();
+    return null;
+  }
+  input.removeAttribute("aria-invalid");
+  return amount;
+}
+
+/** A form submission's key: kept while the same submission is retried, new for the next one. */
+function keyFor(form) {
+  if (!form.dataset.key) form.dataset.key = crypto.randomUUID();
+  return form.dataset.key;
+}
+
+async function submit(form, path, onDone) {
+  const amount = amountOf(form);
+  if (amount === null) return;
+  const button = form.querySelector("button");
+  button.disabled = true;
+  say("");
+  const body = { amount, currency: config.currency, provider: form.querySelector("[name=provider]").value };
+  const answer = await call("POST", path, body, keyFor(form));
+  button.disabled = false;
+  if (answer.status !== 0) delete form.dataset.key; // answered: the next submission is a new one
+  if (!answer.ok) {
+    say(refusalText(answer.status, answer.body));
+    return;
+  }
+  onDone(answer.body, amount);
+}
+
+$("deposit-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit(event.target, "/deposits", (deposit) => {
+    if (deposit.redirect_url) window.location.assign(deposit.redirect_url);
+  });
+});
+
+$("withdraw-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit(event.target, "/withdrawals", (withdrawal, amount) => {
+    event.target.reset();
+    const status = STATUS_TEXT[withdrawal.status] || withdrawal.status;
+    say(`Withdrawal of ${formatMinor(amount)} ${config.currency} requested: ${status}.`, "success");
+    loadWithdrawals();
+  });
+});
+
+function when(iso) {
+  return (iso || "").slice(0, 16).replace("T", " ");
+}
+
+async function loadWithdrawals() {
+  const answer = await call("GET", "/withdrawals");
+  const list = $("pending-withdrawals");
+  list.replaceChildren();
+  const pending = answer.ok ? (answer.body.results || []).filter((w) => w.status === "awaiting_approval") : [];
+  for (const withdrawal of pending) {
+    const item = document.createElement("li");
+    item.dataset.withdrawalId = withdrawal.withdrawal_id;
+    const text = document.createElement("span");
+    text.textContent = `${formatMinor(withdrawal.amount)} ${withdrawal.currency}, requested ${when(withdrawal.created_at)} UTC: awaiting approval`;
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = "Cancel";
+    cancel.setAttribute("aria-label", `Cancel the withdrawal of ${formatMinor(withdrawal.amount)} ${withdrawal.currency}`);
+    cancel.addEventListener("click", async () => {
+      cancel.disabled = true;
+      const done = await call("POST", `/withdrawals/${encodeURIComponent(withdrawal.withdrawal_id)}/cancel`);
+      if (!done.ok) {
+        cancel.disabled = false;
+        say(refusalText(done.status, done.body));
+        return;
+      }
+      say(`Withdrawal of ${formatMinor(withdrawal.amount)} ${withdrawal.currency} cancelled: the money is back in your balance.`, "success");
+      loadWithdrawals();
+    });
+    item.append(text, " ", cancel);
+    list.append(item);
+  }
+  $("no-pending").hidden = pending.length > 0;
+  if (!answer.ok && answer.status !== 0) $("no-pending").textContent = refusalText(answer.status, answer.body);
+}
+
+async function loadDeposits() {
+  const answer = await call("GET", "/deposits");
+  const body = $("recent-deposits");
+  body.replaceChildren();
+  const deposits = answer.ok ? (answer.body.results || []).slice(0, 10) : [];
+  for (const deposit of deposits) {
+    const row = document.createElement("tr");
+    row.dataset.depositId = deposit.deposit_id;
+    for (const [text, numeric] of [
+      [when(deposit.created_at), false],
+      [`${formatMinor(deposit.amount)} ${deposit.currency}`, true],
+      [STATUS_TEXT[deposit.status] || deposit.status, false],
+    ]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      if (numeric) cell.className = "num";
+      row.append(cell);
+    }
+    body.append(row);
+  }
+  $("no-deposits").hidden = deposits.length > 0;
+  if (!answer.ok && answer.status !== 0) $("no-deposits").textContent = refusalText(answer.status, answer.body);
+}
+
+/** Back from the PSP's page: say where the deposit stands (the credit itself arrives as a frame). */
+async function showReturnedDeposit(id) {
+  const answer = await call("GET", `/deposits/${encodeURIComponent(id)}`);
+  if (!answer.ok) return;
+  const deposit = answer.body;
+  const amount = `${formatMinor(deposit.amount)} ${deposit.currency}`;
+  if (deposit.status === "succeeded") say(`Your deposit of ${amount} is credited.`, "success");
+  else if (deposit.status === "pending") say(`Your deposit of ${amount} is being processed; your balance updates as soon as it is credited.`, "info");
+  else say(`Your deposit of ${amount} did not go through (${STATUS_TEXT[deposit.status] || deposit.status}).`);
+}
+
+// Money moved (a deposit credited, a withdrawal paid or returned): refresh the lists.
+subscribe({
+  onTransaction(transaction) {
+    if (transaction.kind === "deposit" || transaction.kind.startsWith("withdrawal")) {
+      loadDeposits();
+      loadWithdrawals();
+    }
+  },
+});
+
+if (config.returned_deposit) showReturnedDeposit(config.returned_deposit);
+loadDeposits();
+loadWithdrawals();
