@@ -7,7 +7,7 @@ from django.db import connections
 from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from rest_framework.test import APIClient
 
-from apps.accounts import throttling
+from apps.accounts import registration_throttle, throttling
 from apps.wallet.services import forget_system_accounts
 
 _HASHERS_MARKER = "production_password_hashers"
@@ -51,6 +51,13 @@ def _fresh_login_throttle(monkeypatch):
     """Each test starts with no failed logins: the throttle's keys are the test's own (the cache
     is shared by the whole run, and on Redis by every engineer's run)."""
     monkeypatch.setattr(throttling, "KEY_NAMESPACE", f"login-throttle-{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registration_budget(monkeypatch):
+    """Each test starts with its address's registration budget whole (the throttle's keys are the
+    test's own), so that the tests that register players cannot use it up for the later ones."""
+    monkeypatch.setattr(registration_throttle, "KEY_NAMESPACE", f"registration-throttle-{uuid.uuid4().hex}")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,14 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.backoffice import views as backoffice_views
 from apps.common import views as common_views
 from apps.compliance import views as compliance_views
+from apps.payments import views as payments_views
 from apps.payments.api import urls as payments_urls
 from apps.realtime import views as site_views
 
 urlpatterns = [
     # The player site: the wallet pages are the real-time app's, the account pages accounts',
-    # the responsible-gambling page compliance's.
+    # the cashier payments', the responsible-gambling page compliance's.
     path("", site_views.player_page, name="site-home"),
-    path("cashier/", site_views.cashier_page, name="site-cashier"),
+    path("cashier/", payments_views.cashier_page, name="site-cashier"),
     path("history/", site_views.history_page, name="site-history"),
     path("responsible-gambling/", compliance_views.responsible_gambling, name="site-responsible-gambling"),
     path("", include("apps.accounts.urls")),

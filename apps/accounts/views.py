@@ -4,6 +4,8 @@ real-time app's, the responsible-gambling page compliance's. Thin: parse, call, 
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts import errors, selectors, services, signup
 from apps.accounts.forms import SiteLoginForm
+from apps.accounts.registration_throttle import RegistrationThrottle
 from apps.common.errors import PamError
 from apps.common.money import parse_minor
 
@@ -78,6 +81,15 @@ def register_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "accounts/register.html", context)
 
+    throttle = RegistrationThrottle()
+    if not throttle.allow_request(request, None):
+        wait = math.ceil(throttle.wait() or 1)
+        minutes = math.ceil(wait / 60)
+        context["message"] = f"Too many accounts were registered from your address. Try again in {minutes} minutes."
+        context["code"] = "TOO_MANY_REQUESTS"
+        response = render(request, "accounts/register.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     currency = next((c for c in currencies if c.code == request.POST.get("currency")), None)
     data, field_errors = _registration_input(request.POST, brand, currency.exponent if currency else None)
     context["values"] = {

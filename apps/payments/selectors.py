@@ -34,6 +34,11 @@ def get_enabled_provider(code: str) -> PaymentProvider:
     return provider
 
 
+def list_enabled_providers() -> list[PaymentProvider]:
+    """The providers a player may choose at the cashier, by name."""
+    return list(PaymentProvider.objects.filter(enabled=True).order_by("name", "code"))
+
+
 def auto_approve_up_to(brand: Brand, currency: Currency) -> int:
     """The brand's automatic-approval threshold, in minor units of `currency` (the player's wallet
     currency): its `BrandPaymentSettings`, else 1,000.00 in that currency (DEFAULT_AUTO_APPROVE_UP_TO

@@ -115,21 +115,3 @@ def history_page(request: HttpRequest) -> HttpResponse:
         "site/history.html",
         {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
     )
-
-
-@login_required(login_url="site-login")
-def cashier_page(request: HttpRequest) -> HttpResponse:
-    """The cashier: deposit and withdrawal forms, pending withdrawals with Cancel, recent
-    deposits. The page is a shell; static/js/cashier.js talks to the player API's cashier
-    (contracts/payments.md) with the session and its CSRF token, so the payments app's answers and
-    refusals are the API's own. `?deposit=<id>`: the player is back from the PSP's page."""
-    player = accounts.get_player_for_request(request)
-    if player is None:
-        return render(request, "site/not_a_player.html")
-    returned = request.GET.get("deposit", "")
-    config = {
-        "currency": player.currency_id,
-        "exponent": player.currency.exponent,
-        "returned_deposit": returned if returned.isascii() and len(returned) <= 100 else "",
-    }
-    return render(request, "site/cashier.html", {"player": player, "cashier": config})

@@ -6,10 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services, signup
+from apps.accounts.registration_throttle import RegistrationThrottle
 from apps.common.schema import CurrencyCodeField, ErrorDetailSerializer, refusals
 
 
@@ -34,8 +34,7 @@ class RegisterApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "registration"
+    throttle_classes = [RegistrationThrottle]
 
     def get_throttles(self):
         return super().get_throttles() if self.request.method == "POST" else []

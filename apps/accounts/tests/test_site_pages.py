@@ -158,3 +158,31 @@ def test_a_refused_change_of_password_changes_nothing(client, current, again, me
     assert response.status_code == 400
     assert message in response.content
     assert User.objects.get(pk=player.user_id).check_password(PASSWORD)
+
+
+def test_registrations_from_one_address_share_one_budget_across_the_api_and_the_site(client, settings, monkeypatch):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.registration_throttle import RegistrationThrottle
+
+    settings.SITE_BRAND = make_brand("acme").code
+    monkeypatch.setattr(RegistrationThrottle, "THROTTLE_RATES", {"registration": "2/hour"})
+    api = APIClient()
+    first = api.post("/api/player/v1/auth/register", {**registration_form(username="viaapi", email="a@example.com"),
+                     "brand": "acme", "country": "MT", "deposit_limits": []}, format="json")  # fmt: skip
+    token = csrf(client, "/register/")
+    second = client.post("/register/", {**registration_form(), "csrfmiddlewaretoken": token})
+    client.logout()
+    token = csrf(client, "/register/")
+
+    third = client.post("/register/", {**registration_form(username="third", email="third@example.com"),
+                                      "csrfmiddlewaretoken": token})  # fmt: skip
+
+    assert (first.status_code, second.status_code) == (201, 302)
+    assert third.status_code == 429
+    assert int(third["Retry-After"]) > 0
+    assert b"Too many accounts were registered from your address" in third.content
+    assert not User.objects.filter(username="third").exists()
+    refused_api = api.post("/api/player/v1/auth/register", {**registration_form(username="fourth"), "brand": "acme"},
+                           format="json")  # fmt: skip
+    assert (refused_api.status_code, refused_api.json()["error"]["code"]) == (429, "TOO_MANY_REQUESTS")
