@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from apps.common.money import format_minor
 from apps.payments import selectors
 from apps.payments.adapters import adapter_for
 from apps.payments.adapters.sandbox import TEST_CARDS, SandboxAdapter, return_url
@@ -37,10 +38,13 @@ def checkout(request: HttpRequest, deposit_id: str) -> HttpResponse:
     if not isinstance(adapter, SandboxAdapter):
         raise Http404("No such payment.")
     form = CardForm(request.POST or None)
+    amount = format_minor(intent.amount, intent.currency.exponent)
     if intent.status != DepositStatus.PENDING:
-        return render(request, "payments/sandbox_checkout.html", {"intent": intent, "done": True}, status=409)
+        context = {"intent": intent, "amount": amount, "done": True}
+        return render(request, "payments/sandbox_checkout.html", context, status=409)
     if request.method == "POST" and form.is_valid():
         adapter.pay_with_card(intent, form.cleaned_data["card_number"], base_url=request.build_absolute_uri("/"))
         return redirect(return_url(intent.public_id))
     cards = [(" ".join(number[i : i + 4] for i in range(0, 16, 4)), what) for number, what in TEST_CARDS.items()]
-    return render(request, "payments/sandbox_checkout.html", {"intent": intent, "form": form, "cards": cards})
+    context = {"intent": intent, "amount": amount, "form": form, "cards": cards}
+    return render(request, "payments/sandbox_checkout.html", context)

@@ -24,8 +24,7 @@ def test_the_page_shows_the_deposit_and_the_test_cards(client):
     assert page.status_code == 200
     for shown in (
         deposit.public_id,
-        "5000",
-        "EUR",
+        "<strong>50.00 EUR</strong>",
         "4242 4242 4242 4242",
         "4000 0000 0000 0002",
         "4000 0000 0000 3220",
