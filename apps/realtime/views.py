@@ -22,6 +22,8 @@ from apps.wallet.choices import TransactionKind
 
 RECENT_TRANSACTIONS = 10  # rows on the page; the client keeps at most as many
 HISTORY_PAGE_SIZE = 25
+# What the player reads for each kind (a kind the page does not know is shown by its code).
+KIND_LABELS = {kind.value: str(kind.label) for kind in TransactionKind}
 
 
 @login_required(login_url="site-login")
@@ -38,7 +40,7 @@ def player_page(request: HttpRequest) -> HttpResponse:
     transactions = [
         {
             "version": event["version"],
-            "kind": event["kind"],
+            "kind": KIND_LABELS.get(event["kind"], event["kind"]),
             "amount": format_minor(event["amount"], exponent),
             "balance": format_minor(event["balance"], exponent),
             "created_at": _display_time(event["created_at"]),
@@ -52,7 +54,7 @@ def player_page(request: HttpRequest) -> HttpResponse:
         "bonus": format_minor(state.bonus, exponent),
         "currency": state.currency,
         "transactions": transactions,
-        "client": {"keep": RECENT_TRANSACTIONS},
+        "client": {"keep": RECENT_TRANSACTIONS, "kinds": KIND_LABELS},
     }
     return render(request, "site/player.html", context)
 
@@ -99,7 +101,7 @@ def history_page(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "version": row.version,
-            "kind": TransactionKind(row.kind).label,
+            "kind": KIND_LABELS.get(row.kind, row.kind),
             "amount": format_minor(row.amount, exponent),
             "balance_after": format_minor(row.balance_after, exponent),
             "currency": row.currency,

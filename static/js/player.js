@@ -19,7 +19,7 @@ function showTransaction(transaction, frame) {
   row.dataset.version = String(frame.version);
   const cells = [
     (transaction.created_at || "").slice(0, 19).replace("T", " "),
-    transaction.kind,
+    config.kinds[transaction.kind] || transaction.kind,
     formatMinor(transaction.amount),
     formatMinor(frame.balance),
   ];

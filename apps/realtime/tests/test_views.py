@@ -70,9 +70,11 @@ def test_player_logs_in_and_sees_balance_and_last_transactions(client):
     assert '<span class="currency" id="currency">EUR</span>' in html
     # Newest first: the bet (version 2), then the funding (version 1).
     assert html.index('data-version="2"') < html.index('data-version="1"')
-    assert '<td>bet</td><td class="num">-2.50</td><td class="num">97.50</td>' in html
+    assert '<td>Bet</td><td class="num">-2.50</td><td class="num">97.50</td>' in html
     assert client_config(page) == {"version": 2, "exponent": 2}
-    assert client_config(page, "wallet-page") == {"keep": 10}
+    config = client_config(page, "wallet-page")
+    assert config["keep"] == 10
+    assert (config["kinds"]["bet"], config["kinds"]["withdrawal_returned"]) == ("Bet", "Withdrawal returned")
     assert '<span id="header-balance">97.50</span>' in html  # the header, at the same version
     assert "js/pam-realtime.js" not in html  # loaded by site.js, as a module
     assert "js/site.js" in html
