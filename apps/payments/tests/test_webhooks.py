@@ -436,6 +436,23 @@ def test_a_state_that_changed_under_the_lock_rolls_the_money_back_and_records_wh
     assert WebhookEvent.objects.get().reason == "already credited (deposit succeeded)"
 
 
+def test_a_credit_left_without_its_status_by_the_former_code_is_finished_by_the_retry(player, deposit):
+    """Before the money and the status committed together, a crash could leave a deposit credited
+    and still pending. Its event's retry is a wallet replay: it writes the status, credits nothing."""
+    services.wallet.credit(
+        player_id=player.pk, currency="EUR", amount=5_000, kind=TransactionKind.DEPOSIT,
+        ref=services._deposit_ref(deposit, 5_000), counter=clearing_code("sandbox"),
+    )  # fmt: skip
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+
+    answer = post_webhook(body)
+
+    assert answer.json() == {"status": "applied"}
+    assert (cash(player), len(deposits_of(player)), status_of(deposit)) == (5_000, 1, "succeeded")
+    assert WebhookEvent.objects.get().reason == "credited 5000 EUR"
+    assert_audit_clean()
+
+
 def test_the_wallet_refuses_a_second_credit_of_another_amount(player, deposit):
     """What makes two success events of one deposit credit once: the wallet's key."""
     post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
