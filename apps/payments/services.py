@@ -49,7 +49,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -516,6 +516,7 @@ def _settled(record: WebhookEvent, provider: PaymentProvider, event: Event, deci
 
 
 Payment = DepositIntent | Withdrawal
+P = TypeVar("P", DepositIntent, Withdrawal)
 
 
 @dataclass(frozen=True)
@@ -606,7 +607,14 @@ def _with_money(
 
 def _deposit_of(provider: PaymentProvider, reference: str) -> DepositIntent | None:
     """The deposit `reference` names, if it is this provider's (another PSP's events never touch it)."""
-    return DepositIntent.objects.filter(public_id=reference, provider=provider).first()
+    return _with_provider(DepositIntent.objects.filter(public_id=reference, provider=provider).first(), provider)
+
+
+def _with_provider(payment: P | None, provider: PaymentProvider) -> P | None:
+    """The payment with its provider set from the one in hand (its keys name it: no query)."""
+    if payment is not None:
+        payment.provider = provider
+    return payment
 
 
 def _unknown(record: WebhookEvent, provider: PaymentProvider, event: Event, what: str) -> str:
@@ -723,7 +731,9 @@ def _deposit_reversed(record: WebhookEvent, provider: PaymentProvider, event: Ev
 
 
 def _payout(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
-    withdrawal = Withdrawal.objects.filter(public_id=event.reference, provider=provider).first()
+    withdrawal = _with_provider(
+        Withdrawal.objects.filter(public_id=event.reference, provider=provider).first(), provider
+    )
     if withdrawal is None:
         return _unknown(record, provider, event, "withdrawal")
     succeeded = event.type == EventType.PAYOUT_SUCCEEDED

@@ -8,7 +8,8 @@ import json
 import time
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.compliance import services as compliance
 from apps.compliance.errors import PlayerBlocked
@@ -451,6 +452,25 @@ def test_a_credit_left_without_its_status_by_the_former_code_is_finished_by_the_
     assert (cash(player), len(deposits_of(player)), status_of(deposit)) == (5_000, 1, "succeeded")
     assert WebhookEvent.objects.get().reason == "credited 5000 EUR"
     assert_audit_clean()
+
+
+def test_a_success_is_two_transactions_and_a_pinned_number_of_statements(provider, player, deposit):
+    """The record of the delivery, then the wallet's credit with the deposit's status and the
+    verdict in its transaction: nothing in between (each commit waits for its WAL flush). The
+    nine: the record; the deposit's first look; the wallet's lock with its look-up, the credit,
+    the outbox row; the record and the deposit locked; the deposit and the record written."""
+    from apps.payments.adapters.base import parse_event
+
+    credited(player)  # the player's accounts and the PSP's clearing account exist: the usual case
+    parsed = parse_event(json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode())
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.receive_webhook(provider=provider, event=parsed) == "applied"
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    # Inside the test's own transaction each of them is a savepoint.
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2
+    assert len([sql for sql in statements if "SAVEPOINT" not in sql]) == 9
 
 
 def test_the_wallet_refuses_a_second_credit_of_another_amount(player, deposit):
