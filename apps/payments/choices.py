@@ -29,20 +29,8 @@ class WithdrawalStatus(models.TextChoices):
 VISIBLE_WITHDRAWAL_STATUSES = [s for s in WithdrawalStatus.values if s != WithdrawalStatus.REQUESTED]
 
 
-class WithdrawalClaim(models.TextChoices):
-    """What is underway on a withdrawal whose money is moving: set (and committed) before the
-    wallet call, cleared with the final status after it. A claim makes the competing outcomes
-    exclusive (a payout success and a payout failure, a cancellation and an approval), and a
-    retry of the same outcome finishes what a crash left half done."""
-
-    NONE = "", "None"
-    CANCEL = "cancel", "Cancellation by the player"
-    REJECT = "reject", "Rejection by staff"
-    PAYOUT = "payout", "Payout event"
-
-
 class WebhookVerdict(models.TextChoices):
-    PENDING = "pending", "Pending"  # recorded, its effect not yet applied (a crash heals on retry)
+    PENDING = "pending", "Pending"  # recorded, not yet decided (a crash before commit leaves it so)
     APPLIED = "applied", "Applied"
     DUPLICATE = "duplicate", "Duplicate"
     IGNORED = "ignored", "Ignored"

@@ -2,11 +2,16 @@
 
 A deposit's or a withdrawal's status changes only under `SELECT … FOR UPDATE` of its own row, so
 two events (or an event and a staff action) racing for one payment queue, and the second sees
-what the first decided. A payments transaction locks at most one payments row and never holds it
-across a wallet call: the wallet's services are durable transactions of their own, so nothing
-here can wait on a ledger lock while holding a payment row, and nothing can deadlock.
-Webhook records are locked first when their verdict is decided, then the payment they name; a
-player's deposit starts queue on an advisory lock of their own, taken before anything else.
+what the first decided.
+
+One order everywhere, so nothing can deadlock: the player's ledger accounts (taken by the wallet,
+first in every money transaction), then the webhook record, then the payment. A money step is a
+wallet service call whose `commit_with` takes the record's and the payment's locks after the
+wallet took the player's; a transaction of payments alone (an event that moves no money, a staff
+approval, a verdict written after a refusal) takes the record, then the payment, and never calls
+the wallet while it holds them (it cannot: the wallet's services are durable transactions, which
+refuse to run inside another). So a payments lock is never held while waiting for a ledger lock.
+A player's deposit starts queue on an advisory lock of their own, taken before anything else.
 """
 
 from __future__ import annotations

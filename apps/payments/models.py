@@ -20,7 +20,6 @@ from apps.payments.choices import (
     AdapterName,
     DepositStatus,
     WebhookVerdict,
-    WithdrawalClaim,
     WithdrawalStatus,
 )
 
@@ -115,7 +114,7 @@ class DepositIntent(CashierRequest):
     status = models.CharField(max_length=16, choices=DepositStatus.choices, default=DepositStatus.PENDING)
     credited_amount = models.BigIntegerField(null=True, blank=True, help_text="minor units the PSP reported")
     reversal_event = models.CharField(
-        max_length=100, blank=True, help_text="the refund or chargeback event that takes the money back"
+        max_length=100, blank=True, help_text="the refund or chargeback event that took the money back"
     )
     redirect_url = models.URLField(max_length=2000, blank=True)
     flagged_for_staff = models.BooleanField(default=False)
@@ -153,8 +152,6 @@ class Withdrawal(CashierRequest):
     initial_status = models.CharField(
         max_length=20, choices=WithdrawalStatus.choices, blank=True, help_text="the status of the first answer"
     )
-    claim = models.CharField(max_length=16, choices=WithdrawalClaim.choices, blank=True, default="")
-    claim_event = models.CharField(max_length=100, blank=True, help_text="the payout event that holds the claim")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -172,7 +169,6 @@ class Withdrawal(CashierRequest):
         constraints = [
             *CashierRequest.Meta.constraints,
             models.CheckConstraint(condition=Q(status__in=WithdrawalStatus.values), name="withdrawal_status_valid"),
-            models.CheckConstraint(condition=Q(claim__in=WithdrawalClaim.values), name="withdrawal_claim_valid"),
         ]
         indexes = [
             models.Index(fields=["player", "-id"], name="withdrawal_player_newest"),

@@ -15,26 +15,32 @@ Each fingerprint names the payment (and a credit's amount), never the event: two
 success events of one deposit credit it once (a second one with another amount is refused by the
 wallet as another body, and ignored).
 
-Why not one transaction for the record and the money: the wallet's services are
-`atomic(durable=True)`, so nothing here can hold them inside its own transaction. An extension
-point participant of the wallet could write payments' rows inside the money transaction, but
-the wallet offers such a moment only for some movements (none for a payout or a return), and it
-would have payments' rows written from inside the wallet's lock on every deposit. Instead, every
-step that moves money runs in three parts, and each part is safe to repeat:
+Each step that moves money is ONE call of the wallet service, whose `commit_with` (the wallet's
+hook, called inside the money's transaction after the movement) locks the payments rows and
+writes the payment's new status and, for a webhook, the record's verdict. The money, the status
+and the verdict commit together or not at all:
 
-1. *decide* (one transaction): the webhook record (or the withdrawal) locked; the payment
-   locked (locks.py); either the event changes nothing (the verdict is written, done) or what is
-   about to happen is claimed on the payment's row (a refund's event id, a payout's outcome, a
-   cancellation), so that a competing outcome is refused from then on;
-2. *move* the money through the wallet (idempotent: a repeat is answered from the ledger);
-3. *finish* (one transaction): the record and the payment locked again; the payment's new
-   status and the record's verdict written together.
+1. *record* (a transaction of its own): the delivery's `WebhookEvent`, `pending`, unique per
+   (provider, event id); a second delivery of a decided event is recorded as a `duplicate`;
+2. *apply* (the wallet's transaction): the wallet locks the player's accounts and moves the
+   money; `commit_with` locks the record (still pending, else a racing delivery decided it: a
+   `duplicate`) and the payment (locks.py), checks the payment's state and writes the status and
+   the verdict. A state in which the event changes nothing raises `_NoEffect`, which rolls the
+   money back; its verdict (`ignored`, with why) is then written in a transaction of its own.
 
-A process that dies between the parts leaves the webhook record `pending` (or the claim set):
-the PSP retries an event until it gets a 200, and that retry goes through the same three parts,
-where the wallet answers the money already moved from the ledger. Two deliveries of one event
-racing both reach the wallet (which moves money once) and then queue on the record's lock in
-part 3: the first writes the verdict, the second finds it written and is a `duplicate`.
+An event that moves no money (a failure, an unknown reference, another currency, one that a
+first look at the payment shows changes nothing) is decided in one payments transaction.
+
+Why exactly once: the record, the status and the money commit in one transaction. A process that
+dies before that commit leaves none of them (the record is still `pending`): the PSP retries an
+event until it gets a 200, and the retry applies it once. One that dies after it left everything:
+the retry is a `duplicate`. Two deliveries of one event racing queue on the player's accounts in
+the wallet: the first commits money and verdict, the second is a wallet replay (the same key; no
+`commit_with`) and finds the record decided: a `duplicate`. A second success event of a credited
+deposit is a replay too (`ignored`, already credited), or, with another amount, refused by the
+wallet as another body (`ignored`). Competing outcomes of one payment (a payout's success and its
+failure, a cancellation and an approval) are exclusive because each checks the payment's status
+under its lock in the transaction that writes it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -64,7 +71,6 @@ from apps.payments.choices import (
     DepositStatus,
     EventType,
     WebhookVerdict,
-    WithdrawalClaim,
     WithdrawalStatus,
 )
 from apps.payments.models import DepositIntent, PaymentProvider, WebhookEvent, Withdrawal
@@ -224,12 +230,12 @@ def request_withdrawal(
     pending-withdrawal account), then approved by itself or left for staff.
 
     Approved by itself when the amount is within the brand's threshold and no risk rule fires
-    (risk.py); the PSP is then asked to pay it after commit. `acting_user`: staff requesting on
-    the player's behalf (they cannot approve it then); the player's own user by default.
-    Raises UnknownProvider and what `reserve_withdrawal` raises: KycRequired / PlayerBlocked
-    (unverified, frozen), InsufficientFunds (only cash), CurrencyMismatch; a refused request
-    leaves nothing behind. The same key and body again: the first answer (replayed), finishing
-    a request a crash interrupted; another body: DuplicateTransaction.
+    (risk.py); the PSP is then asked to pay it after commit. The reservation and that decision
+    commit together. `acting_user`: staff requesting on the player's behalf (they cannot approve
+    it then); the player's own user by default. Raises UnknownProvider and what
+    `reserve_withdrawal` raises: KycRequired / PlayerBlocked (unverified, frozen),
+    InsufficientFunds (only cash), CurrencyMismatch; a refused request leaves nothing behind.
+    The same key and body again: the first answer (replayed); another body: DuplicateTransaction.
     """
     request_fingerprint = _request_fingerprint("withdrawal", amount, currency, provider_code)
     withdrawal = _replay_of(Withdrawal, player, idempotency_key, request_fingerprint)
@@ -252,28 +258,43 @@ def request_withdrawal(
             replayed = True
     if withdrawal.status != WithdrawalStatus.REQUESTED:
         return Started(withdrawal, replayed=True)
+    decided: list[Withdrawal] = []
+
+    def decide_approval(_: object = None) -> None:
+        decided.append(_decide_approval(locks.lock_withdrawal(withdrawal.pk)))
+
     try:
-        wallet.reserve_withdrawal(
-            player_id=player.pk, currency=currency, amount=amount, ref=_withdrawal_ref(withdrawal)
-        )
+        posted = wallet.reserve_withdrawal(
+            player_id=player.pk, currency=currency, amount=amount, ref=_withdrawal_ref(withdrawal),
+            commit_with=decide_approval,
+        )  # fmt: skip
     except PamError:
-        # Refused: no money moved, so the request leaves nothing behind. (Any other failure
-        # keeps the row: the reservation may have committed, and a retry with the key finishes.)
+        # Refused: no money moved, so the request leaves nothing behind.
         Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.REQUESTED).delete()
         raise
-    with transaction.atomic():
-        withdrawal = locks.lock_withdrawal(withdrawal.pk)
-        if withdrawal.status == WithdrawalStatus.REQUESTED:
-            flags = risk.risk_flags(player_id=player.pk)
-            within = amount <= selectors.auto_approve_up_to(withdrawal.player.brand, withdrawal.player.currency)
-            withdrawal.status = withdrawal.initial_status = (
-                WithdrawalStatus.APPROVED if within and not flags else WithdrawalStatus.AWAITING_APPROVAL
-            )
-            withdrawal.risk_flags = flags
-            withdrawal.save(update_fields=["status", "initial_status", "risk_flags", "updated_at"])
-            if withdrawal.status == WithdrawalStatus.APPROVED:
-                _start_payout_after_commit(withdrawal)
-    return Started(withdrawal, replayed=replayed)
+    if posted.replayed:
+        # Reserved already, by a racing request with the same key (which decided it in the
+        # reservation's transaction: nothing to do), or by the former three-part code that a
+        # crash stopped before its decision: decide it now.
+        with transaction.atomic():
+            decide_approval()
+    return Started(decided[-1], replayed=replayed)
+
+
+def _decide_approval(locked: Withdrawal) -> Withdrawal:
+    """A reserved withdrawal (locked, still `requested`) approved by itself or left for staff;
+    one already decided is left as it is."""
+    if locked.status == WithdrawalStatus.REQUESTED:
+        flags = risk.risk_flags(player_id=locked.player_id)
+        within = locked.amount <= selectors.auto_approve_up_to(locked.player.brand, locked.player.currency)
+        locked.status = locked.initial_status = (
+            WithdrawalStatus.APPROVED if within and not flags else WithdrawalStatus.AWAITING_APPROVAL
+        )
+        locked.risk_flags = flags
+        locked.save(update_fields=["status", "initial_status", "risk_flags", "updated_at"])
+        if locked.status == WithdrawalStatus.APPROVED:
+            _start_payout_after_commit(locked)
+    return locked
 
 
 def _start_payout_after_commit(withdrawal: Withdrawal) -> None:
@@ -293,71 +314,82 @@ def cancel_withdrawal(*, player: Player, withdrawal_id: str) -> Withdrawal:
     Only while awaiting approval; raises NotFound, WithdrawalNotCancellable."""
     withdrawal = selectors.get_player_withdrawal(player, withdrawal_id)
 
-    def claim(locked: Withdrawal) -> None:
-        if locked.claim == WithdrawalClaim.CANCEL:
-            return  # a cancellation a crash interrupted: finish it
-        if locked.status != WithdrawalStatus.AWAITING_APPROVAL or locked.claim:
+    def check(locked: Withdrawal) -> None:
+        if locked.status != WithdrawalStatus.AWAITING_APPROVAL:
             raise errors.WithdrawalNotCancellable
-        locked.claim = WithdrawalClaim.CANCEL
 
-    return _return_withdrawal(withdrawal, claim, reason="cancelled by the player")
+    return _return_withdrawal(withdrawal, check, reason="cancelled by the player")
 
 
 def reject_withdrawal(*, withdrawal_id: int, acting_user: User, reason: str) -> Withdrawal:
     """Staff's rejection: `cancelled` with `reason`, the money back in the player's cash, a staff
-    action in the trail. Raises WithdrawalNotAwaitingApproval."""
+    action in the trail (all in one transaction). Raises WithdrawalNotAwaitingApproval."""
     if not reason.strip():
         raise ValueError("A rejection needs a reason.")
 
-    def claim(locked: Withdrawal) -> None:
-        if locked.claim == WithdrawalClaim.REJECT:
-            return
-        if locked.status != WithdrawalStatus.AWAITING_APPROVAL or locked.claim:
+    def check(locked: Withdrawal) -> None:
+        if locked.status != WithdrawalStatus.AWAITING_APPROVAL:
             raise errors.WithdrawalNotAwaitingApproval
-        locked.claim = WithdrawalClaim.REJECT
-        locked.last_touched_by = acting_user
 
     def record(locked: Withdrawal) -> None:
+        locked.last_touched_by = acting_user
         staff_trail.record_staff_action(
             actor=acting_user, action=WITHDRAWAL_REJECT, target=locked,
             before={"status": WithdrawalStatus.AWAITING_APPROVAL}, after={"status": locked.status}, reason=reason,
         )  # fmt: skip
 
     withdrawal = Withdrawal.objects.select_related("provider").get(pk=withdrawal_id)
-    return _return_withdrawal(withdrawal, claim, reason=reason, record=record)
+    return _return_withdrawal(withdrawal, check, reason=reason, record=record)
 
 
 def _return_withdrawal(
-    withdrawal: Withdrawal, claim: Callable[[Withdrawal], None], *, reason: str,
+    withdrawal: Withdrawal, check: Callable[[Withdrawal], None], *, reason: str,
     record: Callable[[Withdrawal], None] | None = None,
 ) -> Withdrawal:  # fmt: skip
-    """Claim (decide), return the money (move), then `cancelled` (finish): the module's three
-    parts for a cancellation or a rejection."""
-    with transaction.atomic():
+    """A cancellation or a rejection: one `return_withdrawal` call whose `commit_with` locks the
+    withdrawal (after the wallet locked the player's accounts), `check`s it still awaits approval
+    (else its refusal rolls the money back), makes it `cancelled` and runs `record`: the money,
+    the status and the staff action commit together. An approval racing it queues on the
+    withdrawal's lock, and whichever commits second finds the other's status and is refused."""
+    check(withdrawal)  # a first, unlocked look: refused without a wallet call
+    cancelled: list[Withdrawal] = []
+
+    def cancel(_: object = None) -> None:
         locked = locks.lock_withdrawal(withdrawal.pk)
-        claim(locked)
-        locked.save(update_fields=["claim", "last_touched_by", "updated_at"])
-    wallet.return_withdrawal(
-        player_id=locked.player_id, currency=locked.currency_id, amount=locked.amount,
-        ref=_withdrawal_ref(locked, "returned"),
-    )  # fmt: skip
-    with transaction.atomic():
-        locked = locks.lock_withdrawal(withdrawal.pk)
-        if locked.status == WithdrawalStatus.AWAITING_APPROVAL:
-            locked.status, locked.claim, locked.reason = WithdrawalStatus.CANCELLED, WithdrawalClaim.NONE, reason
-            locked.save(update_fields=["status", "claim", "reason", "updated_at"])
-            if record is not None:
-                record(locked)
-    return locked
+        check(locked)
+        locked.status, locked.reason = WithdrawalStatus.CANCELLED, reason
+        if record is not None:
+            record(locked)
+        locked.save(update_fields=["status", "reason", "last_touched_by", "updated_at"])
+        cancelled.append(locked)
+
+    try:
+        posted = wallet.return_withdrawal(
+            player_id=withdrawal.player_id, currency=withdrawal.currency_id, amount=withdrawal.amount,
+            ref=_withdrawal_ref(withdrawal, "returned"), commit_with=cancel,
+        )  # fmt: skip
+    except wallet_errors.InsufficientFunds:
+        # Its money is no longer pending: an outcome that committed since the first look took it.
+        with transaction.atomic():
+            check(locks.lock_withdrawal(withdrawal.pk))
+        raise
+    if posted.replayed:
+        # Returned already: by a racing cancellation or rejection, whose status `check` now
+        # refuses, or by the former three-part code that a crash stopped before the status.
+        with transaction.atomic():
+            cancel()
+    return cancelled[-1]
 
 
 def approve_withdrawal(*, withdrawal_id: int, acting_user: User) -> Withdrawal:
     """Staff's approval: `approved`, a staff action in the trail, and the PSP asked to pay it
     after commit. Four eyes: whoever requested or last touched it (or the player themself)
-    cannot; raises FourEyesRequired, WithdrawalNotAwaitingApproval."""
+    cannot; raises FourEyesRequired, WithdrawalNotAwaitingApproval. Moves no money: one
+    payments transaction, which a cancellation or rejection racing it queues behind (or ahead of)
+    on the withdrawal's lock."""
     with transaction.atomic():
         withdrawal = locks.lock_withdrawal(withdrawal_id)
-        if withdrawal.status != WithdrawalStatus.AWAITING_APPROVAL or withdrawal.claim:
+        if withdrawal.status != WithdrawalStatus.AWAITING_APPROVAL:
             raise errors.WithdrawalNotAwaitingApproval
         if acting_user.pk in (withdrawal.requested_by_id, withdrawal.last_touched_by_id, withdrawal.player.user_id):
             raise errors.FourEyesRequired
@@ -385,8 +417,8 @@ def record_refused_webhook(*, provider: PaymentProvider, reason: str) -> Webhook
 def receive_webhook(*, provider: PaymentProvider, event: Event) -> str:
     """Apply one authentic event of `provider` exactly once and return its verdict: `applied`,
     `duplicate` or `ignored` (contracts/payments.md's rules; each recorded with its reason).
-    Raises only what is not the event's fault (the database, the wallet): the record then stays
-    `pending` and the PSP's retry finishes it."""
+    Raises only what is not the event's fault (the database, the wallet): nothing it would have
+    changed is then committed, the record stays `pending`, and the PSP's retry applies it."""
     record = _record_delivery(provider, event)
     if record is None:
         return WebhookVerdict.DUPLICATE
@@ -429,6 +461,19 @@ class _AlreadyDecided(Exception):
     """The record was decided by a racing delivery of the same event."""
 
 
+class _NoEffect(PamError):
+    """Raised in a wallet call's `commit_with`: the event changes nothing after all (`ignored`,
+    with `reason`) or a racing delivery decided its record first (`duplicate`). Raising it rolls
+    the money back with everything the call wrote; the verdict is then written on its own.
+    Never leaves this module."""
+
+    code = "PAYMENT_EVENT_NO_EFFECT"
+
+    def __init__(self, verdict: str, reason: str = "") -> None:
+        super().__init__(reason or verdict)
+        self.verdict, self.reason = verdict, reason
+
+
 def _decide(record: WebhookEvent, verdict: str, reason: str) -> None:
     """Write the verdict on the record, inside the caller's transaction, which locked the record
     with `_lock_pending` first."""
@@ -443,93 +488,152 @@ def _lock_pending(record: WebhookEvent) -> WebhookEvent:
     return locked
 
 
-def _in_parts(
-    record: WebhookEvent, event: Event, provider: PaymentProvider,
-    decide: Callable[[WebhookEvent], tuple[str, str] | None],
-    move: Callable[[], None],
-    finish: Callable[[WebhookEvent], tuple[str, str]],
-) -> str:  # fmt: skip
-    """The module's three parts for one event: `decide` (record locked; a (verdict, reason) ends
-    it there, None goes on), `move`, `finish` (record locked; returns the verdict and reason).
-    A racing delivery that decided first makes this one a `duplicate`."""
+Decision = tuple[str, str]  # (verdict, reason)
+
+
+def _settle(
+    record: WebhookEvent, provider: PaymentProvider, event: Event, decide: Callable[[], Decision | None]
+) -> str | None:
+    """Decide the record in one transaction that moves no money: the record locked (a racing
+    delivery decided it: this one is a `duplicate`), then `decide()` (which locks the payment it
+    reads) gives the verdict and reason to write, or None to write nothing (None is returned)."""
     try:
         with transaction.atomic():
             locked = _lock_pending(record)
-            decided = decide(locked)
-            if decided is not None:
-                _decide(locked, *decided)
-                return decided[0]
-        move()
-        with transaction.atomic():
-            locked = _lock_pending(record)
-            verdict, reason = finish(locked)
-            _decide(locked, verdict, reason)
-            return verdict
+            decided = decide()
+            if decided is None:
+                return None
+            _decide(locked, *decided)
+            return decided[0]
     except _AlreadyDecided:
         _record_duplicate(provider, event, record)
         return WebhookVerdict.DUPLICATE
 
 
-def _deposit_of(provider: PaymentProvider, reference: str) -> DepositIntent | None:
-    """The deposit `reference` names, if it is this provider's (another PSP's events never touch it)."""
-    return DepositIntent.objects.filter(public_id=reference, provider=provider).first()
+def _settled(record: WebhookEvent, provider: PaymentProvider, event: Event, decide: Callable[[], Decision]) -> str:
+    """`_settle` with a `decide` that always decides: the verdict written (or `duplicate`)."""
+    return cast(str, _settle(record, provider, event, decide))
 
 
-def _unknown(record: WebhookEvent, what: str) -> str:
-    with transaction.atomic():
+Payment = DepositIntent | Withdrawal
+P = TypeVar("P", DepositIntent, Withdrawal)
+
+
+@dataclass(frozen=True)
+class _MoneyEffect:
+    """What an event that moves money does to its payment.
+
+    `unchanged(payment)`: why the event changes nothing in the payment's state, or None.
+    `apply(payment)`: the payment's new status written (the payment locked); the verdict's reason.
+    `move(payment, commit_with)`: the one wallet call, with `commit_with` passed on.
+    `conflict`: the verdict's reason when the wallet refuses the call's key as another body.
+    """
+
+    lock: Callable[[], Payment]
+    unchanged: Callable[[Payment], str | None]
+    apply: Callable[[Payment], str]
+    move: Callable[[Payment, wallet.CommitWith], wallet.Posted]
+    conflict: str = ""
+
+
+def _with_money(
+    record: WebhookEvent, provider: PaymentProvider, event: Event, payment: Payment, effect: _MoneyEffect
+) -> str:
+    """Apply an event that moves money: one wallet call whose `commit_with` locks the record
+    (still pending) and the payment, checks the payment's state and writes its new status and the
+    record's verdict, so the money, the status and the verdict commit together or not at all.
+
+    `payment` is a first, unlocked look: a state in which the event changes nothing is decided
+    without the wallet (and checked again under the locks). A refusal in `commit_with` (the state
+    changed since, a racing delivery decided the record) rolls the money back and its verdict is
+    written on its own. A wallet replay (this movement committed earlier, with its payment's
+    status) is decided from the payment's state."""
+
+    def decided_by_state() -> Decision | None:
+        reason = effect.unchanged(effect.lock())
+        return None if reason is None else (WebhookVerdict.IGNORED, reason)
+
+    if effect.unchanged(payment) is not None:
+        verdict = _settle(record, provider, event, decided_by_state)
+        if verdict is not None:
+            return verdict
+        payment = type(payment).objects.get(pk=payment.pk)  # it moved on since the first look
+
+    def commit_with(_: object) -> None:
         try:
             locked = _lock_pending(record)
         except _AlreadyDecided:
+            raise _NoEffect(WebhookVerdict.DUPLICATE) from None
+        locked_payment = effect.lock()
+        reason = effect.unchanged(locked_payment)
+        if reason is not None:
+            raise _NoEffect(WebhookVerdict.IGNORED, reason)
+        _decide(locked, WebhookVerdict.APPLIED, effect.apply(locked_payment))
+
+    try:
+        posted = effect.move(payment, commit_with)
+    except _NoEffect as no_effect:
+        if no_effect.verdict == WebhookVerdict.DUPLICATE:
+            _record_duplicate(provider, event, record)
             return WebhookVerdict.DUPLICATE
-        _decide(
-            locked, WebhookVerdict.IGNORED, f"unknown reference: no {what} of this provider is {record.reference!r}"
-        )
-    return WebhookVerdict.IGNORED
+        reason = no_effect.reason
+        return _settled(record, provider, event, lambda: (WebhookVerdict.IGNORED, reason))
+    except wallet_errors.DuplicateTransaction:
+        if not effect.conflict:
+            raise
+        return _settled(record, provider, event, lambda: (WebhookVerdict.IGNORED, effect.conflict))
+    except PamError:
+        # The wallet refused (a payout's money no longer pending): an outcome that committed
+        # since the first look may explain it; anything else stays the wallet's error.
+        verdict = _settle(record, provider, event, decided_by_state)
+        if verdict is None:
+            raise
+        return verdict
+    if not posted.replayed:
+        return WebhookVerdict.APPLIED
+
+    def after_replay() -> Decision:
+        # The movement committed earlier with the payment's new status (a racing delivery, another
+        # event of the same outcome): `unchanged` says so. A state the movement would still change
+        # is left only by the former three-part code, stopped by a crash: finish it.
+        locked_payment = effect.lock()
+        reason = effect.unchanged(locked_payment)
+        if reason is not None:
+            return WebhookVerdict.IGNORED, reason
+        return WebhookVerdict.APPLIED, effect.apply(locked_payment)
+
+    return _settled(record, provider, event, after_replay)
+
+
+def _deposit_of(provider: PaymentProvider, reference: str) -> DepositIntent | None:
+    """The deposit `reference` names, if it is this provider's (another PSP's events never touch it)."""
+    return _with_provider(DepositIntent.objects.filter(public_id=reference, provider=provider).first(), provider)
+
+
+def _with_provider(payment: P | None, provider: PaymentProvider) -> P | None:
+    """The payment with its provider set from the one in hand (its keys name it: no query)."""
+    if payment is not None:
+        payment.provider = provider
+    return payment
+
+
+def _unknown(record: WebhookEvent, provider: PaymentProvider, event: Event, what: str) -> str:
+    reason = f"unknown reference: no {what} of this provider is {record.reference!r}"
+    return _settled(record, provider, event, lambda: (WebhookVerdict.IGNORED, reason))
+
+
+def _already_credited(deposit: DepositIntent) -> str | None:
+    return f"already credited (deposit {deposit.status})" if deposit.status in CREDITED else None
 
 
 def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
     intent = _deposit_of(provider, event.reference)
     if intent is None:
-        return _unknown(record, "deposit")
+        return _unknown(record, provider, event, "deposit")
+    if event.currency != intent.currency_id and intent.status not in CREDITED:
+        return _settled(record, provider, event, lambda: _another_currency(intent.pk, event))
 
-    def decide(_: WebhookEvent) -> tuple[str, str] | None:
-        locked = locks.lock_deposit(intent.pk)
-        if locked.status in CREDITED:
-            return WebhookVerdict.IGNORED, f"already credited (deposit {locked.status})"
-        if event.currency != locked.currency_id:
-            locked.flagged_for_staff = True
-            locked.flag_reason = (
-                f"event {event.event_id}: success of {event.amount} {event.currency} for a deposit in "
-                f"{locked.currency_id}; nothing was credited"
-            )
-            locked.save(update_fields=["flagged_for_staff", "flag_reason", "updated_at"])
-            return (
-                WebhookVerdict.IGNORED,
-                f"another currency ({event.currency}, deposit in {locked.currency_id}): flagged for staff",
-            )
-        return None
-
-    conflict: list[str] = []
-
-    def move() -> None:
-        # Never refused for player protection: the PSP took the player's money, so it is theirs.
-        try:
-            wallet.credit(
-                player_id=intent.player_id, currency=intent.currency_id, amount=event.amount,
-                kind=TransactionKind.DEPOSIT, ref=_deposit_ref(intent, event.amount),
-                counter=clearing_code(provider.code),
-            )  # fmt: skip
-        except wallet_errors.DuplicateTransaction:
-            # Another success event of this deposit credited another amount first.
-            conflict.append("credited already with another amount, by another event")
-
-    def finish(_: WebhookEvent) -> tuple[str, str]:
-        locked = locks.lock_deposit(intent.pk)
-        if locked.status in CREDITED:
-            return WebhookVerdict.IGNORED, f"already credited (deposit {locked.status})"
-        if conflict:
-            # That event's own delivery (or its retry) records the deposit as succeeded.
-            return WebhookVerdict.IGNORED, conflict[0]
+    def apply(locked: DepositIntent) -> str:
         was = locked.status
         locked.status, locked.credited_amount = DepositStatus.SUCCEEDED, event.amount
         reason = f"credited {event.amount} {locked.currency_id}"
@@ -542,17 +646,47 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
         if was == DepositStatus.FAILED:
             reason += " after a deposit.failed"
         locked.save()
-        return WebhookVerdict.APPLIED, reason
+        return reason
 
-    return _in_parts(record, event, provider, decide, move, finish)
+    def move(deposit: DepositIntent, commit_with: wallet.CommitWith) -> wallet.Posted:
+        # Never refused for player protection: the PSP took the player's money, so it is theirs.
+        return wallet.credit(
+            player_id=deposit.player_id, currency=deposit.currency_id, amount=event.amount,
+            kind=TransactionKind.DEPOSIT, ref=_deposit_ref(deposit, event.amount),
+            counter=clearing_code(provider.code), commit_with=commit_with,
+        )  # fmt: skip
+
+    effect = _MoneyEffect(
+        lock=lambda: locks.lock_deposit(intent.pk), unchanged=_already_credited, apply=apply, move=move,
+        # Another success event of this deposit credited another amount first.
+        conflict="credited already with another amount, by another event",
+    )  # fmt: skip
+    return _with_money(record, provider, event, intent, effect)
+
+
+def _another_currency(deposit_pk: int, event: Event) -> Decision:
+    """A success in a currency other than the deposit's: nothing credited, the deposit flagged."""
+    locked = locks.lock_deposit(deposit_pk)
+    if (reason := _already_credited(locked)) is not None:
+        return WebhookVerdict.IGNORED, reason
+    locked.flagged_for_staff = True
+    locked.flag_reason = (
+        f"event {event.event_id}: success of {event.amount} {event.currency} for a deposit in "
+        f"{locked.currency_id}; nothing was credited"
+    )
+    locked.save(update_fields=["flagged_for_staff", "flag_reason", "updated_at"])
+    return (
+        WebhookVerdict.IGNORED,
+        f"another currency ({event.currency}, deposit in {locked.currency_id}): flagged for staff",
+    )
 
 
 def _deposit_failed(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
     intent = _deposit_of(provider, event.reference)
     if intent is None:
-        return _unknown(record, "deposit")
+        return _unknown(record, provider, event, "deposit")
 
-    def decide(_: WebhookEvent) -> tuple[str, str]:
+    def decide() -> Decision:
         locked = locks.lock_deposit(intent.pk)
         if locked.status != DepositStatus.PENDING:
             return WebhookVerdict.IGNORED, f"the deposit is {locked.status}: a failure changes nothing"
@@ -560,93 +694,80 @@ def _deposit_failed(record: WebhookEvent, provider: PaymentProvider, event: Even
         locked.save(update_fields=["status", "updated_at"])
         return WebhookVerdict.APPLIED, "the deposit failed"
 
-    return _in_parts(record, event, provider, decide, lambda: None, lambda _: ("", ""))
+    return _settled(record, provider, event, decide)
 
 
 def _deposit_reversed(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
     intent = _deposit_of(provider, event.reference)
     if intent is None:
-        return _unknown(record, "deposit")
+        return _unknown(record, provider, event, "deposit")
     chargeback = event.type == EventType.DEPOSIT_CHARGEBACK
-    status = DepositStatus.CHARGED_BACK if chargeback else DepositStatus.REFUNDED
-    claimed: list[DepositIntent] = []
 
-    def decide(_: WebhookEvent) -> tuple[str, str] | None:
-        locked = locks.lock_deposit(intent.pk)
-        if locked.reversal_event and locked.reversal_event != event.event_id:
-            return WebhookVerdict.IGNORED, f"the deposit was already taken back (event {locked.reversal_event})"
-        if locked.status != DepositStatus.SUCCEEDED and not locked.reversal_event:
-            return WebhookVerdict.IGNORED, f"the deposit is {locked.status}: nothing was credited to take back"
-        locked.reversal_event = event.event_id
-        locked.save(update_fields=["reversal_event", "updated_at"])
-        claimed.append(locked)
+    def unchanged(deposit: DepositIntent) -> str | None:
+        # A reversal event recorded with the deposit still `succeeded` was claimed by the former
+        # three-part code and stopped by a crash: its own event finishes it, no other one does.
+        if deposit.reversal_event and deposit.reversal_event != event.event_id:
+            return f"the deposit was already taken back (event {deposit.reversal_event})"
+        if deposit.status != DepositStatus.SUCCEEDED:
+            return f"the deposit is {deposit.status}: nothing was credited to take back"
         return None
 
-    def move() -> None:
-        locked = claimed[0]
-        wallet.reverse_deposit(
-            player_id=locked.player_id, currency=locked.currency_id, amount=locked.credited_amount,
-            ref=_reversal_ref(locked), counter=clearing_code(provider.code),
-            kind=TransactionKind.CHARGEBACK if chargeback else TransactionKind.REFUND,
+    def apply(locked: DepositIntent) -> str:
+        locked.status = DepositStatus.CHARGED_BACK if chargeback else DepositStatus.REFUNDED
+        locked.reversal_event = event.event_id
+        locked.save(update_fields=["status", "reversal_event", "updated_at"])
+        what = "charged back: the account is locked" if chargeback else "refunded"
+        return f"{locked.credited_amount} {locked.currency_id} taken back, {what}"
+
+    def move(deposit: DepositIntent, commit_with: wallet.CommitWith) -> wallet.Posted:
+        return wallet.reverse_deposit(
+            player_id=deposit.player_id, currency=deposit.currency_id, amount=deposit.credited_amount,
+            ref=_reversal_ref(deposit), counter=clearing_code(provider.code),
+            kind=TransactionKind.CHARGEBACK if chargeback else TransactionKind.REFUND, commit_with=commit_with,
         )  # fmt: skip
 
-    def finish(_: WebhookEvent) -> tuple[str, str]:
-        locked = locks.lock_deposit(intent.pk)
-        if locked.status != DepositStatus.SUCCEEDED:
-            return WebhookVerdict.IGNORED, f"the deposit is already {locked.status}"
-        locked.status = status
-        locked.save(update_fields=["status", "updated_at"])
-        what = "charged back: the account is locked" if chargeback else "refunded"
-        return WebhookVerdict.APPLIED, f"{locked.credited_amount} {locked.currency_id} taken back, {what}"
-
-    return _in_parts(record, event, provider, decide, move, finish)
+    effect = _MoneyEffect(lock=lambda: locks.lock_deposit(intent.pk), unchanged=unchanged, apply=apply, move=move)
+    return _with_money(record, provider, event, intent, effect)
 
 
 def _payout(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
-    withdrawal = Withdrawal.objects.filter(public_id=event.reference, provider=provider).first()
+    withdrawal = _with_provider(
+        Withdrawal.objects.filter(public_id=event.reference, provider=provider).first(), provider
+    )
     if withdrawal is None:
-        return _unknown(record, "withdrawal")
+        return _unknown(record, provider, event, "withdrawal")
     succeeded = event.type == EventType.PAYOUT_SUCCEEDED
 
-    def decide(_: WebhookEvent) -> tuple[str, str] | None:
-        locked = locks.lock_withdrawal(withdrawal.pk)
-        if locked.claim == WithdrawalClaim.PAYOUT and locked.claim_event == event.event_id:
-            return None  # this event's payout, interrupted: finish it
-        if locked.status in (WithdrawalStatus.PAID, WithdrawalStatus.FAILED):
-            return WebhookVerdict.IGNORED, f"the withdrawal is already {locked.status}"
-        if locked.claim == WithdrawalClaim.PAYOUT:
-            return WebhookVerdict.IGNORED, f"the payout's outcome is already being applied (event {locked.claim_event})"
-        if locked.status != WithdrawalStatus.APPROVED or locked.claim:
-            return WebhookVerdict.IGNORED, f"the withdrawal is {locked.status}, not approved"
-        locked.claim, locked.claim_event = WithdrawalClaim.PAYOUT, event.event_id
-        locked.save(update_fields=["claim", "claim_event", "updated_at"])
+    def unchanged(current: Withdrawal) -> str | None:
+        if current.status in (WithdrawalStatus.PAID, WithdrawalStatus.FAILED):
+            return f"the withdrawal is already {current.status}"
+        if current.status != WithdrawalStatus.APPROVED:
+            return f"the withdrawal is {current.status}, not approved"
         return None
 
-    def move() -> None:
-        if succeeded:
-            wallet.pay_withdrawal(
-                player_id=withdrawal.player_id, currency=withdrawal.currency_id, amount=withdrawal.amount,
-                ref=_withdrawal_ref(withdrawal, "paid"), counter=clearing_code(provider.code),
-            )  # fmt: skip
-        else:
-            wallet.return_withdrawal(
-                player_id=withdrawal.player_id, currency=withdrawal.currency_id, amount=withdrawal.amount,
-                ref=_withdrawal_ref(withdrawal, "returned"),
-            )  # fmt: skip
-
-    def finish(_: WebhookEvent) -> tuple[str, str]:
-        locked = locks.lock_withdrawal(withdrawal.pk)
-        if locked.status != WithdrawalStatus.APPROVED:
-            return WebhookVerdict.IGNORED, f"the withdrawal is already {locked.status}"
+    def apply(locked: Withdrawal) -> str:
         locked.status = WithdrawalStatus.PAID if succeeded else WithdrawalStatus.FAILED
-        locked.claim = WithdrawalClaim.NONE
         if not succeeded:
             locked.reason = f"the PSP could not pay it (event {event.event_id})"
-        locked.save(update_fields=["status", "claim", "reason", "updated_at"])
+        locked.save(update_fields=["status", "reason", "updated_at"])
         what = "paid" if succeeded else "failed: the money is back in the player's cash"
-        return WebhookVerdict.APPLIED, f"{locked.amount} {locked.currency_id} {what}"
+        return f"{locked.amount} {locked.currency_id} {what}"
 
-    return _in_parts(record, event, provider, decide, move, finish)
+    def move(current: Withdrawal, commit_with: wallet.CommitWith) -> wallet.Posted:
+        if succeeded:
+            return wallet.pay_withdrawal(
+                player_id=current.player_id, currency=current.currency_id, amount=current.amount,
+                ref=_withdrawal_ref(current, "paid"), counter=clearing_code(provider.code), commit_with=commit_with,
+            )  # fmt: skip
+        return wallet.return_withdrawal(
+            player_id=current.player_id, currency=current.currency_id, amount=current.amount,
+            ref=_withdrawal_ref(current, "returned"), commit_with=commit_with,
+        )  # fmt: skip
+
+    effect = _MoneyEffect(
+        lock=lambda: locks.lock_withdrawal(withdrawal.pk), unchanged=unchanged, apply=apply, move=move
+    )
+    return _with_money(record, provider, event, withdrawal, effect)
 
 
 _HANDLERS = {

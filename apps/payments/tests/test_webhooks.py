@@ -8,13 +8,14 @@ import json
 import time
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.compliance import services as compliance
 from apps.compliance.errors import PlayerBlocked
 from apps.payments import services
 from apps.payments.choices import DepositStatus, EventType, WebhookVerdict
-from apps.payments.models import DepositIntent, WebhookEvent
+from apps.payments.models import DepositIntent, WebhookEvent, Withdrawal
 from apps.payments.tests.factories import (
     SECRET,
     a_provider,
@@ -350,8 +351,15 @@ def test_a_deposit_credited_after_a_debt_repays_it_first(player):
 # --- crashes and races ------------------------------------------------------------------------------
 
 
-def test_a_crash_between_the_money_and_the_verdict_is_healed_by_the_psps_retry(player, deposit, monkeypatch):
+# Real commits: the money's transaction rolls back for real (inside a test's transaction the
+# wallet could not retry a system account id that a rolled-back transaction had created).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_money_the_status_and_the_verdict_commit_together_or_not_at_all(player, deposit, monkeypatch):
+    """A failure after the wallet wrote the credit, before commit (here: writing the verdict),
+    leaves nothing: no money, the deposit pending, the record pending. The PSP's retry applies
+    the event once."""
     body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    before = ledger_rows()
     real = services._decide
     calls = []
 
@@ -363,16 +371,106 @@ def test_a_crash_between_the_money_and_the_verdict_is_healed_by_the_psps_retry(p
 
     monkeypatch.setattr(services, "_decide", crash_once)
     crashed = post_webhook(body)
+
     assert crashed.status_code == 500
-    # The money committed; the record waits, pending.
-    assert (cash(player), WebhookEvent.objects.get().verdict, status_of(deposit)) == (5_000, "pending", "pending")
+    assert calls == ["applied"]  # it failed inside the money's transaction, after the credit
+    assert (ledger_rows(), cash(player), deposits_of(player)) == (before, 0, [])
+    assert (WebhookEvent.objects.get().verdict, status_of(deposit)) == ("pending", "pending")
 
     retried = post_webhook(body)
 
     assert (retried.status_code, retried.json()) == (200, {"status": "applied"})
-    assert (cash(player), len(deposits_of(player)), status_of(deposit)) == (5_000, 1, "succeeded")
+    assert (cash(player), deposits_of(player), status_of(deposit)) == (
+        5_000, [(f"deposit:{deposit.public_id}", 5_000)], "succeeded",
+    )  # fmt: skip
     assert records(deposit.public_id) == [(body["event_id"], "applied")]
     assert_audit_clean()
+
+
+# Real commits: the money's transaction rolls back for real (inside a test's transaction the
+# wallet could not retry a system account id that a rolled-back transaction had created).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_payout_that_fails_before_commit_moves_nothing_and_its_retry_pays_once(player, monkeypatch):
+    """The same for a payout: the money leaves pending-withdrawal with the `paid` status or not at all."""
+    from apps.payments.tests.factories import request_withdrawal
+
+    withdrawal = request_withdrawal(verified_player(10_000), 4_000)
+    body = event(EventType.PAYOUT_SUCCEEDED, withdrawal.public_id, 4_000)
+    before = ledger_rows()
+    real = services._decide
+    monkeypatch.setattr(services, "_decide", lambda *args: (_ for _ in ()).throw(RuntimeError("the process died")))
+
+    assert post_webhook(body).status_code == 500
+    assert ledger_rows() == before
+    assert (Withdrawal.objects.get(pk=withdrawal.pk).status, WebhookEvent.objects.get().verdict) == (
+        "approved", "pending",
+    )  # fmt: skip
+
+    monkeypatch.setattr(services, "_decide", real)
+    assert post_webhook(body).json() == {"status": "applied"}
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "paid"
+    assert Transaction.objects.filter(kind=TransactionKind.WITHDRAWAL_PAID).count() == 1
+    assert_audit_clean()
+
+
+# Real commits: the money's transaction rolls back for real (inside a test's transaction the
+# wallet could not retry a system account id that a rolled-back transaction had created).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_state_that_changed_under_the_lock_rolls_the_money_back_and_records_why(player, deposit, monkeypatch):
+    """The first, unlocked look saw a pending deposit; under the lock (inside the wallet's
+    transaction) it is credited already: the credit is rolled back and the event ignored."""
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    real_lock = services.locks.lock_deposit
+
+    def credited_meanwhile(pk):
+        locked = real_lock(pk)
+        locked.status, locked.credited_amount = DepositStatus.SUCCEEDED, 5_000  # as another event left it
+        return locked
+
+    monkeypatch.setattr(services.locks, "lock_deposit", credited_meanwhile)
+    before = ledger_rows()
+
+    answer = post_webhook(body)
+
+    assert answer.json() == {"status": "ignored"}
+    assert (ledger_rows(), cash(player), status_of(deposit)) == (before, 0, "pending")
+    assert WebhookEvent.objects.get().reason == "already credited (deposit succeeded)"
+
+
+def test_a_credit_left_without_its_status_by_the_former_code_is_finished_by_the_retry(player, deposit):
+    """Before the money and the status committed together, a crash could leave a deposit credited
+    and still pending. Its event's retry is a wallet replay: it writes the status, credits nothing."""
+    services.wallet.credit(
+        player_id=player.pk, currency="EUR", amount=5_000, kind=TransactionKind.DEPOSIT,
+        ref=services._deposit_ref(deposit, 5_000), counter=clearing_code("sandbox"),
+    )  # fmt: skip
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+
+    answer = post_webhook(body)
+
+    assert answer.json() == {"status": "applied"}
+    assert (cash(player), len(deposits_of(player)), status_of(deposit)) == (5_000, 1, "succeeded")
+    assert WebhookEvent.objects.get().reason == "credited 5000 EUR"
+    assert_audit_clean()
+
+
+def test_a_success_is_two_transactions_and_a_pinned_number_of_statements(provider, player, deposit):
+    """The record of the delivery, then the wallet's credit with the deposit's status and the
+    verdict in its transaction: nothing in between (each commit waits for its WAL flush). The
+    nine: the record; the deposit's first look; the wallet's lock with its look-up, the credit,
+    the outbox row; the record and the deposit locked; the deposit and the record written."""
+    from apps.payments.adapters.base import parse_event
+
+    credited(player)  # the player's accounts and the PSP's clearing account exist: the usual case
+    parsed = parse_event(json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode())
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.receive_webhook(provider=provider, event=parsed) == "applied"
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    # Inside the test's own transaction each of them is a savepoint.
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2
+    assert len([sql for sql in statements if "SAVEPOINT" not in sql]) == 9
 
 
 def test_the_wallet_refuses_a_second_credit_of_another_amount(player, deposit):

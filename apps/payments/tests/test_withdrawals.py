@@ -310,3 +310,69 @@ def test_another_players_withdrawal_is_not_found():
     stranger = make_player()
     with pytest.raises(errors.NotFound):
         services.cancel_withdrawal(player=stranger, withdrawal_id=withdrawal.public_id)
+
+
+# --- the money and the withdrawal's status commit together ---------------------------------------------
+
+
+def fail_once(monkeypatch, target, name: str) -> list:
+    """Make `target.name` raise once, as a process dying there would, then behave again."""
+    real, calls = getattr(target, name), []
+
+    def failing(*args, **kwargs):
+        calls.append(name)
+        if len(calls) == 1:
+            raise RuntimeError("the process died")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, failing)
+    return calls
+
+
+def test_a_request_that_fails_before_its_decision_reserves_nothing_and_its_retry_reserves_once(monkeypatch):
+    player = verified_player(10_000)
+    fail_once(monkeypatch, services.risk, "risk_flags")  # runs inside the reservation's transaction
+
+    with pytest.raises(RuntimeError):
+        request_withdrawal(player, 4_000, key="k-1")
+
+    assert (cash(player), pending(player)) == (10_000, 0)
+    assert list(Withdrawal.objects.values_list("status", flat=True)) == ["requested"]  # not shown to the player
+
+    retried = request_withdrawal(player, 4_000, key="k-1")
+
+    assert (retried.status, cash(player), pending(player)) == ("approved", 6_000, 4_000)
+    assert Transaction.objects.filter(player=player, kind=TransactionKind.WITHDRAWAL).count() == 1
+    assert_audit_clean()
+
+
+def test_a_rejection_whose_staff_action_fails_returns_no_money_and_can_be_done_again(monkeypatch):
+    player = verified_player(500_000)
+    waiting = request_withdrawal(player, 200_000)
+    finance = make_staff(StaffRole.FINANCE)
+    fail_once(monkeypatch, services.staff_trail, "record_staff_action")
+
+    with pytest.raises(RuntimeError):
+        services.reject_withdrawal(withdrawal_id=waiting.pk, acting_user=finance, reason="docs")
+
+    assert (status_of(waiting), cash(player), pending(player)) == ("awaiting_approval", 300_000, 200_000)
+    assert not StaffAction.objects.filter(action=services.WITHDRAWAL_REJECT).exists()
+
+    rejected = services.reject_withdrawal(withdrawal_id=waiting.pk, acting_user=finance, reason="docs")
+
+    assert (rejected.status, cash(player), pending(player)) == ("cancelled", 500_000, 0)
+    assert StaffAction.objects.filter(action=services.WITHDRAWAL_REJECT).count() == 1
+    assert Transaction.objects.filter(player=player, kind=TransactionKind.WITHDRAWAL_RETURNED).count() == 1
+    assert_audit_clean()
+
+
+def test_a_cancellation_after_a_rejection_is_refused_and_returns_nothing_twice():
+    player = verified_player(500_000)
+    waiting = request_withdrawal(player, 200_000)
+    services.reject_withdrawal(withdrawal_id=waiting.pk, acting_user=make_staff(StaffRole.FINANCE), reason="docs")
+    before = ledger_rows()
+
+    with pytest.raises(errors.WithdrawalNotCancellable):
+        services.cancel_withdrawal(player=player, withdrawal_id=waiting.public_id)
+
+    assert (ledger_rows(), status_of(waiting), cash(player)) == (before, "cancelled", 500_000)
