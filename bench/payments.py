@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bench.load import ratio, run_load
-from bench.server import manage, served
+from bench.server import print_audit, served
 from tests.support import ROOT
 
 CONCURRENCY = 8
@@ -110,9 +110,4 @@ def payments_benchmark(workers: int) -> None:
         print(f"c={CONCURRENCY}: webhooks/healthz = {ratio(hooks, health)}   webhook p99 = "
               f"{hooks.percentile(99):.1f} ms   errors = {hooks.errors}")  # fmt: skip
         print(exactly_once(database_url, delivered))
-        print("wallet_audit after the run:")
-        try:
-            print(manage(env, "wallet_audit").strip().splitlines()[-1])
-        except subprocess.CalledProcessError as exc:
-            print(exc.stdout)
-            print("wallet_audit FAILED")
+        print_audit(env)

@@ -31,18 +31,23 @@ LIMITS = [(kind, period, 10 * FUNDS) for kind in (LimitKind.DEPOSIT, LimitKind.L
           for period in LimitPeriod.values] + [(LimitKind.SESSION, None, 24 * 60)]  # fmt: skip
 
 
-def main(count: int, provider: str, secret: str, limited: int = 0) -> None:
-    save_provider(code=provider, secret=secret)
+def make_players(count: int, prefix: str = "bench") -> list[Player]:
+    """`count` verified EUR players of the bench brand, who cannot log in, in two statements."""
     brand, _ = Brand.objects.get_or_create(code="bench", defaults={"name": "Bench"})
     eur = Currency.objects.get(code="EUR")
     unusable = make_password(None)
     with transaction.atomic():
-        users = User.objects.bulk_create(User(username=f"bench{n}", password=unusable) for n in range(count))
-        players = Player.objects.bulk_create(
+        users = User.objects.bulk_create(User(username=f"{prefix}{n}", password=unusable) for n in range(count))
+        return Player.objects.bulk_create(
             Player(user=u, brand=brand, email=f"{u.username}@bench.invalid", country="MT", currency=eur,
                    date_of_birth="1990-01-01", kyc_status="verified")
             for u in users
         )  # fmt: skip
+
+
+def main(count: int, provider: str, secret: str, limited: int = 0) -> None:
+    save_provider(code=provider, secret=secret)
+    players = make_players(count)
     for player in players:
         services.credit(
             player_id=player.pk, currency="EUR", amount=FUNDS, kind=TransactionKind.DEPOSIT,

@@ -101,3 +101,13 @@ def served(workers: int, **settings: str) -> Iterator[tuple[str, int, dict[str, 
     finally:
         stop(process)
         log.close()
+
+
+def print_audit(env: dict[str, str]) -> None:
+    """`wallet_audit`'s verdict on the bench database, after a run."""
+    print("wallet_audit after the run:")
+    try:
+        print(manage(env, "wallet_audit").strip().splitlines()[-1])
+    except subprocess.CalledProcessError as exc:
+        print(exc.stdout)
+        print("wallet_audit FAILED")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bench.load import Result, ratio, run_load
-from bench.server import manage, served
+from bench.server import print_audit, served
 from tests.support import ROOT
 
 PLAYERS = int(os.environ.get("BENCH_PLAYERS", "10000"))
@@ -155,9 +155,4 @@ def wallet_benchmark(workers: int) -> None:
                   f"(a) p99 = {bets.percentile(99):.1f} ms   errors (a) = {bets.errors}   "
                   f"with limits (a')/(a) = {ratio(limited, bets)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}, "
                   f"median {statistics.median(pair_ratios):.2f}), errors (a') = {limited.errors}")  # fmt: skip
-        print("wallet_audit after the run:")
-        try:
-            print(manage(env, "wallet_audit").strip().splitlines()[-1])
-        except subprocess.CalledProcessError as exc:
-            print(exc.stdout)
-            print("wallet_audit FAILED")
+        print_audit(env)
