@@ -131,6 +131,7 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         page.fill("#deposit-amount", "30")
         page.click("#deposit-form button")
         page.wait_for_url("**/sandbox-psp/**")
+        steps.shot("sandbox-psp")
         page.fill("input[name=card_number]", "4242 4242 4242 4242")
         page.click("button[type=submit]")
         page.wait_for_url("**/cashier/?deposit=*")
