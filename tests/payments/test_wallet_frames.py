@@ -8,16 +8,7 @@ import pytest
 
 from apps.payments import services
 from apps.payments.choices import EventType
-from apps.payments.tests.factories import (
-    a_provider,
-    assert_audit_clean,
-    cash,
-    event,
-    post_webhook,
-    request_withdrawal,
-    start_deposit,
-    verified_player,
-)
+from apps.payments.tests import factories as psp
 from apps.realtime import receivers
 from apps.realtime.groups import player_group
 from apps.realtime.selectors import list_frames_since
@@ -36,20 +27,20 @@ def pushed(monkeypatch) -> list[tuple[str, dict]]:
 def test_every_payment_movement_is_pushed_to_the_player_as_a_wallet_updated_frame(
     pushed, django_capture_on_commit_callbacks
 ):
-    a_provider()
-    player = verified_player(500_000)
+    psp.a_provider()
+    player = psp.verified_player(500_000)
     group = player_group(player.pk)
     with django_capture_on_commit_callbacks(execute=True):
         # Withdrawals first: one soon after a deposit would await approval (a risk rule).
-        paid = request_withdrawal(player, 1_000)  # withdrawal (approved)
-        post_webhook(event(EventType.PAYOUT_SUCCEEDED, paid.public_id, 1_000))  # withdrawal_paid
-        failed = request_withdrawal(player, 2_000)  # withdrawal (approved)
-        post_webhook(event(EventType.PAYOUT_FAILED, failed.public_id, 2_000))  # withdrawal_returned
-        waiting = request_withdrawal(player, 200_000)  # withdrawal (awaiting approval)
+        paid = psp.request_withdrawal(player, 1_000)  # withdrawal (approved)
+        psp.post_webhook(psp.event(EventType.PAYOUT_SUCCEEDED, paid.public_id, 1_000))  # withdrawal_paid
+        failed = psp.request_withdrawal(player, 2_000)  # withdrawal (approved)
+        psp.post_webhook(psp.event(EventType.PAYOUT_FAILED, failed.public_id, 2_000))  # withdrawal_returned
+        waiting = psp.request_withdrawal(player, 200_000)  # withdrawal (awaiting approval)
         services.cancel_withdrawal(player=player, withdrawal_id=waiting.public_id)  # withdrawal_returned
-        deposit = start_deposit(player, 5_000)
-        post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))  # deposit
-        post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))  # chargeback
+        deposit = psp.start_deposit(player, 5_000)
+        psp.post_webhook(psp.event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))  # deposit
+        psp.post_webhook(psp.event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))  # chargeback
 
     frames = [message["frame"] for to, message in pushed if to == group and message["type"] == "wallet.updated"]
 
@@ -67,5 +58,5 @@ def test_every_payment_movement_is_pushed_to_the_player_as_a_wallet_updated_fram
     assert [f["version"] for f in frames] == list(range(2, 10))
     # What a client that missed them gets is the same frames (polling, `resume`).
     assert list_frames_since(player.pk, 1) == frames
-    assert cash(player) == 499_000
-    assert_audit_clean()
+    assert psp.cash(player) == 499_000
+    psp.assert_audit_clean()
