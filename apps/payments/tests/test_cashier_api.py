@@ -470,3 +470,28 @@ def test_the_withdrawal_list_pages_newest_first_with_the_cursor(monkeypatch):
     assert isinstance(first["next_cursor"], str)
     assert ([row["withdrawal_id"] for row in second["results"]], second["next_cursor"]) == ([ids[0]], None)
     assert error_of(client.get(WITHDRAWALS, {"cursor": "0"})) == (400, "INVALID_REQUEST")
+
+
+@pytest.mark.parametrize("exclusion", ["self_exclusion", "time_out"])
+def test_an_excluded_player_logs_in_again_and_withdraws_but_cannot_deposit(exclusion):
+    from apps.accounts.tests.factories import PASSWORD
+
+    player = verified_player(10_000)
+    if exclusion == "self_exclusion":
+        compliance.self_exclude(player=player, period="6m")
+    else:
+        compliance.start_time_out(player=player, hours=24)
+    client = APIClient()
+    login = client.post(
+        "/api/player/v1/auth/login", {"username": player.user.username, "password": PASSWORD}, format="json"
+    )
+    assert login.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['token']}")
+
+    withdrawal = post(client, WITHDRAWALS, pay(4_000), key="w")
+    deposit = post(client, DEPOSITS, pay(4_000), key="d")
+
+    assert (withdrawal.status_code, withdrawal.json()["status"]) == (201, "approved")
+    assert error_of(deposit) == (403, "PLAYER_BLOCKED")
+    assert (cash(player), DepositIntent.objects.count()) == (6_000, 0)
+    assert_audit_clean()
