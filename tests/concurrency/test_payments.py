@@ -170,3 +170,28 @@ def test_a_cancellation_racing_an_approval_leaves_one_outcome():
     pending = {WithdrawalStatus.CANCELLED: 0, WithdrawalStatus.APPROVED: 200_000}[status]
     assert account_balance(player, AccountKind.PENDING_WITHDRAWAL) == pending
     assert_audit_clean()
+
+
+def test_one_idempotency_key_racing_in_twice_makes_one_withdrawal_and_reserves_once():
+    player = verified_player(10_000)
+
+    outcomes = race(*[lambda: request_withdrawal(player, 4_000, key="same-key")] * 3)
+
+    assert all(isinstance(o, Withdrawal) for o in outcomes), outcomes
+    withdrawal = Withdrawal.objects.get()
+    assert {(o.pk, o.public_id) for o in outcomes} == {(withdrawal.pk, withdrawal.public_id)}
+    assert withdrawal.status == WithdrawalStatus.APPROVED
+    assert (cash(player), account_balance(player, AccountKind.PENDING_WITHDRAWAL)) == (6_000, 4_000)
+    assert Transaction.objects.filter(player=player, kind=TransactionKind.WITHDRAWAL).count() == 1
+    assert_audit_clean()
+
+
+def test_one_idempotency_key_racing_in_twice_makes_one_deposit():
+    player = verified_player()
+
+    outcomes = race(*[lambda: start_deposit(player, 5_000, key="same-key")] * 3)
+
+    assert all(isinstance(o, DepositIntent) for o in outcomes), outcomes
+    intent = DepositIntent.objects.get()
+    assert {(o.public_id, o.redirect_url) for o in outcomes} == {(intent.public_id, intent.redirect_url)}
+    assert cash(player) == 0

@@ -141,3 +141,19 @@ def test_a_providers_webhook_secret_is_redacted_in_the_staff_trail(client):
     assert PaymentProvider.objects.get(code="acme-psp").webhook_secret == "s3cret-0123456789"
     record = StaffAction.objects.get(action="admin.add", target_type="payments.paymentprovider")
     assert (record.actor, record.after["webhook_secret"], record.after["code"]) == (admin, "[redacted]", "acme-psp")
+
+
+def test_a_verified_player_of_create_players_default_brand_withdraws_up_to_1000_by_itself():
+    from apps.payments.tests.factories import a_provider, request_withdrawal
+    from apps.wallet import services as wallet
+
+    a_provider()
+    out = io.StringIO()
+    call_command("create_player", "sam", "--password", "correct-horse-battery-9", "--kyc", "verified", stdout=out)
+    player = Player.objects.select_related("brand").get(user__username="sam")
+    wallet.adjust_balance(player_id=player.pk, amount=300_000, reason="test funding", acting_user=None)
+
+    within, above = request_withdrawal(player, 100_000), request_withdrawal(player, 100_001)
+
+    assert (player.brand.code, player.kyc_status) == ("sandbox", KycStatus.VERIFIED)
+    assert (within.status, above.status) == ("approved", "awaiting_approval")

@@ -13,7 +13,7 @@ from apps.compliance import services as compliance
 from apps.payments import selectors
 from apps.payments.choices import EventType
 from apps.payments.models import DepositIntent, Withdrawal
-from apps.payments.tests.factories import a_provider, cash, event, post_webhook, verified_player
+from apps.payments.tests.factories import a_provider, assert_audit_clean, cash, event, post_webhook, verified_player
 from apps.wallet.tests.factories import ledger_rows
 
 pytestmark = pytest.mark.django_db
@@ -291,3 +291,207 @@ def test_the_withdrawal_list_and_detail_are_the_players_own():
         "created_at": listed["results"][0]["created_at"], "updated_at": listed["results"][0]["updated_at"],
     }  # fmt: skip
     assert error_of(client_of(stranger).get(f"{WITHDRAWALS}/{first}")) == (404, "NOT_FOUND")
+
+
+# --- contract review: the rules above, at their edges ---------------------------------------------------
+
+
+OPERATIONS = [
+    ("post", DEPOSITS), ("get", DEPOSITS), ("get", f"{DEPOSITS}/dep_x"), ("post", WITHDRAWALS), ("get", WITHDRAWALS),
+    ("get", f"{WITHDRAWALS}/wd_x"), ("post", f"{WITHDRAWALS}/wd_x/cancel"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "url"), OPERATIONS)
+@pytest.mark.parametrize("credential", [None, "Bearer not-a-token", "Basic Zm9vOmJhcg=="])
+def test_every_cashier_operation_without_a_good_credential_is_401_in_the_common_shape(method, url, credential):
+    client = APIClient()
+    if credential is not None:
+        client.credentials(HTTP_AUTHORIZATION=credential)
+
+    answer = getattr(client, method)(url, pay(), format="json", headers={"Idempotency-Key": "k"})
+
+    assert answer.status_code == 401
+    assert list(answer.json()) == ["error"]
+    assert (answer.json()["error"]["code"], sorted(answer.json()["error"])) == (
+        "NOT_AUTHENTICATED", ["code", "message"],
+    )  # fmt: skip
+    assert (DepositIntent.objects.count(), Withdrawal.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize("key", ["k", "x" * 100, "a b", "~!@#$%^&*()_+{}|:<>?"])
+def test_an_idempotency_key_of_1_to_100_printable_characters_is_taken(key):
+    player = verified_player()
+    client = client_of(player)
+
+    first = post(client, DEPOSITS, pay(), key=key)
+    again = post(client, DEPOSITS, pay(), key=key)
+
+    assert (first.status_code, again.status_code, again.json()) == (201, 201, first.json())
+    assert list(DepositIntent.objects.values_list("idempotency_key", flat=True)) == [key]
+
+
+@pytest.mark.parametrize("key", ["tab\there", "x" * 101])
+def test_a_key_with_a_control_character_or_too_long_is_refused_on_both_endpoints(key):
+    player = verified_player(10_000)
+    client = client_of(player)
+    before = ledger_rows()
+
+    assert error_of(post(client, DEPOSITS, pay(), key=key)) == (400, "INVALID_REQUEST")
+    assert error_of(post(client, WITHDRAWALS, pay(), key=key)) == (400, "INVALID_REQUEST")
+    assert (ledger_rows(), DepositIntent.objects.count(), Withdrawal.objects.count()) == (before, 0, 0)
+
+
+def test_one_key_on_deposits_and_withdrawals_is_two_independent_requests():
+    player = verified_player(10_000)
+    client = client_of(player)
+
+    deposit = post(client, DEPOSITS, pay(5_000), key="shared")
+    withdrawal = post(client, WITHDRAWALS, pay(3_000), key="shared")  # another body: no conflict
+    deposit_again = post(client, DEPOSITS, pay(5_000), key="shared")
+    withdrawal_again = post(client, WITHDRAWALS, pay(3_000), key="shared")
+
+    assert (deposit.status_code, withdrawal.status_code) == (201, 201)
+    assert (deposit_again.status_code, deposit_again.json()) == (201, deposit.json())
+    assert (withdrawal_again.status_code, withdrawal_again.json()) == (201, withdrawal.json())
+    assert (DepositIntent.objects.count(), Withdrawal.objects.count(), cash(player)) == (1, 1, 7_000)
+    assert_audit_clean()
+
+
+def test_a_withdrawal_replay_with_another_body_is_a_conflict_and_moves_nothing():
+    player = verified_player(10_000)
+    client = client_of(player)
+    post(client, WITHDRAWALS, pay(3_000), key="w")
+    before = ledger_rows()
+
+    assert error_of(post(client, WITHDRAWALS, pay(3_000, provider="other"), key="w")) == (409, "DUPLICATE_TRANSACTION")
+    assert (ledger_rows(), Withdrawal.objects.count(), cash(player)) == (before, 1, 7_000)
+
+
+@pytest.mark.parametrize("block", ["self_excluded", "frozen"])
+def test_a_self_excluded_or_frozen_player_cannot_start_a_deposit(block):
+    player = verified_player()
+    if block == "self_excluded":
+        compliance.self_exclude(player=player, period="6m")
+    else:
+        accounts.set_player_status(player_id=player.pk, status=PlayerStatus.FROZEN)
+
+    answer = post(client_of(player), DEPOSITS, pay())
+
+    assert error_of(answer) == (403, "PLAYER_BLOCKED")
+    assert DepositIntent.objects.count() == 0
+
+
+def test_a_deposit_at_the_providers_minimum_and_maximum_is_taken():
+    client = client_of(verified_player())
+    assert post(client, DEPOSITS, pay(1_000), key="min").status_code == 201
+    assert post(client, DEPOSITS, pay(1_000_000), key="max").status_code == 201
+
+
+def test_a_deposit_within_the_limit_is_taken_and_the_first_past_it_says_what_remains():
+    player = verified_player()
+    compliance.set_limit(player=player, kind="deposit", period="24h", amount=8_000)
+    client = client_of(player)
+
+    at_limit = post(client, DEPOSITS, pay(8_000), key="a")
+    over = post(client, DEPOSITS, pay(1_000), key="b")
+
+    assert at_limit.status_code == 201
+    assert error_of(over) == (403, "LIMIT_REACHED")
+    assert over.json()["error"]["remaining"] == 0
+    assert DepositIntent.objects.count() == 1
+
+
+def test_a_self_excluded_player_can_withdraw_through_the_api():
+    player = verified_player(10_000)
+    compliance.self_exclude(player=player, period="6m")
+
+    answer = post(client_of(player), WITHDRAWALS, pay(10_000))
+
+    assert (answer.status_code, answer.json()["status"], cash(player)) == (201, "approved", 0)
+    assert_audit_clean()
+
+
+def test_a_withdrawal_is_read_back_with_exactly_the_contracts_fields():
+    player = verified_player(10_000)
+    client = client_of(player)
+    withdrawal_id = post(client, WITHDRAWALS, pay(4_000)).json()["withdrawal_id"]
+    withdrawal = Withdrawal.objects.get()
+
+    answer = client.get(f"{WITHDRAWALS}/{withdrawal_id}")
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "withdrawal_id": withdrawal_id, "status": "approved", "amount": 4_000, "currency": "EUR",
+        "created_at": withdrawal.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": withdrawal.updated_at.isoformat().replace("+00:00", "Z"),
+    }  # fmt: skip
+    assert error_of(client.get(f"{WITHDRAWALS}/wd_nothing")) == (404, "NOT_FOUND")
+
+
+def test_a_cancellation_answers_the_whole_withdrawal_and_the_money_is_back():
+    player = verified_player(500_000)
+    client = client_of(player)
+    withdrawal_id = post(client, WITHDRAWALS, pay(200_000)).json()["withdrawal_id"]
+    assert cash(player) == 300_000
+
+    answer = client.post(f"{WITHDRAWALS}/{withdrawal_id}/cancel")
+
+    assert answer.status_code == 200
+    assert answer.json() == client.get(f"{WITHDRAWALS}/{withdrawal_id}").json()
+    assert (answer.json()["withdrawal_id"], answer.json()["status"], answer.json()["amount"]) == (
+        withdrawal_id, "cancelled", 200_000,
+    )  # fmt: skip
+    assert cash(player) == 500_000
+    assert_audit_clean()
+
+
+def test_the_deposit_list_rows_have_exactly_the_detail_fields():
+    player = verified_player()
+    client = client_of(player)
+    deposit_id = post(client, DEPOSITS, pay()).json()["deposit_id"]
+
+    listed = client.get(DEPOSITS).json()
+
+    assert listed == {"results": [client.get(f"{DEPOSITS}/{deposit_id}").json()], "next_cursor": None}
+    assert sorted(listed["results"][0]) == ["amount", "created_at", "currency", "deposit_id", "status", "updated_at"]
+
+
+def test_the_withdrawal_list_pages_newest_first_with_the_cursor(monkeypatch):
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    player = verified_player(10_000)
+    client = client_of(player)
+    ids = [post(client, WITHDRAWALS, pay(1_000 + n), key=f"k{n}").json()["withdrawal_id"] for n in range(3)]
+
+    first = client.get(WITHDRAWALS).json()
+    second = client.get(WITHDRAWALS, {"cursor": first["next_cursor"]}).json()
+
+    assert [row["withdrawal_id"] for row in first["results"]] == [ids[2], ids[1]]
+    assert isinstance(first["next_cursor"], str)
+    assert ([row["withdrawal_id"] for row in second["results"]], second["next_cursor"]) == ([ids[0]], None)
+    assert error_of(client.get(WITHDRAWALS, {"cursor": "0"})) == (400, "INVALID_REQUEST")
+
+
+@pytest.mark.parametrize("exclusion", ["self_exclusion", "time_out"])
+def test_an_excluded_player_logs_in_again_and_withdraws_but_cannot_deposit(exclusion):
+    from apps.accounts.tests.factories import PASSWORD
+
+    player = verified_player(10_000)
+    if exclusion == "self_exclusion":
+        compliance.self_exclude(player=player, period="6m")
+    else:
+        compliance.start_time_out(player=player, hours=24)
+    client = APIClient()
+    login = client.post(
+        "/api/player/v1/auth/login", {"username": player.user.username, "password": PASSWORD}, format="json"
+    )
+    assert login.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['token']}")
+
+    withdrawal = post(client, WITHDRAWALS, pay(4_000), key="w")
+    deposit = post(client, DEPOSITS, pay(4_000), key="d")
+
+    assert (withdrawal.status_code, withdrawal.json()["status"]) == (201, "approved")
+    assert error_of(deposit) == (403, "PLAYER_BLOCKED")
+    assert (cash(player), DepositIntent.objects.count()) == (6_000, 0)
+    assert_audit_clean()

@@ -505,3 +505,185 @@ def test_the_database_lets_a_pending_record_get_its_verdict_once(provider):
 
     with pytest.raises(IntegrityError, match="webhook_event_append_only"), transaction.atomic():
         WebhookEvent.objects.filter(pk=record.pk).update(verdict="applied")
+
+
+# --- contract review: refusals before parsing, at their edges ------------------------------------------
+
+
+@pytest.mark.parametrize("stamp", ["", "12.5", "1e9", "abc", " 1", "--5", "+5", "١٢٣"])
+def test_a_timestamp_that_is_not_an_integer_is_refused_even_when_signed(player, deposit, monkeypatch, stamp):
+    from apps.payments.signature import signature_of
+
+    parsed = []
+    monkeypatch.setattr("apps.payments.adapters.base.parse_event", lambda raw: parsed.append(raw))
+    raw = json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode()
+    headers = {"X-Webhook-Timestamp": stamp, "X-Webhook-Signature": signature_of(SECRET, stamp, raw)}
+
+    answer = post_webhook(raw, headers=headers)
+
+    refused(answer, 401, "INVALID_SIGNATURE")
+    assert (parsed, cash(player), status_of(deposit)) == ([], 0, DepositStatus.PENDING)
+    assert WebhookEvent.objects.get().verdict == "refused"
+
+
+def test_a_signed_timestamp_of_thousands_of_digits_is_refused_not_an_error(player, deposit):
+    from apps.payments.signature import signature_of
+
+    raw = json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode()
+    stamp = "9" * 5_000  # more digits than Python converts to an int by default
+    headers = {"X-Webhook-Timestamp": stamp, "X-Webhook-Signature": signature_of(SECRET, stamp, raw)}
+
+    refused(post_webhook(raw, headers=headers), 401, "INVALID_SIGNATURE")
+    assert cash(player) == 0
+
+
+def test_a_signature_with_a_non_ascii_character_is_refused_not_an_error(player, deposit):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+
+    refused(post_webhook(body, headers={"X-Webhook-Signature": "é" * 64}), 401, "INVALID_SIGNATURE")
+    assert (cash(player), WebhookEvent.objects.get().reason) == (0, "INVALID_SIGNATURE: The signature is wrong.")
+
+
+def test_a_timestamp_with_leading_zeros_is_the_integer_it_spells():
+    from apps.payments.signature import check_signature, signature_of
+
+    now, stamp = 1_800_000_000, "0" * 20 + "1800000000"
+    headers = {"X-Webhook-Timestamp": stamp, "X-Webhook-Signature": signature_of(SECRET, stamp, b"{}")}
+
+    check_signature(headers, SECRET, b"{}", now=now)  # within the window: nothing raised
+
+
+def test_the_window_is_300_seconds_either_way_inclusive():
+    from apps.payments.errors import InvalidSignature
+    from apps.payments.signature import check_signature, signed_headers
+
+    body, now = b"{}", 1_800_000_000
+    for skew in (-300, 0, 300):
+        check_signature(signed_headers(SECRET, body, now + skew), SECRET, body, now=now)
+    for skew in (-301, 301):
+        with pytest.raises(InvalidSignature):
+            check_signature(signed_headers(SECRET, body, now + skew), SECRET, body, now=now)
+
+
+def test_an_uppercase_signature_is_not_the_contracts_and_is_refused(player, deposit):
+    from apps.payments.signature import signed_headers
+
+    raw = json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode()
+    headers = signed_headers(SECRET, raw)
+    headers["X-Webhook-Signature"] = headers["X-Webhook-Signature"].upper()
+
+    refused(post_webhook(raw, headers=headers), 401, "INVALID_SIGNATURE")
+    assert cash(player) == 0
+
+
+def test_a_disabled_provider_is_unknown_and_its_events_are_never_parsed(player, deposit, monkeypatch):
+    a_provider(enabled=False)
+    parsed = []
+    monkeypatch.setattr("apps.payments.adapters.base.parse_event", lambda raw: parsed.append(raw))
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    refused(answer, 401, "INVALID_SIGNATURE")
+    assert (parsed, cash(player), status_of(deposit)) == ([], 0, DepositStatus.PENDING)
+
+
+def test_a_body_over_64_kib_to_an_unknown_provider_is_413(player, deposit):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    body["padding"] = "x" * (64 * 1024)
+
+    refused(post_webhook(body, provider="nobody"), 413, "INVALID_REQUEST")
+    assert cash(player) == 0
+
+
+def test_a_body_of_exactly_64_kib_is_read(player, deposit):
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    body["padding"] = ""
+    body["padding"] = "x" * (64 * 1024 - len(json.dumps(body).encode()))
+    raw = json.dumps(body).encode()
+    assert len(raw) == 64 * 1024
+
+    assert post_webhook(raw).json() == {"status": "applied"}
+    assert cash(player) == 5_000
+
+
+# --- contract review: verdicts -------------------------------------------------------------------------
+
+
+def test_applied_means_the_balance_already_shows_it_when_the_answer_is_sent(player, deposit, monkeypatch):
+    """The view answers only after the money committed: the balance read in another connection
+    at the moment the verdict comes back already has the credit."""
+    from apps.payments.api import views
+
+    seen = []
+    receive = views.services.receive_webhook
+
+    def receive_and_look(**kwargs):
+        verdict = receive(**kwargs)
+        seen.append((verdict, cash(player), status_of(deposit)))
+        return verdict
+
+    monkeypatch.setattr(views.services, "receive_webhook", receive_and_look)
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    assert seen == [("applied", 5_000, DepositStatus.SUCCEEDED)]
+
+
+def test_a_failure_of_a_pending_deposit_is_applied_and_moves_nothing(player, deposit):
+    before = ledger_rows()
+
+    answer = post_webhook(event(EventType.DEPOSIT_FAILED, deposit.public_id, 5_000))
+
+    assert (answer.status_code, answer.json()) == (200, {"status": "applied"})
+    assert (ledger_rows(), status_of(deposit), cash(player)) == (before, DepositStatus.FAILED, 0)
+    assert WebhookEvent.objects.get().reason == "the deposit failed"
+    assert_audit_clean()
+
+
+def test_a_success_in_another_currency_after_the_credit_is_ignored_and_flags_nothing(player, deposit):
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    before = ledger_rows()
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000, currency="USD"))
+
+    assert answer.json() == {"status": "ignored"}
+    deposit.refresh_from_db()
+    assert (ledger_rows(), deposit.flagged_for_staff, cash(player)) == (before, False, 5_000)
+    assert_audit_clean()
+
+
+def test_a_player_self_excluded_since_the_deposit_began_is_still_credited(player, deposit):
+    compliance.self_exclude(player=player, period="6m")
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert (answer.json(), cash(player), status_of(deposit)) == ({"status": "applied"}, 5_000, "succeeded")
+    assert_audit_clean()
+
+
+def test_a_chargeback_makes_every_bet_player_blocked_even_with_new_cash(player):
+    deposit = credited(player)
+    later = start_deposit(player, 2_000)
+    post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, later.public_id, 2_000))  # the PSP took it: the player's
+    before = ledger_rows()
+
+    with pytest.raises(PlayerBlocked) as refusal:
+        bet(player, 1)
+
+    assert refusal.value.code == "PLAYER_BLOCKED"
+    assert (ledger_rows(), cash(player)) == (before, 2_000)
+    assert player.__class__.objects.get(pk=player.pk).status == "locked"
+    assert_audit_clean()
+
+
+def test_no_balance_goes_below_zero_when_a_refund_exceeds_everything(player):
+    deposit = credited(player)
+    bet(player, 5_000)
+
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+
+    balances = [account_balance(player, kind) for kind in (AccountKind.CASH, AccountKind.DEBT)]
+    assert balances == [0, 5_000]
+    assert_audit_clean()

@@ -376,3 +376,25 @@ def test_a_cancellation_after_a_rejection_is_refused_and_returns_nothing_twice()
         services.cancel_withdrawal(player=player, withdrawal_id=waiting.public_id)
 
     assert (ledger_rows(), status_of(waiting), cash(player)) == (before, "cancelled", 500_000)
+
+
+@pytest.mark.parametrize("autopay", [True, False])
+def test_the_sandbox_asks_itself_to_pay_an_approved_withdrawal_unless_autopay_is_off(
+    settings, monkeypatch, django_capture_on_commit_callbacks, autopay
+):
+    from apps.payments.delivery import worker
+
+    settings.PSP_SANDBOX_AUTOPAY = autopay
+    sent = []
+    monkeypatch.setattr(worker, "enqueue", lambda **delivery: sent.append(delivery["event"]))
+    player = verified_player(500_000)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = request_withdrawal(player, 1_000)
+        waiting = request_withdrawal(player, 100_001)  # above the 1,000.00 threshold: staff decide
+
+    assert (approved.status, waiting.status) == ("approved", "awaiting_approval")
+    payouts = [(e["type"], e["reference"], e["amount"], e["currency"]) for e in sent]
+    assert payouts == ([(EventType.PAYOUT_SUCCEEDED, approved.public_id, 1_000, "EUR")] if autopay else [])
+    # Nothing is paid until the PSP's webhook says so.
+    assert (status_of(approved), pending(player), cash(player)) == ("approved", 101_001, 398_999)
