@@ -123,7 +123,9 @@ class DepositsApi(APIView):
     class OutputSerializer(serializers.Serializer):
         deposit_id = serializers.CharField()
         status = api_schema.StartedDepositStatusField()
-        redirect_url = serializers.CharField(help_text="the PSP's hosted payment page: send the player there")
+        redirect_url = serializers.URLField(
+            help_text="the PSP's hosted payment page (an absolute URL): send the player there"
+        )
 
     @extend_schema(
         operation_id="player_deposits_list",
@@ -156,7 +158,10 @@ class DepositsApi(APIView):
     def post(self, request):
         intent = _start(request, services.start_deposit)
         # The first answer, also on a replay: a deposit's first answer is always `pending`.
-        body = {"deposit_id": intent.public_id, "status": DepositStatus.PENDING, "redirect_url": intent.redirect_url}
+        # Absolute, for a front end on another origin (the sandbox's page is PAM's own path; a real
+        # PSP's URL is absolute already and stays as it is).
+        redirect_url = request.build_absolute_uri(intent.redirect_url)
+        body = {"deposit_id": intent.public_id, "status": DepositStatus.PENDING, "redirect_url": redirect_url}
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -59,7 +59,7 @@ def test_a_deposit_starts_pending_with_the_hosted_page():
     assert answer.json() == {
         "deposit_id": intent.public_id,
         "status": "pending",
-        "redirect_url": f"/sandbox-psp/checkout/{intent.public_id}",
+        "redirect_url": f"http://testserver/sandbox-psp/checkout/{intent.public_id}",
     }
     assert (intent.player, intent.amount, intent.currency_id, cash(player)) == (player, 5_000, "EUR", 0)
 
