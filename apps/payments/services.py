@@ -274,8 +274,8 @@ def request_withdrawal(
         raise
     if posted.replayed:
         # Reserved already, by a racing request with the same key (which decided it in the
-        # reservation's transaction: nothing to do), or by the former three-part code that a
-        # crash stopped before its decision: decide it now.
+        # reservation's transaction: nothing to do), or a reservation committed without its
+        # decision (which this module never leaves now, but a database may hold): decide it now.
         with transaction.atomic():
             decide_approval()
     return Started(decided[-1], replayed=replayed)
@@ -375,7 +375,8 @@ def _return_withdrawal(
         raise
     if posted.replayed:
         # Returned already: by a racing cancellation or rejection, whose status `check` now
-        # refuses, or by the former three-part code that a crash stopped before the status.
+        # refuses, or a return committed without its status (never left now, but a database may
+        # hold one): finish it.
         with transaction.atomic():
             cancel()
     return cancelled[-1]
@@ -595,7 +596,8 @@ def _with_money(
     def after_replay() -> Decision:
         # The movement committed earlier with the payment's new status (a racing delivery, another
         # event of the same outcome): `unchanged` says so. A state the movement would still change
-        # is left only by the former three-part code, stopped by a crash: finish it.
+        # means a movement committed without its status (never left now, but a database may hold
+        # one): finish it.
         locked_payment = effect.lock()
         reason = effect.unchanged(locked_payment)
         if reason is not None:
@@ -704,8 +706,9 @@ def _deposit_reversed(record: WebhookEvent, provider: PaymentProvider, event: Ev
     chargeback = event.type == EventType.DEPOSIT_CHARGEBACK
 
     def unchanged(deposit: DepositIntent) -> str | None:
-        # A reversal event recorded with the deposit still `succeeded` was claimed by the former
-        # three-part code and stopped by a crash: its own event finishes it, no other one does.
+        # A reversal event recorded with the deposit still `succeeded` names the event whose money
+        # moved without its status (never left now, but a database may hold one): that event
+        # finishes it, no other one does.
         if deposit.reversal_event and deposit.reversal_event != event.event_id:
             return f"the deposit was already taken back (event {deposit.reversal_event})"
         if deposit.status != DepositStatus.SUCCEEDED:
