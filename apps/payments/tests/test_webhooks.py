@@ -437,9 +437,10 @@ def test_a_state_that_changed_under_the_lock_rolls_the_money_back_and_records_wh
     assert WebhookEvent.objects.get().reason == "already credited (deposit succeeded)"
 
 
-def test_a_credit_left_without_its_status_by_the_former_code_is_finished_by_the_retry(player, deposit):
-    """Before the money and the status committed together, a crash could leave a deposit credited
-    and still pending. Its event's retry is a wallet replay: it writes the status, credits nothing."""
+def test_a_credit_committed_without_its_status_is_finished_by_the_retry(player, deposit):
+    """A deposit credited in the ledger and still pending (written around the cashier: the cashier
+    itself commits them together). Its event's retry is a wallet replay: it writes the status and
+    credits nothing."""
     services.wallet.credit(
         player_id=player.pk, currency="EUR", amount=5_000, kind=TransactionKind.DEPOSIT,
         ref=services._deposit_ref(deposit, 5_000), counter=clearing_code("sandbox"),
