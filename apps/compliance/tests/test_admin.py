@@ -202,9 +202,7 @@ def test_an_invalid_rule_is_refused_on_the_form_and_nothing_is_written(officer_c
     assert messages == ["max_bets is an integer from 1 to 1000000."]
 
 
-def test_alerts_and_rule_versions_are_read_only_lists_for_compliance_and_hidden_from_support(
-    officer_client, client
-):
+def test_alerts_and_rule_versions_are_read_only_lists_for_compliance_and_hidden_from_support(officer_client, client):
     from apps.compliance.models import Rule
 
     rule = Rule.objects.get(code="deposit-velocity-1h")
