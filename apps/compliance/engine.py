@@ -43,6 +43,7 @@ from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
 from apps.accounts.choices import PlayerStatus
 from apps.common import staff_trail
+from apps.common.db import prepared_cursor
 from apps.common.events import once_per_event, send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import rules, selectors, signals, staff_audit
@@ -95,9 +96,10 @@ def on_transaction_posted(event_id: int | None, event: dict) -> None:
 
 @once_per_event(RECEIVER)
 def _evaluate_once(sender, *, counted: list[rules.ActiveRule], event_id: int | None = None, **event) -> None:
-    # once_per_event wraps this in a transaction with the receipt; an event sent outside the
-    # outbox (no event id) still counts in one transaction.
-    with transaction.atomic():
+    if event_id is not None:  # once_per_event runs this in the transaction of the receipt
+        evaluate(counted, event_id=event_id, event=event)
+        return
+    with transaction.atomic():  # an event sent outside the outbox still counts in one transaction
         evaluate(counted, event_id=event_id, event=event)
 
 
@@ -155,7 +157,7 @@ def _count(player_id: int, buckets: dict[str, int], value: int, event_id: int | 
     for metric, start in sorted(buckets.items()):
         params += [player_id, metric, start, value, ids]
     append = _APPEND_ID[vendor].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # one text per set of metrics: prepared once per connection
         cursor.execute(
             "INSERT INTO compliance_window_bucket AS b (player_id, metric, bucket_start, total, count, event_ids) "  # noqa: S608 - placeholders only
             f"VALUES {rows} ON CONFLICT (player_id, metric, bucket_start) DO UPDATE "
@@ -174,7 +176,7 @@ def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> di
     params: list[object] = [player_id]
     for metric, since in sorted(earliest.items()):
         params += [metric, since, t]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT metric, bucket_start, total, count FROM compliance_window_bucket "  # noqa: S608 - placeholders only
             f"WHERE player_id = %s AND ({where})",
