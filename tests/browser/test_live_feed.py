@@ -18,15 +18,20 @@ pytestmark = [
 ]
 
 
+def open_live_feed(page, base_url: str, staff) -> None:
+    """Log `staff` in on the live feed's page and wait until its socket is live."""
+    page.goto(f"{base_url}/backoffice/live/")
+    page.fill("input[name=username]", staff.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    playwright_api().expect(page.locator("#feed-status")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+
+
 def test_a_bet_appears_on_the_live_feed_as_it_commits(server, player):  # noqa: F811 - fixtures
     staff = make_staff(StaffRole.SUPPORT)
     expect = playwright_api().expect
     with chromium_page() as page:
-        page.goto(f"{server.base_url}/backoffice/live/")
-        page.fill("input[name=username]", staff.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("input[type=submit]")
-        expect(page.locator("#feed-status")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+        open_live_feed(page, server.base_url, staff)
         page.evaluate("window.__notReloaded = true")
 
         answer = place_bet(server, player, 250)
@@ -50,11 +55,7 @@ def test_a_behaviour_rules_alert_appears_on_the_live_feed_of_a_compliance_office
     )  # fmt: skip
     expect = playwright_api().expect
     with chromium_page() as page:
-        page.goto(f"{server.base_url}/backoffice/live/")
-        page.fill("input[name=username]", officer.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("input[type=submit]")
-        expect(page.locator("#feed-status")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+        open_live_feed(page, server.base_url, officer)
 
         place_bet(server, player, 5)
         place_bet(server, player, 5)  # the second bet of at most 10 within 60 s: more than 1

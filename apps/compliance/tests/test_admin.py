@@ -11,12 +11,16 @@ from apps.compliance.tests.factories import funded_player, limit
 pytestmark = pytest.mark.django_db
 
 
+def logged_in(client, role: StaffRole):
+    """`client` logged in as a new staff member of `role` (kept as `client.user`)."""
+    client.user = make_staff(role)
+    client.force_login(client.user)
+    return client
+
+
 @pytest.fixture
 def staff_client(client):
-    admin_user = make_staff(StaffRole.ADMIN)
-    client.force_login(admin_user)
-    client.user = admin_user
-    return client
+    return logged_in(client, StaffRole.ADMIN)
 
 
 def test_staff_sets_a_limit_with_a_reason_recorded_in_the_audit_trail(staff_client):
@@ -158,10 +162,7 @@ def test_the_standing_signal_names_what_changed_and_is_not_sent_for_other_fields
 
 @pytest.fixture
 def officer_client(client):
-    officer = make_staff(StaffRole.COMPLIANCE)
-    client.force_login(officer)
-    client.user = officer
-    return client
+    return logged_in(client, StaffRole.COMPLIANCE)
 
 
 def test_a_compliance_officer_changes_a_rule_through_the_service_a_version_and_a_staff_action(officer_client):
@@ -213,6 +214,6 @@ def test_alerts_and_rule_versions_are_read_only_lists_for_compliance_and_hidden_
     assert officer_client.get("/backoffice/compliance/ruleversion/add/").status_code == 403
     assert officer_client.post(f"/backoffice/compliance/rule/{rule.pk}/delete/").status_code == 403
 
-    client.force_login(make_staff(StaffRole.SUPPORT))
+    logged_in(client, StaffRole.SUPPORT)
     assert client.get("/backoffice/compliance/alert/").status_code == 403
     assert client.get(f"/backoffice/compliance/rule/{rule.pk}/change/").status_code == 403
