@@ -8,6 +8,7 @@ from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from rest_framework.test import APIClient
 
 from apps.accounts import registration_throttle, throttling
+from apps.compliance import engine as rule_engine
 from apps.wallet.services import forget_system_accounts
 
 _HASHERS_MARKER = "production_password_hashers"
@@ -44,6 +45,14 @@ def _fresh_system_account_ids():
     forget_system_accounts()
     yield
     forget_system_accounts()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rule_cache():
+    """The enabled behaviour rules are cached per process; each test's database has its own."""
+    rule_engine.forget_rules()
+    yield
+    rule_engine.forget_rules()
 
 
 @pytest.fixture(autouse=True)

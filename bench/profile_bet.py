@@ -5,7 +5,7 @@ counts Python function calls (cProfile), SQL round trips, CPU seconds of this pr
 PostgreSQL backends serving it. The bet goes through Django's WSGI handler exactly as under
 `make serve` (middleware, DRF view, service, after-commit push on a server loop of its own).
 
-    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--top 30]
+    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--top 30]
 
 Uses the bench database settings (a fresh database, migrated and seeded here).
 """
@@ -115,6 +115,10 @@ def main() -> None:
             for kind, period, amount in LIMITS:
                 set_limit(player=player, kind=kind, period=period, amount=amount)
         players.append(str(player.pk))
+    if "--rules" in sys.argv or os.environ.get("BENCH_RULES") == "1":  # every seeded behaviour rule on
+        from bench.seed import enable_rules
+
+        enable_rules()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 

@@ -1,8 +1,9 @@
 """Seed the bench database (run as `python -m bench.seed N PROVIDER SECRET [LIMITED]` with the
 bench environment): a provider and N players funded through the wallet service, so every
 invariant holds; the last LIMITED of them with every player-protection limit set (through the
-compliance service, high enough that a bench bet never reaches one). Prints the players without
-limits on one line, those with limits on the next."""
+compliance service, high enough that a bench bet never reaches one); with `BENCH_RULES=1`, every
+seeded behaviour rule enabled afterwards (`enable_rules`). Prints the players without limits on
+one line, those with limits on the next."""
 
 import os
 import sys
@@ -45,6 +46,22 @@ def make_players(count: int, prefix: str = "bench") -> list[Player]:
         )  # fmt: skip
 
 
+def enable_rules() -> None:
+    """Enable every seeded behaviour rule through the compliance service, as an operator would.
+    The micro-bet rule's `max_bets` is raised so that no bench player is locked: every bet still
+    pays the whole evaluation (its upsert and its window's read), and none is refused."""
+    from apps.accounts.choices import StaffRole
+    from apps.accounts.services import create_staff_user
+    from apps.compliance.models import Rule
+    from apps.compliance.services import save_rule
+
+    officer = create_staff_user(username="bench-compliance", password=os.urandom(16).hex(), role=StaffRole.COMPLIANCE)
+    for rule in Rule.objects.all():
+        parameters = {**rule.parameters, "max_bets": 1_000_000} if rule.type == "micro_bet" else rule.parameters
+        save_rule(code=rule.code, rule_type=rule.type, parameters=parameters, severity=rule.severity,
+                  actions=rule.actions, enabled=True, acting_user=officer, reason="bench: every rule on")  # fmt: skip
+
+
 def main(count: int, provider: str, secret: str, limited: int = 0) -> None:
     save_provider(code=provider, secret=secret)
     players = make_players(count)
@@ -57,6 +74,8 @@ def main(count: int, provider: str, secret: str, limited: int = 0) -> None:
     for player in with_limits:
         for kind, period, amount in LIMITS:
             set_limit(player=player, kind=kind, period=period, amount=amount)
+    if os.environ.get("BENCH_RULES") == "1":
+        enable_rules()
     print(" ".join(str(p.pk) for p in free))
     print(" ".join(str(p.pk) for p in with_limits))
 

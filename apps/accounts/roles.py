@@ -44,6 +44,14 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "compliance.add_exclusion",
         "compliance.view_playerprotection",
         "compliance.view_staffaction",
+        # Behaviour rules: edited through the compliance service (a new version and a staff
+        # action each); versions, firings and alerts read.
+        "compliance.view_rule",
+        "compliance.add_rule",
+        "compliance.change_rule",
+        "compliance.view_ruleversion",
+        "compliance.view_rulefiring",
+        "compliance.view_alert",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",

@@ -26,7 +26,7 @@ import json
 import threading
 
 import structlog
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -104,6 +104,12 @@ def record_failure(event_id: int, failed: list[str]) -> None:
         logger.warning("outbox.record_failure_failed", event_id=event_id, error=repr(exc))
 
 
+_INSERT_RECEIPT = (
+    "INSERT INTO common_eventreceipt (event_id, receiver, received_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (event_id, receiver) DO NOTHING RETURNING id"
+)
+
+
 def once_per_event(receiver_name: str):
     """Make a receiver with database effects run at most once per event id.
 
@@ -116,21 +122,16 @@ def once_per_event(receiver_name: str):
     def decorate(receiver):
         @functools.wraps(receiver)
         def wrapper(sender, event_id: int | None = None, **payload):
-            from apps.common.models import EventReceipt
-
             if event_id is None:
                 return receiver(sender, **payload)
-            try:
-                with transaction.atomic():
-                    _, created = EventReceipt.objects.get_or_create(event_id=event_id, receiver=receiver_name)
-                    if not created:
+            with transaction.atomic():
+                # One statement: a receipt already there (committed, or being committed by a
+                # concurrent delivery, which this one waits for) inserts nothing and returns no row.
+                with prepared_cursor() as cursor:
+                    cursor.execute(_INSERT_RECEIPT, [event_id, receiver_name, timezone.now()])
+                    if cursor.fetchone() is None:
                         return None
-                    return receiver(sender, event_id=event_id, **payload)
-            except IntegrityError:
-                # A concurrent delivery of the same event committed its receipt first.
-                if EventReceipt.objects.filter(event_id=event_id, receiver=receiver_name).exists():
-                    return None
-                raise
+                return receiver(sender, event_id=event_id, **payload)
 
         return wrapper
 

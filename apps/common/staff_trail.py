@@ -32,6 +32,8 @@ ADMIN_DELETE = "admin.delete"
 LIMIT_SET = "limit.set"
 EXCLUSION_START = "exclusion.start"
 WALLET_ADJUST = "wallet.adjust"
+RULE_SAVE = "rule.save"
+RULE_LOCK = "rule.lock"
 
 
 class StaffTrailMissing(RuntimeError):

@@ -1,7 +1,9 @@
 """Player protection in the back office. Profiles are reference data, edited here. Limits and
 exclusions are changed only through the services (a form calls `set_limit`, `start_time_out` or
 `self_exclude` with the staff user and a required reason), so the cooling-off rules, the
-never-shorten rule and the audit trail hold for staff exactly as for players. The audit trails
+never-shorten rule and the audit trail hold for staff exactly as for players. Behaviour rules
+are saved through `services.save_rule` (a new version and a staff action each); their versions,
+firings and alerts are read-only. The audit trails
 (limit changes, staff actions) and the exclusions are read-only: nothing here lifts an exclusion
 or rewrites history."""
 
@@ -14,8 +16,19 @@ from django.http import HttpResponseRedirect
 from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
 from apps.common.errors import PamError
 from apps.compliance import services
-from apps.compliance.choices import ExclusionKind, SelfExclusionPeriod
-from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, LimitChange, PlayerProtection, StaffAction
+from apps.compliance.choices import ExclusionKind, RuleAction, SelfExclusionPeriod
+from apps.compliance.models import (
+    Alert,
+    Exclusion,
+    JurisdictionProfile,
+    Limit,
+    LimitChange,
+    PlayerProtection,
+    Rule,
+    RuleFiring,
+    RuleVersion,
+    StaffAction,
+)
 
 
 @admin.register(JurisdictionProfile)
@@ -181,11 +194,82 @@ class PlayerProtectionAdmin(ReadOnlyAdmin):
 class StaffActionAdmin(ReadOnlyAdmin):
     """The staff-action trail (staff_audit.py), read-only: `manage.py staff_audit` verifies it."""
 
-    list_display = ("id", "created_at", "actor", "action", "target_type", "target_id", "reason")
+    list_display = ("id", "created_at", "actor", "system_actor", "action", "target_type", "target_id", "reason")
     list_filter = ("action", "target_type")
     search_fields = ("=id", "=target_id", "actor__username", "action")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ("created_at", "actor", "action", "target_type", "target_id", "before", "after", "reason",
+    fields = ("created_at", "actor", "system_actor", "action", "target_type", "target_id", "before", "after", "reason",
               "previous_hash", "chain_hash")  # fmt: skip
+
+
+class RuleForm(forms.ModelForm):
+    actions = forms.MultipleChoiceField(choices=RuleAction.choices, widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(widget=forms.Textarea, help_text="kept with the rule's new version and in the trail")
+
+    class Meta:
+        model = Rule
+        fields = ("code", "type", "parameters", "severity", "brand", "jurisdiction", "actions", "enabled")
+
+
+@admin.register(Rule)
+class RuleAdmin(ThroughServiceAdmin):
+    """A save here is `services.save_rule` by the staff user: a new version (when something
+    changed) and a `rule.save` staff action; invalid parameters are refused with the reason. The
+    code and type of a saved rule are fixed; rules are never deleted (disable them)."""
+
+    form = RuleForm
+    list_display = ("code", "type", "version", "enabled", "severity", "brand", "jurisdiction", "actions", "parameters",
+                    "updated_at")  # fmt: skip
+    list_filter = ("enabled", "type", "severity")
+    search_fields = ("code",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "type", "version", "updated_at") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        fields = ("code", "type", "parameters", "severity", "brand", "jurisdiction", "actions", "enabled", "reason")
+        return (*fields, "version", "updated_at") if obj else fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # versions and alerts point at it: disable it instead
+
+    def call_service(self, request, obj, data):
+        return services.save_rule(
+            code=obj.code, rule_type=obj.type, parameters=data["parameters"], severity=data["severity"],
+            actions=list(data["actions"]), enabled=data["enabled"], brand=data["brand"],
+            jurisdiction=data["jurisdiction"], acting_user=request.user, reason=data["reason"],
+        )  # fmt: skip
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(ReadOnlyAdmin):
+    list_display = ("rule", "version", "enabled", "type", "severity", "brand", "jurisdiction", "actions", "parameters",
+                    "created_at", "created_by", "reason")  # fmt: skip
+    list_filter = ("type", "enabled")
+    search_fields = ("rule__code",)
+    list_select_related = ("rule", "brand", "jurisdiction", "created_by")
+
+
+@admin.register(RuleFiring)
+class RuleFiringAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "rule_version", "player", "window_start", "value", "threshold", "event_id",
+                    "actions")  # fmt: skip
+    search_fields = ("=player__id", "player__user__username", "rule_version__rule__code")
+    list_select_related = ("rule_version__rule", "player__user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """The alerts queue, read-only in this step (cases, assignment and resolution come later); new
+    alerts also appear at once on the live feed."""
+
+    list_display = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold")
+    list_filter = ("status", "severity")
+    search_fields = ("=player__id", "player__user__username", "rule_version__rule__code")
+    list_select_related = ("rule_version__rule", "player__user")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold", "event_ids",
+              "firing")  # fmt: skip

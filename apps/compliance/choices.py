@@ -37,3 +37,29 @@ class LimitChangeStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed by the player"
     MATURED = "matured", "Took effect after the cooling-off"
     CANCELLED = "cancelled", "Pending change cancelled"
+
+
+class RuleType(models.TextChoices):
+    """The behaviour rules the engine evaluates on the wallet's events (docs/rules.md)."""
+
+    DEPOSIT_THRESHOLD = "deposit_threshold", "Deposit threshold (sum within a window)"
+    DEPOSIT_VELOCITY = "deposit_velocity", "Deposit velocity (count within a window)"
+    MICRO_BET = "micro_bet", "Micro-bet abuse (tiny stakes within a window)"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class RuleAction(models.TextChoices):
+    """What a firing rule does, each once per firing."""
+
+    ALERT = "alert", "Raise an alert for staff"
+    NOTICE = "notice", "Send the player a notice"
+    LOCK = "lock", "Lock the account"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"

@@ -75,3 +75,11 @@ class PeriodTooShort(PamError):
     code = "INVALID_REQUEST"
     status = 400
     default_message = "This self-exclusion is shorter than the jurisdiction allows."
+
+
+class InvalidRule(PamError):
+    """A behaviour rule's type, parameters, scope or actions do not make a rule (rules.py)."""
+
+    code = "INVALID_RULE"
+    status = 422
+    default_message = "This rule is not valid."

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from apps.accounts.models import Player
-from apps.compliance.models import Limit, PlayerProtection, StaffActionHead
+from apps.compliance.models import Limit, PlayerProtection, Rule, StaffActionHead
 
 
 def lock_or_create_limit(player: Player, kind: str, period: str, now: dt.datetime) -> Limit:
@@ -37,6 +37,12 @@ def lock_protection(player: Player) -> PlayerProtection:
     """The player's protection row (with its current exclusion), created on first use, locked."""
     PlayerProtection.objects.get_or_create(player=player)
     return PlayerProtection.objects.select_for_update(of=("self",)).select_related("exclusion").get(player=player)
+
+
+def lock_rule(code: str) -> Rule | None:
+    """The behaviour rule named `code`, locked (two staff saving one rule write two versions one
+    after the other, never the same version twice), or None."""
+    return Rule.objects.select_for_update().filter(code=code).first()
 
 
 def lock_staff_action_head(genesis: str) -> StaffActionHead:

@@ -29,8 +29,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.accounts.models import Currency, Player
-from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
+from apps.accounts.models import Brand, Currency, Player
+from apps.compliance.choices import (
+    AlertStatus,
+    ExclusionKind,
+    LimitChangeStatus,
+    LimitKind,
+    LimitPeriod,
+    RuleType,
+    SelfExclusionPeriod,
+    Severity,
+)
 
 # How long the account stays closed after the player asks to come back (all profiles).
 RETURN_COOLING_OFF = dt.timedelta(hours=24)
@@ -258,6 +267,9 @@ class StaffAction(models.Model):
     # None only for the system (a management command); every back-office path names its user.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                               related_name="+")  # fmt: skip
+    # With no actor: which part of the system acted ("rules": the behaviour-rule engine); empty
+    # for a management command, as before this column existed.
+    system_actor = models.CharField(max_length=64, blank=True, default="")
     action = models.CharField(max_length=100, help_text="a stable code: admin.change, limit.set, wallet.adjust …")
     target_type = models.CharField(max_length=100, help_text="app_label.model")
     target_id = models.CharField(max_length=255, help_text="the object's primary key")
@@ -277,7 +289,8 @@ class StaffAction(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id"], name="staff_action_target_idx")]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.target_type}:{self.target_id} by {self.actor_id or 'system'}"
+        by = self.actor_id or (f"system:{self.system_actor}" if self.system_actor else "system")
+        return f"{self.action} {self.target_type}:{self.target_id} by {by}"
 
 
 class StaffActionHead(models.Model):
@@ -293,3 +306,148 @@ class StaffActionHead(models.Model):
 
     def __str__(self) -> str:
         return f"staff action chain head {self.chain_hash[:12]}"
+
+
+# --- the behaviour-rule engine (docs/rules.md) ------------------------------------------------------
+
+
+class Rule(models.Model):
+    """A behaviour rule as data: its type, parameters (validated per type: `rules.py`), severity,
+    scope (a brand, a jurisdiction, both, or neither: every player) and actions.
+
+    Written only by `services.save_rule`, which also appends the `RuleVersion` that `version`
+    names and a `rule.save` staff action: an alert names the version that fired, so a rule edited
+    later still says what it was when it fired. Never deleted (versions and alerts point at it):
+    a rule is retired by disabling it.
+    """
+
+    code = models.SlugField(max_length=64, unique=True, help_text="a stable name, e.g. micro-bets-60s")
+    type = models.CharField(max_length=32, choices=RuleType.choices)
+    parameters = models.JSONField(default=dict)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              help_text="empty: every brand")  # fmt: skip
+    jurisdiction = models.ForeignKey(JurisdictionProfile, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", help_text="empty: every jurisdiction")  # fmt: skip
+    actions = models.JSONField(default=list, help_text='a list of "alert", "notice", "lock"')
+    enabled = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=0, help_text="the number of the current RuleVersion")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=RuleType.values), name="rule_type_valid"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="rule_severity_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+
+class RuleVersion(models.Model):
+    """One saved state of a rule, immutable (a PostgreSQL trigger rejects UPDATE and DELETE):
+    what was in force between its `created_at` and the next version's."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    type = models.CharField(max_length=32, choices=RuleType.choices)
+    parameters = models.JSONField(default=dict)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    jurisdiction = models.ForeignKey(JurisdictionProfile, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")  # fmt: skip
+    actions = models.JSONField(default=list)
+    enabled = models.BooleanField()
+    created_at = models.DateTimeField()
+    # None: the seed migration (the system); otherwise the staff user who saved it.
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")  # fmt: skip
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["rule", "-version"]
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
+
+class WindowBucket(models.Model):
+    """A player's sum and count of one metric over one bucket of time: what a rule's window reads
+    instead of the ledger (docs/rules.md, "Windows").
+
+    `metric` names what is counted and the bucket's size ("deposit@3600": deposits in hourly
+    buckets); `bucket_start` is the bucket's start in Unix seconds (integers: the same on
+    PostgreSQL and SQLite, and exact). Upserted by the engine in the transaction that also writes
+    the event's receipt, so an event is counted once however often it is delivered.
+    `event_ids` keeps the first `EVENT_IDS_PER_BUCKET` outbox event ids of the bucket: what an
+    alert says made it fire.
+    """
+
+    EVENT_IDS_PER_BUCKET = 50
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    metric = models.CharField(max_length=40)
+    bucket_start = models.BigIntegerField()
+    total = models.BigIntegerField(default=0)
+    count = models.IntegerField(default=0)
+    event_ids = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "compliance_window_bucket"
+        constraints = [
+            models.UniqueConstraint(fields=["player", "metric", "bucket_start"], name="window_bucket_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of player {self.player_id} at {self.bucket_start}: {self.total} / {self.count}"
+
+
+class RuleFiring(models.Model):
+    """A rule version firing for a player in one firing window: the row whose uniqueness makes
+    each action apply once per firing (a re-delivered event, or the next event still over the
+    threshold in the same window, finds it and does nothing)."""
+
+    rule_version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    window_start = models.DateTimeField(help_text="the start of the firing window (the rule's window, aligned)")
+    value = models.BigIntegerField(help_text="the sum or count that reached the threshold")
+    threshold = models.BigIntegerField()
+    event_id = models.BigIntegerField(help_text="the outbox event that made it fire")
+    actions = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule_version", "player", "window_start"], name="rule_fires_once_per_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_version} fired for player {self.player_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Alert(models.Model):
+    """What a firing with the `alert` action leaves for compliance staff: the rule version, the
+    player, the severity, the events that made it fire, and its status."""
+
+    firing = models.OneToOneField(RuleFiring, on_delete=models.PROTECT, related_name="alert")
+    rule_version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="alerts")
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    # The outbox event ids of the window's events (up to EVENT_IDS_PER_BUCKET per bucket), in order.
+    event_ids = models.JSONField(default=list)
+    value = models.BigIntegerField()
+    threshold = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="alert_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.severity} alert {self.pk} for player {self.player_id}"

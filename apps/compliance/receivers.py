@@ -1,7 +1,8 @@
 """Compliance's receivers: the login starts a play session; a change of a player's standing by
 staff refreshes the checks in its transaction; the after-commit events of this app do their side
-effects. Each of those is idempotent per event (a re-delivery by the outbox sweeper after a
-crash changes nothing): see each docstring for why. The notices and closed sockets the player
+effects; every wallet event goes through the behaviour-rule engine. Each of those is idempotent
+per event (a re-delivery by the outbox sweeper after a crash changes nothing): see each
+docstring for why. The notices and closed sockets the player
 sees are the real-time app's receivers of these events."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from apps.accounts import selectors as accounts
 from apps.accounts.errors import NotAPlayer
 from apps.accounts.signals import player_standing_changed
 from apps.common.events import once_per_event
-from apps.compliance import services, signals
+from apps.compliance import engine, services, signals
+from apps.wallet.signals import transaction_posted
 
 
 @receiver(user_logged_in, dispatch_uid="compliance.start_play_session")
@@ -56,3 +58,12 @@ def refresh_checks_on_standing(sender, player_id: int, changed: frozenset[str], 
     money path itself. Raising rolls the change back with it."""
     if "kyc_status" in changed:
         services.refresh_checks(player_id)
+
+
+@receiver(transaction_posted, dispatch_uid="compliance.evaluate_rules")
+def evaluate_rules(sender, event_id: int | None = None, **event) -> None:
+    """After a money movement commits: the player's windowed counters and the enabled behaviour
+    rules that apply (engine.py, docs/rules.md). Once per event (a receipt in the transaction of
+    the counts and actions); an event no enabled rule counts costs nothing. Raising leaves the
+    event to the outbox sweeper, which delivers it again."""
+    engine.on_transaction_posted(event_id, event)

@@ -9,13 +9,23 @@ import datetime as dt
 from dataclasses import dataclass
 
 import structlog
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import Currency, Player
 from apps.common.money import convert_minor
-from apps.compliance.choices import LimitKind, LimitPeriod
-from apps.compliance.models import Exclusion, JurisdictionProfile, Limit, Pending, PlayerProtection
+from apps.compliance.choices import AlertStatus, LimitKind, LimitPeriod
+from apps.compliance.models import (
+    Alert,
+    Exclusion,
+    JurisdictionProfile,
+    Limit,
+    Pending,
+    PlayerProtection,
+    RuleVersion,
+    WindowBucket,
+)
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet.choices import TransactionKind
 
@@ -173,3 +183,43 @@ def get_reality_check(player: Player) -> RealityCheckView:
 def session_result(player_id: int, since: dt.datetime) -> int:
     """The player's net result (wins less stakes, after rollbacks) since `since`, minor units."""
     return wallet_selectors.sum_ledger(player_id, kinds=SUMMED_KINDS[LimitKind.LOSS], since=since)
+
+
+# --- the behaviour-rule engine ------------------------------------------------------------------------
+
+
+def list_enabled_rule_versions() -> list[RuleVersion]:
+    """The current version of every enabled rule (with its rule), in the rules' code order."""
+    return list(
+        RuleVersion.objects.filter(rule__enabled=True, version=F("rule__version"))
+        .select_related("rule")
+        .order_by("rule__code")
+    )
+
+
+def amount_in_currency(amount: int, source: str, target: str) -> int | None:
+    """`amount` minor units of `source` in minor units of `target` at the reference rates
+    (rounded down); None when either currency has no rate."""
+    if source == target:
+        return amount
+    currencies = Currency.objects.in_bulk((source, target))
+    if len(currencies) != 2 or any(currencies[code].units_per_eur is None for code in (source, target)):
+        return None
+    return convert_minor(amount, currencies[source], currencies[target])
+
+
+def list_window_event_ids(player_id: int, metric: str, since: int, until: int) -> list[int]:
+    """The outbox event ids kept in the player's buckets of `metric` from `since` to `until`
+    (Unix seconds), oldest first."""
+    lists = (
+        WindowBucket.objects.filter(player_id=player_id, metric=metric, bucket_start__gte=since,
+                                    bucket_start__lte=until)
+        .order_by("bucket_start")
+        .values_list("event_ids", flat=True)
+    )  # fmt: skip
+    return [event_id for ids in lists for event_id in ids]
+
+
+def list_open_alerts(limit: int = 100) -> list[Alert]:
+    """The newest open alerts, with their rule version and player."""
+    return list(Alert.objects.filter(status=AlertStatus.OPEN).select_related("rule_version__rule", "player")[:limit])

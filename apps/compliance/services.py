@@ -26,14 +26,31 @@ from django.utils.module_loading import import_string
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
 from apps.accounts.choices import KycStatus, PlayerStatus
-from apps.accounts.models import Player, User
+from apps.accounts.models import Brand, Player, User
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
 from apps.common.money import MAX_AMOUNT
 from apps.common.timestamps import iso_utc
-from apps.compliance import errors, locks, selectors, signals, staff_audit
-from apps.compliance.choices import ExclusionKind, LimitChangeStatus, LimitKind, LimitPeriod, SelfExclusionPeriod
-from apps.compliance.models import Exclusion, Limit, LimitChange, PlayerProtection, PlaySession
+from apps.compliance import engine, errors, locks, rules, selectors, signals, staff_audit
+from apps.compliance.choices import (
+    ExclusionKind,
+    LimitChangeStatus,
+    LimitKind,
+    LimitPeriod,
+    RuleType,
+    SelfExclusionPeriod,
+    Severity,
+)
+from apps.compliance.models import (
+    Exclusion,
+    JurisdictionProfile,
+    Limit,
+    LimitChange,
+    PlayerProtection,
+    PlaySession,
+    Rule,
+    RuleVersion,
+)
 
 MAX_MONEY_LIMIT = MAX_AMOUNT
 MAX_SESSION_MINUTES = 24 * 60
@@ -394,3 +411,63 @@ def _refresh_flag(player_id: int, now: dt.datetime) -> None:
         paused = protection.reality_check_awaits_ack
     needed = has_limits or excluded or held or paused
     accounts_services.set_needs_compliance_checks(player_id=player_id, needed=needed)
+
+
+# --- behaviour rules ----------------------------------------------------------------------------------
+
+
+def save_rule(
+    *, code: str, rule_type: str, parameters: dict, severity: str, actions: list[str], enabled: bool,
+    acting_user: User, reason: str, brand: Brand | None = None, jurisdiction: JurisdictionProfile | None = None,
+) -> Rule:  # fmt: skip
+    """Create the rule `code`, or change it: every save that changes something is a new
+    `RuleVersion` (the rule's `version` names it) and a `rule.save` staff action by `acting_user`
+    with `reason`, in one transaction; a save that changes nothing writes nothing. The engine's
+    cache of this process forgets the rules on commit (other processes within
+    `engine.CACHE_SECONDS`).
+
+    Raises InvalidRule: invalid parameters or actions (`rules.validate`), an unknown severity, no
+    reason, or another type for an existing rule (a rule's type never changes: its versions and
+    alerts would mean something else).
+    """
+    clean, ordered = rules.validate(rule_type, parameters, actions)
+    if severity not in Severity.values:
+        raise errors.InvalidRule(f"Severity is one of {', '.join(Severity.values)}.")
+    if not reason.strip():
+        raise errors.InvalidRule("A change of a rule says why (reason).")
+    if rule_type == RuleType.DEPOSIT_THRESHOLD and not accounts_selectors.is_known_currency(clean["currency"]):
+        raise errors.InvalidRule(f"Unknown currency {clean['currency']!r}.")
+    with transaction.atomic():
+        now = timezone.now()
+        rule = locks.lock_rule(code)
+        if rule is not None and rule.type != rule_type:
+            raise errors.InvalidRule("A rule's type never changes: create a rule with another code.")
+        before = staff_trail.snapshot(rule) if rule is not None else {}
+        rule = rule or Rule(code=code, type=rule_type)
+        rule.parameters, rule.severity, rule.actions, rule.enabled = clean, severity, ordered, enabled
+        rule.brand, rule.jurisdiction = brand, jurisdiction
+        changed_before, changed_after = staff_trail.changes(
+            {k: v for k, v in before.items() if k not in ("version", "updated_at")},
+            _rule_fields(rule),
+        )
+        if rule.pk is not None and not changed_after:
+            return rule
+        rule.version += 1
+        rule.updated_at = now
+        rule.save()
+        RuleVersion.objects.create(
+            rule=rule, version=rule.version, type=rule.type, parameters=rule.parameters, severity=rule.severity,
+            brand=rule.brand, jurisdiction=rule.jurisdiction, actions=rule.actions, enabled=rule.enabled,
+            created_at=now, created_by=acting_user, reason=reason,
+        )  # fmt: skip
+        transaction.on_commit(engine.forget_rules)
+        staff_audit.record_staff_action(
+            actor=acting_user, action=staff_trail.RULE_SAVE, target=rule, before=changed_before,
+            after={**changed_after, "version": rule.version}, reason=reason,
+        )  # fmt: skip
+    return rule
+
+
+def _rule_fields(rule: Rule) -> dict:
+    """The rule's values as the trail stores them, without its version and time (what a save compares)."""
+    return {name: value for name, value in staff_trail.snapshot(rule).items() if name not in ("version", "updated_at")}

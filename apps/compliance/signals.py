@@ -23,3 +23,9 @@ player_notice = DomainSignal("compliance.player_notice")
 # play socket (an exclusion started, after their sessions ended): every socket gets an
 # `account_locked` notice saying why, then is closed.
 account_locked = DomainSignal("compliance.account_locked")
+
+# alert_id: str, player_id: str, rule: str (the rule's code), rule_version: int, rule_type: str,
+# severity: str, value: int, threshold: int (the value at which it fires), currency: str,
+# created_at: ISO-8601. A behaviour rule raised an alert (docs/rules.md): the real-time app pushes
+# it to the back office's live feed at once.
+alert_raised = DomainSignal("compliance.alert_raised")

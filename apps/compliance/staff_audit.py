@@ -14,7 +14,11 @@ rolls back leaves no record, and no record commits without its change. The actio
 - `exclusion.start`: a time-out or self-exclusion started by staff (`services.start_time_out`,
   `services.self_exclude`);
 - `wallet.adjust`: an operator adjustment (`apps.wallet.services.adjust_balance`; the money
-  itself is in the ledger's own chain).
+  itself is in the ledger's own chain);
+- `rule.save`: a behaviour rule created or changed by staff (`services.save_rule`; the rule's
+  new version is a `RuleVersion`);
+- `rule.lock`: an account locked by a behaviour rule (`engine.py`): no staff actor, the system
+  actor `rules`, the rule version in the reason.
 
 The codes, and the helpers that describe a row (`snapshot`, `changes`), are in
 `apps/common/staff_trail.py`, through which code outside compliance records (this app registers
@@ -64,14 +68,18 @@ def record_staff_action(
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
+    system_actor: str = "",
 ) -> StaffAction:
     """Append one record to the trail, in the caller's transaction, and move the chain's head.
 
-    `actor` is None only for the system (a management command). `before`/`after` are made
+    `actor` is None only for the system: a management command, or the part of the system named
+    by `system_actor` ("rules": the behaviour-rule engine's locks). `before`/`after` are made
     JSON-safe and their secrets redacted here. Call it once the change is written: the head's
     lock must be the last lock the transaction takes (locks.py says why). Raises RuntimeError
     outside a transaction, where the record would commit apart from the change it describes.
     """
+    if actor is not None and system_actor:
+        raise ValueError("A staff action has a staff actor or a system actor, not both.")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_staff_action runs inside the transaction of the change it records.")
     target_type, target_id = target if isinstance(target, tuple) else target_of(target)
@@ -79,6 +87,7 @@ def record_staff_action(
     record = StaffAction(
         created_at=timezone.now(),  # taken under the lock: times grow along the chain
         actor=actor,
+        system_actor=system_actor,
         action=action,
         target_type=target_type,
         target_id=target_id,
@@ -99,6 +108,8 @@ def link(previous: str, record: StaffAction) -> str:
         iso_utc(record.created_at), record.actor_id, record.action, record.target_type, record.target_id,
         record.before, record.after, record.reason,
     ]  # fmt: skip
+    if record.system_actor:  # hashed only when set: records written before the column keep their hash
+        fields.append(record.system_actor)
     # sort_keys: the same text whatever order PostgreSQL's jsonb gives the keys back in.
     text = previous + json.dumps(fields, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -375,7 +375,10 @@ class PlayerConsumer(_BackplaneMember):
 
 
 class BackofficeFeedConsumer(_BackplaneMember):
-    """`/ws/backoffice/`: every player's wallet frames, for staff allowed to see transactions."""
+    """`/ws/backoffice/`: every player's wallet frames, for staff allowed to see transactions, and
+    the behaviour rules' alerts, for those of them also allowed to read alerts."""
+
+    sees_alerts = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -383,6 +386,7 @@ class BackofficeFeedConsumer(_BackplaneMember):
             return await self._refuse(NOT_AUTHENTICATED)
         if not (user.is_staff and await database_sync_to_async(user.has_perm)("wallet.view_transaction")):
             return await self._refuse(NOT_ALLOWED)
+        self.sees_alerts = await database_sync_to_async(user.has_perm)("compliance.view_alert")
         self.groups_to_join = [BACKOFFICE_FEED]
         self._listen()
         await self.join_groups()
@@ -391,3 +395,8 @@ class BackofficeFeedConsumer(_BackplaneMember):
 
     async def wallet_updated(self, message: dict) -> None:
         await self.send_json(message["frame"])
+
+    async def compliance_alert(self, message: dict) -> None:
+        """An alert of a behaviour rule (realtime.receivers.push_alert), to staff who may read alerts."""
+        if self.sees_alerts:
+            await self.send_json(message["frame"])

@@ -54,3 +54,20 @@ def wallet_updated(event: dict) -> dict:
             "created_at": event["created_at"],
         },
     }
+
+
+def alert(event: dict) -> dict:
+    """From compliance's `alert_raised` payload: an alert of a behaviour rule, for the back office."""
+    return {
+        "type": "alert",
+        "alert_id": event["alert_id"],
+        "player_id": event["player_id"],
+        "rule": event["rule"],
+        "rule_version": event["rule_version"],
+        "rule_type": event["rule_type"],
+        "severity": event["severity"],
+        "value": event["value"],
+        "threshold": event["threshold"],
+        "currency": event["currency"],
+        "created_at": event["created_at"],
+    }

@@ -1,5 +1,6 @@
 """Domain events become frames: wallet events for the player and for the back-office feed,
-compliance events as notices to the player (and closed sockets when they may no longer play).
+compliance events as notices to the player (and closed sockets when they may no longer play),
+behaviour-rule alerts to the back-office feed.
 
 Other apps never call the real-time app: it subscribes to their signals here."""
 
@@ -46,3 +47,11 @@ def disconnect_locked_player(sender, player_id: str, message: str, data: dict | 
     """Every socket of the player gets an `account_locked` notice, then closes 4403. A repeat
     after a crash finds no socket left to close (the player's sessions ended before the event)."""
     services.disconnect_player(player_id, kind="account_locked", message=message, data=data)
+
+
+@receiver(compliance.alert_raised, dispatch_uid="realtime.push_alert")
+def push_alert(sender, event_id: int | None = None, **event) -> None:
+    """After the alert's commit: an `alert` frame to the back-office feed, which forwards it to the
+    staff allowed to read alerts. A repeat after a crash shows the same alert id again: the page
+    keeps one row per id, so no receipt."""
+    push([(BACKOFFICE_FEED, {"type": "compliance.alert", "frame": protocol.alert(event)})])

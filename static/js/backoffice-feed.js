@@ -1,4 +1,5 @@
-// The back office's live feed: rows for every `wallet.updated` frame of /ws/backoffice/.
+// The back office's live feed: rows for every `wallet.updated` frame of /ws/backoffice/, and for
+// every `alert` frame (a behaviour rule fired; sent only to staff who may read alerts).
 //
 // The feed has no per-client version (it mixes every player), so there is nothing to resume:
 // after a reconnect the page simply goes on with new frames; the ledger views hold the history.
@@ -7,6 +8,7 @@
 const MAX_ROWS = 200;
 const exponents = JSON.parse(document.getElementById("currency-exponents").textContent);
 const body = document.querySelector("#feed tbody");
+const alertsBody = document.querySelector("#alerts tbody");
 const statusEl = document.getElementById("feed-status");
 
 function setStatus(status) {
@@ -47,6 +49,27 @@ function addRow(frame) {
   while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
 }
 
+function addAlert(frame) {
+  // A re-delivered alert (the outbox sweeper after a crash) carries the same id: one row each.
+  if (alertsBody.querySelector(`tr[data-alert-id="${CSS.escape(frame.alert_id)}"]`)) return;
+  const row = document.createElement("tr");
+  row.dataset.alertId = frame.alert_id;
+  const value = frame.rule_type === "deposit_threshold" ? money(frame.value, frame.currency) : String(frame.value);
+  const threshold =
+    frame.rule_type === "deposit_threshold" ? money(frame.threshold, frame.currency) : String(frame.threshold);
+  row.append(
+    cell(frame.created_at.replace("T", " ").replace(/\.\d+Z$/, "Z")),
+    cell(frame.severity, frame.severity),
+    cell(`${frame.rule} v${frame.rule_version}`),
+    cell(frame.player_id),
+    cell(value),
+    cell(threshold),
+    cell(frame.alert_id),
+  );
+  alertsBody.prepend(row);
+  while (alertsBody.rows.length > MAX_ROWS) alertsBody.deleteRow(alertsBody.rows.length - 1);
+}
+
 let delay = 1000;
 
 function connect() {
@@ -59,6 +82,7 @@ function connect() {
   socket.onmessage = (event) => {
     const frame = JSON.parse(event.data);
     if (frame.type === "wallet.updated") addRow(frame);
+    else if (frame.type === "alert") addAlert(frame);
   };
   socket.onclose = (event) => {
     if (event.code === 4401 || event.code === 4403) {

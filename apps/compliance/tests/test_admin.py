@@ -11,12 +11,16 @@ from apps.compliance.tests.factories import funded_player, limit
 pytestmark = pytest.mark.django_db
 
 
+def logged_in(client, role: StaffRole):
+    """`client` logged in as a new staff member of `role` (kept as `client.user`)."""
+    client.user = make_staff(role)
+    client.force_login(client.user)
+    return client
+
+
 @pytest.fixture
 def staff_client(client):
-    admin_user = make_staff(StaffRole.ADMIN)
-    client.force_login(admin_user)
-    client.user = admin_user
-    return client
+    return logged_in(client, StaffRole.ADMIN)
 
 
 def test_staff_sets_a_limit_with_a_reason_recorded_in_the_audit_trail(staff_client):
@@ -151,3 +155,65 @@ def test_the_standing_signal_names_what_changed_and_is_not_sent_for_other_fields
         player_standing_changed.disconnect(receiver)
 
     assert received == [(player.pk, frozenset({"status"}))]
+
+
+# --- behaviour rules --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def officer_client(client):
+    return logged_in(client, StaffRole.COMPLIANCE)
+
+
+def test_a_compliance_officer_changes_a_rule_through_the_service_a_version_and_a_staff_action(officer_client):
+    from apps.compliance import audit
+    from apps.compliance.models import Rule, RuleVersion, StaffAction
+
+    rule = Rule.objects.get(code="micro-bets-60s")
+    response = officer_client.post(
+        f"/backoffice/compliance/rule/{rule.pk}/change/",
+        {"parameters": '{"max_bets": 150, "window_seconds": 60, "max_stake": 5}', "severity": "high",
+         "actions": ["alert", "lock"], "enabled": "on", "reason": "our brand's micro-stake is 5"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content
+    rule.refresh_from_db()
+    assert (rule.version, rule.enabled, rule.parameters["max_bets"]) == (2, True, 150)
+    version = RuleVersion.objects.get(rule=rule, version=2)
+    assert (version.created_by, version.reason) == (officer_client.user, "our brand's micro-stake is 5")
+    saves = StaffAction.objects.filter(action="rule.save")
+    assert [(s.actor, s.target_id) for s in saves] == [(officer_client.user, str(rule.pk))]
+    assert StaffAction.objects.exclude(action="rule.save").exists() is False  # the admin did not record it again
+    assert audit.run_audit() == {name: [] for name in audit.run_audit()}
+
+
+def test_an_invalid_rule_is_refused_on_the_form_and_nothing_is_written(officer_client):
+    from apps.compliance.models import Rule, RuleVersion, StaffAction
+
+    rule = Rule.objects.get(code="micro-bets-60s")
+    response = officer_client.post(
+        f"/backoffice/compliance/rule/{rule.pk}/change/",
+        {"parameters": '{"max_bets": 0, "window_seconds": 60, "max_stake": 5}', "severity": "high",
+         "actions": ["lock"], "reason": "typo"},
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    assert (RuleVersion.objects.filter(rule=rule).count(), StaffAction.objects.count()) == (1, 0)
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["max_bets is an integer from 1 to 1000000."]
+
+
+def test_alerts_and_rule_versions_are_read_only_lists_for_compliance_and_hidden_from_support(officer_client, client):
+    from apps.compliance.models import Rule
+
+    rule = Rule.objects.get(code="deposit-velocity-1h")
+    for path in ("/backoffice/compliance/alert/", "/backoffice/compliance/ruleversion/",
+                 "/backoffice/compliance/rulefiring/", "/backoffice/compliance/rule/"):  # fmt: skip
+        assert officer_client.get(path).status_code == 200, path
+    assert officer_client.get("/backoffice/compliance/alert/add/").status_code == 403
+    assert officer_client.get("/backoffice/compliance/ruleversion/add/").status_code == 403
+    assert officer_client.post(f"/backoffice/compliance/rule/{rule.pk}/delete/").status_code == 403
+
+    logged_in(client, StaffRole.SUPPORT)
+    assert client.get("/backoffice/compliance/alert/").status_code == 403
+    assert client.get(f"/backoffice/compliance/rule/{rule.pk}/change/").status_code == 403

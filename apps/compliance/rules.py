@@ -1,0 +1,148 @@
+"""The behaviour rules' types: what each counts, its parameters, and when it fires (docs/rules.md).
+
+Pure values and functions: no query, no write. `validate` is what `services.save_rule` checks a
+rule's parameters and actions with; `compile_rule` turns a saved `RuleVersion` into the
+`ActiveRule` the engine (`engine.py`) evaluates on every wallet event.
+
+Windows are kept in buckets (`WindowBucket`), never rescanned from the ledger. A rule counts the
+buckets of its window: at an event of second `t`, the buckets from the one holding `t - window + 1`
+to the one holding `t`. With one-second buckets (windows up to five minutes) that is exactly the
+last `window` seconds; with minute or hour buckets the window is rounded out to whole buckets, so
+it covers up to one bucket more, never less: a rule fires no later than its exact window would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from apps.common.money import MAX_AMOUNT
+from apps.compliance.choices import RuleAction, RuleType
+from apps.compliance.errors import InvalidRule
+
+MAX_WINDOW_SECONDS = 30 * 24 * 3600
+DEPOSIT = "deposit"
+BET = "bet"
+
+# Integer parameters of each type: name -> (smallest, largest), inclusive.
+_INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
+    RuleType.DEPOSIT_THRESHOLD: {"amount": (1, MAX_AMOUNT), "window_seconds": (60, MAX_WINDOW_SECONDS)},
+    RuleType.DEPOSIT_VELOCITY: {"count": (1, 100_000), "window_seconds": (60, MAX_WINDOW_SECONDS)},
+    RuleType.MICRO_BET: {"max_bets": (1, 1_000_000), "window_seconds": (1, 3600), "max_stake": (1, MAX_AMOUNT)},
+}
+# Text parameters: the deposit threshold's currency (ISO 4217; the threshold in a player's other
+# currency is converted at the reference rates, as the KYC threshold is).
+_TEXTS: dict[str, tuple[str, ...]] = {RuleType.DEPOSIT_THRESHOLD: ("currency",)}
+
+
+def bucket_seconds(window_seconds: int) -> int:
+    """The bucket size of a window: 1 s up to 5 minutes, 1 minute up to 6 hours, else 1 hour. At
+    most ~720 buckets per window (30 days), ~300 for the short ones: one bounded read."""
+    if window_seconds <= 300:
+        return 1
+    if window_seconds <= 6 * 3600:
+        return 60
+    return 3600
+
+
+def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict, list[str]]:
+    """The parameters and actions of a rule of `rule_type`, checked and normalised (actions in a
+    fixed order: alert, notice, lock). Raises InvalidRule saying what is wrong: an unknown type, a
+    missing, unknown or out-of-range parameter (integers only: amounts are minor units), no action
+    or an unknown one."""
+    if rule_type not in RuleType.values:
+        raise InvalidRule(f"Unknown rule type {rule_type!r}.")
+    if not isinstance(parameters, dict):
+        raise InvalidRule("The parameters are a JSON object.")
+    integers, texts = _INTEGERS[rule_type], _TEXTS.get(rule_type, ())
+    unknown = sorted(set(parameters) - set(integers) - set(texts))
+    if unknown:
+        raise InvalidRule(f"Unknown parameters for {rule_type}: {', '.join(unknown)}.")
+    clean: dict[str, object] = {}
+    for name, (low, high) in integers.items():
+        value = parameters.get(name)
+        if type(value) is not int or not low <= value <= high:
+            raise InvalidRule(f"{name} is an integer from {low} to {high}.")
+        clean[name] = value
+    for name in texts:
+        value = parameters.get(name)
+        if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isupper():
+            raise InvalidRule(f"{name} is an ISO 4217 currency code.")
+        clean[name] = value
+    if not isinstance(actions, list | tuple) or not actions:
+        raise InvalidRule("A rule has at least one action.")
+    if any(action not in RuleAction.values for action in actions) or len(set(actions)) != len(actions):
+        raise InvalidRule(f"Actions are distinct, among {', '.join(RuleAction.values)}.")
+    return clean, [action for action in RuleAction.values if action in actions]
+
+
+@dataclass
+class ActiveRule:
+    """An enabled rule's current version, ready to evaluate (built once per cache load)."""
+
+    version_id: int
+    rule_id: int
+    code: str
+    version: int
+    type: str
+    severity: str
+    brand_id: int | None
+    jurisdiction_id: int | None
+    actions: tuple[str, ...]
+    parameters: dict
+    window: int
+    bucket: int
+    metric: str
+    # The deposit threshold in each player currency met so far (None: no reference rate).
+    thresholds: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def scoped(self) -> bool:
+        return self.brand_id is not None or self.jurisdiction_id is not None
+
+    def counts(self, kind: str, amount: int) -> bool:
+        """Whether a transaction of `kind` and signed `amount` adds to this rule's metric."""
+        if self.type == RuleType.MICRO_BET:
+            return kind == BET and 0 < -amount <= self.parameters["max_stake"]
+        return kind == DEPOSIT
+
+    def applies_to(self, brand_id: int, jurisdiction_id: int | None) -> bool:
+        return (self.brand_id is None or self.brand_id == brand_id) and (
+            self.jurisdiction_id is None or self.jurisdiction_id == jurisdiction_id
+        )
+
+    def since(self, t: int) -> int:
+        """The first bucket of the window of an event at second `t`."""
+        return (t - self.window + 1) // self.bucket * self.bucket
+
+    def firing_window(self, t: int) -> dt.datetime:
+        """The firing window of an event at second `t`: the rule's window length, aligned to the
+        epoch. A rule fires at most once per player and firing window (`RuleFiring`)."""
+        return dt.datetime.fromtimestamp(t // self.window * self.window, tz=dt.UTC)
+
+    def threshold_in(self, currency: str, fires_at: int | None) -> int | None:
+        """The value at which the rule fires for a player of `currency` (None: it cannot be
+        evaluated: a deposit threshold with no reference rate for the currency)."""
+        if self.type == RuleType.DEPOSIT_THRESHOLD:
+            return fires_at
+        if self.type == RuleType.DEPOSIT_VELOCITY:
+            return self.parameters["count"]
+        return self.parameters["max_bets"] + 1  # "more than N bets"
+
+    def measure(self, total: int, count: int) -> int:
+        """The window's value this rule compares: the sum of deposits, or a count."""
+        return total if self.type == RuleType.DEPOSIT_THRESHOLD else count
+
+
+def compile_rule(version) -> ActiveRule:
+    """The `ActiveRule` of a `RuleVersion` row."""
+    params = version.parameters
+    window = params["window_seconds"]
+    bucket = bucket_seconds(window)
+    base = f"bet<={params['max_stake']}" if version.type == RuleType.MICRO_BET else DEPOSIT
+    return ActiveRule(
+        version_id=version.pk, rule_id=version.rule_id, code=version.rule.code, version=version.version,
+        type=version.type, severity=version.severity, brand_id=version.brand_id,
+        jurisdiction_id=version.jurisdiction_id, actions=tuple(version.actions), parameters=params, window=window,
+        bucket=bucket, metric=f"{base}@{bucket}",
+    )  # fmt: skip
