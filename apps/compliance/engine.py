@@ -40,13 +40,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
-from apps.accounts import services as accounts_services
 from apps.accounts.choices import PlayerStatus
 from apps.common import staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.events import once_per_event, send_after_commit
 from apps.common.timestamps import iso_utc
-from apps.compliance import rules, selectors, signals, staff_audit
+from apps.compliance import rules, selectors, services, signals, staff_audit
 from apps.compliance.choices import RuleAction
 from apps.compliance.models import Alert, RuleFiring, WindowBucket
 
@@ -238,10 +237,7 @@ def _act(rule: rules.ActiveRule, firing: RuleFiring, player, event: dict, *, sin
         send_after_commit(signals.player_notice, player_id=str(player.pk), kind="responsible_gambling",
                           message=NOTICE_MESSAGE, data={"reason": "behaviour_rule"})  # fmt: skip
     if RuleAction.LOCK in rule.actions and player.status == PlayerStatus.ACTIVE:
-        accounts_services.set_player_status(player_id=player.pk, status=PlayerStatus.LOCKED)
-        player.status = PlayerStatus.LOCKED
-        send_after_commit(signals.account_locked, player_id=str(player.pk), message=LOCK_MESSAGE,
-                          data={"reason": "locked"})  # fmt: skip
+        services.lock_account(player=player, message=LOCK_MESSAGE)
         trail.append({
             "action": staff_trail.RULE_LOCK,
             "target": player,

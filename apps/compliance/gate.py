@@ -131,8 +131,9 @@ def assert_may_withdraw(*, player: Player, amount: int) -> None:
 
 def lock_for_chargeback(*, player: Player, amount: int) -> None:
     """A chargeback (the wallet's `CHARGEBACK` moment, inside its transaction): the account is
-    locked with it, so no bet or deposit follows, whatever the balance."""
-    services.lock_account(player=player, reason="A deposit was charged back.")
+    locked with it, so no bet or deposit follows, whatever the balance, and the player's open
+    sockets are told why and closed."""
+    services.lock_account(player=player, message="A deposit was charged back. Your account is locked: contact support.")
 
 
 @dataclass

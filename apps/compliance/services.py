@@ -272,18 +272,13 @@ def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
     )
 
 
-def lock_account(*, player: Player, reason: str) -> None:
+def lock_account(*, player: Player, message: str) -> None:
     """Lock the player's account (no bets, no deposits; withdrawals still allowed) inside the
-    caller's transaction, and tell their open sockets why once it commits."""
+    caller's transaction; once it commits, `account_locked` gives every open socket of the player
+    a notice with `message` and closes it."""
     accounts_services.set_player_status(player_id=player.pk, status=PlayerStatus.LOCKED)
     player.status = PlayerStatus.LOCKED
-    send_after_commit(
-        signals.player_notice,
-        player_id=str(player.pk),
-        kind="account_locked",
-        message=f"{reason} Your account is locked: contact support.",
-        data={"reason": "locked"},
-    )
+    send_after_commit(signals.account_locked, player_id=str(player.pk), message=message, data={"reason": "locked"})
 
 
 # --- play sessions and reality checks ---------------------------------------------------------------

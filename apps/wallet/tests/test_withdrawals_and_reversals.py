@@ -170,11 +170,27 @@ def test_a_refund_after_the_money_was_played_records_the_rest_as_debt_and_nothin
     assert_audit_clean()
 
 
-def test_a_chargeback_locks_the_account_in_its_own_transaction_then_bets_are_refused():
+def test_a_chargeback_locks_the_account_in_its_own_transaction_then_bets_are_refused(
+    django_capture_on_commit_callbacks,
+):
+    from apps.compliance.signals import account_locked
+
     player = funded_player(0)
     deposit(player, 10_000)
+    told = []
 
-    reverse(player, 4_000, TransactionKind.CHARGEBACK)
+    def receiver(sender, **payload):
+        told.append((payload["player_id"], payload["message"]))
+
+    account_locked.connect(receiver, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            reverse(player, 4_000, TransactionKind.CHARGEBACK)
+    finally:
+        account_locked.disconnect(receiver)
+
+    # the player's open sockets are told why, then closed (the real-time app's receiver)
+    assert told == [(str(player.pk), "A deposit was charged back. Your account is locked: contact support.")]
 
     player.refresh_from_db()
     assert player.status == PlayerStatus.LOCKED
