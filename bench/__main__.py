@@ -8,10 +8,16 @@ import os
 
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
+from bench.rules import rules_benchmark
 from bench.wallet import wallet_benchmark
 
 WORKERS = int(os.environ.get("WORKERS", "2"))
-BENCHMARKS = {"wallet": wallet_benchmark, "payments": payments_benchmark, "realtime": realtime_benchmark}
+BENCHMARKS = {
+    "wallet": wallet_benchmark,
+    "payments": payments_benchmark,
+    "rules": rules_benchmark,
+    "realtime": realtime_benchmark,
+}
 
 if __name__ == "__main__":
     chosen = os.environ.get("BENCH", "")

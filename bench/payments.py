@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import itertools
 import json
 import os
 import random
@@ -15,6 +14,7 @@ import secrets
 import subprocess
 import sys
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import psycopg
@@ -32,35 +32,36 @@ INTENTS = int(os.environ.get("BENCH_INTENTS", "6000"))
 PAYERS = 500
 
 
+def signed_webhook(secret: str, deposit_id: str, amount: int, currency: str, event_id: str | None = None):
+    """A `deposit.succeeded` event for `deposit_id` as a PSP sends it: (body, headers)."""
+    body = json.dumps({
+        "event_id": event_id or f"evt-{uuid.uuid4().hex}", "type": "deposit.succeeded", "reference": deposit_id,
+        "amount": amount, "currency": currency, "occurred_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }).encode()  # fmt: skip
+    return body, sign(secret, body)
+
+
+def sign(secret: str, body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    signature = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Webhook-Timestamp": stamp, "X-Webhook-Signature": signature}
+
+
 def webhook_requests(provider: str, secret: str, deposits: list[tuple[str, int, str]]):
     """Each request delivers the next deposit's success, or (one time in four) again an event sent
     before, with a new signature and timestamp as a PSP's retry would have."""
     fresh = iter(deposits)
     sent: list[bytes] = []
-    numbers = itertools.count()
     chooser = random.Random(7)
 
     def make(_n: int):
-        body = None
-        if sent and chooser.random() < DUPLICATES:
+        deposit = None if sent and chooser.random() < DUPLICATES else next(fresh, None)
+        if deposit is None:  # a retry, or every deposit delivered: only retries are left
             body = chooser.choice(sent)
         else:
-            deposit = next(fresh, None)
-            if deposit is None:  # every deposit delivered: only retries are left
-                body = chooser.choice(sent)
-            else:
-                deposit_id, amount, currency = deposit
-                body = json.dumps({
-                    "event_id": f"evt-{next(numbers)}-{deposit_id}", "type": "deposit.succeeded",
-                    "reference": deposit_id, "amount": amount, "currency": currency,
-                    "occurred_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                }).encode()  # fmt: skip
-                sent.append(body)
-        stamp = str(int(time.time()))
-        signature = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": "application/json", "X-Webhook-Timestamp": stamp,
-                   "X-Webhook-Signature": signature}  # fmt: skip
-        return "POST", f"/api/payments/v1/webhooks/{provider}", headers, body
+            body, _ = signed_webhook(secret, *deposit)
+            sent.append(body)
+        return "POST", f"/api/payments/v1/webhooks/{provider}", sign(secret, body), body
 
     return make, sent
 
