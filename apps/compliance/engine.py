@@ -48,7 +48,7 @@ from apps.common import staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.events import once_per_event, send_after_commit
 from apps.common.timestamps import iso_utc
-from apps.compliance import rules, selectors, services, signals, staff_audit
+from apps.compliance import locks, rules, selectors, services, signals, staff_audit
 from apps.compliance.choices import RuleAction
 from apps.compliance.models import Alert, RuleFiring, WindowBucket
 
@@ -245,6 +245,10 @@ def _act(rule: rules.ActiveRule, firing: RuleFiring, player, event: dict, *, sin
         f"rule {rule.code} version {rule.version} (rule version id {rule.version_id}) fired: "
         f"{firing.value} reached {firing.threshold} (firing {firing.pk}, event {firing.event_id})"
     )
+    if RuleAction.LIMIT in rule.actions and RuleAction.REQUIRE_KYC in rule.actions:
+        # Both write the player row (its `needs_compliance_checks`) after their own lock: taking
+        # the protection row's lock first keeps locks.py's order (protection, limit, player).
+        locks.lock_protection(player)
     if RuleAction.LIMIT in rule.actions:
         trail += _apply_limit(rule, player, why)
     if RuleAction.REQUIRE_KYC in rule.actions and services.require_kyc_by_rule(player=player, message=KYC_MESSAGE):

@@ -193,6 +193,20 @@ def test_require_kyc_holds_an_unverified_players_deposits_and_bets_once(clock, c
     assert trail_verifies()
 
 
+def test_a_rule_with_both_limit_and_require_kyc_applies_both_once(clock, committed, enable):
+    version = enable("deposit-velocity-1h", ["limit", "require_kyc"], count=1, limit=DEPOSIT_LIMIT)
+    player = funded_player(1_000)
+    with committed():
+        deposit(player, 100)
+    assert Limit.objects.get(player=player).amount == 5_000
+    with pytest.raises(KycRequired):
+        bet(fresh(player), 10)
+    records = StaffAction.objects.filter(system_actor="rules").order_by("pk")
+    assert [r.action for r in records] == ["rule.limit", "rule.require_kyc"]
+    assert all(names_version(r, version) for r in records)
+    assert trail_verifies()
+
+
 def test_require_kyc_leaves_a_verified_player_alone(clock, committed, enable, notices):
     enable("deposit-velocity-1h", ["alert", "require_kyc"], count=1)
     player = verified(funded_player(1_000))
