@@ -34,6 +34,9 @@ EXCLUSION_START = "exclusion.start"
 WALLET_ADJUST = "wallet.adjust"
 RULE_SAVE = "rule.save"
 RULE_LOCK = "rule.lock"
+RULE_FREEZE = "rule.freeze"
+RULE_LIMIT = "rule.limit"
+RULE_REQUIRE_KYC = "rule.require_kyc"
 
 
 class StaffTrailMissing(RuntimeError):

@@ -58,7 +58,10 @@ class RuleAction(models.TextChoices):
 
     ALERT = "alert", "Raise an alert for staff"
     NOTICE = "notice", "Send the player a notice"
+    LIMIT = "limit", "Apply a limit (the rule's limit parameter)"
+    REQUIRE_KYC = "require_kyc", "Require KYC (deposits and bets wait for verification)"
     LOCK = "lock", "Lock the account"
+    FREEZE = "freeze", "Freeze the account (no bets, deposits or withdrawals until staff review)"
 
 
 class AlertStatus(models.TextChoices):

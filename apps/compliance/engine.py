@@ -18,9 +18,12 @@ Design
 - A firing is a `RuleFiring` row, unique per rule version, player and firing window (a database
   constraint): its actions run only when that row is new, so each is applied once per firing.
   Actions: `alert` (an `Alert`, and `alert_raised` after commit, which the real-time app pushes to
-  the back office), `notice` (`player_notice`), `lock` (the account, through accounts' services,
-  `account_locked` after commit, which closes the player's sockets with a notice, and a
-  `rule.lock` staff action by the system actor "rules", naming the rule version).
+  the back office), `notice` (`player_notice`), `limit` (the rule's money limit, where it lowers
+  the player's: `services.lower_limit_by_rule`), `require_kyc` (an unverified player's KYC hold:
+  `services.require_kyc_by_rule`), `lock` and `freeze` (the account, through accounts' services,
+  `account_locked` after commit, which closes the player's sockets with a notice). Each action
+  that changed something is a staff action by the system actor "rules" naming the rule version
+  (`rule.limit`, `rule.require_kyc`, `rule.lock`, `rule.freeze`).
 
 Concurrency: two events of one player in the same bucket queue on the bucket's row, so the
 second reads the first's count. Two events in different buckets may each miss the other's
@@ -45,7 +48,7 @@ from apps.common import staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.events import once_per_event, send_after_commit
 from apps.common.timestamps import iso_utc
-from apps.compliance import rules, selectors, services, signals, staff_audit
+from apps.compliance import locks, rules, selectors, services, signals, staff_audit
 from apps.compliance.choices import RuleAction
 from apps.compliance.models import Alert, RuleFiring, WindowBucket
 
@@ -55,6 +58,8 @@ CACHE_SECONDS = 5.0
 SYSTEM_ACTOR = "rules"
 RECEIVER = "compliance.evaluate_rules"
 LOCK_MESSAGE = "Your account is locked: contact support."
+FREEZE_MESSAGE = "Your account is frozen until we review it: contact support."
+KYC_MESSAGE = "We need to verify your identity. Deposits and play are paused until you are verified."
 NOTICE_MESSAGE = (
     "We noticed an unusual pattern of play on your account. Take a break if you need one; "
     "our responsible-gambling tools are on your account page."
@@ -236,14 +241,49 @@ def _act(rule: rules.ActiveRule, firing: RuleFiring, player, event: dict, *, sin
     if RuleAction.NOTICE in rule.actions:
         send_after_commit(signals.player_notice, player_id=str(player.pk), kind="responsible_gambling",
                           message=NOTICE_MESSAGE, data={"reason": "behaviour_rule"})  # fmt: skip
-    if RuleAction.LOCK in rule.actions and player.status == PlayerStatus.ACTIVE:
-        services.lock_account(player=player, message=LOCK_MESSAGE)
-        trail.append({
-            "action": staff_trail.RULE_LOCK,
-            "target": player,
-            "before": {"status": PlayerStatus.ACTIVE},
-            "after": {"status": PlayerStatus.LOCKED},
-            "reason": f"rule {rule.code} version {rule.version} (rule version id {rule.version_id}) fired: "
-            f"{firing.value} reached {firing.threshold} (firing {firing.pk}, event {firing.event_id})",
-        })  # fmt: skip
+    why = (
+        f"rule {rule.code} version {rule.version} (rule version id {rule.version_id}) fired: "
+        f"{firing.value} reached {firing.threshold} (firing {firing.pk}, event {firing.event_id})"
+    )
+    if RuleAction.LIMIT in rule.actions and RuleAction.REQUIRE_KYC in rule.actions:
+        # Both write the player row (its `needs_compliance_checks`) after their own lock: taking
+        # the protection row's lock first keeps locks.py's order (protection, limit, player).
+        locks.lock_protection(player)
+    if RuleAction.LIMIT in rule.actions:
+        trail += _apply_limit(rule, player, why)
+    if RuleAction.REQUIRE_KYC in rule.actions and services.require_kyc_by_rule(player=player, message=KYC_MESSAGE):
+        trail.append({"action": staff_trail.RULE_REQUIRE_KYC, "target": player, "before": {"kyc_hold": False},
+                      "after": {"kyc_hold": True}, "reason": why})  # fmt: skip
+    # A freeze is stricter than a lock (it stops withdrawals too): a rule with both freezes, and a
+    # freeze also applies to an account a lock already closed.
+    if RuleAction.FREEZE in rule.actions and player.status in (PlayerStatus.ACTIVE, PlayerStatus.LOCKED):
+        trail.append(_close(player, services.freeze_account, staff_trail.RULE_FREEZE, FREEZE_MESSAGE, why))
+    elif RuleAction.LOCK in rule.actions and player.status == PlayerStatus.ACTIVE:
+        trail.append(_close(player, services.lock_account, staff_trail.RULE_LOCK, LOCK_MESSAGE, why))
     return trail
+
+
+def _close(player, close, action: str, message: str, why: str) -> dict:
+    """Lock or freeze the account (`close`: `services.lock_account` or `freeze_account`); the
+    staff action to record."""
+    before = player.status
+    close(player=player, message=message)
+    return {"action": action, "target": player, "before": {"status": before}, "after": {"status": player.status},
+            "reason": why}  # fmt: skip
+
+
+def _apply_limit(rule: rules.ActiveRule, player, why: str) -> list[dict]:
+    """The rule's limit, in the player's currency, where it lowers theirs (`lower_limit_by_rule`)."""
+    wanted = rule.parameters[rules.LIMIT]
+    amount = selectors.amount_in_currency(wanted["amount"], wanted["currency"], player.currency_id)
+    if amount is None:
+        logger.warning("rule_limit_without_rate", rule=rule.code, currencies=(wanted["currency"], player.currency_id))
+        return []
+    lowered = services.lower_limit_by_rule(
+        player=player, kind=wanted["kind"], period=wanted["period"], amount=amount, reason=why
+    )
+    if lowered is None:
+        return []
+    limit, before = lowered
+    return [{"action": staff_trail.RULE_LIMIT, "target": limit, "before": {"amount": before},
+             "after": {"amount": amount}, "reason": why}]  # fmt: skip

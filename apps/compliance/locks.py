@@ -3,6 +3,9 @@
 Each compliance write locks one row of the player's own, so that two changes for one player are
 serialised: a limit row (two changes of the same limit cannot both read the old amount) or the
 player's protection row (two time-outs at once cannot both pass the never-shorten check). A
+write that takes more than one takes them in one order: the protection row, then a limit row,
+then (through accounts' services) the player row, as a behaviour rule with both the
+`require_kyc` and `limit` actions does (`engine.py`). A
 compliance write never locks the wallet's rows, and the wallet's money transaction never locks
 these (it only reads them), so the two apps' locks cannot deadlock with each other.
 

@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from apps.common.money import MAX_AMOUNT
-from apps.compliance.choices import RuleAction, RuleType
+from apps.compliance.choices import LimitKind, LimitPeriod, RuleAction, RuleType
 from apps.compliance.errors import InvalidRule
 
 MAX_WINDOW_SECONDS = 30 * 24 * 3600
@@ -33,6 +33,11 @@ _INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
 # Text parameters: the deposit threshold's currency (ISO 4217; the threshold in a player's other
 # currency is converted at the reference rates, as the KYC threshold is).
 _TEXTS: dict[str, tuple[str, ...]] = {RuleType.DEPOSIT_THRESHOLD: ("currency",)}
+# The parameter of the `limit` action (any rule type): the money limit the firing applies, its
+# amount in minor units of `currency`, converted to the player's currency at the reference rates.
+LIMIT = "limit"
+LIMIT_KINDS = (LimitKind.DEPOSIT, LimitKind.LOSS, LimitKind.WAGER)
+_LIMIT_FIELDS = ("kind", "period", "amount", "currency")
 
 
 def bucket_seconds(window_seconds: int) -> int:
@@ -47,15 +52,16 @@ def bucket_seconds(window_seconds: int) -> int:
 
 def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict, list[str]]:
     """The parameters and actions of a rule of `rule_type`, checked and normalised (actions in a
-    fixed order: alert, notice, lock). Raises InvalidRule saying what is wrong: an unknown type, a
-    missing, unknown or out-of-range parameter (integers only: amounts are minor units), no action
-    or an unknown one."""
+    fixed order: alert, notice, limit, require_kyc, lock, freeze). Raises InvalidRule saying what
+    is wrong: an unknown type, a missing, unknown or out-of-range parameter (integers only: amounts
+    are minor units), no action or an unknown one, a `limit` action without its `limit` parameter
+    (or the parameter without the action), or an invalid one (`_validate_limit`)."""
     if rule_type not in RuleType.values:
         raise InvalidRule(f"Unknown rule type {rule_type!r}.")
     if not isinstance(parameters, dict):
         raise InvalidRule("The parameters are a JSON object.")
     integers, texts = _INTEGERS[rule_type], _TEXTS.get(rule_type, ())
-    unknown = sorted(set(parameters) - set(integers) - set(texts))
+    unknown = sorted(set(parameters) - set(integers) - set(texts) - {LIMIT})
     if unknown:
         raise InvalidRule(f"Unknown parameters for {rule_type}: {', '.join(unknown)}.")
     clean: dict[str, object] = {}
@@ -73,7 +79,29 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
         raise InvalidRule("A rule has at least one action.")
     if any(action not in RuleAction.values for action in actions) or len(set(actions)) != len(actions):
         raise InvalidRule(f"Actions are distinct, among {', '.join(RuleAction.values)}.")
+    if (RuleAction.LIMIT in actions) != (LIMIT in parameters):
+        raise InvalidRule("The limit action and the limit parameter go together.")
+    if LIMIT in parameters:
+        clean[LIMIT] = _validate_limit(parameters[LIMIT])
     return clean, [action for action in RuleAction.values if action in actions]
+
+
+def _validate_limit(limit: object) -> dict:
+    """The `limit` parameter: {"kind": deposit, loss or wager, "period": 24h, 7d or 30d, "amount":
+    minor units from 0, "currency": ISO 4217}. Raises InvalidRule."""
+    if not isinstance(limit, dict) or sorted(limit) != sorted(_LIMIT_FIELDS):
+        raise InvalidRule(f"limit is an object of {', '.join(_LIMIT_FIELDS)}.")
+    if limit["kind"] not in LIMIT_KINDS:
+        raise InvalidRule(f"limit.kind is one of {', '.join(LIMIT_KINDS)}.")
+    if limit["period"] not in LimitPeriod.values:
+        raise InvalidRule(f"limit.period is one of {', '.join(LimitPeriod.values)}.")
+    amount = limit["amount"]
+    if type(amount) is not int or not 0 <= amount <= MAX_AMOUNT:
+        raise InvalidRule(f"limit.amount is an integer from 0 to {MAX_AMOUNT}.")
+    currency = limit["currency"]
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isascii() or not currency.isupper():
+        raise InvalidRule("limit.currency is an ISO 4217 currency code.")
+    return {name: limit[name] for name in _LIMIT_FIELDS}
 
 
 @dataclass

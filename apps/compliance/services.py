@@ -68,10 +68,11 @@ REALITY_CHECK_MINUTES = (10, 24 * 60)
 
 def set_limit(
     *, player: Player, kind: str, period: str | None, amount: int | None, acting_user: User | None = None,
-    reason: str = "",
+    reason: str = "", by_system: bool = False,
 ) -> Limit:  # fmt: skip
-    """Set, lower, raise or remove (`amount=None`) one limit, by the player (`acting_user=None`)
-    or by staff (`acting_user` and a `reason`).
+    """Set, lower, raise or remove (`amount=None`) one limit, by the player (`acting_user=None`),
+    by staff (`acting_user` and a `reason`) or by the system (`by_system` and a `reason`: a
+    behaviour rule, through `lower_limit_by_rule`, whose caller records the staff action).
 
     A new limit, a decrease or the same value applies at once and cancels any pending change. An
     increase or a removal is queued: it takes effect at the end of the profile's cooling-off for
@@ -80,8 +81,8 @@ def set_limit(
     limit's fields before and after). Raises InvalidLimit.
     """
     period = _validate_limit(kind, period, amount)
-    if acting_user is not None and not reason.strip():
-        raise errors.InvalidLimit("A change by staff needs a reason.")
+    if (acting_user is not None or by_system) and not reason.strip():
+        raise errors.InvalidLimit("A change by staff or by the system needs a reason.")
     profile = selectors.get_profile(player)
     with transaction.atomic():
         now = timezone.now()
@@ -91,7 +92,7 @@ def set_limit(
         before = staff_trail.snapshot(limit) if acting_user is not None else {}
         current = limit.amount
         audit = {"old_amount": current, "new_amount": amount, "acting_user": acting_user,
-                 "by_player": acting_user is None, "reason": reason}  # fmt: skip
+                 "by_player": acting_user is None and not by_system, "reason": reason}  # fmt: skip
         if amount is not None and (current is None or amount <= current):
             limit.amount = amount
             _clear_pending(limit)
@@ -112,6 +113,26 @@ def set_limit(
             staff_audit.record_staff_action(actor=acting_user, action=staff_trail.LIMIT_SET, target=limit,
                                             before=changed_before, after=changed_after, reason=reason)  # fmt: skip
     return limit
+
+
+def lower_limit_by_rule(
+    *, player: Player, kind: str, period: str, amount: int, reason: str
+) -> tuple[Limit, int | None] | None:
+    """A behaviour rule's `limit` action, inside the caller's transaction: the limit is set to
+    `amount` only where that lowers what is in force (no limit, or a higher one), at once, through
+    `set_limit` by the system (its `LimitChange` names neither the player nor staff; a pending
+    increase is cancelled, as a decrease always does). A rule never raises a limit nor queues an
+    increase. Returns the limit and its amount before, or None when nothing changed."""
+    with transaction.atomic():
+        now = timezone.now()
+        limit = locks.lock_limit(player, kind, period)
+        if limit is not None:
+            _materialise(limit, now)
+        before = limit.amount if limit is not None else None
+        if before is not None and before <= amount:
+            return None
+        limit = set_limit(player=player, kind=kind, period=period, amount=amount, by_system=True, reason=reason)
+    return limit, before
 
 
 def confirm_limit(*, player: Player, kind: str, period: str | None) -> Limit:
@@ -254,9 +275,16 @@ def request_return(*, player: Player) -> Exclusion:
 # --- KYC --------------------------------------------------------------------------------------------
 
 
-def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
-    """Inside the money transaction of the deposit that reached the KYC threshold: from its commit
-    on, the unverified player can neither deposit nor bet until verified. Tells them why."""
+KYC_THRESHOLD_MESSAGE = (
+    "Your deposits have reached the amount at which we must verify your identity. "
+    "Deposits and play are paused until you are verified; withdrawals need verification too."
+)
+
+
+def hold_for_kyc(*, player: Player, now: dt.datetime, message: str = KYC_THRESHOLD_MESSAGE) -> None:
+    """Inside the money transaction of the deposit that reached the KYC threshold (or of a
+    behaviour rule's `require_kyc`): from its commit on, the unverified player can neither deposit
+    nor bet until verified. Tells them why (`message`)."""
     PlayerProtection.objects.get_or_create(player=player)
     PlayerProtection.objects.filter(player=player, kyc_threshold_reached_at__isnull=True).update(
         kyc_threshold_reached_at=now
@@ -266,19 +294,46 @@ def hold_for_kyc(*, player: Player, now: dt.datetime) -> None:
         signals.player_notice,
         player_id=str(player.pk),
         kind="account_locked",
-        message="Your deposits have reached the amount at which we must verify your identity. "
-        "Deposits and play are paused until you are verified; withdrawals need verification too.",
+        message=message,
         data={"reason": "kyc_required"},
     )
+
+
+def require_kyc_by_rule(*, player: Player, message: str) -> bool:
+    """A behaviour rule's `require_kyc` action, inside the caller's transaction: an unverified
+    player not yet on a KYC hold is put on one (`hold_for_kyc`: deposits and bets wait for
+    verification). Returns whether a hold was placed: not for a verified player (verified already;
+    the rule's alert is staff's cue for a new review) nor for one already held."""
+    if player.kyc_status == KycStatus.VERIFIED:
+        return False
+    with transaction.atomic():
+        protection = locks.lock_protection(player)
+        if protection.kyc_threshold_reached_at is not None:
+            return False
+        hold_for_kyc(player=player, now=timezone.now(), message=message)
+    return True
 
 
 def lock_account(*, player: Player, message: str) -> None:
     """Lock the player's account (no bets, no deposits; withdrawals still allowed) inside the
     caller's transaction; once it commits, `account_locked` gives every open socket of the player
-    a notice with `message` and closes it."""
-    accounts_services.set_player_status(player_id=player.pk, status=PlayerStatus.LOCKED)
-    player.status = PlayerStatus.LOCKED
-    send_after_commit(signals.account_locked, player_id=str(player.pk), message=message, data={"reason": "locked"})
+    a notice with `message` and closes it (and the player's socket extension refuses new ones)."""
+    _close_for_play(player, PlayerStatus.LOCKED, message)
+
+
+def freeze_account(*, player: Player, message: str) -> None:
+    """Freeze the player's account until staff review it (staff set the status back): no bets,
+    deposits or withdrawals (`gate.py`), while wins and rollbacks of rounds already played are
+    still paid (the wallet never refuses them). Inside the caller's transaction; once it commits,
+    `account_locked` gives every open socket of the player a notice with `message` (reason
+    `frozen`) and closes it, and no new one opens."""
+    _close_for_play(player, PlayerStatus.FROZEN, message)
+
+
+def _close_for_play(player: Player, status: str, message: str) -> None:
+    accounts_services.set_player_status(player_id=player.pk, status=status)
+    player.status = status
+    send_after_commit(signals.account_locked, player_id=str(player.pk), message=message, data={"reason": status})
 
 
 # --- play sessions and reality checks ---------------------------------------------------------------
@@ -432,6 +487,8 @@ def save_rule(
         raise errors.InvalidRule("A change of a rule says why (reason).")
     if rule_type == RuleType.DEPOSIT_THRESHOLD and not accounts_selectors.is_known_currency(clean["currency"]):
         raise errors.InvalidRule(f"Unknown currency {clean['currency']!r}.")
+    if rules.LIMIT in clean and not accounts_selectors.is_known_currency(clean[rules.LIMIT]["currency"]):
+        raise errors.InvalidRule(f"Unknown currency {clean[rules.LIMIT]['currency']!r}.")
     with transaction.atomic():
         now = timezone.now()
         rule = locks.lock_rule(code)

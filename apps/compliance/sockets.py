@@ -1,6 +1,6 @@
 """What compliance adds to a player's live socket, through the real-time app's extension point
-(`apps/realtime/extensions.py`, registered in `ComplianceConfig.ready()`): an excluded player
-gets no play socket, only the reason; and the reality check comes at its time even between bets.
+(`apps/realtime/extensions.py`, registered in `ComplianceConfig.ready()`): a locked, frozen or
+excluded player gets no play socket, only the reason; and the reality check comes at its time even between bets.
 """
 
 from __future__ import annotations
@@ -10,10 +10,25 @@ import datetime as dt
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
+from apps.accounts.choices import PlayerStatus
 from apps.accounts.models import Player
 from apps.common.timestamps import iso_utc
 from apps.compliance import selectors, services
 from apps.realtime.extensions import Notice, PlayerSocketExtension
+
+CLOSED_FOR_PLAY = {
+    PlayerStatus.LOCKED: "This account is locked: contact support.",
+    PlayerStatus.FROZEN: "This account is frozen until it is reviewed: contact support.",
+}
+
+
+def refusal_notice(player: Player) -> Notice | None:
+    """The `account_locked` notice for a player whose account is locked or frozen (reason: the
+    status) or who is under a time-out or self-exclusion, else None. The status is the row's (read
+    at connect): no query for a player whose row says there is nothing else to check."""
+    if player.status in CLOSED_FOR_PLAY:
+        return Notice("account_locked", CLOSED_FOR_PLAY[player.status], {"reason": player.status})
+    return exclusion_notice(player)
 
 
 def exclusion_notice(player: Player) -> Notice | None:
@@ -47,7 +62,7 @@ def reality_check_when_due(player_id: int, due_at: dt.datetime) -> dt.datetime |
 PLAYER_SOCKET = PlayerSocketExtension(
     name="compliance",
     order=10,
-    refusal=exclusion_notice,
+    refusal=refusal_notice,
     first_due=reality_check_first_due,
     when_due=reality_check_when_due,
 )

@@ -17,7 +17,8 @@ rolls back leaves no record, and no record commits without its change. The actio
   itself is in the ledger's own chain);
 - `rule.save`: a behaviour rule created or changed by staff (`services.save_rule`; the rule's
   new version is a `RuleVersion`);
-- `rule.lock`: an account locked by a behaviour rule (`engine.py`): no staff actor, the system
+- `rule.lock`, `rule.freeze`, `rule.limit`, `rule.require_kyc`: an account locked or frozen, a
+  limit lowered, a KYC hold placed by a behaviour rule (`engine.py`): no staff actor, the system
   actor `rules`, the rule version in the reason.
 
 The codes, and the helpers that describe a row (`snapshot`, `changes`), are in

@@ -1,5 +1,6 @@
 """The behaviour-rule engine under real concurrency (threads with their own PostgreSQL connections,
-released together): parallel bets of one player are each counted once and the rule fires once;
+released together): parallel bets of one player are each counted once and the rule fires once
+(one lock or freeze);
 the same event delivered by several threads at once (the in-process dispatch racing the outbox
 sweeper) counts once."""
 
@@ -20,17 +21,19 @@ from tests.concurrency.test_parallel_bets import bet_call, funded_player, run_at
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def enable_micro_bets(max_bets: int) -> None:
+def enable_micro_bets(max_bets: int, actions: list[str] | None = None) -> None:
     rule = Rule.objects.get(code="micro-bets-60s")
     services.save_rule(
         code=rule.code, rule_type=rule.type, parameters={**rule.parameters, "max_bets": max_bets},
-        severity=rule.severity, actions=rule.actions, enabled=True, acting_user=make_staff(StaffRole.COMPLIANCE),
+        severity=rule.severity, actions=actions or rule.actions, enabled=True,
+        acting_user=make_staff(StaffRole.COMPLIANCE),
         reason="concurrency test",
     )  # fmt: skip
 
 
-def test_thirty_micro_bets_at_once_count_each_once_and_lock_once():
-    enable_micro_bets(max_bets=10)
+@pytest.mark.parametrize(("action", "status"), [("lock", PlayerStatus.LOCKED), ("freeze", PlayerStatus.FROZEN)])
+def test_thirty_micro_bets_at_once_count_each_once_and_lock_or_freeze_once(action, status):
+    enable_micro_bets(max_bets=10, actions=["alert", action])
     player = funded_player(10_000)
 
     outcomes = run_at_once([bet_call(player.pk, 1, f"micro-{n}", round_id=f"r{n}") for n in range(30)])
@@ -39,9 +42,9 @@ def test_thirty_micro_bets_at_once_count_each_once_and_lock_once():
     bets = Transaction.objects.filter(player=player, kind=TransactionKind.BET).count()
     assert bets == len(accepted)
     assert sum(b.count for b in WindowBucket.objects.filter(player=player)) == bets  # none counted twice, none lost
-    assert Player.objects.get(pk=player.pk).status == PlayerStatus.LOCKED
+    assert Player.objects.get(pk=player.pk).status == status
     assert (RuleFiring.objects.count(), Alert.objects.count()) == (1, 1)
-    assert StaffAction.objects.filter(action="rule.lock").count() == 1
+    assert list(StaffAction.objects.filter(system_actor="rules").values_list("action", flat=True)) == [f"rule.{action}"]
     assert audit.run_audit() == {name: [] for name in audit.run_audit()}
 
 

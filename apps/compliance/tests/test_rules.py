@@ -7,16 +7,14 @@ through `save_rule`, each change a version and a staff action."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from apps.accounts.choices import PlayerStatus, StaffRole
+from apps.accounts.choices import PlayerStatus
 from apps.accounts.services import ensure_brand
-from apps.accounts.tests.factories import make_staff
 from apps.common.models import EventReceipt, OutboxEvent
-from apps.compliance import audit, engine, receivers, services, signals
+from apps.compliance import audit, engine, receivers, services
 from apps.compliance.errors import InvalidRule, PlayerBlocked
 from apps.compliance.models import Alert, Rule, RuleFiring, RuleVersion, StaffAction, WindowBucket
 from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player
@@ -24,24 +22,7 @@ from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_p
 pytestmark = pytest.mark.django_db
 
 EUR_1000 = 100_000
-
-
-@pytest.fixture
-def staff():
-    return make_staff(StaffRole.COMPLIANCE)
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """`with committed(): ...`: what the block commits runs its after-commit work (the outbox
-    events' receivers, the rule engine among them) at the end of the block, as in production."""
-
-    @contextmanager
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            yield
-
-    return run
+LIMIT = {"kind": "deposit", "period": "24h", "amount": 5_000, "currency": "EUR"}
 
 
 @pytest.fixture
@@ -56,19 +37,6 @@ def enable(staff):
         )  # fmt: skip
 
     return enable
-
-
-@pytest.fixture
-def notices():
-    """The `player_notice` events sent (their payloads), in order."""
-    sent = []
-
-    def collect(sender, **payload):
-        sent.append(payload)
-
-    signals.player_notice.connect(collect, dispatch_uid="test_rules.notices")
-    yield sent
-    signals.player_notice.disconnect(dispatch_uid="test_rules.notices")
 
 
 def event_ids(name: str = "wallet.transaction_posted") -> list[int]:
@@ -422,7 +390,15 @@ def test_a_save_that_changes_nothing_writes_nothing(staff):
      ("deposit_velocity", {"count": True, "window_seconds": 600}, ["alert"]),
      ("deposit_velocity", {"count": 2, "window_seconds": 600}, []),
      ("deposit_velocity", {"count": 2, "window_seconds": 600}, ["alert", "alert"]),
-     ("deposit_velocity", {"count": 2, "window_seconds": 600}, ["freeze"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600}, ["ban"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600}, ["limit"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": LIMIT}, ["alert"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": {**LIMIT, "kind": "session"}}, ["limit"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": {**LIMIT, "period": "1h"}}, ["limit"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": {**LIMIT, "amount": -1}}, ["limit"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": {**LIMIT, "amount": 1.5}}, ["limit"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": {**LIMIT, "currency": "XXY"}}, ["limit"]),
+     ("deposit_velocity", {"count": 2, "window_seconds": 600, "limit": {**LIMIT, "extra": 1}}, ["limit"]),
      ("deposit_threshold", {"amount": 100, "currency": "eur", "window_seconds": 600}, ["alert"]),
      ("deposit_threshold", {"amount": 100, "currency": "XXY", "window_seconds": 600}, ["alert"]),
      ("micro_bet", {"max_bets": 5, "window_seconds": 3601, "max_stake": 10}, ["alert"]),

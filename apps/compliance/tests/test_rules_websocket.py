@@ -1,10 +1,12 @@
 """The behaviour rules' effects reach sockets at once, on a real Redis channel layer: a
 threshold-crossing deposit's alert reaches a compliance officer's back-office socket (and not a
-staff member who may not read alerts); a rule's lock sends the player's open socket a notice and
-closes it."""
+staff member who may not read alerts); a rule's lock or freeze sends the player's open socket a
+notice and closes it; a locked or frozen player opens no new socket, gets only the notice."""
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
@@ -12,17 +14,20 @@ from apps.compliance import engine, services
 from apps.compliance.models import Alert, Rule
 from apps.compliance.tests.factories import bet, deposit, funded_player
 from apps.compliance.tests.test_websocket import open_socket
+from apps.realtime import services as realtime
 from apps.realtime.tests.test_consumers import connect, session_cookie
+from pam.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @database_sync_to_async
-def enable(code: str, **parameters) -> None:
+def enable(code: str, actions: list[str] | None = None, **parameters) -> None:
     rule = Rule.objects.get(code=code)
     services.save_rule(
         code=code, rule_type=rule.type, parameters={**rule.parameters, **parameters}, severity=rule.severity,
-        actions=rule.actions, enabled=True, acting_user=make_staff(StaffRole.ADMIN), reason="enabled for the test",
+        actions=actions or rule.actions, enabled=True, acting_user=make_staff(StaffRole.ADMIN),
+        reason="enabled for the test",
     )  # fmt: skip
 
 
@@ -61,8 +66,9 @@ async def test_a_threshold_crossing_deposits_alert_reaches_the_back_office_socke
     await other.disconnect()
 
 
-async def test_a_rules_lock_sends_the_notice_and_closes_the_players_socket():
-    await enable("micro-bets-60s", max_bets=3)
+@pytest.mark.parametrize(("action", "message"), [("lock", engine.LOCK_MESSAGE), ("freeze", engine.FREEZE_MESSAGE)])
+async def test_a_rules_lock_or_freeze_sends_the_notice_and_closes_the_players_socket(action, message):
+    await enable("micro-bets-60s", [action], max_bets=3)
     player = await database_sync_to_async(funded_player)(1_000)
     socket = await open_socket(player)
 
@@ -70,8 +76,35 @@ async def test_a_rules_lock_sends_the_notice_and_closes_the_players_socket():
         await database_sync_to_async(bet)(player, 1)
 
     notice = await next_of_type(socket, "notice")
-    assert (notice["kind"], notice["message"], notice["data"]) == (
-        "account_locked", engine.LOCK_MESSAGE, {"reason": "locked"})  # fmt: skip
-    while (message := await socket.receive_output(timeout=5))["type"] != "websocket.close":
+    reason = {"lock": "locked", "freeze": "frozen"}[action]
+    assert (notice["kind"], notice["message"], notice["data"]) == ("account_locked", message, {"reason": reason})
+    while (frame := await socket.receive_output(timeout=5))["type"] != "websocket.close":
         pass
-    assert message == {"type": "websocket.close", "code": 4403}
+    assert frame == {"type": "websocket.close", "code": 4403}
+
+
+@database_sync_to_async
+def closed_player(close):
+    player = funded_player(1_000)
+    with transaction.atomic():
+        close(player=player, message="closed for the test")
+    return player
+
+
+@pytest.mark.parametrize(
+    ("close", "status", "message"),
+    [(services.lock_account, "locked", "This account is locked: contact support."),
+     (services.freeze_account, "frozen", "This account is frozen until it is reviewed: contact support.")],
+)  # fmt: skip
+async def test_a_locked_or_frozen_player_gets_no_new_socket_only_the_notice_and_4403(close, status, message):
+    player = await closed_player(close)
+    ticket = await database_sync_to_async(realtime.issue_ticket)(player=player)
+    communicator = WebsocketCommunicator(application, f"/ws/player/?ticket={ticket}")
+
+    connected, _ = await communicator.connect(timeout=5)
+
+    assert connected  # accepted only to say why, then closed: never a hello
+    notice = await communicator.receive_json_from(timeout=5)
+    assert notice == {"type": "notice", "kind": "account_locked", "message": message, "data": {"reason": status}}
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    assert await communicator.receive_nothing(timeout=0.2)
