@@ -34,6 +34,12 @@ EXCLUSION_START = "exclusion.start"
 WALLET_ADJUST = "wallet.adjust"
 RULE_SAVE = "rule.save"
 RULE_LOCK = "rule.lock"
+CASE_OPEN = "case.open"
+CASE_ADD_ALERTS = "case.add_alerts"
+CASE_ASSIGN = "case.assign"
+CASE_COMMENT = "case.comment"
+CASE_ATTACH = "case.attach"
+CASE_RESOLVE = "case.resolve"
 
 
 class StaffTrailMissing(RuntimeError):

@@ -18,7 +18,9 @@ rolls back leaves no record, and no record commits without its change. The actio
 - `rule.save`: a behaviour rule created or changed by staff (`services.save_rule`; the rule's
   new version is a `RuleVersion`);
 - `rule.lock`: an account locked by a behaviour rule (`engine.py`): no staff actor, the system
-  actor `rules`, the rule version in the reason.
+  actor `rules`, the rule version in the reason;
+- `case.open`, `case.add_alerts`, `case.assign`, `case.comment`, `case.attach`, `case.resolve`:
+  a compliance case's changes (`cases.py`).
 
 The codes, and the helpers that describe a row (`snapshot`, `changes`), are in
 `apps/common/staff_trail.py`, through which code outside compliance records (this app registers
