@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from apps.common.errors import PamError
 from apps.compliance import cases, selectors, services
 from apps.compliance.choices import CaseOutcome, ExclusionKind, RuleAction, SelfExclusionPeriod
@@ -303,41 +303,24 @@ class AlertAdmin(ReadOnlyAdmin):
         return redirect(reverse("admin:compliance_case_change", args=[case.pk]))
 
 
-class CaseAlertInline(admin.TabularInline):
+class CaseAlertInline(ReadOnlyInline):
     model = Alert
     fields = ("created_at", "rule_version", "severity", "value", "threshold", "event_ids")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class CaseCommentInline(admin.TabularInline):
+class CaseCommentInline(ReadOnlyInline):
     """Comments are added through the case form (`cases.comment`) and never changed."""
 
     model = CaseComment
     fields = ("created_at", "author", "text")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class CaseAttachmentInline(CaseCommentInline):
+class CaseAttachmentInline(ReadOnlyInline):
+    """Files are added through the case form (`cases.attach`); each downloads through the admin."""
+
     model = CaseAttachment
     fields = ("created_at", "uploaded_by", "download", "content_type", "size", "sha256")
-    readonly_fields = fields
 
     @admin.display(description="file")
     def download(self, attachment: CaseAttachment) -> str:
