@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -424,14 +424,16 @@ class CaseAdmin(ThroughServiceAdmin):
         ]
 
     def report_view(self, request, case_id: int, fmt: str):
-        """The case's report, streamed: CSV rows are written as the ledger is read."""
+        """The case's report, streamed: the CSV rows and the JSON's transactions are written as the
+        ledger is read."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         if fmt not in ("csv", "json"):
             raise Http404
         try:
             if fmt == "json":
-                response = JsonResponse(selectors.case_report(case_id))
+                pieces = selectors.case_report_json(case_id)
+                response = StreamingHttpResponse(pieces, content_type="application/json")
             else:
                 writer = csv.writer(_Echo())
                 rows = selectors.case_report_rows(case_id)

@@ -7,6 +7,7 @@ transaction, which may write (a KYC hold, a due reality check's event), are in `
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -267,20 +268,44 @@ def case_report(case_id: int) -> dict:
     movements from `period_start` to `period_end` (both included), oldest first. Amounts are
     integers in minor units of `currency`, whose `exponent` is stated beside it. Raises
     Case.DoesNotExist."""
+    head, transactions = _report(case_id)
+    return {**head, "transactions": list(transactions)}
+
+
+def case_report_json(case_id: int) -> Iterator[str]:
+    """The same report as JSON text in pieces, the transactions streamed from the ledger as the
+    pieces are consumed; joined, it is `json.dumps(case_report(case_id))`. Raises
+    Case.DoesNotExist (before the first piece)."""
+    head, transactions = _report(case_id)
+    # "transactions" is the last key, so the text ends with its empty list and "}": the rows are
+    # streamed between the opening without "]}" and those two characters.
+    text = json.dumps({**head, "transactions": []})
+    return _json_pieces(text[: -len("]}")], transactions)
+
+
+def _json_pieces(opening: str, transactions: Iterator[dict]) -> Iterator[str]:
+    yield opening
+    for number, row in enumerate(transactions):
+        yield (", " if number else "") + json.dumps(row)  # the separator json.dumps puts between items
+    yield "]}"
+
+
+def _report(case_id: int) -> tuple[dict, Iterator[dict]]:
     case = get_case(case_id)
     currency = {"code": case.player.currency_id, "exponent": case.player.currency.exponent}
-    return {
+    head = {
         "case": dict(zip(SAR_CASE_COLUMNS, _case_values(case), strict=True)),
         "currency": currency,
         "alerts": [
             {**dict(zip(SAR_ALERT_COLUMNS, _alert_values(alert), strict=True)), "event_ids": alert.event_ids}
             for alert in list_case_alerts(case.pk)
         ],
-        "transactions": [
-            dict(zip(SAR_TRANSACTION_COLUMNS, _transaction_values(row, currency["exponent"]), strict=True))
-            for row in wallet_selectors.list_transactions_in_period(case.player_id, case.period_start, case.period_end)
-        ],
     }
+    transactions = (
+        dict(zip(SAR_TRANSACTION_COLUMNS, _transaction_values(row, currency["exponent"]), strict=True))
+        for row in wallet_selectors.list_transactions_in_period(case.player_id, case.period_start, case.period_end)
+    )
+    return head, transactions
 
 
 def case_report_rows(case_id: int) -> Iterator[list]:
