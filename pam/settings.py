@@ -313,6 +313,11 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Uploaded files (compliance cases' attachments): through Django's storage, under the data
+# directory unless set. They are evidence staff read in the back office, never served by URL:
+# no MEDIA_URL route exists, the admin streams each one to staff who may read cases.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+
 # ------------------------------------------------------------------------------
 # REST framework and OpenAPI
 # ------------------------------------------------------------------------------

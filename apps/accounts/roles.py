@@ -52,6 +52,13 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "compliance.view_ruleversion",
         "compliance.view_rulefiring",
         "compliance.view_alert",
+        # Cases: opened from alerts, assigned, commented, attached and resolved through
+        # compliance's case services (each a staff action); never deleted. Support reads none.
+        "compliance.view_case",
+        "compliance.add_case",
+        "compliance.change_case",
+        "compliance.view_casecomment",
+        "compliance.view_caseattachment",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",

@@ -138,3 +138,21 @@ class ReadOnlyAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown beside their parent and never added, changed or deleted there (a transaction's
+    entries, a case's alerts and comments). Subclasses set `model` and `fields`; every field is
+    read-only."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -37,6 +37,12 @@ RULE_LOCK = "rule.lock"
 RULE_FREEZE = "rule.freeze"
 RULE_LIMIT = "rule.limit"
 RULE_REQUIRE_KYC = "rule.require_kyc"
+CASE_OPEN = "case.open"
+CASE_ADD_ALERTS = "case.add_alerts"
+CASE_ASSIGN = "case.assign"
+CASE_COMMENT = "case.comment"
+CASE_ATTACH = "case.attach"
+CASE_RESOLVE = "case.resolve"
 
 
 class StaffTrailMissing(RuntimeError):

@@ -3,22 +3,34 @@ exclusions are changed only through the services (a form calls `set_limit`, `sta
 `self_exclude` with the staff user and a required reason), so the cooling-off rules, the
 never-shorten rule and the audit trail hold for staff exactly as for players. Behaviour rules
 are saved through `services.save_rule` (a new version and a staff action each); their versions,
-firings and alerts are read-only. The audit trails
+firings and alerts are read-only, and alerts are grouped into cases (opened from the alert list,
+then assigned, commented, attached and resolved through `cases.py`, each a staff action; a case
+exports its suspicious-activity report as CSV or JSON). The audit trails
 (limit changes, staff actions) and the exclusions are read-only: nothing here lifts an exclusion
 or rewrites history."""
 
 from __future__ import annotations
 
+import csv
+
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from apps.common.errors import PamError
-from apps.compliance import services
-from apps.compliance.choices import ExclusionKind, RuleAction, SelfExclusionPeriod
+from apps.compliance import cases, selectors, services
+from apps.compliance.choices import CaseOutcome, ExclusionKind, RuleAction, SelfExclusionPeriod
 from apps.compliance.models import (
     Alert,
+    Case,
+    CaseAttachment,
+    CaseComment,
     Exclusion,
     JurisdictionProfile,
     Limit,
@@ -263,13 +275,188 @@ class RuleFiringAdmin(ReadOnlyAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    """The alerts queue, read-only in this step (cases, assignment and resolution come later); new
-    alerts also appear at once on the live feed."""
+    """The alerts queue, read-only; new alerts also appear at once on the live feed. Staff who may
+    open cases group selected alerts of one player into a new case (`cases.open_case`, which
+    records the staff action itself)."""
 
-    list_display = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold")
-    list_filter = ("status", "severity")
+    list_display = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold", "case")
+    list_filter = ("status", "severity", ("case", admin.EmptyFieldListFilter))
     search_fields = ("=player__id", "player__user__username", "rule_version__rule__code")
-    list_select_related = ("rule_version__rule", "player__user")
+    list_select_related = ("rule_version__rule", "player__user", "case")
     date_hierarchy = "created_at"
     fields = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold", "event_ids",
-              "firing")  # fmt: skip
+              "firing", "case")  # fmt: skip
+    actions = ("open_case",)
+    actions_recorded_by_services = ("open_case",)
+
+    def has_open_case_permission(self, request) -> bool:
+        return request.user.has_perm("compliance.add_case")
+
+    @admin.action(description="Open a case with the selected alerts (one player)", permissions=["open_case"])
+    def open_case(self, request, queryset):
+        try:
+            case = cases.open_case(alerts=list(queryset), acting_user=request.user)
+        except PamError as refusal:
+            self.message_user(request, f"{refusal.code}: {refusal.message}", messages.ERROR)
+            return None
+        self.message_user(request, f"Opened {case}.", messages.SUCCESS)
+        return redirect(reverse("admin:compliance_case_change", args=[case.pk]))
+
+
+class CaseAlertInline(ReadOnlyInline):
+    model = Alert
+    fields = ("created_at", "rule_version", "severity", "value", "threshold", "event_ids")
+    show_change_link = True
+
+
+class CaseCommentInline(ReadOnlyInline):
+    """Comments are added through the case form (`cases.comment`) and never changed."""
+
+    model = CaseComment
+    fields = ("created_at", "author", "text")
+
+
+class CaseAttachmentInline(ReadOnlyInline):
+    """Files are added through the case form (`cases.attach`); each downloads through the admin."""
+
+    model = CaseAttachment
+    fields = ("created_at", "uploaded_by", "download", "content_type", "size", "sha256")
+
+    @admin.display(description="file")
+    def download(self, attachment: CaseAttachment) -> str:
+        url = reverse("admin:compliance_case_attachment", args=[attachment.case_id, attachment.pk])
+        return format_html('<a href="{}">{}</a>', url, attachment.name)
+
+
+class CaseForm(forms.ModelForm):
+    """The case's own fields are read-only; a save adds what these fields hold, each through its
+    service: a comment, then a file."""
+
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="added to the case, kept with your name; never changed")  # fmt: skip
+    attachment = forms.FileField(required=False, help_text=(
+        f"PDF, PNG, JPEG, text or CSV, at most {cases.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MiB"))  # fmt: skip
+
+    class Meta:
+        model = Case
+        fields = ()
+
+
+class CaseActionForm(ActionForm):
+    outcome = forms.ChoiceField(required=False, choices=[("", "—"), *CaseOutcome.choices])
+    note = forms.CharField(required=False, help_text="required to resolve: why this outcome")
+
+
+@admin.register(Case)
+class CaseAdmin(ThroughServiceAdmin):
+    """Cases are opened from the alert list, never added or deleted here. The list's actions
+    assign cases to the staff member and resolve them with an outcome and a note; the form adds
+    comments and files; every change goes through `cases.py`, which records the staff action. The
+    report links stream the suspicious-activity report (CSV, JSON)."""
+
+    form = CaseForm
+    action_form = CaseActionForm
+    list_display = ("id", "created_at", "title", "player", "status", "assignee", "outcome", "updated_at")
+    list_filter = ("status", "outcome")
+    search_fields = ("=id", "=player__id", "player__user__username", "title")
+    list_select_related = ("player__user", "assignee")
+    date_hierarchy = "created_at"
+    readonly_fields = ("title", "player", "status", "assignee", "opened_by", "outcome", "resolution_note",
+                       "resolved_at", "period_start", "period_end", "created_at", "updated_at", "report")  # fmt: skip
+    inlines = (CaseAlertInline, CaseCommentInline, CaseAttachmentInline)
+    actions = ("assign_to_me", "resolve")
+    actions_recorded_by_services = ("assign_to_me", "resolve")
+
+    def get_fields(self, request, obj=None):
+        return (*self.readonly_fields, "comment", "attachment")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a case is opened from alerts
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the trail and the report point at it
+
+    @admin.display(description="suspicious-activity report")
+    def report(self, case: Case) -> str:
+        csv_url = reverse("admin:compliance_case_report", args=[case.pk, "csv"])
+        json_url = reverse("admin:compliance_case_report", args=[case.pk, "json"])
+        return format_html('<a href="{}">CSV</a> · <a href="{}">JSON</a>', csv_url, json_url)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The inlines are read-only and never saved: the history says only what the form changed.
+        return super().construct_change_message(request, form, [], add)
+
+    def call_service(self, request, obj, data):
+        if data.get("comment", "").strip():
+            cases.comment(case=obj, text=data["comment"], acting_user=request.user)
+        if data.get("attachment"):
+            cases.attach(case=obj, file=data["attachment"], acting_user=request.user)
+        return obj
+
+    @admin.action(description="Assign the selected cases to me", permissions=["change"])
+    def assign_to_me(self, request, queryset) -> None:
+        for case in queryset:
+            self._decide(request, case, lambda c: cases.assign(case=c, assignee=request.user,
+                                                               acting_user=request.user))  # fmt: skip
+
+    @admin.action(description="Resolve the selected cases (outcome and note)", permissions=["change"])
+    def resolve(self, request, queryset) -> None:
+        outcome, note = request.POST.get("outcome", ""), request.POST.get("note", "")
+        for case in queryset:
+            self._decide(request, case, lambda c: cases.resolve(case=c, outcome=outcome, note=note,
+                                                                acting_user=request.user))  # fmt: skip
+
+    def _decide(self, request, case: Case, change) -> None:
+        try:
+            changed = change(case)
+        except PamError as refusal:
+            self.message_user(request, f"case {case.pk}: {refusal.code}: {refusal.message}", messages.ERROR)
+            return
+        self.message_user(request, f"case {case.pk}: {changed.status}", messages.SUCCESS)
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.report_view)
+        attachment = self.admin_site.admin_view(self.attachment_view)
+        return [
+            path("<int:case_id>/report.<str:fmt>", report, name="compliance_case_report"),
+            path("<int:case_id>/attachment/<int:attachment_id>/", attachment, name="compliance_case_attachment"),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request, case_id: int, fmt: str):
+        """The case's report, streamed: the CSV rows and the JSON's transactions are written as the
+        ledger is read."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if fmt not in ("csv", "json"):
+            raise Http404
+        try:
+            if fmt == "json":
+                pieces = selectors.case_report_json(case_id)
+                response = StreamingHttpResponse(pieces, content_type="application/json")
+            else:
+                writer = csv.writer(_Echo())
+                rows = selectors.case_report_rows(case_id)
+                response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        except Case.DoesNotExist:
+            raise Http404 from None
+        response["Content-Disposition"] = f'attachment; filename="case-{case_id}-report.{fmt}"'
+        return response
+
+    def attachment_view(self, request, case_id: int, attachment_id: int):
+        """A case's file, to staff who may read cases only (no public URL serves MEDIA_ROOT)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = CaseAttachment.objects.filter(case_id=case_id, pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
+                            content_type=attachment.content_type)  # fmt: skip
+
+
+class _Echo:
+    """A file-like object whose write returns what it is given: csv.writer then yields each row's
+    text, which the streaming response sends as it goes."""
+
+    def write(self, value: str) -> str:
+        return value

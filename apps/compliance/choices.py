@@ -66,3 +66,20 @@ class RuleAction(models.TextChoices):
 
 class AlertStatus(models.TextChoices):
     OPEN = "open", "Open"
+
+
+class CaseStatus(models.TextChoices):
+    """A case is opened, worked on (once assigned) and resolved; a resolved case is final."""
+
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    RESOLVED = "resolved", "Resolved"
+
+
+class CaseOutcome(models.TextChoices):
+    """How a resolved case ended (docs/rules.md, "Cases")."""
+
+    NO_ACTION = "no_action", "No action needed"
+    SAR_FILED = "sar_filed", "Suspicious-activity report filed"
+    ACCOUNT_CLOSED = "account_closed", "Account closed"
+    OTHER = "other", "Other (see the note)"

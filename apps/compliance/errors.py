@@ -83,3 +83,21 @@ class InvalidRule(PamError):
     code = "INVALID_RULE"
     status = 422
     default_message = "This rule is not valid."
+
+
+class InvalidCase(PamError):
+    """A case change that does not make sense: alerts of several players or none, an alert
+    already in a case, an assignee who is not staff, an empty comment, a file refused by type or
+    size, an unknown outcome or a resolution without a note (cases.py)."""
+
+    code = "INVALID_CASE"
+    status = 422
+    default_message = "This change of the case is not valid."
+
+
+class CaseResolved(PamError):
+    """A resolved case is final: it takes no more alerts, assignments, comments or files."""
+
+    code = "CASE_RESOLVED"
+    status = 409
+    default_message = "This case is resolved and takes no more changes."

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 from apps.accounts.models import Player
-from apps.compliance.models import Limit, PlayerProtection, Rule, StaffActionHead
+from apps.compliance.models import Case, Limit, PlayerProtection, Rule, StaffActionHead
 
 
 def lock_or_create_limit(player: Player, kind: str, period: str, now: dt.datetime) -> Limit:
@@ -46,6 +46,12 @@ def lock_rule(code: str) -> Rule | None:
     """The behaviour rule named `code`, locked (two staff saving one rule write two versions one
     after the other, never the same version twice), or None."""
     return Rule.objects.select_for_update().filter(code=code).first()
+
+
+def lock_case(case_id: int) -> Case:
+    """The case, locked: two staff changing one case (a comment while another resolves it) are
+    serialised, so nothing is added to a case after it was resolved. Raises Case.DoesNotExist."""
+    return Case.objects.select_for_update().get(pk=case_id)
 
 
 def lock_staff_action_head(genesis: str) -> StaffActionHead:

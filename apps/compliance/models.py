@@ -27,11 +27,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from apps.accounts.models import Brand, Currency, Player
 from apps.compliance.choices import (
     AlertStatus,
+    CaseOutcome,
+    CaseStatus,
     ExclusionKind,
     LimitChangeStatus,
     LimitKind,
@@ -444,6 +446,10 @@ class Alert(models.Model):
     value = models.BigIntegerField()
     threshold = models.BigIntegerField()
     created_at = models.DateTimeField()
+    # The case the alert was grouped into (cases.py), set once. A nullable foreign key rather than
+    # a link table: "at most one case per alert" is then the column itself, not a unique
+    # constraint to remember, and the alerts queue filters on it without a join.
+    case = models.ForeignKey("Case", on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -451,3 +457,80 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} alert {self.pk} for player {self.player_id}"
+
+
+RESOLVED_WITH_OUTCOME = (
+    Q(status=CaseStatus.RESOLVED, outcome__in=CaseOutcome.values, resolved_at__isnull=False) & ~Q(resolution_note="")
+) | (~Q(status=CaseStatus.RESOLVED) & Q(outcome="", resolved_at__isnull=True))
+
+
+class Case(models.Model):
+    """Alerts of one player grouped for an investigation by compliance staff (docs/rules.md,
+    "Cases"). Written only by `cases.py`, each change a staff action; once resolved (an outcome
+    and a note), it takes no more changes. `period_start`/`period_end` bound the transactions its
+    suspicious-activity report lists (both included)."""
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+")  # fmt: skip
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=16, choices=CaseOutcome.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="case_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_valid"),
+            # An outcome exactly when resolved, with its time and a note that says why.
+            models.CheckConstraint(condition=RESOLVED_WITH_OUTCOME, name="case_outcome_when_resolved"),
+            models.CheckConstraint(condition=Q(period_start__lt=F("period_end")), name="case_period_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.pk}: {self.title}"
+
+
+class CaseComment(models.Model):
+    """A staff member's note on a case; append-only (on PostgreSQL a trigger refuses UPDATE and
+    DELETE: migration 0008)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on case {self.case_id}"
+
+
+class CaseAttachment(models.Model):
+    """A file attached to a case (evidence: a statement, a screenshot), kept through Django's
+    storage under `MEDIA_ROOT`; its declared type and size were checked by `cases.attach`."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    name = models.CharField(max_length=200, help_text="the file's name as uploaded")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    # The SHA-256 of the content, also in the trail's record: a file changed on the storage
+    # behind the database's back no longer matches either.
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

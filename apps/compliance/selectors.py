@@ -1,11 +1,14 @@
 """Reads of player protection: limits and their usage, exclusions, jurisdiction profiles, the KYC
-threshold, reality checks. Nothing here writes; the checks the wallet asks inside its money
+threshold, reality checks; the behaviour rules' windows and alerts; a case's suspicious-activity
+report. Nothing here writes; the checks the wallet asks inside its money
 transaction, which may write (a KYC hold, a due reality check's event), are in `gate.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import structlog
@@ -15,9 +18,11 @@ from django.utils import timezone
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import Currency, Player
 from apps.common.money import convert_minor
+from apps.common.timestamps import iso_utc
 from apps.compliance.choices import AlertStatus, LimitKind, LimitPeriod
 from apps.compliance.models import (
     Alert,
+    Case,
     Exclusion,
     JurisdictionProfile,
     Limit,
@@ -223,3 +228,130 @@ def list_window_event_ids(player_id: int, metric: str, since: int, until: int) -
 def list_open_alerts(limit: int = 100) -> list[Alert]:
     """The newest open alerts, with their rule version and player."""
     return list(Alert.objects.filter(status=AlertStatus.OPEN).select_related("rule_version__rule", "player")[:limit])
+
+
+# --- cases: the suspicious-activity report ---------------------------------------------------------
+
+# The CSV report's three sections, each a header row then its rows, separated by an empty row.
+SAR_CASE_COLUMNS = (
+    "case_id", "title", "status", "outcome", "resolution_note", "player_id", "player", "brand", "currency",
+    "exponent", "period_start", "period_end", "opened_by", "assignee", "created_at", "resolved_at",
+)  # fmt: skip
+SAR_ALERT_COLUMNS = (
+    "alert_id", "rule", "rule_version", "rule_type", "severity", "value", "threshold", "window_start", "created_at",
+    "event_ids",
+)  # fmt: skip
+SAR_TRANSACTION_COLUMNS = (
+    "transaction_id", "created_at", "kind", "amount", "currency", "exponent", "balance_after", "wallet_version",
+    "game_id",
+)  # fmt: skip
+
+
+def get_case(case_id: int) -> Case:
+    """The case with its player (user, brand, currency), opener and assignee. Raises Case.DoesNotExist."""
+    return Case.objects.select_related("player__user", "player__brand", "player__currency", "opened_by",
+                                       "assignee").get(pk=case_id)  # fmt: skip
+
+
+def list_case_alerts(case_id: int) -> list[Alert]:
+    """The case's alerts, oldest first, with their rule version, rule and firing."""
+    return list(
+        Alert.objects.filter(case_id=case_id)
+        .select_related("rule_version__rule", "firing")
+        .order_by("created_at", "pk")
+    )
+
+
+def case_report(case_id: int) -> dict:
+    """The case's suspicious-activity report as JSON-ready data: the case, its alerts (rule
+    version, value, threshold, the outbox event ids that made each fire) and the player's money
+    movements from `period_start` to `period_end` (both included), oldest first. Amounts are
+    integers in minor units of `currency`, whose `exponent` is stated beside it. Raises
+    Case.DoesNotExist."""
+    head, transactions = _report(case_id)
+    return {**head, "transactions": list(transactions)}
+
+
+def case_report_json(case_id: int) -> Iterator[str]:
+    """The same report as JSON text in pieces, the transactions streamed from the ledger as the
+    pieces are consumed; joined, it is `json.dumps(case_report(case_id))`. Raises
+    Case.DoesNotExist (before the first piece)."""
+    head, transactions = _report(case_id)
+    # "transactions" is the last key, so the text ends with its empty list and "}": the rows are
+    # streamed between the opening without "]}" and those two characters.
+    text = json.dumps({**head, "transactions": []})
+    return _json_pieces(text[: -len("]}")], transactions)
+
+
+def _json_pieces(opening: str, transactions: Iterator[dict]) -> Iterator[str]:
+    yield opening
+    for number, row in enumerate(transactions):
+        yield (", " if number else "") + json.dumps(row)  # the separator json.dumps puts between items
+    yield "]}"
+
+
+def _report(case_id: int) -> tuple[dict, Iterator[dict]]:
+    case = get_case(case_id)
+    currency = {"code": case.player.currency_id, "exponent": case.player.currency.exponent}
+    head = {
+        "case": dict(zip(SAR_CASE_COLUMNS, _case_values(case), strict=True)),
+        "currency": currency,
+        "alerts": [
+            {**dict(zip(SAR_ALERT_COLUMNS, _alert_values(alert), strict=True)), "event_ids": alert.event_ids}
+            for alert in list_case_alerts(case.pk)
+        ],
+    }
+    transactions = (
+        dict(zip(SAR_TRANSACTION_COLUMNS, _transaction_values(row, currency["exponent"]), strict=True))
+        for row in wallet_selectors.list_transactions_in_period(case.player_id, case.period_start, case.period_end)
+    )
+    return head, transactions
+
+
+def case_report_rows(case_id: int) -> Iterator[list]:
+    """The same report as CSV rows: the case section (header, one row), an empty row, the alerts
+    (header, one row each; event ids separated by spaces), an empty row, the transactions (header,
+    one row each). The transactions are streamed from the ledger as the rows are consumed. Raises
+    Case.DoesNotExist (before the first row)."""
+    case = get_case(case_id)
+    exponent = case.player.currency.exponent
+    alerts = list_case_alerts(case.pk)
+    return _report_rows(case, alerts, exponent)
+
+
+def _report_rows(case: Case, alerts: list[Alert], exponent: int) -> Iterator[list]:
+    yield list(SAR_CASE_COLUMNS)
+    yield _case_values(case)
+    yield []
+    yield list(SAR_ALERT_COLUMNS)
+    for alert in alerts:
+        yield [*_alert_values(alert)[:-1], " ".join(map(str, alert.event_ids))]
+    yield []
+    yield list(SAR_TRANSACTION_COLUMNS)
+    for row in wallet_selectors.list_transactions_in_period(case.player_id, case.period_start, case.period_end):
+        yield _transaction_values(row, exponent)
+
+
+def _case_values(case: Case) -> list:
+    return [
+        case.pk, case.title, case.status, case.outcome, case.resolution_note, case.player_id,
+        case.player.user.username, case.player.brand.code, case.player.currency_id, case.player.currency.exponent,
+        iso_utc(case.period_start), iso_utc(case.period_end), case.opened_by.username,
+        case.assignee.username if case.assignee else "", iso_utc(case.created_at),
+        iso_utc(case.resolved_at) if case.resolved_at else "",
+    ]  # fmt: skip
+
+
+def _alert_values(alert: Alert) -> list:
+    version = alert.rule_version
+    return [
+        alert.pk, version.rule.code, version.version, version.type, alert.severity, alert.value, alert.threshold,
+        iso_utc(alert.firing.window_start), iso_utc(alert.created_at), alert.event_ids,
+    ]  # fmt: skip
+
+
+def _transaction_values(row: wallet_selectors.HistoryRow, exponent: int) -> list:
+    return [
+        row.transaction_id, iso_utc(row.created_at), row.kind, row.amount, row.currency, exponent,
+        row.balance_after, row.version, row.game_id,
+    ]  # fmt: skip

@@ -19,7 +19,9 @@ rolls back leaves no record, and no record commits without its change. The actio
   new version is a `RuleVersion`);
 - `rule.lock`, `rule.freeze`, `rule.limit`, `rule.require_kyc`: an account locked or frozen, a
   limit lowered, a KYC hold placed by a behaviour rule (`engine.py`): no staff actor, the system
-  actor `rules`, the rule version in the reason.
+  actor `rules`, the rule version in the reason;
+- `case.open`, `case.add_alerts`, `case.assign`, `case.comment`, `case.attach`, `case.resolve`:
+  a compliance case's changes (`cases.py`).
 
 The codes, and the helpers that describe a row (`snapshot`, `changes`), are in
 `apps/common/staff_trail.py`, through which code outside compliance records (this app registers

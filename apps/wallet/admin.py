@@ -18,24 +18,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.accounts.models import Player
-from apps.common.admin import ReadOnlyAdmin
+from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.common.errors import PamError
 from apps.wallet import selectors, services
 from apps.wallet.models import Account, Entry, Transaction
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     model = Entry
     fields = ("account", "amount", "balance_after", "account_version")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Transaction)

@@ -48,3 +48,14 @@ def test_compliance_staff_work_on_player_protection_and_support_only_sees_it(cli
     assert client.get("/backoffice/compliance/limit/").status_code == 200
     assert client.get("/backoffice/compliance/limit/add/").status_code == 403
     assert client.get("/backoffice/compliance/staffaction/").status_code == 403
+
+
+def test_compliance_and_admin_work_on_cases_and_support_and_finance_read_none():
+    may = {"compliance.view_case", "compliance.add_case", "compliance.change_case", "compliance.view_casecomment",
+           "compliance.view_caseattachment"}  # fmt: skip
+    for role in (StaffRole.COMPLIANCE, StaffRole.ADMIN):
+        assert all(make_staff(role).has_perm(name) for name in may), role
+    for role in (StaffRole.SUPPORT, StaffRole.FINANCE):
+        staff = make_staff(role)
+        assert [name for name in may if staff.has_perm(name)] == [], role
+    assert not make_staff(StaffRole.COMPLIANCE).has_perm("compliance.delete_case")

@@ -131,3 +131,21 @@ def test_a_paid_withdrawal_shows_its_reservation_and_its_payout():
         ("withdrawal", -4_000, 6_000),
         ("adjustment", 10_000, 10_000),
     ]
+
+
+def test_the_movements_of_a_period_are_listed_oldest_first_with_both_ends_included(history):
+    """`list_transactions_in_period` (a compliance case's report): from the start to the end,
+    both included, oldest first; the zero win and another player's movements never."""
+    tick = dt.timedelta(microseconds=1)
+    rows = list(selectors.list_transactions_in_period(history.pk, DAY_2, DAY_3))
+    before_day_3 = list(selectors.list_transactions_in_period(history.pk, DAY_2, DAY_3 - tick))
+    later = list(selectors.list_transactions_in_period(history.pk, DAY_3 + tick, DAY_3 + dt.timedelta(days=1)))
+
+    assert [(r.version, r.kind, r.amount, r.balance_after, r.created_at) for r in rows] == [
+        (2, "bet", -1_000, 9_000, DAY_2),
+        (3, "win", 2_500, 11_500, DAY_2),
+        (4, "bonus", 500, 12_000, DAY_3),
+        (5, "bet", -3_000, 9_000, DAY_3),
+    ]
+    assert [r.version for r in before_day_3] == [2, 3]
+    assert later == []
