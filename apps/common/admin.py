@@ -10,11 +10,13 @@ trail's app (compliance) registers at start-up: this shared kernel imports no ap
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import router, transaction
 
 from apps.common import staff_trail
+from apps.common.errors import PamError
 
 
 class StaffAuditMixin:
@@ -119,6 +121,18 @@ class StaffAuditMixin:
 
 class AuditedAdmin(StaffAuditMixin, admin.ModelAdmin):
     """The base of every ModelAdmin of the apps: staff actions are recorded (StaffAuditMixin)."""
+
+    def decide_each(self, request, rows, decide: Callable, label: Callable[[object], str]) -> None:
+        """An admin action that calls a service on each selected row (`decide(row)`, which returns
+        the row as changed): one message per row, its new status or the service's refusal (a
+        `PamError`'s code and message), and a refusal of one row does not stop the others."""
+        for row in rows:
+            try:
+                decided = decide(row)
+            except PamError as refusal:
+                self.message_user(request, f"{label(row)}: {refusal.code}: {refusal.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"{label(row)}: {decided.status}", messages.SUCCESS)
 
 
 def audited(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:

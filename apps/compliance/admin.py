@@ -395,24 +395,14 @@ class CaseAdmin(ThroughServiceAdmin):
 
     @admin.action(description="Assign the selected cases to me", permissions=["change"])
     def assign_to_me(self, request, queryset) -> None:
-        for case in queryset:
-            self._decide(request, case, lambda c: cases.assign(case=c, assignee=request.user,
-                                                               acting_user=request.user))  # fmt: skip
+        self.decide_each(request, queryset, lambda c: cases.assign(case=c, assignee=request.user,
+                         acting_user=request.user), label=_case_label)  # fmt: skip
 
     @admin.action(description="Resolve the selected cases (outcome and note)", permissions=["change"])
     def resolve(self, request, queryset) -> None:
         outcome, note = request.POST.get("outcome", ""), request.POST.get("note", "")
-        for case in queryset:
-            self._decide(request, case, lambda c: cases.resolve(case=c, outcome=outcome, note=note,
-                                                                acting_user=request.user))  # fmt: skip
-
-    def _decide(self, request, case: Case, change) -> None:
-        try:
-            changed = change(case)
-        except PamError as refusal:
-            self.message_user(request, f"case {case.pk}: {refusal.code}: {refusal.message}", messages.ERROR)
-            return
-        self.message_user(request, f"case {case.pk}: {changed.status}", messages.SUCCESS)
+        self.decide_each(request, queryset, lambda c: cases.resolve(case=c, outcome=outcome, note=note,
+                         acting_user=request.user), label=_case_label)  # fmt: skip
 
     def get_urls(self):
         report = self.admin_site.admin_view(self.report_view)
@@ -460,3 +450,7 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+def _case_label(case: Case) -> str:
+    return f"case {case.pk}"

@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
 from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
-from apps.common.errors import PamError
 from apps.payments import services
 from apps.payments.choices import WithdrawalStatus
 from apps.payments.models import (
@@ -81,9 +80,8 @@ class _WithdrawalDecisions(ReadOnlyAdmin):
 
     @admin.action(description="Approve the selected withdrawals", permissions=["approve"])
     def approve(self, request, queryset) -> None:
-        for withdrawal in queryset:
-            self._decide(request, withdrawal, lambda w: services.approve_withdrawal(withdrawal_id=w.pk,
-                         acting_user=request.user))  # fmt: skip
+        self.decide_each(request, queryset, lambda w: services.approve_withdrawal(withdrawal_id=w.pk,
+                         acting_user=request.user), label=_public_id)  # fmt: skip
 
     @admin.action(description="Reject the selected withdrawals (give a reason)", permissions=["approve"])
     def reject(self, request, queryset) -> None:
@@ -91,17 +89,8 @@ class _WithdrawalDecisions(ReadOnlyAdmin):
         if not reason:
             self.message_user(request, "A rejection needs a reason.", messages.ERROR)
             return
-        for withdrawal in queryset:
-            self._decide(request, withdrawal, lambda w: services.reject_withdrawal(
-                withdrawal_id=w.pk, acting_user=request.user, reason=reason))  # fmt: skip
-
-    def _decide(self, request, withdrawal, decision) -> None:
-        try:
-            decided = decision(withdrawal)
-        except PamError as refusal:
-            self.message_user(request, f"{withdrawal.public_id}: {refusal.code}: {refusal.message}", messages.ERROR)
-            return
-        self.message_user(request, f"{withdrawal.public_id}: {decided.status}", messages.SUCCESS)
+        self.decide_each(request, queryset, lambda w: services.reject_withdrawal(
+            withdrawal_id=w.pk, acting_user=request.user, reason=reason), label=_public_id)  # fmt: skip
 
 
 @admin.register(Withdrawal)
@@ -113,3 +102,7 @@ class WithdrawalAdmin(_WithdrawalDecisions):
 class WithdrawalApprovalQueueAdmin(_WithdrawalDecisions):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=WithdrawalStatus.AWAITING_APPROVAL)
+
+
+def _public_id(withdrawal: Withdrawal) -> str:
+    return withdrawal.public_id
