@@ -1,13 +1,14 @@
-"""The checks the wallet asks inside its money transaction: may this player stake, deposit,
-withdraw this amount now.
+"""The checks of the money path: may this player stake, deposit, withdraw this amount now.
 
-The wallet calls `assert_may_stake` (a bet), `assert_may_deposit` (a deposit) and
-`assert_may_withdraw` (a withdrawal) after the player's accounts are locked (`SELECT … FOR
-UPDATE`), through its extension point, where `ComplianceConfig.ready()` registers them
-(`apps.wallet.extensions`: the wallet imports nothing from here). Calls for one player are
-thereby serialised, and what is read here (usage summed from the committed ledger) cannot change
-before the stake is written: of two concurrent bets or deposits, the second sees the first. That
-is what keeps twenty concurrent bets from passing a limit together.
+The wallet calls `assert_may_stake` (a bet), `deposit_credited` (a deposit the PSP has paid:
+never refused), `assert_may_withdraw` (a withdrawal's reservation) and `lock_for_chargeback` after
+the player's accounts are locked (`SELECT … FOR UPDATE`), through its extension point, where
+`ComplianceConfig.ready()` registers them (`apps.wallet.extensions`: the wallet imports nothing
+from here). Calls for one player are thereby serialised, and what is read here (usage summed from
+the committed ledger) cannot change before the stake is written: of two concurrent bets, the
+second sees the first. That is what keeps twenty concurrent bets from passing a limit together.
+The cashier calls `assert_may_deposit` when a deposit starts, before the player pays, with the
+deposits already started counted (it serialises a player's starts itself).
 
 These are not selectors: what they find may write, in the money transaction, so that it commits
 with the money or not at all: the deposit that reaches the KYC threshold puts the player on a
