@@ -45,6 +45,12 @@ class RuleType(models.TextChoices):
     DEPOSIT_THRESHOLD = "deposit_threshold", "Deposit threshold (sum within a window)"
     DEPOSIT_VELOCITY = "deposit_velocity", "Deposit velocity (count within a window)"
     MICRO_BET = "micro_bet", "Micro-bet abuse (tiny stakes within a window)"
+    FAILED_DEPOSITS = "failed_deposits", "Failed deposits in a row (card testing)"
+    STRUCTURING = "structuring", "Structuring (deposits just below a threshold)"
+    RAPID_CYCLING = "rapid_cycling", "Rapid cycling (withdrawal after little wagering)"
+    LOSS_CHASING = "loss_chasing", "Loss chasing (rising deposits after losses)"
+    NIGHT_PLAY = "night_play", "Night play (a session mostly through the night)"
+    SHARED_IDENTITY = "shared_identity", "Shared identity (an instrument, device or address shared)"
 
 
 class Severity(models.TextChoices):

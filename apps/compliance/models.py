@@ -331,7 +331,7 @@ class Rule(models.Model):
                               help_text="empty: every brand")  # fmt: skip
     jurisdiction = models.ForeignKey(JurisdictionProfile, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+", help_text="empty: every jurisdiction")  # fmt: skip
-    actions = models.JSONField(default=list, help_text='a list of "alert", "notice", "lock"')
+    actions = models.JSONField(default=list, help_text="a list among alert, notice, limit, require_kyc, lock, freeze")
     enabled = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=0, help_text="the number of the current RuleVersion")
     updated_at = models.DateTimeField()

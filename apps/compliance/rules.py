@@ -56,7 +56,7 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
     is wrong: an unknown type, a missing, unknown or out-of-range parameter (integers only: amounts
     are minor units), no action or an unknown one, a `limit` action without its `limit` parameter
     (or the parameter without the action), or an invalid one (`_validate_limit`)."""
-    if rule_type not in RuleType.values:
+    if rule_type not in RuleType.values or rule_type not in _INTEGERS:
         raise InvalidRule(f"Unknown rule type {rule_type!r}.")
     if not isinstance(parameters, dict):
         raise InvalidRule("The parameters are a JSON object.")
