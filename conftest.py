@@ -12,11 +12,16 @@ from apps.compliance import engine as rule_engine
 from apps.wallet.services import forget_system_accounts
 
 _HASHERS_MARKER = "production_password_hashers"
+_TRAIL_BROKEN_MARKER = "staff_trail_broken_on_purpose"
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{_HASHERS_MARKER}: hash passwords with the settings' hashers (argon2), not MD5"
+    )
+    config.addinivalue_line(
+        "markers", f"{_TRAIL_BROKEN_MARKER}: the test breaks the staff-action trail to show the audit finds it"
     )
 
 
@@ -32,6 +37,27 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
         return
     settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _staff_trail_verifies(request: pytest.FixtureRequest):
+    """After every test that used the database and left staff actions (rules, cases, account
+    states, back-office changes), the hash-chained trail verifies as `manage.py staff_audit` would:
+    no test may leave a trail that the audit rejects, unless it breaks it on purpose (marked).
+
+    Set up after the test's database (so this runs before its rollback): `_django_db_helper` is
+    what pytest-django's `db` and `transactional_db` fixtures and the `django_db` mark share."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(_DB_FIXTURES & set(request.fixturenames))
+    if not uses_db or request.node.get_closest_marker(_TRAIL_BROKEN_MARKER):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from apps.compliance import audit
+    from apps.compliance.models import StaffAction
+
+    if StaffAction.objects.exists():
+        assert audit.run_audit() == {name: [] for name in audit.CHECKS}
 
 
 @pytest.fixture

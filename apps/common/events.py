@@ -110,6 +110,21 @@ _INSERT_RECEIPT = (
 )
 
 
+# The receipt as a common table expression, for a receiver whose effects fit in one PostgreSQL
+# statement with it (compliance's window counts): `WITH {RECEIPT_CTE}, …` with
+# `receipt_params(...)` as the first parameters, every effect guarded by
+# `EXISTS (SELECT 1 FROM receipt)` (the receipt is new). One round trip where `once_per_event`
+# takes one for the receipt and more for the effects.
+RECEIPT_CTE = (
+    "receipt AS (INSERT INTO common_eventreceipt (event_id, receiver, received_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"
+)
+
+
+def receipt_params(event_id: int, receiver_name: str) -> list[object]:
+    return [event_id, receiver_name, timezone.now()]
+
+
 def once_per_event(receiver_name: str):
     """Make a receiver with database effects run at most once per event id.
 

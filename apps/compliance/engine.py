@@ -10,13 +10,15 @@ Design
   `CACHE_SECONDS`, and forgotten at once in the process that saves a rule (other processes see a
   change within `CACHE_SECONDS`). An event that no enabled rule counts (a win; every bet when no
   micro-bet rule is enabled) costs nothing more: no receipt, no query.
-- Otherwise, in one transaction with the event's receipt (`once_per_event`): one statement upserts
-  the event into the buckets of the metrics the rules count, one bounded statement reads the
-  buckets of their windows (never the ledger, never the player's history), and each rule whose
-  window reaches its threshold fires. A re-delivered event finds its receipt and changes nothing;
-  a crash before the commit leaves neither receipt nor counts, and the sweeper runs it again.
+- Otherwise, on PostgreSQL, one statement (`_count_and_read`) writes the event's receipt,
+  upserts the event into the buckets of the metrics the rules count and reads the buckets of their
+  windows (never the ledger, never the player's history), and commits alone. A re-delivered event
+  finds its receipt and is not counted again, but is evaluated again, so a crash between the count
+  and a firing is made good by the sweeper. (SQLite, the embedded mode: the receipt, the counts and
+  the firing in one transaction through `once_per_event`.)
 - A firing is a `RuleFiring` row, unique per rule version, player and firing window (a database
-  constraint): its actions run only when that row is new, so each is applied once per firing.
+  constraint), written with its actions in one transaction: they run only when that row is new,
+  so each is applied once per firing however often the event is evaluated.
   Actions: `alert` (an `Alert`, and `alert_raised` after commit, which the real-time app pushes to
   the back office), `notice` (`player_notice`), `limit` (the rule's money limit, where it lowers
   the player's: `services.lower_limit_by_rule`), `require_kyc` (an unverified player's KYC hold:
@@ -46,7 +48,7 @@ from apps.accounts import selectors as accounts_selectors
 from apps.accounts.choices import PlayerStatus
 from apps.common import staff_trail
 from apps.common.db import prepared_cursor
-from apps.common.events import once_per_event, send_after_commit
+from apps.common.events import RECEIPT_CTE, once_per_event, receipt_params, send_after_commit
 from apps.common.timestamps import iso_utc
 from apps.compliance import locks, rules, selectors, services, signals, staff_audit
 from apps.compliance.choices import RuleAction
@@ -94,8 +96,14 @@ def on_transaction_posted(event_id: int | None, event: dict) -> None:
     """Evaluate the event if an enabled rule counts it (see the module's docstring). Raises what
     the database raises: the event then stays undispatched and the sweeper delivers it again."""
     counted = [rule for rule in active_rules() if rule.counts(event["kind"], event["amount"])]
-    if counted:
-        _evaluate_once(None, event_id=event_id, counted=counted, **event)
+    if not counted:
+        return
+    if event_id is not None and connection.vendor == "postgresql":
+        # The receipt travels in the statement that counts the event (`_count_and_read`), which
+        # commits on its own; a firing gets a transaction of its own (`evaluate`).
+        evaluate(counted, event_id=event_id, event=event, receipt=RECEIVER)
+        return
+    _evaluate_once(None, event_id=event_id, counted=counted, **event)
 
 
 @once_per_event(RECEIVER)
@@ -107,9 +115,20 @@ def _evaluate_once(sender, *, counted: list[rules.ActiveRule], event_id: int | N
         evaluate(counted, event_id=event_id, event=event)
 
 
-def evaluate(counted: list[rules.ActiveRule], *, event_id: int | None, event: dict) -> list[RuleFiring]:
+def evaluate(
+    counted: list[rules.ActiveRule], *, event_id: int | None, event: dict, receipt: str | None = None
+) -> list[RuleFiring]:
     """Count the event in its player's buckets and fire the rules whose window reaches their
-    threshold, inside the caller's transaction. Returns the new firings."""
+    threshold. Returns the new firings.
+
+    Without `receipt`, inside the caller's transaction (`_evaluate_once`'s, with the receipt).
+    With `receipt` (a receiver's name; PostgreSQL, an outbox event), counted exactly once and
+    evaluated at least once: the receipt is written by the statement that counts the event and
+    commits with it, alone (one round trip: no BEGIN, no COMMIT); an event received before is not
+    counted again, but its windows are read and evaluated again, so a crash after the count and
+    before a firing is made good by the sweeper's re-delivery. A firing and its actions commit in
+    one transaction, at most once per firing window (RuleFiring's constraint), however often the
+    event is evaluated."""
     player_id = int(event["player_id"])
     player = None
     if any(rule.scoped for rule in counted):
@@ -120,24 +139,35 @@ def evaluate(counted: list[rules.ActiveRule], *, event_id: int | None, event: di
             return []
     t = int(dt.datetime.fromisoformat(event["created_at"]).timestamp())
     value = abs(event["amount"])
-    _count(player_id, {rule.metric: t // rule.bucket * rule.bucket for rule in counted}, value, event_id)
-    windows = _read_windows(player_id, counted, t)
-    firings, trail = [], []
+    buckets = {rule.metric: t // rule.bucket * rule.bucket for rule in counted}
+    if receipt is not None:
+        windows = _count_and_read(player_id, buckets, value, event_id, receipt, counted, t)
+        if windows is None:  # received before: counted then, evaluated again now
+            windows = _read_windows(player_id, counted, t)
+    else:
+        _count(player_id, buckets, value, event_id)
+        windows = _read_windows(player_id, counted, t)
+    due = []
     for rule in counted:
         total, count = windows[(rule.metric, rule.since(t))]
         threshold = rule.threshold_in(event["currency"], _deposit_threshold(rule, event["currency"]))
         measured = rule.measure(total, count)
-        if threshold is None or measured < threshold:
-            continue
-        firing = _fire(rule, player_id, t, measured, threshold, event_id)
-        if firing is None:
-            continue
-        firings.append(firing)
-        player = player or accounts_selectors.get_player(player_id)
-        trail += _act(rule, firing, player, event, since=rule.since(t), until=t)
-    # The trail's head lock is the last lock of a transaction (locks.py): recorded after every write.
-    for record in trail:
-        staff_audit.record_staff_action(actor=None, system_actor=SYSTEM_ACTOR, **record)
+        if threshold is not None and measured >= threshold:
+            due.append((rule, measured, threshold))
+    if not due:
+        return []
+    firings, trail = [], []
+    with transaction.atomic():
+        for rule, measured, threshold in due:
+            firing = _fire(rule, player_id, t, measured, threshold, event_id)
+            if firing is None:
+                continue
+            firings.append(firing)
+            player = player or accounts_selectors.get_player(player_id)
+            trail += _act(rule, firing, player, event, since=rule.since(t), until=t)
+        # The trail's head lock is the last lock of a transaction (locks.py): recorded after every write.
+        for record in trail:
+            staff_audit.record_staff_action(actor=None, system_actor=SYSTEM_ACTOR, **record)
     return firings
 
 
@@ -170,6 +200,49 @@ def _count(player_id: int, buckets: dict[str, int], value: int, event_id: int | 
         )
 
 
+def _count_and_read(
+    player_id: int, buckets: dict[str, int], value: int, event_id: int, receipt: str,
+    counted: list[rules.ActiveRule], t: int,
+) -> dict[tuple[str, int], tuple[int, int]] | None:  # fmt: skip
+    """PostgreSQL, the hot case (a bet counted by the micro-bet rule): the event's receipt, its
+    count in each metric's bucket and the read of every counted window in ONE statement, where
+    `once_per_event`, `_count` and `_read_windows` take three. The counting and the read depend on
+    the receipt being new (`EXISTS (SELECT 1 FROM receipt)`): an event already received inserts
+    nothing, counts nothing and returns no row (None). The current buckets come from the upsert's
+    RETURNING (their values after this event, waiting for a concurrent event of the same bucket as
+    the separate statements did); the window's earlier buckets from the table."""
+    rows = ", ".join(["(%s::bigint, %s::varchar, %s::bigint, %s::bigint, %s::jsonb)"] * len(buckets))
+    params = receipt_params(event_id, receipt)
+    ids = json.dumps([event_id])
+    for metric, start in sorted(buckets.items()):
+        params += [player_id, metric, start, value, ids]
+    earliest: dict[str, int] = {}
+    for rule in counted:
+        earliest[rule.metric] = min(earliest.get(rule.metric, rule.since(t)), rule.since(t))
+    older = " OR ".join(["(metric = %s AND bucket_start >= %s AND bucket_start < %s)"] * len(earliest))
+    params.append(player_id)
+    for metric, since in sorted(earliest.items()):
+        params += [metric, since, buckets[metric]]
+    append = _APPEND_ID["postgresql"].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"WITH {RECEIPT_CTE}, counted AS (INSERT INTO compliance_window_bucket AS b "  # noqa: S608 - placeholders only
+            "(player_id, metric, bucket_start, total, count, "
+            f"event_ids) SELECT v.p, v.m, v.s, v.t, 1, v.e FROM (VALUES {rows}) AS v (p, m, s, t, e) "
+            "WHERE EXISTS (SELECT 1 FROM receipt) ON CONFLICT (player_id, metric, bucket_start) DO UPDATE "
+            f"SET total = b.total + EXCLUDED.total, count = b.count + 1, event_ids = {append} "
+            "RETURNING b.metric, b.bucket_start, b.total, b.count) "
+            "SELECT metric, bucket_start, total, count FROM counted UNION ALL "
+            "SELECT metric, bucket_start, total, count FROM compliance_window_bucket "
+            f"WHERE player_id = %s AND EXISTS (SELECT 1 FROM receipt) AND ({older})",
+            params,
+        )
+        found = cursor.fetchall()
+    if not found:
+        return None
+    return _sum_windows(found, counted, t)
+
+
 def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> dict[tuple[str, int], tuple[int, int]]:
     """One bounded statement: the buckets of every counted rule's window (from the earliest start
     per metric up to `t`'s bucket), summed per (metric, window start) in Python."""
@@ -187,6 +260,11 @@ def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> di
             params,
         )
         rows = cursor.fetchall()
+    return _sum_windows(rows, counted, t)
+
+
+def _sum_windows(rows, counted: list[rules.ActiveRule], t: int) -> dict[tuple[str, int], tuple[int, int]]:
+    """The (sum, count) of each counted rule's window from the buckets read, per (metric, start)."""
     windows = {}
     for rule in counted:
         key = (rule.metric, rule.since(t))

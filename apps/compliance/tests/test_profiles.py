@@ -43,7 +43,7 @@ def test_a_brands_profile_applies_to_its_players():
 
 
 def test_only_one_profile_can_be_the_default():
-    from django.db import IntegrityError
+    from django.db import IntegrityError, transaction
 
-    with pytest.raises(IntegrityError, match="one_default_profile"):
+    with pytest.raises(IntegrityError, match="one_default_profile"), transaction.atomic():
         JurisdictionProfile.objects.filter(code="MGA").update(is_default=True)

@@ -277,6 +277,36 @@ def test_an_event_evaluated_after_a_crash_through_the_sweeper_counts_once(clock,
     assert RuleFiring.objects.count() == 1
 
 
+def test_a_crash_after_the_count_and_before_the_firing_fires_on_the_sweepers_redelivery(clock, enable, monkeypatch):
+    """The count commits with the receipt; the firing fails (the process dies there): the event stays
+    undispatched, and the sweeper's delivery counts nothing more and fires the rule once."""
+    from apps.common import outbox
+
+    enable("deposit-velocity-1h", count=1, actions=["alert"])
+    player = funded_player(0)
+    deposit(player, 100)
+    event = OutboxEvent.objects.get(name="wallet.transaction_posted", payload__player_id=str(player.pk))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process died after the count")
+
+    monkeypatch.setattr(engine, "_fire", crash)
+    with pytest.raises(RuntimeError):
+        receivers.evaluate_rules(None, event_id=event.pk, **event.payload)
+    assert WindowBucket.objects.get(player=player).count == 1
+    assert RuleFiring.objects.exists() is False
+    monkeypatch.undo()
+
+    clock.move_to(START + dt.timedelta(seconds=11))
+    for _ in range(2):
+        outbox.sweep(grace=dt.timedelta(seconds=10))
+        OutboxEvent.objects.update(dispatched_at=None, claimed_until=None)
+
+    assert WindowBucket.objects.get(player=player).count == 1
+    assert RuleFiring.objects.count() == 1
+    assert Alert.objects.get().event_ids == [event.pk]
+
+
 def test_the_firing_is_unique_per_rule_version_player_and_window_in_the_database(clock, committed, enable):
     enable("deposit-velocity-1h", count=1)
     player = funded_player(0)
@@ -314,11 +344,11 @@ def test_an_event_reads_only_its_windows_buckets_never_the_ledger(clock, committ
         receivers.evaluate_rules(None, event_id=event.pk + 1000, **{**event.payload, "transaction_id": "x"})
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert ledger_reads(queries.captured_queries) == []
-    # the receipt, one upsert, one bounded read: nothing per bucket or per rule
-    assert len(statements) == 3, statements
-    assert statements[0].startswith("INSERT INTO common_eventreceipt")
-    assert statements[1].startswith("INSERT INTO compliance_window_bucket")
-    assert statements[2].startswith("SELECT metric, bucket_start, total, count FROM compliance_window_bucket")
+    # the receipt, the upsert and the bounded read in one statement: nothing per bucket or per rule
+    assert len(statements) == 1, statements
+    assert statements[0].startswith("WITH receipt AS (INSERT INTO common_eventreceipt")
+    assert "INSERT INTO compliance_window_bucket" in statements[0]
+    assert "FROM compliance_window_bucket WHERE player_id" in statements[0]
 
 
 # --- scope ------------------------------------------------------------------------------------------------
