@@ -333,6 +333,12 @@ def _extend(rule: rules.ActiveRule, run: RuleRun, event: dict, *, event_id: int 
     the rule's window or more since the run's last event; for loss chasing also a deposit no
     larger than the last, or one made while the player still had `low_balance_percent` % of the
     last deposit or more (the balance before the deposit: the event's balance minus its amount)."""
+    late = run.count > 0 and t < run.last_at
+    if late and rule.type == rules.RuleType.LOSS_CHASING:
+        # An older deposit evaluated after a newer one (a sweeper's late delivery): "larger than
+        # the one before" no longer says anything, so it is left out; the rule errs towards not firing.
+        logger.warning("rule_run_late_event", key=run.key, player_id=run.player_id, event_id=event_id)
+        return
     continues = run.count > 0 and t - run.last_at < rule.window
     if continues and rule.type == rules.RuleType.LOSS_CHASING:
         before = event["balance"] - event["amount"]
@@ -340,10 +346,12 @@ def _extend(rule: rules.ActiveRule, run: RuleRun, event: dict, *, event_id: int 
         continues = value > run.last_value and before * 100 < percent * run.last_value
     if continues:
         run.count += 1
-        run.events = [*run.events, [event_id, t]][-rules.RUN_EVENTS :]
+        # Failures evaluated out of order (two at once) still sit in time order.
+        run.events = sorted([*run.events, [event_id, t]], key=lambda pair: pair[1])[-rules.RUN_EVENTS :]
     else:
         run.count, run.started_at, run.events = 1, t, [[event_id, t]]
-    run.last_at, run.last_value = t, value
+    if not late:
+        run.last_at, run.last_value = t, value
     run.save(update_fields=["count", "started_at", "last_at", "last_value", "events"])
 
 

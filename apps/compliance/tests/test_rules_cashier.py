@@ -416,3 +416,22 @@ def test_a_failure_webhook_delivered_twice_sends_one_failure_event(clock, commit
         answers = [post_webhook(body).json() for _ in range(2)]
     assert answers == [{"status": "applied"}, {"status": "duplicate"}]
     assert OutboxEvent.objects.filter(name=FAILED).count() == 1
+
+
+def test_failures_evaluated_out_of_order_still_make_their_run(clock, enable, provider):
+    """Two failures whose events are evaluated newest first (two at once, or a sweeper's late
+    delivery): both are in the run, in time order, and the rule fires."""
+    enable("failed-deposits-1h", count=2)
+    player = verified_player()
+    for minute in (0, 10):  # outside `committed`: their events wait, as after a crash
+        clock.move_to(at(minutes=minute))
+        declined(player)
+    first, second = OutboxEvent.objects.filter(name=FAILED).order_by("pk")
+    for sent in (second, first):
+        receivers.evaluate_failed_deposit(None, event_id=sent.pk, **sent.payload)
+    run = RuleRun.objects.get(player=player)
+    assert (run.count, run.events) == (
+        2,
+        [[first.pk, int(START.timestamp())], [second.pk, int(at(minutes=10).timestamp())]],
+    )
+    assert Alert.objects.get().event_ids == [first.pk, second.pk]
