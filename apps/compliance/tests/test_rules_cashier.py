@@ -435,3 +435,16 @@ def test_failures_evaluated_out_of_order_still_make_their_run(clock, enable, pro
         [[first.pk, int(START.timestamp())], [second.pk, int(at(minutes=10).timestamp())]],
     )
     assert Alert.objects.get().event_ids == [first.pk, second.pk]
+
+
+def test_a_redelivered_deposit_counts_once_towards_structuring(clock, committed, enable):
+    enable("structuring-7d", count=2)
+    player = verified_player()
+    with committed():
+        deposit(player, 190_000)
+    sent = OutboxEvent.objects.filter(name=POSTED).latest("pk")
+    for _ in range(3):
+        receivers.evaluate_rules(None, event_id=sent.pk, **sent.payload)
+    bucket = WindowBucket.objects.get(player=player)
+    assert (bucket.metric, bucket.count, bucket.event_ids) == ("deposit<200000EUR-10%@3600", 1, [sent.pk])
+    assert Alert.objects.exists() is False
