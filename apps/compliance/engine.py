@@ -9,13 +9,18 @@ Design
 - The enabled rules are cached per process (`active_rules`): loaded in one query at most every
   `CACHE_SECONDS`, and forgotten at once in the process that saves a rule (other processes see a
   change within `CACHE_SECONDS`). An event that no enabled rule counts (a win; every bet when no
-  micro-bet rule is enabled) costs nothing more: no receipt, no query.
+  micro-bet or rapid-cycling rule is enabled) costs nothing more: no receipt, no query.
 - Otherwise, on PostgreSQL, one statement (`_count_and_read`) writes the event's receipt,
   upserts the event into the buckets of the metrics the rules count and reads the buckets of their
   windows (never the ledger, never the player's history), and commits alone. A re-delivered event
   finds its receipt and is not counted again, but is evaluated again, so a crash between the count
-  and a firing is made good by the sweeper. (SQLite, the embedded mode: the receipt, the counts and
-  the firing in one transaction through `once_per_event`.)
+  and a firing is made good by the sweeper. (SQLite, the embedded mode, and events that move a
+  run: the receipt, the counts and the firing in one transaction through `once_per_event`.)
+- A rule may count events it is not evaluated on (rapid cycling counts bets and deposits and
+  reads them on a withdrawal request: a bet then costs its share of the one upsert, no read).
+- Rules of runs (failed deposits in a row, loss chasing) keep a `RuleRun` row per player instead
+  of buckets, moved under its lock in the transaction of the event's receipt; the cashier's failed
+  deposits (payments' `deposit_failed`) come in through `on_deposit_failed`, once per event as well.
 - A firing is a `RuleFiring` row, unique per rule version, player and firing window (a database
   constraint), written with its actions in one transaction: they run only when that row is new,
   so each is applied once per firing however often the event is evaluated.
@@ -39,6 +44,7 @@ import datetime as dt
 import json
 import threading
 import time
+from dataclasses import replace
 
 import structlog
 from django.db import IntegrityError, connection, transaction
@@ -52,7 +58,7 @@ from apps.common.events import RECEIPT_CTE, once_per_event, receipt_params, send
 from apps.common.timestamps import iso_utc
 from apps.compliance import locks, rules, selectors, services, signals, staff_audit
 from apps.compliance.choices import RuleAction
-from apps.compliance.models import Alert, RuleFiring, WindowBucket
+from apps.compliance.models import Alert, RuleFiring, RuleRun, WindowBucket
 
 logger = structlog.get_logger(__name__)
 
@@ -98,9 +104,10 @@ def on_transaction_posted(event_id: int | None, event: dict) -> None:
     counted = [rule for rule in active_rules() if rule.counts(event["kind"], event["amount"])]
     if not counted:
         return
-    if event_id is not None and connection.vendor == "postgresql":
+    if event_id is not None and connection.vendor == "postgresql" and not any(rule.run_key for rule in counted):
         # The receipt travels in the statement that counts the event (`_count_and_read`), which
-        # commits on its own; a firing gets a transaction of its own (`evaluate`).
+        # commits on its own; a firing gets a transaction of its own (`evaluate`). A run moves
+        # under its row's lock in the receipt's transaction (`_evaluate_once`).
         evaluate(counted, event_id=event_id, event=event, receipt=RECEIVER)
         return
     _evaluate_once(None, event_id=event_id, counted=counted, **event)
@@ -139,22 +146,23 @@ def evaluate(
             return []
     t = int(dt.datetime.fromisoformat(event["created_at"]).timestamp())
     value = abs(event["amount"])
-    buckets = {rule.metric: t // rule.bucket * rule.bucket for rule in counted}
+    runs = [rule for rule in counted if rule.run_key]
+    buckets, evaluated = _buckets([rule for rule in counted if not rule.run_key], event, t)
+    reads = _window_reads(evaluated)
     if receipt is not None:
-        windows = _count_and_read(player_id, buckets, value, event_id, receipt, counted, t)
+        windows = _count_and_read(player_id, buckets, value, event_id, receipt, reads, t)
         if windows is None:  # received before: counted then, evaluated again now
-            windows = _read_windows(player_id, counted, t)
+            windows = _read_windows(player_id, reads, t) if reads else {}
     else:
-        _count(player_id, buckets, value, event_id)
-        windows = _read_windows(player_id, counted, t)
+        if buckets:
+            _count(player_id, buckets, value, event_id)
+        windows = _read_windows(player_id, reads, t) if reads else {}
     due = []
-    for rule in counted:
-        total, count = windows[(rule.metric, rule.since(t))]
-        threshold = rule.threshold_in(event["currency"], _deposit_threshold(rule, event["currency"]))
-        measured = rule.measure(total, count)
+    for rule in evaluated:
+        measured, threshold = _measure(rule, windows, t, event["currency"])
         if threshold is not None and measured >= threshold:
             due.append((rule, measured, threshold))
-    if not due:
+    if not due and not runs:
         return []
     firings, trail = [], []
     with transaction.atomic():
@@ -165,6 +173,8 @@ def evaluate(
             firings.append(firing)
             player = player or accounts_selectors.get_player(player_id)
             trail += _act(rule, firing, player, event, since=rule.since(t), until=t)
+        if runs:
+            trail += _advance_runs(runs, player_id, event, event_id=event_id, t=t, firings=firings)
         # The trail's head lock is the last lock of a transaction (locks.py): recorded after every write.
         for record in trail:
             staff_audit.record_staff_action(actor=None, system_actor=SYSTEM_ACTOR, **record)
@@ -202,45 +212,53 @@ def _count(player_id: int, buckets: dict[str, int], value: int, event_id: int | 
 
 def _count_and_read(
     player_id: int, buckets: dict[str, int], value: int, event_id: int, receipt: str,
-    counted: list[rules.ActiveRule], t: int,
+    reads: list[rules.ActiveRule], t: int,
 ) -> dict[tuple[str, int], tuple[int, int]] | None:  # fmt: skip
     """PostgreSQL, the hot case (a bet counted by the micro-bet rule): the event's receipt, its
-    count in each metric's bucket and the read of every counted window in ONE statement, where
-    `once_per_event`, `_count` and `_read_windows` take three. The counting and the read depend on
-    the receipt being new (`EXISTS (SELECT 1 FROM receipt)`): an event already received inserts
-    nothing, counts nothing and returns no row (None). The current buckets come from the upsert's
-    RETURNING (their values after this event, waiting for a concurrent event of the same bucket as
-    the separate statements did); the window's earlier buckets from the table."""
-    rows = ", ".join(["(%s::bigint, %s::varchar, %s::bigint, %s::bigint, %s::jsonb)"] * len(buckets))
+    count in each metric's bucket (`buckets`) and the read of the windows of `reads` in ONE
+    statement, where `once_per_event`, `_count` and `_read_windows` take three. The counting and
+    the read depend on the receipt being new (`EXISTS (SELECT 1 FROM receipt)`), and a marker row
+    says it was: an event already received inserts nothing, counts nothing and returns no row
+    (None). The buckets this event counted in come from the upsert's RETURNING (their values after
+    it, waiting for a concurrent event of the same bucket as the separate statements did); the
+    windows' other buckets from the table."""
     params = receipt_params(event_id, receipt)
-    ids = json.dumps([event_id])
-    for metric, start in sorted(buckets.items()):
-        params += [player_id, metric, start, value, ids]
-    earliest: dict[str, int] = {}
-    for rule in counted:
-        earliest[rule.metric] = min(earliest.get(rule.metric, rule.since(t)), rule.since(t))
-    older = " OR ".join(["(metric = %s AND bucket_start >= %s AND bucket_start < %s)"] * len(earliest))
-    params.append(player_id)
-    for metric, since in sorted(earliest.items()):
-        params += [metric, since, buckets[metric]]
-    append = _APPEND_ID["postgresql"].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"WITH {RECEIPT_CTE}, counted AS (INSERT INTO compliance_window_bucket AS b "  # noqa: S608 - placeholders only
+    ctes, selects = [RECEIPT_CTE], ["SELECT ''::varchar, 0::bigint, 0::bigint, 0::integer FROM receipt"]
+    if buckets:
+        rows = ", ".join(["(%s::bigint, %s::varchar, %s::bigint, %s::bigint, %s::jsonb)"] * len(buckets))
+        ids = json.dumps([event_id])
+        for metric, start in sorted(buckets.items()):
+            params += [player_id, metric, start, value, ids]
+        append = _APPEND_ID["postgresql"].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
+        ctes.append(
+            "counted AS (INSERT INTO compliance_window_bucket AS b "  # noqa: S608 - placeholders only
             "(player_id, metric, bucket_start, total, count, "
             f"event_ids) SELECT v.p, v.m, v.s, v.t, 1, v.e FROM (VALUES {rows}) AS v (p, m, s, t, e) "
             "WHERE EXISTS (SELECT 1 FROM receipt) ON CONFLICT (player_id, metric, bucket_start) DO UPDATE "
             f"SET total = b.total + EXCLUDED.total, count = b.count + 1, event_ids = {append} "
-            "RETURNING b.metric, b.bucket_start, b.total, b.count) "
-            "SELECT metric, bucket_start, total, count FROM counted UNION ALL "
-            "SELECT metric, bucket_start, total, count FROM compliance_window_bucket "
-            f"WHERE player_id = %s AND EXISTS (SELECT 1 FROM receipt) AND ({older})",
-            params,
+            "RETURNING b.metric, b.bucket_start, b.total, b.count)"
         )
+        selects.append("SELECT metric, bucket_start, total, count FROM counted")
+    earliest: dict[str, int] = {}
+    for rule in reads:
+        earliest[rule.metric] = min(earliest.get(rule.metric, rule.since(t)), rule.since(t))
+    if earliest:
+        older = " OR ".join(["(metric = %s AND bucket_start >= %s AND bucket_start < %s)"] * len(earliest))
+        params.append(player_id)
+        for metric, since in sorted(earliest.items()):
+            # The bucket this event counted in comes from RETURNING; a metric it did not count in,
+            # up to its second.
+            params += [metric, since, buckets.get(metric, t + 1)]
+        selects.append(
+            "SELECT metric, bucket_start, total, count FROM compliance_window_bucket "  # noqa: S608 - placeholders only
+            f"WHERE player_id = %s AND EXISTS (SELECT 1 FROM receipt) AND ({older})"
+        )
+    with prepared_cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
         found = cursor.fetchall()
     if not found:
         return None
-    return _sum_windows(found, counted, t)
+    return _sum_windows(found, reads, t)
 
 
 def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> dict[tuple[str, int], tuple[int, int]]:
@@ -274,6 +292,60 @@ def _sum_windows(rows, counted: list[rules.ActiveRule], t: int) -> dict[tuple[st
     return windows
 
 
+def _buckets(bucketed: list[rules.ActiveRule], event: dict, t: int) -> tuple[dict[str, int], list[rules.ActiveRule]]:
+    """The bucket of each metric the event adds to (metric -> bucket start), and the rules to
+    evaluate on it (rapid cycling counts bets and deposits but reads only on a withdrawal)."""
+    buckets: dict[str, int] = {}
+    evaluated = []
+    for rule in bucketed:
+        band = _band(rule, event["currency"])
+        metrics = rule.counted_metrics(event["kind"], abs(event["amount"]), band)
+        for metric in metrics:
+            buckets[metric] = t // rule.bucket * rule.bucket
+        if rule.evaluated_on(event["kind"], bool(metrics)):
+            evaluated.append(rule)
+    return buckets, evaluated
+
+
+def _window_reads(evaluated: list[rules.ActiveRule]) -> list[rules.ActiveRule]:
+    """What `_read_windows` reads for the rules: each rule's metric, and rapid cycling's bets."""
+    reads = list(evaluated)
+    reads += [replace(rule, metric=rule.turnover_metric) for rule in evaluated if rule.turnover_metric]
+    return reads
+
+
+def _measure(rule: rules.ActiveRule, windows: dict, t: int, currency: str) -> tuple[int, int | None]:
+    """The window's value the rule compares and the value at which it fires (None: it cannot be
+    evaluated for the currency: no reference rate)."""
+    total, count = windows[(rule.metric, rule.since(t))]
+    if rule.type == rules.RuleType.RAPID_CYCLING:
+        turnover = windows[(rule.turnover_metric, rule.since(t))][0]
+        least = _converted(rule, currency)
+        return total, None if least is None else rule.cycling_threshold(turnover, least)
+    threshold = rule.threshold_in(currency, _deposit_threshold(rule, currency))
+    return rule.measure(total, count), threshold
+
+
+def _band(rule: rules.ActiveRule, currency: str) -> tuple[int, int] | None:
+    """A structuring rule's band in `currency` (None for other rules, or with no rate)."""
+    if rule.type != rules.RuleType.STRUCTURING:
+        return None
+    threshold = _converted(rule, currency)
+    return None if threshold is None else rule.band(threshold)
+
+
+def _converted(rule: rules.ActiveRule, currency: str) -> int | None:
+    """The rule's amount parameter (`rules.CONVERTED`) in `currency`, at the reference rates,
+    cached on the rule; None (and a warning, once per cache load) without a rate."""
+    if currency not in rule.thresholds:
+        params = rule.parameters
+        converted = selectors.amount_in_currency(params[rules.CONVERTED[rule.type]], params["currency"], currency)
+        if converted is None:
+            logger.warning("rule_threshold_without_rate", rule=rule.code, currencies=(params["currency"], currency))
+        rule.thresholds[currency] = converted
+    return rule.thresholds[currency]
+
+
 def _deposit_threshold(rule: rules.ActiveRule, currency: str) -> int | None:
     if rule.type != rules.RuleType.DEPOSIT_THRESHOLD:
         return None
@@ -284,6 +356,101 @@ def _deposit_threshold(rule: rules.ActiveRule, currency: str) -> int | None:
             logger.warning("rule_threshold_without_rate", rule=rule.code, currencies=(params["currency"], currency))
         rule.thresholds[currency] = converted
     return rule.thresholds[currency]
+
+
+# --- runs -------------------------------------------------------------------------------------------------
+
+
+def on_deposit_failed(event_id: int | None, event: dict) -> None:
+    """Evaluate a failed deposit (payments' `deposit_failed`) if a failed-deposits rule is
+    enabled, as a wallet event is: once per event, in the transaction of its receipt (outbox ids
+    are unique across events, so the engine's one receiver name serves both)."""
+    failing = [rule for rule in active_rules() if rule.type == rules.RuleType.FAILED_DEPOSITS]
+    if failing:
+        _evaluate_once(None, event_id=event_id, counted=failing, **{**event, "kind": rules.DEPOSIT_FAILED})
+
+
+def _advance_runs(
+    runs: list[rules.ActiveRule], player_id: int, event: dict, *, event_id: int | None, t: int, firings: list
+) -> list[dict]:
+    """Move the player's runs that the event concerns and fire the rules whose run reaches their
+    count (appended to `firings`); returns the staff actions to record. A successful deposit ends
+    a run of failed deposits; a failure extends its run; a deposit extends or restarts a run of
+    rising deposits. Each run row is locked (two events of one player queue on it), so a run
+    counts each event once and in order."""
+    kind = event["kind"]
+    ended = sorted(
+        {rule.run_key for rule in runs if rule.type == rules.RuleType.FAILED_DEPOSITS and kind == rules.DEPOSIT}
+    )
+    if ended:
+        RuleRun.objects.filter(player_id=player_id, key__in=ended).delete()
+    moving: dict[str, list[rules.ActiveRule]] = {}
+    for rule in runs:
+        if rule.run_key not in ended:
+            moving.setdefault(rule.run_key, []).append(rule)
+    if not moving:
+        return []
+    # The first event of a player's run creates its row; a concurrent one then waits on its lock.
+    RuleRun.objects.bulk_create(
+        [RuleRun(player_id=player_id, key=key, started_at=t, last_at=t) for key in sorted(moving)],
+        ignore_conflicts=True,
+    )
+    held = RuleRun.objects.select_for_update().filter(player_id=player_id, key__in=sorted(moving)).order_by("key")
+    value = abs(event["amount"])
+    trail: list[dict] = []
+    for run in held:
+        sharing = moving[run.key]
+        _extend(sharing[0], run, event, event_id=event_id, t=t, value=value)
+        for rule in sharing:
+            measured, ids = _measure_run(rule, run, t)
+            threshold = rule.threshold_in(event["currency"], None)
+            if threshold is None or measured < threshold:
+                continue
+            firing = _fire(rule, player_id, run.started_at, measured, threshold, event_id)
+            if firing is None:
+                continue
+            firings.append(firing)
+            player = accounts_selectors.get_player(player_id)
+            trail += _act(rule, firing, player, event, since=run.started_at, until=t, event_ids=ids)
+    return trail
+
+
+def _extend(rule: rules.ActiveRule, run: RuleRun, event: dict, *, event_id: int | None, t: int, value: int) -> None:
+    """The event added to the run, or a new run started by it when it breaks the run: a gap of
+    the rule's window or more since the run's last event; for loss chasing also a deposit no
+    larger than the last, or one made while the player still had `low_balance_percent` % of the
+    last deposit or more (the balance before the deposit: the event's balance minus its amount)."""
+    late = run.count > 0 and t < run.last_at
+    if late and rule.type == rules.RuleType.LOSS_CHASING:
+        # An older deposit evaluated after a newer one (a sweeper's late delivery): "larger than
+        # the one before" no longer says anything, so it is left out; the rule errs towards not firing.
+        logger.warning("rule_run_late_event", key=run.key, player_id=run.player_id, event_id=event_id)
+        return
+    continues = run.count > 0 and t - run.last_at < rule.window
+    if continues and rule.type == rules.RuleType.LOSS_CHASING:
+        before = event["balance"] - event["amount"]
+        percent = rule.parameters["low_balance_percent"]
+        continues = value > run.last_value and before * 100 < percent * run.last_value
+    if continues:
+        run.count += 1
+        # Failures evaluated out of order (two at once) still sit in time order.
+        run.events = sorted([*run.events, [event_id, t]], key=lambda pair: pair[1])[-rules.RUN_EVENTS :]
+    else:
+        run.count, run.started_at, run.events = 1, t, [[event_id, t]]
+    if not late:
+        run.last_at, run.last_value = t, value
+    run.save(update_fields=["count", "started_at", "last_at", "last_value", "events"])
+
+
+def _measure_run(rule: rules.ActiveRule, run: RuleRun, t: int) -> tuple[int, list[int]]:
+    """The run's value the rule compares and the events that make it: failed deposits count
+    those of the last `window_seconds` (the run may be longer, each within the window of the
+    one before); loss chasing counts the whole run."""
+    events = run.events
+    if rule.type == rules.RuleType.FAILED_DEPOSITS:
+        events = [pair for pair in events if pair[1] > t - rule.window]
+    measured = len(events) if rule.type == rules.RuleType.FAILED_DEPOSITS else run.count
+    return measured, [event_id for event_id, _ in events if event_id is not None]
 
 
 # --- firing and acting ----------------------------------------------------------------------------------
@@ -301,12 +468,21 @@ def _fire(rule: rules.ActiveRule, player_id: int, t: int, value: int, threshold:
         return None
 
 
-def _act(rule: rules.ActiveRule, firing: RuleFiring, player, event: dict, *, since: int, until: int) -> list[dict]:
-    """Apply the rule's actions for this firing (its window: buckets `since` to `until`); returns
-    the staff actions to record."""
+def _act(
+    rule: rules.ActiveRule, firing: RuleFiring, player, event: dict, *, since: int, until: int,
+    event_ids: list[int] | None = None,
+) -> list[dict]:  # fmt: skip
+    """Apply the rule's actions for this firing (its window: buckets `since` to `until`; a run's
+    rule passes its run's `event_ids`); returns the staff actions to record."""
     trail = []
     if RuleAction.ALERT in rule.actions:
-        ids = selectors.list_window_event_ids(player.pk, rule.metric, since, until)
+        ids = (
+            event_ids
+            if event_ids is not None
+            else selectors.list_window_event_ids(player.pk, rule.metric, since, until)
+        )
+        if rule.turnover_metric and firing.event_id:
+            ids.append(firing.event_id)  # the withdrawal it fired on, which no bucket holds
         alert = Alert.objects.create(
             firing=firing, rule_version_id=rule.version_id, player_id=player.pk, severity=rule.severity,
             event_ids=ids, value=firing.value, threshold=firing.threshold, created_at=firing.created_at,

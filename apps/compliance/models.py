@@ -406,6 +406,34 @@ class WindowBucket(models.Model):
         return f"{self.metric} of player {self.player_id} at {self.bucket_start}: {self.total} / {self.count}"
 
 
+class RuleRun(models.Model):
+    """A player's current run of events in a row for the rules that follow runs rather than
+    windows (docs/rules.md, "Runs"): failed deposits with no successful one between them, or
+    deposits each larger than the one before, made after losses.
+
+    `key` names the run and what breaks it ("deposit_failed@3600"): rules with the same key share
+    it. Times are Unix seconds, as the buckets'. `events` keeps the last `rules.RUN_EVENTS` events as
+    [outbox event id, second]: what the rule measures and what its alert lists. Written by the
+    engine in the transaction of the event's receipt, so an event moves a run once however often
+    it is delivered; a break starts a new run on the same row.
+    """
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=40)
+    count = models.IntegerField(default=0, help_text="the events of the run so far")
+    started_at = models.BigIntegerField(help_text="the run's first event (Unix seconds): its firing window")
+    last_at = models.BigIntegerField(help_text="the run's last event (Unix seconds)")
+    last_value = models.BigIntegerField(default=0, help_text="the last event's amount (minor units)")
+    events = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "compliance_rule_run"
+        constraints = [models.UniqueConstraint(fields=["player", "key"], name="rule_run_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of player {self.player_id}: {self.count} since {self.started_at}"
+
+
 class RuleFiring(models.Model):
     """A rule version firing for a player in one firing window: the row whose uniqueness makes
     each action apply once per firing (a re-delivered event, or the next event still over the

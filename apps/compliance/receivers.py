@@ -1,6 +1,7 @@
 """Compliance's receivers: the login starts a play session; a change of a player's standing by
 staff refreshes the checks in its transaction; the after-commit events of this app do their side
-effects; every wallet event goes through the behaviour-rule engine. Each of those is idempotent
+effects; every wallet event, and every failed deposit of the cashier, goes through the
+behaviour-rule engine. Each of those is idempotent
 per event (a re-delivery by the outbox sweeper after a crash changes nothing): see each
 docstring for why. The notices and closed sockets the player
 sees are the real-time app's receivers of these events."""
@@ -17,6 +18,7 @@ from apps.accounts.errors import NotAPlayer
 from apps.accounts.signals import player_standing_changed
 from apps.common.events import once_per_event
 from apps.compliance import engine, services, signals
+from apps.payments.signals import deposit_failed
 from apps.wallet.signals import transaction_posted
 
 
@@ -67,3 +69,11 @@ def evaluate_rules(sender, event_id: int | None = None, **event) -> None:
     the counts and actions); an event no enabled rule counts costs nothing. Raising leaves the
     event to the outbox sweeper, which delivers it again."""
     engine.on_transaction_posted(event_id, event)
+
+
+@receiver(deposit_failed, dispatch_uid="compliance.evaluate_failed_deposit")
+def evaluate_failed_deposit(sender, event_id: int | None = None, **event) -> None:
+    """After a deposit failed (payments decided it): the player's run of failed deposits, when a
+    failed-deposits rule is enabled (card testing: engine.py, docs/rules.md). Once per event, as
+    the wallet's events; with no such rule enabled it costs nothing."""
+    engine.on_deposit_failed(event_id, event)

@@ -23,16 +23,48 @@ from apps.compliance.errors import InvalidRule
 MAX_WINDOW_SECONDS = 30 * 24 * 3600
 DEPOSIT = "deposit"
 BET = "bet"
+WITHDRAWAL = "withdrawal"
+# The payments event a failed deposit sends (it moves no money, so the wallet never sees it).
+DEPOSIT_FAILED = "deposit_failed"
+# A run keeps the outbox event ids of its last events, at most this many: what an alert lists.
+RUN_EVENTS = 50
 
 # Integer parameters of each type: name -> (smallest, largest), inclusive.
 _INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
     RuleType.DEPOSIT_THRESHOLD: {"amount": (1, MAX_AMOUNT), "window_seconds": (60, MAX_WINDOW_SECONDS)},
     RuleType.DEPOSIT_VELOCITY: {"count": (1, 100_000), "window_seconds": (60, MAX_WINDOW_SECONDS)},
     RuleType.MICRO_BET: {"max_bets": (1, 1_000_000), "window_seconds": (1, 3600), "max_stake": (1, MAX_AMOUNT)},
+    RuleType.STRUCTURING: {
+        "threshold": (1, MAX_AMOUNT),
+        "below_percent": (1, 99),
+        "count": (1, 100_000),
+        "window_seconds": (60, MAX_WINDOW_SECONDS),
+    },
+    RuleType.RAPID_CYCLING: {
+        "turnover_percent": (1, 1_000),
+        "min_deposits": (1, MAX_AMOUNT),
+        "window_seconds": (3600, MAX_WINDOW_SECONDS),
+    },
+    # A run keeps its last RUN_EVENTS events: a longer run could not be measured.
+    RuleType.FAILED_DEPOSITS: {"count": (2, RUN_EVENTS), "window_seconds": (60, MAX_WINDOW_SECONDS)},
+    RuleType.LOSS_CHASING: {
+        "count": (2, RUN_EVENTS),
+        "window_seconds": (60, MAX_WINDOW_SECONDS),
+        "low_balance_percent": (1, 100),
+    },
 }
-# Text parameters: the deposit threshold's currency (ISO 4217; the threshold in a player's other
+# Text parameters: the currency of a rule's amount (ISO 4217; the amount in a player's other
 # currency is converted at the reference rates, as the KYC threshold is).
-_TEXTS: dict[str, tuple[str, ...]] = {RuleType.DEPOSIT_THRESHOLD: ("currency",)}
+_TEXTS: dict[str, tuple[str, ...]] = {
+    RuleType.DEPOSIT_THRESHOLD: ("currency",),
+    RuleType.STRUCTURING: ("currency",),
+    RuleType.RAPID_CYCLING: ("currency",),
+}
+# The amount parameter of each type stated in the rule's `currency` (converted per player currency).
+CONVERTED = {RuleType.DEPOSIT_THRESHOLD: "amount", RuleType.STRUCTURING: "threshold",
+             RuleType.RAPID_CYCLING: "min_deposits"}  # fmt: skip
+# Rules that follow a run of events in a row (`RuleRun`) rather than a window's buckets.
+RUN_TYPES = (RuleType.FAILED_DEPOSITS, RuleType.LOSS_CHASING)
 # The parameter of the `limit` action (any rule type): the money limit the firing applies, its
 # amount in minor units of `currency`, converted to the player's currency at the reference rates.
 LIMIT = "limit"
@@ -121,18 +153,60 @@ class ActiveRule:
     window: int
     bucket: int
     metric: str
-    # The deposit threshold in each player currency met so far (None: no reference rate).
+    # The converted amount (`CONVERTED`) in each player currency met so far (None: no reference rate).
     thresholds: dict[str, int | None] = field(default_factory=dict)
+    # Rapid cycling: the metric of the bets it reads (the turnover) besides its deposits'.
+    turnover_metric: str = ""
+    # A rule of runs: the key of its `RuleRun` (rules with the same key share the run); no metric.
+    run_key: str = ""
 
     @property
     def scoped(self) -> bool:
         return self.brand_id is not None or self.jurisdiction_id is not None
 
     def counts(self, kind: str, amount: int) -> bool:
-        """Whether a transaction of `kind` and signed `amount` adds to this rule's metric."""
+        """Whether a transaction of `kind` and signed `amount` concerns this rule: it adds to one
+        of its metrics, moves one of its runs, or is what it is evaluated on. A structuring rule
+        takes every deposit here; `counted_metrics` keeps those in its band."""
         if self.type == RuleType.MICRO_BET:
             return kind == BET and 0 < -amount <= self.parameters["max_stake"]
+        if self.type == RuleType.RAPID_CYCLING:
+            return kind in (DEPOSIT, WITHDRAWAL) or (kind == BET and amount < 0)
         return kind == DEPOSIT
+
+    def counted_metrics(self, kind: str, amount: int, band: tuple[int, int] | None = None) -> tuple[str, ...]:
+        """The metrics a transaction this rule `counts` adds to (none for a rule of runs, or a
+        withdrawal, which rapid cycling reads on but never counts). `band`: a structuring rule's
+        band in the player's currency (None: not evaluated for that currency)."""
+        if self.run_key:
+            return ()
+        if self.type == RuleType.RAPID_CYCLING:
+            return {DEPOSIT: (self.metric,), BET: (self.turnover_metric,)}.get(kind, ())
+        if self.type == RuleType.STRUCTURING:
+            return (self.metric,) if band is not None and band[0] <= amount < band[1] else ()
+        return (self.metric,)
+
+    def evaluated_on(self, kind: str, counted: bool) -> bool:
+        """Whether the windows are read and the rule may fire on this event: rapid cycling on a
+        withdrawal request only (the bets and deposits it counts are read then, not on each);
+        every other bucket rule on the events it counted."""
+        if self.type == RuleType.RAPID_CYCLING:
+            return kind == WITHDRAWAL
+        return counted
+
+    def band(self, threshold: int) -> tuple[int, int]:
+        """A structuring rule's band for a `threshold` in the player's currency: from
+        threshold * (100 - below_percent) / 100 (rounded up: an amount is counted when it is at
+        least that) up to the threshold, excluded."""
+        kept = 100 - self.parameters["below_percent"]
+        return -(-threshold * kept // 100), threshold
+
+    def cycling_threshold(self, turnover: int, least: int) -> int:
+        """The window's deposits at which rapid cycling fires: turnover under `turnover_percent`
+        % of the deposits (deposits * percent > turnover * 100, integers: deposits at least
+        turnover * 100 // percent + 1), and at least `least` (min_deposits in the player's
+        currency)."""
+        return max(least, turnover * 100 // self.parameters["turnover_percent"] + 1)
 
     def applies_to(self, brand_id: int, jurisdiction_id: int | None) -> bool:
         return (self.brand_id is None or self.brand_id == brand_id) and (
@@ -145,7 +219,10 @@ class ActiveRule:
 
     def firing_window(self, t: int) -> dt.datetime:
         """The firing window of an event at second `t`: the rule's window length, aligned to the
-        epoch. A rule fires at most once per player and firing window (`RuleFiring`)."""
+        epoch. A rule fires at most once per player and firing window (`RuleFiring`). A rule of
+        runs is given its run's first event: it fires at most once per run."""
+        if self.run_key:
+            return dt.datetime.fromtimestamp(t, tz=dt.UTC)
         return dt.datetime.fromtimestamp(t // self.window * self.window, tz=dt.UTC)
 
     def threshold_in(self, currency: str, fires_at: int | None) -> int | None:
@@ -153,7 +230,7 @@ class ActiveRule:
         evaluated: a deposit threshold with no reference rate for the currency)."""
         if self.type == RuleType.DEPOSIT_THRESHOLD:
             return fires_at
-        if self.type == RuleType.DEPOSIT_VELOCITY:
+        if self.type in (RuleType.DEPOSIT_VELOCITY, RuleType.STRUCTURING, *RUN_TYPES):
             return self.parameters["count"]
         return self.parameters["max_bets"] + 1  # "more than N bets"
 
@@ -166,11 +243,22 @@ def compile_rule(version) -> ActiveRule:
     """The `ActiveRule` of a `RuleVersion` row."""
     params = version.parameters
     window = params["window_seconds"]
-    bucket = bucket_seconds(window)
+    # Rapid cycling counts every bet while it is on: hourly buckets keep that to one row an hour.
+    bucket = 3600 if version.type == RuleType.RAPID_CYCLING else bucket_seconds(window)
     base = f"bet<={params['max_stake']}" if version.type == RuleType.MICRO_BET else DEPOSIT
+    if version.type == RuleType.STRUCTURING:
+        # The band in the rule's own terms: a player has one currency, so it names the band.
+        base = f"deposit<{params['threshold']}{params['currency']}-{params['below_percent']}%"
+    extra: dict[str, str] = {}
+    if version.type == RuleType.RAPID_CYCLING:
+        extra["turnover_metric"] = f"{BET}@{bucket}"
+    elif version.type == RuleType.FAILED_DEPOSITS:
+        extra["run_key"] = f"{DEPOSIT_FAILED}@{window}"
+    elif version.type == RuleType.LOSS_CHASING:
+        extra["run_key"] = f"loss_chasing<{params['low_balance_percent']}%@{window}"
     return ActiveRule(
         version_id=version.pk, rule_id=version.rule_id, code=version.rule.code, version=version.version,
         type=version.type, severity=version.severity, brand_id=version.brand_id,
         jurisdiction_id=version.jurisdiction_id, actions=tuple(version.actions), parameters=params, window=window,
-        bucket=bucket, metric=f"{base}@{bucket}",
+        bucket=bucket, metric="" if version.type in RUN_TYPES else f"{base}@{bucket}", **extra,
     )  # fmt: skip

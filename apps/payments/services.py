@@ -59,10 +59,12 @@ from apps.accounts import selectors as accounts
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
 from apps.common.errors import PamError
+from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
+from apps.common.timestamps import iso_utc
 from apps.compliance import gate
 from apps.compliance.errors import LimitReached
-from apps.payments import errors, locks, risk, selectors
+from apps.payments import errors, locks, risk, selectors, signals
 from apps.payments.adapters import adapter_for
 from apps.payments.adapters.base import WebhookEvent as Event
 from apps.payments.choices import (
@@ -694,6 +696,11 @@ def _deposit_failed(record: WebhookEvent, provider: PaymentProvider, event: Even
             return WebhookVerdict.IGNORED, f"the deposit is {locked.status}: a failure changes nothing"
         locked.status = DepositStatus.FAILED
         locked.save(update_fields=["status", "updated_at"])
+        # With the status, in its transaction: a failure recorded is a failure announced.
+        send_after_commit(
+            signals.deposit_failed, player_id=str(locked.player_id), deposit_id=locked.public_id,
+            amount=locked.amount, currency=locked.currency_id, created_at=iso_utc(locked.updated_at),
+        )  # fmt: skip
         return WebhookVerdict.APPLIED, "the deposit failed"
 
     return _settled(record, provider, event, decide)

@@ -13,7 +13,7 @@ from apps.accounts.models import Player
 from apps.accounts.tests.factories import make_staff
 from apps.common.models import EventReceipt, OutboxEvent
 from apps.compliance import audit, receivers, services
-from apps.compliance.models import Alert, Rule, RuleFiring, StaffAction, WindowBucket
+from apps.compliance.models import Alert, Rule, RuleFiring, RuleRun, StaffAction, WindowBucket
 from apps.wallet.choices import TransactionKind
 from apps.wallet.models import Transaction
 from tests.concurrency.test_parallel_bets import bet_call, funded_player, run_at_once
@@ -65,3 +65,33 @@ def test_one_event_delivered_by_eight_threads_at_once_counts_once():
     bucket = WindowBucket.objects.get(player=player)
     assert (bucket.count, bucket.total, bucket.event_ids) == (1, 1, [event.pk])
     assert EventReceipt.objects.filter(event_id=event.pk, receiver="compliance.evaluate_rules").count() == 1
+
+
+def test_eight_failed_deposits_evaluated_at_once_make_one_run_of_eight_and_fire_once():
+    """The first events of a player's run race to create its row: each is counted once, in the
+    one row, and the rule fires once."""
+    from apps.payments.choices import EventType
+    from apps.payments.tests.factories import a_provider, event, post_webhook, start_deposit, verified_player
+
+    a_provider()
+    player = verified_player()
+    for _ in range(8):  # declined while no rule is on: nothing counted yet
+        intent = start_deposit(player, 1_000)
+        assert post_webhook(event(EventType.DEPOSIT_FAILED, intent.public_id, 1_000)).json() == {"status": "applied"}
+    rule = Rule.objects.get(code="failed-deposits-1h")
+    services.save_rule(
+        code=rule.code, rule_type=rule.type, parameters=rule.parameters, severity=rule.severity, actions=rule.actions,
+        enabled=True, acting_user=make_staff(StaffRole.COMPLIANCE), reason="concurrency test",
+    )  # fmt: skip
+    failures = list(OutboxEvent.objects.filter(name="payments.deposit_failed").order_by("pk"))
+
+    outcomes = run_at_once(
+        [lambda sent=sent: receivers.evaluate_failed_deposit(None, event_id=sent.pk, **sent.payload)
+         for sent in failures]
+    )  # fmt: skip
+
+    assert [o.error for o in outcomes] == [None] * 8
+    run = RuleRun.objects.get(player=player)
+    assert (run.count, sorted(pair[0] for pair in run.events)) == (8, [sent.pk for sent in failures])
+    assert (RuleFiring.objects.count(), Alert.objects.count()) == (1, 1)
+    assert audit.run_audit() == {name: [] for name in audit.run_audit()}

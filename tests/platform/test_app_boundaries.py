@@ -60,12 +60,14 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     "sportsbook": _PRODUCT,
     # Writes the player row through accounts' services; reads the ledger through the wallet's
     # selectors; plugs its checks into the wallet's money transaction and its exclusion notice and
-    # reality-check timer into a player's socket, through their extension points.
+    # reality-check timer into a player's socket, through their extension points; receives the
+    # cashier's failed deposits (the behaviour rules), and calls nothing of payments.
     "compliance": {
         "common": ALL,
         "accounts": CALL,
         "wallet": READ | {"extensions"},
         "realtime": frozenset({"extensions"}),
+        "payments": RECEIVE,
     },
     # Resume and polling read the ledger; compliance's events become notices.
     "realtime": {"common": ALL, "accounts": READ, "wallet": READ, "compliance": RECEIVE},
@@ -199,6 +201,7 @@ def test_every_app_of_the_project_has_its_arrows():
         ("apps.wallet.services", "from apps.compliance import gate", "apps.compliance.gate"),
         ("apps.common.events", "from apps.wallet import signals", "apps.wallet.signals"),
         ("apps.wallet.api.views", "from apps.realtime import services", "apps.realtime.services"),
+        ("apps.compliance.engine", "from apps.payments import services", "apps.payments.services"),
     ],
 )  # fmt: skip
 def test_the_check_sees_every_form_of_a_forbidden_import(module, source, found):
@@ -209,6 +212,7 @@ def test_the_check_sees_every_form_of_a_forbidden_import(module, source, found):
     ("module", "source"),
     [
         ("apps.realtime.receivers", "from apps.compliance import signals"),
+        ("apps.compliance.receivers", "from apps.payments.signals import deposit_failed"),
         ("apps.realtime.consumers", "from apps.accounts import selectors\nfrom apps.accounts.models import Player"),
         ("apps.accounts.signup", "from apps.compliance import selectors, services"),
         ("apps.wallet.api.signature", "from apps.games import selectors\nfrom apps.games.errors import Unknown"),
