@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from apps.common.money import MAX_AMOUNT
-from apps.compliance.choices import LimitKind, LimitPeriod, RuleAction, RuleType
+from apps.compliance.choices import LimitKind, LimitPeriod, MarkKind, RuleAction, RuleType
 from apps.compliance.errors import InvalidRule
 
 MAX_WINDOW_SECONDS = 30 * 24 * 3600
@@ -29,7 +29,11 @@ _INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
     RuleType.DEPOSIT_THRESHOLD: {"amount": (1, MAX_AMOUNT), "window_seconds": (60, MAX_WINDOW_SECONDS)},
     RuleType.DEPOSIT_VELOCITY: {"count": (1, 100_000), "window_seconds": (60, MAX_WINDOW_SECONDS)},
     RuleType.MICRO_BET: {"max_bets": (1, 1_000_000), "window_seconds": (1, 3600), "max_stake": (1, MAX_AMOUNT)},
+    # `accounts`: distinct players sharing one mark; one player alone shares nothing.
+    RuleType.SHARED_IDENTITY: {"accounts": (2, 1000), "window_seconds": (60, MAX_WINDOW_SECONDS)},
 }
+# List parameters: name -> the values allowed (a non-empty list of distinct ones, kept in this order).
+_LISTS: dict[str, dict[str, tuple[str, ...]]] = {RuleType.SHARED_IDENTITY: {"kinds": tuple(MarkKind.values)}}
 # Text parameters: the deposit threshold's currency (ISO 4217; the threshold in a player's other
 # currency is converted at the reference rates, as the KYC threshold is).
 _TEXTS: dict[str, tuple[str, ...]] = {RuleType.DEPOSIT_THRESHOLD: ("currency",)}
@@ -60,8 +64,8 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
         raise InvalidRule(f"Unknown rule type {rule_type!r}.")
     if not isinstance(parameters, dict):
         raise InvalidRule("The parameters are a JSON object.")
-    integers, texts = _INTEGERS[rule_type], _TEXTS.get(rule_type, ())
-    unknown = sorted(set(parameters) - set(integers) - set(texts) - {LIMIT})
+    integers, texts, lists = _INTEGERS[rule_type], _TEXTS.get(rule_type, ()), _LISTS.get(rule_type, {})
+    unknown = sorted(set(parameters) - set(integers) - set(texts) - set(lists) - {LIMIT})
     if unknown:
         raise InvalidRule(f"Unknown parameters for {rule_type}: {', '.join(unknown)}.")
     clean: dict[str, object] = {}
@@ -75,6 +79,8 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
         if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isupper():
             raise InvalidRule(f"{name} is an ISO 4217 currency code.")
         clean[name] = value
+    for name, allowed in lists.items():
+        clean[name] = _validate_list(name, parameters.get(name), allowed)
     if not isinstance(actions, list | tuple) or not actions:
         raise InvalidRule("A rule has at least one action.")
     if any(action not in RuleAction.values for action in actions) or len(set(actions)) != len(actions):
@@ -84,6 +90,16 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
     if LIMIT in parameters:
         clean[LIMIT] = _validate_limit(parameters[LIMIT])
     return clean, [action for action in RuleAction.values if action in actions]
+
+
+def _validate_list(name: str, value: object, allowed: tuple[str, ...]) -> list[str]:
+    """A non-empty list of distinct values among `allowed`, in `allowed`'s order. Raises InvalidRule."""
+    if (
+        not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value)
+        or len(set(value)) != len(value) or not set(value) <= set(allowed)
+    ):  # fmt: skip
+        raise InvalidRule(f"{name} is a list of distinct values among {', '.join(allowed)}.")
+    return [item for item in allowed if item in value]
 
 
 def _validate_limit(limit: object) -> dict:
@@ -130,9 +146,15 @@ class ActiveRule:
 
     def counts(self, kind: str, amount: int) -> bool:
         """Whether a transaction of `kind` and signed `amount` adds to this rule's metric."""
+        if self.type == RuleType.SHARED_IDENTITY:
+            return False  # evaluated on identity marks (identity.py), never on money
         if self.type == RuleType.MICRO_BET:
             return kind == BET and 0 < -amount <= self.parameters["max_stake"]
         return kind == DEPOSIT
+
+    def watches(self, mark_kind: str) -> bool:
+        """Whether a shared-identity rule looks at marks of `mark_kind` (instrument, device, address)."""
+        return self.type == RuleType.SHARED_IDENTITY and mark_kind in self.parameters["kinds"]
 
     def applies_to(self, brand_id: int, jurisdiction_id: int | None) -> bool:
         return (self.brand_id is None or self.brand_id == brand_id) and (
@@ -168,6 +190,8 @@ def compile_rule(version) -> ActiveRule:
     window = params["window_seconds"]
     bucket = bucket_seconds(window)
     base = f"bet<={params['max_stake']}" if version.type == RuleType.MICRO_BET else DEPOSIT
+    if version.type == RuleType.SHARED_IDENTITY:
+        base = "identity"  # no buckets: it reads the marks
     return ActiveRule(
         version_id=version.pk, rule_id=version.rule_id, code=version.rule.code, version=version.version,
         type=version.type, severity=version.severity, brand_id=version.brand_id,

@@ -59,10 +59,12 @@ from apps.accounts import selectors as accounts
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
 from apps.common.errors import PamError
+from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
+from apps.common.timestamps import iso_utc
 from apps.compliance import gate
 from apps.compliance.errors import LimitReached
-from apps.payments import errors, locks, risk, selectors
+from apps.payments import errors, locks, risk, selectors, signals
 from apps.payments.adapters import adapter_for
 from apps.payments.adapters.base import WebhookEvent as Event
 from apps.payments.choices import (
@@ -647,7 +649,14 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
             )
         if was == DepositStatus.FAILED:
             reason += " after a deposit.failed"
+        locked.instrument_fingerprint = adapter_for(provider).instrument_fingerprint(event)
         locked.save()
+        if locked.instrument_fingerprint:
+            # With the credit, in its transaction: the event exists exactly when the deposit does.
+            send_after_commit(
+                signals.deposit_instrument_seen, player_id=str(locked.player_id), deposit_id=locked.public_id,
+                fingerprint=locked.instrument_fingerprint, at=iso_utc(timezone.now()),
+            )  # fmt: skip
         return reason
 
     def move(deposit: DepositIntent, commit_with: wallet.CommitWith) -> wallet.Posted:

@@ -60,12 +60,14 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     "sportsbook": _PRODUCT,
     # Writes the player row through accounts' services; reads the ledger through the wallet's
     # selectors; plugs its checks into the wallet's money transaction and its exclusion notice and
-    # reality-check timer into a player's socket, through their extension points.
+    # reality-check timer into a player's socket, through their extension points; receives the
+    # cashier's events (a deposit's instrument, for the shared-identity rule) and calls nothing of it.
     "compliance": {
         "common": ALL,
         "accounts": CALL,
         "wallet": READ | {"extensions"},
         "realtime": frozenset({"extensions"}),
+        "payments": RECEIVE,
     },
     # Resume and polling read the ledger; compliance's events become notices.
     "realtime": {"common": ALL, "accounts": READ, "wallet": READ, "compliance": RECEIVE},
