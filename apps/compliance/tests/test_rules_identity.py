@@ -351,3 +351,31 @@ def test_the_marks_hold_keyed_hashes_never_a_card_number_device_id_or_address(cl
     for secret in (CARD, device_id, "198.51.100.77"):
         assert secret not in stored
     assert {len(value) for value in IdentityMark.objects.values_list("value", flat=True)} == {64}
+
+
+# --- the back office ---------------------------------------------------------------------------------------
+
+
+def test_compliance_staff_read_the_marks_logins_and_an_alerts_detail_support_only_the_logins(clock, committed, enable):
+    from apps.accounts.choices import StaffRole
+    from apps.accounts.tests.factories import make_staff
+
+    enable(DEVICE_RULE)
+    first, second = a_player(), a_player()
+    with committed():
+        browser = log_in(first)
+        log_out(browser)
+        log_in(second, client=browser)
+    alert = Alert.objects.get()
+    officer, support = Client(), Client()
+    officer.force_login(make_staff(StaffRole.COMPLIANCE))
+    support.force_login(make_staff(StaffRole.SUPPORT))
+
+    for path in ("/backoffice/compliance/identitymark/", "/backoffice/accounts/playerlogin/"):
+        assert officer.get(path).status_code == 200, path
+    page = officer.get(f"/backoffice/compliance/alert/{alert.pk}/change/")
+    assert page.status_code == 200
+    assert b"&quot;players&quot;: [" + str(first.pk).encode() in page.content
+    assert officer.get("/backoffice/accounts/playerlogin/add/").status_code == 403
+    assert support.get("/backoffice/accounts/playerlogin/").status_code == 200
+    assert support.get("/backoffice/compliance/identitymark/").status_code == 403
