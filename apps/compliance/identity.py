@@ -84,8 +84,9 @@ def _upsert(kind: str, value: str, player_id: int, at: dt.datetime, event_id: in
 def _evaluate(
     watching: list[rules.ActiveRule], kind: str, value: str, player_id: int, at: dt.datetime, event_id: int | None
 ) -> list[RuleFiring]:
-    player = accounts_selectors.get_player(player_id)
+    player = None  # read only when a rule is scoped or fires
     if any(rule.scoped for rule in watching):
+        player = accounts_selectors.get_player(player_id)
         jurisdiction_id = selectors.get_profile_for_brand(player.brand_id).pk
         watching = [rule for rule in watching if rule.applies_to(player.brand_id, jurisdiction_id)]
     t = int(at.timestamp())
@@ -105,6 +106,7 @@ def _evaluate(
         if firing is None:
             continue
         firings.append(firing)
+        player = player or accounts_selectors.get_player(player_id)
         if RuleAction.ALERT in rule.actions:
             _alert(rule, firing, player, kind, others, event_id)
         rest = dataclasses.replace(rule, actions=tuple(a for a in rule.actions if a != RuleAction.ALERT))

@@ -266,6 +266,23 @@ def test_a_lock_action_locks_the_player_by_the_rules_system_actor(clock, committ
     assert_audit_clean()
 
 
+def test_a_rule_scoped_to_another_brand_ignores_the_players_and_one_scoped_to_theirs_fires(clock, committed, staff):
+    from apps.accounts.services import ensure_brand
+
+    parameters = {"accounts": 2, "window_seconds": 3600, "kinds": ["device"]}
+    for code, brand in (("shared-other", ensure_brand(code="other", name="Other")), ("shared-acme", None)):
+        services.save_rule(code=code, rule_type="shared_identity", parameters=parameters, severity="low",
+                           actions=["alert"], enabled=True, brand=brand or ensure_brand(code="acme", name="Acme"),
+                           acting_user=staff, reason="one brand only")  # fmt: skip
+    first, second = a_player(), a_player()  # both of acme
+    with committed():
+        browser = log_in(first)
+        log_out(browser)
+        log_in(second, client=browser)
+
+    assert list(Alert.objects.values_list("rule_version__rule__code", "player_id")) == [("shared-acme", second.pk)]
+
+
 # --- once per event, bounded, hashed ----------------------------------------------------------------------
 
 
