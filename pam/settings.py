@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The login throttle's refusal as 429 with Retry-After, on any login page.
     "apps.accounts.middleware.LoginThrottleMiddleware",
+    # The site's long-lived device cookie (`pam_device`), before the view: a login records it.
+    "apps.accounts.device.DeviceCookieMiddleware",
 ]
 # Every middleware above is async-capable, so under ASGI a request crosses into a thread once,
 # for the view, instead of at each sync-only middleware (measured: a sync one in the chain cost
@@ -273,6 +275,13 @@ for _proxy in TRUSTED_PROXIES:
         ipaddress.ip_network(_proxy, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from None
+
+# The key of the identity hashes (a login's device, the marks compliance matches players by:
+# apps/common/identity.py). Keep it stable: a new key makes every stored hash unmatched, so it is
+# its own setting rather than SECRET_KEY, which is rotated. Empty: SECRET_KEY.
+IDENTITY_HASH_KEY = env.str("IDENTITY_HASH_KEY", default="") or SECRET_KEY
+# How long the site's device cookie (`pam_device`) lives, in days.
+DEVICE_COOKIE_DAYS = env.int("DEVICE_COOKIE_DAYS", default=730)
 
 # Player API bearer tokens.
 AUTH_TOKEN_TTL = timedelta(days=env.int("AUTH_TOKEN_TTL_DAYS", default=30))

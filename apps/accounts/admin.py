@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import router, transaction
 
-from apps.accounts.models import Brand, Currency, Player, User
+from apps.accounts.models import Brand, Currency, Player, PlayerLogin, User
 from apps.accounts.signals import player_standing_changed
-from apps.common.admin import AuditedAdmin, StaffAuditMixin
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, StaffAuditMixin
 
 
 @admin.register(User)
@@ -95,3 +95,13 @@ class PlayerAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(PlayerLogin)
+class PlayerLoginAdmin(ReadOnlyAdmin):
+    """Login history, read-only: the device is shown only as its keyed hash."""
+
+    list_display = ("at", "player", "address", "device_hash", "user_agent")
+    search_fields = ("=player__id", "player__user__username", "=address", "=device_hash")
+    list_select_related = ("player__user",)
+    date_hierarchy = "at"

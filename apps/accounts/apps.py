@@ -8,7 +8,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from apps.accounts import roles
+        from apps.accounts import (
+            receivers,  # noqa: F401 - connects the signal receivers
+            roles,
+        )
 
         # Permissions exist only after every app has migrated, so the groups that the data
         # migration created get theirs here, every time migrate runs.

@@ -113,3 +113,26 @@ class AuthToken(models.Model):
 
     def __str__(self) -> str:
         return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d}"
+
+
+class PlayerLogin(models.Model):
+    """One login of a player (the site's form, registration, or the API's token login): when, from
+    which client address (as the login throttle computes it: `throttling.client_address`), the
+    user agent, and the device (the `pam_device` cookie or the API's `X-Device-Id`), kept only as
+    its keyed hash (`common.identity`): the raw id is a bearer secret of the browser. Append-only
+    history for staff; how long it is kept is the operator's choice."""
+
+    USER_AGENT_LENGTH = 255
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="logins")
+    at = models.DateTimeField()
+    address = models.CharField(max_length=45, help_text="the client address, or 'unknown'")
+    user_agent = models.CharField(max_length=USER_AGENT_LENGTH, blank=True)
+    device_hash = models.CharField(max_length=64, blank=True, help_text="HMAC of the device id; empty: none given")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["player", "-at"], name="player_login_player_idx")]
+
+    def __str__(self) -> str:
+        return f"login of player {self.player_id} at {self.at:%Y-%m-%d %H:%M:%S}"

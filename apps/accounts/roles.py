@@ -23,6 +23,8 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "compliance.view_exclusion",
         "payments.view_depositintent",
         "payments.view_withdrawal",
+        # Login history, for "was that me?" questions.
+        "accounts.view_playerlogin",
     ],
     StaffRole.COMPLIANCE: [
         "accounts.view_user",
@@ -59,6 +61,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "compliance.change_case",
         "compliance.view_casecomment",
         "compliance.view_caseattachment",
+        # Shared identity: a player's logins and the marks that tie accounts together, read.
+        "accounts.view_playerlogin",
+        "compliance.view_identitymark",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",

@@ -16,11 +16,13 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts import errors, selectors
+from apps.accounts import device, errors, selectors, throttling
 from apps.accounts.choices import StaffRole
-from apps.accounts.models import AuthToken, Brand, Player, User
-from apps.accounts.signals import player_standing_changed
+from apps.accounts.models import AuthToken, Brand, Player, PlayerLogin, User
+from apps.accounts.signals import player_logged_in, player_standing_changed
 from apps.common import staff_trail
+from apps.common.events import send_after_commit
+from apps.common.timestamps import iso_utc
 from apps.common.tokens import hash_token, new_token
 
 MINIMUM_AGE_YEARS = 18
@@ -143,6 +145,24 @@ def log_in_player(*, request: HttpRequest, username: str, password: str) -> Logi
     # What django.contrib.auth.login() would send: sets last_login, starts the play session.
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     return Login(token=issue_token(user), player=player)
+
+
+def record_login(*, player: Player, request: HttpRequest) -> PlayerLogin:
+    """The player's login as a `PlayerLogin` (client address as the login throttle computes it,
+    user agent truncated, the device id's keyed hash only) and `player_logged_in`, in one
+    transaction: the event exists exactly when the record does."""
+    address = throttling.client_address(request)
+    with transaction.atomic():
+        login = PlayerLogin.objects.create(
+            player=player, at=timezone.now(), address=address, device_hash=device.device_hash(request),
+            user_agent=request.headers.get("User-Agent", "")[: PlayerLogin.USER_AGENT_LENGTH],
+        )  # fmt: skip
+        send_after_commit(
+            player_logged_in, player_id=str(player.pk), login_id=str(login.pk), at=iso_utc(login.at),
+            address=address, network="" if address == "unknown" else throttling.address_unit(address),
+            device_hash=login.device_hash,
+        )  # fmt: skip
+    return login
 
 
 def issue_token(user: User) -> str:

@@ -1,13 +1,23 @@
 """Signals of the accounts app, for the apps that must act with a change of a player.
 
-These are plain Django signals sent with `.send()` inside the transaction that made the change
-(not domain events through the outbox): a receiver that raises rolls the change back, so what
-the receivers keep in step with the player commits with it or not at all.
+`player_standing_changed` is a plain Django signal sent with `.send()` inside the transaction that
+made the change (not a domain event through the outbox): a receiver that raises rolls the change
+back, so what the receivers keep in step with the player commits with it or not at all.
+`player_logged_in` is a domain event: it follows the login, after commit.
 """
 
 from django.dispatch import Signal
+
+from apps.common.events import DomainSignal
 
 # player_id: int, changed: frozenset of field names ("status", "kyc_status"). Sent by a change of
 # the player's standing in the back office, inside its transaction; compliance refreshes whether
 # the money path must read the player's protection state.
 player_standing_changed = Signal()
+
+# A domain event (outbox, after commit), sent with the `PlayerLogin` it reports, in its
+# transaction. player_id: str, login_id: str, at: ISO-8601, address: str (the client address as
+# the login throttle computes it, or "unknown"), network: str (the throttle's unit of it: the IPv4
+# address, an IPv6 address's /64; "" when unknown), device_hash: str (the device id's keyed hash;
+# "" when none was given). Compliance indexes the device and network (docs/rules.md).
+player_logged_in = DomainSignal("accounts.player_logged_in")

@@ -93,6 +93,12 @@ def _is_trusted(address: IPAddress, trusted: list) -> bool:
     return any(address.version == network.version and address in network for network in trusted)
 
 
+def address_unit(address: str) -> str:
+    """The unit that is throttled: an IPv4 address, or an IPv6 address's /64 (what one subscriber
+    is given, so also what identifies one network for the shared-identity rule)."""
+    return _address_key(address)
+
+
 def _address_key(address: str) -> str:
     """The unit that is throttled: an IPv4 address, or an IPv6 address's /64."""
     try:

@@ -32,6 +32,7 @@ from apps.compliance.models import (
     CaseAttachment,
     CaseComment,
     Exclusion,
+    IdentityMark,
     JurisdictionProfile,
     Limit,
     LimitChange,
@@ -273,6 +274,17 @@ class RuleFiringAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+@admin.register(IdentityMark)
+class IdentityMarkAdmin(ReadOnlyAdmin):
+    """The players seen with each instrument, device or network (keyed hashes only): searching a
+    mark's value lists everyone who shares it."""
+
+    list_display = ("kind", "value", "player", "first_seen", "last_seen", "last_event_id")
+    list_filter = ("kind",)
+    search_fields = ("=value", "=player__id", "player__user__username")
+    list_select_related = ("player__user",)
+
+
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
     """The alerts queue, read-only; new alerts also appear at once on the live feed. Staff who may
@@ -284,8 +296,8 @@ class AlertAdmin(ReadOnlyAdmin):
     search_fields = ("=player__id", "player__user__username", "rule_version__rule__code")
     list_select_related = ("rule_version__rule", "player__user", "case")
     date_hierarchy = "created_at"
-    fields = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold", "event_ids",
-              "firing", "case")  # fmt: skip
+    fields = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold", "detail",
+              "event_ids", "firing", "case")  # fmt: skip
     actions = ("open_case",)
     actions_recorded_by_services = ("open_case",)
 

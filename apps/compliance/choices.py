@@ -53,6 +53,14 @@ class RuleType(models.TextChoices):
     SHARED_IDENTITY = "shared_identity", "Shared identity (an instrument, device or address shared)"
 
 
+class MarkKind(models.TextChoices):
+    """What an identity mark identifies (docs/rules.md, "Shared identity")."""
+
+    INSTRUMENT = "instrument", "Payment instrument"
+    DEVICE = "device", "Device"
+    ADDRESS = "address", "Network address"
+
+
 class Severity(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"

@@ -38,6 +38,7 @@ from apps.compliance.choices import (
     LimitChangeStatus,
     LimitKind,
     LimitPeriod,
+    MarkKind,
     RuleType,
     SelfExclusionPeriod,
     Severity,
@@ -434,6 +435,32 @@ class RuleRun(models.Model):
         return f"{self.key} of player {self.player_id}: {self.count} since {self.started_at}"
 
 
+class IdentityMark(models.Model):
+    """A player seen with one payment instrument, device or network (`kind`), by its keyed hash
+    (`value`: `common.identity`, never the raw number, id or address): first and last seen, and
+    the outbox event that last saw it. Upserted by `identity.py` from accounts' and payments'
+    events; what the shared-identity rule reads, through the (kind, value, last_seen) index, one
+    bounded query per event (docs/rules.md, "Shared identity")."""
+
+    kind = models.CharField(max_length=16, choices=MarkKind.choices)
+    value = models.CharField(max_length=64)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    last_event_id = models.BigIntegerField(default=0, help_text="the outbox event that last saw it (0: none)")
+
+    class Meta:
+        db_table = "compliance_identity_mark"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value", "player"], name="identity_mark_unique"),
+            models.CheckConstraint(condition=Q(kind__in=MarkKind.values), name="identity_mark_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["kind", "value", "last_seen"], name="identity_mark_seen_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value[:12]}… of player {self.player_id}"
+
+
 class RuleFiring(models.Model):
     """A rule version firing for a player in one firing window: the row whose uniqueness makes
     each action apply once per firing (a re-delivered event, or the next event still over the
@@ -473,6 +500,9 @@ class Alert(models.Model):
     event_ids = models.JSONField(default=list)
     value = models.BigIntegerField()
     threshold = models.BigIntegerField()
+    # What the value alone does not say, per rule type: for a shared identity, the mark's kind and
+    # the other players who share it ({"kind": ..., "players": [ids]}).
+    detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     # The case the alert was grouped into (cases.py), set once. A nullable foreign key rather than
     # a link table: "at most one case per alert" is then the column itself, not a unique

@@ -1,7 +1,8 @@
 """Compliance's receivers: the login starts a play session; a change of a player's standing by
 staff refreshes the checks in its transaction; the after-commit events of this app do their side
 effects; every wallet event, and every failed deposit of the cashier, goes through the
-behaviour-rule engine. Each of those is idempotent
+behaviour-rule engine; a player's login and a deposit's instrument are indexed as identity marks
+(identity.py). Each of those is idempotent
 per event (a re-delivery by the outbox sweeper after a crash changes nothing): see each
 docstring for why. The notices and closed sockets the player
 sees are the real-time app's receivers of these events."""
@@ -15,10 +16,11 @@ from django.dispatch import receiver
 
 from apps.accounts import selectors as accounts
 from apps.accounts.errors import NotAPlayer
-from apps.accounts.signals import player_standing_changed
+from apps.accounts.signals import player_logged_in, player_standing_changed
 from apps.common.events import once_per_event
-from apps.compliance import engine, services, signals
-from apps.payments.signals import deposit_failed
+from apps.compliance import engine, identity, services, signals
+from apps.compliance.choices import MarkKind
+from apps.payments.signals import deposit_failed, deposit_instrument_seen
 from apps.wallet.signals import transaction_posted
 
 
@@ -77,3 +79,25 @@ def evaluate_failed_deposit(sender, event_id: int | None = None, **event) -> Non
     failed-deposits rule is enabled (card testing: engine.py, docs/rules.md). Once per event, as
     the wallet's events; with no such rule enabled it costs nothing."""
     engine.on_deposit_failed(event_id, event)
+
+
+@receiver(player_logged_in, dispatch_uid="compliance.index_login_marks")
+@once_per_event("compliance.index_login_marks")
+def index_login_marks(sender, player_id: str, at: str, network: str, device_hash: str, event_id: int | None = None,
+                      **kwargs) -> None:  # fmt: skip
+    """A login's device and network as identity marks, and the shared-identity rules on them, in
+    the transaction of the event's receipt: a re-delivered event changes nothing."""
+    identity.record_marks(
+        player_id=int(player_id), at=dt.datetime.fromisoformat(at),
+        marks=identity.login_marks(network=network, device_hash=device_hash), event_id=event_id,
+    )  # fmt: skip
+
+
+@receiver(deposit_instrument_seen, dispatch_uid="compliance.index_instrument_mark")
+@once_per_event("compliance.index_instrument_mark")
+def index_instrument_mark(sender, player_id: str, at: str, fingerprint: str, event_id: int | None = None,
+                          **kwargs) -> None:  # fmt: skip
+    """A deposit's instrument as an identity mark, and the shared-identity rules on it (once per
+    event, as above)."""
+    identity.record_marks(player_id=int(player_id), at=dt.datetime.fromisoformat(at),
+                          marks=[(MarkKind.INSTRUMENT, fingerprint)], event_id=event_id)  # fmt: skip

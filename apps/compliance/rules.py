@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from apps.common.money import MAX_AMOUNT
-from apps.compliance.choices import LimitKind, LimitPeriod, RuleAction, RuleType
+from apps.compliance.choices import LimitKind, LimitPeriod, MarkKind, RuleAction, RuleType
 from apps.compliance.errors import InvalidRule
 
 MAX_WINDOW_SECONDS = 30 * 24 * 3600
@@ -52,7 +52,11 @@ _INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
         "window_seconds": (60, MAX_WINDOW_SECONDS),
         "low_balance_percent": (1, 100),
     },
+    # `accounts`: distinct players sharing one mark; one player alone shares nothing.
+    RuleType.SHARED_IDENTITY: {"accounts": (2, 1000), "window_seconds": (60, MAX_WINDOW_SECONDS)},
 }
+# List parameters: name -> the values allowed (a non-empty list of distinct ones, kept in this order).
+_LISTS: dict[str, dict[str, tuple[str, ...]]] = {RuleType.SHARED_IDENTITY: {"kinds": tuple(MarkKind.values)}}
 # Text parameters: the currency of a rule's amount (ISO 4217; the amount in a player's other
 # currency is converted at the reference rates, as the KYC threshold is).
 _TEXTS: dict[str, tuple[str, ...]] = {
@@ -92,8 +96,8 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
         raise InvalidRule(f"Unknown rule type {rule_type!r}.")
     if not isinstance(parameters, dict):
         raise InvalidRule("The parameters are a JSON object.")
-    integers, texts = _INTEGERS[rule_type], _TEXTS.get(rule_type, ())
-    unknown = sorted(set(parameters) - set(integers) - set(texts) - {LIMIT})
+    integers, texts, lists = _INTEGERS[rule_type], _TEXTS.get(rule_type, ()), _LISTS.get(rule_type, {})
+    unknown = sorted(set(parameters) - set(integers) - set(texts) - set(lists) - {LIMIT})
     if unknown:
         raise InvalidRule(f"Unknown parameters for {rule_type}: {', '.join(unknown)}.")
     clean: dict[str, object] = {}
@@ -107,6 +111,8 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
         if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isupper():
             raise InvalidRule(f"{name} is an ISO 4217 currency code.")
         clean[name] = value
+    for name, allowed in lists.items():
+        clean[name] = _validate_list(name, parameters.get(name), allowed)
     if not isinstance(actions, list | tuple) or not actions:
         raise InvalidRule("A rule has at least one action.")
     if any(action not in RuleAction.values for action in actions) or len(set(actions)) != len(actions):
@@ -116,6 +122,16 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
     if LIMIT in parameters:
         clean[LIMIT] = _validate_limit(parameters[LIMIT])
     return clean, [action for action in RuleAction.values if action in actions]
+
+
+def _validate_list(name: str, value: object, allowed: tuple[str, ...]) -> list[str]:
+    """A non-empty list of distinct values among `allowed`, in `allowed`'s order. Raises InvalidRule."""
+    if (
+        not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value)
+        or len(set(value)) != len(value) or not set(value) <= set(allowed)
+    ):  # fmt: skip
+        raise InvalidRule(f"{name} is a list of distinct values among {', '.join(allowed)}.")
+    return [item for item in allowed if item in value]
 
 
 def _validate_limit(limit: object) -> dict:
@@ -167,7 +183,10 @@ class ActiveRule:
     def counts(self, kind: str, amount: int) -> bool:
         """Whether a transaction of `kind` and signed `amount` concerns this rule: it adds to one
         of its metrics, moves one of its runs, or is what it is evaluated on. A structuring rule
-        takes every deposit here; `counted_metrics` keeps those in its band."""
+        takes every deposit here; `counted_metrics` keeps those in its band. A shared-identity
+        rule is evaluated on identity marks (identity.py), never on money."""
+        if self.type == RuleType.SHARED_IDENTITY:
+            return False
         if self.type == RuleType.MICRO_BET:
             return kind == BET and 0 < -amount <= self.parameters["max_stake"]
         if self.type == RuleType.RAPID_CYCLING:
@@ -207,6 +226,10 @@ class ActiveRule:
         turnover * 100 // percent + 1), and at least `least` (min_deposits in the player's
         currency)."""
         return max(least, turnover * 100 // self.parameters["turnover_percent"] + 1)
+
+    def watches(self, mark_kind: str) -> bool:
+        """Whether a shared-identity rule looks at marks of `mark_kind` (instrument, device, address)."""
+        return self.type == RuleType.SHARED_IDENTITY and mark_kind in self.parameters["kinds"]
 
     def applies_to(self, brand_id: int, jurisdiction_id: int | None) -> bool:
         return (self.brand_id is None or self.brand_id == brand_id) and (
@@ -249,6 +272,8 @@ def compile_rule(version) -> ActiveRule:
     if version.type == RuleType.STRUCTURING:
         # The band in the rule's own terms: a player has one currency, so it names the band.
         base = f"deposit<{params['threshold']}{params['currency']}-{params['below_percent']}%"
+    elif version.type == RuleType.SHARED_IDENTITY:
+        base = "identity"  # no buckets: it reads the marks
     extra: dict[str, str] = {}
     if version.type == RuleType.RAPID_CYCLING:
         extra["turnover_metric"] = f"{BET}@{bucket}"

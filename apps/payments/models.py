@@ -119,6 +119,9 @@ class DepositIntent(CashierRequest):
     redirect_url = models.URLField(max_length=2000, blank=True)
     flagged_for_staff = models.BooleanField(default=False)
     flag_reason = models.TextField(blank=True)
+    # The PSP's keyed hash of the card or account that paid (adapter.instrument_fingerprint),
+    # stored with the credit; never the number itself. Empty: the PSP named none.
+    instrument_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta(CashierRequest.Meta):
         constraints = [

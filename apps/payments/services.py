@@ -649,7 +649,14 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
             )
         if was == DepositStatus.FAILED:
             reason += " after a deposit.failed"
+        locked.instrument_fingerprint = adapter_for(provider).instrument_fingerprint(event)
         locked.save()
+        if locked.instrument_fingerprint:
+            # In the credit's transaction: the event exists exactly when the credit does.
+            send_after_commit(
+                signals.deposit_instrument_seen, player_id=str(locked.player_id), deposit_id=locked.public_id,
+                fingerprint=locked.instrument_fingerprint, at=iso_utc(timezone.now()),
+            )  # fmt: skip
         return reason
 
     def move(deposit: DepositIntent, commit_with: wallet.CommitWith) -> wallet.Posted:

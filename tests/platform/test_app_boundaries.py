@@ -61,7 +61,8 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     # Writes the player row through accounts' services; reads the ledger through the wallet's
     # selectors; plugs its checks into the wallet's money transaction and its exclusion notice and
     # reality-check timer into a player's socket, through their extension points; receives the
-    # cashier's failed deposits (the behaviour rules), and calls nothing of payments.
+    # cashier's events (failed deposits for the behaviour rules, a deposit's instrument for the
+    # shared-identity rule), and calls nothing of payments.
     "compliance": {
         "common": ALL,
         "accounts": CALL,

@@ -116,7 +116,18 @@ class LoginApi(APIView):
                 OpenApiParameter.HEADER,
                 response=[429, 503],
                 description="seconds to wait before the next attempt, as `error.retry_after`",
-            )
+            ),
+            OpenApiParameter(
+                "X-Device-Id",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "the client's own stable id of this device or installation (16 to 128 characters of "
+                    "A-Z a-z 0-9 . _ : -), recorded with the login as its keyed hash only; absent or "
+                    "malformed: no device is recorded"
+                ),
+            ),
         ],
         responses={
             200: OutputSerializer,

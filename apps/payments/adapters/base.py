@@ -53,6 +53,12 @@ class PaymentAdapter(ABC):
         """Ask the PSP to pay an approved `withdrawal`; its outcome arrives as a payout webhook.
         Called after the approval has committed; must not block for long."""
 
+    def instrument_fingerprint(self, event: WebhookEvent) -> str:
+        """The fingerprint of the payment instrument (card, account) a deposit event was paid
+        with: a keyed hash the PSP computes, never the number itself; "" when the PSP gives none.
+        The contract has no field for it: each adapter reads its PSP's own place for it."""
+        return ""
+
     def verify_and_parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookEvent:
         """The authentic event in `raw_body`. Raises InvalidSignature (checked before anything
         is parsed) or InvalidWebhook (authentic, but not an event of the contract)."""

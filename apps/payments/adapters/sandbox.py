@@ -7,6 +7,10 @@ Test cards (any expiry, any CVC):
 - 4000 0000 0000 0002 is declined: `deposit.failed`;
 - 4000 0000 0000 3220 succeeds late: `deposit.succeeded` is sent `PSP_SANDBOX_LATE_SECONDS`
   after the player is back on the site.
+A deposit event carries the card's fingerprint in the sandbox's own `metadata` (the contract has no
+field for it): `{"metadata": {"instrument_fingerprint": "<64 hex>"}}`, the HMAC-SHA256 of the card
+number under the server's `IDENTITY_HASH_KEY` (`card_fingerprint`). The number itself is never
+sent, stored or logged: the hosted page's form is the only place it exists.
 Approved withdrawals are paid by themselves (`payout.succeeded`) unless `PSP_SANDBOX_AUTOPAY` is
 false; then payout events come only from outside (tests post them). `PSP_SANDBOX_ENABLED` (off
 in production by default) turns the hosted page and the automatic payouts off: a test card
@@ -15,6 +19,7 @@ credits real ledger money.
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import quote
 
@@ -22,8 +27,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.common.identity import identity_hash
 from apps.common.timestamps import iso_utc
-from apps.payments.adapters.base import PaymentAdapter
+from apps.payments.adapters.base import PaymentAdapter, WebhookEvent
 from apps.payments.choices import EventType
 from apps.payments.delivery import Outcome, worker
 
@@ -63,6 +69,25 @@ def event(kind: str, reference: str, amount: int, currency: str) -> dict:
     }
 
 
+METADATA = "metadata"
+FINGERPRINT = "instrument_fingerprint"
+_FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+
+
+def card_fingerprint(card: str) -> str:
+    """What the sandbox PSP tells PAM of a card: a keyed hash of its number, the same for every
+    payment with that card and of no use to anyone without the key."""
+    return identity_hash("sandbox-psp.card", card)
+
+
+def deposit_event(intent, card: str) -> dict:
+    """The webhook body the card calls for: succeeded or declined, with the card's fingerprint."""
+    kind = EventType.DEPOSIT_FAILED if card == CARD_DECLINED else EventType.DEPOSIT_SUCCEEDED
+    body = event(kind, intent.public_id, intent.amount, intent.currency_id)
+    body[METADATA] = {FINGERPRINT: card_fingerprint(card)}
+    return body
+
+
 class SandboxAdapter(PaymentAdapter):
     def start_deposit(self, intent) -> str:
         return reverse("sandbox-psp-checkout", kwargs={"deposit_id": intent.public_id})
@@ -78,9 +103,13 @@ class SandboxAdapter(PaymentAdapter):
     def pay_with_card(self, intent, card: str, base_url: str | None = None) -> Outcome:
         """What the hosted page does on submit: the webhook the card calls for, sent by the
         worker (at once, or late)."""
-        kind = EventType.DEPOSIT_FAILED if card == CARD_DECLINED else EventType.DEPOSIT_SUCCEEDED
         delay = settings.PSP_SANDBOX_LATE_SECONDS if card == CARD_SUCCEEDS_LATE else 0.0
-        return self.send(event(kind, intent.public_id, intent.amount, intent.currency_id), base_url, delay)
+        return self.send(deposit_event(intent, card), base_url, delay)
+
+    def instrument_fingerprint(self, event: WebhookEvent) -> str:
+        metadata = event.body.get(METADATA)
+        fingerprint = metadata.get(FINGERPRINT) if isinstance(metadata, dict) else None
+        return fingerprint if isinstance(fingerprint, str) and _FINGERPRINT.match(fingerprint) else ""
 
     def send(self, body: dict, base_url: str | None = None, delay: float = 0.0) -> Outcome:
         url = webhook_url(self.provider.code, base_url)
