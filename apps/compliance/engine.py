@@ -9,12 +9,15 @@ Design
 - The enabled rules are cached per process (`active_rules`): loaded in one query at most every
   `CACHE_SECONDS`, and forgotten at once in the process that saves a rule (other processes see a
   change within `CACHE_SECONDS`). An event that no enabled rule counts (a win; every bet when no
-  micro-bet rule is enabled) costs nothing more: no receipt, no query.
+  micro-bet rule is enabled; a bet by day when the only rule on bets is night play) costs nothing
+  more: no receipt, no query.
 - Otherwise, in one transaction with the event's receipt (`once_per_event`): one statement upserts
   the event into the buckets of the metrics the rules count, one bounded statement reads the
   buckets of their windows (never the ledger, never the player's history), and each rule whose
   window reaches its threshold fires. A re-delivered event finds its receipt and changes nothing;
   a crash before the commit leaves neither receipt nor counts, and the sweeper runs it again.
+  Night play keeps no buckets: a bet at night reads the play session's start (one query) and
+  compares the session with the night hours in Python (`_evaluate_sessions`).
 - A firing is a `RuleFiring` row, unique per rule version, player and firing window (a database
   constraint): its actions run only when that row is new, so each is applied once per firing.
   Actions: `alert` (an `Alert`, and `alert_raised` after commit, which the real-time app pushes to
@@ -93,7 +96,7 @@ def forget_rules() -> None:
 def on_transaction_posted(event_id: int | None, event: dict) -> None:
     """Evaluate the event if an enabled rule counts it (see the module's docstring). Raises what
     the database raises: the event then stays undispatched and the sweeper delivers it again."""
-    counted = [rule for rule in active_rules() if rule.counts(event["kind"], event["amount"])]
+    counted = [rule for rule in active_rules() if rule.counts_event(event)]
     if counted:
         _evaluate_once(None, event_id=event_id, counted=counted, **event)
 
@@ -120,9 +123,12 @@ def evaluate(counted: list[rules.ActiveRule], *, event_id: int | None, event: di
             return []
     t = int(dt.datetime.fromisoformat(event["created_at"]).timestamp())
     value = abs(event["amount"])
-    _count(player_id, {rule.metric: t // rule.bucket * rule.bucket for rule in counted}, value, event_id)
-    windows = _read_windows(player_id, counted, t)
-    firings, trail = [], []
+    per_session = [rule for rule in counted if not rule.counts_in_buckets]
+    counted = [rule for rule in counted if rule.counts_in_buckets]
+    firings, trail = _evaluate_sessions(per_session, player, player_id, t, event, event_id)
+    if counted:  # night play alone counts nothing in buckets
+        _count(player_id, {rule.metric: t // rule.bucket * rule.bucket for rule in counted}, value, event_id)
+    windows = _read_windows(player_id, counted, t) if counted else {}
     for rule in counted:
         total, count = windows[(rule.metric, rule.since(t))]
         threshold = rule.threshold_in(event["currency"], _deposit_threshold(rule, event["currency"]))
@@ -139,6 +145,37 @@ def evaluate(counted: list[rules.ActiveRule], *, event_id: int | None, event: di
     for record in trail:
         staff_audit.record_staff_action(actor=None, system_actor=SYSTEM_ACTOR, **record)
     return firings
+
+
+# --- the play session ----------------------------------------------------------------------------------
+
+
+def _evaluate_sessions(
+    per_session: list[rules.ActiveRule], player, player_id: int, t: int, event: dict, event_id: int | None
+) -> tuple[list[RuleFiring], list[dict]]:
+    """Fire the rules that compare the play session with the night (night play: the engine only
+    hands them bets placed at night): one read of the session's start, never the player's history.
+    Returns the new firings and the staff actions to record."""
+    firings: list[RuleFiring] = []
+    trail: list[dict] = []
+    if not per_session:
+        return firings, trail
+    started = selectors.get_session_started_at(player_id)
+    if started is None:  # never logged in: no session to compare
+        return firings, trail
+    since = int(started.timestamp())
+    for rule in per_session:
+        share = rule.night_share(since, t)
+        threshold = rule.threshold_in(event["currency"], None)
+        if share is None or share < threshold:
+            continue
+        firing = _fire(rule, player_id, t, share, threshold, event_id)
+        if firing is None:
+            continue
+        firings.append(firing)
+        player = player or accounts_selectors.get_player(player_id)
+        trail += _act(rule, firing, player, event, since=since, until=t)
+    return firings, trail
 
 
 # --- the windows --------------------------------------------------------------------------------------
@@ -228,7 +265,10 @@ def _act(rule: rules.ActiveRule, firing: RuleFiring, player, event: dict, *, sin
     the staff actions to record."""
     trail = []
     if RuleAction.ALERT in rule.actions:
-        ids = selectors.list_window_event_ids(player.pk, rule.metric, since, until)
+        ids = (
+            selectors.list_window_event_ids(player.pk, rule.metric, since, until) if rule.counts_in_buckets
+            else [firing.event_id] if firing.event_id else []  # a session's rule: the bet that fired it
+        )  # fmt: skip
         alert = Alert.objects.create(
             firing=firing, rule_version_id=rule.version_id, player_id=player.pk, severity=rule.severity,
             event_ids=ids, value=firing.value, threshold=firing.threshold, created_at=firing.created_at,

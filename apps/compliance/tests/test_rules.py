@@ -59,8 +59,10 @@ def test_the_default_rules_are_seeded_disabled_each_with_its_first_version():
         "deposit-velocity-1h": ("deposit_velocity", {"count": 5, "window_seconds": 3_600}, ["alert"], False, 1),
         "micro-bets-60s": ("micro_bet", {"max_bets": 200, "window_seconds": 60, "max_stake": 10},
                            ["alert", "lock"], False, 1),
+        "night-play": ("night_play", {"night_start_hour": 0, "night_end_hour": 6, "timezone": "Europe/London",
+                                      "share_percent": 60, "min_minutes": 180}, ["alert", "notice"], False, 1),
     }  # fmt: skip
-    assert RuleVersion.objects.filter(version=1, enabled=False, created_by=None).count() == 3
+    assert RuleVersion.objects.filter(version=1, enabled=False, created_by=None).count() == 4
 
 
 def test_with_every_rule_disabled_an_event_costs_no_query_and_counts_nothing(
