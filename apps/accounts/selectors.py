@@ -63,6 +63,11 @@ def get_player(player_id: int) -> Player:
     return Player.objects.select_related("brand", "currency", "user").get(pk=player_id)
 
 
+def get_player_status(player_id: int) -> str:
+    """The account's standing (active, locked, frozen, closed), as committed."""
+    return Player.objects.values_list("status", flat=True).get(pk=player_id)
+
+
 def get_reality_check_due(player_id: int) -> dt.datetime | None:
     """When the player's next reality check is due, as committed (None before their first login)."""
     return Player.objects.values_list("reality_check_due_at", flat=True).get(pk=player_id)

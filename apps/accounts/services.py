@@ -264,6 +264,17 @@ def set_player_status(*, player_id: int, status: str) -> None:
     Player.objects.filter(pk=player_id).update(status=status, updated_at=timezone.now())
 
 
+def move_player_status(*, player_id: int, from_statuses: tuple[str, ...], status: str) -> str:
+    """Set the account's standing to `status` if it is one of `from_statuses`, in the caller's
+    transaction, under the player row's lock (of a rule's lock and a staff re-opening racing, the
+    second sees what the first did). Returns the status found: it changed only if that is one of
+    `from_statuses`. Raises Player.DoesNotExist."""
+    found = Player.objects.select_for_update().values_list("status", flat=True).get(pk=player_id)
+    if found in from_statuses:
+        Player.objects.filter(pk=player_id).update(status=status, updated_at=timezone.now())
+    return found
+
+
 def set_reality_check_due(*, player_id: int, due_at: dt.datetime | None) -> None:
     """When the player's next reality check is due (the first bet from then on asks for it)."""
     Player.objects.filter(pk=player_id).update(reality_check_due_at=due_at)

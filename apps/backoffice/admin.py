@@ -1,9 +1,13 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 
 from apps.accounts.forms import StaffLoginForm
+from apps.accounts.models import Player
 from apps.common.admin import audited
+from apps.compliance import services as compliance
 
 admin.site.site_header = "PAM back office"
 admin.site.site_title = "PAM back office"
@@ -16,3 +20,52 @@ admin.site.login_form = StaffLoginForm
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
     admin.site.register(Group, audited(GroupAdmin))
+
+
+class StandingForm(ActionForm):
+    reason = forms.CharField(required=False, help_text="required to lock, freeze or re-open")
+
+
+class AccountStandingActions:
+    """The player list's actions that lock, freeze or re-open accounts after a review, through
+    compliance's services (each records its own staff action, with the reason the form asks for).
+    For staff who may change players (the `compliance` and `admin` roles)."""
+
+    action_form = StandingForm
+    actions = ("lock_accounts", "freeze_accounts", "reopen_accounts")
+    actions_recorded_by_services = ("lock_accounts", "freeze_accounts", "reopen_accounts")
+
+    def has_review_account_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_player")
+
+    @admin.action(description="Lock the selected accounts (give a reason)", permissions=["review_account"])
+    def lock_accounts(self, request, queryset) -> None:
+        self._decide(request, queryset, compliance.lock_account_by_staff)
+
+    @admin.action(description="Freeze the selected accounts (give a reason)", permissions=["review_account"])
+    def freeze_accounts(self, request, queryset) -> None:
+        self._decide(request, queryset, compliance.freeze_account_by_staff)
+
+    @admin.action(description="Re-open the selected accounts after review (give a reason)",
+                  permissions=["review_account"])  # fmt: skip
+    def reopen_accounts(self, request, queryset) -> None:
+        self._decide(request, queryset, compliance.reopen_account)
+
+    def _decide(self, request, queryset, change) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A change of an account's standing needs a reason.", messages.ERROR)
+            return
+        self.decide_each(request, queryset, lambda player: change(player=player, acting_user=request.user,
+                         reason=reason), label=str)  # fmt: skip
+
+
+# Accounts registers the player's admin and may not call compliance (docs/architecture.md): the
+# back office, which calls every app's services and is installed last, adds the actions to it.
+if admin.site.is_registered(Player):
+    _player_admin = type(admin.site.get_model_admin(Player))
+    admin.site.unregister(Player)
+    admin.site.register(
+        Player,
+        type(f"Standing{_player_admin.__name__}", (AccountStandingActions, _player_admin), {"__module__": __name__}),
+    )

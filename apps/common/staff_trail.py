@@ -43,6 +43,9 @@ CASE_ASSIGN = "case.assign"
 CASE_COMMENT = "case.comment"
 CASE_ATTACH = "case.attach"
 CASE_RESOLVE = "case.resolve"
+ACCOUNT_LOCK = "account.lock"
+ACCOUNT_FREEZE = "account.freeze"
+ACCOUNT_REOPEN = "account.reopen"
 
 
 class StaffTrailMissing(RuntimeError):

@@ -9,7 +9,8 @@ Design
 - The enabled rules are cached per process (`active_rules`): loaded in one query at most every
   `CACHE_SECONDS`, and forgotten at once in the process that saves a rule (other processes see a
   change within `CACHE_SECONDS`). An event that no enabled rule counts (a win; every bet when no
-  micro-bet or rapid-cycling rule is enabled) costs nothing more: no receipt, no query.
+  micro-bet or rapid-cycling rule is enabled; a bet by day when the only rule on bets is night
+  play) costs nothing more: no receipt, no query.
 - Otherwise, on PostgreSQL, one statement (`_count_and_read`) writes the event's receipt,
   upserts the event into the buckets of the metrics the rules count and reads the buckets of their
   windows (never the ledger, never the player's history), and commits alone. A re-delivered event
@@ -21,6 +22,9 @@ Design
 - Rules of runs (failed deposits in a row, loss chasing) keep a `RuleRun` row per player instead
   of buckets, moved under its lock in the transaction of the event's receipt; the cashier's failed
   deposits (payments' `deposit_failed`) come in through `on_deposit_failed`, once per event as well.
+- Night play keeps no buckets: a bet at night reads the play session's start (one query) and
+  compares the session with the night hours in Python (`_evaluate_sessions`); it counts nothing,
+  so evaluating it again changes nothing but what the firing's constraint already refuses.
 - A firing is a `RuleFiring` row, unique per rule version, player and firing window (a database
   constraint), written with its actions in one transaction: they run only when that row is new,
   so each is applied once per firing however often the event is evaluated.
@@ -101,7 +105,7 @@ def forget_rules() -> None:
 def on_transaction_posted(event_id: int | None, event: dict) -> None:
     """Evaluate the event if an enabled rule counts it (see the module's docstring). Raises what
     the database raises: the event then stays undispatched and the sweeper delivers it again."""
-    counted = [rule for rule in active_rules() if rule.counts(event["kind"], event["amount"])]
+    counted = [rule for rule in active_rules() if rule.counts_event(event)]
     if not counted:
         return
     if event_id is not None and connection.vendor == "postgresql" and not any(rule.run_key for rule in counted):
@@ -147,9 +151,13 @@ def evaluate(
     t = int(dt.datetime.fromisoformat(event["created_at"]).timestamp())
     value = abs(event["amount"])
     runs = [rule for rule in counted if rule.run_key]
-    buckets, evaluated = _buckets([rule for rule in counted if not rule.run_key], event, t)
+    per_session = [rule for rule in counted if not rule.counts_in_buckets]
+    bucketed = [rule for rule in counted if rule.counts_in_buckets and not rule.run_key]
+    buckets, evaluated = _buckets(bucketed, event, t)
     reads = _window_reads(evaluated)
-    if receipt is not None:
+    if not buckets and not reads:
+        windows = {}
+    elif receipt is not None:
         windows = _count_and_read(player_id, buckets, value, event_id, receipt, reads, t)
         if windows is None:  # received before: counted then, evaluated again now
             windows = _read_windows(player_id, reads, t) if reads else {}
@@ -161,24 +169,49 @@ def evaluate(
     for rule in evaluated:
         measured, threshold = _measure(rule, windows, t, event["currency"])
         if threshold is not None and measured >= threshold:
-            due.append((rule, measured, threshold))
+            due.append((rule, measured, threshold, rule.since(t)))
+    due += _due_sessions(per_session, player_id, t, event)
     if not due and not runs:
         return []
     firings, trail = [], []
     with transaction.atomic():
-        for rule, measured, threshold in due:
+        for rule, measured, threshold, since in due:
             firing = _fire(rule, player_id, t, measured, threshold, event_id)
             if firing is None:
                 continue
             firings.append(firing)
             player = player or accounts_selectors.get_player(player_id)
-            trail += _act(rule, firing, player, event, since=rule.since(t), until=t)
+            trail += _act(rule, firing, player, event, since=since, until=t)
         if runs:
             trail += _advance_runs(runs, player_id, event, event_id=event_id, t=t, firings=firings)
         # The trail's head lock is the last lock of a transaction (locks.py): recorded after every write.
         for record in trail:
             staff_audit.record_staff_action(actor=None, system_actor=SYSTEM_ACTOR, **record)
     return firings
+
+
+# --- the play session ----------------------------------------------------------------------------------
+
+
+def _due_sessions(
+    per_session: list[rules.ActiveRule], player_id: int, t: int, event: dict
+) -> list[tuple[rules.ActiveRule, int, int, int]]:
+    """The rules that compare the play session with the night and are due (night play: the engine
+    only hands them bets placed at night), as (rule, share, threshold, session start): one read of
+    the session's start, never the player's history."""
+    if not per_session:
+        return []
+    started = selectors.get_session_started_at(player_id)
+    if started is None:  # never logged in: no session to compare
+        return []
+    since = int(started.timestamp())
+    due = []
+    for rule in per_session:
+        share = rule.night_share(since, t)
+        threshold = rule.threshold_in(event["currency"], None)
+        if share is not None and share >= threshold:
+            due.append((rule, share, threshold, since))
+    return due
 
 
 # --- the windows --------------------------------------------------------------------------------------
@@ -476,11 +509,12 @@ def _act(
     rule passes its run's `event_ids`); returns the staff actions to record."""
     trail = []
     if RuleAction.ALERT in rule.actions:
-        ids = (
-            event_ids
-            if event_ids is not None
-            else selectors.list_window_event_ids(player.pk, rule.metric, since, until)
-        )
+        if event_ids is not None:  # a run's events
+            ids = list(event_ids)
+        elif rule.counts_in_buckets:
+            ids = selectors.list_window_event_ids(player.pk, rule.metric, since, until)
+        else:  # a session's rule: the bet that fired it
+            ids = [firing.event_id] if firing.event_id else []
         if rule.turnover_metric and firing.event_id:
             ids.append(firing.event_id)  # the withdrawal it fired on, which no bucket holds
         alert = Alert.objects.create(

@@ -101,3 +101,14 @@ class CaseResolved(PamError):
     code = "CASE_RESOLVED"
     status = 409
     default_message = "This case is resolved and takes no more changes."
+
+
+class InvalidStandingChange(PamError):
+    """A staff lock, freeze or re-opening of an account that does not apply to its standing: a
+    re-opening of an account that is neither locked nor frozen, a lock of one already locked or
+    frozen (a freeze is stricter), a freeze of one already frozen, any change of a closed account
+    (closed is final), or no reason (services.lock_account_by_staff and its siblings)."""
+
+    code = "INVALID_STANDING_CHANGE"
+    status = 409
+    default_message = "This change of the account's standing does not apply."

@@ -9,18 +9,24 @@ buckets of its window: at an event of second `t`, the buckets from the one holdi
 to the one holding `t`. With one-second buckets (windows up to five minutes) that is exactly the
 last `window` seconds; with minute or hour buckets the window is rounded out to whole buckets, so
 it covers up to one bucket more, never less: a rule fires no later than its exact window would.
+
+`night_play` keeps no buckets: it compares the play session (from the login) with the night hours
+of its time zone (`night.py`), at a bet placed at night only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 
 from apps.common.money import MAX_AMOUNT
+from apps.compliance import night
 from apps.compliance.choices import LimitKind, LimitPeriod, MarkKind, RuleAction, RuleType
 from apps.compliance.errors import InvalidRule
 
 MAX_WINDOW_SECONDS = 30 * 24 * 3600
+MAX_SESSION_MINUTES = 24 * 60
 DEPOSIT = "deposit"
 BET = "bet"
 WITHDRAWAL = "withdrawal"
@@ -54,15 +60,21 @@ _INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
     },
     # `accounts`: distinct players sharing one mark; one player alone shares nothing.
     RuleType.SHARED_IDENTITY: {"accounts": (2, 1000), "window_seconds": (60, MAX_WINDOW_SECONDS)},
-}
+    RuleType.NIGHT_PLAY: {
+        "night_start_hour": (0, 23), "night_end_hour": (0, 23), "share_percent": (1, 100),
+        "min_minutes": (1, MAX_SESSION_MINUTES),
+    },
+}  # fmt: skip
 # List parameters: name -> the values allowed (a non-empty list of distinct ones, kept in this order).
 _LISTS: dict[str, dict[str, tuple[str, ...]]] = {RuleType.SHARED_IDENTITY: {"kinds": tuple(MarkKind.values)}}
 # Text parameters: the currency of a rule's amount (ISO 4217; the amount in a player's other
-# currency is converted at the reference rates, as the KYC threshold is).
+# currency is converted at the reference rates, as the KYC threshold is); the night's time zone
+# (an IANA name: the night is the players' local night, not UTC's).
 _TEXTS: dict[str, tuple[str, ...]] = {
     RuleType.DEPOSIT_THRESHOLD: ("currency",),
     RuleType.STRUCTURING: ("currency",),
     RuleType.RAPID_CYCLING: ("currency",),
+    RuleType.NIGHT_PLAY: ("timezone",),
 }
 # The amount parameter of each type stated in the rule's `currency` (converted per player currency).
 CONVERTED = {RuleType.DEPOSIT_THRESHOLD: "amount", RuleType.STRUCTURING: "threshold",
@@ -107,12 +119,11 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
             raise InvalidRule(f"{name} is an integer from {low} to {high}.")
         clean[name] = value
     for name in texts:
-        value = parameters.get(name)
-        if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isupper():
-            raise InvalidRule(f"{name} is an ISO 4217 currency code.")
-        clean[name] = value
+        clean[name] = _validate_text(name, parameters.get(name))
     for name, allowed in lists.items():
         clean[name] = _validate_list(name, parameters.get(name), allowed)
+    if rule_type == RuleType.NIGHT_PLAY and clean["night_start_hour"] == clean["night_end_hour"]:
+        raise InvalidRule("The night starts and ends at different hours.")
     if not isinstance(actions, list | tuple) or not actions:
         raise InvalidRule("A rule has at least one action.")
     if any(action not in RuleAction.values for action in actions) or len(set(actions)) != len(actions):
@@ -132,6 +143,17 @@ def _validate_list(name: str, value: object, allowed: tuple[str, ...]) -> list[s
     ):  # fmt: skip
         raise InvalidRule(f"{name} is a list of distinct values among {', '.join(allowed)}.")
     return [item for item in allowed if item in value]
+
+
+def _validate_text(name: str, value: object) -> str:
+    """A text parameter: `timezone` an IANA time zone name, any other an ISO 4217 currency code."""
+    if name == "timezone":
+        if not isinstance(value, str) or value not in zoneinfo.available_timezones():
+            raise InvalidRule("timezone is an IANA time zone name, such as Europe/London.")
+        return value
+    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isupper():
+        raise InvalidRule(f"{name} is an ISO 4217 currency code.")
+    return value
 
 
 def _validate_limit(limit: object) -> dict:
@@ -175,10 +197,18 @@ class ActiveRule:
     turnover_metric: str = ""
     # A rule of runs: the key of its `RuleRun` (rules with the same key share the run); no metric.
     run_key: str = ""
+    # The night's time zone (night play only).
+    zone: zoneinfo.ZoneInfo | None = None
 
     @property
     def scoped(self) -> bool:
         return self.brand_id is not None or self.jurisdiction_id is not None
+
+    @property
+    def counts_in_buckets(self) -> bool:
+        """Whether the rule counts events in its window's buckets (every type but night play, which
+        reads the play session's start instead)."""
+        return self.type != RuleType.NIGHT_PLAY
 
     def counts(self, kind: str, amount: int) -> bool:
         """Whether a transaction of `kind` and signed `amount` concerns this rule: it adds to one
@@ -189,6 +219,8 @@ class ActiveRule:
             return False
         if self.type == RuleType.MICRO_BET:
             return kind == BET and 0 < -amount <= self.parameters["max_stake"]
+        if self.type == RuleType.NIGHT_PLAY:
+            return kind == BET
         if self.type == RuleType.RAPID_CYCLING:
             return kind in (DEPOSIT, WITHDRAWAL) or (kind == BET and amount < 0)
         return kind == DEPOSIT
@@ -231,6 +263,31 @@ class ActiveRule:
         """Whether a shared-identity rule looks at marks of `mark_kind` (instrument, device, address)."""
         return self.type == RuleType.SHARED_IDENTITY and mark_kind in self.parameters["kinds"]
 
+    def counts_event(self, event: dict) -> bool:
+        """Whether the wallet's event concerns this rule: `counts`, and for night play a bet placed
+        inside the night hours (decided here, from the event's time: a bet by day costs nothing)."""
+        if not self.counts(event["kind"], event["amount"]):
+            return False
+        if self.type == RuleType.NIGHT_PLAY:
+            return self.is_night(int(dt.datetime.fromisoformat(event["created_at"]).timestamp()))
+        return True
+
+    def is_night(self, t: int) -> bool:
+        params = self.parameters
+        return night.is_night(t, params["night_start_hour"], params["night_end_hour"], self.zone)
+
+    def night_share(self, session_start: int, t: int) -> int | None:
+        """The whole percent of the play session from `session_start` to `t` spent inside night
+        hours, or None while the session is shorter than `min_minutes`."""
+        params = self.parameters
+        length = t - session_start
+        if length < params["min_minutes"] * 60:
+            return None
+        at_night = night.seconds_at_night(
+            session_start, t, params["night_start_hour"], params["night_end_hour"], self.zone
+        )
+        return at_night * 100 // length
+
     def applies_to(self, brand_id: int, jurisdiction_id: int | None) -> bool:
         return (self.brand_id is None or self.brand_id == brand_id) and (
             self.jurisdiction_id is None or self.jurisdiction_id == jurisdiction_id
@@ -242,10 +299,14 @@ class ActiveRule:
 
     def firing_window(self, t: int) -> dt.datetime:
         """The firing window of an event at second `t`: the rule's window length, aligned to the
-        epoch. A rule fires at most once per player and firing window (`RuleFiring`). A rule of
-        runs is given its run's first event: it fires at most once per run."""
+        epoch; for night play, the start of the night. A rule fires at most once per player and
+        firing window (`RuleFiring`). A rule of runs is given its run's first event: it fires at
+        most once per run."""
         if self.run_key:
             return dt.datetime.fromtimestamp(t, tz=dt.UTC)
+        if self.type == RuleType.NIGHT_PLAY:
+            params = self.parameters
+            return night.night_start(t, params["night_start_hour"], params["night_end_hour"], self.zone)
         return dt.datetime.fromtimestamp(t // self.window * self.window, tz=dt.UTC)
 
     def threshold_in(self, currency: str, fires_at: int | None) -> int | None:
@@ -255,6 +316,8 @@ class ActiveRule:
             return fires_at
         if self.type in (RuleType.DEPOSIT_VELOCITY, RuleType.STRUCTURING, *RUN_TYPES):
             return self.parameters["count"]
+        if self.type == RuleType.NIGHT_PLAY:
+            return self.parameters["share_percent"]
         return self.parameters["max_bets"] + 1  # "more than N bets"
 
     def measure(self, total: int, count: int) -> int:
@@ -265,6 +328,13 @@ class ActiveRule:
 def compile_rule(version) -> ActiveRule:
     """The `ActiveRule` of a `RuleVersion` row."""
     params = version.parameters
+    if version.type == RuleType.NIGHT_PLAY:  # no window, no buckets: the session and the night
+        return ActiveRule(
+            version_id=version.pk, rule_id=version.rule_id, code=version.rule.code, version=version.version,
+            type=version.type, severity=version.severity, brand_id=version.brand_id,
+            jurisdiction_id=version.jurisdiction_id, actions=tuple(version.actions), parameters=params, window=0,
+            bucket=0, metric="", zone=zoneinfo.ZoneInfo(params["timezone"]),
+        )  # fmt: skip
     window = params["window_seconds"]
     # Rapid cycling counts every bet while it is on: hourly buckets keep that to one row an hour.
     bucket = 3600 if version.type == RuleType.RAPID_CYCLING else bucket_seconds(window)

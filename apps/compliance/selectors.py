@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
+from apps.accounts.choices import PlayerStatus
 from apps.accounts.models import Currency, Player
 from apps.common.money import convert_minor
 from apps.common.timestamps import iso_utc
@@ -153,7 +154,18 @@ def is_excluded(player: Player, now: dt.datetime | None = None) -> bool:
 
 
 def may_receive_promotions(player: Player) -> bool:
+    """Whether the player may be sent a promotion (a bonus offer, a marketing message): not while
+    their account is locked, frozen or closed (its status as committed), nor while a time-out or
+    self-exclusion (or its return cooling-off) closes it."""
+    if accounts_selectors.get_player_status(player.pk) != PlayerStatus.ACTIVE:
+        return False
     return not is_excluded(player)
+
+
+def get_session_started_at(player_id: int) -> dt.datetime | None:
+    """When the player's current play session began (their last login), None before the first:
+    one indexed read of their protection row."""
+    return PlayerProtection.objects.filter(player_id=player_id).values_list("session_started_at", flat=True).first()
 
 
 def get_reality_check_interval(player: Player, protection: PlayerProtection | None = None) -> int:

@@ -1,5 +1,6 @@
 """Writes of player protection: limits, time-outs and self-exclusions, the return after one,
-reality checks, the KYC hold, and the play session started at login.
+reality checks, the KYC hold, an account locked, frozen or re-opened, and the play session
+started at login.
 
 Every write that can make a player refusable sets `Player.needs_compliance_checks` in the same
 transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for the
@@ -334,6 +335,58 @@ def _close_for_play(player: Player, status: str, message: str) -> None:
     accounts_services.set_player_status(player_id=player.pk, status=status)
     player.status = status
     send_after_commit(signals.account_locked, player_id=str(player.pk), message=message, data={"reason": status})
+
+
+# --- the account's standing, by staff ----------------------------------------------------------------
+
+STAFF_LOCK_MESSAGE = "Your account is locked: contact support."
+STAFF_FREEZE_MESSAGE = "Your account is frozen until we review it: contact support."
+
+
+def lock_account_by_staff(*, player: Player, acting_user: User, reason: str) -> Player:
+    """Staff lock an active account (as a rule's `lock` does: no bets or deposits, withdrawals
+    still work; the player's sockets get a notice and close after commit). An `account.lock`
+    staff action. Raises InvalidStandingChange: no reason, or the account is not active."""
+    return _change_standing(player, acting_user, reason, staff_trail.ACCOUNT_LOCK, PlayerStatus.LOCKED,
+                            from_statuses=(PlayerStatus.ACTIVE,), message=STAFF_LOCK_MESSAGE)  # fmt: skip
+
+
+def freeze_account_by_staff(*, player: Player, acting_user: User, reason: str) -> Player:
+    """Staff freeze an active or locked account (as a rule's `freeze` does: withdrawals stop
+    too). An `account.freeze` staff action. Raises InvalidStandingChange: no reason, or the
+    account is frozen or closed already."""
+    return _change_standing(player, acting_user, reason, staff_trail.ACCOUNT_FREEZE, PlayerStatus.FROZEN,
+                            from_statuses=(PlayerStatus.ACTIVE, PlayerStatus.LOCKED),
+                            message=STAFF_FREEZE_MESSAGE)  # fmt: skip
+
+
+def reopen_account(*, player: Player, acting_user: User, reason: str) -> Player:
+    """Staff re-open a locked or frozen account after review: from this commit on the player may
+    bet, deposit, withdraw and open a socket again (what else holds them, an exclusion, a limit or
+    a KYC hold, still does). A lock or freeze lasts until this: nothing lifts one on its own. An
+    `account.reopen` staff action. Raises InvalidStandingChange: no reason, or the account is
+    active (nothing to re-open) or closed (final)."""
+    return _change_standing(player, acting_user, reason, staff_trail.ACCOUNT_REOPEN, PlayerStatus.ACTIVE,
+                            from_statuses=(PlayerStatus.LOCKED, PlayerStatus.FROZEN))  # fmt: skip
+
+
+def _change_standing(
+    player: Player, acting_user: User, reason: str, action: str, status: str, *, from_statuses: tuple[str, ...],
+    message: str = "",
+) -> Player:  # fmt: skip
+    if not reason.strip():
+        raise errors.InvalidStandingChange("A change of an account's standing by staff says why (reason).")
+    with transaction.atomic():
+        before = accounts_services.move_player_status(player_id=player.pk, from_statuses=from_statuses, status=status)
+        if before not in from_statuses:
+            raise errors.InvalidStandingChange(f"The account is {before}: this change does not apply to it.")
+        player.status = status
+        if message:  # closed for play: the player's sockets are told why and closed
+            send_after_commit(signals.account_locked, player_id=str(player.pk), message=message,
+                              data={"reason": status})  # fmt: skip
+        staff_audit.record_staff_action(actor=acting_user, action=action, target=player, before={"status": before},
+                                        after={"status": status}, reason=reason)  # fmt: skip
+    return player
 
 
 # --- play sessions and reality checks ---------------------------------------------------------------

@@ -20,6 +20,9 @@ rolls back leaves no record, and no record commits without its change. The actio
 - `rule.lock`, `rule.freeze`, `rule.limit`, `rule.require_kyc`: an account locked or frozen, a
   limit lowered, a KYC hold placed by a behaviour rule (`engine.py`): no staff actor, the system
   actor `rules`, the rule version in the reason;
+- `account.lock`, `account.freeze`, `account.reopen`: an account locked, frozen or re-opened by
+  staff after review (`services.lock_account_by_staff`, `freeze_account_by_staff`,
+  `reopen_account`), the status before and after, the reason required;
 - `case.open`, `case.add_alerts`, `case.assign`, `case.comment`, `case.attach`, `case.resolve`:
   a compliance case's changes (`cases.py`).
 

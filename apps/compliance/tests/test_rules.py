@@ -51,8 +51,9 @@ def ledger_reads(queries: list[dict]) -> list[str]:
 
 
 def test_the_default_rules_are_seeded_disabled_each_with_its_first_version():
-    # The seeds of 0007 (the cashier's rules of 0010 are test_rules_cashier's).
-    codes = ["deposit-threshold-24h", "deposit-velocity-1h", "micro-bets-60s"]
+    # The seeds of 0007 and 0012 (the cashier's rules of 0010 and the identity rules of 0011 are
+    # tested with their types).
+    codes = ["deposit-threshold-24h", "deposit-velocity-1h", "micro-bets-60s", "night-play"]
     seeded = {rule.code: (rule.type, rule.parameters, rule.actions, rule.enabled, rule.version)
               for rule in Rule.objects.filter(code__in=codes)}  # fmt: skip
     assert seeded == {
@@ -61,8 +62,11 @@ def test_the_default_rules_are_seeded_disabled_each_with_its_first_version():
         "deposit-velocity-1h": ("deposit_velocity", {"count": 5, "window_seconds": 3_600}, ["alert"], False, 1),
         "micro-bets-60s": ("micro_bet", {"max_bets": 200, "window_seconds": 60, "max_stake": 10},
                            ["alert", "lock"], False, 1),
+        "night-play": ("night_play", {"night_start_hour": 0, "night_end_hour": 6, "timezone": "Europe/London",
+                                      "share_percent": 60, "min_minutes": 180}, ["alert", "notice"], False, 1),
     }  # fmt: skip
-    assert RuleVersion.objects.filter(rule__code__in=codes, version=1, enabled=False, created_by=None).count() == 3
+    assert RuleVersion.objects.filter(rule__code__in=codes, version=1, enabled=False, created_by=None).count() == 4
+    assert RuleVersion.objects.filter(version=1, enabled=False, created_by=None).count() == Rule.objects.count() == 10
 
 
 def test_with_every_rule_disabled_an_event_costs_no_query_and_counts_nothing(
