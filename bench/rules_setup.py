@@ -2,7 +2,8 @@
 
 python -m bench.rules_setup rules on|off     every seeded behaviour rule enabled or disabled
                                              through the compliance service (micro-bets raised
-                                             so that no bench player is locked)
+                                             so that no bench player is locked, the night made
+                                             the hours around now)
 python -m bench.rules_setup session          a compliance officer's session key (the back-office
                                              socket's cookie)
 python -m bench.rules_setup deposits N SECRET  N verified players with a pending deposit of
@@ -10,6 +11,7 @@ python -m bench.rules_setup deposits N SECRET  N verified players with a pending
                                              (SECRET): one line each, "player_id deposit_id"
 """
 
+import datetime as dt
 import os
 import sys
 
@@ -38,9 +40,22 @@ def officer() -> User:
     return user or create_staff_user(username=OFFICER, password=os.urandom(16).hex(), role=StaffRole.COMPLIANCE)
 
 
+def _bench_parameters(rule: Rule) -> dict:
+    """Every bet pays each rule's whole evaluation: micro-bets raised so that no bench player is
+    locked, and the night made the hours around now (UTC), so that night play reads each bet's
+    session as it would at 3 a.m."""
+    if rule.type == "micro_bet":
+        return {**rule.parameters, "max_bets": 1_000_000}
+    if rule.type == "night_play":
+        hour = dt.datetime.now(dt.UTC).hour
+        return {**rule.parameters, "night_start_hour": (hour - 1) % 24, "night_end_hour": (hour + 3) % 24,
+                "timezone": "UTC"}  # fmt: skip
+    return rule.parameters
+
+
 def set_rules(enabled: bool) -> None:
     for rule in Rule.objects.all():
-        parameters = {**rule.parameters, "max_bets": 1_000_000} if rule.type == "micro_bet" else rule.parameters
+        parameters = _bench_parameters(rule)
         save_rule(code=rule.code, rule_type=rule.type, parameters=parameters, severity=rule.severity,
                   actions=rule.actions, enabled=enabled, acting_user=officer(),
                   reason=f"bench: every rule {'on' if enabled else 'off'}")  # fmt: skip

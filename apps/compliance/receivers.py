@@ -59,9 +59,12 @@ def refresh_checks_on_standing(sender, player_id: int, changed: frozenset[str], 
     """Inside the transaction that changed the player's status or KYC (staff, in the back office):
     after a change of KYC, whether the money path still needs to read the player's protection
     state (a verified player's KYC hold no longer refuses anything). The status is read by the
-    money path itself. Raising rolls the change back with it."""
+    money path itself; an account closed for play has its sockets closed after commit. Raising
+    rolls the change back with it."""
     if "kyc_status" in changed:
         services.refresh_checks(player_id)
+    if "status" in changed:
+        services.status_changed_on_player_page(player_id)
 
 
 @receiver(transaction_posted, dispatch_uid="compliance.evaluate_rules")

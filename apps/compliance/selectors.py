@@ -29,6 +29,7 @@ from apps.compliance.models import (
     Limit,
     Pending,
     PlayerProtection,
+    Rule,
     RuleVersion,
     WindowBucket,
 )
@@ -235,6 +236,15 @@ def list_window_event_ids(player_id: int, metric: str, since: int, until: int) -
         .values_list("event_ids", flat=True)
     )  # fmt: skip
     return [event_id for ids in lists for event_id in ids]
+
+
+def get_rule(code: str) -> Rule:
+    return Rule.objects.select_related("brand", "jurisdiction").get(code=code)
+
+
+def list_player_alerts_outside_cases(player_id: int) -> list[Alert]:
+    """The player's alerts that no case holds yet, oldest first."""
+    return list(Alert.objects.filter(player_id=player_id, case__isnull=True).order_by("pk"))
 
 
 def list_open_alerts(limit: int = 100) -> list[Alert]:

@@ -370,6 +370,25 @@ def reopen_account(*, player: Player, acting_user: User, reason: str) -> Player:
                             from_statuses=(PlayerStatus.LOCKED, PlayerStatus.FROZEN))  # fmt: skip
 
 
+STAFF_CLOSE_MESSAGE = "Your account is closed: contact support."
+# The notice a player gets when staff close their account for play, by the status it moved to.
+_CLOSED_FOR_PLAY = {
+    PlayerStatus.LOCKED: STAFF_LOCK_MESSAGE,
+    PlayerStatus.FROZEN: STAFF_FREEZE_MESSAGE,
+    PlayerStatus.CLOSED: STAFF_CLOSE_MESSAGE,
+}
+
+
+def status_changed_on_player_page(player_id: int) -> None:
+    """Inside the transaction in which staff changed the status on the player's page (with its
+    reason in the trail, as `admin.change`): an account now locked, frozen or closed has its
+    sockets told and closed after commit, as the lock and freeze actions do."""
+    status = accounts_selectors.get_player(player_id).status
+    if status in _CLOSED_FOR_PLAY:
+        send_after_commit(signals.account_locked, player_id=str(player_id), message=_CLOSED_FOR_PLAY[status],
+                          data={"reason": status})  # fmt: skip
+
+
 def _change_standing(
     player: Player, acting_user: User, reason: str, action: str, status: str, *, from_statuses: tuple[str, ...],
     message: str = "",

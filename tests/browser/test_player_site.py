@@ -12,6 +12,7 @@ A screenshot of each step is saved under the test's tmp_path and under `test-art
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 
@@ -137,7 +138,12 @@ def test_a_new_player_registers_plays_sets_a_limit_and_self_excludes(server, sit
         page.wait_for_url("**/cashier/?deposit=*")
         page.evaluate("window.__noReload = true")
         expect(page.locator("#header-balance")).to_have_text("67.50", timeout=WAIT_MS)
-        expect(page.locator('#notices li[data-kind="deposit"]')).to_contain_text("Deposit credited: 30.00 EUR.")
+        # Credited while the page was on its way (it renders the new balance and says so) or after
+        # it opened its socket (the live notice): either way the player is told.
+        told = page.locator('#notices li[data-kind="deposit"], #cashier-message p.success')
+        expect(told.first).to_contain_text(
+            re.compile(r"Deposit credited: 30\.00 EUR\.|Your deposit of 30\.00 EUR is credited\."), timeout=WAIT_MS
+        )
         expect(page.locator("#recent-deposits tr td").nth(2)).to_have_text("Credited", timeout=WAIT_MS)
         steps.shot("deposit-credited")
 

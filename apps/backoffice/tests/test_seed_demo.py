@@ -67,3 +67,23 @@ def test_alice_is_verified_with_a_withdrawal_awaiting_approval_and_the_sandbox_p
     assert state.cash == EXPECTED_BALANCE + 150_000 - 120_000  # the withdrawal is out of the playable balance
     assert PaymentProvider.objects.get(code="sandbox").enabled
     assert not Withdrawal.objects.exclude(player=alice).exists()
+
+
+def test_the_demo_has_a_rule_on_an_alert_from_it_and_a_case_assigned_to_compliance(settings, tmp_path):
+    from apps.compliance import audit
+    from apps.compliance.models import Alert, Case, Rule
+
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    call_command("seed_demo")  # a second run changes nothing: no second version, alert or case
+
+    rule = Rule.objects.get(code="deposit-threshold-24h")
+    assert (rule.enabled, rule.version) == (True, 2)
+    alice = Player.objects.get(user__username="alice")
+    alert = Alert.objects.get()
+    assert (alert.player, alert.rule_version.version, alert.value) == (alice, 2, 200_000)
+    case = Case.objects.get()
+    assert (case.player, case.assignee.username, case.status) == (alice, "compliance", "investigating")
+    assert list(case.alerts.all()) == [alert]
+    assert case.comments.count() == 1
+    assert audit.run_audit() == {name: [] for name in audit.CHECKS}

@@ -187,3 +187,27 @@ async def _connect(player) -> WebsocketCommunicator:
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     return communicator
+
+
+@pytest.mark.parametrize("status", ["locked", "frozen", "closed"])
+def test_a_status_changed_on_the_players_page_closes_the_players_sockets_too(admin_client, status):
+    player = funded_player(1_000)
+    form = {"email": player.email, "country": player.country, "date_of_birth": player.date_of_birth.isoformat(),
+            "status": status, "kyc_status": player.kyc_status, "reason": "reviewed"}  # fmt: skip
+
+    response = admin_client.post(f"/backoffice/accounts/player/{player.pk}/change/", form)
+
+    assert response.status_code == 302
+    (event,) = OutboxEvent.objects.filter(name="compliance.account_locked")
+    assert (event.payload["player_id"], event.payload["data"]) == (str(player.pk), {"reason": status})
+    assert_trail_verifies()
+
+
+def test_a_status_set_back_to_active_on_the_players_page_sends_no_notice(admin_client):
+    player = funded_player(1_000)
+    accounts_services.set_player_status(player_id=player.pk, status=PlayerStatus.LOCKED)
+    form = {"email": player.email, "country": player.country, "date_of_birth": player.date_of_birth.isoformat(),
+            "status": "active", "kyc_status": player.kyc_status, "reason": "reviewed"}  # fmt: skip
+
+    assert admin_client.post(f"/backoffice/accounts/player/{player.pk}/change/", form).status_code == 302
+    assert not OutboxEvent.objects.filter(name="compliance.account_locked").exists()

@@ -1,7 +1,9 @@
 """Demo data for `make run`: a brand, one staff user per role, and players with money and a
 history (deposits, bets and wins of a demo game provider), so the site and the back office show a
 living platform at once; the sandbox PSP, so the cashier works; and `alice`, verified, with a
-withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel).
+withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel);
+the deposit-threshold behaviour rule enabled, so that alice's large deposit raises an alert, and a
+case opened on it, assigned to the compliance officer (the back office's Compliance alerts and cases).
 
 It lives in the back office, the one app that may call every app's services: accounts for the
 people, games for the provider, the wallet for the money, payments for the cashier (accounts
@@ -27,6 +29,9 @@ from apps.accounts import services as accounts
 from apps.accounts.choices import KycStatus, StaffRole
 from apps.accounts.models import Player
 from apps.common.idempotency import ExternalRef, fingerprint
+from apps.compliance import cases
+from apps.compliance import selectors as compliance_selectors
+from apps.compliance import services as compliance
 from apps.games import services as games
 from apps.payments import services as payments
 from apps.wallet import services as wallet
@@ -55,6 +60,8 @@ DEMO_HISTORY = [
 ]
 # The player with a withdrawal awaiting approval: above the default automatic approval (1,000.00).
 PENDING_WITHDRAWAL = ("alice", 150_000, 120_000)  # username, a further deposit, the withdrawal
+# Enabled in the demo: alice's deposits (500.00 then 1,500.00 EUR) cross its 1,000.00 in 24 h.
+DEMO_RULE = "deposit-threshold-24h"
 
 
 class Command(BaseCommand):
@@ -73,10 +80,14 @@ class Command(BaseCommand):
             players = [self._player(brand.code, logins, *fields) for fields in DEMO_PLAYERS]
             games.save_provider(code=DEMO_PROVIDER, secret=logins["demo-games-secret"], name="Demo Games")
             sandbox = payments.ensure_sandbox_provider()
+        officer = accounts_selectors.find_user(StaffRole.COMPLIANCE.value)
+        self._enable_rule(officer)
         # Each movement is its own durable money transaction, after the people are committed.
         for player in players:
             self._history(player)
-        self._pending_withdrawal(next(p for p in players if p.user.username == PENDING_WITHDRAWAL[0]), sandbox.code)
+        alice = next(p for p in players if p.user.username == PENDING_WITHDRAWAL[0])
+        self._pending_withdrawal(alice, sandbox.code)
+        self._case(alice, officer)
         self.stdout.write("Back office (staff):")
         for role in StaffRole:
             self.stdout.write(f"  {role.value:<11} password {logins[role.value]}")
@@ -122,6 +133,29 @@ class Command(BaseCommand):
                       ref=ref, counter=clearing_code(DEMO_PSP))  # fmt: skip
         payments.request_withdrawal(player=player, amount=amount, currency=player.currency_id, provider_code=provider,
                                     idempotency_key=f"demo-{player.user.username}-withdrawal")  # fmt: skip
+
+    def _enable_rule(self, officer) -> None:
+        """The deposit-threshold rule on, as a compliance officer would turn it on (a new version and
+        a staff action); a second run finds it on and changes nothing."""
+        rule = compliance_selectors.get_rule(DEMO_RULE)
+        if rule.enabled:
+            return
+        compliance.save_rule(
+            code=rule.code, rule_type=rule.type, parameters=rule.parameters, severity=rule.severity,
+            actions=rule.actions, enabled=True, brand=rule.brand, jurisdiction=rule.jurisdiction,
+            acting_user=officer, reason="Demo: deposits reaching EUR 1,000 within 24 hours raise an alert.",
+        )  # fmt: skip
+
+    def _case(self, player: Player, officer) -> None:
+        """A case for the player's alerts not yet in one (the rule's alert on the large deposit),
+        assigned to the compliance officer with a first comment."""
+        alerts = compliance_selectors.list_player_alerts_outside_cases(player.pk)
+        if not alerts:
+            return
+        case = cases.open_case(alerts=alerts, acting_user=officer, title="Large deposits within a day")
+        cases.assign(case=case, assignee=officer, acting_user=officer)
+        note = "Deposits of 2,000.00 EUR in a day, then a 1,200.00 withdrawal: ask for the source of funds."
+        cases.comment(case=case, text=note, acting_user=officer)
 
     def _load_or_make_secrets(self) -> dict[str, str]:
         path = settings.DATA_DIR / "demo-logins.json"
