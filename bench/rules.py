@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -48,19 +49,25 @@ def _set_rules(env: dict[str, str], on: bool) -> None:
     time.sleep(CACHE_EXPIRY)
 
 
-def alternating(host, port, env, requests, workers) -> tuple[Result, Result, list[float]]:
+def alternating(host, port, env, requests, workers) -> tuple[Result, Result, list[float], list[float]]:
+    """Bets with the rules off and on in alternating slices: both totals, every pair's ratio, and
+    the ratios of the pairs whose slices both had their connections spread over the workers."""
     totals = {False: Result("bets, every rule off", CONCURRENCY), True: Result("bets, every rule on", CONCURRENCY)}
-    pair_ratios = []
+    pair_ratios, balanced = [], []
     for pair in range(PAIRS):
-        rates = {}
+        rates, spreads = {}, []
         for on in (False, True) if pair % 2 == 0 else (True, False):
             _set_rules(env, on)
             part = run_load(totals[on].name, host, port, requests, concurrency=CONCURRENCY, duration=DURATION / PAIRS,
                             max_requests=100_000, workers=workers)  # fmt: skip
             totals[on].absorb(part)
             rates[on] = part.rate
+            spreads.append(part.spread)
         pair_ratios.append(rates[True] / rates[False] if rates[False] else float("nan"))
-    return totals[False], totals[True], pair_ratios
+        # A slice whose connections all landed on one worker measures one process: not like with like.
+        if all(len(spread.split("+")) == workers for spread in spreads):
+            balanced.append(pair_ratios[-1])
+    return totals[False], totals[True], pair_ratios, balanced
 
 
 async def alert_latencies(host, port, session_key, provider, secret, bet_provider, bet_secret, players, deposits):
@@ -153,11 +160,13 @@ def rules_benchmark(workers: int) -> None:
         hook_secret = secrets.token_hex(32)
         deposits = [tuple(line.split()) for line in _setup(env, "deposits", str(DEPOSITS), hook_secret).splitlines()]
         session_key = _setup(env, "session").strip()
-        off, on, pair_ratios = alternating(host, port, env, bet_requests(bet_provider, bet_secret, players), workers)
+        requests = bet_requests(bet_provider, bet_secret, players)
+        off, on, pair_ratios, balanced = alternating(host, port, env, requests, workers)
         print(off.line())
         print(on.line())
-        print(f"c={CONCURRENCY}: (on)/(off) = {ratio(on, off)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}), "
-              f"target at least 0.90")  # fmt: skip
+        print(f"c={CONCURRENCY}: (on)/(off) = {ratio(on, off)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}; "
+              f"pairs with both slices spread over the workers: {len(balanced)}, median "
+              f"{statistics.median(balanced) if balanced else float('nan'):.2f}), target at least 0.90")  # fmt: skip
         _set_rules(env, True)
         latencies, missing, sent, errors = asyncio.run(alert_latencies(
             host, port, session_key, "sandbox", hook_secret, bet_provider, bet_secret, players, deposits,

@@ -11,7 +11,6 @@ python -m bench.rules_setup deposits N SECRET  N verified players with a pending
                                              (SECRET): one line each, "player_id deposit_id"
 """
 
-import datetime as dt
 import os
 import sys
 
@@ -29,7 +28,7 @@ from apps.accounts.services import create_staff_user  # noqa: E402
 from apps.compliance.models import Rule  # noqa: E402
 from apps.compliance.services import save_rule  # noqa: E402
 from apps.payments import services as payments  # noqa: E402
-from bench.seed import make_players  # noqa: E402
+from bench.seed import bench_rule_parameters, make_players  # noqa: E402
 
 OFFICER = "bench-officer"
 THRESHOLD_DEPOSIT = 100_000  # the seeded deposit-threshold rule's EUR 1,000.00
@@ -40,22 +39,9 @@ def officer() -> User:
     return user or create_staff_user(username=OFFICER, password=os.urandom(16).hex(), role=StaffRole.COMPLIANCE)
 
 
-def _bench_parameters(rule: Rule) -> dict:
-    """Every bet pays each rule's whole evaluation: micro-bets raised so that no bench player is
-    locked, and the night made the hours around now (UTC), so that night play reads each bet's
-    session as it would at 3 a.m."""
-    if rule.type == "micro_bet":
-        return {**rule.parameters, "max_bets": 1_000_000}
-    if rule.type == "night_play":
-        hour = dt.datetime.now(dt.UTC).hour
-        return {**rule.parameters, "night_start_hour": (hour - 1) % 24, "night_end_hour": (hour + 3) % 24,
-                "timezone": "UTC"}  # fmt: skip
-    return rule.parameters
-
-
 def set_rules(enabled: bool) -> None:
     for rule in Rule.objects.all():
-        parameters = _bench_parameters(rule)
+        parameters = bench_rule_parameters(rule)
         save_rule(code=rule.code, rule_type=rule.type, parameters=parameters, severity=rule.severity,
                   actions=rule.actions, enabled=enabled, acting_user=officer(),
                   reason=f"bench: every rule {'on' if enabled else 'off'}")  # fmt: skip

@@ -5,6 +5,7 @@ compliance service, high enough that a bench bet never reaches one); with `BENCH
 seeded behaviour rule enabled afterwards (`enable_rules`). Prints the players without limits on
 one line, those with limits on the next."""
 
+import datetime as dt
 import os
 import sys
 
@@ -46,10 +47,23 @@ def make_players(count: int, prefix: str = "bench") -> list[Player]:
         )  # fmt: skip
 
 
+def bench_rule_parameters(rule) -> dict:
+    """A seeded rule's parameters for the benchmarks, where every bet pays each rule's whole
+    evaluation: micro-bets raised so that no bench player is locked (each bet still pays its
+    upsert and its window's read, and none is refused), and the night made the hours around now
+    (UTC), so that night play reads each bet's session as it would at 3 a.m."""
+    if rule.type == "micro_bet":
+        return {**rule.parameters, "max_bets": 1_000_000}
+    if rule.type == "night_play":
+        hour = dt.datetime.now(dt.UTC).hour
+        return {**rule.parameters, "night_start_hour": (hour - 1) % 24, "night_end_hour": (hour + 3) % 24,
+                "timezone": "UTC"}  # fmt: skip
+    return rule.parameters
+
+
 def enable_rules() -> None:
-    """Enable every seeded behaviour rule through the compliance service, as an operator would.
-    The micro-bet rule's `max_bets` is raised so that no bench player is locked: every bet still
-    pays the whole evaluation (its upsert and its window's read), and none is refused."""
+    """Enable every seeded behaviour rule through the compliance service, as an operator would,
+    with `bench_rule_parameters`."""
     from apps.accounts.choices import StaffRole
     from apps.accounts.services import create_staff_user
     from apps.compliance.models import Rule
@@ -57,8 +71,7 @@ def enable_rules() -> None:
 
     officer = create_staff_user(username="bench-compliance", password=os.urandom(16).hex(), role=StaffRole.COMPLIANCE)
     for rule in Rule.objects.all():
-        parameters = {**rule.parameters, "max_bets": 1_000_000} if rule.type == "micro_bet" else rule.parameters
-        save_rule(code=rule.code, rule_type=rule.type, parameters=parameters, severity=rule.severity,
+        save_rule(code=rule.code, rule_type=rule.type, parameters=bench_rule_parameters(rule), severity=rule.severity,
                   actions=rule.actions, enabled=True, acting_user=officer, reason="bench: every rule on")  # fmt: skip
 
 

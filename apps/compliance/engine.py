@@ -22,8 +22,9 @@ Design
 - Rules of runs (failed deposits in a row, loss chasing) keep a `RuleRun` row per player instead
   of buckets, moved under its lock in the transaction of the event's receipt; the cashier's failed
   deposits (payments' `deposit_failed`) come in through `on_deposit_failed`, once per event as well.
-- Night play keeps no buckets: a bet at night reads the play session's start (one query) and
-  compares the session with the night hours in Python (`_evaluate_sessions`); it counts nothing,
+- Night play keeps no buckets: a bet at night reads the play session's start (in the counting
+  statement when a bucket rule counts the bet too, else one query) and compares the session with
+  the night hours in Python (`_due_sessions`); it counts nothing,
   so evaluating it again changes nothing but what the firing's constraint already refuses.
 - A firing is a `RuleFiring` row, unique per rule version, player and firing window (a database
   constraint), written with its actions in one transaction: they run only when that row is new,
@@ -155,12 +156,17 @@ def evaluate(
     bucketed = [rule for rule in counted if rule.counts_in_buckets and not rule.run_key]
     buckets, evaluated = _buckets(bucketed, event, t)
     reads = _window_reads(evaluated)
+    session: int | object | None = _UNREAD
     if not buckets and not reads:
         windows = {}
     elif receipt is not None:
-        windows = _count_and_read(player_id, buckets, value, event_id, receipt, reads, t)
-        if windows is None:  # received before: counted then, evaluated again now
+        found = _count_and_read(player_id, buckets, value, event_id, receipt, reads, t, session=bool(per_session))
+        if found is None:  # received before: counted then, evaluated again now
             windows = _read_windows(player_id, reads, t) if reads else {}
+        else:
+            windows = _sum_windows(found, reads, t)
+            if per_session:
+                session = next((start for metric, start, _, _ in found if metric == _SESSION), None)
     else:
         if buckets:
             _count(player_id, buckets, value, event_id)
@@ -170,7 +176,7 @@ def evaluate(
         measured, threshold = _measure(rule, windows, t, event["currency"])
         if threshold is not None and measured >= threshold:
             due.append((rule, measured, threshold, rule.since(t)))
-    due += _due_sessions(per_session, player_id, t, event)
+    due += _due_sessions(per_session, player_id, t, event, session)
     if not due and not runs:
         return []
     firings, trail = [], []
@@ -193,18 +199,26 @@ def evaluate(
 # --- the play session ----------------------------------------------------------------------------------
 
 
+# `session` not read yet (`_due_sessions` reads it); the row `_count_and_read` returns it in.
+_UNREAD = object()
+_SESSION = "#session"
+
+
 def _due_sessions(
-    per_session: list[rules.ActiveRule], player_id: int, t: int, event: dict
+    per_session: list[rules.ActiveRule], player_id: int, t: int, event: dict, session: int | object | None = _UNREAD
 ) -> list[tuple[rules.ActiveRule, int, int, int]]:
     """The rules that compare the play session with the night and are due (night play: the engine
-    only hands them bets placed at night), as (rule, share, threshold, session start): one read of
-    the session's start, never the player's history."""
+    only hands them bets placed at night), as (rule, share, threshold, session start): the
+    session's start (Unix seconds, None before the first login) as the counting statement read it,
+    or one read of it here, never the player's history."""
     if not per_session:
         return []
-    started = selectors.get_session_started_at(player_id)
-    if started is None:  # never logged in: no session to compare
+    if session is _UNREAD:
+        started = selectors.get_session_started_at(player_id)
+        session = None if started is None else int(started.timestamp())
+    if session is None:  # never logged in: no session to compare
         return []
-    since = int(started.timestamp())
+    since = session
     due = []
     for rule in per_session:
         share = rule.night_share(since, t)
@@ -245,8 +259,8 @@ def _count(player_id: int, buckets: dict[str, int], value: int, event_id: int | 
 
 def _count_and_read(
     player_id: int, buckets: dict[str, int], value: int, event_id: int, receipt: str,
-    reads: list[rules.ActiveRule], t: int,
-) -> dict[tuple[str, int], tuple[int, int]] | None:  # fmt: skip
+    reads: list[rules.ActiveRule], t: int, *, session: bool = False,
+) -> list[tuple[str, int, int, int]] | None:  # fmt: skip
     """PostgreSQL, the hot case (a bet counted by the micro-bet rule): the event's receipt, its
     count in each metric's bucket (`buckets`) and the read of the windows of `reads` in ONE
     statement, where `once_per_event`, `_count` and `_read_windows` take three. The counting and
@@ -254,7 +268,9 @@ def _count_and_read(
     says it was: an event already received inserts nothing, counts nothing and returns no row
     (None). The buckets this event counted in come from the upsert's RETURNING (their values after
     it, waiting for a concurrent event of the same bucket as the separate statements did); the
-    windows' other buckets from the table."""
+    windows' other buckets from the table. With `session`, the play session's start too (a row
+    `(_SESSION, Unix seconds or None)`: night play's read, in the same round trip). Returns the
+    rows, for `_sum_windows`."""
     params = receipt_params(event_id, receipt)
     ctes, selects = [RECEIPT_CTE], ["SELECT ''::varchar, 0::bigint, 0::bigint, 0::integer FROM receipt"]
     if buckets:
@@ -286,12 +302,16 @@ def _count_and_read(
             "SELECT metric, bucket_start, total, count FROM compliance_window_bucket "  # noqa: S608 - placeholders only
             f"WHERE player_id = %s AND EXISTS (SELECT 1 FROM receipt) AND ({older})"
         )
+    if session:
+        params.append(player_id)
+        selects.append(
+            f"SELECT '{_SESSION}'::varchar, EXTRACT(EPOCH FROM session_started_at)::bigint, 0::bigint, 0::integer "  # noqa: S608 - a constant
+            "FROM compliance_playerprotection WHERE player_id = %s AND EXISTS (SELECT 1 FROM receipt)"
+        )
     with prepared_cursor() as cursor:
         cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
         found = cursor.fetchall()
-    if not found:
-        return None
-    return _sum_windows(found, reads, t)
+    return found or None
 
 
 def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> dict[tuple[str, int], tuple[int, int]]:

@@ -220,6 +220,31 @@ def test_a_bet_at_night_reads_the_sessions_start_and_nothing_else(clock, committ
     assert "wallet_" not in session  # never the ledger, never the player's history
 
 
+def test_beside_a_bucket_rule_the_sessions_start_comes_in_the_counting_statement(
+    clock, committed, enable, staff, django_assert_num_queries
+):
+    """With the micro-bet rule on too, a bet at night is one statement after its commit: the
+    receipt, the micro-bet bucket and the session's start together; the night rule fires then."""
+    micro = Rule.objects.get(code="micro-bets-60s")
+    services.save_rule(code=micro.code, rule_type=micro.type, parameters=micro.parameters, severity=micro.severity,
+                       actions=["alert"], enabled=True, acting_user=staff, reason="for the test")  # fmt: skip
+    enable()
+    player = funded_player(10_000)
+    log_in(clock, player, MIDNIGHT)
+    bet_at(clock, committed, player, MIDNIGHT + dt.timedelta(hours=1))  # 1 h: below min_minutes
+    event = last_bet_event()
+    engine.active_rules()
+    with django_assert_num_queries(1) as captured:
+        receivers.evaluate_rules(None, event_id=event.pk + 1000, **event.payload)
+    assert "FROM compliance_playerprotection" in captured.captured_queries[0]["sql"]
+    assert "INSERT INTO compliance_window_bucket" in captured.captured_queries[0]["sql"]
+    assert not Alert.objects.exists()
+
+    bet_at(clock, committed, player, MIDNIGHT + dt.timedelta(hours=3))  # the night rule is due
+    assert [alert.rule_version.rule.code for alert in Alert.objects.all()] == ["night-play"]
+    assert Alert.objects.get().event_ids == [last_bet_event().pk]
+
+
 def test_a_redelivered_event_fires_nothing_twice(clock, committed, enable, notices):
     enable()
     player = funded_player(10_000)
