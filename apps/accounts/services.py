@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts import device, errors, selectors, throttling
+from apps.accounts import device, errors, locks, selectors, throttling
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import AuthToken, Brand, Player, PlayerLogin, User
 from apps.accounts.signals import player_logged_in, player_standing_changed
@@ -269,7 +269,7 @@ def move_player_status(*, player_id: int, from_statuses: tuple[str, ...], status
     transaction, under the player row's lock (of a rule's lock and a staff re-opening racing, the
     second sees what the first did). Returns the status found: it changed only if that is one of
     `from_statuses`. Raises Player.DoesNotExist."""
-    found = Player.objects.select_for_update().values_list("status", flat=True).get(pk=player_id)
+    found = locks.lock_player_status(player_id)
     if found in from_statuses:
         Player.objects.filter(pk=player_id).update(status=status, updated_at=timezone.now())
     return found

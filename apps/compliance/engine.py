@@ -443,12 +443,7 @@ def _advance_runs(
             moving.setdefault(rule.run_key, []).append(rule)
     if not moving:
         return []
-    # The first event of a player's run creates its row; a concurrent one then waits on its lock.
-    RuleRun.objects.bulk_create(
-        [RuleRun(player_id=player_id, key=key, started_at=t, last_at=t) for key in sorted(moving)],
-        ignore_conflicts=True,
-    )
-    held = RuleRun.objects.select_for_update().filter(player_id=player_id, key__in=sorted(moving)).order_by("key")
+    held = locks.lock_rule_runs(player_id, sorted(moving), started_at=t)
     value = abs(event["amount"])
     trail: list[dict] = []
     for run in held:

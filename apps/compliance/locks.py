@@ -5,7 +5,8 @@ serialised: a limit row (two changes of the same limit cannot both read the old 
 player's protection row (two time-outs at once cannot both pass the never-shorten check). A
 write that takes more than one takes them in one order: the protection row, then a limit row,
 then (through accounts' services) the player row, as a behaviour rule with both the
-`require_kyc` and `limit` actions does (`engine.py`). A
+`require_kyc` and `limit` actions does (`engine.py`); the rule engine's run rows of the player
+come before all of those (a run is moved, then the rules it fires act). A
 compliance write never locks the wallet's rows, and the wallet's money transaction never locks
 these (it only reads them), so the two apps' locks cannot deadlock with each other.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from apps.accounts.models import Player
-from apps.compliance.models import Case, Limit, PlayerProtection, Rule, StaffActionHead
+from apps.compliance.models import Case, Limit, PlayerProtection, Rule, RuleRun, StaffActionHead
 
 
 def lock_or_create_limit(player: Player, kind: str, period: str, now: dt.datetime) -> Limit:
@@ -46,6 +47,18 @@ def lock_rule(code: str) -> Rule | None:
     """The behaviour rule named `code`, locked (two staff saving one rule write two versions one
     after the other, never the same version twice), or None."""
     return Rule.objects.select_for_update().filter(code=code).first()
+
+
+def lock_rule_runs(player_id: int, keys: list[str], started_at: int) -> list[RuleRun]:
+    """The player's runs named `keys` (created empty on first use, at `started_at`), locked in key
+    order: two events of one player moving the same run queue on its row, so a run counts each
+    event once and in order. A concurrent first event's insert waits for this one's and does
+    nothing (ignore_conflicts), then queues for the lock."""
+    RuleRun.objects.bulk_create(
+        [RuleRun(player_id=player_id, key=key, started_at=started_at, last_at=started_at) for key in sorted(keys)],
+        ignore_conflicts=True,
+    )
+    return list(RuleRun.objects.select_for_update().filter(player_id=player_id, key__in=keys).order_by("key"))
 
 
 def lock_case(case_id: int) -> Case:
