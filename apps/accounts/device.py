@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 import secrets
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest
 
 from apps.common.identity import identity_hash
+from apps.common.middleware import AroundMiddleware
 
 COOKIE = "pam_device"
 HEADER = "X-Device-Id"
@@ -39,28 +39,16 @@ def device_hash(request: HttpRequest) -> str:
     return identity_hash(HASH_PURPOSE, device) if device else ""
 
 
-class DeviceCookieMiddleware:
+class DeviceCookieMiddleware(AroundMiddleware):
     """Gives a browser without a valid `pam_device` cookie a new one, on the site's pages. The new
     id is on the request (`new_device_id`) before the view runs, so a first visit that logs in at
-    once is recorded with it. Sync and async, so it adds no thread hop."""
+    once is recorded with it."""
 
-    sync_capable = True
-    async_capable = True
+    def before(self, request) -> str:
+        return _issue(request)
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        issued = _issue(request)
-        return _set_cookie(self.get_response(request), issued)
-
-    async def __acall__(self, request):
-        issued = _issue(request)
-        return _set_cookie(await self.get_response(request), issued)
+    def after(self, request, response, issued: str):
+        return _set_cookie(response, issued)
 
 
 def _issue(request) -> str:

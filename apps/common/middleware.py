@@ -17,9 +17,11 @@ def _request_id(request) -> str:
     return incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
-    """Binds `request_id` into structlog's context for the request; works sync and async, so it
-    adds no thread hop under ASGI."""
+class AroundMiddleware:
+    """A middleware that does something to the request before the view and to its response after,
+    sync and async without a thread hop under ASGI (Django's `MiddlewareMixin` runs its hooks
+    through `sync_to_async` there). A subclass defines `before(request)`, whose result is handed
+    to `after(request, response, state)`, which returns the response."""
 
     sync_capable = True
     async_capable = True
@@ -29,24 +31,34 @@ class RequestIdMiddleware:
         if iscoroutinefunction(self.get_response):
             markcoroutinefunction(self)
 
-    def _start(self, request) -> str:
+    def before(self, request):
+        return None
+
+    def after(self, request, response, state):
+        return response
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        state = self.before(request)
+        return self.after(request, self.get_response(request), state)
+
+    async def __acall__(self, request):
+        state = self.before(request)
+        return self.after(request, await self.get_response(request), state)
+
+
+class RequestIdMiddleware(AroundMiddleware):
+    """Binds `request_id` into structlog's context for the request and returns it to the client."""
+
+    def before(self, request) -> str:
         request_id = _request_id(request)
         request.request_id = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         return request_id
 
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        request_id = self._start(request)
-        response = self.get_response(request)
-        response[REQUEST_ID_HEADER] = request_id
-        return response
-
-    async def __acall__(self, request):
-        request_id = self._start(request)
-        response = await self.get_response(request)
+    def after(self, request, response, request_id: str):
         response[REQUEST_ID_HEADER] = request_id
         return response
 
