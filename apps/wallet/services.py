@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import Player, User
@@ -95,7 +97,9 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
 
 
 def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
-    """Credit `amount` (>= 0) to cash. Owed money: paid even to a blocked player, with no token.
+    """Credit `amount` (>= 0), split between cash and bonus in the proportion the round's standing
+    bets were paid (`_win_split`): a win on cash stakes is cash, a win on bonus stakes is bonus
+    money, under the bonus's terms. Owed money: paid even to a blocked player, with no token.
 
     A zero win is recorded (its id is taken) but moves nothing and keeps the version. Raises
     UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (every bet of the
@@ -105,10 +109,12 @@ def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, 
         raise ValueError("A win credits a non-negative amount.")
 
     def post_win(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
-        if _round_was_rolled_back(ref.origin, round_id, wallet.player.pk):
+        staked = _round_stakes(ref.origin, round_id, wallet.player.pk, wallet.bonus.pk)
+        if staked.all_rolled_back:
             raise errors.TransactionRolledBack("Every bet of this round was rolled back.")
-        return _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount)], counter=HOUSE, round_id=round_id,
-                     game_id=game_id)  # fmt: skip
+        to_bonus = _win_split(amount, staked)
+        return _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount - to_bonus), (wallet.bonus, to_bonus)],
+                     counter=HOUSE, round_id=round_id, game_id=game_id)  # fmt: skip
 
     return _move_money(player_id, currency, ref, post_win)
 
@@ -456,23 +462,58 @@ def _named_by_rollback(origin: str, external_id: str):
     )
 
 
-def _round_bets_and_rollbacks(origin: str, round_id: str, player_id: int):
-    return Transaction.objects.filter(
-        round_id=round_id, origin=origin, player_id=player_id, kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK]
-    ).values_list("kind", "external_id", "reverses_external_id")
+def _round_bets_and_rollbacks(origin: str, round_id: str, player_id: int, bonus_account_id: int | None = None):
+    """The player's bets and rollbacks of the round: kind, id, the id it reverses, its amount on
+    the playable balance, and its entry on the bonus account `bonus_account_id` (0: none)."""
+    on_bonus = Entry.objects.filter(transaction=OuterRef("pk"), account_id=bonus_account_id).values("amount")[:1]
+    return (
+        Transaction.objects.filter(
+            round_id=round_id, origin=origin, player_id=player_id,
+            kind__in=[TransactionKind.BET, TransactionKind.ROLLBACK],
+        )
+        .annotate(on_bonus=Coalesce(Subquery(on_bonus), 0))
+        .values_list("kind", "external_id", "reverses_external_id", "amount", "on_bonus")
+    )  # fmt: skip
 
 
-def _round_was_rolled_back(origin: str, round_id: str, player_id: int) -> bool:
-    """The player had bets in the round (or rollbacks of bets never seen) and none stands.
-    Per player: a provider may share one round id across a live table's players."""
-    rows = _round_bets_and_rollbacks(origin, round_id, player_id)
-    bets, rolled_back = set(), set()
-    for kind, external_id, reverses in rows:
+@dataclass(frozen=True)
+class RoundStakes:
+    """What a round's standing bets took from the player (not rolled back), in all and from the
+    bonus account; and whether every bet of the round was rolled back."""
+
+    staked: int
+    from_bonus: int
+    all_rolled_back: bool
+
+
+def _round_stakes(origin: str, round_id: str, player_id: int, bonus_account_id: int) -> RoundStakes:
+    """The round's standing stakes, in the look-up that also says whether it was rolled back: the
+    player had bets in the round (or rollbacks of bets never seen) and none stands. Per player: a
+    provider may share one round id across a live table's players."""
+    bets: dict[str, tuple[int, int]] = {}
+    rolled_back: set[str] = set()
+    for kind, external_id, reverses, amount, on_bonus in _round_bets_and_rollbacks(
+        origin, round_id, player_id, bonus_account_id
+    ):
         if kind == TransactionKind.BET:
-            bets.add(external_id)
+            bets[external_id] = (-amount, -on_bonus)
         else:
             rolled_back.add(reverses)
-    return bool(rolled_back) and bets <= rolled_back
+    standing = [paid for external_id, paid in bets.items() if external_id not in rolled_back]
+    return RoundStakes(
+        staked=sum(total for total, _ in standing),
+        from_bonus=sum(bonus for _, bonus in standing),
+        all_rolled_back=bool(rolled_back) and set(bets) <= rolled_back,
+    )
+
+
+def _win_split(amount: int, stakes: RoundStakes) -> int:
+    """The part of a win of `amount` credited to bonus: the share of the round's standing stakes
+    paid from bonus, rounded down (the odd minor unit goes to cash, the player's own money). A win
+    with no standing bet (a provider's free round) is all cash."""
+    if stakes.staked <= 0:
+        return 0
+    return amount * stakes.from_bonus // stakes.staked
 
 
 def _player_entries(tx: Transaction) -> list[Entry]:

@@ -92,9 +92,20 @@ def test_round_look_up_is_led_by_the_round(unknown_origin_with_history):
     player = unknown_origin_with_history
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE wallet_transaction")
-    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk).query.sql_with_params()
+    # The plan is the same for any bonus account id: the player here has none.
+    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk, 1).query.sql_with_params()
+    nodes = explain(sql, list(params))
+    # Each bet's entry on the bonus account (the win's split): one index look-up per row of the round.
+    on_bonus = [
+        node for node in nodes
+        if node.get("Relation Name") == "wallet_entry" or node.get("Index Name", "").startswith("wallet_entry")
+    ]  # fmt: skip
+    assert on_bonus
+    assert {node["Node Type"] for node in on_bonus} <= {"Index Scan", "Bitmap Heap Scan", "Bitmap Index Scan"}, on_bonus
+    # Never a scan of the entries: the bet's own entries through the transaction's index.
+    assert any("(transaction_id = wallet_transaction.id)" in node.get("Index Cond", "") for node in on_bonus), on_bonus
     # The player and the kind are checked on the round's few rows.
-    assert_led_by(explain(sql, list(params)), "round_id", filter_allowed=True)
+    assert_led_by([node for node in nodes if node not in on_bonus], "round_id", filter_allowed=True)
 
 
 def test_the_look_ups_find_what_they_should(unknown_origin_with_history):

@@ -1,5 +1,6 @@
-"""services.settle_win: a win credited to cash from the house, owed even to a blocked player; a
-zero win is recorded but moves nothing."""
+"""services.settle_win: a win credited from the house, to cash and bonus in the proportion the
+round's standing bets were paid; owed even to a blocked player; a zero win is recorded but moves
+nothing."""
 
 import pytest
 
@@ -71,15 +72,62 @@ def test_win_credits_cash_and_debits_the_house(django_capture_on_commit_callback
     ]
 
 
-def test_win_goes_to_cash_even_when_the_bet_was_paid_with_bonus():
+def test_a_win_on_a_bet_paid_with_bonus_is_bonus_money():
     player = make_player()
     grant_bonus(player, 500)
-    bet(player, 200)
+    bet(player, 200)  # no cash: all of it from bonus
 
     answer = win(player, 1000)
 
-    assert wallet(player) == (1000, 300, 3)
-    assert entries_of(answer.transaction_id) == [("cash", 1000, 1000, 3), ("house", -1000, None, None)]
+    assert wallet(player) == (0, 1300, 3)
+    assert entries_of(answer.transaction_id) == [("bonus", 1000, 1300, 3), ("house", -1000, None, None)]
+
+
+def test_a_win_splits_between_cash_and_bonus_as_the_bet_was_paid():
+    # given 30 of cash and 500 of bonus, and a bet of 100: 30 from cash, then 70 from bonus
+    player = funded_player(30)
+    grant_bonus(player, 500)
+    bet(player, 100)
+    assert wallet(player) == (0, 430, 3)
+
+    # when the round wins 200: 30 % of it is cash, 70 % bonus
+    answer = win(player, 200)
+
+    assert wallet(player) == (60, 570, 4)
+    assert entries_of(answer.transaction_id) == [
+        ("cash", 60, 60, 4), ("bonus", 140, 570, 3), ("house", -200, None, None)]  # fmt: skip
+
+
+def test_the_odd_minor_unit_of_a_split_win_goes_to_cash():
+    player = funded_player(1)
+    grant_bonus(player, 2)
+    bet(player, 3)  # 1 from cash, 2 from bonus
+
+    win(player, 10)  # bonus 10 * 2 // 3 = 6, cash the other 4
+
+    assert wallet(player)[:2] == (4, 6)
+
+
+def test_a_rolled_back_bet_of_the_round_does_not_count_towards_the_split():
+    player = funded_player(100)
+    grant_bonus(player, 500)
+    bet(player, 100, ref=a_ref(external_id="cash-bet"), round_id="round-5")  # all cash
+    bonus_bet = a_ref(external_id="bonus-bet")
+    bet(player, 50, ref=bonus_bet, round_id="round-5")  # all bonus
+    rollback(player, bonus_bet.external_id, round_id="round-5")
+
+    win(player, 300, round_id="round-5")
+
+    assert wallet(player)[:2] == (300, 500)  # the standing bet was cash: so is the win
+
+
+def test_a_win_without_a_bet_is_cash_even_for_a_player_with_bonus_money():
+    player = make_player()
+    grant_bonus(player, 500)
+
+    win(player, 40, round_id="free-round")
+
+    assert wallet(player)[:2] == (40, 500)
 
 
 @pytest.mark.parametrize("status", [PlayerStatus.LOCKED, PlayerStatus.FROZEN, PlayerStatus.CLOSED])

@@ -25,8 +25,9 @@ def sql(statement: str, params: tuple = ()) -> None:
 
 
 def a_day_of_play():
-    """Two players: adjustments, bonus, bets from cash and bonus, wins (one zero), rollbacks
-    (one of a bet never seen). Returns the first player and their first bet's transaction id."""
+    """Two players: adjustments, bonus, bets from cash and bonus, wins (one zero, one on a bet paid
+    from bonus: bonus money), rollbacks (one of a bet never seen). Returns the first player and
+    their first bet's transaction id."""
     alice, bob = funded_player(1000), funded_player(500)
     grant_bonus(alice, 300)
     first = a_ref()
@@ -64,7 +65,7 @@ def test_audit_names_an_edited_entry():
     alice, bet_id = a_day_of_play()
     cash = Account.objects.get(player=alice, kind="cash")
     entry = Entry.objects.get(transaction_id=bet_id, account=cash)
-    assert (entry.amount, cash.balance) == (-1000, 1400)
+    assert (entry.amount, cash.balance) == (-1000, 1000)
     # when someone switches the guard off and edits the bet's cash entry from -1000 to -900
     sql("ALTER TABLE wallet_entry DISABLE TRIGGER wallet_entry_append_only")
     try:
@@ -76,7 +77,7 @@ def test_audit_names_an_edited_entry():
     assert code == 1
     assert f"     - entries of transaction {bet_id} sum to 100 EUR, not 0" in lines
     account = f"cash account {cash.pk} of player {alice.pk}"
-    assert f"     - {account}: stored balance 1400 but its entries sum to 1500" in lines
+    assert f"     - {account}: stored balance 1000 but its entries sum to 1100" in lines
     assert "FAIL entries sum to zero per transaction and currency" in lines
     assert "FAIL player balances equal the sum of their entries" in lines
     assert "ok   database guards are in place" in lines
@@ -119,5 +120,5 @@ def test_audit_reports_a_stored_balance_changed_by_hand():
     code, lines = audit()
     assert code == 1
     account = f"bonus account {bonus.pk} of player {alice.pk}"
-    assert f"     - {account}: stored balance 251 but its entries sum to 250" in lines
-    assert f"     - account {bonus.pk}: stored balance 251 v4, last entry says 250 v4" in lines
+    assert f"     - {account}: stored balance 651 but its entries sum to 650" in lines
+    assert f"     - account {bonus.pk}: stored balance 651 v5, last entry says 650 v5" in lines
