@@ -147,7 +147,8 @@ def test_events_are_the_frames_after_since_version_in_order(player_client, poste
                             "created_at": created_at(the_bet)},
         },
         {
-            "type": "wallet.updated", "version": 4, "balance": 350, "cash": 50, "bonus": 300, "currency": "EUR",
+            # the win split as the bet was paid: 50 * 200 / 1200 = 8 to bonus, the other 42 to cash
+            "type": "wallet.updated", "version": 4, "balance": 350, "cash": 42, "bonus": 308, "currency": "EUR",
             "transaction": {"id": the_win.transaction_id, "kind": "win", "amount": 50, "game_id": "slot-1",
                             "created_at": created_at(the_win)},
         },
