@@ -25,6 +25,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "payments.view_withdrawal",
         # Login history, for "was that me?" questions.
         "accounts.view_playerlogin",
+        # Bonuses read, for "where is my bonus?" questions; campaigns are the admins' to change.
+        "bonuses.view_campaign",
+        "bonuses.view_optin",
+        "bonuses.view_bonus",
     ],
     StaffRole.COMPLIANCE: [
         "accounts.view_user",
@@ -64,6 +68,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # Shared identity: a player's logins and the marks that tie accounts together, read.
         "accounts.view_playerlogin",
         "compliance.view_identitymark",
+        # Bonuses read (abuse reviews); campaigns are the admins' to change.
+        "bonuses.view_campaign",
+        "bonuses.view_optin",
+        "bonuses.view_bonus",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",

@@ -46,6 +46,7 @@ CASE_RESOLVE = "case.resolve"
 ACCOUNT_LOCK = "account.lock"
 ACCOUNT_FREEZE = "account.freeze"
 ACCOUNT_REOPEN = "account.reopen"
+BONUS_CAMPAIGN_SAVE = "bonus.campaign_save"
 
 
 class StaffTrailMissing(RuntimeError):

@@ -3,7 +3,8 @@ history (deposits, bets and wins of a demo game provider), so the site and the b
 living platform at once; the sandbox PSP, so the cashier works; and `alice`, verified, with a
 withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel);
 the deposit-threshold behaviour rule enabled, so that alice's large deposit raises an alert, and a
-case opened on it, assigned to the compliance officer (the back office's Compliance alerts and cases).
+case opened on it, assigned to the compliance officer (the back office's Compliance alerts and cases);
+and the opt-in campaign WELCOME100, saved by the admin (see `DEMO_CAMPAIGN`).
 
 It lives in the back office, the one app that may call every app's services: accounts for the
 people, games for the provider, the wallet for the money, payments for the cashier (accounts
@@ -28,6 +29,7 @@ from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
 from apps.accounts.choices import KycStatus, StaffRole
 from apps.accounts.models import Player
+from apps.bonuses import services as bonuses
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.compliance import cases
 from apps.compliance import selectors as compliance_selectors
@@ -62,6 +64,18 @@ DEMO_HISTORY = [
 PENDING_WITHDRAWAL = ("alice", 150_000, 120_000)  # username, a further deposit, the withdrawal
 # Enabled in the demo: alice's deposits (500.00 then 1,500.00 EUR) cross its 1,000.00 in 24 h.
 DEMO_RULE = "deposit-threshold-24h"
+# The welcome campaign players opt into with its code: a 100 % match of their next deposit up to
+# 100.00, wagered 10 times the bonus (table games count 10 %, every other game, catalogued or not,
+# 100 %), at most 50.00 a stake while wagering, expiring after 30 days, forfeited on withdrawal.
+# In EUR, the demo's first currency (alice's): a campaign's amounts are in one currency.
+DEMO_CAMPAIGN = {
+    "code": "WELCOME100", "name": "Welcome bonus: 100 % of your next deposit", "kind": "deposit_match",
+    "enabled": True, "requires_opt_in": True, "one_per_player": True, "currency": "EUR",
+    "match_percent": 100, "cap": 10_000, "trigger": "any_deposit", "min_deposit": 1,
+    "wagering_multiple": 10, "wagering_base": "bonus", "default_weight_percent": 100, "max_stake": 5_000,
+    "expires_after_days": 30, "forfeit_on_withdrawal": True,
+}  # fmt: skip
+DEMO_CAMPAIGN_WEIGHTS = [bonuses.Weight(game_type="table", percent=10)]
 
 
 class Command(BaseCommand):
@@ -82,6 +96,7 @@ class Command(BaseCommand):
             sandbox = payments.ensure_sandbox_provider()
         officer = accounts_selectors.find_user(StaffRole.COMPLIANCE.value)
         self._enable_rule(officer)
+        self._campaign(accounts_selectors.find_user(StaffRole.ADMIN.value))
         # Each movement is its own durable money transaction, after the people are committed.
         for player in players:
             self._history(player)
@@ -144,6 +159,15 @@ class Command(BaseCommand):
             code=rule.code, rule_type=rule.type, parameters=rule.parameters, severity=rule.severity,
             actions=rule.actions, enabled=True, brand=rule.brand, jurisdiction=rule.jurisdiction,
             acting_user=officer, reason="Demo: deposits reaching EUR 1,000 within 24 hours raise an alert.",
+        )  # fmt: skip
+
+    def _campaign(self, admin) -> None:
+        """WELCOME100 as an admin would save it (a staff action the first time; a save that
+        changes nothing writes nothing, so a second run leaves it as it is)."""
+        fields = {**DEMO_CAMPAIGN, "currency": accounts_selectors.get_active_currency(DEMO_CAMPAIGN["currency"])}
+        bonuses.save_campaign(
+            acting_user=admin, reason="Demo data: the welcome campaign", weights=DEMO_CAMPAIGN_WEIGHTS,
+            code=fields.pop("code"), **fields,
         )  # fmt: skip
 
     def _case(self, player: Player, officer) -> None:

@@ -1,0 +1,37 @@
+"""Bonuses test data, built through the services the product uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from apps.accounts.models import Currency, Player
+from apps.bonuses import services
+from apps.bonuses.models import Bonus, Campaign
+
+# A valid campaign of each kind (the fields it needs and nothing it does not).
+KINDS = {
+    "deposit_match": {"kind": "deposit_match", "match_percent": 100, "cap": 10_000, "trigger": "any_deposit",
+                      "min_deposit": 1_000},
+    "fixed": {"kind": "fixed", "amount": 500, "trigger": "registration"},
+    "free_bet": {"kind": "free_bet", "amount": 200, "trigger": "wagering_threshold", "wagering_threshold": 50_000,
+                 "wagering_period_days": 7},
+    "cashback": {"kind": "cashback", "cashback_percent": 10, "cashback_period_days": 7, "trigger": "staff_grant"},
+}  # fmt: skip
+
+
+def campaign(code: str = "SPRING", *, kind: str = "deposit_match", acting_user=None, weights=(), **fields) -> Campaign:
+    """An enabled opt-in campaign of `kind` in EUR, saved through `save_campaign`."""
+    euro = Currency.objects.get(code="EUR")
+    values = {"name": f"{code} campaign", "enabled": True, "requires_opt_in": True, "currency": euro,
+              "wagering_multiple": 10, **KINDS[kind], **fields}  # fmt: skip
+    return services.save_campaign(code=code, acting_user=acting_user, reason="test", weights=weights, **values)
+
+
+def bonus_of(player: Player, of: Campaign, amount: int = 1_000, **fields) -> Bonus:
+    """A bonus row as the grants will write it (they come in a later step; the list reads these)."""
+    now = timezone.now()
+    values = {"status": "active", "amount": amount, "remaining": amount, "wagering_required": amount * 10,
+              "granted_at": now, "expires_at": now + dt.timedelta(days=30), **fields}  # fmt: skip
+    return Bonus.objects.create(player=player, campaign=of, currency_id=of.currency_id, **values)
