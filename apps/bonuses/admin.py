@@ -5,13 +5,11 @@ bonuses read-only (grants and their progress are the money path's, never typed i
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 
 from apps.bonuses import services
 from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
-from apps.common.errors import PamError
+from apps.common.admin import ReadOnlyAdmin, ThroughServiceAdmin
 
 
 class CampaignForm(forms.ModelForm):
@@ -29,14 +27,13 @@ class GameWeightInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(AuditedAdmin):
+class CampaignAdmin(ThroughServiceAdmin):
     """A save here (the campaign and its game weights at once) is `services.save_campaign` by the
     staff user; a refusal is shown on the form's page and nothing is written. The code of a saved
     campaign is fixed; campaigns are never deleted (disable them: bonuses point at them)."""
 
     form = CampaignForm
     inlines = [GameWeightInline]
-    records_saves = False  # the service records the staff action, with the form's reason
     list_display = ("code", "name", "kind", "trigger", "enabled", "brand", "currency", "requires_opt_in",
                     "starts_at", "ends_at", "updated_at")  # fmt: skip
     list_filter = ("enabled", "kind", "trigger")
@@ -48,50 +45,16 @@ class CampaignAdmin(AuditedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def save_form(self, request, form, change):
-        return form.save(commit=False)
-
-    def save_model(self, request, obj, form, change) -> None:
-        pass  # saved with its weights in save_related, where the inline's rows are known
-
-    def save_related(self, request, form, formsets, change) -> None:
+    def call_service(self, request, obj, data, formsets):
         weights = [
             services.Weight(game_type=row["game_type"], game_code=row["game_code"], percent=row["percent"])
             for formset in formsets for row in formset.cleaned_data
             if row and not row.get("DELETE")
         ]  # fmt: skip
-        for formset in formsets:  # what the admin's change message reads, normally set by formset.save()
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        data = form.cleaned_data
-        obj = form.instance
-        try:
-            saved = services.save_campaign(
-                code=obj.code, acting_user=request.user, reason=data["reason"], weights=weights,
-                **{name: data[name] for name in services.CAMPAIGN_FIELDS},
-            )  # fmt: skip
-        except PamError as refusal:
-            obj._refusal = refusal.message
-            return
-        obj.pk = saved.pk
-        obj.refresh_from_db()
-
-    def log_addition(self, request, obj, message):
-        return None if hasattr(obj, "_refusal") else super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        return None if hasattr(obj, "_refusal") else super().log_change(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return self._refused(request, obj) or super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        return self._refused(request, obj) or super().response_change(request, obj)
-
-    def _refused(self, request, obj):
-        if not hasattr(obj, "_refusal"):
-            return None
-        messages.error(request, obj._refusal)
-        return HttpResponseRedirect(request.get_full_path())
+        return services.save_campaign(
+            code=obj.code, acting_user=request.user, reason=data["reason"], weights=weights,
+            **{name: data[name] for name in services.CAMPAIGN_FIELDS},
+        )  # fmt: skip
 
 
 @admin.register(OptIn)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.db import router, transaction
+from django.http import HttpResponseRedirect
 
 from apps.common import staff_trail
 from apps.common.errors import PamError
@@ -32,7 +33,7 @@ class StaffAuditMixin:
     """
 
     # False where the form calls a service that records the staff action itself, with the
-    # reason the form asked for (compliance's ThroughServiceAdmin): never recorded twice.
+    # reason the form asked for (`ThroughServiceAdmin`): never recorded twice.
     records_saves = True
     # Actions that call a service recording the staff action itself: they run as they are, since
     # such a service may open a durable transaction that no wrapper's transaction may hold.
@@ -133,6 +134,57 @@ class AuditedAdmin(StaffAuditMixin, admin.ModelAdmin):
                 self.message_user(request, f"{label(row)}: {refusal.code}: {refusal.message}", messages.ERROR)
                 continue
             self.message_user(request, f"{label(row)}: {decided.status}", messages.SUCCESS)
+
+
+class ThroughServiceAdmin(AuditedAdmin):
+    """Saves by calling a service: `call_service(request, obj, data, formsets)` returns the saved
+    row (`data`: the form's cleaned data; `formsets`: the inlines' formsets, whose rows the service
+    writes too). A refusal (`PamError`) is shown on the form's page again, nothing is written and
+    nothing is logged as added or changed. The service records the staff action (`limit.set`,
+    `rule.save`, `bonus.campaign_save` …) with the form's reason, so the admin does not record the
+    save again. Called from `save_related`, where the inlines' rows are known; the admin's own
+    writes of the object and its inlines are skipped."""
+
+    records_saves = False
+
+    def call_service(self, request, obj, data, formsets):
+        raise NotImplementedError
+
+    def save_form(self, request, form, change):
+        return form.save(commit=False)
+
+    def save_model(self, request, obj, form, change) -> None:
+        pass  # saved by the service in save_related, with the inlines' rows
+
+    def save_related(self, request, form, formsets, change) -> None:
+        for formset in formsets:  # what the admin's change message reads, normally set by formset.save()
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        obj = form.instance
+        try:
+            saved = self.call_service(request, obj, form.cleaned_data, formsets)
+        except PamError as refusal:
+            obj._refusal = refusal.message
+            return
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def log_addition(self, request, obj, message):
+        return None if hasattr(obj, "_refusal") else super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        return None if hasattr(obj, "_refusal") else super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._refused(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._refused(request, obj) or super().response_change(request, obj)
+
+    def _refused(self, request, obj):
+        if not hasattr(obj, "_refusal"):
+            return None
+        messages.error(request, obj._refusal)
+        return HttpResponseRedirect(request.get_full_path())
 
 
 def audited(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:

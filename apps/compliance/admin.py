@@ -17,12 +17,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin
 from apps.common.errors import PamError
 from apps.compliance import cases, selectors, services
 from apps.compliance.choices import CaseOutcome, ExclusionKind, RuleAction, SelfExclusionPeriod
@@ -52,51 +52,6 @@ class JurisdictionProfileAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # brands point at profiles; retire one by moving its brands
-
-
-class ThroughServiceAdmin(AuditedAdmin):
-    """Saves by calling a service (`call_service(request, obj, data)` returns the saved row). A
-    refusal is shown on the form's page again, and nothing is logged as added or changed. The
-    service records the staff action (`limit.set`, `exclusion.start`) with the form's reason, so
-    the admin does not record the save again."""
-
-    records_saves = False
-
-    def call_service(self, request, obj, data):
-        raise NotImplementedError
-
-    def save_form(self, request, form, change):
-        return form.save(commit=False)
-
-    def save_model(self, request, obj, form, change) -> None:
-        try:
-            saved = self.call_service(request, obj, form.cleaned_data)
-        except PamError as refusal:
-            obj._refusal = refusal.message
-            return
-        obj.pk = saved.pk
-        obj.refresh_from_db()
-
-    def save_related(self, request, form, formsets, change) -> None:
-        pass  # no many-to-many or inlines: the service wrote everything
-
-    def log_addition(self, request, obj, message):
-        return None if hasattr(obj, "_refusal") else super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        return None if hasattr(obj, "_refusal") else super().log_change(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return self._refused(request, obj) or super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        return self._refused(request, obj) or super().response_change(request, obj)
-
-    def _refused(self, request, obj):
-        if not hasattr(obj, "_refusal"):
-            return None
-        messages.error(request, obj._refusal)
-        return HttpResponseRedirect(request.get_full_path())
 
 
 class LimitForm(forms.ModelForm):
@@ -135,7 +90,7 @@ class LimitAdmin(ThroughServiceAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # removing a limit is a change with a cooling-off, not a delete
 
-    def call_service(self, request, obj, data):
+    def call_service(self, request, obj, data, formsets):
         return services.set_limit(
             player=obj.player, kind=obj.kind, period=obj.period or None, amount=data["new_amount"],
             acting_user=request.user, reason=data["reason"],
@@ -186,7 +141,7 @@ class ExclusionAdmin(ThroughServiceAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def call_service(self, request, obj, data):
+    def call_service(self, request, obj, data, formsets):
         if obj.kind == ExclusionKind.TIME_OUT:
             return services.start_time_out(
                 player=obj.player, hours=data["hours"], acting_user=request.user, reason=data["reason"]
@@ -248,7 +203,7 @@ class RuleAdmin(ThroughServiceAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # versions and alerts point at it: disable it instead
 
-    def call_service(self, request, obj, data):
+    def call_service(self, request, obj, data, formsets):
         return services.save_rule(
             code=obj.code, rule_type=obj.type, parameters=data["parameters"], severity=data["severity"],
             actions=list(data["actions"]), enabled=data["enabled"], brand=data["brand"],
@@ -398,7 +353,7 @@ class CaseAdmin(ThroughServiceAdmin):
         # The inlines are read-only and never saved: the history says only what the form changed.
         return super().construct_change_message(request, form, [], add)
 
-    def call_service(self, request, obj, data):
+    def call_service(self, request, obj, data, formsets):
         if data.get("comment", "").strip():
             cases.comment(case=obj, text=data["comment"], acting_user=request.user)
         if data.get("attachment"):
