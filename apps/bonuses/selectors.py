@@ -22,6 +22,23 @@ def open_campaigns() -> QuerySet[Campaign]:
     )
 
 
+def is_open(campaign: Campaign) -> bool:
+    """Whether the campaign is enabled, its start has come and its end has not (as `open_campaigns`)."""
+    now = timezone.now()
+    return (
+        campaign.enabled
+        and (campaign.starts_at is None or campaign.starts_at <= now)
+        and (campaign.ends_at is None or campaign.ends_at > now)
+    )
+
+
+def is_only_deposit(player: Player, amount: int) -> bool:
+    """Whether the player's deposit of `amount`, already in the ledger, is their only one: the
+    sum of their deposits is its amount (every deposit is positive). Asked right after it
+    arrived, this is whether it was their first."""
+    return wallet.sum_ledger(player.pk, kinds=[TransactionKind.DEPOSIT]) == amount
+
+
 def find_open_campaign(code: str) -> Campaign | None:
     """The open campaign whose code is `code`, in any case (players type it); None if none."""
     return open_campaigns().filter(code__iexact=code).first()
