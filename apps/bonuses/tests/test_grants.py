@@ -4,14 +4,16 @@ transaction; who gets nothing and why; one per player, budget, replays; the gran
 player's notice; staff grants in the trail."""
 
 import datetime as dt
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
-from apps.bonuses import services
+from apps.bonuses import receivers, services
 from apps.bonuses.errors import GrantRefused
 from apps.bonuses.models import Bonus
 from apps.bonuses.tests.factories import campaign
@@ -267,3 +269,31 @@ def test_a_staff_grant_needs_a_reason_is_in_the_trail_and_a_repeat_grants_once(c
     action = StaffAction.objects.get(action="bonus.grant")
     assert (action.actor_id, action.reason) == (admin.pk, "late payout")
     assert_audit_clean()
+
+
+def test_a_management_command_grants_a_staff_campaign_with_its_reason(clock):
+    player = verified_player()
+    campaign("GOODWILL", kind="fixed", amount=1_000, trigger="staff_grant", requires_opt_in=False)
+    out = io.StringIO()
+
+    call_command("grant_bonus", player.user.username, "GOODWILL", reason="outage", grant_id="c1", stdout=out)
+
+    assert out.getvalue().strip() == Bonus.objects.get(player=player).public_id
+    assert StaffAction.objects.get(action="bonus.grant").reason == "outage"
+    with pytest.raises(CommandError, match="GRANT_REFUSED"):  # one per player (the campaign's default)
+        call_command("grant_bonus", player.user.username, "GOODWILL", reason="outage", stdout=io.StringIO())
+    assert account_balance(player, AccountKind.BONUS) == 1_000
+
+
+def test_a_deposit_with_no_deposit_campaign_open_costs_one_query_and_another_kind_none(
+    clock, django_assert_num_queries
+):
+    campaign("GOODWILL", kind="fixed", amount=1_000, trigger="staff_grant", requires_opt_in=False)
+    player = verified_player()
+    payload = {"player_id": str(player.pk), "transaction_id": "1", "amount": 5_000, "currency": "EUR"}
+
+    with django_assert_num_queries(1):
+        receivers.grant_on_deposit(None, kind=TransactionKind.DEPOSIT, **payload)
+    with django_assert_num_queries(0):
+        receivers.grant_on_deposit(None, kind=TransactionKind.BET, **payload)
+    assert Bonus.objects.count() == 0
