@@ -244,14 +244,15 @@ def _write_bonus(
 
 def staff_grant(player: Player, code: str, *, acting_user: User | None, reason: str, grant_id: str) -> Bonus:
     """A staff grant of the `staff_grant` campaign `code` (any case), with a reason, in the staff
-    trail. `grant_id` names the staff action (the admin's or the command's), so a repeated
-    submission grants once."""
+    trail. `grant_id` names the staff action (the admin's form or the command's run), so a repeated
+    submission grants each player once."""
     if not reason.strip():
         raise errors.GrantRefused(errors.GrantRefused.NOT_ELIGIBLE, "A staff grant says why (reason).")
     campaign = Campaign.objects.filter(code__iexact=code, trigger=Trigger.STAFF_GRANT).first()
     if campaign is None:
         raise errors.UnknownCampaign
-    return grant(player, campaign, trigger_ref=f"staff:{grant_id}", acting_user=acting_user, reason=reason)
+    # The player is in the trigger: one staff action may grant several players.
+    return grant(player, campaign, trigger_ref=f"staff:{player.pk}:{grant_id}", acting_user=acting_user, reason=reason)
 
 
 def grant_for_deposit(*, player_id: int, transaction_id: str, amount: int, currency: str) -> list[Bonus]:
