@@ -191,7 +191,8 @@ def _check_may_grant(player: Player, campaign: Campaign, deposit_amount: int | N
         raise refuse(refuse.CURRENCY, "This campaign's amounts are in another currency than the player's wallet.")
     if not compliance.may_receive_promotions(player):
         raise refuse(refuse.NO_PROMOTIONS, "The player may not receive promotions now.")
-    refusal = selectors.why_not_eligible(player, campaign, may_receive=True)
+    qualifying = deposit_amount if campaign.trigger in DEPOSIT_TRIGGERS else None
+    refusal = selectors.why_not_eligible(player, campaign, may_receive=True, qualifying_deposit=qualifying)
     if refusal is not None:
         raise refuse(refuse.NOT_ELIGIBLE, refusal)
     if campaign.requires_opt_in and not OptIn.objects.filter(player=player, campaign=campaign).exists():

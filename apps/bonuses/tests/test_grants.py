@@ -297,3 +297,15 @@ def test_a_deposit_with_no_deposit_campaign_open_costs_one_query_and_another_kin
     with django_assert_num_queries(0):
         receivers.grant_on_deposit(None, kind=TransactionKind.BET, **payload)
     assert Bonus.objects.count() == 0
+
+
+def test_new_players_only_grants_on_the_first_deposit_and_not_on_the_next(clock, committed):
+    player = verified_player()
+    campaign("NEWBIE", **{**WELCOME, "new_players_only": True, "requires_opt_in": False, "one_per_player": False,
+                          "match_percent": 10})  # fmt: skip
+
+    pays(player, 10_000, committed)
+    pays(player, 10_000, committed)
+
+    assert list(Bonus.objects.filter(player=player).values_list("amount", flat=True)) == [1_000]
+    assert account_balance(player, AccountKind.BONUS) == 1_000
