@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -6,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from apps.accounts.forms import StaffLoginForm
 from apps.accounts.models import Player
+from apps.bonuses import services as bonuses
 from apps.common.admin import audited
 from apps.compliance import services as compliance
 
@@ -23,7 +26,10 @@ if admin.site.is_registered(Group):
 
 
 class StandingForm(ActionForm):
-    reason = forms.CharField(required=False, help_text="required to lock, freeze or re-open")
+    reason = forms.CharField(required=False, help_text="required to lock, freeze, re-open or grant a bonus")
+    campaign = forms.CharField(required=False, help_text="to grant a bonus: a staff-grant campaign's code")
+    # One id per rendered form: submitting the same form twice grants each player once.
+    grant_id = forms.CharField(required=False, widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
 
 
 class AccountStandingActions:
@@ -60,6 +66,30 @@ class AccountStandingActions:
                          reason=reason), label=str)  # fmt: skip
 
 
+class BonusGrantAction:
+    """The player list's staff grant of a `staff_grant` campaign, through bonuses' service (which
+    records the `bonus.grant` staff action with the form's reason). For staff who may change
+    campaigns (the `admin` role)."""
+
+    actions = ("grant_bonus",)
+    actions_recorded_by_services = ("grant_bonus",)
+
+    def has_grant_bonus_permission(self, request) -> bool:
+        return request.user.has_perm("bonuses.change_campaign")
+
+    @admin.action(description="Grant a staff bonus to the selected players (campaign code, reason)",
+                  permissions=["grant_bonus"])  # fmt: skip
+    def grant_bonus(self, request, queryset) -> None:
+        reason = request.POST.get("reason", "").strip()
+        code = request.POST.get("campaign", "").strip()
+        if not reason or not code:
+            self.message_user(request, "A staff bonus needs a campaign code and a reason.", messages.ERROR)
+            return
+        grant_id = request.POST.get("grant_id") or uuid.uuid4().hex
+        self.decide_each(request, queryset, lambda player: bonuses.staff_grant(
+            player, code, acting_user=request.user, reason=reason, grant_id=grant_id), label=str)  # fmt: skip
+
+
 # Accounts registers the player's admin and may not call compliance (docs/architecture.md): the
 # back office, which calls every app's services and is installed last, adds the actions to it.
 if admin.site.is_registered(Player):
@@ -67,5 +97,15 @@ if admin.site.is_registered(Player):
     admin.site.unregister(Player)
     admin.site.register(
         Player,
-        type(f"Standing{_player_admin.__name__}", (AccountStandingActions, _player_admin), {"__module__": __name__}),
+        type(
+            f"Standing{_player_admin.__name__}",
+            (AccountStandingActions, BonusGrantAction, _player_admin),
+            {
+                "__module__": __name__,
+                "actions": AccountStandingActions.actions + BonusGrantAction.actions,
+                "actions_recorded_by_services": (
+                    AccountStandingActions.actions_recorded_by_services + BonusGrantAction.actions_recorded_by_services
+                ),
+            },
+        ),
     )

@@ -27,3 +27,28 @@ class NotEligible(PamError):
     code = "NOT_ELIGIBLE"
     status = 422
     default_message = "This campaign is not open to this player."
+
+
+class GrantRefused(PamError):
+    """A grant that may not happen; nothing moved. `error.reason` says which rule refused it, one
+    of `GrantRefused.REASONS` (stable: clients and the back office compare it)."""
+
+    code = "GRANT_REFUSED"
+    status = 422
+    default_message = "This bonus cannot be granted."
+
+    NO_PROMOTIONS = "no_promotions"
+    NOT_ELIGIBLE = "not_eligible"
+    NOT_OPTED_IN = "not_opted_in"
+    CAMPAIGN_CLOSED = "campaign_closed"
+    CURRENCY = "currency"
+    ALREADY_GRANTED = "already_granted"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    BELOW_MIN_DEPOSIT = "below_min_deposit"
+    NO_AMOUNT = "no_amount"
+    REASONS = (NO_PROMOTIONS, NOT_ELIGIBLE, NOT_OPTED_IN, CAMPAIGN_CLOSED, CURRENCY, ALREADY_GRANTED,
+               BUDGET_EXHAUSTED, BELOW_MIN_DEPOSIT, NO_AMOUNT)  # fmt: skip
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message, details={"reason": reason})
+        self.reason = reason

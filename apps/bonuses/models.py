@@ -8,7 +8,7 @@ checked in one place, `campaigns.validate`, before any save (services.save_campa
 database refuses what no campaign may hold (CHECKs on every choice, amount and percentage).
 
 A `Bonus` row mirrors a grant's progress; the money itself is the wallet's (the player's bonus
-account), and grants come with the qualifying event, not from this module.
+account). `services.grant` writes the row in the money's transaction (the wallet's `commit_with`).
 """
 
 from __future__ import annotations
@@ -150,6 +150,10 @@ class Bonus(models.Model):
     granted_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The wallet's external id of the grant (derived from its trigger): a replay finds its bonus.
+    grant_key = models.CharField(max_length=120, unique=True, null=True, blank=True, editable=False)
+    # The campaign's `one_per_player` when granted: what the database's one-per-player index reads.
+    one_per_player = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name_plural = "bonuses"
@@ -168,6 +172,10 @@ class Bonus(models.Model):
                 condition=Q(status=BonusStatus.ACTIVE, ended_at__isnull=True)
                 | (~Q(status=BonusStatus.ACTIVE) & Q(ended_at__isnull=False)),
                 name="bonus_ended_iff_not_active",
+            ),
+            # Two triggers racing for one player grant a one-per-player campaign once.
+            models.UniqueConstraint(
+                fields=["player", "campaign"], condition=Q(one_per_player=True), name="bonus_one_per_player"
             ),
         ]
 

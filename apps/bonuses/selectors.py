@@ -22,6 +22,23 @@ def open_campaigns() -> QuerySet[Campaign]:
     )
 
 
+def is_open(campaign: Campaign) -> bool:
+    """Whether the campaign is enabled, its start has come and its end has not (as `open_campaigns`)."""
+    now = timezone.now()
+    return (
+        campaign.enabled
+        and (campaign.starts_at is None or campaign.starts_at <= now)
+        and (campaign.ends_at is None or campaign.ends_at > now)
+    )
+
+
+def is_only_deposit(player: Player, amount: int) -> bool:
+    """Whether the player's deposit of `amount`, already in the ledger, is their only one: the
+    sum of their deposits is its amount (every deposit is positive). Asked right after it
+    arrived, this is whether it was their first."""
+    return wallet.sum_ledger(player.pk, kinds=[TransactionKind.DEPOSIT]) == amount
+
+
 def find_open_campaign(code: str) -> Campaign | None:
     """The open campaign whose code is `code`, in any case (players type it); None if none."""
     return open_campaigns().filter(code__iexact=code).first()
@@ -33,9 +50,13 @@ def has_deposited(player: Player) -> bool:
     return wallet.sum_ledger(player.pk, kinds=[TransactionKind.DEPOSIT]) > 0
 
 
-def why_not_eligible(player: Player, campaign: Campaign, *, may_receive: bool | None = None) -> str | None:
+def why_not_eligible(
+    player: Player, campaign: Campaign, *, may_receive: bool | None = None, qualifying_deposit: int | None = None
+) -> str | None:
     """Why the player may not join or be granted `campaign` (a sentence), or None when they may.
-    Pass `may_receive` (compliance's `may_receive_promotions`) when asking for several campaigns."""
+    Pass `may_receive` (compliance's `may_receive_promotions`) when asking for several campaigns.
+    A grant for a deposit passes its amount as `qualifying_deposit`: that deposit is already in the
+    ledger, and a new player is one for whom it is the only one."""
     if campaign.brand_id is not None and campaign.brand_id != player.brand_id:
         return "This campaign is for another brand."
     if campaign.countries and player.country not in campaign.countries:
@@ -44,7 +65,9 @@ def why_not_eligible(player: Player, campaign: Campaign, *, may_receive: bool | 
         may_receive = compliance.may_receive_promotions(player)
     if not may_receive:
         return "The player may not receive promotions now."
-    if campaign.new_players_only and has_deposited(player):
+    if campaign.new_players_only and (
+        has_deposited(player) if qualifying_deposit is None else not is_only_deposit(player, qualifying_deposit)
+    ):
         return "This campaign is for new players only."
     return None
 

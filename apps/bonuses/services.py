@@ -1,21 +1,33 @@
-"""Changes of the bonuses app: campaigns saved by staff, players opting in.
+"""Changes of the bonuses app: campaigns saved by staff, players opting in, grants.
 
-Grants, wagering, conversion, expiry and forfeiture move money and come with the wallet's
-events; nothing here moves money.
+A grant moves money: one `wallet.services.credit` from the bonus pool to the player's bonus
+account, whose `commit_with` writes the `Bonus` row in the money's transaction (both or neither).
+Wagering, conversion, expiry and forfeiture are still to come.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.accounts.models import Player, User
-from apps.bonuses import campaigns, errors, locks, selectors
-from apps.bonuses.models import Campaign, GameWeight, OptIn
+from apps.bonuses import campaigns, errors, locks, selectors, signals
+from apps.bonuses.choices import DEPOSIT_TRIGGERS, CampaignKind, Trigger, WageringBase
+from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
 from apps.common import staff_trail
+from apps.common.events import send_after_commit
+from apps.common.idempotency import ExternalRef, fingerprint
+from apps.common.timestamps import iso_utc
+from apps.compliance import selectors as compliance
+from apps.wallet import services as wallet
+from apps.wallet.choices import BONUS_POOL, TransactionKind
+
+GRANT_ORIGIN = "bonus"
 
 # The fields of a campaign a save may set (everything but its code, which names it, and its time).
 CAMPAIGN_FIELDS = (
@@ -114,3 +126,155 @@ def opt_in(player: Player, code: str) -> tuple[OptIn, bool]:
             player=player, campaign=campaign, defaults={"created_at": timezone.now()}
         )
     return joined, created
+
+
+# --- grants --------------------------------------------------------------------------------------
+
+
+def bonus_amount(campaign: Campaign, deposit_amount: int | None) -> int:
+    """What the campaign grants: a deposit match's `match_percent` of the deposit, floored (the
+    player never gets a fraction of a cent more than promised), up to `cap`; otherwise `amount`."""
+    if campaign.kind == CampaignKind.DEPOSIT_MATCH:
+        matched = (deposit_amount or 0) * campaign.match_percent // 100
+        return min(matched, campaign.cap) if campaign.cap is not None else matched
+    return campaign.amount or 0
+
+
+def grant_key(campaign: Campaign, trigger_ref: str) -> str:
+    """The grant's external id in the wallet: one trigger grants one campaign once."""
+    return f"grant:{campaign.pk}:{trigger_ref}"
+
+
+def grant(
+    player: Player, campaign: Campaign, *, trigger_ref: str, deposit_amount: int | None = None,
+    acting_user: User | None = None, reason: str = "",
+) -> Bonus:  # fmt: skip
+    """Grant `campaign` to the player for the trigger `trigger_ref` (a deposit's transaction id,
+    a staff grant's own id): the bonus pool credits the player's bonus account and the `Bonus`
+    row (active, wagering required, expiry) commits with the money. A staff grant (`acting_user`,
+    or a management command's `reason`) is recorded in the staff trail in the same transaction.
+
+    A replay of the same trigger moves nothing and answers the first grant's bonus.
+    Raises GrantRefused (nothing moved), its `reason` one of `GrantRefused.REASONS`.
+    """
+    key = grant_key(campaign, trigger_ref)
+    granted = Bonus.objects.filter(grant_key=key).first()
+    if granted is not None:
+        return granted
+    campaign = Campaign.objects.get(pk=campaign.pk)  # as committed: a staff save may have changed it
+    _check_may_grant(player, campaign, deposit_amount)
+    amount = bonus_amount(campaign, deposit_amount)
+    if amount <= 0:
+        raise errors.GrantRefused(errors.GrantRefused.NO_AMOUNT, "The deposit is too small to match.")
+    ref = ExternalRef(GRANT_ORIGIN, key, fingerprint("bonus.grant", {"campaign": campaign.pk, "amount": amount}))
+    written: list[Bonus] = []
+
+    def record_bonus(_tx) -> None:
+        written.append(_write_bonus(player, campaign, key, amount, deposit_amount, acting_user, reason))
+
+    posted = wallet.credit(
+        player_id=player.pk, currency=campaign.currency_id, amount=amount, kind=TransactionKind.BONUS,
+        to_bonus=True, counter=BONUS_POOL, ref=ref, commit_with=record_bonus,
+    )  # fmt: skip
+    if posted.replayed:  # a racing delivery of the same trigger granted it first
+        return Bonus.objects.get(grant_key=key)
+    return written[0]
+
+
+def _check_may_grant(player: Player, campaign: Campaign, deposit_amount: int | None) -> None:
+    """The refusals a grant checks before it takes any lock (the ones that depend on the campaign's
+    row and the bonuses already granted are checked again under the locks, `_write_bonus`)."""
+    refuse = errors.GrantRefused
+    if not selectors.is_open(campaign):
+        raise refuse(refuse.CAMPAIGN_CLOSED, "This campaign is not open.")
+    if campaign.currency_id != player.currency_id:
+        raise refuse(refuse.CURRENCY, "This campaign's amounts are in another currency than the player's wallet.")
+    if not compliance.may_receive_promotions(player):
+        raise refuse(refuse.NO_PROMOTIONS, "The player may not receive promotions now.")
+    qualifying = deposit_amount if campaign.trigger in DEPOSIT_TRIGGERS else None
+    refusal = selectors.why_not_eligible(player, campaign, may_receive=True, qualifying_deposit=qualifying)
+    if refusal is not None:
+        raise refuse(refuse.NOT_ELIGIBLE, refusal)
+    if campaign.requires_opt_in and not OptIn.objects.filter(player=player, campaign=campaign).exists():
+        raise refuse(refuse.NOT_OPTED_IN, "The player has not opted in to this campaign.")
+    if campaign.trigger in DEPOSIT_TRIGGERS and (deposit_amount or 0) < (campaign.min_deposit or 0):
+        raise refuse(refuse.BELOW_MIN_DEPOSIT, "The deposit is below the campaign's minimum.")
+    if campaign.one_per_player and Bonus.objects.filter(player=player, campaign=campaign).exists():
+        raise refuse(refuse.ALREADY_GRANTED, "The player already had this campaign's bonus.")
+
+
+def _write_bonus(
+    player: Player, campaign: Campaign, key: str, amount: int, deposit_amount: int | None, acting_user: User | None,
+    reason: str,
+) -> Bonus:  # fmt: skip
+    """Inside the money's transaction: lock the campaign, check that it is still open and that the
+    budget holds this grant, and write the bonus, the staff action and the event. A refusal raises
+    GrantRefused, which rolls the money back."""
+    refuse = errors.GrantRefused
+    campaign = locks.lock_campaign_for_grant(campaign.pk)
+    if not selectors.is_open(campaign):
+        raise refuse(refuse.CAMPAIGN_CLOSED, "This campaign is not open.")
+    if campaign.budget is not None:
+        spent = Bonus.objects.filter(campaign=campaign).aggregate(total=Sum("amount"))["total"] or 0
+        if spent + amount > campaign.budget:
+            raise refuse(refuse.BUDGET_EXHAUSTED, "This campaign's budget cannot pay this bonus.")
+    now = timezone.now()
+    base = amount + (deposit_amount or 0) if campaign.wagering_base == WageringBase.BONUS_AND_DEPOSIT else amount
+    bonus = Bonus(
+        player=player, campaign=campaign, currency_id=campaign.currency_id, amount=amount, remaining=amount,
+        wagering_required=campaign.wagering_multiple * base, granted_at=now, grant_key=key,
+        expires_at=now + dt.timedelta(days=campaign.expires_after_days) if campaign.expires_after_days else None,
+        one_per_player=campaign.one_per_player,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():  # a savepoint: the unique index's refusal becomes ours, not a retry
+            bonus.save()
+    except IntegrityError as exc:
+        raise refuse(refuse.ALREADY_GRANTED, "The player already had this campaign's bonus.") from exc
+    if campaign.trigger == Trigger.STAFF_GRANT:
+        staff_trail.record_staff_action(
+            actor=acting_user, action=staff_trail.BONUS_GRANT, target=bonus,
+            after={"campaign": campaign.code, "amount": amount, "player": player.pk}, reason=reason,
+        )  # fmt: skip
+    send_after_commit(
+        signals.bonus_granted, player_id=str(player.pk), bonus_id=bonus.public_id, campaign=campaign.code,
+        amount=amount, currency=campaign.currency_id, granted_at=iso_utc(now),
+    )  # fmt: skip
+    return bonus
+
+
+def staff_grant(player: Player, code: str, *, acting_user: User | None, reason: str, grant_id: str) -> Bonus:
+    """A staff grant of the `staff_grant` campaign `code` (any case), with a reason, in the staff
+    trail. `grant_id` names the staff action (the admin's form or the command's run), so a repeated
+    submission grants each player once."""
+    if not reason.strip():
+        raise errors.GrantRefused(errors.GrantRefused.NOT_ELIGIBLE, "A staff grant says why (reason).")
+    campaign = Campaign.objects.filter(code__iexact=code, trigger=Trigger.STAFF_GRANT).first()
+    if campaign is None:
+        raise errors.UnknownCampaign
+    # The player is in the trigger: one staff action may grant several players.
+    return grant(player, campaign, trigger_ref=f"staff:{player.pk}:{grant_id}", acting_user=acting_user, reason=reason)
+
+
+def grant_for_deposit(*, player_id: int, transaction_id: str, amount: int, currency: str) -> list[Bonus]:
+    """A deposit arrived (the wallet's `transaction_posted`, after commit): every open campaign
+    with a deposit trigger that it qualifies for is granted, at the deposit's time. One query when
+    no such campaign is open. A refusal of one campaign (not eligible, not opted in, budget spent)
+    is not an error of the deposit: the others are still granted."""
+    candidates = list(selectors.open_campaigns().filter(trigger__in=DEPOSIT_TRIGGERS, currency_id=currency))
+    if not candidates:
+        return []
+    player = Player.objects.get(pk=player_id)
+    first_deposit = None
+    granted = []
+    for campaign in candidates:
+        if campaign.trigger == Trigger.FIRST_DEPOSIT:
+            if first_deposit is None:
+                first_deposit = selectors.is_only_deposit(player, amount)
+            if not first_deposit:
+                continue
+        try:
+            granted.append(grant(player, campaign, trigger_ref=transaction_id, deposit_amount=amount))
+        except errors.GrantRefused:
+            continue
+    return granted

@@ -47,6 +47,7 @@ ACCOUNT_LOCK = "account.lock"
 ACCOUNT_FREEZE = "account.freeze"
 ACCOUNT_REOPEN = "account.reopen"
 BONUS_CAMPAIGN_SAVE = "bonus.campaign_save"
+BONUS_GRANT = "bonus.grant"
 
 
 class StaffTrailMissing(RuntimeError):

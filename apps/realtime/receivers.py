@@ -1,6 +1,6 @@
 """Domain events become frames: wallet events for the player and for the back-office feed,
 compliance events as notices to the player (and closed sockets when they may no longer play),
-behaviour-rule alerts to the back-office feed.
+behaviour-rule alerts to the back-office feed, a bonus's grant as a notice to the player.
 
 Other apps never call the real-time app: it subscribes to their signals here."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from apps.bonuses import signals as bonuses
 from apps.compliance import signals as compliance
 from apps.realtime import protocol, services
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
@@ -40,6 +41,18 @@ def push_compliance_notice(
     if data is None and reason is not None:  # an event recorded before notices carried their data
         data = {"reason": reason}
     services.notify_player(player_id, kind=kind, message=message, data=data)
+
+
+@receiver(bonuses.bonus_granted, dispatch_uid="realtime.push_bonus_granted")
+def push_bonus_granted(
+    sender, player_id: str, bonus_id: str, campaign: str, amount: int, currency: str, **kwargs
+) -> None:  # fmt: skip
+    """A `bonus_granted` notice to every socket of the player, beside the grant's `wallet.updated`
+    frame. A repeat after a crash repeats a message naming the same bonus id: no receipt."""
+    services.notify_player(
+        player_id, kind="bonus_granted", message="A bonus has been added to your account.",
+        data={"bonus_id": bonus_id, "campaign": campaign, "amount": amount, "currency": currency},
+    )  # fmt: skip
 
 
 @receiver(compliance.account_locked, dispatch_uid="realtime.disconnect_locked_player")

@@ -70,8 +70,8 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
         "realtime": frozenset({"extensions"}),
         "payments": RECEIVE,
     },
-    # Resume and polling read the ledger; compliance's events become notices.
-    "realtime": {"common": ALL, "accounts": READ, "wallet": READ, "compliance": RECEIVE},
+    # Resume and polling read the ledger; compliance's and bonuses' events become notices.
+    "realtime": {"common": ALL, "accounts": READ, "wallet": READ, "compliance": RECEIVE, "bonuses": RECEIVE},
     # The admin site: every app's services and selectors; its login form is accounts' (the
     # login throttle's refusal).
     "backoffice": {

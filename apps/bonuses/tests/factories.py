@@ -30,7 +30,7 @@ def campaign(code: str = "SPRING", *, kind: str = "deposit_match", acting_user=N
 
 
 def bonus_of(player: Player, of: Campaign, amount: int = 1_000, **fields) -> Bonus:
-    """A bonus row as the grants will write it (they come in a later step; the list reads these)."""
+    """A bonus row as a grant writes it, without the money (the list and the admin read these)."""
     now = timezone.now()
     values = {"status": "active", "amount": amount, "remaining": amount, "wagering_required": amount * 10,
               "granted_at": now, "expires_at": now + dt.timedelta(days=30), **fields}  # fmt: skip
