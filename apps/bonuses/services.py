@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import Player, User
 from apps.bonuses import campaigns, errors, locks, selectors, signals
 from apps.bonuses.choices import DEPOSIT_TRIGGERS, CampaignKind, Trigger, WageringBase
@@ -264,7 +265,7 @@ def grant_for_deposit(*, player_id: int, transaction_id: str, amount: int, curre
     candidates = list(selectors.open_campaigns().filter(trigger__in=DEPOSIT_TRIGGERS, currency_id=currency))
     if not candidates:
         return []
-    player = Player.objects.get(pk=player_id)
+    player = accounts_selectors.get_player(player_id)
     first_deposit = None
     granted = []
     for campaign in candidates:
