@@ -238,6 +238,16 @@ _APPEND_ID = {
 }
 
 
+def _on_conflict_add(vendor: str) -> str:
+    """The bucket upsert's conflict clause: the event added to the bucket's sum and count, its id
+    kept while the bucket holds fewer than `EVENT_IDS_PER_BUCKET`."""
+    append = _APPEND_ID[vendor].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
+    return (
+        "ON CONFLICT (player_id, metric, bucket_start) DO UPDATE "
+        f"SET total = b.total + EXCLUDED.total, count = b.count + 1, event_ids = {append}"
+    )
+
+
 def _count(player_id: int, buckets: dict[str, int], value: int, event_id: int | None) -> None:
     """One statement: the event added to the bucket of each metric (created on first use)."""
     vendor = connection.vendor
@@ -247,12 +257,10 @@ def _count(player_id: int, buckets: dict[str, int], value: int, event_id: int | 
     ids = json.dumps([event_id] if event_id is not None else [])
     for metric, start in sorted(buckets.items()):
         params += [player_id, metric, start, value, ids]
-    append = _APPEND_ID[vendor].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
     with prepared_cursor() as cursor:  # one text per set of metrics: prepared once per connection
         cursor.execute(
             "INSERT INTO compliance_window_bucket AS b (player_id, metric, bucket_start, total, count, event_ids) "  # noqa: S608 - placeholders only
-            f"VALUES {rows} ON CONFLICT (player_id, metric, bucket_start) DO UPDATE "
-            f"SET total = b.total + EXCLUDED.total, count = b.count + 1, event_ids = {append}",
+            f"VALUES {rows} {_on_conflict_add(vendor)}",
             params,
         )
 
@@ -278,19 +286,15 @@ def _count_and_read(
         ids = json.dumps([event_id])
         for metric, start in sorted(buckets.items()):
             params += [player_id, metric, start, value, ids]
-        append = _APPEND_ID["postgresql"].format(cap=WindowBucket.EVENT_IDS_PER_BUCKET)
         ctes.append(
             "counted AS (INSERT INTO compliance_window_bucket AS b "  # noqa: S608 - placeholders only
             "(player_id, metric, bucket_start, total, count, "
             f"event_ids) SELECT v.p, v.m, v.s, v.t, 1, v.e FROM (VALUES {rows}) AS v (p, m, s, t, e) "
-            "WHERE EXISTS (SELECT 1 FROM receipt) ON CONFLICT (player_id, metric, bucket_start) DO UPDATE "
-            f"SET total = b.total + EXCLUDED.total, count = b.count + 1, event_ids = {append} "
+            f"WHERE EXISTS (SELECT 1 FROM receipt) {_on_conflict_add('postgresql')} "
             "RETURNING b.metric, b.bucket_start, b.total, b.count)"
         )
         selects.append("SELECT metric, bucket_start, total, count FROM counted")
-    earliest: dict[str, int] = {}
-    for rule in reads:
-        earliest[rule.metric] = min(earliest.get(rule.metric, rule.since(t)), rule.since(t))
+    earliest = _window_starts(reads, t)
     if earliest:
         older = " OR ".join(["(metric = %s AND bucket_start >= %s AND bucket_start < %s)"] * len(earliest))
         params.append(player_id)
@@ -317,9 +321,7 @@ def _count_and_read(
 def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> dict[tuple[str, int], tuple[int, int]]:
     """One bounded statement: the buckets of every counted rule's window (from the earliest start
     per metric up to `t`'s bucket), summed per (metric, window start) in Python."""
-    earliest: dict[str, int] = {}
-    for rule in counted:
-        earliest[rule.metric] = min(earliest.get(rule.metric, rule.since(t)), rule.since(t))
+    earliest = _window_starts(counted, t)
     where = " OR ".join(["(metric = %s AND bucket_start >= %s AND bucket_start <= %s)"] * len(earliest))
     params: list[object] = [player_id]
     for metric, since in sorted(earliest.items()):
@@ -332,6 +334,15 @@ def _read_windows(player_id: int, counted: list[rules.ActiveRule], t: int) -> di
         )
         rows = cursor.fetchall()
     return _sum_windows(rows, counted, t)
+
+
+def _window_starts(rules_read: list[rules.ActiveRule], t: int) -> dict[str, int]:
+    """The earliest bucket each metric's windows need at second `t` (rules sharing a metric read
+    its buckets once, from the longest window's start)."""
+    earliest: dict[str, int] = {}
+    for rule in rules_read:
+        earliest[rule.metric] = min(earliest.get(rule.metric, rule.since(t)), rule.since(t))
+    return earliest
 
 
 def _sum_windows(rows, counted: list[rules.ActiveRule], t: int) -> dict[tuple[str, int], tuple[int, int]]:
@@ -400,15 +411,7 @@ def _converted(rule: rules.ActiveRule, currency: str) -> int | None:
 
 
 def _deposit_threshold(rule: rules.ActiveRule, currency: str) -> int | None:
-    if rule.type != rules.RuleType.DEPOSIT_THRESHOLD:
-        return None
-    if currency not in rule.thresholds:
-        params = rule.parameters
-        converted = selectors.amount_in_currency(params["amount"], params["currency"], currency)
-        if converted is None:
-            logger.warning("rule_threshold_without_rate", rule=rule.code, currencies=(params["currency"], currency))
-        rule.thresholds[currency] = converted
-    return rule.thresholds[currency]
+    return _converted(rule, currency) if rule.type == rules.RuleType.DEPOSIT_THRESHOLD else None
 
 
 # --- runs -------------------------------------------------------------------------------------------------

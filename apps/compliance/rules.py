@@ -168,9 +168,7 @@ def _validate_limit(limit: object) -> dict:
     amount = limit["amount"]
     if type(amount) is not int or not 0 <= amount <= MAX_AMOUNT:
         raise InvalidRule(f"limit.amount is an integer from 0 to {MAX_AMOUNT}.")
-    currency = limit["currency"]
-    if not isinstance(currency, str) or len(currency) != 3 or not currency.isascii() or not currency.isupper():
-        raise InvalidRule("limit.currency is an ISO 4217 currency code.")
+    _validate_text("limit.currency", limit["currency"])
     return {name: limit[name] for name in _LIMIT_FIELDS}
 
 
