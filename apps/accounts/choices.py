@@ -8,6 +8,20 @@ class PlayerStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class BonusState(models.TextChoices):
+    """What the player's bonus account holds, for the wallet's money path (set by bonuses): the
+    wallet reads it with the accounts it locks, so a player who never had a bonus costs a bet no
+    bonus query, and a win or refund that would credit bonus money after the bonus ended (its round
+    was open when it ended) goes where the bonus's own money went."""
+
+    NONE = "none", "No bonus"
+    ACTIVE = "active", "An active bonus"
+    # The last bonus converted: a late bonus share is cash, as the bonus's remaining money became.
+    CONVERTED = "converted", "Last bonus converted"
+    # The last bonus expired, was forfeited or cancelled: a late bonus share goes back to the pool.
+    RETURNED = "returned", "Last bonus returned to the pool"
+
+
 class KycStatus(models.TextChoices):
     UNVERIFIED = "unverified", "Unverified"
     PENDING = "pending", "Pending"

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
-from apps.accounts.choices import KycStatus, PlayerStatus
+from apps.accounts.choices import BonusState, KycStatus, PlayerStatus
 
 
 class User(AbstractUser):
@@ -83,6 +83,9 @@ class Player(models.Model):
     # `reality_check_due_at`.
     needs_compliance_checks = models.BooleanField(default=False)
     reality_check_due_at = models.DateTimeField(null=True, blank=True)
+    # Decided by bonuses only, written through accounts' services, read by the wallet's lock
+    # query like the two above (BonusState says what for).
+    bonus_state = models.CharField(max_length=16, choices=BonusState.choices, default=BonusState.NONE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +94,9 @@ class Player(models.Model):
             models.UniqueConstraint("brand", Lower("email"), name="player_email_unique_per_brand"),
             models.CheckConstraint(condition=models.Q(status__in=PlayerStatus.values), name="player_status_valid"),
             models.CheckConstraint(condition=models.Q(kyc_status__in=KycStatus.values), name="player_kyc_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(bonus_state__in=BonusState.values), name="player_bonus_state_valid"
+            ),
             models.CheckConstraint(condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="player_country_iso_3166"),
         ]
 

@@ -259,6 +259,12 @@ def set_needs_compliance_checks(*, player_id: int, needed: bool) -> None:
     Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)
 
 
+def set_bonus_state(*, player_id: int, state: str) -> None:
+    """What the player's bonus account holds (`BonusState`), in the caller's transaction (a
+    bonus's grant or end, under the wallet's lock of the player). Writes only on a change."""
+    Player.objects.filter(pk=player_id).exclude(bonus_state=state).update(bonus_state=state)
+
+
 def set_player_status(*, player_id: int, status: str) -> None:
     """The account's standing (active, locked, frozen, closed), in the caller's transaction."""
     Player.objects.filter(pk=player_id).update(status=status, updated_at=timezone.now())

@@ -6,4 +6,10 @@ class BonusesConfig(AppConfig):
     label = "bonuses"
 
     def ready(self) -> None:
-        from apps.bonuses import receivers  # noqa: F401  (connects the receivers)
+        from apps.bonuses import receivers, services, wagering  # noqa: F401  (connects the receivers)
+        from apps.common import sweeps
+        from apps.wallet import extensions
+
+        extensions.STAKE.register(wagering.on_stake, order=extensions.BONUSES)
+        extensions.WITHDRAWAL.register(wagering.on_withdrawal, order=extensions.BONUSES)
+        sweeps.register("bonuses.expire_due_bonuses", services.expire_due_bonuses)

@@ -1,6 +1,7 @@
 """Refusals of the bonuses app, each with a stable code that clients compare."""
 
 from apps.common.errors import PamError
+from apps.compliance.errors import LimitReached
 
 
 class InvalidCampaign(PamError):
@@ -46,9 +47,26 @@ class GrantRefused(PamError):
     BUDGET_EXHAUSTED = "budget_exhausted"
     BELOW_MIN_DEPOSIT = "below_min_deposit"
     NO_AMOUNT = "no_amount"
+    ACTIVE_BONUS = "active_bonus"
     REASONS = (NO_PROMOTIONS, NOT_ELIGIBLE, NOT_OPTED_IN, CAMPAIGN_CLOSED, CURRENCY, ALREADY_GRANTED,
-               BUDGET_EXHAUSTED, BELOW_MIN_DEPOSIT, NO_AMOUNT)  # fmt: skip
+               BUDGET_EXHAUSTED, BELOW_MIN_DEPOSIT, NO_AMOUNT, ACTIVE_BONUS)  # fmt: skip
 
     def __init__(self, reason: str, message: str | None = None) -> None:
         super().__init__(message, details={"reason": reason})
         self.reason = reason
+
+
+class BonusMaxStake(LimitReached):
+    """A stake above the maximum of a bonus the player is wagering (the wallet contract's
+    LIMIT_REACHED, `error.reason` `bonus_max_stake`); nothing moved."""
+
+    default_message = "This stake is above the maximum allowed while wagering a bonus."
+    reason = "bonus_max_stake"
+
+
+class BonusNotActive(PamError):
+    """The bonus has already ended (converted, expired, forfeited or cancelled)."""
+
+    code = "BONUS_NOT_ACTIVE"
+    status = 409
+    default_message = "This bonus is no longer active."

@@ -144,7 +144,13 @@ class Bonus(models.Model):
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=BonusStatus.choices, default=BonusStatus.ACTIVE)
     amount = models.BigIntegerField(help_text="minor units granted")
-    remaining = models.BigIntegerField(help_text="minor units of the bonus still held")
+    # While active, what the player holds of the bonus is read from their bonus account
+    # (selectors.bonus_shares): bets and wins move it without touching this row. Written at the
+    # grant (the amount) and at the end (0), when `ended_amount` records what the end moved.
+    remaining = models.BigIntegerField(help_text="minor units of the bonus held when last written")
+    ended_amount = models.BigIntegerField(
+        null=True, blank=True, help_text="minor units the end moved: to cash (converted) or to the pool"
+    )
     wagering_required = models.BigIntegerField(help_text="minor units")
     wagering_done = models.BigIntegerField(default=0, help_text="minor units")
     granted_at = models.DateTimeField()
@@ -157,12 +163,18 @@ class Bonus(models.Model):
 
     class Meta:
         verbose_name_plural = "bonuses"
-        indexes = [models.Index(fields=["player", "-id"], name="bonus_player_newest")]
+        indexes = [
+            models.Index(fields=["player", "-id"], name="bonus_player_newest"),
+            # The sweep's look-up of active bonuses past their expiry.
+            models.Index(fields=["expires_at"], condition=Q(status="active"), name="bonus_active_expiry"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=BonusStatus.values), name="bonus_status_known"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bonus_amount_positive"),
+            # Not bounded by the amount: wins on bonus stakes are bonus money too.
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="bonus_remaining_not_negative"),
             models.CheckConstraint(
-                condition=Q(remaining__gte=0, remaining__lte=F("amount")), name="bonus_remaining_in_range"
+                condition=Q(ended_amount__isnull=True) | Q(ended_amount__gte=0), name="bonus_ended_amount_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(wagering_required__gte=0, wagering_done__gte=0), name="bonus_wagering_not_negative"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.bonuses.choices import BonusStatus
 from apps.bonuses.models import Bonus, Campaign
+from apps.common.db import prepared_cursor
+from apps.common.timestamps import aware_from_sql
 from apps.compliance import selectors as compliance
 from apps.wallet import selectors as wallet
 from apps.wallet.choices import TransactionKind
@@ -95,4 +101,112 @@ def list_bonuses(player: Player, cursor: int | None = None) -> tuple[list[Bonus]
     rows = list(bonuses.order_by("-pk")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    _as_read(player, rows)
     return rows, (rows[-1].pk if more else None)
+
+
+def _as_read(player: Player, rows: list[Bonus]) -> None:
+    """Set each row's status and remaining as they are now (in memory, for display): an active
+    bonus holds its share of the bonus account; one past its expiry is expired and holds nothing,
+    whether or not the sweep has moved its money yet."""
+    now = timezone.now()
+    shares = None
+    for row in rows:
+        if row.status != BonusStatus.ACTIVE:
+            continue
+        if status_as_read(row, now) == BonusStatus.EXPIRED:
+            row.status, row.remaining = BonusStatus.EXPIRED, 0
+            continue
+        if shares is None:
+            shares = bonus_shares(wallet.get_wallet_state(player.pk).bonus, active_bonuses(player.pk))
+        row.remaining = shares.get(row.pk, 0)
+
+
+# --- active bonuses: what the money path reads ---------------------------------------------------
+
+
+@dataclass
+class ActiveBonus:
+    """An active bonus as the money path reads it (plain SQL: no model instance per stake)."""
+
+    pk: int
+    public_id: str
+    player_id: int
+    campaign_code: str
+    currency_id: str
+    amount: int
+    expires_at: dt.datetime | None
+    wagering_done: int
+    wagering_required: int
+    # Before the stake that read it counted (equal to wagering_done when read otherwise).
+    wagering_done_before: int
+    max_stake: int | None
+    forfeit_on_withdrawal: bool
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def wagering_met(self) -> bool:
+        return self.wagering_done >= self.wagering_required
+
+
+ACTIVE_COLUMNS = (
+    "b.id, b.public_id, b.player_id, c.code, b.currency_id, b.amount, b.expires_at, {done}, b.wagering_required, "
+    "b.wagering_done, c.max_stake, c.forfeit_on_withdrawal"
+)
+ACTIVE_FROM = (
+    "FROM bonuses_bonus b JOIN bonuses_campaign c ON c.id = b.campaign_id "
+    "WHERE b.player_id = %s AND b.status = %s ORDER BY b.id"
+)
+
+
+def active_rows(rows) -> list[ActiveBonus]:
+    """ActiveBonus values from rows of ACTIVE_COLUMNS (expires_at made aware, the flag a bool)."""
+    bonuses = []
+    for row in rows:
+        bonus = ActiveBonus(*row)
+        bonus.expires_at, bonus.forfeit_on_withdrawal = (
+            aware_from_sql(bonus.expires_at),
+            bool(bonus.forfeit_on_withdrawal),
+        )
+        bonuses.append(bonus)
+    return bonuses
+
+
+def active_bonuses(player_id: int) -> list[ActiveBonus]:
+    """The player's active bonuses, oldest first (expired ones not yet swept among them)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {ACTIVE_COLUMNS.format(done='b.wagering_done')} {ACTIVE_FROM}",
+            [player_id, BonusStatus.ACTIVE.value],
+        )
+        return active_rows(cursor.fetchall())
+
+
+def bonus_shares(bonus_balance: int, active: list[ActiveBonus]) -> dict[int, int]:
+    """What each active bonus holds of the player's bonus account. Bets spend bonus money oldest
+    bonus first and wins on bonus stakes add to it, so a newer bonus holds its granted amount
+    until the older ones are spent: the balance is handed out newest first, each up to its amount,
+    and the oldest holds the rest (wins included). With one active bonus (the default: a campaign
+    must allow another) it holds the whole balance."""
+    shares: dict[int, int] = {}
+    left = bonus_balance
+    for bonus in reversed(active[1:]):
+        shares[bonus.pk] = min(bonus.amount, left)
+        left -= shares[bonus.pk]
+    if active:
+        shares[active[0].pk] = left
+    return shares
+
+
+def status_as_read(bonus: Bonus, now: dt.datetime | None = None) -> str:
+    """The bonus's status now: an active bonus past its expiry is expired even before the sweep
+    has moved its money."""
+    if (
+        bonus.status == BonusStatus.ACTIVE
+        and bonus.expires_at is not None
+        and bonus.expires_at <= (now or timezone.now())
+    ):
+        return BonusStatus.EXPIRED
+    return bonus.status

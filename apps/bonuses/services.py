@@ -1,8 +1,10 @@
-"""Changes of the bonuses app: campaigns saved by staff, players opting in, grants.
+"""Changes of the bonuses app: campaigns saved by staff, players opting in, grants, the ends a
+sweep or staff decide.
 
 A grant moves money: one `wallet.services.credit` from the bonus pool to the player's bonus
 account, whose `commit_with` writes the `Bonus` row in the money's transaction (both or neither).
-Wagering, conversion, expiry and forfeiture are still to come.
+Wagering, conversion and forfeiture on withdrawal happen inside the wallet's own transactions
+(`wagering.py`); expiry and cancellation end a bonus in a transaction of their own (`endings.py`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
+from apps.accounts import services as accounts
+from apps.accounts.choices import BonusState
 from apps.accounts.models import Player, User
-from apps.bonuses import campaigns, errors, locks, selectors, signals
-from apps.bonuses.choices import DEPOSIT_TRIGGERS, CampaignKind, Trigger, WageringBase
+from apps.bonuses import campaigns, endings, errors, locks, selectors, signals
+from apps.bonuses.choices import DEPOSIT_TRIGGERS, BonusStatus, CampaignKind, Trigger, WageringBase
 from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
@@ -220,6 +224,9 @@ def _write_bonus(
         if spent + amount > campaign.budget:
             raise refuse(refuse.BUDGET_EXHAUSTED, "This campaign's budget cannot pay this bonus.")
     now = timezone.now()
+    # Under the player's wallet lock: a bonus ends under it too, so this read stays true to commit.
+    if not campaign.allow_concurrent and any(not bonus.expired(now) for bonus in selectors.active_bonuses(player.pk)):
+        raise refuse(refuse.ACTIVE_BONUS, "The player is wagering another bonus.")
     base = amount + (deposit_amount or 0) if campaign.wagering_base == WageringBase.BONUS_AND_DEPOSIT else amount
     bonus = Bonus(
         player=player, campaign=campaign, currency_id=campaign.currency_id, amount=amount, remaining=amount,
@@ -232,6 +239,7 @@ def _write_bonus(
             bonus.save()
     except IntegrityError as exc:
         raise refuse(refuse.ALREADY_GRANTED, "The player already had this campaign's bonus.") from exc
+    accounts.set_bonus_state(player_id=player.pk, state=BonusState.ACTIVE)
     if campaign.trigger == Trigger.STAFF_GRANT:
         staff_trail.record_staff_action(
             actor=acting_user, action=staff_trail.BONUS_GRANT, target=bonus,
@@ -279,3 +287,33 @@ def grant_for_deposit(*, player_id: int, transaction_id: str, amount: int, curre
         except errors.GrantRefused:
             continue
     return granted
+
+
+# --- ends decided outside a money movement ---------------------------------------------------------
+
+
+def cancel_bonus(bonus: Bonus, *, acting_user: User | None, reason: str) -> Bonus:
+    """Staff cancel an active bonus with a reason: what the player holds of it goes back to the
+    bonus pool (a `bonus_cancelled` transaction), a `bonus.cancel` staff action in the same
+    transaction. Raises BonusNotActive if it already ended, InvalidCampaign without a reason."""
+    return endings.end_bonus(bonus, BonusStatus.CANCELLED, reason=reason, acting_user=acting_user)
+
+
+EXPIRY_SWEEP_BATCH = 200
+
+
+def expire_due_bonuses(*, limit: int = EXPIRY_SWEEP_BATCH) -> int:
+    """The expiry sweep: every active bonus past its expiry ends, its money back to the pool, one
+    money transaction each (the oldest expiry first, at most `limit`). Reads are right before it
+    runs (`selectors.status_as_read`) and a stake never spends an expired bonus (`wagering`); the
+    sweep makes the ledger follow. Returns how many it ended; one already ended elsewhere (a
+    stake, another sweeper) is skipped."""
+    due = Bonus.objects.filter(status=BonusStatus.ACTIVE, expires_at__lte=timezone.now()).order_by("expires_at")
+    ended = 0
+    for bonus in due[:limit]:
+        try:
+            endings.end_bonus(bonus, BonusStatus.EXPIRED)
+        except errors.BonusNotActive:
+            continue
+        ended += 1
+    return ended

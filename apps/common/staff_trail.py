@@ -48,6 +48,7 @@ ACCOUNT_FREEZE = "account.freeze"
 ACCOUNT_REOPEN = "account.reopen"
 BONUS_CAMPAIGN_SAVE = "bonus.campaign_save"
 BONUS_GRANT = "bonus.grant"
+BONUS_CANCEL = "bonus.cancel"
 
 
 class StaffTrailMissing(RuntimeError):

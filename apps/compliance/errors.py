@@ -5,6 +5,8 @@ keep those codes and say why in their message, so the wallet's answers stay what
 says while the site can show the reason.
 """
 
+from typing import Any, ClassVar
+
 from apps.common.errors import PamError
 
 
@@ -23,9 +25,16 @@ class KycRequired(PlayerBlocked):
 
 
 class LimitReached(PamError):
+    """`error.reason` says which limit (the wallet contract): a responsible-gambling limit, a
+    reality check waiting, or (bonuses' subclass) the maximum stake of an active bonus."""
+
     code = "LIMIT_REACHED"
     status = 403
     default_message = "This would break one of the player's responsible-gambling limits."
+    reason: ClassVar[str] = "responsible_gambling_limit"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, **more: Any) -> None:
+        super().__init__(message, details={"reason": self.reason, **(details or {})}, **more)
 
 
 class RealityCheckPending(LimitReached):
@@ -33,6 +42,7 @@ class RealityCheckPending(LimitReached):
     contract's closest code: the interval is a responsible-gambling setting of the player's."""
 
     default_message = "Acknowledge the reality check to continue playing."
+    reason = "reality_check"
 
 
 class InvalidLimit(PamError):

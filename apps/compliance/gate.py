@@ -28,13 +28,12 @@ from functools import cache
 
 from django.db import connection
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.accounts.choices import KycStatus, PlayerStatus
 from apps.accounts.models import Player
 from apps.common.db import prepared_cursor, sql_constants
 from apps.common.events import send_after_commit
-from apps.common.timestamps import iso_utc
+from apps.common.timestamps import aware_from_sql, iso_utc
 from apps.compliance import services, signals
 from apps.compliance.choices import LimitKind, LimitPeriod
 from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded, RealityCheckPending
@@ -52,7 +51,7 @@ from apps.wallet import selectors as wallet_selectors
 _STAKE_LIMITS = (LimitKind.WAGER, LimitKind.LOSS, LimitKind.SESSION)
 
 
-def assert_may_stake(*, player: Player, amount: int) -> None:
+def assert_may_stake(*, player: Player, amount: int, **_: object) -> None:
     """Raise unless `player` may stake `amount` (minor units) now.
 
     Raises PlayerBlocked (the account is not active), PlayerExcluded (a time-out or
@@ -107,7 +106,7 @@ def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None
         raise KycRequired("Deposits are paused until the player's identity is verified.")
 
 
-def deposit_credited(*, player: Player, amount: int) -> None:
+def deposit_credited(*, player: Player, amount: int, **_: object) -> None:
     """The wallet credits a deposit (its `DEPOSIT` moment, inside the money transaction, after the
     lock): never refused, the player has paid. For an unverified player it sums their deposits
     (two queries: the profile, the sum): the deposit that reaches the profile's KYC threshold puts
@@ -120,7 +119,7 @@ def deposit_credited(*, player: Player, amount: int) -> None:
         services.hold_for_kyc(player=player, now=timezone.now())
 
 
-def assert_may_withdraw(*, player: Player, amount: int) -> None:
+def assert_may_withdraw(*, player: Player, amount: int, **_: object) -> None:
     """Raise KycRequired unless the player is verified, PlayerBlocked if the account is frozen or
     closed. Exclusions, limits and a lock (no bets, no deposits) never stop a withdrawal: an
     excluded player must be able to take their money out."""
@@ -130,7 +129,7 @@ def assert_may_withdraw(*, player: Player, amount: int) -> None:
         raise KycRequired("Withdrawals need a verified identity.")
 
 
-def lock_for_chargeback(*, player: Player, amount: int) -> None:
+def lock_for_chargeback(*, player: Player, amount: int, **_: object) -> None:
     """A chargeback (the wallet's `CHARGEBACK` moment, inside its transaction): the account is
     locked with it, so no bet or deposit follows, whatever the balance, and the player's open
     sockets are told why and closed."""
@@ -240,32 +239,23 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
     head = rows[0]
     exclusion = None
     if head.exclusion_kind is not None:
-        exclusion = Exclusion(kind=head.exclusion_kind, starts_at=_aware(head.exclusion_starts_at),
-                              ends_at=_aware(head.exclusion_ends_at),
-                              return_requested_at=_aware(head.exclusion_return_requested_at))  # fmt: skip
+        exclusion = Exclusion(kind=head.exclusion_kind, starts_at=aware_from_sql(head.exclusion_starts_at),
+                              ends_at=aware_from_sql(head.exclusion_ends_at),
+                              return_requested_at=aware_from_sql(head.exclusion_return_requested_at))  # fmt: skip
     limits = {}
     for row in rows:
         if row.limit_kind is None:
             continue
         in_force, _ = limit_in_force(row.limit_amount, bool(row.limit_has_pending), row.limit_pending_amount,
-                                     _aware(row.limit_pending_effective_at),
+                                     aware_from_sql(row.limit_pending_effective_at),
                                      bool(row.limit_pending_needs_confirmation), now)  # fmt: skip
         if in_force is not None:
             limits[(row.limit_kind, row.limit_period)] = in_force
     used = {(kind, period): used_of(kind, getattr(head, _usage_column(kind, period))) for kind, period in windows}
-    return _MoneyPathState(exclusion, _aware(head.kyc_threshold_reached_at), _aware(head.session_started_at),
-                           _aware(head.reality_check_sent_at), _aware(head.reality_check_acknowledged_at),
-                           limits, used)  # fmt: skip
-
-
-def _aware(value) -> dt.datetime | None:
-    """A timestamp from plain SQL: aware from PostgreSQL; from SQLite (embedded mode) naive UTC,
-    or text."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is None or timezone.is_aware(value):
-        return value
-    return value.replace(tzinfo=dt.UTC)
+    at = aware_from_sql
+    return _MoneyPathState(exclusion, at(head.kyc_threshold_reached_at), at(head.session_started_at),
+                           at(head.reality_check_sent_at), at(head.reality_check_acknowledged_at), limits,
+                           used)  # fmt: skip
 
 
 def _refuse_if_held(player: Player, state: _MoneyPathState, now: dt.datetime) -> None:

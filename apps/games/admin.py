@@ -18,6 +18,6 @@ class ProviderAdmin(AuditedAdmin):
 
 @admin.register(Game)
 class GameAdmin(AuditedAdmin):
-    list_display = ("code", "name", "provider", "enabled")
-    list_filter = ("provider", "enabled")
+    list_display = ("code", "name", "provider", "game_type", "enabled")
+    list_filter = ("provider", "game_type", "enabled")
     search_fields = ("code", "name")

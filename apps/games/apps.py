@@ -8,6 +8,7 @@ class GamesConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.games import selectors
-        from apps.games.models import Provider
+        from apps.games.models import Game, Provider
 
         post_save.connect(selectors.forget_providers, sender=Provider, dispatch_uid="games.forget_providers")
+        post_save.connect(selectors.forget_game_types, sender=Game, dispatch_uid="games.forget_game_types")

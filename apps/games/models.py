@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.accounts.models import Player
+from apps.games.choices import GameType
 
 
 class Provider(models.Model):
@@ -28,11 +29,15 @@ class Game(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="games")
     code = models.CharField(max_length=100)
     name = models.CharField(max_length=200)
+    game_type = models.CharField(max_length=16, choices=GameType.choices, default=GameType.SLOTS)
     enabled = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["provider", "code"]
-        constraints = [models.UniqueConstraint(fields=["provider", "code"], name="game_code_unique_per_provider")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "code"], name="game_code_unique_per_provider"),
+            models.CheckConstraint(condition=models.Q(game_type__in=GameType.values), name="game_type_known"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider.code}/{self.code}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from apps.games.models import Provider
+from apps.games.models import Game, Provider
 
 # Every wallet call names its provider; reading the row each time costs a round trip per bet.
 # A disabled or re-keyed provider takes effect within this many seconds in other processes
@@ -32,3 +32,33 @@ def get_enabled_provider(code: str) -> Provider | None:
 def forget_providers(**kwargs) -> None:
     """Drop the cache (connected to Provider's post_save, and used by tests)."""
     _providers.clear()
+
+
+# A game's type, asked on the bets of players wagering a bonus (its weight may be per type).
+# Types rarely change; a change reaches other processes within this many seconds.
+GAME_TYPE_CACHE_SECONDS = 5.0
+_GAME_TYPE_CACHE_SIZE = 10_000
+_game_types: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def game_type(provider_code: str, game_code: str) -> str:
+    """The type (`GameType`) of the provider's game `game_code`, or "" for a game not in the
+    catalogue. Cached per process; the cache is bounded (providers name games we may not list)."""
+    if not game_code:
+        return ""
+    key = (provider_code, game_code)
+    now = time.monotonic()
+    cached = _game_types.get(key)
+    if cached is not None and now - cached[0] < GAME_TYPE_CACHE_SECONDS:
+        return cached[1]
+    found = Game.objects.filter(provider__code=provider_code, code=game_code).values_list("game_type", flat=True)
+    kind = next(iter(found), "")
+    if len(_game_types) >= _GAME_TYPE_CACHE_SIZE:
+        _game_types.clear()
+    _game_types[key] = (now, kind)
+    return kind
+
+
+def forget_game_types(**kwargs) -> None:
+    """Drop the cache (connected to Game's post_save, and used by tests)."""
+    _game_types.clear()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.common.tokens import hash_token, new_token
 from apps.games.errors import TokenInvalid
-from apps.games.models import LaunchToken, Provider
+from apps.games.models import Game, LaunchToken, Provider
 
 LAUNCH_TOKEN_LIFETIME = dt.timedelta(minutes=10)
 
@@ -21,6 +21,14 @@ def save_provider(*, code: str, secret: str, name: str = "", enabled: bool = Tru
         code=code, defaults={"secret": secret, "name": name or code, "enabled": enabled}
     )
     return provider
+
+
+def save_game(*, provider: Provider, code: str, name: str, game_type: str, enabled: bool = True) -> Game:
+    """Create the provider's game `code`, or update its name, type and state."""
+    game, _ = Game.objects.update_or_create(
+        provider=provider, code=code, defaults={"name": name, "game_type": game_type, "enabled": enabled}
+    )
+    return game
 
 
 def issue_launch_token(*, player: Player, provider: Provider) -> str:

@@ -55,6 +55,28 @@ def push_bonus_granted(
     )  # fmt: skip
 
 
+# A bonus's end as the player's notice: a cancellation is a forfeiture the player did not cause.
+_END_NOTICES = {
+    "converted": ("bonus_converted", "Your bonus's wagering is complete: what was left of it is now cash."),
+    "expired": ("bonus_expired", "A bonus has expired."),
+    "forfeited": ("bonus_forfeited", "A bonus was forfeited by your withdrawal."),
+    "cancelled": ("bonus_forfeited", "A bonus was cancelled."),
+}
+
+
+@receiver(bonuses.bonus_ended, dispatch_uid="realtime.push_bonus_ended")
+def push_bonus_ended(
+    sender, player_id: str, bonus_id: str, campaign: str, status: str, amount: int, currency: str, **kwargs
+) -> None:  # fmt: skip
+    """A `bonus_converted`, `bonus_expired` or `bonus_forfeited` notice to every socket of the
+    player, beside the end's `wallet.updated` frame. No receipt, as for a grant."""
+    kind, message = _END_NOTICES[status]
+    services.notify_player(
+        player_id, kind=kind, message=message,
+        data={"bonus_id": bonus_id, "campaign": campaign, "status": status, "amount": amount, "currency": currency},
+    )  # fmt: skip
+
+
 @receiver(compliance.account_locked, dispatch_uid="realtime.disconnect_locked_player")
 def disconnect_locked_player(sender, player_id: str, message: str, data: dict | None = None, **kwargs) -> None:
     """Every socket of the player gets an `account_locked` notice, then closes 4403. A repeat

@@ -31,6 +31,12 @@ class TransactionKind(models.TextChoices):
     REFUND = "refund", "Deposit refunded"
     CHARGEBACK = "chargeback", "Chargeback"
     DEBT_REPAID = "debt_repaid", "Debt repaid"
+    # A bonus's end: what is left of its money moves off the player's bonus account, to cash when
+    # its wagering is met, back to the bonus pool otherwise.
+    BONUS_CONVERTED = "bonus_converted", "Bonus converted"
+    BONUS_EXPIRED = "bonus_expired", "Bonus expired"
+    BONUS_FORFEITED = "bonus_forfeited", "Bonus forfeited"
+    BONUS_CANCELLED = "bonus_cancelled", "Bonus cancelled"
 
 
 # The player's accounts, and those of them whose money can be played (the "balance" every API

@@ -24,18 +24,26 @@ it means (compliance's KYC hold) but do not refuse it for the player's standing;
 comes before the player pays, at the cashier.
 
 Each participant is called with keyword arguments: `player`, the player row the lock query read
-(status and the player-protection fields; read it, do not reload it), and `amount`, the positive
-amount in minor units. A participant refuses by raising a `PamError` (`LimitReached`,
-`PlayerBlocked` …): the wallet lets it propagate with the player's balance and currency added
-to its `extra`, and the transaction rolls back, so nothing a participant wrote stays either. It
-may write its own tables in the transaction (compliance's KYC hold) and register an after-commit
-event (`apps.common.events.send_after_commit`); it never writes the wallet's tables.
+(status and the player-protection fields; read it, do not reload it), `wallet`, the locked
+wallet (`locks.LockedWallet`: the player's accounts as locked, their balances before the
+movement), and `amount`, the positive amount in minor units; at `STAKE` also `game_id`, the
+provider's game code (empty when the provider named none). A participant accepts keyword
+arguments it does not use (`**_`), so a moment can tell more without breaking the others.
 
-A participant that needs the written transaction (bonus wagering progress, sportsbook exposure)
-gets a moment of its own when it arrives, after `_post` writes the transaction and before
-commit, called with the same arguments plus `transaction` (the `Transaction` just written); it
-may still refuse, and the money rolls back with it. No such moment exists until a participant
-needs one.
+A participant refuses by raising a `PamError` (`LimitReached`, `PlayerBlocked` …): the wallet
+lets it propagate with the player's balance and currency added to its `extra`, and the
+transaction rolls back, so nothing a participant wrote stays either. It may write its own tables
+in the transaction (compliance's KYC hold, bonuses' wagering progress) and register an
+after-commit event (`apps.common.events.send_after_commit`); it never writes the wallet's tables
+itself. What it needs of the ledger in the same transaction it asks the wallet for: a bonus's
+end (`services.release_bonus_within`: the player's bonus money to cash or back to the pool, a
+transaction of its own kind, before the movement).
+
+A participant that needs the movement written (a bonus whose wagering this stake completes
+converts what is left after the stake; sportsbook exposure) returns a callable instead of None:
+the wallet calls it with `transaction=` (the `Transaction` just written) after writing the
+movement and before commit, in the order the participants ran. It may refuse too, and the money
+rolls back with it.
 
 Order
 -----
@@ -44,7 +52,7 @@ here, so the order never depends on INSTALLED_APPS or import order:
 
 ====  ============================================================
  100  compliance: its checks (`COMPLIANCE`); a refusal stops the others
- 200  bonuses: wagering progress (reserved)
+ 200  bonuses: expiry, maximum stake and wagering progress (`BONUSES`)
  300  sportsbook: exposure (reserved)
 ====  ============================================================
 
@@ -58,7 +66,8 @@ one position, nor can one participant hold two at the same moment: either raises
 `ImproperlyConfigured` at start-up.
 
 Cost: the wallet iterates `moment.participants`, a tuple rebuilt only when something registers,
-and calls each one directly: no dispatch, lookup or allocation per call.
+and calls each one directly: no dispatch or lookup per call, and a list only when a participant
+returns something to call after the write.
 """
 
 from __future__ import annotations
@@ -67,9 +76,10 @@ from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 
-Participant = Callable[..., object]
+Participant = Callable[..., "Callable[..., None] | None"]
 
 COMPLIANCE = 100
+BONUSES = 200
 
 
 class Moment:
@@ -87,7 +97,7 @@ class Moment:
         return f"<Moment {self.name}>"
 
     def register(self, participant: Participant, *, order: int) -> None:
-        """Call `participant(player=, amount=)` at this moment, at position `order` (above).
+        """Call `participant(player=, wallet=, amount=, …)` at this moment, at position `order` (above).
 
         Again with the same participant and order: nothing changes. Raises ImproperlyConfigured
         if `order` is taken by another participant, or this participant is already at another.

@@ -23,6 +23,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.accounts.choices import BonusState
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
 from apps.common.db import prepared_cursor
@@ -34,6 +35,7 @@ from apps.wallet import chain, errors, extensions, locks, signals
 from apps.wallet.choices import (
     ADJUSTMENTS,
     BALANCE_SIGN,
+    BONUS_POOL,
     HOUSE,
     PLAYABLE_KINDS,
     SYSTEM_ACCOUNT_KINDS,
@@ -85,13 +87,19 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
     def post_bet(wallet: locks.LockedWallet, rollback_first: Transaction | None) -> Transaction:
         if rollback_first is not None:
             raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.")
+        afters = None
         for participant in extensions.STAKE.participants:
-            participant(player=wallet.player, amount=amount)
+            after = participant(player=wallet.player, wallet=wallet, amount=amount, game_id=game_id, origin=ref.origin)
+            if after is not None:
+                afters = [*(afters or ()), after]
         if amount > wallet.balance:
             raise errors.InsufficientFunds()
         from_cash = min(amount, wallet.cash.balance)
         moves = [(wallet.cash, -from_cash), (wallet.bonus, -(amount - from_cash))]
-        return _post(wallet, TransactionKind.BET, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id)
+        tx = _post(wallet, TransactionKind.BET, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id)
+        for after in afters or ():
+            after(transaction=tx)
+        return tx
 
     return _move_money(player_id, currency, ref, post_bet)
 
@@ -113,8 +121,9 @@ def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, 
         if staked.all_rolled_back:
             raise errors.TransactionRolledBack("Every bet of this round was rolled back.")
         to_bonus = _win_split(amount, staked)
-        return _post(wallet, TransactionKind.WIN, ref, [(wallet.cash, amount - to_bonus), (wallet.bonus, to_bonus)],
-                     counter=HOUSE, round_id=round_id, game_id=game_id)  # fmt: skip
+        moves, returned = _bonus_share(wallet, [(wallet.cash, amount - to_bonus)], to_bonus)
+        return _post(wallet, TransactionKind.WIN, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id,
+                     returned_to_pool=returned)  # fmt: skip
 
     return _move_money(player_id, currency, ref, post_win)
 
@@ -136,11 +145,13 @@ def rollback_bet(
         target = next((tx for tx in named if tx.external_id == rolled_back_external_id), None)
         if target is not None and (target.kind != TransactionKind.BET or target.player_id != wallet.player.pk):
             raise errors.RollbackNotAllowed("Only a bet of this player can be rolled back.")
-        own = {wallet.cash.pk: wallet.cash, wallet.bonus.pk: wallet.bonus}
-        refund = [(own[entry.account_id], -entry.amount) for entry in _player_entries(target)] if target else []
+        entries = _player_entries(target) if target else []
+        to_cash = [(wallet.cash, -entry.amount) for entry in entries if entry.account_id == wallet.cash.pk]
+        to_bonus = sum(-entry.amount for entry in entries if entry.account_id == wallet.bonus.pk)
+        refund, returned = _bonus_share(wallet, to_cash, to_bonus)
         return _post(
             wallet, TransactionKind.ROLLBACK, ref, refund, counter=HOUSE, round_id=round_id, game_id=game_id,
-            reverses=target, reverses_external_id=rolled_back_external_id,
+            reverses=target, reverses_external_id=rolled_back_external_id, returned_to_pool=returned,
         )  # fmt: skip
 
     return _move_money(player_id, currency, ref, post_rollback)
@@ -201,7 +212,7 @@ def credit(
     def post_credit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if kind == TransactionKind.DEPOSIT:
             for participant in extensions.DEPOSIT.participants:
-                participant(player=wallet.player, amount=amount)
+                participant(player=wallet.player, wallet=wallet, amount=amount)
         account = wallet.bonus if to_bonus else wallet.cash
         posted = _post(wallet, kind, ref, [(account, amount)], counter=counter)
         if kind == TransactionKind.DEPOSIT and wallet.debt is not None and wallet.debt.balance:
@@ -233,7 +244,7 @@ def reserve_withdrawal(
 
     def post_reservation(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         for participant in extensions.WITHDRAWAL.participants:
-            participant(player=wallet.player, amount=amount)
+            participant(player=wallet.player, wallet=wallet, amount=amount)
         if amount > wallet.cash.balance:
             raise errors.InsufficientFunds("Only cash can be withdrawn, and not more than the cash balance.")
         pending = _open_account(wallet, AccountKind.PENDING_WITHDRAWAL)
@@ -301,7 +312,7 @@ def reverse_deposit(
     def post_reversal(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
         if kind == TransactionKind.CHARGEBACK:
             for participant in extensions.CHARGEBACK.participants:
-                participant(player=wallet.player, amount=amount)
+                participant(player=wallet.player, wallet=wallet, amount=amount)
         from_cash = min(amount, wallet.cash.balance)
         moves = [(wallet.cash, -from_cash)]
         if amount > from_cash:
@@ -309,6 +320,48 @@ def reverse_deposit(
         return _post(wallet, kind, ref, moves, counter=counter)
 
     return _move_money(player_id, currency, ref, post_reversal, commit_with=commit_with)
+
+
+# --- bonus money's end ---------------------------------------------------------------------------
+
+# How a bonus ends, and where what is left of its money goes: to cash when its wagering is met,
+# back to the bonus pool otherwise.
+BONUS_END_KINDS = (
+    TransactionKind.BONUS_CONVERTED, TransactionKind.BONUS_EXPIRED, TransactionKind.BONUS_FORFEITED,
+    TransactionKind.BONUS_CANCELLED,
+)  # fmt: skip
+
+
+def release_bonus_within(
+    wallet: locks.LockedWallet, *, kind: TransactionKind, ref: ExternalRef, amount: int
+) -> Transaction:
+    """Inside a money transaction that holds the player's lock (a participant of the extension
+    point, or `release_bonus`): move `amount` (0 to the bonus balance) of the player's bonus money
+    off their bonus account, as a transaction of `kind` (`BONUS_END_KINDS`): to cash for a
+    conversion, to the bonus pool otherwise. An amount of 0 records the end (its id is taken)
+    and moves nothing. The caller's ref must be new: a used id fails the whole call."""
+    if kind not in BONUS_END_KINDS:
+        raise ValueError(f"{kind} does not end a bonus.")
+    if not 0 <= amount <= wallet.bonus.balance:
+        raise ValueError("A bonus's end moves at most the bonus balance.")
+    if kind == TransactionKind.BONUS_CONVERTED:
+        return _post(wallet, kind, ref, [(wallet.bonus, -amount), (wallet.cash, amount)])
+    return _post(wallet, kind, ref, [(wallet.bonus, -amount)], counter=BONUS_POOL)
+
+
+def release_bonus(
+    *, player_id: int, currency: str, kind: TransactionKind, ref: ExternalRef,
+    amount_of: Callable[[locks.LockedWallet], int], commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
+    """A bonus's end in a transaction of its own (an expiry's sweep, a staff cancellation): under
+    the player's lock, `amount_of(wallet)` says how much of the bonus money is this bonus's (it may
+    refuse with a PamError, say when the bonus already ended), then `release_bonus_within`.
+    Idempotent on `ref`."""
+
+    def post_release(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        return release_bonus_within(wallet, kind=kind, ref=ref, amount=amount_of(wallet))
+
+    return _move_money(player_id, currency, ref, post_release, commit_with=commit_with)
 
 
 # --- internals -----------------------------------------------------------------------------------
@@ -346,16 +399,17 @@ def _move_money(
             wallet, replayed, rollback_first = _open(player_id, currency, ref)
             if replayed:
                 return replayed
-            # What the player holds before the movement, for a refusal after it (which rolls it back).
-            before = _state(wallet) if commit_with is not None else None
+            # What the player holds before the movement, for a refusal after it (which rolls it
+            # back): a participant's once the movement is written, or `commit_with`'s.
+            before = _state(wallet)
             try:
                 tx = operation(wallet, rollback_first)
                 if commit_with is not None:
                     commit_with(tx)
                 return Posted.of(tx)
             except PamError as refusal:
-                # The contract: errors carry the balance (an operation refuses before it writes).
-                refusal.extra = {**(before or _state(wallet)), **refusal.extra}
+                # The contract: errors carry the balance.
+                refusal.extra = {**before, **refusal.extra}
                 raise
     except IntegrityError:
         if not retry:
@@ -516,6 +570,25 @@ def _win_split(amount: int, stakes: RoundStakes) -> int:
     return amount * stakes.from_bonus // stakes.staked
 
 
+def _bonus_share(
+    wallet: locks.LockedWallet, moves: list[tuple[Account, int]], share: int
+) -> tuple[list[tuple[Account, int]], int]:
+    """Where a win's or a refund's bonus share goes: (the player's moves, the part returned to the
+    bonus pool). Bonus money exists only under an active bonus: while the player has one (or bonus
+    money, which only an active bonus holds) the share is bonus money; after the bonus ended with
+    the round still open, it goes where the bonus's own money went: to cash after a conversion,
+    back to the pool after an expiry, forfeiture or cancellation (`Player.bonus_state`)."""
+    if not share:
+        return moves, 0
+    state = wallet.player.bonus_state
+    if wallet.bonus.balance or state == BonusState.ACTIVE:
+        return [*moves, (wallet.bonus, share)], 0
+    if state == BonusState.CONVERTED:
+        cash = sum(amount for _, amount in moves)
+        return [(wallet.cash, cash + share)], 0
+    return moves, share
+
+
 def _player_entries(tx: Transaction) -> list[Entry]:
     """The entries of `tx` on player accounts (those with a balance_after), in order."""
     return list(tx.entries.filter(balance_after__isnull=False).order_by("pk"))
@@ -554,17 +627,20 @@ def _post(
     reverses_external_id: str = "",
     reason: str = "",
     acting_user: User | None = None,
+    returned_to_pool: int = 0,
 ) -> Transaction:
     """Write one transaction: the player's moves (entry amounts), the counter account's opposite
-    entry, the new stored balances and version. A transaction whose moves are all zero is recorded
-    (its id is taken) with no entries, and keeps the version. Moves between the player's own
+    entry, the new stored balances and version. `returned_to_pool` is a bonus share that goes to
+    the bonus pool instead of the player (`_bonus_share`): an entry of its own, against the
+    counter. A transaction whose moves are all zero is recorded (its id is taken) with no entries
+    for the player, and keeps the version. Moves between the player's own
     accounts (a withdrawal's reservation) need no counter account.
 
     `Transaction.amount` is what the movement did to the playable balance (cash and bonus): a
     payout from the pending-withdrawal account is 0, the reservation before it the debit."""
     moves = [(account, amount) for account, amount in moves if amount]
     currency = wallet.cash.currency_id
-    net = sum(amount for _, amount in moves)
+    net = sum(amount for _, amount in moves) + returned_to_pool
     if net and counter is None:
         raise ValueError("Moves that do not sum to zero need a counter account.")
     if moves:
@@ -592,13 +668,15 @@ def _post(
         created_at=timezone.now(),
     )
     entries = [(account.pk, amount, account.balance, account.version) for account, amount in moves]
+    if returned_to_pool:
+        entries.append((_system_account_id(BONUS_POOL, currency), returned_to_pool, None, None))
     if net:
         entries.append((_system_account_id(counter, currency), -net, None, None))
     # The cash account holds the head of the player's chain: it is written even when nothing moves.
     tx.chain_hash = wallet.cash.chain_hash = chain.link(wallet.cash.chain_hash, tx, entries)
     touched = {account.pk: account for account, _ in moves} | {wallet.cash.pk: wallet.cash}
     _write(tx, entries, list(touched.values()))
-    if not moves:
+    if not moves:  # nothing the player holds changed (a share returned to the pool at most): no frame
         return tx
     send_after_commit(signals.transaction_posted, **_event(tx, wallet))
     return tx

@@ -56,7 +56,9 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     "wallet.api": {"games": CALL},
     "games": _PRODUCT,
     "payments": _PRODUCT,
-    "bonuses": _PRODUCT,
+    # Writes the player's bonus state (what the wallet's lock reads) through accounts' services;
+    # reads a game's type for the wagering weights.
+    "bonuses": {**_PRODUCT, "accounts": CALL, "games": READ},
     "sportsbook": _PRODUCT,
     # Writes the player row through accounts' services; reads the ledger through the wallet's
     # selectors; plugs its checks into the wallet's money transaction and its exclusion notice and

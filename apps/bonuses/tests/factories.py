@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.utils import timezone
 
+from apps.accounts.choices import BonusState
 from apps.accounts.models import Currency, Player
+from apps.accounts.services import set_bonus_state
 from apps.bonuses import services
 from apps.bonuses.models import Bonus, Campaign
+from apps.common.idempotency import ExternalRef
+from apps.wallet.choices import BONUS_POOL, TransactionKind
+from apps.wallet.services import credit
 
 # A valid campaign of each kind (the fields it needs and nothing it does not).
 KINDS = {
@@ -29,8 +35,17 @@ def campaign(code: str = "SPRING", *, kind: str = "deposit_match", acting_user=N
     return services.save_campaign(code=code, acting_user=acting_user, reason="test", weights=weights, **values)
 
 
+def fund_bonus(player: Player, amount: int) -> None:
+    """The money a grant of `amount` credits (bonus pool to the player's bonus account), for a
+    `bonus_of` row; the player's bonus state as a grant sets it."""
+    credit(player_id=player.pk, currency=player.currency_id, amount=amount, kind=TransactionKind.BONUS, to_bonus=True,
+           counter=BONUS_POOL, ref=ExternalRef("test", f"fund:{player.pk}:{amount}:{uuid.uuid4().hex}", "f"))  # fmt: skip
+    set_bonus_state(player_id=player.pk, state=BonusState.ACTIVE)
+
+
 def bonus_of(player: Player, of: Campaign, amount: int = 1_000, **fields) -> Bonus:
-    """A bonus row as a grant writes it, without the money (the list and the admin read these)."""
+    """A bonus row as a grant writes it, without the money (the list and the admin read these;
+    `fund_bonus` adds the money)."""
     now = timezone.now()
     values = {"status": "active", "amount": amount, "remaining": amount, "wagering_required": amount * 10,
               "granted_at": now, "expires_at": now + dt.timedelta(days=30), **fields}  # fmt: skip

@@ -10,7 +10,7 @@ from apps.accounts.services import issue_token
 from apps.accounts.tests.factories import make_player, make_staff
 from apps.bonuses import selectors
 from apps.bonuses.models import OptIn
-from apps.bonuses.tests.factories import bonus_of, campaign
+from apps.bonuses.tests.factories import bonus_of, campaign, fund_bonus
 from apps.common.timestamps import iso_utc
 from apps.compliance import services as compliance
 
@@ -43,6 +43,7 @@ def test_the_list_is_empty_for_a_player_without_bonuses(api):
 def test_the_list_shows_the_players_bonuses_newest_first_in_minor_units(api, player):
     spring = campaign("SPRING")
     older = bonus_of(player, spring, 1_000)
+    fund_bonus(player, 1_000)
     newer = bonus_of(player, campaign("SUMMER"), 2_500, status="converted", remaining=0, wagering_done=25_000,
                      ended_at=timezone.now())  # fmt: skip
     bonus_of(make_player(), spring)  # another player's

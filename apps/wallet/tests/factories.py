@@ -6,7 +6,9 @@ import uuid
 
 from django.db.models import Sum
 
+from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
+from apps.accounts.services import set_bonus_state
 from apps.accounts.tests.factories import make_player
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.wallet import selectors, services
@@ -34,7 +36,9 @@ def funded_player(amount: int, currency: str = "EUR", **overrides) -> Player:
 
 
 def grant_bonus(player: Player, amount: int, ref: ExternalRef | None = None) -> services.Posted:
-    """Put `amount` into the player's bonus account, from the bonus pool."""
+    """Put `amount` into the player's bonus account, from the bonus pool, and mark the player as
+    holding an active bonus (as the bonuses app's grant does)."""
+    set_bonus_state(player_id=player.pk, state=BonusState.ACTIVE)
     return services.credit(
         player_id=player.pk,
         currency=player.currency_id,

@@ -15,7 +15,7 @@ from apps.common.models import OutboxEvent
 from apps.compliance.errors import LimitReached
 from apps.wallet import extensions, services
 from apps.wallet.choices import BONUS_POOL, TransactionKind
-from apps.wallet.models import Transaction
+from apps.wallet.models import Account, Transaction
 from apps.wallet.signals import transaction_posted
 from apps.wallet.tests.factories import a_ref, bet, funded_player, wallet
 
@@ -25,11 +25,17 @@ MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL, extensio
 
 @pytest.fixture
 def moments(monkeypatch):
-    """The process's moments, restored as they were (compliance's checks) after the test."""
+    """The process's moments with compliance's checks alone (the positions after it free for the
+    test's participants), restored as they were after the test."""
     for moment in MOMENTS:
-        monkeypatch.setattr(moment, "_registered", moment._registered)
-        monkeypatch.setattr(moment, "participants", moment.participants)
+        kept = tuple((order, participant) for order, participant in moment._registered if order <= 100)
+        monkeypatch.setattr(moment, "_registered", kept)
+        monkeypatch.setattr(moment, "participants", tuple(participant for _, participant in kept))
     return MOMENTS
+
+
+def wallet_account_id(player) -> int:
+    return Account.objects.get(player=player, kind="cash").pk
 
 
 def recorder(calls: list, name: str):
@@ -99,11 +105,13 @@ def test_a_bet_calls_the_stake_participants_in_order_with_the_locked_player_and_
     bet(player, 700)
     # then
     assert [(name, sorted(arguments)) for name, arguments in calls] == [
-        ("bonuses", ["amount", "player"]),
-        ("sportsbook", ["amount", "player"]),
+        ("bonuses", ["amount", "game_id", "origin", "player", "wallet"]),
+        ("sportsbook", ["amount", "game_id", "origin", "player", "wallet"]),
     ]
     assert [(arguments["player"].pk, arguments["amount"]) for _, arguments in calls] == [(player.pk, 700)] * 2
     assert calls[0][1]["player"] is calls[1][1]["player"]  # the row the lock read, not one per participant
+    assert calls[0][1]["wallet"].player is calls[0][1]["player"]
+    assert calls[0][1]["wallet"].cash.pk == wallet_account_id(player)  # the locked wallet itself
     assert wallet(player) == (300, 0, 2)
 
 
@@ -141,7 +149,7 @@ def test_a_refusal_rolls_back_the_money_and_what_the_participant_wrote_and_carri
     player = funded_player(1_000)
     later = []
 
-    def refuse(*, player, amount):
+    def refuse(*, player, amount, **_):
         # Written in the money transaction (an outbox row), so it must go with the refusal.
         send_after_commit(transaction_posted, player_id=str(player.pk), note="written before refusing")
         raise LimitReached("Over the test's limit.", extra={"limit_source": "test"})
@@ -244,3 +252,43 @@ def test_the_check_lets_the_wallet_import_its_own_and_common():
         "doc = 'compliance registers apps.compliance.gate at the extension point'"
     )
     assert imports_of_compliance(source, "apps.wallet") == []
+
+
+@pytest.mark.django_db
+def test_a_participant_may_return_what_to_run_once_the_movement_is_written(moments):
+    player = funded_player(1_000)
+    seen = []
+
+    def participant(*, wallet, **_):
+        def after(*, transaction):
+            seen.append((transaction.kind, transaction.amount, wallet.cash.balance))
+
+        return after
+
+    extensions.STAKE.register(participant, order=200)
+    # when
+    posted = bet(player, 700)
+    # then: called with the written transaction, the locked wallet already moved
+    assert seen == [(TransactionKind.BET, -700, 300)]
+    assert posted.balance == 300
+
+
+@pytest.mark.django_db
+def test_a_refusal_after_the_write_rolls_the_movement_back(moments):
+    player = funded_player(1_000)
+
+    def participant(**_):
+        def after(**_):
+            raise LimitReached("Refused once written.")
+
+        return after
+
+    extensions.STAKE.register(participant, order=200)
+    transactions_before = Transaction.objects.count()
+    # when
+    with pytest.raises(LimitReached) as refused:
+        bet(player, 700)
+    # then
+    assert refused.value.extra["balance"] == 1_000
+    assert wallet(player) == (1_000, 0, 1)
+    assert Transaction.objects.count() == transactions_before

@@ -1,4 +1,5 @@
-"""`manage.py outbox_sweeper`: dispatch again what a crash left undispatched (apps.common.outbox).
+"""`manage.py outbox_sweeper`: dispatch again what a crash left undispatched (apps.common.outbox),
+and run the apps' periodic sweeps (apps.common.sweeps: a bonus's expiry) on each pass.
 
 `make serve` runs it beside the ASGI server. `--once` sweeps once and exits (for cron or tests).
 """
@@ -12,7 +13,7 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from apps.common import outbox
+from apps.common import outbox, sweeps
 
 
 class Command(BaseCommand):
@@ -33,21 +34,24 @@ class Command(BaseCommand):
         if once:
             done = outbox.sweep(grace=grace_delta)
             self.stdout.write(f"outbox_sweeper: dispatched {done} event(s), {outbox.undispatched_count()} left")
+            for name, count in sweeps.run_all().items():
+                self.stdout.write(f"outbox_sweeper: {name}: {count}")
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write(f"outbox_sweeper: sweeping every {interval} s (grace {grace} s)")
-        sweeps = 0
+        passes = 0
         while not stop.is_set():
             try:
                 while outbox.sweep(grace=grace_delta):  # a full batch may mean more are waiting
                     if stop.is_set():
                         break
-                if sweeps % max(1, int(3600 / interval)) == 0:
+                sweeps.run_all()
+                if passes % max(1, int(3600 / interval)) == 0:
                     outbox.purge(keep=keep)
             except Exception as exc:  # the database restarting: log and keep sweeping
                 self.stderr.write(f"outbox_sweeper: sweep failed: {exc!r}")
                 close_old_connections()
-            sweeps += 1
+            passes += 1
             stop.wait(interval)

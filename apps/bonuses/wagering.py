@@ -1,0 +1,131 @@
+"""Bonuses inside the wallet's money transaction (`apps.wallet.extensions`, position `BONUSES`).
+
+At a stake (`on_stake`, after compliance's checks): a player who never had a bonus, or whose
+bonuses have all ended, pays nothing (the player row the wallet's lock read says so, or the bonus
+balance: bonus money exists only under an active bonus). Otherwise one statement counts the stake
+towards the current bonus's wagering (weighted by game) and reads the active bonuses. Then, in
+order: a bonus past its expiry ends (its money back to the pool) before the stake can spend it;
+a stake above the maximum of a bonus still being wagered is refused (`LIMIT_REACHED`, reason
+`bonus_max_stake`; the count rolls back with it); a bonus whose wagering this stake met converts
+what is left of it to cash, after the stake (the callable returned to the wallet).
+
+At a withdrawal (`on_withdrawal`): an active bonus whose campaign says so is forfeited (its money
+back to the pool) in the withdrawal's transaction, so a withdrawal and a bonus kept cannot both
+happen; a bonus past its expiry ends as expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+from django.db import connection
+from django.utils import timezone
+
+from apps.accounts.choices import BonusState
+from apps.accounts.models import Player
+from apps.bonuses import errors, selectors
+from apps.bonuses.choices import BonusStatus
+from apps.bonuses.endings import end_within
+from apps.bonuses.selectors import ActiveBonus
+from apps.common.db import prepared_cursor
+from apps.games import selectors as games
+
+
+def _may_hold_bonus(player: Player, wallet) -> bool:
+    """Whether the player may have an active bonus: the row's state, or bonus money (which a
+    grant racing this call's lock may have credited after the row was read)."""
+    return player.bonus_state == BonusState.ACTIVE or wallet.bonus.balance > 0
+
+
+def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: str = "", **_: object):
+    """The stake's bonus work (module docstring). Returns None, or the conversion to run after the
+    stake is written."""
+    if not _may_hold_bonus(player, wallet):
+        return None
+    now = timezone.now()
+    active = count_stake(player.pk, amount, game_id, games.game_type(origin, game_id), now)
+    for bonus in [bonus for bonus in active if bonus.expired(now)]:
+        end_within(wallet, bonus, active, BonusStatus.EXPIRED, now=now)
+    limits = [
+        bonus.max_stake for bonus in active if bonus.max_stake and bonus.wagering_done_before < bonus.wagering_required
+    ]
+    if limits and amount > min(limits):
+        raise errors.BonusMaxStake(
+            f"The largest stake while wagering this bonus is {min(limits)}.", details={"max_stake": min(limits)}
+        )
+    met = [bonus for bonus in active if bonus.wagering_met]
+    if not met:
+        return None
+
+    def convert(**_: object) -> None:
+        for bonus in met:
+            end_within(wallet, bonus, active, BonusStatus.CONVERTED, now=now)
+
+    return convert
+
+
+def on_withdrawal(*, player: Player, wallet, **_: object) -> None:
+    """Forfeit the bonuses a withdrawal ends (module docstring), before the withdrawal's own move."""
+    if not _may_hold_bonus(player, wallet):
+        return
+    now = timezone.now()
+    active = selectors.active_bonuses(player.pk)
+    for bonus in list(active):
+        if bonus.expired(now):
+            end_within(wallet, bonus, active, BonusStatus.EXPIRED, now=now)
+        elif bonus.forfeit_on_withdrawal and not bonus.wagering_met:
+            end_within(wallet, bonus, active, BonusStatus.FORFEITED, now=now)
+
+
+# How much of a stake counts towards a bonus's wagering: the weight of the game's code, else of
+# its type, else the campaign's default, in percent, the product floored. Correlated on the
+# bonus's campaign, so the stake's statement needs no read before it.
+_WEIGHT = (
+    "COALESCE((SELECT w.percent FROM bonuses_gameweight w WHERE w.campaign_id = bonuses_bonus.campaign_id "
+    "AND w.game_code = %s), (SELECT w.percent FROM bonuses_gameweight w WHERE w.campaign_id = "
+    "bonuses_bonus.campaign_id AND w.game_type = %s), (SELECT c.default_weight_percent FROM bonuses_campaign c "
+    "WHERE c.id = bonuses_bonus.campaign_id))"
+)
+# The bonus a stake counts for: the oldest active one, not expired, whose wagering is not met.
+_CURRENT = (
+    "SELECT id FROM bonuses_bonus WHERE player_id = %s AND status = %s AND (expires_at IS NULL OR expires_at > %s) "
+    "AND wagering_done < wagering_required ORDER BY id LIMIT 1"
+)
+_COUNT = (
+    f"UPDATE bonuses_bonus SET wagering_done = wagering_done + CAST(%s AS BIGINT) * {_WEIGHT} / 100 "  # noqa: S608
+    f"WHERE id = ({_CURRENT}) RETURNING id, wagering_done"
+)
+_DONE_AFTER = "COALESCE(up.wagering_done, b.wagering_done)"
+
+
+@cache
+def _count_stake_sql(vendor: str) -> str:
+    """PostgreSQL: the count and the read of the active bonuses in one statement (prepared). The
+    read sees the rows as before the update, joined to the update's new value."""
+    if vendor != "postgresql":
+        return _COUNT
+    return (
+        f"WITH up AS ({_COUNT}) SELECT {selectors.ACTIVE_COLUMNS.format(done=_DONE_AFTER)} "
+        + selectors.ACTIVE_FROM.replace("WHERE", "LEFT JOIN up ON up.id = b.id WHERE")
+    )
+
+
+def count_stake(player_id: int, amount: int, game_code: str, game_type: str, now: dt.datetime) -> list[ActiveBonus]:
+    """Inside a stake's money transaction: count the stake towards the wagering of the player's
+    current bonus (above) and read every active bonus, oldest first, with its wagering before and
+    after. One statement on PostgreSQL; two on SQLite. The caller's refusal rolls the count back."""
+    status = BonusStatus.ACTIVE.value
+    at = connection.ops.adapt_datetimefield_value(now)
+    count = [amount, game_code or None, game_type or None, player_id, status, at]
+    with prepared_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_count_stake_sql("postgresql"), [*count, player_id, status])
+            return selectors.active_rows(cursor.fetchall())
+    rows = selectors.active_bonuses(player_id)  # as before the count
+    with prepared_cursor() as cursor:
+        cursor.execute(_COUNT, count)
+        counted = dict(cursor.fetchall())
+    for row in rows:
+        row.wagering_done = counted.get(row.pk, row.wagering_done)
+    return rows
