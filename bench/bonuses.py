@@ -62,8 +62,9 @@ def alternating(host, port, requests, workers) -> tuple[Result, Result, list[flo
 
 
 def bonuses_benchmark(workers: int) -> None:
-    print(f"== bonuses: bets of players wagering a bonus vs players with none (c={CONCURRENCY}, {PAIRS} pairs of "
-          f"slices, {DURATION:.0f} s each in all); {PLAYERS} players, half with a bonus; {workers} workers")  # fmt: skip
+    print(f"== bonuses: bets of players wagering a bonus vs players with none (c={CONCURRENCY}, {PAIRS} pairs "
+          f"of slices, {DURATION:.0f} s each in all); {PLAYERS} players, half with a bonus; "
+          f"{workers} workers")  # fmt: skip
     with served(workers) as (host, port, env):
         provider, secret = "bench", secrets.token_hex(32)
         players = _run(env, "bench.seed", str(PLAYERS), provider, secret, "0").strip().split("\n")[0].split()
@@ -79,7 +80,8 @@ def bonuses_benchmark(workers: int) -> None:
         print(f"{granted} bonuses granted to {len(with_bonus)} players; {len(without)} players without")
         print(none.line())
         print(bonus.line())
-        print(f"c={CONCURRENCY}: (bonus)/(none) = {ratio(bonus, none)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}, "
+        pairs = " ".join(f"{r:.2f}" for r in pair_ratios)
+        print(f"c={CONCURRENCY}: (bonus)/(none) = {ratio(bonus, none)} (pairs {pairs}, "
               f"median {statistics.median(pair_ratios):.2f}; pairs with both slices spread over the workers: "
               f"{len(balanced)}, median {statistics.median(balanced) if balanced else float('nan'):.2f}), "
               f"target ≥ 0.90; p99 none {none.percentile(99):.1f} ms, bonus {bonus.percentile(99):.1f} ms; "

@@ -44,7 +44,7 @@ def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: 
     if not _may_hold_bonus(player, wallet):
         return None
     now = timezone.now()
-    active = count_stake(player.pk, amount, game_id, games.game_type(origin, game_id), now)
+    active = count_stake(player.pk, amount, game_id, games.game_type(games.provider_of_origin(origin), game_id), now)
     for bonus in [bonus for bonus in active if bonus.expired(now)]:
         end_within(wallet, bonus, active, BonusStatus.EXPIRED, now=now)
     limits = [
