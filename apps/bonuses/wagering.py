@@ -33,8 +33,6 @@ from apps.bonuses.selectors import ActiveBonus
 from apps.common.db import prepared_cursor
 from apps.games import selectors as games
 
-PROVIDER_ORIGIN_PREFIX = "provider:"
-
 
 def _may_hold_bonus(player: Player, wallet) -> bool:
     """Whether the player may have an active bonus: the row's state, or bonus money (which a
@@ -43,11 +41,9 @@ def _may_hold_bonus(player: Player, wallet) -> bool:
 
 
 def _game_type(origin: str, game_id: str) -> str:
-    """The game's type in the catalogue: a provider's calls reach the wallet with the origin
-    `provider:<code>` (the wallet API's); any other origin names no catalogued game."""
-    if not origin.startswith(PROVIDER_ORIGIN_PREFIX):
-        return ""
-    return games.game_type(origin.removeprefix(PROVIDER_ORIGIN_PREFIX), game_id)
+    """The game's type in the catalogue; an origin that is not a provider's names no game."""
+    provider = games.provider_of_origin(origin)
+    return games.game_type(provider, game_id) if provider else ""
 
 
 def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: str = "", **_: object):
