@@ -15,6 +15,7 @@ from apps.bonuses.models import Bonus, Campaign
 from apps.common.idempotency import ExternalRef
 from apps.wallet.choices import BONUS_POOL, TransactionKind
 from apps.wallet.services import credit
+from apps.wallet.tests.factories import system_balance
 
 # A valid campaign of each kind (the fields it needs and nothing it does not).
 KINDS = {
@@ -51,3 +52,8 @@ def bonus_of(player: Player, of: Campaign, amount: int = 1_000, **fields) -> Bon
     values = {"status": "active", "amount": amount, "remaining": amount, "wagering_required": amount * 10,
               "granted_at": now, "expires_at": now + dt.timedelta(days=30), **fields}  # fmt: skip
     return Bonus.objects.create(player=player, campaign=of, currency_id=of.currency_id, **values)
+
+
+def pool() -> int:
+    """The bonus pool's balance in EUR (a system account's is the sum of its entries)."""
+    return system_balance(BONUS_POOL)

@@ -8,7 +8,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
@@ -16,7 +15,7 @@ from apps.accounts.tests.factories import make_staff
 from apps.bonuses import receivers, services
 from apps.bonuses.errors import GrantRefused
 from apps.bonuses.models import Bonus
-from apps.bonuses.tests.factories import campaign
+from apps.bonuses.tests.factories import campaign, pool
 from apps.common.events import dispatch
 from apps.common.models import OutboxEvent
 from apps.compliance import services as compliance
@@ -32,7 +31,7 @@ from apps.payments.tests.factories import (
     verified_player,
 )
 from apps.wallet.choices import AccountKind, TransactionKind
-from apps.wallet.models import Entry, Transaction
+from apps.wallet.models import Transaction
 from apps.wallet.signals import transaction_posted
 
 pytestmark = pytest.mark.django_db
@@ -44,12 +43,6 @@ WELCOME = {"kind": "deposit_match", "match_percent": 100, "cap": 10_000, "trigge
 @pytest.fixture(autouse=True)
 def provider():
     return a_provider()
-
-
-def pool() -> int:
-    """The bonus pool's balance in EUR: a system account's is derived, the sum of its entries."""
-    entries = Entry.objects.filter(account__kind=AccountKind.BONUS_POOL, account__currency_id="EUR")
-    return entries.aggregate(total=Sum("amount", default=0))["total"]
 
 
 def pays(player, amount: int, committed) -> str:

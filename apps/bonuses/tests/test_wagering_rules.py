@@ -6,7 +6,6 @@ without a bonus paying nothing for bonuses on a bet."""
 from __future__ import annotations
 
 import pytest
-from django.db.models import Sum
 from django.test import Client
 
 from apps.accounts.choices import BonusState, StaffRole
@@ -15,25 +14,20 @@ from apps.accounts.tests.factories import make_staff
 from apps.bonuses import errors, services
 from apps.bonuses.errors import GrantRefused
 from apps.bonuses.models import Bonus
-from apps.bonuses.tests.factories import campaign
+from apps.bonuses.tests.factories import campaign, pool
 from apps.compliance.models import StaffAction
 from apps.games import services as games
 from apps.payments.tests.factories import account_balance, assert_audit_clean, verified_player
 from apps.realtime import receivers as realtime_receivers
 from apps.wallet.api.signature import signature_of
 from apps.wallet.choices import AccountKind, TransactionKind
-from apps.wallet.models import Entry, Transaction
+from apps.wallet.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
 FIXED = {"kind": "fixed", "amount": 5_000, "trigger": "staff_grant", "requires_opt_in": False,
          "wagering_multiple": 10, "max_stake": 1_000, "forfeit_on_withdrawal": True}  # fmt: skip
 PROVIDER, SECRET = "rules-games", "rules-secret-0123456789"
-
-
-def pool() -> int:
-    entries = Entry.objects.filter(account__kind=AccountKind.BONUS_POOL, account__currency_id="EUR")
-    return entries.aggregate(total=Sum("amount", default=0))["total"]
 
 
 def signed_bet(player, amount: int, tx: str) -> tuple[int, dict]:

@@ -14,12 +14,11 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.bonuses import selectors, services
 from apps.bonuses.models import Bonus
-from apps.bonuses.tests.factories import campaign
+from apps.bonuses.tests.factories import campaign, pool
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.compliance.errors import LimitReached
 from apps.games import services as games
@@ -35,9 +34,9 @@ from apps.payments.tests.factories import (
 )
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet import services as wallet
-from apps.wallet.choices import AccountKind, TransactionKind
+from apps.wallet.choices import TransactionKind
 from apps.wallet.errors import InsufficientFunds
-from apps.wallet.models import Entry, Transaction
+from apps.wallet.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +60,6 @@ def cashier_and_games():
 @pytest.fixture
 def welcome():
     return campaign("WELCOME100", weights=[services.Weight(game_type="table", percent=10)], **WELCOME)
-
-
-def pool() -> int:
-    entries = Entry.objects.filter(account__kind=AccountKind.BONUS_POOL, account__currency_id="EUR")
-    return entries.aggregate(total=Sum("amount", default=0))["total"]
 
 
 class Story:
