@@ -5,7 +5,9 @@ counts Python function calls (cProfile), SQL round trips, CPU seconds of this pr
 PostgreSQL backends serving it. The bet goes through Django's WSGI handler exactly as under
 `make serve` (middleware, DRF view, service, after-commit push on a server loop of its own).
 
-    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--top 30]
+    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--bonus] [--top 30]
+
+`--bonus`: every player wagers an active bonus (a staff grant of a campaign with wagering).
 
 Uses the bench database settings (a fresh database, migrated and seeded here).
 """
@@ -115,6 +117,15 @@ def main() -> None:
             for kind, period, amount in LIMITS:
                 set_limit(player=player, kind=kind, period=period, amount=amount)
         players.append(str(player.pk))
+    if "--bonus" in sys.argv:  # every player wagering a bonus that the run cannot complete
+        from apps.bonuses import services as bonuses
+
+        bonuses.save_campaign(
+            code="PROF", acting_user=None, reason="profile", name="Profile", kind="fixed", enabled=True,
+            requires_opt_in=False, currency=eur, amount=10**6, trigger="staff_grant", wagering_multiple=1000,
+        )  # fmt: skip
+        for player in Player.objects.filter(pk__in=players):
+            bonuses.staff_grant(player, "PROF", acting_user=None, reason="profile", grant_id="profile")
     if "--rules" in sys.argv or os.environ.get("BENCH_RULES") == "1":  # every seeded behaviour rule on
         from bench.seed import enable_rules
 
