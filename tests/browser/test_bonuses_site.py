@@ -16,11 +16,23 @@ from apps.payments.models import BrandPaymentSettings
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
 from tests.browser.test_player_page import log_in, player, server  # noqa: F401
 
+SERIOUS = {"serious", "critical"}
+
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.timeout(300),
     pytest.mark.production_password_hashers,
 ]
+
+
+def assert_accessible(page, name: str) -> None:
+    """axe-core finds no serious or critical violation on the page (as test_player_site's steps)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = [v for v in Axe().run(page).response["violations"] if v["impact"] in SERIOUS]
+    assert violations == [], f"{name}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']]}" for v in violations
+    )
 
 
 @pytest.fixture
@@ -50,6 +62,7 @@ def test_the_cashier_offers_a_bonus_grants_it_with_the_deposit_and_warns_of_its_
             "bonus; expires after 30 days; a withdrawal before the wagering is done forfeits it."
         )
         expect(page.locator("#withdraw-forfeit-warning")).to_be_hidden()
+        assert_accessible(page, "cashier with a bonus offer")
 
         # below the campaign's minimum: said at once, nothing joined or started
         choice.check()
@@ -78,6 +91,7 @@ def test_the_cashier_offers_a_bonus_grants_it_with_the_deposit_and_warns_of_its_
         expect(row.locator("td").nth(1)).to_have_text("30.00")
         expect(row.locator("td").nth(2)).to_have_text("30.00")
         expect(row.locator("td").nth(3)).to_contain_text("0.00 of 300.00")
+        assert_accessible(page, "bonuses")
 
         page.click("nav[aria-label=Main] >> text=Cashier")
         expect(page.locator("#withdraw-forfeit-warning")).to_be_visible(timeout=WAIT_MS)
