@@ -1,17 +1,26 @@
 """The back office's bonuses: campaigns edited through `services.save_campaign` (validation, and
 one `bonus.campaign_save` staff action with the form's reason, weights included); opt-ins and
 bonuses read-only (grants and their progress are the money path's, never typed in here), but for
-the bonuses' cancellation by staff through `services.cancel_bonus`, with a reason."""
+the bonuses' cancellation by staff through `services.cancel_bonus`, with a reason. The campaigns'
+cost report (`selectors.campaign_costs`, from the ledger) is a page linked from the campaign
+list, and its CSV."""
 
 from __future__ import annotations
+
+import csv
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 
-from apps.bonuses import services
+from apps.bonuses import selectors, services
 from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
 from apps.common.admin import ReadOnlyAdmin, ThroughServiceAdmin
+from apps.common.money import ISO_4217, format_minor
 
 
 class CampaignForm(forms.ModelForm):
@@ -46,6 +55,42 @@ class CampaignAdmin(ThroughServiceAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_urls(self):
+        cost = self.admin_site.admin_view(self.cost_view)
+        cost_csv = self.admin_site.admin_view(self.cost_csv_view)
+        return [
+            path("cost/", cost, name="bonuses_campaign_cost"),
+            path("cost.csv", cost_csv, name="bonuses_campaign_cost_csv"),
+            *super().get_urls(),
+        ]
+
+    def cost_view(self, request):
+        """The cost report, read-only: each campaign's sums in minor units and as amounts."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = [
+            {"cost": cost, "amounts": [format_minor(getattr(cost, column), _exponent(cost.currency))
+                                       for column, _ in selectors.COST_COLUMNS]}
+            for cost in selectors.campaign_costs()
+        ]  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Bonus cost by campaign",
+            "rows": rows, "columns": [column for column, _ in selectors.COST_COLUMNS],
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/bonuses/campaign_cost.html", context)
+
+    def cost_csv_view(self, request):
+        """The same report as CSV, in minor units."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        writer = csv.writer(_Echo())
+        lines = (
+            writer.writerow(row) for row in [selectors.COST_HEADER, *(c.as_row() for c in selectors.campaign_costs())]
+        )
+        response = StreamingHttpResponse(lines, content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="bonus-cost.csv"'
+        return response
 
     def call_service(self, request, obj, data, formsets):
         weights = [
@@ -97,3 +142,15 @@ class BonusAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("=public_id", "=player__id", "player__user__username", "campaign__code")
     list_select_related = ("player__user", "campaign")
+
+
+def _exponent(currency: str) -> int:
+    """The currency's minor-unit exponent (ISO 4217, the Currency table's seed)."""
+    return ISO_4217.get(currency, ("", 2))[1]
+
+
+class _Echo:
+    """A file-like object whose write returns what it is given: csv.writer then yields each row's text."""
+
+    def write(self, value: str) -> str:
+        return value

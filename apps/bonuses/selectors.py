@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -212,3 +213,72 @@ def status_as_read(bonus: Bonus, now: dt.datetime | None = None) -> str:
     ):
         return BonusStatus.EXPIRED
     return bonus.status
+
+
+# --- the cost report (the back office) -----------------------------------------------------------
+
+# The ledger's kinds of a bonus's grant and of each of its ends, as the report's columns. Their
+# origin and external ids are services.GRANT_ORIGIN / endings.END_ORIGIN, `grant:…` and
+# `end:<public id>`; both origins are "bonus" (asserted by the report's test).
+LEDGER_ORIGIN = "bonus"
+COST_COLUMNS = (
+    ("granted", TransactionKind.BONUS),
+    ("converted", TransactionKind.BONUS_CONVERTED),
+    ("expired", TransactionKind.BONUS_EXPIRED),
+    ("forfeited", TransactionKind.BONUS_FORFEITED),
+    ("cancelled", TransactionKind.BONUS_CANCELLED),
+)
+
+
+@dataclass(frozen=True)
+class CampaignCost:
+    """What a campaign's bonuses moved in one currency, from the ledger, in minor units: granted
+    (the pool to the players' bonus accounts), converted (bonus money to cash), and what went back
+    to the pool as each end of the others."""
+
+    code: str
+    name: str
+    currency: str
+    bonuses: int
+    granted: int = 0
+    converted: int = 0
+    expired: int = 0
+    forfeited: int = 0
+    cancelled: int = 0
+
+    def as_row(self) -> list:
+        return [self.code, self.name, self.currency, self.bonuses, *(getattr(self, c) for c, _ in COST_COLUMNS)]
+
+
+COST_HEADER = ["campaign", "name", "currency", "bonuses", *(column for column, _ in COST_COLUMNS)]
+
+
+def campaign_costs() -> list[CampaignCost]:
+    """Every campaign's cost, by code, one row per currency its bonuses moved money in (a campaign
+    without any movement: one row of zeros in its own currency). The sums are the ledger's, read
+    through the wallet's selector by the external ids of the campaign's bonuses (their grants'
+    `grant_key`, their ends' `end:<public id>`): two statements per campaign, each with the
+    campaign's ids as its subquery, so the Bonus rows' own copies of the amounts are never summed."""
+    by_kind = {kind.value: column for column, kind in COST_COLUMNS}
+    counts = dict(Bonus.objects.order_by().values_list("campaign_id").annotate(n=Count("pk")))
+    costs = []
+    for campaign in Campaign.objects.order_by("code"):
+        bonuses = Bonus.objects.filter(campaign=campaign).order_by()
+        grants = bonuses.exclude(grant_key=None).values("grant_key")
+        ends = bonuses.exclude(status=BonusStatus.ACTIVE).values(key=Concat(Value("end:"), "public_id"))
+        sums: dict[str, dict[str, int]] = {}
+        for keys in (grants, ends):
+            for (kind, currency), total in wallet.sum_bonus_account_moves(LEDGER_ORIGIN, keys).items():
+                if kind in by_kind:
+                    column = by_kind[kind]
+                    # The bonus account's side: a grant adds to it, every end takes off it.
+                    moved = total if kind == TransactionKind.BONUS else -total
+                    row = sums.setdefault(currency, {})
+                    row[column] = row.get(column, 0) + moved
+        for currency in sorted(sums) or [campaign.currency_id]:
+            costs.append(
+                CampaignCost(
+                    campaign.code, campaign.name, currency, counts.get(campaign.pk, 0), **sums.get(currency, {})
+                )
+            )
+    return costs

@@ -150,6 +150,26 @@ def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
 
 
+# --- a product's own movements, by their external ids (the bonuses' cost report) -------------------
+
+
+def sum_bonus_account_moves(origin: str, external_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+    """The net of the entries on players' bonus accounts of the transactions of `origin` whose
+    external id is one of `external_ids`, by (transaction kind, currency), in minor units: what
+    those movements put on (positive) or took off (negative) the players' bonus money. A kind that
+    moved nothing is absent. `external_ids` may be a list or a query of strings (then one statement,
+    the query as its subquery); each id is looked up on the (external_id, origin) unique index."""
+    rows = (
+        Entry.objects.filter(
+            account__kind=AccountKind.BONUS, transaction__origin=origin, transaction__external_id__in=external_ids
+        )
+        .values_list("transaction__kind", "currency_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {(kind, currency): total for kind, currency, total in rows}
+
+
 # --- the player's history page -------------------------------------------------------------------
 
 

@@ -4,6 +4,11 @@
  * submission (a double click or a retried request moves money once). A deposit sends the browser
  * to the PSP's hosted page (`redirect_url`), which sends it back to `/cashier/?deposit=<id>`.
  * Refusals are shown in words, with the remaining headroom of a deposit limit.
+ *
+ * Bonuses: the deposit form offers the opt-in campaigns a deposit grants that the player may join
+ * (GET bonuses/campaigns); choosing one opts in (POST bonuses/opt-in) before the deposit starts, so
+ * the deposit is the campaign's qualifying event. The withdraw form warns when an active bonus of
+ * the player is forfeited by a withdrawal (GET bonuses).
  */
 import { csrfToken, formatMinor, subscribe } from "./site.js";
 
@@ -132,12 +137,102 @@ async function submit(form, path, onDone) {
   onDone(answer.body, amount);
 }
 
-$("deposit-form").addEventListener("submit", (event) => {
+const DEPOSIT_TRIGGERS = ["first_deposit", "any_deposit"];
+const offered = new Map(); // code -> campaign, as the API listed it
+
+/** A campaign's terms in one sentence (money in minor units of its currency, the wallet's). */
+export function termsText(campaign) {
+  const money = (amount) => `${formatMinor(amount)} ${campaign.currency}`;
+  let offer;
+  if (campaign.kind === "deposit_match") {
+    offer = `${campaign.match_percent} % of your deposit${campaign.cap ? ` up to ${money(campaign.cap)}` : ""}`;
+  } else if (campaign.amount) {
+    offer = money(campaign.amount);
+  } else {
+    offer = campaign.name;
+  }
+  const parts = [offer];
+  if (campaign.min_deposit) parts.push(`minimum deposit ${money(campaign.min_deposit)}`);
+  if (campaign.wagering_multiple) {
+    const base = campaign.wagering_base === "bonus_and_deposit" ? "bonus and deposit" : "bonus";
+    parts.push(`wager ${campaign.wagering_multiple} times the ${base}`);
+  }
+  if (campaign.max_stake) parts.push(`stakes of at most ${money(campaign.max_stake)} while wagering`);
+  if (campaign.expires_after_days) parts.push(`expires after ${campaign.expires_after_days} days`);
+  if (campaign.forfeit_on_withdrawal) parts.push("a withdrawal before the wagering is done forfeits it");
+  return `${parts.join("; ")}.`;
+}
+
+async function loadBonusOffer() {
+  const answer = await call("GET", "/bonuses/campaigns");
+  const campaigns = answer.ok
+    ? (answer.body.results || []).filter((c) => c.requires_opt_in && DEPOSIT_TRIGGERS.includes(c.trigger))
+    : [];
+  const choices = $("bonus-choices");
+  for (const campaign of campaigns) {
+    offered.set(campaign.code, campaign);
+    const label = document.createElement("label");
+    label.className = "check";
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "bonus";
+    input.value = campaign.code;
+    const text = document.createElement("span");
+    const name = document.createElement("strong");
+    name.textContent = campaign.name;
+    text.append(name, `: ${termsText(campaign)}`);
+    label.append(input, " ", text);
+    choices.append(label);
+  }
+  $("bonus-offer").hidden = campaigns.length === 0;
+}
+
+/** The chosen campaign is joined before the deposit; false (and why, shown) if it cannot be. */
+async function joinChosenBonus(form) {
+  const chosen = form.querySelector("[name=bonus]:checked");
+  const campaign = chosen && chosen.value ? offered.get(chosen.value) : null;
+  if (!campaign) return true;
+  const amount = parseMinor(form.querySelector("[name=amount]").value);
+  if (amount !== null && campaign.min_deposit && amount < campaign.min_deposit) {
+    say(`${campaign.name} needs a deposit of at least ${formatMinor(campaign.min_deposit)} ${campaign.currency}.`);
+    return false;
+  }
+  const answer = await call("POST", "/bonuses/opt-in", { code: campaign.code });
+  if (!answer.ok) {
+    say(`Could not join ${campaign.name}: ${(answer.body && answer.body.error && answer.body.error.message) || `the server answered ${answer.status}.`}`);
+    return false;
+  }
+  return true;
+}
+
+$("deposit-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  submit(event.target, "/deposits", (deposit) => {
+  const form = event.target;
+  if (amountOf(form) === null) return;
+  const button = form.querySelector("button");
+  button.disabled = true;
+  const joined = await joinChosenBonus(form);
+  button.disabled = false;
+  if (!joined) return;
+  submit(form, "/deposits", (deposit) => {
     if (deposit.redirect_url) window.location.assign(deposit.redirect_url);
   });
 });
+
+/** The withdraw form's warning: an active bonus that a withdrawal forfeits. */
+async function loadForfeitWarning() {
+  const answer = await call("GET", "/bonuses");
+  const forfeited = answer.ok
+    ? (answer.body.results || []).filter((b) => b.status === "active" && b.forfeit_on_withdrawal)
+    : [];
+  const warning = $("withdraw-forfeit-warning");
+  if (forfeited.length) {
+    const held = forfeited.reduce((sum, b) => sum + b.remaining, 0);
+    warning.textContent = `A withdrawal now forfeits your active bonus (${forfeited.map((b) => b.campaign).join(", ")}): `
+      + `its ${formatMinor(held)} ${config.currency} of bonus money is removed.`;
+  }
+  warning.hidden = forfeited.length === 0;
+}
 
 $("withdraw-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -227,9 +322,13 @@ subscribe({
       loadDeposits();
       loadWithdrawals();
     }
+    // A bonus granted or ended changes what a withdrawal would forfeit.
+    if (transaction.kind.startsWith("bonus")) loadForfeitWarning();
   },
 });
 
 if (config.returned_deposit) showReturnedDeposit(config.returned_deposit);
 loadDeposits();
 loadWithdrawals();
+loadBonusOffer();
+loadForfeitWarning();

@@ -1,7 +1,8 @@
 /**
  * site.js: on every page of the player site, one live wallet (pam-realtime.js) that keeps the
  * header's balance current and shows notices as they arrive (reality checks, limits reached, a
- * deposit credited, the account locked). The page was rendered at a wallet version (the
+ * deposit credited, the account locked, a bonus granted or ended). A notice of a kind this page
+ * does not know shows the server's own message. The page was rendered at a wallet version (the
  * "site-wallet" JSON); the client resumes from it, so nothing committed meanwhile is missed.
  *
  * A page script that wants the frames too imports `subscribe` from here: the same module
@@ -99,9 +100,43 @@ function realityCheckChoice(data) {
   return choice;
 }
 
+/** A bonus notice in words, from its data (amount, campaign, and an end's status); null for any
+ * other notice, or one without the data (then the server's message is shown). */
+export function bonusNoticeText(frame) {
+  const data = frame.data || {};
+  if (!frame.kind.startsWith("bonus_") || !Number.isInteger(data.amount)) return null;
+  const money = `${formatMinor(data.amount)} ${data.currency || ""}`.trim();
+  const name = data.campaign ? ` (${data.campaign})` : "";
+  switch (frame.kind) {
+    case "bonus_granted":
+      return `Bonus granted${name}: ${money} of bonus money to play with.`;
+    case "bonus_converted":
+      return `Bonus wagering complete${name}: ${money} is now cash.`;
+    case "bonus_expired":
+      return `Bonus expired${name}: ${money} of bonus money was removed.`;
+    case "bonus_forfeited":
+      return data.status === "cancelled"
+        ? `Bonus cancelled${name}: ${money} of bonus money was removed.`
+        : `Bonus forfeited by your withdrawal${name}: ${money} of bonus money was removed.`;
+    default:
+      return null;
+  }
+}
+
+/** A link to the bonuses page, beside a bonus notice. */
+function bonusesLink() {
+  const link = document.createElement("a");
+  link.href = "/bonuses/";
+  link.textContent = "Your bonuses";
+  return link;
+}
+
 function onNotice(frame) {
-  const extra = frame.kind === "reality_check" ? realityCheckChoice(frame.data || {}) : null;
-  showNotice(frame.kind, frame.message, extra);
+  const bonusText = bonusNoticeText(frame);
+  let extra = null;
+  if (frame.kind === "reality_check") extra = realityCheckChoice(frame.data || {});
+  else if (frame.kind.startsWith("bonus_")) extra = bonusesLink();
+  showNotice(frame.kind, bonusText || frame.message, extra);
   emit("onNotice", frame);
 }
 

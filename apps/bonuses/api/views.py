@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
 from apps.bonuses import selectors, services
-from apps.bonuses.choices import BonusStatus
+from apps.bonuses.choices import BonusStatus, CampaignKind, Trigger, WageringBase
 from apps.common.errors import InvalidRequest
 from apps.common.schema import component, refusals
 
@@ -29,6 +29,23 @@ class BonusStatusField(serializers.ChoiceField):
         super().__init__(choices=BonusStatus.values, **kwargs)
 
 
+def _choice_field(name: str, choices, description: str):
+    """A choice field whose OpenAPI enum is the named component `name` (one per set of choices)."""
+
+    @extend_schema_field(component(name, {"type": "string", "enum": choices.values, "description": description}))
+    class Field(serializers.ChoiceField):
+        def __init__(self, **kwargs):
+            super().__init__(choices=choices.values, **kwargs)
+
+    Field.__name__ = f"{name}Field"
+    return Field
+
+
+CampaignKindField = _choice_field("BonusCampaignKind", CampaignKind, "what the campaign grants")
+TriggerField = _choice_field("BonusTrigger", Trigger, "what grants the campaign's bonus")
+WageringBaseField = _choice_field("BonusWageringBase", WageringBase, "what the wagering multiple multiplies")
+
+
 class BonusSerializer(serializers.Serializer):
     bonus_id = serializers.CharField(source="public_id")
     campaign = serializers.CharField(source="campaign.code", help_text="the campaign's code")
@@ -38,11 +55,36 @@ class BonusSerializer(serializers.Serializer):
     wagering_required = serializers.IntegerField(help_text="minor units to stake before it converts")
     wagering_done = serializers.IntegerField(help_text="minor units staked so far, weighted by game")
     expires_at = serializers.DateTimeField(allow_null=True, help_text="null: it does not expire")
+    forfeit_on_withdrawal = serializers.BooleanField(
+        source="campaign.forfeit_on_withdrawal", help_text="a withdrawal while it is active forfeits it"
+    )
 
 
 class BonusListSerializer(serializers.Serializer):
     results = BonusSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True, help_text="null on the last page")
+
+
+class CampaignSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="the opt-in code when `requires_opt_in`")
+    name = serializers.CharField()
+    kind = CampaignKindField()
+    trigger = TriggerField()
+    currency = serializers.CharField(source="currency_id", help_text="the currency of its amounts")
+    match_percent = serializers.IntegerField(allow_null=True, help_text="deposit match: % of the deposit")
+    cap = serializers.IntegerField(allow_null=True, help_text="deposit match: the largest bonus, minor units")
+    amount = serializers.IntegerField(allow_null=True, help_text="fixed or free bet: minor units")
+    min_deposit = serializers.IntegerField(allow_null=True, help_text="deposit triggers: minor units")
+    wagering_multiple = serializers.IntegerField(help_text="times the wagering base; 0: no wagering")
+    wagering_base = WageringBaseField()
+    max_stake = serializers.IntegerField(allow_null=True, help_text="the largest stake while wagering, minor units")
+    expires_after_days = serializers.IntegerField(allow_null=True, help_text="null: it does not expire")
+    forfeit_on_withdrawal = serializers.BooleanField(help_text="a withdrawal while it is active forfeits it")
+    requires_opt_in = serializers.BooleanField(help_text="join it first (POST bonuses/opt-in with its code)")
+
+
+class CampaignListSerializer(serializers.Serializer):
+    results = CampaignSerializer(many=True)
 
 
 class OptInInputSerializer(serializers.Serializer):
@@ -84,6 +126,18 @@ class BonusesApi(APIView):
                 "next_cursor": None if next_cursor is None else str(next_cursor),
             }
         )
+
+
+class CampaignsApi(APIView):
+    @extend_schema(
+        operation_id="player_bonuses_campaigns",
+        description="The open campaigns this player may have now, by code (what the cashier offers beside a "
+        "deposit); a one-per-player campaign the player already had is left out. Money in minor units.",
+        responses={200: CampaignListSerializer, **refusals(_AUTHENTICATED)},
+    )
+    def get(self, request):
+        player = accounts.get_player_for_user(request.user)
+        return Response({"results": CampaignSerializer(selectors.list_eligible_campaigns(player), many=True).data})
 
 
 class OptInApi(APIView):

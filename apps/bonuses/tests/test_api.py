@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 BONUSES = "/api/player/v1/bonuses"
 OPT_IN = "/api/player/v1/bonuses/opt-in"
+CAMPAIGNS = "/api/player/v1/bonuses/campaigns"
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ def test_the_list_shows_the_players_bonuses_newest_first_in_minor_units(api, pla
     spring = campaign("SPRING")
     older = bonus_of(player, spring, 1_000)
     fund_bonus(player, 1_000)
-    newer = bonus_of(player, campaign("SUMMER"), 2_500, status="converted", remaining=0, wagering_done=25_000,
+    summer = campaign("SUMMER", forfeit_on_withdrawal=True)
+    newer = bonus_of(player, summer, 2_500, status="converted", remaining=0, wagering_done=25_000,
                      ended_at=timezone.now())  # fmt: skip
     bonus_of(make_player(), spring)  # another player's
 
@@ -54,14 +56,50 @@ def test_the_list_shows_the_players_bonuses_newest_first_in_minor_units(api, pla
         "results": [
             {"bonus_id": newer.public_id, "campaign": "SUMMER", "status": "converted", "amount": 2_500,
              "remaining": 0, "wagering_required": 25_000, "wagering_done": 25_000,
-             "expires_at": iso_utc(newer.expires_at)},
+             "expires_at": iso_utc(newer.expires_at), "forfeit_on_withdrawal": True},
             {"bonus_id": older.public_id, "campaign": "SPRING", "status": "active", "amount": 1_000,
              "remaining": 1_000, "wagering_required": 10_000, "wagering_done": 0,
-             "expires_at": iso_utc(older.expires_at)},
+             "expires_at": iso_utc(older.expires_at), "forfeit_on_withdrawal": False},
         ],
         "next_cursor": None,
     }  # fmt: skip
     assert older.public_id.startswith("bon_")
+
+
+def test_the_campaigns_are_those_open_to_the_player_with_their_terms(api, player):
+    campaign("SPRING", name="Spring match", expires_after_days=30, max_stake=5_000, forfeit_on_withdrawal=True)
+    campaign("GOODWILL", kind="fixed", amount=2_500, trigger="staff_grant", requires_opt_in=False)
+    campaign("ELSEWHERE", countries=["SE"])  # not this player's country
+    campaign("OFF", enabled=False)
+
+    body = api.get(CAMPAIGNS).json()
+
+    assert body == {
+        "results": [
+            {"code": "GOODWILL", "name": "GOODWILL campaign", "kind": "fixed", "trigger": "staff_grant",
+             "currency": "EUR", "match_percent": None, "cap": None, "amount": 2_500, "min_deposit": None,
+             "wagering_multiple": 10, "wagering_base": "bonus", "max_stake": None, "expires_after_days": None,
+             "forfeit_on_withdrawal": False, "requires_opt_in": False},
+            {"code": "SPRING", "name": "Spring match", "kind": "deposit_match", "trigger": "any_deposit",
+             "currency": "EUR", "match_percent": 100, "cap": 10_000, "amount": None, "min_deposit": 1_000,
+             "wagering_multiple": 10, "wagering_base": "bonus", "max_stake": 5_000, "expires_after_days": 30,
+             "forfeit_on_withdrawal": True, "requires_opt_in": True},
+        ]
+    }  # fmt: skip
+
+
+def test_the_campaigns_are_none_for_a_player_who_may_not_receive_promotions(api, player):
+    campaign("SPRING")
+    compliance.start_time_out(player=player, hours=24)
+
+    assert api.get(CAMPAIGNS).json() == {"results": []}
+
+
+def test_the_campaigns_need_a_player(player):
+    client = APIClient()
+    assert client.get(CAMPAIGNS).status_code == 401
+    client.force_authenticate(make_staff(StaffRole.SUPPORT))
+    assert client.get(CAMPAIGNS).status_code == 403
 
 
 def test_the_list_pages_with_its_cursor(api, player, monkeypatch):

@@ -32,3 +32,8 @@ def test_the_cashier_renders_the_forms_its_config_and_the_enabled_providers(clie
     assert html.count('<option value="acmepay">Acme Pay</option>') == 2
     assert html.count('<option value="sandbox">Sandbox PSP</option>') == 2
     assert "gone" not in html
+    # the slots cashier.js fills from the bonuses API: the deposit's bonus offer (no bonus by
+    # default) and the withdrawal's forfeiture warning, hidden until there is something to say
+    assert '<fieldset id="bonus-offer" class="bonus-offer" hidden>' in html
+    assert '<input type="radio" name="bonus" value="" checked> No bonus' in html
+    assert '<p id="withdraw-forfeit-warning" class="warning" hidden></p>' in html
