@@ -88,6 +88,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "payments.view_withdrawal",
         "payments.view_withdrawalawaitingapproval",
         "payments.approve_withdrawal",
+        # Bonuses read: what campaigns cost (the cost report) and the bonuses behind it.
+        "bonuses.view_campaign",
+        "bonuses.view_bonus",
     ],
     StaffRole.ADMIN: ALL,
 }

@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Sum
 
 from apps.accounts.choices import StaffRole
+from apps.accounts.models import User
 from apps.accounts.tests.factories import make_staff
 from apps.bonuses import endings, selectors, services
 from apps.bonuses.choices import BonusStatus
@@ -136,6 +137,12 @@ def test_the_report_is_a_page_and_a_csv_for_staff_who_read_campaigns(client, clo
 
 
 def test_the_report_needs_the_permission_to_read_campaigns(client):
-    client.force_login(make_staff(StaffRole.FINANCE))
+    client.force_login(User.objects.create_user(username="no-role", password="x", is_staff=True))
     assert client.get("/backoffice/bonuses/campaign/cost/").status_code == 403
     assert client.get("/backoffice/bonuses/campaign/cost.csv").status_code == 403
+
+
+def test_finance_reads_the_report(client):
+    client.force_login(make_staff(StaffRole.FINANCE))
+    assert client.get("/backoffice/bonuses/campaign/cost/").status_code == 200
+    assert client.get("/backoffice/bonuses/campaign/cost.csv").status_code == 200
