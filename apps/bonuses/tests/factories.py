@@ -23,7 +23,8 @@ KINDS = {
     "fixed": {"kind": "fixed", "amount": 500, "trigger": "registration", "requires_opt_in": False},
     "free_bet": {"kind": "free_bet", "amount": 200, "trigger": "wagering_threshold", "wagering_threshold": 50_000,
                  "wagering_period_days": 7},
-    "cashback": {"kind": "cashback", "cashback_percent": 10, "cashback_period_days": 7, "trigger": "period_end"},
+    "cashback": {"kind": "cashback", "cashback_percent": 10, "cashback_period_days": 7, "trigger": "period_end",
+                 "starts_at": dt.datetime(2026, 3, 2, tzinfo=dt.UTC)},
 }  # fmt: skip
 
 

@@ -58,6 +58,7 @@ def test_each_kind_saves_with_the_fields_it_needs(kind):
         # No one can opt in before registering; a cash-back, and only one, pays at each period's end.
         ("fixed", {"requires_opt_in": True}, {"requires_opt_in"}),
         ("cashback", {"trigger": "staff_grant"}, {"trigger"}),
+        ("cashback", {"starts_at": None}, {"starts_at"}),
         ("fixed", {"trigger": "period_end"}, {"trigger"}),
     ],
 )
