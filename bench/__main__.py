@@ -6,6 +6,7 @@
 
 import os
 
+from bench.bonuses import bonuses_benchmark
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
 from bench.rules import rules_benchmark
@@ -17,6 +18,7 @@ BENCHMARKS = {
     "payments": payments_benchmark,
     "rules": rules_benchmark,
     "realtime": realtime_benchmark,
+    "bonuses": bonuses_benchmark,
 }
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The back office's bonuses: campaigns edited through `services.save_campaign` (validation, and
 one `bonus.campaign_save` staff action with the form's reason, weights included); opt-ins and
-bonuses read-only (grants and their progress are the money path's, never typed in here)."""
+bonuses read-only (grants and their progress are the money path's, never typed in here), but for
+the bonuses' cancellation by staff through `services.cancel_bonus`, with a reason."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 
 from apps.bonuses import services
 from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
@@ -64,8 +66,32 @@ class OptInAdmin(ReadOnlyAdmin):
     list_select_related = ("player__user", "campaign")
 
 
+class CancelForm(ActionForm):
+    reason = forms.CharField(required=False, help_text="required to cancel a bonus: kept in the staff trail")
+
+
 @admin.register(Bonus)
 class BonusAdmin(ReadOnlyAdmin):
+    """Read-only, with one action: cancel the selected active bonuses (their money back to the
+    pool, a `bonus.cancel` staff action each, recorded by the service), for staff who may change
+    campaigns."""
+
+    action_form = CancelForm
+    actions = ("cancel_bonuses",)
+    actions_recorded_by_services = ("cancel_bonuses",)
+
+    def has_cancel_bonus_permission(self, request) -> bool:
+        return request.user.has_perm("bonuses.change_campaign")
+
+    @admin.action(description="Cancel the selected bonuses (give a reason)", permissions=["cancel_bonus"])
+    def cancel_bonuses(self, request, queryset) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A cancellation needs a reason.", messages.ERROR)
+            return
+        self.decide_each(request, queryset, lambda bonus: services.cancel_bonus(
+            bonus, acting_user=request.user, reason=reason), label=str)  # fmt: skip
+
     list_display = ("public_id", "player", "campaign", "status", "amount", "remaining", "wagering_required",
                     "wagering_done", "currency", "granted_at", "expires_at", "ended_at")  # fmt: skip
     list_filter = ("status",)

@@ -11,6 +11,7 @@ class BonusesConfig(AppConfig):
         from apps.wallet import extensions
 
         extensions.STAKE.register(wagering.on_stake, order=extensions.BONUSES)
+        extensions.REFUND.register(wagering.on_refund, order=extensions.BONUSES)
         extensions.WITHDRAWAL.register(wagering.on_withdrawal, order=extensions.BONUSES)
         sweeps.register("bonuses.expire_due_bonuses", services.expire_due_bonuses)
         sweeps.register("bonuses.pay_due_cashback", services.pay_due_cashback)

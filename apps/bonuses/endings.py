@@ -65,12 +65,13 @@ def end_within(
 def end_bonus(bonus: Bonus, status: BonusStatus, *, reason: str = "", acting_user: User | None = None) -> Bonus:
     """End `bonus` in a money transaction of its own: an expiry found by the sweep, a staff
     cancellation (with a `reason`, a `bonus.cancel` staff action by `acting_user`, None for a
-    command). Raises BonusNotActive if it already ended (a replay of the same end answers the bonus
-    as it ended)."""
+    command). Raises BonusNotActive if it already ended."""
     if status == BonusStatus.CANCELLED and not reason.strip():
         raise errors.InvalidCampaign("A cancellation says why (reason).")
     if status == BonusStatus.CONVERTED:
         raise ValueError("A bonus converts inside the stake that completes its wagering.")
+    if not Bonus.objects.filter(pk=bonus.pk, status=BonusStatus.ACTIVE).exists():
+        raise errors.BonusNotActive  # checked again under the lock (amount_of): this spares the lock
     seen: dict = {}
 
     def amount_of(wallet) -> int:

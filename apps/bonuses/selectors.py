@@ -145,13 +145,15 @@ def why_not_eligible(
 
 def list_eligible_campaigns(player: Player) -> list[Campaign]:
     """The open campaigns the player may join now, by code: what the cashier offers beside a
-    deposit. A one-per-player campaign the player already had a bonus of is left out."""
+    deposit. Only campaigns in the player's wallet currency, and none that staff alone grant; a
+    one-per-player campaign the player already had a bonus of is left out."""
     may_receive = compliance.may_receive_promotions(player)
     if not may_receive:
         return []
     had = set(Bonus.objects.filter(player=player).values_list("campaign_id", flat=True))
+    offered = open_campaigns().filter(currency_id=player.currency_id).exclude(trigger=Trigger.STAFF_GRANT)
     return [
-        campaign for campaign in open_campaigns().order_by("code")
+        campaign for campaign in offered.order_by("code")
         if not (campaign.one_per_player and campaign.pk in had)
         and why_not_eligible(player, campaign, may_receive=True) is None
     ]  # fmt: skip

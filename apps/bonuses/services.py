@@ -159,8 +159,8 @@ def grant(
 ) -> Bonus:  # fmt: skip
     """Grant `campaign` to the player for the trigger `trigger_ref` (a deposit's transaction id,
     a staff grant's own id; it names the player where the event is not the player's own) and, for
-    a cash-back, the period's `net_loss`: the bonus pool credits the player's bonus account and the `Bonus`
-    row (active, wagering required, expiry) commits with the money. A staff grant (`acting_user`,
+    a cash-back, the period's `net_loss`: the bonus pool credits the player's bonus account and
+    the `Bonus` row (active, wagering required, expiry) commits with the money. A staff grant (`acting_user`,
     or a management command's `reason`) is recorded in the staff trail in the same transaction.
 
     A replay of the same trigger moves nothing and answers the first grant's bonus.
@@ -228,7 +228,10 @@ def _write_bonus(
         if spent + amount > campaign.budget:
             raise refuse(refuse.BUDGET_EXHAUSTED, "This campaign's budget cannot pay this bonus.")
     now = timezone.now()
-    # Under the player's wallet lock: a bonus ends under it too, so this read stays true to commit.
+    # Under the player's wallet lock, which every grant and end of a bonus takes: these reads stay
+    # true to commit (the unique index below is the database's own guard of the first).
+    if campaign.one_per_player and Bonus.objects.filter(player=player, campaign=campaign).exists():
+        raise refuse(refuse.ALREADY_GRANTED, "The player already had this campaign's bonus.")
     if not campaign.allow_concurrent and any(not bonus.expired(now) for bonus in selectors.active_bonuses(player.pk)):
         raise refuse(refuse.ACTIVE_BONUS, "The player is wagering another bonus.")
     base = amount + (deposit_amount or 0) if campaign.wagering_base == WageringBase.BONUS_AND_DEPOSIT else amount

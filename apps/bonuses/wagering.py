@@ -9,6 +9,8 @@ a stake above the maximum of a bonus still being wagered is refused (`LIMIT_REAC
 `bonus_max_stake`; the count rolls back with it); a bonus whose wagering this stake met converts
 what is left of it to cash, after the stake (the callable returned to the wallet).
 
+At a rollback of a stake (`on_refund`): the stake comes off the wagering it counted for.
+
 At a withdrawal (`on_withdrawal`): an active bonus whose campaign says so is forfeited (its money
 back to the pool) in the withdrawal's transaction, so a withdrawal and a bonus kept cannot both
 happen; a bonus past its expiry ends as expired.
@@ -38,13 +40,19 @@ def _may_hold_bonus(player: Player, wallet) -> bool:
     return player.bonus_state == BonusState.ACTIVE or wallet.bonus.balance > 0
 
 
+def _game_type(origin: str, game_id: str) -> str:
+    """The game's type in the catalogue; an origin that is not a provider's names no game."""
+    provider = games.provider_of_origin(origin)
+    return games.game_type(provider, game_id) if provider else ""
+
+
 def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: str = "", **_: object):
     """The stake's bonus work (module docstring). Returns None, or the conversion to run after the
     stake is written."""
     if not _may_hold_bonus(player, wallet):
         return None
     now = timezone.now()
-    active = count_stake(player.pk, amount, game_id, games.game_type(origin, game_id), now)
+    active = count_stake(player.pk, amount, game_id, _game_type(origin, game_id), now)
     for bonus in [bonus for bonus in active if bonus.expired(now)]:
         end_within(wallet, bonus, active, BonusStatus.EXPIRED, now=now)
     limits = [
@@ -63,6 +71,13 @@ def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: 
             end_within(wallet, bonus, active, BonusStatus.CONVERTED, now=now)
 
     return convert
+
+
+def on_refund(*, player: Player, wallet, amount: int, game_id: str = "", origin: str = "", **_: object) -> None:
+    """A rolled-back stake did not happen: it comes off the current bonus's wagering as it counted
+    (the same weight), never below zero."""
+    if _may_hold_bonus(player, wallet):
+        count_stake(player.pk, -amount, game_id, _game_type(origin, game_id), timezone.now())
 
 
 def on_withdrawal(*, player: Player, wallet, **_: object) -> None:
@@ -92,8 +107,11 @@ _CURRENT = (
     "SELECT id FROM bonuses_bonus WHERE player_id = %s AND status = %s AND (expires_at IS NULL OR expires_at > %s) "
     "AND wagering_done < wagering_required ORDER BY id LIMIT 1"
 )
+# A negative amount (a refund) takes off what the stake counted (integer division truncates both
+# ways alike), never below zero.
+_COUNTED = f"wagering_done + CAST(%s AS BIGINT) * {_WEIGHT} / 100"
 _COUNT = (
-    f"UPDATE bonuses_bonus SET wagering_done = wagering_done + CAST(%s AS BIGINT) * {_WEIGHT} / 100 "  # noqa: S608
+    f"UPDATE bonuses_bonus SET wagering_done = CASE WHEN {_COUNTED} < 0 THEN 0 ELSE {_COUNTED} END "  # noqa: S608
     f"WHERE id = ({_CURRENT}) RETURNING id, wagering_done"
 )
 _DONE_AFTER = "COALESCE(up.wagering_done, b.wagering_done)"
@@ -117,7 +135,8 @@ def count_stake(player_id: int, amount: int, game_code: str, game_type: str, now
     after. One statement on PostgreSQL; two on SQLite. The caller's refusal rolls the count back."""
     status = BonusStatus.ACTIVE.value
     at = connection.ops.adapt_datetimefield_value(now)
-    count = [amount, game_code or None, game_type or None, player_id, status, at]
+    weight = [amount, game_code or None, game_type or None]
+    count = [*weight, *weight, player_id, status, at]
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_count_stake_sql("postgresql"), [*count, player_id, status])

@@ -34,6 +34,22 @@ def forget_providers(**kwargs) -> None:
     _providers.clear()
 
 
+# A provider's calls to the wallet API are recorded under this origin (`ExternalRef.origin`),
+# which is all the wallet's participants are told of who called: the one place that spells it.
+_PROVIDER_ORIGIN = "provider:"
+
+
+def provider_origin(code: str) -> str:
+    """The wallet origin of provider `code`'s calls."""
+    return _PROVIDER_ORIGIN + code
+
+
+def provider_of_origin(origin: str) -> str:
+    """The provider code of a wallet origin, or "" for one that is not a provider's (an
+    operator's, a payment provider's, a bonus's)."""
+    return origin.removeprefix(_PROVIDER_ORIGIN) if origin.startswith(_PROVIDER_ORIGIN) else ""
+
+
 # A game's type, asked on the bets of players wagering a bonus (its weight may be per type).
 # Types rarely change; a change reaches other processes within this many seconds.
 GAME_TYPE_CACHE_SECONDS = 5.0
@@ -44,7 +60,7 @@ _game_types: dict[tuple[str, str], tuple[float, str]] = {}
 def game_type(provider_code: str, game_code: str) -> str:
     """The type (`GameType`) of the provider's game `game_code`, or "" for a game not in the
     catalogue. Cached per process; the cache is bounded (providers name games we may not list)."""
-    if not game_code:
+    if not game_code or not provider_code:
         return ""
     key = (provider_code, game_code)
     now = time.monotonic()

@@ -14,6 +14,9 @@ before the money is written) and after the call is known not to be a replay, bef
 wallet's own checks (the balance) and before anything is written:
 
 - `STAKE`: a bet (`place_bet`);
+- `REFUND`: a rollback refunding a bet (`rollback_bet`, when the bet is known): `amount` is the
+  stake refunded, with `game_id` and `origin` as at `STAKE` (bonuses take the stake off the
+  wagering it counted for);
 - `DEPOSIT`: a credit of kind deposit (`credit`);
 - `WITHDRAWAL`: a withdrawal's reservation (`reserve_withdrawal`);
 - `CHARGEBACK`: a chargeback taking a deposit back (`reverse_deposit`): compliance locks the
@@ -26,8 +29,9 @@ comes before the player pays, at the cashier.
 Each participant is called with keyword arguments: `player`, the player row the lock query read
 (status and the player-protection fields; read it, do not reload it), `wallet`, the locked
 wallet (`locks.LockedWallet`: the player's accounts as locked, their balances before the
-movement), and `amount`, the positive amount in minor units; at `STAKE` also `game_id`, the
-provider's game code (empty when the provider named none). A participant accepts keyword
+movement), and `amount`, the positive amount in minor units; at `STAKE` and `REFUND` also
+`game_id`, the provider's game code (empty when the provider named none), and `origin`, the
+provider's code. A participant accepts keyword
 arguments it does not use (`**_`), so a moment can tell more without breaking the others.
 
 A participant refuses by raising a `PamError` (`LimitReached`, `PlayerBlocked` …): the wallet
@@ -118,6 +122,7 @@ class Moment:
 
 
 STAKE = Moment("stake")
+REFUND = Moment("refund")
 DEPOSIT = Moment("deposit")
 WITHDRAWAL = Moment("withdrawal")
 CHARGEBACK = Moment("chargeback")

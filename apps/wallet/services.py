@@ -146,6 +146,10 @@ def rollback_bet(
         if target is not None and (target.kind != TransactionKind.BET or target.player_id != wallet.player.pk):
             raise errors.RollbackNotAllowed("Only a bet of this player can be rolled back.")
         entries = _player_entries(target) if target else []
+        if entries:
+            for participant in extensions.REFUND.participants:
+                participant(player=wallet.player, wallet=wallet, amount=-target.amount, game_id=game_id,
+                            origin=ref.origin)  # fmt: skip
         to_cash = [(wallet.cash, -entry.amount) for entry in entries if entry.account_id == wallet.cash.pk]
         to_bonus = sum(-entry.amount for entry in entries if entry.account_id == wallet.bonus.pk)
         refund, returned = _bonus_share(wallet, to_cash, to_bonus)

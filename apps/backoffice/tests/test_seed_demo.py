@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import Player, User
+from apps.bonuses import selectors as bonuses_selectors
 from apps.games.models import Provider
 from apps.payments.models import PaymentProvider, Withdrawal
 from apps.wallet import selectors as wallet
@@ -44,15 +45,30 @@ def test_seeded_players_have_money_and_a_history(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     call_command("seed_demo")
 
+    # carol also has the demo gift (20.00 SEK) and two spins of 5.00 on it, paid from her cash first
+    gift = {"bob": (0, 0), "carol": (2 * 500, 2_000)}
     for player in Player.objects.exclude(user__username="alice"):
+        spent, bonus = gift[player.user.username]
         state = wallet.get_wallet_state(player.pk)
-        assert (state.cash, state.bonus) == (EXPECTED_BALANCE, 0)
+        assert (state.cash, state.bonus) == (EXPECTED_BALANCE - spent, bonus)
         history = wallet.list_transactions_page(player.pk, page_size=100)
         kinds = [row.kind for row in history.rows]
         assert kinds.count("deposit") == 2
-        assert kinds.count("bet") == 7
+        assert kinds.count("bet") == 7 + (2 if bonus else 0)
         assert kinds.count("win") == 3  # the zero wins moved nothing and are not shown
-        assert history.rows[0].balance_after == EXPECTED_BALANCE
+        assert history.rows[0].balance_after == EXPECTED_BALANCE - spent + bonus
+
+
+def test_carol_wagers_the_demo_gift_across_the_slot_and_the_roulette(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    carol = Player.objects.get(user__username="carol")
+    rows, _ = bonuses_selectors.list_bonuses(carol)
+    assert [(r.campaign.code, r.status, r.amount, r.remaining, r.wagering_required, r.wagering_done) for r in rows] == [
+        ("DEMO-GIFT", "active", 2_000, 2_000, 20_000, 1_000)  # every game counts in full for the gift
+    ]
 
 
 def test_alice_is_verified_with_a_withdrawal_awaiting_approval_and_the_sandbox_psp_exists(settings, tmp_path):

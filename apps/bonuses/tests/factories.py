@@ -40,8 +40,9 @@ def campaign(code: str = "SPRING", *, kind: str = "deposit_match", acting_user=N
 def fund_bonus(player: Player, amount: int) -> None:
     """The money a grant of `amount` credits (bonus pool to the player's bonus account), for a
     `bonus_of` row; the player's bonus state as a grant sets it."""
+    ref = ExternalRef("test", f"fund:{player.pk}:{amount}:{uuid.uuid4().hex}", "f")
     credit(player_id=player.pk, currency=player.currency_id, amount=amount, kind=TransactionKind.BONUS, to_bonus=True,
-           counter=BONUS_POOL, ref=ExternalRef("test", f"fund:{player.pk}:{amount}:{uuid.uuid4().hex}", "f"))  # fmt: skip
+           counter=BONUS_POOL, ref=ref)  # fmt: skip
     set_bonus_state(player_id=player.pk, state=BonusState.ACTIVE)
 
 

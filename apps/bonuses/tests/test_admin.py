@@ -6,6 +6,7 @@ import pytest
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_player, make_staff
+from apps.bonuses import services
 from apps.bonuses.models import Campaign, GameWeight
 from apps.bonuses.tests.factories import bonus_of, campaign
 from apps.compliance import audit
@@ -89,5 +90,36 @@ def test_bonuses_are_read_only_and_support_sees_them_but_may_not_change_campaign
     assert support.get("/backoffice/bonuses/campaign/").status_code == 200
     assert support.post(ADD, form()).status_code == 403
     assert support.post(f"/backoffice/bonuses/bonus/{bonus.pk}/change/", {"status": "converted"}).status_code == 403
+    bonus.refresh_from_db()
+    assert bonus.status == "active"
+
+
+def test_an_admin_cancels_a_bonus_with_a_reason_through_the_service(client):
+    player = make_player()
+    bonus = services.grant(player, campaign("GIFT", kind="fixed", trigger="staff_grant", requires_opt_in=False),
+                           trigger_ref="t")  # fmt: skip
+    admin_user = logged_in(client, StaffRole.ADMIN)
+    changelist = "/backoffice/bonuses/bonus/"
+    selected = {"action": "cancel_bonuses", "_selected_action": [bonus.pk]}
+
+    admin_user.post(changelist, {**selected, "reason": ""})  # no reason: refused, nothing ends
+    bonus.refresh_from_db()
+    assert bonus.status == "active"
+
+    admin_user.post(changelist, {**selected, "reason": "duplicate account"})
+    bonus.refresh_from_db()
+    assert (bonus.status, bonus.ended_amount) == ("cancelled", 500)
+    assert StaffAction.objects.filter(action="bonus.cancel", reason="duplicate account").count() == 1
+
+
+def test_support_may_not_cancel_a_bonus(client):
+    player = make_player()
+    bonus = services.grant(player, campaign("GIFT", kind="fixed", trigger="staff_grant", requires_opt_in=False),
+                           trigger_ref="t")  # fmt: skip
+    support = logged_in(client, StaffRole.SUPPORT)
+
+    support.post("/backoffice/bonuses/bonus/", {"action": "cancel_bonuses", "_selected_action": [bonus.pk],
+                                                "reason": "no"})  # fmt: skip
+
     bonus.refresh_from_db()
     assert bonus.status == "active"

@@ -1,22 +1,24 @@
 """Compliance's checks reach the wallet's money transaction through the wallet's extension point,
 registered by `ComplianceConfig.ready()`: in every process that ran `django.setup()`, once per
-moment, first in order."""
+moment, first in order (bonuses' participants after them)."""
 
 import json
 
 from django.apps import apps
 
+from apps.bonuses import wagering
 from apps.compliance import gate
 from apps.wallet import extensions
 from tests.support import PYTHON, clean_env, run
 
 COMPLIANCE_CHECKS = {
-    "stake": ((extensions.COMPLIANCE, gate.assert_may_stake),),
+    "stake": ((extensions.COMPLIANCE, gate.assert_may_stake), (extensions.BONUSES, wagering.on_stake)),
+    "refund": ((extensions.BONUSES, wagering.on_refund),),
     "deposit": ((extensions.COMPLIANCE, gate.deposit_credited),),
-    "withdrawal": ((extensions.COMPLIANCE, gate.assert_may_withdraw),),
+    "withdrawal": ((extensions.COMPLIANCE, gate.assert_may_withdraw), (extensions.BONUSES, wagering.on_withdrawal)),
     "chargeback": ((extensions.COMPLIANCE, gate.lock_for_chargeback),),
 }
-MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL, extensions.CHARGEBACK)
+MOMENTS = (extensions.STAKE, extensions.REFUND, extensions.DEPOSIT, extensions.WITHDRAWAL, extensions.CHARGEBACK)
 
 
 def test_each_moment_has_compliance_s_check_exactly_once():
@@ -32,7 +34,7 @@ def test_a_second_ready_registers_nothing_twice():
 SHOW_PARTICIPANTS = (
     "import django, json; django.setup(); from apps.wallet import extensions as x; print(json.dumps({"
     "m.name: [[order, f'{p.__module__}.{p.__qualname__}'] for order, p in m.registered()]"
-    " for m in (x.STAKE, x.DEPOSIT, x.WITHDRAWAL, x.CHARGEBACK)}))"
+    " for m in (x.STAKE, x.REFUND, x.DEPOSIT, x.WITHDRAWAL, x.CHARGEBACK)}))"
 )
 
 
@@ -45,8 +47,9 @@ def test_a_process_that_only_ran_django_setup_has_them_in_embedded_mode(tmp_path
 
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == {
-        "stake": [[100, "apps.compliance.gate.assert_may_stake"]],
+        "stake": [[100, "apps.compliance.gate.assert_may_stake"], [200, "apps.bonuses.wagering.on_stake"]],
+        "refund": [[200, "apps.bonuses.wagering.on_refund"]],
         "deposit": [[100, "apps.compliance.gate.deposit_credited"]],
-        "withdrawal": [[100, "apps.compliance.gate.assert_may_withdraw"]],
+        "withdrawal": [[100, "apps.compliance.gate.assert_may_withdraw"], [200, "apps.bonuses.wagering.on_withdrawal"]],
         "chargeback": [[100, "apps.compliance.gate.lock_for_chargeback"]],
     }

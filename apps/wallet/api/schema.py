@@ -120,12 +120,15 @@ class WalletError(serializers.Serializer):
 
 
 _SIGNATURE = "INVALID_SIGNATURE (missing or wrong signature, unknown or disabled provider)"
+_STAKE_REFUSALS = (
+    "PLAYER_BLOCKED, LIMIT_REACHED (`error.reason`: `responsible_gambling_limit`, `reality_check` or `bonus_max_stake`)"
+)
 _CONFLICTS = "CURRENCY_MISMATCH, DUPLICATE_TRANSACTION, TRANSACTION_ROLLED_BACK, ROLLBACK_NOT_ALLOWED"
 _TRANSPORT = {400: "INVALID_REQUEST", 401: _SIGNATURE, 413: f"INVALID_REQUEST (body over {MAX_BODY_BYTES} bytes)"}
 REFUSALS = {
     "authenticate": {**_TRANSPORT, 401: f"{_SIGNATURE}, TOKEN_INVALID"},
     "balance": {**_TRANSPORT, 404: "UNKNOWN_PLAYER", 409: "CURRENCY_MISMATCH"},
-    "bet": {**_TRANSPORT, 402: "INSUFFICIENT_FUNDS", 403: "PLAYER_BLOCKED, LIMIT_REACHED (`error.reason` says which)",
+    "bet": {**_TRANSPORT, 402: "INSUFFICIENT_FUNDS", 403: _STAKE_REFUSALS,
             404: "UNKNOWN_PLAYER", 409: _CONFLICTS},
     "win": {**_TRANSPORT, 404: "UNKNOWN_PLAYER", 409: _CONFLICTS},
     "rollback": {**_TRANSPORT, 404: "UNKNOWN_PLAYER", 409: _CONFLICTS},

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.selectors import is_known_currency
 from apps.common.idempotency import ExternalRef, fingerprint
+from apps.games import selectors as game_selectors
 from apps.games import services as games
 from apps.wallet import errors, selectors, services
 from apps.wallet.api import schema as api_schema
@@ -35,7 +36,7 @@ class WalletApi(APIView):
         ref = None
         if "transaction_id" in fields:
             ref = ExternalRef(
-                origin=f"provider:{provider.code}",
+                origin=game_selectors.provider_origin(provider.code),
                 external_id=fields["transaction_id"],
                 fingerprint=fingerprint(self.operation, raw),
             )

@@ -20,7 +20,7 @@ from apps.wallet.signals import transaction_posted
 from apps.wallet.tests.factories import a_ref, bet, funded_player, wallet
 
 WALLET = Path(services.__file__).resolve().parent
-MOMENTS = (extensions.STAKE, extensions.DEPOSIT, extensions.WITHDRAWAL, extensions.CHARGEBACK)
+MOMENTS = (extensions.STAKE, extensions.REFUND, extensions.DEPOSIT, extensions.WITHDRAWAL, extensions.CHARGEBACK)
 
 
 @pytest.fixture

@@ -76,6 +76,18 @@ DEMO_CAMPAIGN = {
     "expires_after_days": 30, "forfeit_on_withdrawal": True,
 }  # fmt: skip
 DEMO_CAMPAIGN_WEIGHTS = [bonuses.Weight(game_type="table", percent=10)]
+# The demo provider's catalogue: the history's rounds are on the slot; the roulette is a table
+# game, which WELCOME100 counts at 10 %.
+DEMO_GAMES = [("demo-slot", "Demo Slot", "slots"), ("demo-roulette", "Demo Roulette", "table")]
+# A staff gift that carol is wagering, so the demo shows a bonus in progress: 20.00 SEK to wager 10 times
+# (it allows another bonus beside it, so she can still join WELCOME100).
+DEMO_GIFT = {
+    "code": "DEMO-GIFT", "name": "Demo gift: 20.00 SEK to play with", "kind": "fixed", "enabled": True,
+    "requires_opt_in": False, "one_per_player": True, "allow_concurrent": True, "currency": "SEK", "amount": 2_000,
+    "trigger": "staff_grant", "wagering_multiple": 10, "wagering_base": "bonus", "default_weight_percent": 100,
+    "expires_after_days": 30,
+}  # fmt: skip
+DEMO_GIFT_PLAYER = "carol"
 
 
 class Command(BaseCommand):
@@ -92,7 +104,9 @@ class Command(BaseCommand):
                 else:
                     accounts.set_password(user=user, password=logins[role.value])
             players = [self._player(brand.code, logins, *fields) for fields in DEMO_PLAYERS]
-            games.save_provider(code=DEMO_PROVIDER, secret=logins["demo-games-secret"], name="Demo Games")
+            studio = games.save_provider(code=DEMO_PROVIDER, secret=logins["demo-games-secret"], name="Demo Games")
+            for code, name, game_type in DEMO_GAMES:
+                games.save_game(provider=studio, code=code, name=name, game_type=game_type)
             sandbox = payments.ensure_sandbox_provider()
         officer = accounts_selectors.find_user(StaffRole.COMPLIANCE.value)
         self._enable_rule(officer)
@@ -103,6 +117,8 @@ class Command(BaseCommand):
         alice = next(p for p in players if p.user.username == PENDING_WITHDRAWAL[0])
         self._pending_withdrawal(alice, sandbox.code)
         self._case(alice, officer)
+        self._gift(next(p for p in players if p.user.username == DEMO_GIFT_PLAYER), accounts_selectors.find_user(
+            StaffRole.ADMIN.value))  # fmt: skip
         self.stdout.write("Back office (staff):")
         for role in StaffRole:
             self.stdout.write(f"  {role.value:<11} password {logins[role.value]}")
@@ -169,6 +185,21 @@ class Command(BaseCommand):
             acting_user=admin, reason="Demo data: the welcome campaign", weights=DEMO_CAMPAIGN_WEIGHTS,
             code=fields.pop("code"), **fields,
         )  # fmt: skip
+
+    def _gift(self, player: Player, admin) -> None:
+        """DEMO-GIFT saved and granted to the player by an admin (fixed ids: a second run grants
+        nothing), then two spins on it, so its wagering shows progress."""
+        fields = {**DEMO_GIFT, "currency": accounts_selectors.get_active_currency(DEMO_GIFT["currency"])}
+        bonuses.save_campaign(acting_user=admin, reason="Demo data: a gift in wagering", code=fields.pop("code"),
+                              **fields)  # fmt: skip
+        if player.currency_id != DEMO_GIFT["currency"]:
+            return
+        bonuses.staff_grant(player, DEMO_GIFT["code"], acting_user=admin, reason="Demo data: a gift",
+                            grant_id="demo-gift")  # fmt: skip
+        for n, game in enumerate(("demo-slot", "demo-roulette")):
+            name = f"demo-{player.user.username}-gift-{n}"
+            wallet.place_bet(amount=500, ref=_game_ref(f"{name}-bet", 500), player_id=player.pk,
+                             currency=player.currency_id, round_id=f"{name}-round", game_id=game)  # fmt: skip
 
     def _case(self, player: Player, officer) -> None:
         """A case for the player's alerts not yet in one (the rule's alert on the large deposit),
