@@ -383,11 +383,13 @@ CASHBACK_SWEEP_BATCH = 200
 @dataclass(frozen=True)
 class CashbackPayment:
     """What one call of `grant_cashback` did: the period, the bonuses it granted (a replay's among
-    them), and whether every player with a loss in the period has now been through."""
+    them), how many players it went through (granted or refused), and whether every player with a
+    loss in the period has now been through."""
 
     period_start: dt.datetime
     period_end: dt.datetime
     granted: list[Bonus]
+    through: int
     finished: bool
 
 
@@ -419,7 +421,7 @@ def grant_cashback(
         campaign=campaign, period_end=end, defaults={"period_start": start, "started_at": timezone.now()}
     )
     if run.finished_at is not None:
-        return CashbackPayment(start, end, [], True)
+        return CashbackPayment(start, end, [], 0, True)
     losers = selectors.cashback_losses(campaign, start, end, after_player_id=run.after_player_id, limit=limit)
     granted = []
     for player_id, loss in losers:
@@ -433,25 +435,28 @@ def grant_cashback(
     finished = limit is None or len(losers) < limit
     if finished:
         CashbackRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(finished_at=timezone.now())
-    return CashbackPayment(start, end, granted, finished)
+    return CashbackPayment(start, end, granted, len(losers), finished)
 
 
 def pay_due_cashback(*, limit: int = CASHBACK_SWEEP_BATCH) -> int:
     """The cash-back sweep: every open cash-back campaign's due period (`selectors.cashback_due_period`:
-    an unfinished one first, then each period after the last paid as it ends), at most `limit`
-    players a pass. Returns how many it granted. One query when no cash-back campaign is open."""
+    an unfinished one first, then each period after the last paid as it ends), through at most
+    `limit` players a pass (granted or refused). Returns how many it granted. One query when no
+    cash-back campaign is open."""
     now = timezone.now()
-    done = 0
+    through = granted = 0
     for campaign in selectors.open_campaigns().filter(kind=CampaignKind.CASHBACK).order_by("pk"):
         period = selectors.cashback_due_period(campaign, now)
         if period is None:
             continue
         # The period's end as `now`: the period that ended there is the one paid.
-        payment = grant_cashback(campaign, period[1], limit=limit - done)
-        done += len(payment.granted) if payment else 0
-        if done >= limit:
+        payment = grant_cashback(campaign, period[1], limit=limit - through)
+        if payment is not None:
+            through += payment.through
+            granted += len(payment.granted)
+        if through >= limit:
             break
-    return done
+    return granted
 
 
 # --- ends decided outside a money movement ---------------------------------------------------------
