@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.errors import UsernameTaken
 from apps.accounts.models import Brand, Currency
-from apps.accounts.tests.factories import make_brand, make_player
+from apps.accounts.tests.factories import PASSWORD, make_brand, make_player
 from apps.bonuses import receivers, services, triggers
 from apps.bonuses.models import Bonus, CashbackRun
 from apps.bonuses.tests.factories import campaign
@@ -52,6 +52,21 @@ def test_a_registration_grants_the_registration_campaigns_the_player_may_have(cl
     assert bonus.grant_key == f"grant:{bonus.campaign_id}:registration:{player.pk}"
     assert account_balance(player, AccountKind.BONUS) == 500
     assert_audit_clean()
+
+
+def test_a_registration_through_the_api_grants_after_the_account_and_its_limits_commit(clock, committed, api_client):
+    make_brand()
+    campaign("GIFT", **WELCOME_GIFT)
+    body = {"username": "newplayer", "email": "new@example.com", "password": PASSWORD, "date_of_birth": "1990-05-17",
+            "country": "MT", "currency": "EUR", "brand": "acme",
+            "deposit_limits": [{"period": "24h", "amount": 5_000}]}  # fmt: skip
+
+    with committed():
+        response = api_client.post("/api/player/v1/auth/register", body, format="json")
+
+    assert response.status_code == 201, response.content
+    player_id = int(response.json()["player_id"])
+    assert Bonus.objects.get(player_id=player_id).amount == 500
 
 
 def test_the_registration_event_says_who_registered_and_a_redelivery_grants_once(clock, committed):
