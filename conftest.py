@@ -8,6 +8,7 @@ from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from rest_framework.test import APIClient
 
 from apps.accounts import registration_throttle, throttling
+from apps.bonuses import triggers as bonus_triggers
 from apps.compliance import engine as rule_engine
 from apps.wallet.services import forget_system_accounts
 
@@ -79,6 +80,14 @@ def _fresh_rule_cache():
     rule_engine.forget_rules()
     yield
     rule_engine.forget_rules()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_threshold_campaigns():
+    """The open wagering-threshold campaigns are cached per process, like the rules."""
+    bonus_triggers.forget()
+    yield
+    bonus_triggers.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.accounts import device, errors, locks, selectors, throttling
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import AuthToken, Brand, Player, PlayerLogin, User
-from apps.accounts.signals import player_logged_in, player_standing_changed
+from apps.accounts.signals import player_logged_in, player_registered, player_standing_changed
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
@@ -53,7 +53,8 @@ def register_player(registration: Registration) -> Player:
     """Create a user and its player profile, or refuse with a stable code.
 
     Raises Underage, UnknownBrand, UnknownCurrency, UsernameTaken, EmailTaken or WeakPassword;
-    nothing is written when it raises. The password is hashed with the first of
+    nothing is written when it raises. Sends `player_registered` (after commit) with the new
+    player: every path that creates a player comes here. The password is hashed with the first of
     PASSWORD_HASHERS (argon2).
     """
     today = timezone.now().date()
@@ -74,7 +75,7 @@ def register_player(registration: Registration) -> Player:
     try:
         with transaction.atomic():
             user.save()
-            return Player.objects.create(
+            player = Player.objects.create(
                 user=user,
                 brand=brand,
                 email=registration.email,
@@ -82,6 +83,13 @@ def register_player(registration: Registration) -> Player:
                 currency=currency,
                 date_of_birth=registration.date_of_birth,
             )
+            # In the player's transaction: the event exists exactly when the player does, and its
+            # receivers run after the outermost commit (registration's deposit limits included).
+            send_after_commit(
+                player_registered, player_id=str(player.pk), brand=brand.code, country=player.country,
+                registered_at=iso_utc(player.created_at),
+            )  # fmt: skip
+            return player
     except IntegrityError:
         # Two registrations raced past the checks above; the constraints decided. Say which.
         _refuse_taken(registration.username, registration.email, brand)

@@ -3,7 +3,8 @@
 `player_standing_changed` is a plain Django signal sent with `.send()` inside the transaction that
 made the change (not a domain event through the outbox): a receiver that raises rolls the change
 back, so what the receivers keep in step with the player commits with it or not at all.
-`player_logged_in` is a domain event: it follows the login, after commit.
+`player_logged_in` and `player_registered` are domain events: they follow the login or the
+registration, after commit.
 """
 
 from django.dispatch import Signal
@@ -21,3 +22,10 @@ player_standing_changed = Signal()
 # address, an IPv6 address's /64; "" when unknown), device_hash: str (the device id's keyed hash;
 # "" when none was given). Compliance indexes the device and network (docs/rules.md).
 player_logged_in = DomainSignal("accounts.player_logged_in")
+
+# A domain event (outbox, after commit), sent by `services.register_player` in the transaction that
+# creates the player, so every way a player is created (the API's and the site's registration, the
+# sandbox's `create_player`) sends it exactly when the player exists. player_id: str, brand: str
+# (the brand's code), country: str (ISO 3166-1 alpha-2), registered_at: ISO-8601. Bonuses grant
+# their registration campaigns on it (docs/bonuses.md).
+player_registered = DomainSignal("accounts.player_registered")

@@ -14,3 +14,4 @@ class BonusesConfig(AppConfig):
         extensions.REFUND.register(wagering.on_refund, order=extensions.BONUSES)
         extensions.WITHDRAWAL.register(wagering.on_withdrawal, order=extensions.BONUSES)
         sweeps.register("bonuses.expire_due_bonuses", services.expire_due_bonuses)
+        sweeps.register("bonuses.pay_due_cashback", services.pay_due_cashback)

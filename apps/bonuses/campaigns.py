@@ -72,6 +72,16 @@ def validate(campaign: Campaign, weights: Iterable[GameWeight] = ()) -> None:
     # base that counts the deposit.
     if campaign.kind == CampaignKind.DEPOSIT_MATCH and campaign.trigger not in DEPOSIT_TRIGGERS:
         problems.setdefault("trigger", "A deposit match is triggered by a deposit (first or any).")
+    # A cash-back pays each of its periods at the period's end; nothing else pays one.
+    if (campaign.kind == CampaignKind.CASHBACK) != (campaign.trigger == Trigger.PERIOD_END):
+        problems.setdefault("trigger", "A cash-back campaign, and only one, is paid at the end of each period.")
+    # Its periods run from its start (without one, the first period paid could be one that ended
+    # before the campaign existed).
+    if campaign.kind == CampaignKind.CASHBACK and campaign.starts_at is None:
+        problems["starts_at"] = "A cash-back's periods run from its start: it needs one."
+    # No one can opt in before they register: an opt-in registration campaign would grant nobody.
+    if campaign.trigger == Trigger.REGISTRATION and campaign.requires_opt_in:
+        problems["requires_opt_in"] = "A registration campaign takes no opt-in: no one can opt in before registering."
     if campaign.wagering_base == WageringBase.BONUS_AND_DEPOSIT and campaign.trigger not in DEPOSIT_TRIGGERS:
         problems.setdefault("wagering_base", "Bonus and deposit needs a deposit trigger.")
     if campaign.budget is not None and (not isinstance(campaign.budget, int) or campaign.budget < 0):

@@ -16,6 +16,8 @@ class Trigger(models.TextChoices):
     ANY_DEPOSIT = "any_deposit", "Any deposit"
     WAGERING_THRESHOLD = "wagering_threshold", "Wagering threshold in a period"
     STAFF_GRANT = "staff_grant", "Staff grant"
+    # A cash-back campaign's: each of its periods pays at its end (services.grant_cashback).
+    PERIOD_END = "period_end", "End of each cash-back period"
 
 
 # The triggers a deposit sets off: they take a minimum deposit.

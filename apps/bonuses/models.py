@@ -193,3 +193,26 @@ class Bonus(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class CashbackRun(models.Model):
+    """The payment of one period of a cash-back campaign (`services.grant_cashback`): how far it has
+    gone through the players with net losses (by player id, so a batch resumes where the last one
+    stopped and a refused player is not asked again), and when it finished. The sweep pays a
+    campaign's periods in order from these rows; a period with no loser still gets its row."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="cashback_runs")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    after_player_id = models.BigIntegerField(default=0, help_text="the last player id the run has been through")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "period_end"], name="cashback_run_once_per_period"),
+            models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="cashback_run_period_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} until {self.period_end:%Y-%m-%d %H:%M}"

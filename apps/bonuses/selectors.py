@@ -10,8 +10,9 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.bonuses.choices import BonusStatus, Trigger
-from apps.bonuses.models import Bonus, Campaign
+from apps.bonuses import periods
+from apps.bonuses.choices import BonusStatus, CampaignKind, Trigger
+from apps.bonuses.models import Bonus, Campaign, CashbackRun
 from apps.common.db import prepared_cursor
 from apps.common.timestamps import aware_from_sql
 from apps.compliance import selectors as compliance
@@ -44,6 +45,70 @@ def is_only_deposit(player: Player, amount: int) -> bool:
     sum of their deposits is its amount (every deposit is positive). Asked right after it
     arrived, this is whether it was their first."""
     return wallet.sum_ledger(player.pk, kinds=[TransactionKind.DEPOSIT]) == amount
+
+
+def enabled_threshold_campaigns() -> list[Campaign]:
+    """The enabled wagering-threshold campaigns that have not ended (some may not have started):
+    what the bet path's cache holds (`triggers.threshold_campaigns`)."""
+    now = timezone.now()
+    return list(
+        Campaign.objects.filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now), enabled=True, trigger=Trigger.WAGERING_THRESHOLD
+        )
+    )
+
+
+# What a player staked: their bets less the bets rolled back (the ledger's signed amounts: a bet
+# is negative, its rollback positive), as a wager limit counts it. Their net loss: stakes less
+# wins, after rollbacks, as a loss limit counts it (compliance's SUMMED_KINDS).
+STAKE_KINDS = (TransactionKind.BET, TransactionKind.ROLLBACK)
+LOSS_KINDS = (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def stakes_since(player_id: int, starts: list[dt.datetime]) -> list[int]:
+    """What the player staked (cash and bonus money alike) from each of `starts` on (a bet at the
+    start included), one query for all of them."""
+    # The wallet's windows exclude their start; timestamps are whole microseconds, so the window
+    # after the microsecond before `start` is the one from `start` on.
+    sums = wallet.sum_ledger_windows(player_id, [(STAKE_KINDS, start - _MICROSECOND) for start in starts])
+    return [-total for total in sums]
+
+
+def cashback_losses(
+    campaign: Campaign, start: dt.datetime, end: dt.datetime, *, after_player_id: int = 0, limit: int | None = None
+) -> list[tuple[int, int]]:
+    """(player id, net loss) of the players of the campaign's currency who lost in [start, end):
+    stakes less wins, after rollbacks, cash and bonus money alike, above zero; by player id,
+    after `after_player_id`, at most `limit`."""
+    rows = wallet.sum_ledger_by_player(
+        kinds=LOSS_KINDS, currency=campaign.currency_id, since=start, until=end, below=0,
+        after_player_id=after_player_id, limit=limit,
+    )  # fmt: skip
+    return [(player_id, -total) for player_id, total in rows]
+
+
+def cashback_due_period(campaign: Campaign, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """The cash-back campaign's period to pay now, (start, end), or None: the period of its last
+    run while that run is unfinished, else the period after it once that has ended, and for a
+    campaign never paid the latest period that has ended (nothing before it)."""
+    latest = periods.last_ended_period(campaign.starts_at, campaign.cashback_period_days, now)
+    if latest is None:
+        return None
+    last = CashbackRun.objects.filter(campaign=campaign).order_by("-period_end").first()
+    if last is None:
+        return latest
+    if last.finished_at is None:
+        return last.period_start, last.period_end
+    length = dt.timedelta(days=campaign.cashback_period_days)
+    if last.period_end + length > latest[1]:
+        return None
+    return last.period_end, last.period_end + length
+
+
+def find_cashback_campaign(code: str) -> Campaign | None:
+    """The cash-back campaign whose code is `code`, in any case, open or not; None if none."""
+    return Campaign.objects.filter(code__iexact=code, kind=CampaignKind.CASHBACK).first()
 
 
 def find_open_campaign(code: str) -> Campaign | None:

@@ -21,9 +21,9 @@ from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player, User
-from apps.bonuses import campaigns, endings, errors, locks, selectors, signals
+from apps.bonuses import campaigns, endings, errors, locks, periods, selectors, signals, triggers
 from apps.bonuses.choices import DEPOSIT_TRIGGERS, BonusStatus, CampaignKind, Trigger, WageringBase
-from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
+from apps.bonuses.models import Bonus, Campaign, CashbackRun, GameWeight, OptIn
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
@@ -136,12 +136,15 @@ def opt_in(player: Player, code: str) -> tuple[OptIn, bool]:
 # --- grants --------------------------------------------------------------------------------------
 
 
-def bonus_amount(campaign: Campaign, deposit_amount: int | None) -> int:
+def bonus_amount(campaign: Campaign, deposit_amount: int | None, net_loss: int | None = None) -> int:
     """What the campaign grants: a deposit match's `match_percent` of the deposit, floored (the
-    player never gets a fraction of a cent more than promised), up to `cap`; otherwise `amount`."""
+    player never gets a fraction of a cent more than promised), up to `cap`; a cash-back's
+    `cashback_percent` of the period's `net_loss`, floored; otherwise `amount`."""
     if campaign.kind == CampaignKind.DEPOSIT_MATCH:
         matched = (deposit_amount or 0) * campaign.match_percent // 100
         return min(matched, campaign.cap) if campaign.cap is not None else matched
+    if campaign.kind == CampaignKind.CASHBACK:
+        return max(net_loss or 0, 0) * campaign.cashback_percent // 100
     return campaign.amount or 0
 
 
@@ -152,11 +155,12 @@ def grant_key(campaign: Campaign, trigger_ref: str) -> str:
 
 def grant(
     player: Player, campaign: Campaign, *, trigger_ref: str, deposit_amount: int | None = None,
-    acting_user: User | None = None, reason: str = "",
+    acting_user: User | None = None, reason: str = "", net_loss: int | None = None,
 ) -> Bonus:  # fmt: skip
     """Grant `campaign` to the player for the trigger `trigger_ref` (a deposit's transaction id,
-    a staff grant's own id): the bonus pool credits the player's bonus account and the `Bonus`
-    row (active, wagering required, expiry) commits with the money. A staff grant (`acting_user`,
+    a staff grant's own id; it names the player where the event is not the player's own) and, for
+    a cash-back, the period's `net_loss`: the bonus pool credits the player's bonus account and
+    the `Bonus` row (active, wagering required, expiry) commits with the money. A staff grant (`acting_user`,
     or a management command's `reason`) is recorded in the staff trail in the same transaction.
 
     A replay of the same trigger moves nothing and answers the first grant's bonus.
@@ -168,9 +172,9 @@ def grant(
         return granted
     campaign = Campaign.objects.get(pk=campaign.pk)  # as committed: a staff save may have changed it
     _check_may_grant(player, campaign, deposit_amount)
-    amount = bonus_amount(campaign, deposit_amount)
+    amount = bonus_amount(campaign, deposit_amount, net_loss)
     if amount <= 0:
-        raise errors.GrantRefused(errors.GrantRefused.NO_AMOUNT, "The deposit is too small to match.")
+        raise errors.GrantRefused(errors.GrantRefused.NO_AMOUNT, "The deposit or loss is too small to give a bonus.")
     ref = ExternalRef(GRANT_ORIGIN, key, fingerprint("bonus.grant", {"campaign": campaign.pk, "amount": amount}))
     written: list[Bonus] = []
 
@@ -289,6 +293,169 @@ def grant_for_deposit(*, player_id: int, transaction_id: str, amount: int, curre
             granted.append(grant(player, campaign, trigger_ref=transaction_id, deposit_amount=amount))
         except errors.GrantRefused:
             continue
+    return granted
+
+
+def grant_for_registration(*, player_id: int) -> list[Bonus]:
+    """A player registered (accounts' `player_registered`, after commit): every open registration
+    campaign they are eligible for is granted, its trigger `registration:<player id>` (a
+    re-delivered event is a replay). One query when no registration campaign is open. A refusal of
+    one campaign (another brand or currency, no promotions, budget spent) leaves the others.
+    Registration campaigns take no opt-in (`campaigns.validate`)."""
+    candidates = list(selectors.open_campaigns().filter(trigger=Trigger.REGISTRATION))
+    if not candidates:
+        return []
+    player = accounts_selectors.get_player(player_id)
+    granted = []
+    for campaign in candidates:
+        if campaign.currency_id != player.currency_id:
+            continue
+        try:
+            granted.append(grant(player, campaign, trigger_ref=f"registration:{player.pk}"))
+        except errors.GrantRefused:
+            continue
+    return granted
+
+
+# Refusals of a threshold grant that this period's later bets cannot change: the bet path stops
+# asking for the rest of the period (in this process). Any other (no opt-in yet, another bonus
+# being wagered, a time-out) may change with the next bet, which asks again.
+_SETTLED_REFUSALS = (errors.GrantRefused.ALREADY_GRANTED, errors.GrantRefused.BUDGET_EXHAUSTED,
+                     errors.GrantRefused.CURRENCY, errors.GrantRefused.NOT_ELIGIBLE)  # fmt: skip
+
+
+def threshold_trigger(player_id: int, period_start: dt.datetime) -> str:
+    """A threshold grant's trigger: the player and the period (by its start's UTC date; a period
+    is at least a day, so the date names it)."""
+    return f"threshold:{player_id}:{period_start.astimezone(dt.UTC).date().isoformat()}"
+
+
+def grant_for_wagering(*, player_id: int, currency: str, bet_at: str) -> list[Bonus]:
+    """A bet committed (the wallet's `transaction_posted`, after commit; `bet_at` its ISO time):
+    every open wagering-threshold campaign in its currency whose threshold the player's stakes in
+    the bet's period (from the period's start on: bets less rollbacks) reach is granted, once per
+    player and period (`threshold_trigger`), at once: a threshold crossed at 23:58:30 grants at
+    23:58:30. The period is the bet's, not the clock's, so a re-delivery after the period's end
+    still names it.
+
+    The bet path's cost: nothing at all while no threshold campaign is open in the currency (the
+    per-process cache, `triggers`), nor once this process has settled the player's period; else
+    one read of the ledger, and the grant once it is reached.
+    """
+    campaigns = triggers.threshold_campaigns(currency)
+    if not campaigns:
+        return []
+    at = dt.datetime.fromisoformat(bet_at)
+    pending = []
+    for campaign in campaigns:
+        start, _ = periods.period_containing(campaign.starts_at, campaign.period_days, at)
+        if not triggers.is_settled(campaign.pk, player_id, start):
+            pending.append((campaign, start))
+    if not pending:
+        return []
+    staked = selectors.stakes_since(player_id, [start for _, start in pending])
+    player = None
+    granted = []
+    for (campaign, start), stakes in zip(pending, staked, strict=True):
+        if stakes < campaign.threshold:
+            continue
+        player = player or accounts_selectors.get_player(player_id)
+        if not campaign.allow_concurrent and player.bonus_state == BonusState.ACTIVE:
+            # The grant would be refused under the wallet's lock (another bonus being wagered),
+            # after opening a money transaction: the player's row says so first. Asked again
+            # with the next bet, once that bonus may have ended.
+            continue
+        try:
+            # `grant` reads the campaign as committed; the key it needs first is the cached pk.
+            granted.append(grant(player, Campaign(pk=campaign.pk), trigger_ref=threshold_trigger(player_id, start)))
+        except errors.GrantRefused as refused:
+            if refused.reason not in _SETTLED_REFUSALS:
+                continue
+        triggers.settle(campaign.pk, player_id, start)
+    return granted
+
+
+# --- cash-back: each period paid at its end ------------------------------------------------------
+
+CASHBACK_SWEEP_BATCH = 200
+
+
+@dataclass(frozen=True)
+class CashbackPayment:
+    """What one call of `grant_cashback` did: the period, the bonuses it granted (a replay's among
+    them), how many players it went through (granted or refused), and whether every player with a
+    loss in the period has now been through."""
+
+    period_start: dt.datetime
+    period_end: dt.datetime
+    granted: list[Bonus]
+    through: int
+    finished: bool
+
+
+def cashback_trigger(player_id: int, period_end: dt.datetime) -> str:
+    """A cash-back grant's trigger: the player and the period (by its end's UTC date)."""
+    return f"cashback:{player_id}:{period_end.astimezone(dt.UTC).date().isoformat()}"
+
+
+def grant_cashback(
+    campaign: Campaign, now: dt.datetime | None = None, *, limit: int | None = None
+) -> CashbackPayment | None:
+    """Pay the cash-back campaign's latest period that has ended at `now` (default: now): every
+    player of its currency whose net loss in the period (stakes less wins, after rollbacks, cash
+    and bonus money alike) is above zero is granted `cashback_percent` of it, floored, under the
+    grant's rules (eligibility, opt-in, budget: a refusal leaves the others), its trigger
+    `cashback:<player id>:<period end date>`. None while the campaign's first period runs.
+
+    The period's `CashbackRun` records how far the payment has gone (by player id): at most
+    `limit` players per call, the next call goes on from there, and a finished period is not paid
+    again. A replayed grant moves nothing, so two sweepers at once pay each player once.
+    """
+    if campaign.kind != CampaignKind.CASHBACK:
+        return None
+    period = periods.last_ended_period(campaign.starts_at, campaign.cashback_period_days, now or timezone.now())
+    if period is None:
+        return None
+    start, end = period
+    run, _ = CashbackRun.objects.get_or_create(
+        campaign=campaign, period_end=end, defaults={"period_start": start, "started_at": timezone.now()}
+    )
+    if run.finished_at is not None:
+        return CashbackPayment(start, end, [], 0, True)
+    losers = selectors.cashback_losses(campaign, start, end, after_player_id=run.after_player_id, limit=limit)
+    granted = []
+    for player_id, loss in losers:
+        try:
+            player = accounts_selectors.get_player(player_id)
+            granted.append(grant(player, campaign, trigger_ref=cashback_trigger(player_id, end), net_loss=loss))
+        except errors.GrantRefused:
+            pass
+        # Past this player for good: a refusal is not asked again in this period's later batches.
+        CashbackRun.objects.filter(pk=run.pk, after_player_id__lt=player_id).update(after_player_id=player_id)
+    finished = limit is None or len(losers) < limit
+    if finished:
+        CashbackRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+    return CashbackPayment(start, end, granted, len(losers), finished)
+
+
+def pay_due_cashback(*, limit: int = CASHBACK_SWEEP_BATCH) -> int:
+    """The cash-back sweep: every open cash-back campaign's due period (`selectors.cashback_due_period`:
+    an unfinished one first, then each period after the last paid as it ends), through at most
+    `limit` players a pass (granted or refused). Returns how many it granted. One query when no
+    cash-back campaign is open."""
+    now = timezone.now()
+    through = granted = 0
+    for campaign in selectors.open_campaigns().filter(kind=CampaignKind.CASHBACK).order_by("pk"):
+        period = selectors.cashback_due_period(campaign, now)
+        if period is None:
+            continue
+        # The period's end as `now`: the period that ended there is the one paid.
+        payment = grant_cashback(campaign, period[1], limit=limit - through)
+        if payment is not None:
+            through += payment.through
+            granted += len(payment.granted)
+        if through >= limit:
+            break
     return granted
 
 

@@ -129,6 +129,28 @@ def sum_ledger_windows(player_id: int, windows: Sequence[tuple[Iterable[str], dt
     return [totals[f"w{n}"] for n in range(len(windows))]
 
 
+def sum_ledger_by_player(
+    *, kinds: Iterable[str], currency: str, since: dt.datetime, until: dt.datetime, below: int | None = None,
+    after_player_id: int = 0, limit: int | None = None,
+) -> list[tuple[int, int]]:  # fmt: skip
+    """(player id, sum) of every player's transactions of `kinds` in `currency` created at or after
+    `since` and before `until`, by player id: those whose sum is below `below` (when given), of the
+    players after `after_player_id`, at most `limit`. One query over the period's rows of every
+    player (a periodic job's read, e.g. bonuses' cash-back: never the money path)."""
+    period = Q(created_at__gte=since, created_at__lt=until)
+    rows = (
+        Transaction.objects.filter(period, currency_id=currency, kind__in=list(kinds), player_id__gt=after_player_id)
+        .values("player_id")
+        .annotate(total=Sum("amount"))
+        .order_by("player_id")
+    )
+    if below is not None:
+        rows = rows.filter(total__lt=below)
+    if limit is not None:
+        rows = rows[:limit]
+    return [(row["player_id"], row["total"]) for row in rows]
+
+
 @cache
 def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     """`sum_ledger_windows` as SQL text, for a statement that embeds it (compliance's one prepared

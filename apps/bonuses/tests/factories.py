@@ -21,15 +21,17 @@ from apps.wallet.tests.factories import system_balance
 KINDS = {
     "deposit_match": {"kind": "deposit_match", "match_percent": 100, "cap": 10_000, "trigger": "any_deposit",
                       "min_deposit": 1_000},
-    "fixed": {"kind": "fixed", "amount": 500, "trigger": "registration"},
+    "fixed": {"kind": "fixed", "amount": 500, "trigger": "registration", "requires_opt_in": False},
     "free_bet": {"kind": "free_bet", "amount": 200, "trigger": "wagering_threshold", "wagering_threshold": 50_000,
                  "wagering_period_days": 7},
-    "cashback": {"kind": "cashback", "cashback_percent": 10, "cashback_period_days": 7, "trigger": "staff_grant"},
+    "cashback": {"kind": "cashback", "cashback_percent": 10, "cashback_period_days": 7, "trigger": "period_end",
+                 "starts_at": dt.datetime(2026, 3, 2, tzinfo=dt.UTC)},
 }  # fmt: skip
 
 
 def campaign(code: str = "SPRING", *, kind: str = "deposit_match", acting_user=None, weights=(), **fields) -> Campaign:
-    """An enabled opt-in campaign of `kind` in EUR, saved through `save_campaign`."""
+    """An enabled opt-in campaign of `kind` in EUR (a registration campaign takes no opt-in),
+    saved through `save_campaign`."""
     euro = Currency.objects.get(code="EUR")
     values = {"name": f"{code} campaign", "enabled": True, "requires_opt_in": True, "currency": euro,
               "wagering_multiple": 10, **KINDS[kind], **fields}  # fmt: skip

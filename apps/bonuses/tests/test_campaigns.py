@@ -38,7 +38,7 @@ def test_each_kind_saves_with_the_fields_it_needs(kind):
         ("deposit_match", {"cap": None}, {"cap"}),
         ("deposit_match", {"match_percent": None}, {"match_percent"}),
         ("deposit_match", {"amount": 500}, {"amount"}),
-        ("deposit_match", {"trigger": "registration", "min_deposit": None}, {"trigger"}),
+        ("deposit_match", {"trigger": "registration", "min_deposit": None, "requires_opt_in": False}, {"trigger"}),
         ("deposit_match", {"min_deposit": None}, {"min_deposit"}),
         ("deposit_match", {"cap": 0}, {"cap"}),
         ("fixed", {"amount": None}, {"amount"}),
@@ -55,6 +55,11 @@ def test_each_kind_saves_with_the_fields_it_needs(kind):
         ("fixed", {"budget": -1}, {"budget"}),
         ("fixed", {"default_weight_percent": 101}, {"default_weight_percent"}),
         ("fixed", {"trigger": "monthly"}, {"trigger"}),
+        # No one can opt in before registering; a cash-back, and only one, pays at each period's end.
+        ("fixed", {"requires_opt_in": True}, {"requires_opt_in"}),
+        ("cashback", {"trigger": "staff_grant"}, {"trigger"}),
+        ("cashback", {"starts_at": None}, {"starts_at"}),
+        ("fixed", {"trigger": "period_end"}, {"trigger"}),
     ],
 )
 def test_a_field_a_kind_or_trigger_needs_or_refuses_is_named(kind, change, fields):
