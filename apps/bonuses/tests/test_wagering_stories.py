@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.bonuses import selectors, services
@@ -25,6 +26,7 @@ from apps.games import services as games
 from apps.payments.choices import EventType
 from apps.payments.tests.factories import (
     a_provider,
+    account_balance,
     assert_audit_clean,
     event,
     post_webhook,
@@ -34,9 +36,10 @@ from apps.payments.tests.factories import (
 )
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet import services as wallet
-from apps.wallet.choices import TransactionKind
+from apps.wallet.choices import AccountKind, TransactionKind
 from apps.wallet.errors import InsufficientFunds
-from apps.wallet.models import Transaction
+from apps.wallet.models import Entry, Transaction
+from apps.wallet.tests.factories import system_balance
 
 pytestmark = pytest.mark.django_db
 
@@ -62,17 +65,28 @@ def welcome():
     return campaign("WELCOME100", weights=[services.Weight(game_type="table", percent=10)], **WELCOME)
 
 
+def clearing() -> int:
+    """The payment providers' clearing accounts in EUR, together."""
+    entries = Entry.objects.filter(account__kind=AccountKind.CLEARING, account__currency_id="EUR")
+    return entries.aggregate(total=Sum("amount", default=0))["total"]
+
+
 class Story:
-    """One player's story: the provider's calls, and the check of every account after each."""
+    """One player's story: the provider's calls, and the check of every account after each. What
+    the house and the payment provider should hold is counted from the story's own calls (each
+    counted once it succeeded), not read from the system under test."""
 
     def __init__(self, player, committed):
         self.player, self.committed = player, committed
-        self.pool_at_start = pool()
+        self.pool_at_start, self.house_at_start, self.clearing_at_start = pool(), system_balance("house"), clearing()
+        self.takings = self.deposited = 0  # the house's stakes less wins and refunds; the deposits
+        self.stakes: dict[str, int] = {}
 
     def deposit(self, amount: int) -> None:
         intent = start_deposit(self.player, amount)
         with self.committed():
             assert post_webhook(event(EventType.DEPOSIT_SUCCEEDED, intent.public_id, amount)).status_code == 200
+        self.deposited += amount
 
     def _ref(self, name: str, amount: int) -> ExternalRef:
         external_id = f"{name}-{uuid.uuid4().hex[:12]}"
@@ -83,28 +97,38 @@ class Story:
         with self.committed():
             wallet.place_bet(player_id=self.player.pk, currency="EUR", amount=amount, ref=ref, round_id=round_id,
                              game_id=game)  # fmt: skip
+        self.takings += amount
+        self.stakes[ref.external_id] = amount
         return ref
 
     def win(self, round_id: str, amount: int, game: str = SLOT) -> None:
         with self.committed():
             wallet.settle_win(player_id=self.player.pk, currency="EUR", amount=amount, ref=self._ref("win", amount),
                               round_id=round_id, game_id=game)  # fmt: skip
+        self.takings -= amount
 
     def rollback(self, round_id: str, placed: ExternalRef, game: str = SLOT) -> None:
         with self.committed():
             wallet.rollback_bet(player_id=self.player.pk, currency="EUR", rolled_back_external_id=placed.external_id,
                                 ref=self._ref("rollback", 0), round_id=round_id, game_id=game)  # fmt: skip
+        self.takings -= self.stakes[placed.external_id]
 
     def bonus(self) -> Bonus:
         return Bonus.objects.get(player=self.player)
 
-    def check(self, *, cash: int, bonus: int, pool_paid: int, wagered: int, status: str = "active") -> None:
-        """Every account of the story: the player's cash and bonus money, what the bonus pool has
-        paid out net, and the bonus's wagering and status."""
+    def check(
+        self, *, cash: int, bonus: int, pool_paid: int, wagered: int, status: str = "active", pending: int = 0
+    ) -> None:
+        """Every account of the story: the player's cash, bonus money and money pending
+        withdrawal, what the bonus pool has paid out net, the house's takings, the payment
+        provider's clearing account, and the bonus's wagering and status."""
         state = wallet_selectors.get_wallet_state(self.player.pk)
         row = self.bonus()
         assert (state.cash, state.bonus) == (cash, bonus)
+        assert account_balance(self.player, AccountKind.PENDING_WITHDRAWAL) == pending
         assert self.pool_at_start - pool() == pool_paid
+        assert system_balance("house") - self.house_at_start == self.takings
+        assert clearing() - self.clearing_at_start == -self.deposited
         assert (row.wagering_done, row.status) == (wagered, status)
 
 
@@ -240,7 +264,7 @@ def test_a_withdrawal_before_the_wagering_is_met_forfeits_the_bonus_and_cannot_t
     # Withdrawing his cash forfeits the bonus in the same transaction: its 50.00 back to the pool.
     with committed():
         request_withdrawal(dave, 4_000)
-    story.check(cash=0, bonus=0, pool_paid=0, wagered=4_000, status="forfeited")
+    story.check(cash=0, bonus=0, pool_paid=0, wagered=4_000, status="forfeited", pending=4_000)
     assert story.bonus().ended_amount == 5_000
     assert wallet_selectors.get_wallet_state(dave.pk).balance == 0
     kinds = list(Transaction.objects.filter(player=dave).order_by("pk").values_list("kind", flat=True))
