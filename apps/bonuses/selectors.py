@@ -206,8 +206,8 @@ class ActiveBonus:
     expires_at: dt.datetime | None
     wagering_done: int
     wagering_required: int
-    # Before the stake that read it counted (equal to wagering_done when read otherwise).
-    wagering_done_before: int
+    # Its wagering was not met before the stake that read it (read otherwise: is not met now).
+    was_wagering: bool
     max_stake: int | None
     forfeit_on_withdrawal: bool
 
@@ -220,8 +220,8 @@ class ActiveBonus:
 
 
 ACTIVE_COLUMNS = (
-    "b.id, b.public_id, b.player_id, c.code, b.currency_id, b.amount, b.expires_at, {done}, b.wagering_required, "
-    "b.wagering_done, c.max_stake, c.forfeit_on_withdrawal"
+    "b.id, b.public_id, b.player_id, c.code, b.currency_id, b.amount, b.expires_at, b.wagering_done, "
+    "b.wagering_required, b.wagering_done < b.wagering_required, c.max_stake, c.forfeit_on_withdrawal"
 )
 ACTIVE_FROM = (
     "FROM bonuses_bonus b JOIN bonuses_campaign c ON c.id = b.campaign_id "
@@ -246,7 +246,7 @@ def active_bonuses(player_id: int) -> list[ActiveBonus]:
     """The player's active bonuses, oldest first (expired ones not yet swept among them)."""
     with prepared_cursor() as cursor:
         cursor.execute(
-            f"SELECT {ACTIVE_COLUMNS.format(done='b.wagering_done')} {ACTIVE_FROM}",
+            f"SELECT {ACTIVE_COLUMNS} {ACTIVE_FROM}",
             [player_id, BonusStatus.ACTIVE.value],
         )
         return active_rows(cursor.fetchall())

@@ -19,7 +19,6 @@ happen; a bonus past its expiry ends as expired.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
 from django.db import connection
 from django.utils import timezone
@@ -55,9 +54,7 @@ def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: 
     active = count_stake(player.pk, amount, game_id, _game_type(origin, game_id), now)
     for bonus in [bonus for bonus in active if bonus.expired(now)]:
         end_within(wallet, bonus, active, BonusStatus.EXPIRED, now=now)
-    limits = [
-        bonus.max_stake for bonus in active if bonus.max_stake and bonus.wagering_done_before < bonus.wagering_required
-    ]
+    limits = [bonus.max_stake for bonus in active if bonus.max_stake and bonus.was_wagering]
     if limits and amount > min(limits):
         raise errors.BonusMaxStake(
             f"The largest stake while wagering this bonus is {min(limits)}.", details={"max_stake": min(limits)}
@@ -108,43 +105,36 @@ _CURRENT = (
     "AND wagering_done < wagering_required ORDER BY id LIMIT 1"
 )
 # A negative amount (a refund) takes off what the stake counted (integer division truncates both
-# ways alike), never below zero.
+# ways alike), never below zero. The counted bonus comes back as an ActiveBonus, its campaign's
+# terms read by correlated subqueries (SQLite's RETURNING may not name a joined table), with the
+# number of the player's active bonuses: when it is the only one, that is the whole read.
 _COUNTED = f"wagering_done + CAST(%s AS BIGINT) * {_WEIGHT} / 100"
+_OF_CAMPAIGN = "(SELECT c.{column} FROM bonuses_campaign c WHERE c.id = bonuses_bonus.campaign_id)"
 _COUNT = (
     f"UPDATE bonuses_bonus SET wagering_done = CASE WHEN {_COUNTED} < 0 THEN 0 ELSE {_COUNTED} END "  # noqa: S608
-    f"WHERE id = ({_CURRENT}) RETURNING id, wagering_done"
+    f"WHERE id = ({_CURRENT}) RETURNING id, public_id, player_id, {_OF_CAMPAIGN.format(column='code')}, "
+    "currency_id, amount, expires_at, wagering_done, wagering_required, 1, "
+    f"{_OF_CAMPAIGN.format(column='max_stake')}, {_OF_CAMPAIGN.format(column='forfeit_on_withdrawal')}, "
+    "(SELECT COUNT(*) FROM bonuses_bonus o WHERE o.player_id = bonuses_bonus.player_id AND o.status = %s)"
 )
-_DONE_AFTER = "COALESCE(up.wagering_done, b.wagering_done)"
-
-
-@cache
-def _count_stake_sql(vendor: str) -> str:
-    """PostgreSQL: the count and the read of the active bonuses in one statement (prepared). The
-    read sees the rows as before the update, joined to the update's new value."""
-    if vendor != "postgresql":
-        return _COUNT
-    return (
-        f"WITH up AS ({_COUNT}) SELECT {selectors.ACTIVE_COLUMNS.format(done=_DONE_AFTER)} "
-        + selectors.ACTIVE_FROM.replace("WHERE", "LEFT JOIN up ON up.id = b.id WHERE")
-    )
 
 
 def count_stake(player_id: int, amount: int, game_code: str, game_type: str, now: dt.datetime) -> list[ActiveBonus]:
-    """Inside a stake's money transaction: count the stake towards the wagering of the player's
-    current bonus (above) and read every active bonus, oldest first, with its wagering before and
-    after. One statement on PostgreSQL; two on SQLite. The caller's refusal rolls the count back."""
+    """Inside a stake's money transaction: count the stake (negative: a refund) towards the
+    wagering of the player's current bonus (above) and return every active bonus, oldest first,
+    as after the count. One statement (prepared) when the current bonus is the player's only
+    active one, the usual case; a read of them all besides otherwise (none current: past its
+    expiry or met; several at once). The caller's refusal rolls the count back."""
     status = BonusStatus.ACTIVE.value
-    at = connection.ops.adapt_datetimefield_value(now)
     weight = [amount, game_code or None, game_type or None]
-    count = [*weight, *weight, player_id, status, at]
-    with prepared_cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_count_stake_sql("postgresql"), [*count, player_id, status])
-            return selectors.active_rows(cursor.fetchall())
-    rows = selectors.active_bonuses(player_id)  # as before the count
+    count = [*weight, *weight, player_id, status, connection.ops.adapt_datetimefield_value(now), status]
     with prepared_cursor() as cursor:
         cursor.execute(_COUNT, count)
-        counted = dict(cursor.fetchall())
-    for row in rows:
-        row.wagering_done = counted.get(row.pk, row.wagering_done)
-    return rows
+        counted = cursor.fetchall()
+    current = selectors.active_rows([row[:-1] for row in counted])
+    if current and counted[0][-1] == 1:
+        return current
+    active = selectors.active_bonuses(player_id)
+    for bonus in active:
+        bonus.was_wagering = bonus.was_wagering or bool(current and bonus.pk == current[0].pk)
+    return active

@@ -1,12 +1,14 @@
 """The rules around bonus money: the maximum stake over the signed wallet API (LIMIT_REACHED with
 `error.reason`), one active wagering bonus at a time unless the campaign allows more, staff
-cancellation (to the pool, in the staff trail), the player's notices of every end, and a player
-without a bonus paying nothing for bonuses on a bet."""
+cancellation (to the pool, in the staff trail), the player's notices of every end, a player
+without a bonus paying nothing for bonuses on a bet, and one wagering one statement."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.choices import BonusState, StaffRole
 from apps.accounts.models import Player
@@ -129,9 +131,21 @@ def test_a_player_without_a_bonus_pays_no_bonus_query_for_a_bet(django_assert_nu
     player = verified_player(5_000)
     assert signed_bet(player, 100, "warm")[0] == 200
 
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as captured:
         assert signed_bet(player, 100, "cold")[0] == 200
     assert not any("bonuses_" in query["sql"] for query in captured.captured_queries)
+
+
+def test_a_player_wagering_a_bonus_pays_one_statement_for_it(django_assert_num_queries):
+    games.save_provider(code=PROVIDER, secret=SECRET)
+    player = verified_player(5_000)
+    services.grant(player, campaign("ONE", **FIXED), trigger_ref="t")
+    assert signed_bet(player, 100, "warm")[0] == 200  # the provider and the game's type, cached
+
+    with CaptureQueriesContext(connection) as captured:
+        assert signed_bet(player, 100, "counted")[0] == 200
+
+    bonus_statements = [query["sql"] for query in captured.captured_queries if "bonuses_" in query["sql"]]
+    assert len(bonus_statements) == 1
+    assert bonus_statements[0].startswith("UPDATE bonuses_bonus SET wagering_done")
+    assert Bonus.objects.get(player=player).wagering_done == 200
