@@ -74,7 +74,7 @@ def on_refund(*, player: Player, wallet, amount: int, game_id: str = "", origin:
     """A rolled-back stake did not happen: it comes off the current bonus's wagering as it counted
     (the same weight), never below zero."""
     if _may_hold_bonus(player, wallet):
-        count_stake(player.pk, -amount, game_id, _game_type(origin, game_id), timezone.now())
+        uncount_stake(player.pk, amount, game_id, _game_type(origin, game_id), timezone.now())
 
 
 def on_withdrawal(*, player: Player, wallet, **_: object) -> None:
@@ -104,32 +104,39 @@ _CURRENT = (
     "SELECT id FROM bonuses_bonus WHERE player_id = %s AND status = %s AND (expires_at IS NULL OR expires_at > %s) "
     "AND wagering_done < wagering_required ORDER BY id LIMIT 1"
 )
-# A negative amount (a refund) takes off what the stake counted (integer division truncates both
-# ways alike), never below zero. The counted bonus comes back as an ActiveBonus, its campaign's
-# terms read by correlated subqueries (SQLite's RETURNING may not name a joined table), with the
-# number of the player's active bonuses: when it is the only one, that is the whole read.
-_COUNTED = f"wagering_done + CAST(%s AS BIGINT) * {_WEIGHT} / 100"
+# The counted bonus comes back as an ActiveBonus, its campaign's terms read by correlated
+# subqueries (SQLite's RETURNING may not name a joined table), with the number of the player's
+# active bonuses: when it is the only one, that is the whole read.
 _OF_CAMPAIGN = "(SELECT c.{column} FROM bonuses_campaign c WHERE c.id = bonuses_bonus.campaign_id)"
-_COUNT = (
-    f"UPDATE bonuses_bonus SET wagering_done = CASE WHEN {_COUNTED} < 0 THEN 0 ELSE {_COUNTED} END "  # noqa: S608
-    f"WHERE id = ({_CURRENT}) RETURNING id, public_id, player_id, {_OF_CAMPAIGN.format(column='code')}, "
-    "currency_id, amount, expires_at, wagering_done, wagering_required, 1, "
-    f"{_OF_CAMPAIGN.format(column='max_stake')}, {_OF_CAMPAIGN.format(column='forfeit_on_withdrawal')}, "
+_RETURNING = (
+    f"RETURNING id, public_id, player_id, {_OF_CAMPAIGN.format(column='code')}, currency_id, amount, expires_at, "  # noqa: S608
+    f"wagering_done, wagering_required, 1, {_OF_CAMPAIGN.format(column='max_stake')}, "
+    f"{_OF_CAMPAIGN.format(column='forfeit_on_withdrawal')}, "
     "(SELECT COUNT(*) FROM bonuses_bonus o WHERE o.player_id = bonuses_bonus.player_id AND o.status = %s)"
+)
+_COUNT = (
+    f"UPDATE bonuses_bonus SET wagering_done = wagering_done + CAST(%s AS BIGINT) * {_WEIGHT} / 100 "  # noqa: S608
+    f"WHERE id = ({_CURRENT}) {_RETURNING}"
+)
+# A refund takes off what the stake counted (integer division truncates both ways alike), never
+# below zero: the weight is written twice, so the stake's own statement does without the clamp.
+_TAKEN_OFF = f"wagering_done - CAST(%s AS BIGINT) * {_WEIGHT} / 100"
+_UNCOUNT = (
+    f"UPDATE bonuses_bonus SET wagering_done = CASE WHEN {_TAKEN_OFF} < 0 THEN 0 ELSE {_TAKEN_OFF} END "  # noqa: S608
+    f"WHERE id = ({_CURRENT})"
 )
 
 
 def count_stake(player_id: int, amount: int, game_code: str, game_type: str, now: dt.datetime) -> list[ActiveBonus]:
-    """Inside a stake's money transaction: count the stake (negative: a refund) towards the
-    wagering of the player's current bonus (above) and return every active bonus, oldest first,
-    as after the count. One statement (prepared) when the current bonus is the player's only
-    active one, the usual case; a read of them all besides otherwise (none current: past its
-    expiry or met; several at once). The caller's refusal rolls the count back."""
+    """Inside a stake's money transaction: count the stake towards the wagering of the player's
+    current bonus (above) and return every active bonus, oldest first, as after the count. One
+    statement (prepared) when the current bonus is the player's only active one, the usual case;
+    a read of them all besides otherwise (none current: past its expiry or met; several at once).
+    The caller's refusal rolls the count back."""
     status = BonusStatus.ACTIVE.value
-    weight = [amount, game_code or None, game_type or None]
-    count = [*weight, *weight, player_id, status, connection.ops.adapt_datetimefield_value(now), status]
+    at = connection.ops.adapt_datetimefield_value(now)
     with prepared_cursor() as cursor:
-        cursor.execute(_COUNT, count)
+        cursor.execute(_COUNT, [amount, game_code or None, game_type or None, player_id, status, at, status])
         counted = cursor.fetchall()
     current = selectors.active_rows([row[:-1] for row in counted])
     if current and counted[0][-1] == 1:
@@ -138,3 +145,12 @@ def count_stake(player_id: int, amount: int, game_code: str, game_type: str, now
     for bonus in active:
         bonus.was_wagering = bonus.was_wagering or bool(current and bonus.pk == current[0].pk)
     return active
+
+
+def uncount_stake(player_id: int, amount: int, game_code: str, game_type: str, now: dt.datetime) -> None:
+    """Inside a rollback's money transaction: take a refunded stake off the current bonus's
+    wagering as it counted (the same weight), never below zero."""
+    weight = [amount, game_code or None, game_type or None]
+    params = [*weight, *weight, player_id, BonusStatus.ACTIVE.value, connection.ops.adapt_datetimefield_value(now)]
+    with prepared_cursor() as cursor:
+        cursor.execute(_UNCOUNT, params)
