@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.wallet",
     "apps.games",
+    "apps.studio",
     "apps.payments",
     "apps.bonuses",
     "apps.compliance",

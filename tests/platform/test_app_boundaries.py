@@ -60,6 +60,9 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     # reads a game's type for the wagering weights.
     "bonuses": {**_PRODUCT, "accounts": CALL, "games": READ},
     "sportsbook": _PRODUCT,
+    # PAM's own games: to reach the wallet only over the signed provider API, like an external
+    # studio, so it imports nothing of the other apps and could be lifted out into its own service.
+    "studio": {"common": ALL},
     # Writes the player row through accounts' services; reads the ledger through the wallet's
     # selectors; plugs its checks into the wallet's money transaction and its exclusion notice and
     # reality-check timer into a player's socket, through their extension points; receives the

@@ -1,0 +1,60 @@
+"""The studio's games by code: what the commands, and later the lobby and the provider, look up
+(docs/studio.md, "Catalogue").
+
+A game is an object with `code`, `name`, `game_type` (one of games' `GameType` values, written out:
+the studio imports nothing of the games app), `declared_rtp`, `enumerated_rtp()` (exact, from the
+game's own tables) and `draw(rng)`: one outcome as the production code draws it, from the random
+source alone (roulette: the pocket; a tuple for a game whose outcome has several parts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Protocol
+
+from apps.studio import roulette
+from apps.studio.rng import Rng
+
+
+class Game(Protocol):
+    code: str
+    name: str
+    game_type: str
+    declared_rtp: Fraction
+
+    def enumerated_rtp(self) -> Fraction: ...
+
+    def draw(self, rng: Rng) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Roulette:
+    code: str = "pam-roulette"
+    name: str = "European Roulette"
+    game_type: str = "table"
+    declared_rtp: Fraction = roulette.DECLARED_RTP
+
+    def enumerated_rtp(self) -> Fraction:
+        return roulette.enumerated_rtp()
+
+    def draw(self, rng: Rng) -> int:
+        return roulette.spin(rng)
+
+
+GAMES: dict[str, Game] = {}
+
+
+def register(game: Game) -> None:
+    if game.code in GAMES:
+        raise ValueError(f"game code {game.code!r} registered twice")
+    GAMES[game.code] = game
+
+
+def get(code: str) -> Game | None:
+    return GAMES.get(code)
+
+
+register(Roulette())
+# The 5x3 slot (apps/studio/slot.py, written separately) registers here: its object built from the
+# reel-strip configuration, `draw` returning the five stop positions as a tuple.

@@ -1,0 +1,60 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from apps.studio.management.commands import rng_dump
+
+
+def test_rng_dump_bytes_writes_exactly_n_bytes_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(rng_dump, "BYTES_CHUNK", 1000)  # several chunks and a short last one
+    out = tmp_path / "raw.bin"
+    call_command("rng_dump", "--bytes", "12345", str(out))
+    data = out.read_bytes()
+    assert len(data) == 12345
+    assert len(set(data)) > 200  # nearly every byte value appears in 12 kB of random bytes
+
+    call_command("rng_dump", "--bytes", "0", str(out))
+    assert out.read_bytes() == b""
+
+
+def test_rng_dump_game_writes_one_pocket_per_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(rng_dump, "ROUNDS_CHUNK", 700)
+    out = tmp_path / "roulette.txt"
+    call_command("rng_dump", "--game", "pam-roulette", "--rounds", "5000", str(out))
+    lines = out.read_text().splitlines()
+    assert len(lines) == 5000
+    pockets = [int(line) for line in lines]
+    assert all(0 <= p <= 36 for p in pockets)
+    assert len(set(pockets)) == 37
+
+
+def test_a_tuple_outcome_is_written_space_separated():
+    assert rng_dump._line((3, 0, 17, 9, 21)) == "3 0 17 9 21"
+    assert rng_dump._line(5) == "5"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--game", "no-such-game", "--rounds", "10"],
+        ["--game", "pam-roulette"],
+        ["--bytes", "-1"],
+        ["--bytes", "10", "--rounds", "10"],
+    ],
+)
+def test_rng_dump_refuses(tmp_path, arguments):
+    with pytest.raises(CommandError):
+        call_command("rng_dump", *arguments, str(tmp_path / "out"))
+
+
+def test_game_rtp_prints_the_exact_fraction_last():
+    out = StringIO()
+    call_command("game_rtp", "pam-roulette", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "36/37 0.9729729730"
+
+
+def test_game_rtp_refuses_an_unknown_game():
+    with pytest.raises(CommandError):
+        call_command("game_rtp", "no-such-game", stdout=StringIO())
