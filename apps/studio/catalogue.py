@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
-from apps.studio import roulette
+from apps.studio import roulette, slot
 from apps.studio.rng import Rng
 
 
@@ -55,6 +55,29 @@ def get(code: str) -> Game | None:
     return GAMES.get(code)
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A 5x3 ten-line slot from a reel-strip configuration (`slot.load`: refused at start-up when
+    its declared RTP is off the enumerated one by more than 0.01 points)."""
+
+    config: slot.SlotConfig
+    code: str = "pam-slot"
+    game_type: str = "slots"
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def declared_rtp(self) -> Fraction:
+        return Fraction(self.config.declared_rtp_exact or self.config.declared_rtp)
+
+    def enumerated_rtp(self) -> Fraction:
+        return slot.enumerate_rtp(self.config)
+
+    def draw(self, rng: Rng) -> tuple[int, ...]:
+        return self.config.draw(rng)
+
+
 register(Roulette())
-# The 5x3 slot (apps/studio/slot.py, written separately) registers here: its object built from the
-# reel-strip configuration, `draw` returning the five stop positions as a tuple.
+register(Slot(slot.load()))

@@ -58,3 +58,33 @@ def test_game_rtp_prints_the_exact_fraction_last():
 def test_game_rtp_refuses_an_unknown_game():
     with pytest.raises(CommandError):
         call_command("game_rtp", "no-such-game", stdout=StringIO())
+
+
+def test_rng_dump_writes_the_slots_five_stop_positions_per_line(tmp_path):
+    from apps.studio import catalogue
+
+    strips = catalogue.get("pam-slot").config.reels
+    target = tmp_path / "slot.txt"
+
+    call_command("rng_dump", "--game", "pam-slot", "--rounds", "500", str(target), stdout=StringIO())
+
+    lines = target.read_text().splitlines()
+    assert len(lines) == 500
+    for line in lines:
+        stops = [int(value) for value in line.split(" ")]
+        assert len(stops) == 5
+        assert all(0 <= stop < len(strip) for stop, strip in zip(stops, strips, strict=True))
+
+
+def test_game_rtp_of_the_slot_is_its_enumeration_and_equals_the_declared_one():
+    from fractions import Fraction
+
+    from apps.studio import catalogue, slot
+
+    out = StringIO()
+    call_command("game_rtp", "pam-slot", stdout=out)
+
+    fraction, decimal = out.getvalue().strip().splitlines()[-1].split(" ")
+    enumerated = slot.enumerate_rtp(catalogue.get("pam-slot").config)
+    assert Fraction(fraction) == enumerated == catalogue.get("pam-slot").declared_rtp
+    assert abs(float(decimal) - float(enumerated)) < 1e-9
