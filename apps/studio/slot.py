@@ -352,7 +352,8 @@ def load(source: str | Path | dict[str, Any] | None = None, **limits) -> SlotCon
     if abs(declared - enumerated) > RTP_TOLERANCE:
         raise ValueError(
             f"declared RTP {config.declared_rtp} differs from the enumerated "
-            f"{float(enumerated):.6f} ({enumerated}) by more than 0.01 percentage points"
+            f"{Decimal(enumerated.numerator) / Decimal(enumerated.denominator):.6f} ({enumerated}) by more than 0.01 "
+            "percentage points"
         )
     if config.declared_rtp_exact is not None:
         exact = _fraction(config.declared_rtp_exact, "declared_rtp_exact")
