@@ -23,7 +23,6 @@ import datetime as dt
 from django.db import connection
 from django.utils import timezone
 
-from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
 from apps.bonuses import errors, selectors
 from apps.bonuses.choices import BonusStatus
@@ -31,12 +30,6 @@ from apps.bonuses.endings import end_within
 from apps.bonuses.selectors import ActiveBonus
 from apps.common.db import prepared_cursor
 from apps.games import selectors as games
-
-
-def _may_hold_bonus(player: Player, wallet) -> bool:
-    """Whether the player may have an active bonus: the row's state, or bonus money (which a
-    grant racing this call's lock may have credited after the row was read)."""
-    return player.bonus_state == BonusState.ACTIVE or wallet.bonus.balance > 0
 
 
 def _game_type(origin: str, game_id: str) -> str:
@@ -48,7 +41,7 @@ def _game_type(origin: str, game_id: str) -> str:
 def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: str = "", **_: object):
     """The stake's bonus work (module docstring). Returns None, or the conversion to run after the
     stake is written."""
-    if not _may_hold_bonus(player, wallet):
+    if not wallet.holds_bonus:
         return None
     now = timezone.now()
     active = count_stake(player.pk, amount, game_id, _game_type(origin, game_id), now)
@@ -73,13 +66,13 @@ def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: 
 def on_refund(*, player: Player, wallet, amount: int, game_id: str = "", origin: str = "", **_: object) -> None:
     """A rolled-back stake did not happen: it comes off the current bonus's wagering as it counted
     (the same weight), never below zero."""
-    if _may_hold_bonus(player, wallet):
+    if wallet.holds_bonus:
         uncount_stake(player.pk, amount, game_id, _game_type(origin, game_id), timezone.now())
 
 
 def on_withdrawal(*, player: Player, wallet, **_: object) -> None:
     """Forfeit the bonuses a withdrawal ends (module docstring), before the withdrawal's own move."""
-    if not _may_hold_bonus(player, wallet):
+    if not wallet.holds_bonus:
         return
     now = timezone.now()
     active = selectors.active_bonuses(player.pk)

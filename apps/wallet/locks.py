@@ -14,6 +14,7 @@ from functools import cache
 
 from django.db import connection
 
+from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
 from apps.wallet.choices import AccountKind
 from apps.wallet.models import Account
@@ -39,6 +40,13 @@ class LockedWallet:
     @property
     def version(self) -> int:
         return self.cash.version
+
+    @property
+    def holds_bonus(self) -> bool:
+        """Whether the player may hold an active bonus: the player row's bonus state says so, or
+        there is bonus money (only an active bonus holds it; a grant that committed while this
+        call waited for the lock shows in the locked balance, not in the row read with it)."""
+        return self.bonus.balance > 0 or self.player.bonus_state == BonusState.ACTIVE
 
 
 @cache

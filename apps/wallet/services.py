@@ -584,10 +584,9 @@ def _bonus_share(
     back to the pool after an expiry, forfeiture or cancellation (`Player.bonus_state`)."""
     if not share:
         return moves, 0
-    state = wallet.player.bonus_state
-    if wallet.bonus.balance or state == BonusState.ACTIVE:
+    if wallet.holds_bonus:
         return [*moves, (wallet.bonus, share)], 0
-    if state == BonusState.CONVERTED:
+    if wallet.player.bonus_state == BonusState.CONVERTED:
         cash = sum(amount for _, amount in moves)
         return [(wallet.cash, cash + share)], 0
     return moves, share

@@ -5,6 +5,8 @@ without a bonus paying nothing for bonuses on a bet, and one wagering one statem
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -35,8 +37,6 @@ PROVIDER, SECRET = "rules-games", "rules-secret-0123456789"
 def signed_bet(player, amount: int, tx: str) -> tuple[int, dict]:
     body = {"player_id": str(player.pk), "currency": "EUR", "amount": amount, "transaction_id": tx,
             "round_id": f"round-{tx}", "game_id": "any-slot"}  # fmt: skip
-    import json
-
     raw = json.dumps(body).encode()
     response = Client().post(
         "/api/wallet/v1/bet", data=raw, content_type="application/json", HTTP_X_PROVIDER=PROVIDER,
