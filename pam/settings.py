@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import redis.exceptions
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 
@@ -201,6 +202,11 @@ if REDIS_URL:
                         # redis-py's own default, written down: past it a command fails at once
                         # (the consumers bound their group calls below it, consumers.py).
                         "max_connections": 100,
+                        # A pooled connection made before Redis restarted is dead; redis-py's async
+                        # default is no retry, so its first command failed (a frame lost seconds
+                        # after Redis was back). One retry on a fresh connection; a frame sent twice
+                        # is harmless (clients drop versions they hold).
+                        "retry_on_error": [redis.exceptions.ConnectionError],
                     }
                 ],
                 # The default of 100 drops bursts silently (measured: ARCHITECTURE.md).

@@ -1,6 +1,7 @@
 """apps.realtime.push on the real Redis layer: a batch of (group, message) pairs, sent in one
 go, reaches every member of every group, in the order the batch gave."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -34,3 +35,36 @@ async def test_a_batch_reaches_every_member_of_every_group_in_order():
     assert [(await layer.receive(only_first))["n"] for _ in range(2)] == [1, 4]
     for group, channel in ((first, both), (first, only_first), (second, both)):
         await layer.group_discard(group, channel)
+
+
+async def test_a_push_after_redis_restarted_reaches_it_on_a_pooled_connection_made_before(monkeypatch):
+    """Connections pooled before a Redis restart are dead; the first command on each must
+    reconnect and go through rather than fail the push (as it did with redis-py's default of no
+    retry: a frame lost seconds after Redis was back)."""
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
+
+    from tests.realtime.support import own_redis
+
+    with own_redis() as backplane:
+        hosts = [{**settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0], "address": backplane.url}]
+        layer = RedisChannelLayer(hosts=hosts, prefix="pushtest")
+        monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+        group = f"pushtest.{uuid.uuid4().hex}"
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        pool_size = 4
+        # Several connections in the pool at once, as concurrent sends leave it.
+        await asyncio.gather(*(push._send_all([(group, {"type": "t", "n": 0})]) for _ in range(pool_size)))
+        for _ in range(pool_size):
+            await layer.receive(channel)
+
+        backplane.stop()
+        backplane.start()
+        await layer.group_add(group, channel)  # the restarted Redis keeps nothing
+        before = push.failures
+        for n in range(1, pool_size + 1):
+            await push._send_all([(group, {"type": "t", "n": n})])
+        assert push.failures == before
+        assert [(await layer.receive(channel))["n"] for _ in range(pool_size)] == list(range(1, pool_size + 1))
+        await layer.flush()
