@@ -28,7 +28,7 @@ run: $(VENV)/.runtime .env
 	@echo
 	@echo "PAM is starting on http://$(HOST):$(PORT)/  (back office: http://$(HOST):$(PORT)/backoffice/, API docs: http://$(HOST):$(PORT)/api/docs/)"
 	@echo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The browser test drives Debian's chromium (never a browser that Playwright downloads): install
 # it with apt-get where it is missing, and stop loudly if that fails.

@@ -9,6 +9,8 @@ Two modes, chosen by what the environment provides (see docs/configuration.md):
 `apps/` reads settings at import time.
 """
 
+import hashlib
+import hmac
 import ipaddress
 import secrets
 from datetime import timedelta
@@ -289,6 +291,19 @@ for _proxy in TRUSTED_PROXIES:
 IDENTITY_HASH_KEY = env.str("IDENTITY_HASH_KEY", default="") or SECRET_KEY
 # How long the site's device cookie (`pam_device`) lives, in days.
 DEVICE_COOKIE_DAYS = env.int("DEVICE_COOKIE_DAYS", default=730)
+
+# ------------------------------------------------------------------------------
+# PAM's own game studio (apps/studio, docs/studio.md)
+# ------------------------------------------------------------------------------
+# The studio is a provider of the seamless wallet API like any other: these are its credentials
+# (registered as a games provider at migrate) and the wallet it calls, this server's own unless the
+# studio runs elsewhere. The secret defaults to one derived from SECRET_KEY.
+STUDIO_PROVIDER_CODE = env.str("STUDIO_PROVIDER_CODE", default="pam-studio")
+STUDIO_PROVIDER_SECRET = (
+    env.str("STUDIO_PROVIDER_SECRET", default="")
+    or hmac.new(SECRET_KEY.encode(), b"pam-studio provider secret", hashlib.sha256).hexdigest()
+)
+STUDIO_WALLET_URL = env.str("STUDIO_WALLET_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 # Player API bearer tokens.
 AUTH_TOKEN_TTL = timedelta(days=env.int("AUTH_TOKEN_TTL_DAYS", default=30))
