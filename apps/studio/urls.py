@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from apps.studio import views
+
 app_name = "studio"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("play/<slug:game_code>/", views.play, name="play"),
+]
