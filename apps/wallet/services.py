@@ -381,7 +381,7 @@ CommitWith = Callable[[Transaction], None]
 
 
 def _move_money(
-    player_id: int, currency: str | None, ref: ExternalRef, operation: Operation, *, retry: bool = True,
+    player_id: int, currency: str | None, ref: ExternalRef, operation: Operation, *, retries: int = 2,
     commit_with: CommitWith | None = None,
 ) -> Posted:  # fmt: skip
     """Run `operation` in one durable transaction, after the start every money call shares.
@@ -392,11 +392,13 @@ def _move_money(
     operation, an extension point participant or `commit_with` raises gets the player's balance
     and currency beside it, as the wallet contract wants; values the error sets itself win.
 
-    An IntegrityError runs the whole call once more. Calls for one player are serialised by the
-    lock, so it happens when two players' calls race with the same (origin, external_id): the
-    retry finds the committed row and answers DuplicateTransaction instead of a 500. It also
-    happens if a remembered system account id names a row whose creating transaction rolled back
-    (foreign keys are checked at commit): the retry looks the ids up afresh.
+    An IntegrityError runs the whole call again, at most twice. Calls for one player are
+    serialised by the lock, so it happens when two players' calls race with the same (origin,
+    external_id): the retry finds the committed row and answers DuplicateTransaction instead of a
+    500. It also happens when a remembered system account id names a row whose creating
+    transaction rolled back (foreign keys are checked at commit): the retry looks the ids up
+    afresh. One call may meet two in a row (seen once under CI: the racing external id on the
+    retry of a first IntegrityError), hence two retries; a third is raised.
     """
     try:
         with transaction.atomic(durable=True):
@@ -416,10 +418,10 @@ def _move_money(
                 refusal.extra = {**before, **refusal.extra}
                 raise
     except IntegrityError:
-        if not retry:
+        if not retries:
             raise
         forget_system_accounts()
-        return _move_money(player_id, currency, ref, operation, retry=False, commit_with=commit_with)
+        return _move_money(player_id, currency, ref, operation, retries=retries - 1, commit_with=commit_with)
 
 
 def _open(
