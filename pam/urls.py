@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/player/v1/", include("apps.compliance.api.urls")),
     path("api/player/v1/", include(payments_urls.player_urlpatterns)),
     path("api/player/v1/", include("apps.bonuses.api.urls")),
+    path("api/player/v1/", include("apps.games.api.urls")),
     path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
     path("sandbox-psp/", include("apps.payments.sandbox_urls")),
