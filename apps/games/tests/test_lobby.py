@@ -3,11 +3,13 @@ whether PAM can open it; the same for every brand."""
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.services import issue_token
 from apps.accounts.tests.factories import make_player, make_staff
+from apps.games.models import Provider
 from apps.games.tests.factories import game, provider
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +61,11 @@ def test_staff_and_anonymous_are_refused():
     assert staff.get(LOBBY).json()["error"]["code"] == "NOT_A_PLAYER"
     anonymous = APIClient().get(LOBBY)
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "NOT_AUTHENTICATED")
+
+
+def test_create_provider_sets_the_launch_url_and_keeps_it_when_not_given():
+    call_command("create_provider", "cli-games", "--secret", "s3cret-0123456789", "--launch-url", "https://g/{game}")
+    call_command("create_provider", "cli-games", "--secret", "rotated-0123456789")
+
+    saved = Provider.objects.get(code="cli-games")
+    assert (saved.secret, saved.launch_url) == ("rotated-0123456789", "https://g/{game}")
