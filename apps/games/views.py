@@ -2,7 +2,8 @@
 
 Thin, like the player API's views (api/views.py): the lobby is rendered from the selectors, the
 game page calls `services.launch` on the server and frames the URL it returns under the site's
-header (with its live balance). A refusal is shown on the page with its message instead.
+header (with its live balance). A refusal is shown on the page with its message instead; one for
+a reality check awaiting the player's answer offers that answer (continue playing, or log out).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def play_page(request: HttpRequest, game_id: int) -> HttpResponse:
         game = selectors.get_game(game_id)
         url = services.launch(player=player, game=game)
     except PamError as refused:
-        context = {"game": game, "code": refused.code, "refusal": refused.message}
+        context = {
+            "game": game,
+            "code": refused.code,
+            "refusal": refused.message,
+            "reason": refused.details.get("reason", ""),
+            # A reality check awaiting the player's answer: the page offers it (static/js/play.js).
+            "acknowledge": refused.details.get("reality_check", {}).get("acknowledge", ""),
+        }
         return render(request, "games/play.html", context, status=refused.status)
     return render(request, "games/play.html", {"game": game, "url": url})

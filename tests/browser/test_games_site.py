@@ -1,6 +1,7 @@
 """The lobby and a game's page in a real browser (Debian's chromium) against PAM under uvicorn:
 the Games link of the site's navigation lists the games with their type and provider; Play frames
-the game under the site's header, whose balance stays live; a game that cannot open says why.
+the game under the site's header, whose balance stays live; a game that cannot open says why, and
+one paused at a reality check offers its answer (continuing opens the game).
 Every page passes axe-core with no serious or critical violation.
 
 The framed page is the provider's, out of this test's reach: the test's provider launches on
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.compliance import services as compliance
+from apps.compliance.tests.factories import fresh
 from apps.games import services as games
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
 from tests.browser.test_bonuses_site import assert_accessible
@@ -66,3 +69,13 @@ def test_the_lobby_opens_a_game_under_the_live_header_and_says_why_another_canno
         expect(page.locator("#launch-refused")).to_have_attribute("data-code", "GAME_UNAVAILABLE")
         expect(page.locator("#game-frame")).to_have_count(0)
         assert_accessible(page, "game refused")
+
+        # Paused at a reality check: the game's page offers its answer; continuing opens the game.
+        in_a_thread(lambda: compliance.send_due_reality_check(
+            player_id=player.pk, due_at=fresh(player).reality_check_due_at
+        ))  # fmt: skip
+        page.goto(f"{server.base_url}/games/{lobby['open'].pk}/play/")
+        expect(page.locator("#launch-refused")).to_have_attribute("data-reason", "reality_check")
+        assert_accessible(page, "game paused at a reality check")
+        page.click("#reality-check-choice [data-action=acknowledge]")
+        expect(page.locator("#game-frame")).to_have_attribute("title", "Framed Slot", timeout=WAIT_MS)

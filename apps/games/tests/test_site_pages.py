@@ -11,6 +11,7 @@ from django.conf import settings
 from apps.accounts.tests.factories import make_player
 from apps.common import launch
 from apps.compliance import services as compliance
+from apps.compliance.tests.factories import fresh
 from apps.games.models import Game, LaunchToken
 from apps.games.tests.factories import SECRET, game, provider
 
@@ -88,3 +89,24 @@ def test_a_game_that_cannot_open_shows_why(client, player, make, status, code):
     assert page.status_code == status
     assert f'data-code="{code}"'.encode() in page.content
     assert b'role="alert"' in page.content
+
+
+def test_a_reality_check_awaiting_its_answer_is_offered_on_the_game_page(client, player):
+    slot = game(name="Acme Fruits")
+    compliance.start_play_session(player=player)
+    compliance.send_due_reality_check(player_id=player.pk, due_at=fresh(player).reality_check_due_at)
+
+    page = client.get(f"/games/{slot.pk}/play/")
+
+    html = page.content.decode()
+    assert page.status_code == 403
+    assert 'data-code="LIMIT_REACHED" data-reason="reality_check"' in html
+    assert 'id="reality-check-choice" data-acknowledge="/api/player/v1/reality-check/ack"' in html
+    assert "js/play.js" in html
+    assert "<iframe" not in html
+
+
+def test_other_refusals_offer_no_reality_check_answer(client, player):
+    page = client.get(f"/games/{game(enabled=False).pk}/play/")
+    assert b"reality-check-choice" not in page.content
+    assert b"js/play.js" not in page.content
