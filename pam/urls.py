@@ -11,13 +11,15 @@ from apps.realtime import views as site_views
 
 urlpatterns = [
     # The player site: the wallet pages are the real-time app's, the account pages accounts',
-    # the cashier payments', the responsible-gambling page compliance's, the bonuses page bonuses'.
+    # the cashier payments', the responsible-gambling page compliance's, the bonuses page bonuses',
+    # the lobby and the game pages games'.
     path("", site_views.player_page, name="site-home"),
     path("cashier/", payments_views.cashier_page, name="site-cashier"),
     path("history/", site_views.history_page, name="site-history"),
     path("responsible-gambling/", compliance_views.responsible_gambling, name="site-responsible-gambling"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.bonuses.urls")),
+    path("", include("apps.games.urls")),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
     path("backoffice/live/", admin.site.admin_view(backoffice_views.live_feed), name="backoffice-live-feed"),
@@ -27,6 +29,7 @@ urlpatterns = [
     path("api/player/v1/", include("apps.compliance.api.urls")),
     path("api/player/v1/", include(payments_urls.player_urlpatterns)),
     path("api/player/v1/", include("apps.bonuses.api.urls")),
+    path("api/player/v1/", include("apps.games.api.urls")),
     path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
     path("sandbox-psp/", include("apps.payments.sandbox_urls")),

@@ -48,7 +48,8 @@ from apps.compliance.models import (
 class JurisdictionProfileAdmin(AuditedAdmin):
     list_display = ("code", "name", "is_default", "deposit_limit_cooling_off", "other_limit_cooling_off",
                     "increase_needs_confirmation", "reality_check_minutes", "kyc_deposit_threshold",
-                    "kyc_threshold_currency")  # fmt: skip
+                    "kyc_threshold_currency", "min_game_cycle_ms", "autoplay_allowed",
+                    "session_info_in_play")  # fmt: skip
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # brands point at profiles; retire one by moving its brands

@@ -70,6 +70,15 @@ class JurisdictionProfile(models.Model):
     )
     # A player in another currency: the threshold at the currencies' reference rates (Currency.units_per_eur).
     kyc_threshold_currency = models.ForeignKey(Currency, on_delete=models.PROTECT, default="EUR", related_name="+")
+    # The rules for play, which the launch signs into the game's URL (docs/player-protection.md,
+    # "Rules for play"): the game enforces them, PAM cannot see a round's pace.
+    min_game_cycle_ms = models.PositiveIntegerField(
+        default=0, help_text="shortest time between the starts of two game rounds, ms (0: no minimum)"
+    )
+    autoplay_allowed = models.BooleanField(default=True, help_text="whether games may offer autoplay")
+    session_info_in_play = models.BooleanField(
+        default=False, help_text="whether the game shows the session's net position and elapsed time while playing"
+    )
 
     class Meta:
         ordering = ["code"]

@@ -6,7 +6,7 @@ from apps.games.models import Game, Provider
 
 @admin.register(Provider)
 class ProviderAdmin(AuditedAdmin):
-    list_display = ("code", "name", "enabled", "created_at")
+    list_display = ("code", "name", "enabled", "launch_url", "created_at")
     list_filter = ("enabled",)
     search_fields = ("code", "name")
     # The secret keys every signature; it is set, never shown back.

@@ -16,6 +16,14 @@ class Provider(models.Model):
     name = models.CharField(max_length=100, blank=True)
     secret = models.CharField(max_length=256)
     enabled = models.BooleanField(default=True)
+    # Where PAM sends a player's browser to open one of the provider's games (docs/games.md,
+    # "Launch"): `{game}` stands for the game's code. Blank: its games cannot be launched from PAM.
+    launch_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="the game page's URL, {game} for the game's code; relative (/studio/play/{game}/) for one "
+        "served by PAM itself; blank: its games cannot be launched from PAM",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

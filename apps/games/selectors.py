@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from apps.games.errors import UnknownGame
 from apps.games.models import Game, Provider
 
 # Every wallet call names its provider; reading the row each time costs a round trip per bet.
@@ -78,3 +79,28 @@ def game_type(provider_code: str, game_code: str) -> str:
 def forget_game_types(**kwargs) -> None:
     """Drop the cache (connected to Game's post_save, and used by tests)."""
     _game_types.clear()
+
+
+# --- the lobby ------------------------------------------------------------------------------------
+
+
+def list_lobby_games() -> list[Game]:
+    """The lobby, with each game's provider, by name: every enabled game of an enabled provider.
+    Every brand offers the same games (a per-brand catalogue is not modelled: docs/games.md).
+    `is_launchable(game)` says which of them PAM can open."""
+    return list(
+        Game.objects.filter(enabled=True, provider__enabled=True).select_related("provider").order_by("name", "pk")
+    )
+
+
+def is_launchable(game: Game) -> bool:
+    """Whether PAM can open `game` now (what `services.launch` refuses otherwise)."""
+    return game.enabled and game.provider.enabled and bool(game.provider.launch_url)
+
+
+def get_game(game_id: int) -> Game:
+    """The game with its provider; raises UnknownGame."""
+    game = Game.objects.select_related("provider").filter(pk=game_id).first()
+    if game is None:
+        raise UnknownGame
+    return game

@@ -1,46 +1,98 @@
-"""Writes of the games app: providers and launch tokens."""
+"""Writes of the games app: providers, games, launch tokens and the launch itself."""
 
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.models import Player
+from apps.common.launch import signed_query
 from apps.common.tokens import hash_token, new_token
-from apps.games.errors import TokenInvalid
+from apps.compliance import gate
+from apps.compliance import selectors as compliance_selectors
+from apps.games import selectors
+from apps.games.errors import GameUnavailable, TokenInvalid
 from apps.games.models import Game, LaunchToken, Provider
 
 LAUNCH_TOKEN_LIFETIME = dt.timedelta(minutes=10)
+# A launch is refused when the wallet would refuse any bet: compliance is asked about the smallest
+# stake there is, one minor unit (a player whose limit has no unit left cannot play either).
+SMALLEST_STAKE = 1
 
 
-def save_provider(*, code: str, secret: str, name: str = "", enabled: bool = True) -> Provider:
-    """Create the provider, or update its secret, name and state."""
-    provider, _ = Provider.objects.update_or_create(
-        code=code, defaults={"secret": secret, "name": name or code, "enabled": enabled}
-    )
+def save_provider(
+    *, code: str, secret: str, name: str = "", enabled: bool | None = True, launch_url: str | None = None
+) -> Provider:
+    """Create the provider, or update its secret, name, state and launch URL. `enabled=None` keeps
+    an existing provider's state (a new one is enabled); `launch_url=None` keeps its launch URL
+    (a new one has none)."""
+    defaults: dict[str, object] = {"secret": secret, "name": name or code}
+    if enabled is not None:
+        defaults["enabled"] = enabled
+    if launch_url is not None:
+        defaults["launch_url"] = launch_url
+    provider, _ = Provider.objects.update_or_create(code=code, defaults=defaults)
     return provider
 
 
-def save_game(*, provider: Provider, code: str, name: str, game_type: str, enabled: bool = True) -> Game:
-    """Create the provider's game `code`, or update its name, type and state."""
-    game, _ = Game.objects.update_or_create(
-        provider=provider, code=code, defaults={"name": name, "game_type": game_type, "enabled": enabled}
-    )
+def save_game(*, provider: Provider, code: str, name: str, game_type: str, enabled: bool | None = True) -> Game:
+    """Create the provider's game `code`, or update its name, type and state (`enabled=None`
+    keeps an existing game's state; a new one is enabled)."""
+    defaults: dict[str, object] = {"name": name, "game_type": game_type}
+    if enabled is not None:
+        defaults["enabled"] = enabled
+    game, _ = Game.objects.update_or_create(provider=provider, code=code, defaults=defaults)
     return game
 
 
-def issue_launch_token(*, player: Player, provider: Provider) -> str:
-    """A fresh one-time token for `player` to start a game of `provider`; valid 10 minutes."""
+def issue_launch_token(*, player: Player, provider: Provider, game: Game | None = None) -> str:
+    """A fresh one-time token for `player` to start a game of `provider` (the game `game`, when
+    the launch names one); valid 10 minutes."""
     token = new_token()
     LaunchToken.objects.create(
         token_hash=hash_token(token),
         player=player,
         provider=provider,
+        game=game,
         expires_at=timezone.now() + LAUNCH_TOKEN_LIFETIME,
     )
     return token
+
+
+def launch(*, player: Player, game: Game) -> str:
+    """The URL that opens `game` for `player`: the provider's launch URL with the signed launch
+    query (apps/common/launch.py) carrying a fresh one-time token bound to the game and the rules
+    for play of the player's jurisdiction profile. Relative when the provider's launch URL is
+    (PAM's own studio, same origin).
+
+    Raises GameUnavailable (the game or its provider disabled, or no launch URL), and the wallet's
+    own refusals of a bet, from compliance's gate, asked as for the smallest stake: PlayerBlocked
+    (PLAYER_BLOCKED: locked, frozen, closed, excluded or on a time-out, or KYC needed) and
+    LimitReached (LIMIT_REACHED; `reason` `reality_check` while a reality check awaits its
+    acknowledgement). A refusal issues no token.
+    """
+    provider = game.provider
+    if not selectors.is_launchable(game):
+        raise GameUnavailable
+    with transaction.atomic():
+        # As committed, not as the caller read it: the gate decides from the player's row.
+        current = accounts_selectors.get_player(player.pk)
+        gate.assert_may_stake(player=current, amount=SMALLEST_STAKE)
+        token = issue_launch_token(player=current, provider=provider, game=game)
+    profile = compliance_selectors.get_profile(current)
+    params = {
+        "token": token,
+        "jurisdiction": profile.code,
+        "min_cycle_ms": str(profile.min_game_cycle_ms),
+        "autoplay": "1" if profile.autoplay_allowed else "0",
+        "session_info": "1" if profile.session_info_in_play else "0",
+    }
+    base = provider.launch_url.replace("{game}", quote(game.code, safe=""))
+    return f"{base}{'&' if '?' in base else '?'}{signed_query(provider.secret, game.code, params)}"
 
 
 @transaction.atomic

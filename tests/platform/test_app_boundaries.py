@@ -85,6 +85,9 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
         **dict.fromkeys(("wallet", "games", "payments", "bonuses", "sportsbook", "realtime"), CALL),
         # cases.py is compliance's service module for cases (the demo opens one).
         "compliance": CALL | {"cases"},
+        # The studio's catalogue, to register its games as a provider's (apps/backoffice/studio.py):
+        # a studio lifted out into its own service would publish its catalogue over HTTP instead.
+        "studio": frozenset({"catalogue"}),
     },
 }
 

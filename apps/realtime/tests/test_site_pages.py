@@ -23,12 +23,12 @@ def bet(player, amount: int, n: int) -> None:
                      game_id="slot-1")  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ["/history/", "/cashier/", "/"])
+@pytest.mark.parametrize("path", ["/history/", "/cashier/", "/", "/games/", "/games/1/play/"])
 def test_anonymous_is_sent_to_the_login(client, path):
     assert client.get(path)["Location"] == f"/login/?next={path}"
 
 
-@pytest.mark.parametrize("path", ["/history/", "/cashier/"])
+@pytest.mark.parametrize("path", ["/history/", "/cashier/", "/games/", "/games/1/play/"])
 def test_staff_gets_the_no_player_page(client, path):
     client.force_login(make_staff(StaffRole.SUPPORT))
 

@@ -4,7 +4,8 @@ living platform at once; the sandbox PSP, so the cashier works; and `alice`, ver
 withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel);
 the deposit-threshold behaviour rule enabled, so that alice's large deposit raises an alert, and a
 case opened on it, assigned to the compliance officer (the back office's Compliance alerts and cases);
-and the opt-in campaign WELCOME100, saved by the admin (see `DEMO_CAMPAIGN`).
+and the opt-in campaign WELCOME100, saved by the admin (see `DEMO_CAMPAIGN`); and PAM's own studio
+with every game enabled, so the lobby (`/games/`) is playable.
 
 It lives in the back office, the one app that may call every app's services: accounts for the
 people, games for the provider, the wallet for the money, payments for the cashier (accounts
@@ -29,6 +30,7 @@ from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
 from apps.accounts.choices import KycStatus, StaffRole
 from apps.accounts.models import Player
+from apps.backoffice.studio import provision_studio
 from apps.bonuses import services as bonuses
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.compliance import cases
@@ -108,6 +110,8 @@ class Command(BaseCommand):
             for code, name, game_type in DEMO_GAMES:
                 games.save_game(provider=studio, code=code, name=name, game_type=game_type)
             sandbox = payments.ensure_sandbox_provider()
+            # The lobby's playable games: PAM's own studio, every game enabled.
+            provision_studio(enable=True)
         officer = accounts_selectors.find_user(StaffRole.COMPLIANCE.value)
         self._enable_rule(officer)
         self._campaign(accounts_selectors.find_user(StaffRole.ADMIN.value))
