@@ -1,6 +1,12 @@
 """The studio's row locks (and nowhere else: STYLE.md). Each is taken inside a short transaction
 that never waits on the wallet: a round is carried on under a claim (`claimed_until`), not under
-a lock held across HTTP calls."""
+a lock held across HTTP calls.
+
+Order: a session before a round. `lock_session` locks only the session (starting a round inserts
+its row), `claim_round` only the round (`of`), and `rounds.settle`, the one transaction that writes
+both, updates the session before the round. So no two transactions ever wait on each other in
+opposite orders.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ import threading
 import httpx
 import pytest
 
+from apps.compliance import services as compliance_services
+from apps.compliance.tests.factories import limit
 from apps.studio import roulette
 from apps.studio.models import Round, RoundState, Session
 from apps.studio.tests.support import ledger
@@ -247,3 +249,33 @@ def test_a_bet_the_wallet_refuses_ends_the_round_refused(studio):
     assert studio.round(key, {"request_id": "broke", "stake": 100}).json() == body
     assert studio.front.calls["bet"] == 1
     assert Session.objects.get().staked == 0
+
+
+def test_a_bet_over_a_limit_is_refused_with_the_wallets_reason(studio):
+    player = funded_player(10_000)
+    limit(player, "wager", "24h", 150)
+    key = studio.session(player)
+    assert studio.round(key, {"request_id": "1", "stake": 100}).status_code == 200
+
+    answer = studio.round(key, {"request_id": "2", "stake": 100})
+
+    assert answer.status_code == 403
+    error = answer.json()["error"]
+    assert error["code"] == "LIMIT_REACHED"
+    assert error["reason"]
+    assert Round.objects.get(request_id="2").state == RoundState.REFUSED
+    assert Session.objects.get().staked == 100
+
+
+def test_a_bet_while_on_a_time_out_is_refused_player_blocked(studio):
+    player = funded_player(10_000)
+    key = studio.session(player)
+    compliance_services.start_time_out(player=player, hours=24)
+
+    answer = studio.round(key, {"request_id": "1", "stake": 100})
+
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "PLAYER_BLOCKED"
+    round_ = Round.objects.get()
+    assert (round_.state, round_.refusal_code) == (RoundState.REFUSED, "PLAYER_BLOCKED")
+    assert ledger(round_.round_id) == []
