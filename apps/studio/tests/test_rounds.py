@@ -279,3 +279,24 @@ def test_a_bet_while_on_a_time_out_is_refused_player_blocked(studio):
     round_ = Round.objects.get()
     assert (round_.state, round_.refusal_code) == (RoundState.REFUSED, "PLAYER_BLOCKED")
     assert ledger(round_.round_id) == []
+
+
+def test_concurrent_rounds_cannot_beat_the_cycle(studio):
+    player = funded_player(10_000)
+    key = studio.session(player, min_cycle_ms=60_000)
+    start = threading.Barrier(8)
+    answers: list[httpx.Response] = []
+
+    def send(n: int) -> None:
+        start.wait(timeout=30)
+        answers.append(studio.round(key, {"request_id": f"fast-{n}", "stake": 10}))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert sorted(a.status_code for a in answers) == [200] + [429] * 7
+    assert Round.objects.count() == 1
+    assert studio.front.calls["bet"] == 1
