@@ -8,3 +8,10 @@ class StudioConfig(AppConfig):
 
     name = "apps.studio"
     label = "studio"
+
+    def ready(self) -> None:
+        from apps.common import sweeps
+        from apps.studio import recovery
+
+        # Rounds a crash left unfinished are completed or rolled back on the sweeper's passes.
+        sweeps.register("studio.recover_rounds", recovery.sweep)

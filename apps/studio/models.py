@@ -37,3 +37,59 @@ class Session(models.Model):
     def net_position(self) -> int:
         """What the player is up (positive) or down in this session, in minor units."""
         return self.returned - self.staked
+
+
+class RoundState(models.TextChoices):
+    """opened → bet_placed → outcome_drawn → settled, or → rolled_back / refused (docs/studio.md,
+    "Rounds"). The first three are unfinished: a crash there leaves the round to recovery."""
+
+    OPENED = "opened"
+    BET_PLACED = "bet_placed"
+    OUTCOME_DRAWN = "outcome_drawn"
+    SETTLED = "settled"
+    ROLLED_BACK = "rolled_back"
+    REFUSED = "refused"
+
+
+UNFINISHED = (RoundState.OPENED, RoundState.BET_PLACED, RoundState.OUTCOME_DRAWN)
+
+
+class Round(models.Model):
+    """One round of a session. Its wallet calls' transaction ids derive from `round_id`
+    (`<round_id>:bet`, `:win`, `:rollback`), so every resend is idempotent on the wallet's side;
+    `request_id` (the client's, unique per session) makes a resend idempotent on the studio's."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="rounds")
+    request_id = models.CharField(max_length=64)
+    round_id = models.CharField(max_length=40, unique=True)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request: a reused request_id must match")
+    autoplay = models.BooleanField(default=False)
+    stake = models.BigIntegerField(help_text="the round's whole stake, in minor units")
+    bets = models.JSONField(default=list, blank=True, help_text="roulette: the bets as the player placed them")
+    state = models.CharField(max_length=16, choices=RoundState.choices, default=RoundState.OPENED)
+    outcome = models.JSONField(null=True, blank=True)
+    payout = models.BigIntegerField(null=True, blank=True)
+    refusal_code = models.CharField(max_length=32, blank=True)
+    answer_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    answer = models.JSONField(null=True, blank=True, help_text="what a resend of the request is answered, once final")
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="while a request or recovery carries the round on (locks.claim_round)"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "request_id"], name="studio_round_request_once"),
+            models.CheckConstraint(condition=models.Q(stake__gt=0), name="studio_round_stake_positive"),
+            models.CheckConstraint(
+                condition=models.Q(payout__isnull=True) | models.Q(payout__gte=0), name="studio_round_payout"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "updated_at"], name="studio_round_state")]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id} ({self.state})"
+
+    def transaction_id(self, operation: str) -> str:
+        return f"{self.round_id}:{operation}"

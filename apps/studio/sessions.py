@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from apps.common import launch
 from apps.common.tokens import hash_token, new_token
-from apps.studio import catalogue, wallet_client
+from apps.studio import catalogue, recovery, wallet_client
 from apps.studio.models import Session
 
 
@@ -33,17 +36,27 @@ async def open_session(*, game_code: str, query: dict[str, str]) -> tuple[Sessio
         min_cycle_ms = int(params["min_cycle_ms"])
     except ValueError:
         raise LaunchRefused("LAUNCH_INVALID", "This game link is not valid.") from None
-    try:
-        answer = await wallet_client.client().call("authenticate", {"token": params["token"]})
-    except wallet_client.WalletUnavailable:
-        raise LaunchRefused("WALLET_UNAVAILABLE", "The game cannot reach your wallet. Try again shortly.") from None
-    if not answer.ok:
-        raise LaunchRefused(answer.code or "INTERNAL_ERROR", "This game link has been used or has expired.")
+    async with wallet_client.scoped() as wallet:
+        try:
+            answer = await wallet.call("authenticate", {"token": params["token"]})
+        except wallet_client.WalletUnavailable:
+            raise LaunchRefused("WALLET_UNAVAILABLE", "The game cannot reach your wallet. Try again shortly.") from None
+        if not answer.ok:
+            raise LaunchRefused(answer.code or "INTERNAL_ERROR", "This game link has been used or has expired.")
+        player_id, currency = str(answer.body["player_id"]), answer.body["currency"]
+        balance = int(answer.body["balance"])
+        # The embedded server has no sweeper: a player's rounds left unfinished by a crash are
+        # finished when they come back. In a worker thread of its own, since it calls the wallet
+        # synchronously.
+        if await sync_to_async(recovery.recover_player, thread_sensitive=False)(player_id):
+            with contextlib.suppress(wallet_client.WalletUnavailable):
+                again = await wallet.call("balance", {"player_id": player_id, "currency": currency})
+                balance = int(again.body["balance"]) if again.ok else balance
     key = new_token("ss_")
     session = await Session.objects.acreate(
         key_hash=hash_token(key),
-        player_id=str(answer.body["player_id"]),
-        currency=answer.body["currency"],
+        player_id=player_id,
+        currency=currency,
         game_code=game_code,
         jurisdiction=params["jurisdiction"],
         min_cycle_ms=max(min_cycle_ms, 0),
@@ -51,7 +64,7 @@ async def open_session(*, game_code: str, query: dict[str, str]) -> tuple[Sessio
         show_session_info=params["session_info"] == "1",
         opened_at=timezone.now(),
     )
-    return session, key, int(answer.body["balance"])
+    return session, key, balance
 
 
 async def find_session(key: str) -> Session | None:

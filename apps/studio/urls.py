@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.studio import views
+from apps.studio import api, views
 
 app_name = "studio"
 
 urlpatterns = [
     path("play/<slug:game_code>/", views.play, name="play"),
+    path("api/sessions/<str:key>/rounds", api.session_rounds, name="rounds"),
 ]

@@ -10,9 +10,11 @@ is an answer, not a failure, and is returned to the caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +111,19 @@ def client() -> WalletClient:
     if found is None:
         found = _clients[id(loop)] = WalletClient()
     return found
+
+
+@contextlib.asynccontextmanager
+async def scoped() -> AsyncIterator[WalletClient]:
+    """A client for one piece of work (a round, a launch), closed when it is done. PAM serves HTTP
+    through Django's WSGI handler (pam/asgi.py), where each async view runs in an event loop of its
+    own that ends with the request: a client kept per loop would keep that loop's connections open
+    for good."""
+    wallet = WalletClient()
+    try:
+        yield wallet
+    finally:
+        await wallet.aclose()
 
 
 def call_sync(operation: str, body: dict[str, Any]) -> Answer:
