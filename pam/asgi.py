@@ -4,11 +4,17 @@ Django's HTTP stack is synchronous (the ORM, the money services, most middleware
 Django's ASGI handler, each request crosses between the event loop and threads once per
 middleware hook (measured: 32 crossings and about 3 ms for /healthz); run through its WSGI
 handler on a2wsgi's thread pool, it crosses once. WebSockets stay on the event loop (Channels).
+
+The studio's pages and API (/studio/) go through Django's ASGI handler instead: their views are
+async and wait on the wallet API over HTTP, often this very server; on the thread pool each round
+would hold a thread while its wallet calls wait for one, and a handful of rounds at once would
+starve the wallet they wait on.
 """
 
 import asyncio
 import os
 
+from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
@@ -28,7 +34,16 @@ from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
 # enough to run PAM; a deployment with heavy traffic puts a CDN or reverse proxy in front.
-http_application = WSGIMiddleware(StaticFilesHandler(django_wsgi_app), workers=settings.HTTP_THREADS)
+wsgi_http_application = WSGIMiddleware(StaticFilesHandler(django_wsgi_app), workers=settings.HTTP_THREADS)
+studio_http_application = ASGIHandler()
+STUDIO_PREFIX = "/studio/"
+
+
+async def http_application(scope, receive, send):
+    if scope["path"].startswith(STUDIO_PREFIX):
+        return await studio_http_application(scope, receive, send)
+    return await wsgi_http_application(scope, receive, send)
+
 
 # Browsers send an Origin, which must be one of ALLOWED_HOSTS; scripts with a ticket send none.
 websocket_application = BrowserOriginValidator(

@@ -58,3 +58,42 @@ def test_rounds_on_a_served_pam_that_is_its_own_wallet(tmp_path):
     recovered = run([PYTHON, "manage.py", "studio_recover"], env=server_env(**secret))
     assert recovered.returncode == 0, recovered.stderr
     assert recovered.stdout.splitlines()[-1] == "0"
+
+
+def test_more_rounds_at_once_than_the_servers_http_threads_all_settle(tmp_path):
+    """The studio's views wait on the wallet, this very server: they run on the event loop (the
+    ASGI handler, pam/asgi.py), not on the HTTP thread pool the wallet's views need, so rounds
+    outnumbering the pool's threads cannot starve their own wallet calls."""
+    provider = save_provider(code=settings.STUDIO_PROVIDER_CODE, secret=settings.STUDIO_PROVIDER_SECRET)
+    rounds, threads_in_pool = 8, 2
+    queries = []
+    for _ in range(rounds):
+        token = issue_launch_token(player=funded_player(10_000), provider=provider)
+        params = {"token": token, "jurisdiction": "mt", "min_cycle_ms": "0", "autoplay": "1", "session_info": "0"}
+        queries.append(launch.signed_query(settings.STUDIO_PROVIDER_SECRET, "pam-slot", params))
+    port = free_port()
+    env = {"STUDIO_PROVIDER_SECRET": settings.STUDIO_PROVIDER_SECRET, "PORT": str(port)}
+    server = start_server(tmp_path, "studio-pool", port=port, HTTP_THREADS=str(threads_in_pool), **env)
+    answers: list[httpx.Response] = []
+    try:
+        apis = []
+        for query in queries:
+            page = httpx.get(f"{server.http}/studio/play/pam-slot/?{query}", timeout=30)
+            assert page.status_code == 200, page.text
+            apis.append(f"{server.http}/studio/api/sessions/{KEY.search(page.text).group(1)}/rounds")
+        start = threading.Barrier(rounds)
+
+        def send(api: str) -> None:
+            start.wait(timeout=30)
+            answers.append(httpx.post(api, json={"request_id": "r1", "stake": 100}, timeout=60))
+
+        threads = [threading.Thread(target=send, args=(api,)) for api in apis]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        stop_server(server)
+
+    assert [a.status_code for a in answers] == [200] * rounds, [a.text for a in answers]
+    assert set(Round.objects.values_list("state", flat=True)) == {RoundState.SETTLED}
