@@ -100,11 +100,13 @@ class LiveRtp:
 
     @property
     def low(self) -> Decimal | None:
-        return None if self.expected is None else self.expected - self.half_width
+        """The band's lower edge, to 6 places."""
+        return None if self.expected is None else (self.expected - self.half_width).quantize(SHOWN_PLACES)
 
     @property
     def high(self) -> Decimal | None:
-        return None if self.expected is None else self.expected + self.half_width
+        """The band's upper edge, to 6 places."""
+        return None if self.expected is None else (self.expected + self.half_width).quantize(SHOWN_PLACES)
 
     @property
     def subject(self) -> str:
