@@ -68,3 +68,23 @@ def test_support_may_not_see_the_report(client, rounds):
     support = logged_in(client, StaffRole.SUPPORT)
     assert support.get(PAGE).status_code == 403
     assert support.get(CSV).status_code == 403
+
+
+def test_an_admin_sets_a_game_s_expected_return_on_its_form_and_compliance_may_not(client):
+    acme = services.save_provider(code="acme", secret="s" * 24)
+    game = services.save_game(provider=acme, code="wheel", name="Wheel", game_type="table")
+    form = {"provider": acme.pk, "code": "wheel", "name": "Wheel", "game_type": "table", "enabled": "on",
+            "declared_rtp": "0.9729729730", "return_sigma": "5.8378378378"}  # fmt: skip
+    url = f"/backoffice/games/game/{game.pk}/change/"
+
+    assert logged_in(client, StaffRole.COMPLIANCE).post(url, form).status_code == 403
+    game.refresh_from_db()
+    assert game.declared_rtp is None
+
+    assert logged_in(client, StaffRole.ADMIN).post(url, form).status_code == 302
+    game.refresh_from_db()
+    assert (game.declared_rtp, game.return_sigma) == (Decimal("0.9729729730"), Decimal("5.8378378378"))
+    refused = client.post(url, {**form, "return_sigma": "0"})
+    assert refused.status_code == 200  # the form again, with the constraint's message
+    game.refresh_from_db()
+    assert game.return_sigma == Decimal("5.8378378378")
