@@ -136,7 +136,7 @@ def _by_window(game_rules: list[rules.ActiveRule]) -> dict[int, list[rules.Activ
 def _fire(rule: rules.ActiveRule, judged: rtp.LiveRtp, *, at: dt.datetime, event_id: int | None) -> RuleFiring | None:
     """The firing and its alert for the row, in one transaction, or None when the rule already
     fired for this game and band in this firing window."""
-    observed = round(judged.returned * PPM / judged.staked)
+    observed = (2 * judged.returned * PPM + judged.staked) // (2 * judged.staked)  # rounded half up, in integers
     edge = judged.high if judged.observed > judged.expected else judged.low
     threshold = int((edge * PPM).to_integral_value())
     t = int(at.timestamp())
