@@ -72,6 +72,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "bonuses.view_campaign",
         "bonuses.view_optin",
         "bonuses.view_bonus",
+        # Games read, and each game's live RTP against its declared one (the drift rule's alerts).
+        "games.view_provider",
+        "games.view_game",
+        "games.view_live_rtp",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",
@@ -91,6 +95,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # Bonuses read: what campaigns cost (the cost report) and the bonuses behind it.
         "bonuses.view_campaign",
         "bonuses.view_bonus",
+        # Games read, and what each game returns to players (the live RTP report).
+        "games.view_provider",
+        "games.view_game",
+        "games.view_live_rtp",
     ],
     StaffRole.ADMIN: ALL,
 }

@@ -223,9 +223,10 @@ class RuleVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(RuleFiring)
 class RuleFiringAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "rule_version", "player", "window_start", "value", "threshold", "event_id",
-                    "actions")  # fmt: skip
-    search_fields = ("=player__id", "player__user__username", "rule_version__rule__code")
+    # A game's firing (RTP drift) has no player: its subject names the game, currency and band.
+    list_display = ("created_at", "rule_version", "player", "subject", "window_start", "value", "threshold",
+                    "event_id", "actions")  # fmt: skip
+    search_fields = ("=player__id", "player__user__username", "rule_version__rule__code", "subject")
     list_select_related = ("rule_version__rule", "player__user")
     date_hierarchy = "created_at"
 
@@ -245,9 +246,10 @@ class IdentityMarkAdmin(ReadOnlyAdmin):
 class AlertAdmin(ReadOnlyAdmin):
     """The alerts queue, read-only; new alerts also appear at once on the live feed. Staff who may
     open cases group selected alerts of one player into a new case (`cases.open_case`, which
-    records the staff action itself)."""
+    records the staff action itself). An alert about a game (RTP drift) has no player: "about"
+    shows its game, currency and stake band, its detail the RTPs; it goes into no case."""
 
-    list_display = ("created_at", "severity", "status", "rule_version", "player", "value", "threshold", "case")
+    list_display = ("created_at", "severity", "status", "rule_version", "about", "value", "threshold", "case")
     list_filter = ("status", "severity", ("case", admin.EmptyFieldListFilter))
     search_fields = ("=player__id", "player__user__username", "rule_version__rule__code")
     list_select_related = ("rule_version__rule", "player__user", "case")
@@ -259,6 +261,10 @@ class AlertAdmin(ReadOnlyAdmin):
 
     def has_open_case_permission(self, request) -> bool:
         return request.user.has_perm("compliance.add_case")
+
+    @admin.display(description="about")
+    def about(self, alert: Alert) -> str:
+        return str(alert.player) if alert.player_id else alert.detail.get("subject", "")
 
     @admin.action(description="Open a case with the selected alerts (one player)", permissions=["open_case"])
     def open_case(self, request, queryset):

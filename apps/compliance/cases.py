@@ -47,7 +47,7 @@ def open_case(*, alerts: Iterable[Alert | int], acting_user: User, title: str = 
     with transaction.atomic():
         found = _free_alerts(ids)
         players = {alert.player_id for alert in found}
-        if len(players) != 1:
+        if len(players) != 1 or None in players:  # a game's alert (RTP drift) is about no player
             raise errors.InvalidCase("A case is about one player: select alerts of one player.")
         start = min(alert.firing.window_start for alert in found)
         case = Case.objects.create(

@@ -51,6 +51,7 @@ class RuleType(models.TextChoices):
     LOSS_CHASING = "loss_chasing", "Loss chasing (rising deposits after losses)"
     NIGHT_PLAY = "night_play", "Night play (a session mostly through the night)"
     SHARED_IDENTITY = "shared_identity", "Shared identity (an instrument, device or address shared)"
+    GAME_RTP_DRIFT = "game_rtp_drift", "Game RTP drift (a game's return outside its expected band)"
 
 
 class MarkKind(models.TextChoices):

@@ -61,9 +61,10 @@ from apps.common import staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.events import RECEIPT_CTE, once_per_event, receipt_params, send_after_commit
 from apps.common.timestamps import iso_utc
-from apps.compliance import locks, rules, selectors, services, signals, staff_audit
+from apps.compliance import game_rtp, locks, rules, selectors, services, signals, staff_audit
 from apps.compliance.choices import RuleAction
 from apps.compliance.models import Alert, RuleFiring, RuleRun, WindowBucket
+from apps.games import selectors as games
 
 logger = structlog.get_logger(__name__)
 
@@ -97,16 +98,23 @@ def active_rules() -> tuple[rules.ActiveRule, ...]:
 
 
 def forget_rules() -> None:
-    """Drop this process's cached rules: the next event reads them again (after a rule is saved)."""
+    """Drop this process's cached rules: the next event reads them again (after a rule is saved).
+    The RTP drift rule's per-game counts and the games' expected returns it read start afresh too."""
     global _cache
     with _cache_lock:
         _cache = None
+    game_rtp.forget_counts()
+    games.forget_game_expectations()
 
 
 def on_transaction_posted(event_id: int | None, event: dict) -> None:
     """Evaluate the event if an enabled rule counts it (see the module's docstring). Raises what
     the database raises: the event then stays undispatched and the sweeper delivers it again."""
-    counted = [rule for rule in active_rules() if rule.counts_event(event)]
+    active = active_rules()
+    game_rules = [rule for rule in active if rule.type == rules.RuleType.GAME_RTP_DRIFT]
+    if game_rules:  # about the game, not the player: counted in memory, read every so often
+        game_rtp.on_event(game_rules, event_id, event)
+    counted = [rule for rule in active if rule.counts_event(event)]
     if not counted:
         return
     if event_id is not None and connection.vendor == "postgresql" and not any(rule.run_key for rule in counted):

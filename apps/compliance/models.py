@@ -476,7 +476,10 @@ class RuleFiring(models.Model):
     threshold in the same window, finds it and does nothing)."""
 
     rule_version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    # A rule about a player names the player; a rule about a game (RTP drift) names none, and its
+    # `subject` says which game, currency and stake band instead ("acme/fruits EUR 1").
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    subject = models.CharField(max_length=240, blank=True, default="")
     window_start = models.DateTimeField(help_text="the start of the firing window (the rule's window, aligned)")
     value = models.BigIntegerField(help_text="the sum or count that reached the threshold")
     threshold = models.BigIntegerField()
@@ -490,10 +493,21 @@ class RuleFiring(models.Model):
             models.UniqueConstraint(
                 fields=["rule_version", "player", "window_start"], name="rule_fires_once_per_window"
             ),
+            # A player's NULL would make every game firing distinct: games are unique by subject.
+            models.UniqueConstraint(
+                fields=["rule_version", "subject", "window_start"],
+                condition=Q(player__isnull=True),
+                name="rule_fires_once_per_window_and_subject",
+            ),
+            models.CheckConstraint(
+                condition=(Q(player__isnull=False) & Q(subject="")) | (Q(player__isnull=True) & ~Q(subject="")),
+                name="rule_firing_player_xor_subject",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule_version} fired for player {self.player_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        about = self.subject or f"player {self.player_id}"
+        return f"{self.rule_version} fired for {about} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Alert(models.Model):
@@ -502,7 +516,9 @@ class Alert(models.Model):
 
     firing = models.OneToOneField(RuleFiring, on_delete=models.PROTECT, related_name="alert")
     rule_version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="alerts")
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    # None for an alert about a game (RTP drift: `detail` says which game and band); such an
+    # alert is never put in a case, which is about one player.
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     severity = models.CharField(max_length=8, choices=Severity.choices)
     status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     # The outbox event ids of the window's events (up to EVENT_IDS_PER_BUCKET per bucket), in order.
@@ -510,7 +526,8 @@ class Alert(models.Model):
     value = models.BigIntegerField()
     threshold = models.BigIntegerField()
     # What the value alone does not say, per rule type: for a shared identity, the mark's kind and
-    # the other players who share it ({"kind": ..., "players": [ids]}).
+    # the other players who share it ({"kind": ..., "players": [ids]}); for an RTP drift, the game,
+    # currency, band, rounds and the RTPs (docs/rtp.md).
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     # The case the alert was grouped into (cases.py), set once. A nullable foreign key rather than
@@ -523,7 +540,8 @@ class Alert(models.Model):
         indexes = [models.Index(fields=["status", "-created_at"], name="alert_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.severity} alert {self.pk} for player {self.player_id}"
+        about = f"player {self.player_id}" if self.player_id else self.detail.get("subject", "a game")
+        return f"{self.severity} alert {self.pk} for {about}"
 
 
 RESOLVED_WITH_OUTCOME = (

@@ -64,6 +64,11 @@ _INTEGERS: dict[str, dict[str, tuple[int, int]]] = {
         "night_start_hour": (0, 23), "night_end_hour": (0, 23), "share_percent": (1, 100),
         "min_minutes": (1, MAX_SESSION_MINUTES),
     },
+    # A game's rounds per currency and stake band over the window: judged once there are
+    # `min_rounds` of them, outside RTP ± `sigmas` standard deviations (docs/rtp.md).
+    RuleType.GAME_RTP_DRIFT: {
+        "min_rounds": (10, 1_000_000_000), "sigmas": (1, 10), "window_seconds": (3600, MAX_WINDOW_SECONDS),
+    },
 }  # fmt: skip
 # List parameters: name -> the values allowed (a non-empty list of distinct ones, kept in this order).
 _LISTS: dict[str, dict[str, tuple[str, ...]]] = {RuleType.SHARED_IDENTITY: {"kinds": tuple(MarkKind.values)}}
@@ -128,6 +133,8 @@ def validate(rule_type: str, parameters: object, actions: object) -> tuple[dict,
         raise InvalidRule("A rule has at least one action.")
     if any(action not in RuleAction.values for action in actions) or len(set(actions)) != len(actions):
         raise InvalidRule(f"Actions are distinct, among {', '.join(RuleAction.values)}.")
+    if rule_type == RuleType.GAME_RTP_DRIFT and list(actions) != [RuleAction.ALERT]:
+        raise InvalidRule("A game's RTP drift has no player to act on: its only action is alert.")
     if (RuleAction.LIMIT in actions) != (LIMIT in parameters):
         raise InvalidRule("The limit action and the limit parameter go together.")
     if LIMIT in parameters:
@@ -213,8 +220,8 @@ class ActiveRule:
         of its metrics, moves one of its runs, or is what it is evaluated on. A structuring rule
         takes every deposit here; `counted_metrics` keeps those in its band. A shared-identity
         rule is evaluated on identity marks (identity.py), never on money."""
-        if self.type == RuleType.SHARED_IDENTITY:
-            return False
+        if self.type in (RuleType.SHARED_IDENTITY, RuleType.GAME_RTP_DRIFT):
+            return False  # judged on identity marks (identity.py), or per game (game_rtp.py)
         if self.type == RuleType.MICRO_BET:
             return kind == BET and 0 < -amount <= self.parameters["max_stake"]
         if self.type == RuleType.NIGHT_PLAY:
@@ -342,6 +349,8 @@ def compile_rule(version) -> ActiveRule:
         base = f"deposit<{params['threshold']}{params['currency']}-{params['below_percent']}%"
     elif version.type == RuleType.SHARED_IDENTITY:
         base = "identity"  # no buckets: it reads the marks
+    elif version.type == RuleType.GAME_RTP_DRIFT:
+        base = "game_rtp"  # no buckets: it reads the game's rounds from the ledger (game_rtp.py)
     extra: dict[str, str] = {}
     if version.type == RuleType.RAPID_CYCLING:
         extra["turnover_metric"] = f"{BET}@{bucket}"

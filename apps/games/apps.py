@@ -12,3 +12,6 @@ class GamesConfig(AppConfig):
 
         post_save.connect(selectors.forget_providers, sender=Provider, dispatch_uid="games.forget_providers")
         post_save.connect(selectors.forget_game_types, sender=Game, dispatch_uid="games.forget_game_types")
+        post_save.connect(
+            selectors.forget_game_expectations, sender=Game, dispatch_uid="games.forget_game_expectations"
+        )

@@ -39,16 +39,40 @@ class Game(models.Model):
     name = models.CharField(max_length=200)
     game_type = models.CharField(max_length=16, choices=GameType.choices, default=GameType.SLOTS)
     enabled = models.BooleanField(default=True)
+    # What the game is expected to return, for the live RTP report and the drift rule
+    # (docs/rtp.md). Exact enough to hold 36/37 to 10 places; both blank: the game is not monitored.
+    declared_rtp = models.DecimalField(
+        max_digits=12, decimal_places=10, null=True, blank=True,
+        help_text="expected return per unit staked, e.g. 0.9729729730 for 97.30 %; blank: not monitored",
+    )  # fmt: skip
+    return_sigma = models.DecimalField(
+        max_digits=14, decimal_places=10, null=True, blank=True,
+        help_text="standard deviation of one round's return per unit staked (sigma); blank: not monitored",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["provider", "code"]
+        permissions = [("view_live_rtp", "Can view the live RTP report")]
         constraints = [
             models.UniqueConstraint(fields=["provider", "code"], name="game_code_unique_per_provider"),
             models.CheckConstraint(condition=models.Q(game_type__in=GameType.values), name="game_type_known"),
+            models.CheckConstraint(
+                condition=models.Q(declared_rtp__isnull=True) | models.Q(declared_rtp__gt=0, declared_rtp__lt=10),
+                name="game_declared_rtp_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(return_sigma__isnull=True) | models.Q(return_sigma__gt=0),
+                name="game_return_sigma_positive",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.provider.code}/{self.code}"
+
+    @property
+    def monitored(self) -> bool:
+        """Whether the live RTP report and the drift rule judge this game: both values known."""
+        return self.declared_rtp is not None and self.return_sigma is not None
 
 
 class LaunchToken(models.Model):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
+from apps.common import rtp
 from apps.games.errors import UnknownGame
 from apps.games.models import Game, Provider
+from apps.wallet import selectors as wallet
 
 # Every wallet call names its provider; reading the row each time costs a round trip per bet.
 # A disabled or re-keyed provider takes effect within this many seconds in other processes
@@ -104,3 +107,55 @@ def get_game(game_id: int) -> Game:
     if game is None:
         raise UnknownGame
     return game
+
+
+# The expected return of the monitored games, which the drift rule asks on its evaluations
+# (a handful a minute per busy game): one query per process every this many seconds at most.
+EXPECTATIONS_CACHE_SECONDS = 5.0
+_expectations: tuple[float, dict[tuple[str, str], tuple[Decimal, Decimal]]] | None = None
+
+
+def game_expectations(*, cached: bool = True) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(declared RTP, sigma) per (provider code, game code) of every monitored game (both set),
+    per unit staked. Cached per process (`cached=False` reads afresh: the back office's report)."""
+    global _expectations
+    now = time.monotonic()
+    held = _expectations
+    if cached and held is not None and now - held[0] < EXPECTATIONS_CACHE_SECONDS:
+        return held[1]
+    found = {
+        (provider, code): (rtp, sigma)
+        for provider, code, rtp, sigma in Game.objects.filter(
+            declared_rtp__isnull=False, return_sigma__isnull=False
+        ).values_list("provider__code", "code", "declared_rtp", "return_sigma")
+    }
+    _expectations = (now, found)
+    return found
+
+
+def forget_game_expectations(**kwargs) -> None:
+    """Drop the cache (connected to Game's post_save, and used by tests)."""
+    global _expectations
+    _expectations = None
+
+
+def live_rtp(*, since, sigmas: int = rtp.DEFAULT_SIGMAS) -> list[rtp.LiveRtp]:
+    """The live RTP report (docs/rtp.md): every provider's game, per currency and stake band, over
+    the rounds posted since `since` (the wallet's `game_rounds`, one statement), each judged
+    against the game's declared RTP and sigma when it is monitored. Rows of origins that are not a
+    provider's are left out (only provider calls carry a game)."""
+    expectations = game_expectations(cached=False)
+    rows = []
+    for found in wallet.game_rounds(since=since):
+        provider = provider_of_origin(found.origin)
+        if not provider:
+            continue
+        rows.append(
+            rtp.judge(
+                provider=provider, game=found.game_id, currency=found.currency, band=found.band,
+                rounds=found.rounds, staked=found.staked, returned=found.returned,
+                staked_squares=found.staked_squares, expectation=expectations.get((provider, found.game_id)),
+                sigmas=sigmas,
+            )
+        )  # fmt: skip
+    return rows

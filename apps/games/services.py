@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from urllib.parse import quote
 
 from django.db import transaction
@@ -23,6 +25,8 @@ LAUNCH_TOKEN_LIFETIME = dt.timedelta(minutes=10)
 # stake there is, one minor unit (a player whose limit has no unit left cannot play either).
 SMALLEST_STAKE = 1
 
+TEN_PLACES = Decimal("1e-10")
+
 
 def save_provider(
     *, code: str, secret: str, name: str = "", enabled: bool | None = True, launch_url: str | None = None
@@ -39,14 +43,40 @@ def save_provider(
     return provider
 
 
-def save_game(*, provider: Provider, code: str, name: str, game_type: str, enabled: bool | None = True) -> Game:
+# `save_game`'s "leave as it is" for the expected return, so a caller that only renames a game
+# does not blank what staff or the studio's catalogue set.
+KEEP = object()
+
+
+def save_game(
+    *, provider: Provider, code: str, name: str, game_type: str, enabled: bool | None = True,
+    declared_rtp: Decimal | Fraction | object | None = KEEP, return_sigma: Decimal | Fraction | object | None = KEEP,
+) -> Game:  # fmt: skip
     """Create the provider's game `code`, or update its name, type and state (`enabled=None`
-    keeps an existing game's state; a new one is enabled)."""
+    keeps an existing game's state; a new one is enabled); and its expected
+    return when given (`declared_rtp`, `return_sigma`: per unit staked, a Decimal or an exact
+    Fraction, rounded half-even to the fields' 10 places; None blanks it: not monitored).
+    Raises ValueError for a value the fields refuse (RTP not in (0, 10), sigma not positive)."""
     defaults: dict[str, object] = {"name": name, "game_type": game_type}
     if enabled is not None:
         defaults["enabled"] = enabled
+    for field, value in (("declared_rtp", declared_rtp), ("return_sigma", return_sigma)):
+        if value is not KEEP:
+            defaults[field] = None if value is None else _ten_places(value)
+    rtp, sigma = defaults.get("declared_rtp"), defaults.get("return_sigma")
+    if rtp is not None and not 0 < rtp < 10:
+        raise ValueError("A declared RTP is a return per unit staked above 0 and below 10.")
+    if sigma is not None and sigma <= 0:
+        raise ValueError("A return's standard deviation is positive.")
     game, _ = Game.objects.update_or_create(provider=provider, code=code, defaults=defaults)
     return game
+
+
+def _ten_places(value: Decimal | Fraction) -> Decimal:
+    """`value` to the fields' 10 decimal places, exactly from a Fraction (never through a float)."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    return Decimal(value).quantize(TEN_PLACES, rounding=ROUND_HALF_EVEN)
 
 
 def issue_launch_token(*, player: Player, provider: Provider, game: Game | None = None) -> str:

@@ -162,3 +162,15 @@ def rtp(kind: str) -> Fraction:
 def enumerated_rtp() -> Fraction:
     """The game's RTP: the lowest of its bet kinds' (all 36/37 on a single-zero wheel)."""
     return min(rtp(kind) for kind in BETS)
+
+
+def return_variance(kind: str) -> Fraction:
+    """The variance of one bet's return per unit staked, enumerated over the 37 pockets: the same
+    for every placement of a kind (each covers c numbers and pays 36/c - 1 to 1). Straight up, the
+    largest: 46656/1369 (sigma = 216/37)."""
+    if kind not in BETS:
+        raise InvalidBet(f"Unknown bet kind {kind!r}.", details={"kind": kind})
+    placed = Bet(kind=kind, numbers=BETS[kind][0][0], stake=1)
+    returns = [Fraction(settle(placed, pocket)) for pocket in POCKETS]
+    mean = sum(returns) / len(returns)
+    return sum((value - mean) ** 2 for value in returns) / len(returns)

@@ -123,6 +123,9 @@ class Transaction(models.Model):
             ),
             models.Index(fields=["round_id", "origin"], name="transaction_round_idx"),
             models.Index(fields=["player", "wallet_version"], name="transaction_player_version_idx"),
+            # A game's rounds over a window (the live RTP drift rule, selectors.game_rounds): only
+            # rows of games, so deposits, withdrawals and the rest stay out of it.
+            models.Index(fields=["game_id", "created_at"], condition=~Q(game_id=""), name="transaction_game_idx"),
             models.Index(
                 fields=["acting_user"], condition=Q(acting_user__isnull=False), name="transaction_acting_user_idx"
             ),

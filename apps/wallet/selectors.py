@@ -7,9 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Sum
 
 from apps.accounts.models import Player
+from apps.common import rtp
 from apps.common.db import sql_constants
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
@@ -295,3 +297,74 @@ def _history_row(tx: Transaction) -> HistoryRow:
         game_id=tx.game_id,
         created_at=tx.created_at,
     )
+
+
+# --- games' rounds by stake band (the live RTP report and the drift rule) -------------------------
+
+
+@dataclass(frozen=True)
+class GameRounds:
+    """A game's rounds over a window, for one currency and stake band (`common.rtp`): how many,
+    what they staked and returned (minor units), and the sum of their stakes squared (the drift
+    band's stake-weighted width)."""
+
+    origin: str
+    game_id: str
+    currency: str
+    band: int
+    rounds: int
+    staked: int
+    returned: int
+    staked_squares: int
+
+
+_ROUND_KINDS = sql_constants((TransactionKind.BET, TransactionKind.WIN, TransactionKind.ROLLBACK))
+
+
+@cache
+def _game_rounds_sql(one_game: bool) -> str:
+    """`game_rounds`'s statement (built from constants only; every value is a parameter)."""
+    bands = " ".join(
+        f"WHEN stake >= {floor} THEN {band}" for band, floor in reversed(list(enumerate(rtp.STAKE_BAND_FLOORS)))
+    )
+    game = "AND t.game_id = %s " if one_game else ""
+    return (
+        "WITH rounds AS ("  # noqa: S608 - constants and placeholders only
+        "SELECT t.origin, t.game_id, t.currency_id, "
+        f"-SUM(CASE WHEN t.kind = '{TransactionKind.WIN}' THEN 0 ELSE t.amount END) AS stake, "
+        f"SUM(CASE WHEN t.kind = '{TransactionKind.WIN}' THEN t.amount ELSE 0 END) AS won "
+        "FROM wallet_transaction t "
+        f"WHERE t.game_id <> '' {game}AND t.created_at >= %s AND t.kind IN ({_ROUND_KINDS}) "
+        "GROUP BY t.origin, t.game_id, t.currency_id, t.player_id, t.round_id) "
+        f"SELECT origin, game_id, currency_id, CASE {bands} END AS band, COUNT(*), SUM(stake), SUM(won), "
+        "SUM(CAST(stake AS NUMERIC) * stake) "
+        "FROM rounds WHERE stake > 0 GROUP BY origin, game_id, currency_id, band "
+        "ORDER BY origin, game_id, currency_id, band"
+    )
+
+
+def game_rounds(*, since: dt.datetime, game_id: str | None = None) -> list[GameRounds]:
+    """Every game's rounds (or those of games named `game_id`, of any provider) whose bets, wins
+    and rollbacks were posted at or after `since`, by (origin, game, currency, stake band): one
+    statement.
+
+    A round is a player's rows of one (origin, round id) with a game id (providers may share a
+    round id across a live table's players). Its stake is what its bets took less what rollbacks
+    refunded, its return what its wins paid (`Transaction.amount`: what reached the player; the
+    share of a win returned to the bonus pool because the bonus ended mid-round is not in it). A
+    round whose every bet was rolled back (stake 0) is left out; a round not settled yet counts with
+    what it has returned so far. Rows before `since` are outside the window: a round whose bet is
+    older than `since` has no stake in it and is left out with its late win.
+
+    With `game_id` the read is on the ledger's (game_id, created_at) index (`transaction_game_idx`):
+    that game's rows in the window, never the rest of the ledger. Without it, one pass over the
+    window's rows (the back office's report)."""
+    params: list[object] = [game_id, since] if game_id is not None else [since]
+    with connection.cursor() as cursor:
+        cursor.execute(_game_rounds_sql(game_id is not None), params)
+        rows = cursor.fetchall()
+    return [
+        GameRounds(origin=origin, game_id=game, currency=currency, band=int(band), rounds=int(rounds),
+                   staked=int(staked), returned=int(returned), staked_squares=int(squares))
+        for origin, game, currency, band, rounds, staked, returned, squares in rows
+    ]  # fmt: skip

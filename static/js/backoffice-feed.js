@@ -54,14 +54,20 @@ function addAlert(frame) {
   if (alertsBody.querySelector(`tr[data-alert-id="${CSS.escape(frame.alert_id)}"]`)) return;
   const row = document.createElement("tr");
   row.dataset.alertId = frame.alert_id;
-  const value = frame.rule_type === "deposit_threshold" ? money(frame.value, frame.currency) : String(frame.value);
-  const threshold =
-    frame.rule_type === "deposit_threshold" ? money(frame.threshold, frame.currency) : String(frame.threshold);
+  // A game's RTP drift: value and threshold are RTPs in millionths, and the alert has no player.
+  const shown = (amount) =>
+    frame.rule_type === "deposit_threshold"
+      ? money(amount, frame.currency)
+      : frame.rule_type === "game_rtp_drift"
+        ? `${(amount / 10000).toFixed(4)} %`
+        : String(amount);
+  const value = shown(frame.value);
+  const threshold = shown(frame.threshold);
   row.append(
     cell(frame.created_at.replace("T", " ").replace(/\.\d+Z$/, "Z")),
     cell(frame.severity, frame.severity),
     cell(`${frame.rule} v${frame.rule_version}`),
-    cell(frame.player_id),
+    cell(frame.player_id || "(a game)"),
     cell(value),
     cell(threshold),
     cell(frame.alert_id),

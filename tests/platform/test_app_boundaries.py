@@ -67,11 +67,14 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     # selectors; plugs its checks into the wallet's money transaction and its exclusion notice and
     # reality-check timer into a player's socket, through their extension points; receives the
     # cashier's events (failed deposits for the behaviour rules, a deposit's instrument for the
-    # shared-identity rule), and calls nothing of payments.
+    # shared-identity rule), and calls nothing of payments. Reads the games' catalogue: the RTP
+    # drift rule judges a game's rounds against its declared RTP and sigma, which only games holds
+    # (the wallet's event cannot carry them: the wallet's services may not read games).
     "compliance": {
         "common": ALL,
         "accounts": CALL,
         "wallet": READ | {"extensions"},
+        "games": READ,
         "realtime": frozenset({"extensions"}),
         "payments": RECEIVE,
     },

@@ -174,7 +174,8 @@ def test_a_delete_records_the_row_as_it_was(client, superuser, games):
     assert Game.objects.filter(pk=game.pk).exists() is False
     assert records() == [
         (superuser.pk, "admin.delete", "games.game", str(game.pk),
-         {"provider": game.provider_id, "code": "slot-1", "name": "Slot 1", "game_type": "slots", "enabled": True},
+         {"provider": game.provider_id, "code": "slot-1", "name": "Slot 1", "game_type": "slots", "enabled": True,
+          "declared_rtp": None, "return_sigma": None},
          {}),
     ]  # fmt: skip
 
