@@ -50,8 +50,13 @@ def test_the_database_refuses_them_too(provider):
         Game.objects.create(provider=provider, code="raw", name="Raw", declared_rtp=Decimal("-0.5"))
 
 
+def acme_expectations(**kwargs) -> dict:
+    """The provider's own entries (the studio's games, provisioned at migrate, are monitored too)."""
+    return {key: value for key, value in selectors.game_expectations(**kwargs).items() if key[0] == "acme"}
+
+
 def test_game_expectations_lists_only_monitored_games_and_forgets_on_save(provider):
     services.save_game(provider=provider, code="half", name="Half", game_type="slots", declared_rtp=Decimal("0.95"))
-    assert selectors.game_expectations(cached=False) == {}
+    assert acme_expectations(cached=False) == {}
     services.save_game(provider=provider, code="half", name="Half", game_type="slots", return_sigma=Decimal("2"))
-    assert selectors.game_expectations() == {("acme", "half"): (Decimal("0.9500000000"), Decimal("2.0000000000"))}
+    assert acme_expectations() == {("acme", "half"): (Decimal("0.9500000000"), Decimal("2.0000000000"))}
