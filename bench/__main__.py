@@ -12,6 +12,7 @@ from bench.realtime import realtime_benchmark
 from bench.rng import rng_benchmark
 from bench.rules import rules_benchmark
 from bench.slot_rtp import slot_rtp_benchmark
+from bench.studio_wallet import studio_wallet_benchmark
 from bench.wallet import wallet_benchmark
 
 WORKERS = int(os.environ.get("WORKERS", "2"))
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "bonuses": bonuses_benchmark,
     "slot_rtp": slot_rtp_benchmark,
     "rng": rng_benchmark,
+    "studio_wallet": studio_wallet_benchmark,
 }
 
 if __name__ == "__main__":
