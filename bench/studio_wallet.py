@@ -140,6 +140,8 @@ def play(player_ids: list[str]) -> int:
             return None
         return answer
 
+    started = [0.0]
+
     async def player_loop(client: WalletClient, lane: int, next_round: list[int], rounds: list) -> None:
         # Each lane owns every CONCURRENCY-th player, so no two of its rounds are one player's at once.
         mine = player_ids[lane::CONCURRENCY]
@@ -161,6 +163,8 @@ def play(player_ids: list[str]) -> int:
             if win_answer is not None:
                 totals["wins"] += 1
                 totals["won"] += win
+            if (index + 1) % max(1, ROUNDS // 10) == 0:
+                print(f"  round {index + 1:,} played, {time.perf_counter() - started[0]:.0f} s", flush=True)
             if index in storm:
                 rounds.append((player_id, round_id, win))
                 first_answers[f"{round_id}:bet"] = bet_answer.body
@@ -169,9 +173,9 @@ def play(player_ids: list[str]) -> int:
     async def main() -> tuple[float, list]:
         client = WalletClient()
         next_round, rounds = [0], []
-        started = time.perf_counter()
+        started[0] = time.perf_counter()
         await asyncio.gather(*(player_loop(client, lane, next_round, rounds) for lane in range(CONCURRENCY)))
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started[0]
         await client.aclose()
         return seconds, rounds
 
