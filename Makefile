@@ -54,8 +54,17 @@ serve: $(VENV)/.runtime .env
 	PAM_ENV=production DEBUG=false $(PY) manage.py migrate --noinput
 	PAM_ENV=production DEBUG=false HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/serve.sh
 
+# The RNG benchmark runs Debian's dieharder on the production RNG's bytes: installed like chromium,
+# for make bench only (make test does not need it).
+DIEHARDER := /usr/bin/dieharder
+$(DIEHARDER):
+	@echo "$(DIEHARDER) is missing: installing Debian's dieharder for the RNG benchmark (apt-get)"
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dieharder \
+		|| { echo "make bench needs $(DIEHARDER) for bench/rng.py: apt-get install dieharder failed (run it as root)" >&2; exit 1; }
+	@test -x $@ || { echo "apt-get ran but $@ is still missing" >&2; exit 1; }
+
 ## bench: the benchmarks, each printing its figures beside the baseline measured in the same run
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev $(DIEHARDER)
 	@$(PY) -m tests.preflight
 	$(PY) -m bench
 

@@ -1,7 +1,7 @@
 """Run every benchmark; each prints its figures and its baseline from the same run.
 
 `BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them
-(bench/realtime.py lists its own).
+(bench/realtime.py, bench/slot_rtp.py, bench/rng.py and bench/studio_wallet.py list their own).
 """
 
 import os
@@ -9,7 +9,10 @@ import os
 from bench.bonuses import bonuses_benchmark
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
+from bench.rng import rng_benchmark
 from bench.rules import rules_benchmark
+from bench.slot_rtp import slot_rtp_benchmark
+from bench.studio_wallet import studio_wallet_benchmark
 from bench.wallet import wallet_benchmark
 
 WORKERS = int(os.environ.get("WORKERS", "2"))
@@ -19,6 +22,9 @@ BENCHMARKS = {
     "rules": rules_benchmark,
     "realtime": realtime_benchmark,
     "bonuses": bonuses_benchmark,
+    "slot_rtp": slot_rtp_benchmark,
+    "rng": rng_benchmark,
+    "studio_wallet": studio_wallet_benchmark,
 }
 
 if __name__ == "__main__":
