@@ -7,6 +7,7 @@
 import os
 
 from bench.bonuses import bonuses_benchmark
+from bench.crash import crash_benchmark
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
 from bench.rules import rules_benchmark
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "rules": rules_benchmark,
     "realtime": realtime_benchmark,
     "bonuses": bonuses_benchmark,
+    "crash": crash_benchmark,
 }
 
 if __name__ == "__main__":

@@ -232,7 +232,7 @@ def test_a_round_bet_cash_out_crash_and_settlement(room):
     assert room.page.locator("#crash-result").is_visible()
     assert room.text("#crash-point") == "2.12" + X
     assert room.text("#crash-seed") == "cd" * 32
-    assert room.attr("#crash-verify-link", "href") == "/studio/crash/verify/?round=7"
+    assert room.attr("#crash-verify-link", "href") == "/studio/crash/verify/?q=7"
     assert "won 3.75 EUR" in room.text("#crash-outcome")
 
     room.frame({

@@ -244,7 +244,7 @@ export function startRoom(root = document.getElementById("crash-room"), options 
     el.point.dataset.x100 = String(state.crash);
     el.seed.textContent = state.seed || "";
     const url = new URL(verifyUrl, window.location.href);
-    url.searchParams.set("round", String(state.number));
+    url.searchParams.set("q", String(state.number)); // the verifier checks a round by its number
     el.verify.href = url.pathname + url.search;
     el.outcome.textContent = outcomeText();
   }
