@@ -19,7 +19,7 @@ serve` does, two instances on one Redis and one PostgreSQL database:
 `BENCH=crash python -m bench` runs it. Knobs: BENCH_CRASH_PLAYERS (200), BENCH_CRASH_ROUNDS (10),
 BENCH_CRASH_JOINS (300), BENCH_CRASH_BETTING_MS (3000), BENCH_CRASH_PAUSE_MS (1500),
 BENCH_CRASH_GROWTH (0.0006 per ms, ten times the default, so that rounds last seconds),
-BENCH_CRASH_VERIFY_ROUNDS (10000; 0 skips (d)), BENCH_CRASH_FAST_SECONDS (1200, the longest (d)
+BENCH_CRASH_VERIFY_ROUNDS (10000; 0 skips (d)), BENCH_CRASH_FAST_SECONDS (2400, the longest (d)
 may take), BENCH_CRASH_WORKERS (uvicorn workers per instance, 1), BENCH_CRASH_DATABASE
 (pam_bench_crash), BENCH_CRASH_REDIS_URL (default: a redis-server of its own on a free port).
 
@@ -56,7 +56,7 @@ BETTING_MS = int(os.environ.get("BENCH_CRASH_BETTING_MS", "3000"))
 PAUSE_MS = int(os.environ.get("BENCH_CRASH_PAUSE_MS", "1500"))
 GROWTH = os.environ.get("BENCH_CRASH_GROWTH", "0.0006")
 VERIFY_ROUNDS = int(os.environ.get("BENCH_CRASH_VERIFY_ROUNDS", "10000"))
-FAST_SECONDS = float(os.environ.get("BENCH_CRASH_FAST_SECONDS", "1200"))
+FAST_SECONDS = float(os.environ.get("BENCH_CRASH_FAST_SECONDS", "2400"))
 WORKERS = int(os.environ.get("BENCH_CRASH_WORKERS", "1"))
 DATABASE = os.environ.get("BENCH_CRASH_DATABASE", "pam_bench_crash")
 FAST_GROWTH = str(Decimal("0.00006") * 1000)  # the protocol's default growth, 1000 times faster
@@ -284,11 +284,11 @@ class Player:
     pending: dict[str, asyncio.Future] = field(default_factory=dict)
     crashed_at: dict[int, float] = field(default_factory=dict)  # round -> perf_counter
     settled_at: dict[int, tuple[float, float]] = field(default_factory=dict)  # round -> (perf, epoch)
-    bet_round: int | None = None
-    stake: int = 0
+    bet_round: int | None = None  # the round of this player's bet now in play
     target: int | None = None
     cashout_sent: bool = False
-    cashed_out: dict | None = None
+    bets: dict[int, dict] = field(default_factory=dict)  # round -> {"stake", "paid": crash.cashed_out or None}
+    last_frame: float = 0.0
     counter: int = 0
     tasks: set = field(default_factory=set)
 
@@ -302,9 +302,13 @@ class Player:
         with contextlib.suppress(ConnectionClosed):
             async for raw in self.ws:
                 perf, wall = time.perf_counter(), time.time()
+                self.last_frame = perf
                 frame = json.loads(raw)
                 kind = frame.get("type")
                 if kind == "crash.tick":
+                    started_at = self.room.round(frame["number"]).started_at
+                    if started_at is not None:
+                        stats.tick_late_ms.append((wall - started_at - frame.get("elapsed_ms", 0) / 1000) * 1000)
                     self.tick(frame)
                 elif kind in ("crash.bet_accepted", "crash.cashed_out", "crash.refused"):
                     future = self.pending.pop(frame.get("request_id"), None)
@@ -357,7 +361,8 @@ class Player:
         stats.cashouts_sent += 1
         if answer and answer.get("type") == "crash.cashed_out":
             stats.cashouts_paid += 1
-            self.cashed_out = answer
+            if answer.get("number") in self.bets:
+                self.bets[answer["number"]]["paid"] = answer
         elif answer:
             stats.cashout_refusals[answer.get("code", "?")] = stats.cashout_refusals.get(answer.get("code", "?"), 0) + 1
 
@@ -374,6 +379,7 @@ class Stats:
     late_sent: int = 0
     late_closed: int = 0
     late_accepted: int = 0
+    late_next_round: int = 0
     late_other: dict[str, int] = field(default_factory=dict)
     cashouts_sent: int = 0
     cashouts_paid: int = 0
@@ -382,6 +388,8 @@ class Stats:
     instant_to_settled_ms: list[float] = field(default_factory=list)
     settled_missing: int = 0
     settlement_mismatches: int = 0
+    tick_late_ms: list[float] = field(default_factory=list)
+    loop_lag_ms: list[float] = field(default_factory=list)
     rounds: int = 0
     crash_points: list[int] = field(default_factory=list)
 
@@ -394,8 +402,34 @@ stats = Stats()
 # ---------------------------------------------------------------------------------------------
 
 
-async def play_round(players: list[Player], room: Room, after: int, growth: float) -> int:
-    """One round from its crash.betting to its settlement; returns its number."""
+def record_bet(player: Player, number: int, stake: int, sent_at: float, closes_at: float, answer: dict | None) -> None:
+    """One bet's answer, counted by when it was sent: before the window closed (by this machine's
+    clock, which is the server's), or after it, which is (a)."""
+    accepted = bool(answer) and answer.get("type") == "crash.bet_accepted"
+    code = "ACCEPTED" if accepted else (answer.get("code", "?") if answer else "NO_ANSWER")
+    if sent_at <= closes_at:
+        stats.bets_sent += 1
+        stats.bets_accepted += accepted
+        if not accepted:
+            stats.bet_refusals[code] = stats.bet_refusals.get(code, 0) + 1
+    else:
+        stats.late_sent += 1
+        if code == "BETTING_CLOSED":
+            stats.late_closed += 1
+        elif accepted and answer.get("number") == number:
+            stats.late_accepted += 1
+        elif accepted:  # read by the server only once the next round's window had opened
+            stats.late_next_round += 1
+        else:
+            stats.late_other[code] = stats.late_other.get(code, 0) + 1
+    if accepted:
+        player.bet_round, player.target = answer.get("number"), random.choice(TARGETS)
+        player.bets[answer.get("number")] = {"stake": stake, "paid": None}
+
+
+async def play_round(players: list[Player], room: Room, after: int) -> int:
+    """One round from its crash.betting to its settlement (or FRAME_WAIT after its crash); returns
+    its number."""
     shared = await room.next_betting(after, BETTING_MS / 1000 + PAUSE_MS / 1000 + ROUND_WAIT)
     number = shared.number
     window = max(0.0, shared.closes_at - time.time())
@@ -405,35 +439,20 @@ async def play_round(players: list[Player], room: Room, after: int, growth: floa
     # Late bets well inside the pause that follows the crash, so they can never meet the next window.
     late_delay = (0.02, max(0.03, min(0.3, PAUSE_MS / 2000)))
 
-    async def bet(player: Player) -> None:
-        await asyncio.sleep(random.uniform(0, 0.6 * window))
-        player.bet_round, player.cashout_sent, player.cashed_out, player.target = None, False, None, None
+    async def bet(player: Player, delay: float) -> None:
+        await asyncio.sleep(delay)
         stake = random.randint(100, 1000)
+        sent_at = time.time()
         answer = await player.request({"type": "bet", "stake": stake})
-        stats.bets_sent += 1
-        if answer and answer.get("type") == "crash.bet_accepted":
-            stats.bets_accepted += 1
-            player.bet_round, player.stake, player.target = answer.get("number"), stake, random.choice(TARGETS)
-        else:
-            code = answer.get("code", "?") if answer else "NO_ANSWER"
-            stats.bet_refusals[code] = stats.bet_refusals.get(code, 0) + 1
-
-    async def late_bet(player: Player) -> None:
-        player.bet_round = None
-        await asyncio.sleep(max(0.0, shared.closes_at - time.time()) + random.uniform(*late_delay))
-        answer = await player.request({"type": "bet", "stake": random.randint(100, 1000)})
-        stats.late_sent += 1
-        if answer and answer.get("type") == "crash.refused" and answer.get("code") == "BETTING_CLOSED":
-            stats.late_closed += 1
-        elif answer and answer.get("type") == "crash.bet_accepted":
-            stats.late_accepted += 1
-        else:
-            code = answer.get("code", "?") if answer else "NO_ANSWER"
-            stats.late_other[code] = stats.late_other.get(code, 0) + 1
+        record_bet(player, number, stake, sent_at, shared.closes_at, answer)
 
     for player in players:
-        player.bet_round = None
-    tasks = [asyncio.create_task(bet(p)) for p in bettors] + [asyncio.create_task(late_bet(p)) for p in late]
+        player.bet_round, player.cashout_sent, player.target = None, False, None
+    tasks = [asyncio.create_task(bet(p, random.uniform(0, 0.6 * window))) for p in bettors]
+    tasks += [
+        asyncio.create_task(bet(p, max(0.0, shared.closes_at - time.time()) + random.uniform(*late_delay)))
+        for p in late
+    ]
     try:
         await asyncio.wait_for(shared.crashed.wait(), window + ROUND_WAIT)
     except TimeoutError:
@@ -443,15 +462,23 @@ async def play_round(players: list[Player], room: Room, after: int, growth: floa
     await asyncio.wait(tasks, timeout=2 * FRAME_WAIT)
     for task in tasks:
         task.cancel()
-    await asyncio.sleep(0.5)  # the settled frame's arrival at every client
     await asyncio.gather(*(t for p in players for t in list(p.tasks)), return_exceptions=True)
-    account(players, shared, growth)
     return number
 
 
+async def quiet(players: list[Player], seconds: float = 2.0, bound: float = 60.0) -> None:
+    """Until no client has read a frame for `seconds` (at most `bound`): frames that the servers
+    still had queued arrive before the figures are taken."""
+    started = time.monotonic()
+    while time.monotonic() - started < bound:
+        if time.perf_counter() - max(p.last_frame for p in players) > seconds:
+            return
+        await asyncio.sleep(0.2)
+
+
 def account(players: list[Player], shared: Round, growth: float) -> None:
-    """The round's figures: settlement latency at each client, and the settlement itself against
-    the answers each player had."""
+    """One round's figures, once the run is over: settlement latency at each client, and the
+    settlement itself against the answers each player had."""
     number = shared.number
     stats.rounds += 1
     if shared.crash_x100 is not None:
@@ -470,18 +497,26 @@ def account(players: list[Player], shared: Round, growth: float) -> None:
             stats.instant_to_settled_ms.append((settled[1] - instant) * 1000)
     results = {r.get("player"): r for r in shared.results or []}
     for player in players:
-        if player.bet_round != number:
+        mine = player.bets.get(number)
+        if mine is None:
             continue
-        result = results.get(player.alias)
-        paid = player.cashed_out
-        expected_win = paid["win"] if paid else 0
+        result, paid = results.get(player.alias), mine["paid"]
         if (
             result is None
-            or result.get("stake") != player.stake
-            or result.get("win") != expected_win
-            or (paid and paid["win"] != player.stake * paid["cashout_x100"] // 100)
+            or result.get("stake") != mine["stake"]
+            or result.get("win") != (paid["win"] if paid else 0)
+            or (paid and paid["win"] != mine["stake"] * paid["cashout_x100"] // 100)
         ):
             stats.settlement_mismatches += 1
+
+
+async def loop_lag(done: asyncio.Event) -> None:
+    """How late this process's event loop wakes (every 50 ms): the clients' own share of every
+    latency measured, on a machine whose two cores also run both servers."""
+    while not done.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(0.05)
+        stats.loop_lag_ms.append((time.perf_counter() - before - 0.05) * 1000)
 
 
 async def late_joiners(players: list[Player], done: asyncio.Event) -> None:
@@ -512,7 +547,9 @@ async def late_joiners(players: list[Player], done: asyncio.Event) -> None:
 async def rounds_phase(sessions: list[tuple[str, Instance]]) -> None:
     room = Room()
     players = [Player(key, server, room) for key, server in sessions]
-    growth = float(GROWTH)
+    done = asyncio.Event()
+    lag = asyncio.create_task(loop_lag(done))
+    measured: list[int] = []
     try:
         print(f"   connecting {len(players)} players ({CONNECT_RATE:.0f}/s)…", flush=True)
         started = time.perf_counter()
@@ -530,12 +567,12 @@ async def rounds_phase(sessions: list[tuple[str, Instance]]) -> None:
             seen = max(seen, (snapshot.get("round") or {}).get("number") or 0)
             stats.joins_initial.append(seconds * 1000)
             player.reader = asyncio.create_task(player.read())
-        done = asyncio.Event()
         joiner = asyncio.create_task(late_joiners(players, done))
         after = max(room.latest, seen)
         try:
             for n in range(ROUNDS):
-                after = await play_round(players, room, after, growth)
+                after = await play_round(players, room, after)
+                measured.append(after)
                 print(f"   ({time.strftime('%H:%M:%S')} round {after} done, {n + 1}/{ROUNDS})", flush=True)
         finally:
             done.set()
@@ -543,7 +580,13 @@ async def rounds_phase(sessions: list[tuple[str, Instance]]) -> None:
                 await asyncio.wait_for(joiner, 120)
             except TimeoutError:
                 joiner.cancel()
+            await quiet(players)
+            growth = float(GROWTH)
+            for number in measured:
+                account(players, room.rounds[number], growth)
     finally:
+        done.set()
+        lag.cancel()
         for player in players:
             if player.reader:
                 player.reader.cancel()
@@ -633,13 +676,14 @@ def print_figures() -> None:
     s = stats
     print(f"{s.rounds} rounds played (crash points {sorted(s.crash_points)})")
     print(
-        f"   bets in the window: sent {s.bets_sent}, accepted {s.bets_accepted}, refused {s.bet_refusals or 0}; "
+        f"   bets sent in the window: {s.bets_sent}, accepted {s.bets_accepted}, refused {s.bet_refusals or 0}; "
         f"cash-outs sent {s.cashouts_sent}, paid {s.cashouts_paid}, refused {s.cashout_refusals or 0}"
     )
     share = s.late_closed / s.late_sent * 100 if s.late_sent else float("nan")
     print(
         f"(a) bets sent after the window closed: sent {s.late_sent}, refused BETTING_CLOSED {s.late_closed} "
-        f"({share:.1f} %), accepted {s.late_accepted}, otherwise {s.late_other or 0} "
+        f"({share:.1f} %), accepted into that round {s.late_accepted}, accepted into the next round's window "
+        f"(read that late) {s.late_next_round}, otherwise {s.late_other or 0} "
         f"(target 100 % BETTING_CLOSED, {verdict(s.late_sent > 0 and s.late_closed == s.late_sent)})"
     )
     p99 = percentile(s.joins_late, 99)
@@ -661,7 +705,10 @@ def print_figures() -> None:
         f"p99 {ms(s.instant_to_settled_ms, 99)} "
         f"(target <= {TARGET_SETTLED_P99_MS:.0f}, {verdict(i99 <= TARGET_SETTLED_P99_MS)})\n"
         f"    settlement against the players' answers: {s.settlement_mismatches} mismatches "
-        f"(target 0, {verdict(s.settlement_mismatches == 0)})",
+        f"(target 0, {verdict(s.settlement_mismatches == 0)})\n"
+        f"    for reading them: crash.tick at the clients after its elapsed_ms  p50 {ms(s.tick_late_ms, 50)}  "
+        f"p99 {ms(s.tick_late_ms, 99)} ({len(s.tick_late_ms)} ticks); this process's loop lag "
+        f"p50 {ms(s.loop_lag_ms, 50)}  p99 {ms(s.loop_lag_ms, 99)}",
         flush=True,
     )
 

@@ -248,6 +248,7 @@ def test_a_round_bet_cash_out_crash_and_settlement(room):
     # The next round: the list empties, the Bet button comes back, the result goes.
     closes = START + dt.timedelta(minutes=1, seconds=5)
     room.frame({"type": "crash.betting", "number": 8, "betting_closes_at": iso(closes)})
+    assert room.page.locator("#crash-message").text_content() == ""  # the last round's answer goes too
     assert room.text("#crash-round") == "8"
     assert room.page.locator("#crash-bets li").count() == 0
     assert room.page.locator("#crash-result").is_hidden()

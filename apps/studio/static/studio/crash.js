@@ -313,6 +313,7 @@ export function startRoom(root = document.getElementById("crash-room"), options 
     state.seed = null;
     state.bets = new Map();
     state.myBet = null;
+    showMessage("", ""); // the last round's answer no longer applies
   }
 
   function sameRound(frame) {
