@@ -388,6 +388,7 @@ class Stats:
     instant_to_settled_ms: list[float] = field(default_factory=list)
     settled_missing: int = 0
     settlement_mismatches: int = 0
+    mismatch_examples: list[str] = field(default_factory=list)
     tick_late_ms: list[float] = field(default_factory=list)
     loop_lag_ms: list[float] = field(default_factory=list)
     rounds: int = 0
@@ -508,6 +509,11 @@ def account(players: list[Player], shared: Round, growth: float) -> None:
             or (paid and paid["win"] != mine["stake"] * paid["cashout_x100"] // 100)
         ):
             stats.settlement_mismatches += 1
+            if len(stats.mismatch_examples) < 5:
+                answer = {k: paid[k] for k in ("cashout_x100", "win")} if paid else None
+                stats.mismatch_examples.append(
+                    f"round {number} {player.alias}: stake {mine['stake']}, cashed_out {answer}; settled {result}"
+                )
 
 
 async def loop_lag(done: asyncio.Event) -> None:
@@ -706,7 +712,8 @@ def print_figures() -> None:
         f"(target <= {TARGET_SETTLED_P99_MS:.0f}, {verdict(i99 <= TARGET_SETTLED_P99_MS)})\n"
         f"    settlement against the players' answers: {s.settlement_mismatches} mismatches "
         f"(target 0, {verdict(s.settlement_mismatches == 0)})\n"
-        f"    for reading them: crash.tick at the clients after its elapsed_ms  p50 {ms(s.tick_late_ms, 50)}  "
+        + "".join(f"      {example}\n" for example in s.mismatch_examples)
+        + f"    for reading them: crash.tick at the clients after its elapsed_ms  p50 {ms(s.tick_late_ms, 50)}  "
         f"p99 {ms(s.tick_late_ms, 99)} ({len(s.tick_late_ms)} ticks); this process's loop lag "
         f"p50 {ms(s.loop_lag_ms, 50)}  p99 {ms(s.loop_lag_ms, 99)}",
         flush=True,
