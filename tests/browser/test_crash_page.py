@@ -330,6 +330,20 @@ def test_a_session_the_room_refuses_stops_the_page(room):
     assert "open the game again" in room.text("#crash-status")
 
 
+def test_a_room_that_cannot_be_reached_says_so_after_three_tries(room):
+    # A session refused at the handshake reaches the page as a plain failure (1006), as does a
+    # server that is down: after three in a row the player is told what may help.
+    for attempt in range(3):
+        assert room.sockets() == attempt + 1
+        room.close(1006)
+        room.run_for(4000)
+    assert room.attr("#crash-status", "data-status") == "unreachable"
+    assert "open the game again" in room.text("#crash-status")
+
+    room.connected()  # and a later success clears it
+    assert room.attr("#crash-status", "data-status") == "live"
+
+
 def test_the_multiplier_is_announced_at_a_sane_rate(room):
     room.connected(snapshot("running"))
     announced = []

@@ -25,6 +25,7 @@ const REQUEST_TIMEOUT_MS = 10000;
 const RESYNC_MIN_INTERVAL_MS = 1000; // at most one snapshot asked for per second
 const ANNOUNCE_EVERY_MS = 3000;
 const UI_TICK_MS = 100;
+const FAILURES_BEFORE_HINT = 3; // connection attempts in a row that never got a snapshot
 
 const MESSAGES = {
   BETTING_CLOSED: "Bets are closed for this round. Wait for the next one.",
@@ -508,7 +509,9 @@ export function startRoom(root = document.getElementById("crash-room"), options 
 
   function connect() {
     retryTimer = null;
-    setStatus(everConnected ? "reconnecting" : "connecting", everConnected ? "Reconnecting…" : "Connecting…");
+    if (failures < FAILURES_BEFORE_HINT) {
+      setStatus(everConnected ? "reconnecting" : "connecting", everConnected ? "Reconnecting…" : "Connecting…");
+    }
     let ws;
     try {
       ws = new WebSocket(socketUrl);
@@ -556,7 +559,13 @@ export function startRoom(root = document.getElementById("crash-room"), options 
   function scheduleReconnect() {
     if (stopped) return;
     failures += 1;
-    setStatus(everConnected ? "reconnecting" : "connecting", everConnected ? "Reconnecting…" : "Connecting…");
+    if (failures >= FAILURES_BEFORE_HINT) {
+      // A session the room refuses at the handshake looks to a browser like any failed connection
+      // (no close code reaches the page), so after a few the player is told what may help.
+      setStatus("unreachable", "Cannot reach the room. Retrying… If this goes on, open the game again from the lobby.");
+    } else {
+      setStatus(everConnected ? "reconnecting" : "connecting", everConnected ? "Reconnecting…" : "Connecting…");
+    }
     retryTimer = setTimeout(connect, backoffDelay(failures));
   }
 
