@@ -7,6 +7,7 @@
 import os
 
 from bench.bonuses import bonuses_benchmark
+from bench.crash import crash_benchmark
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
 from bench.rng import rng_benchmark
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "slot_rtp": slot_rtp_benchmark,
     "rng": rng_benchmark,
     "studio_wallet": studio_wallet_benchmark,
+    "crash": crash_benchmark,
 }
 
 if __name__ == "__main__":

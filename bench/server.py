@@ -16,24 +16,24 @@ from tests.support import ROOT, clean_env, free_port, stop, wait_for_http
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "pam_bench")
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(database: str = BENCH_DATABASE) -> dict[str, str]:
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(preflight.test_database_url())
-    database_url = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    database_url = urlunsplit(parts._replace(path=f"/{database}"))
     return clean_env(
         DATABASE_URL=database_url,
         REDIS_URL=preflight.test_redis_url(),
         PAM_ENV="production",
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "bench-" + os.urandom(24).hex()),
-        CHANNEL_LAYER_PREFIX=BENCH_DATABASE.replace("_", ""),
-        CACHE_KEY_PREFIX=BENCH_DATABASE.replace("_", ""),
+        CHANNEL_LAYER_PREFIX=database.replace("_", ""),
+        CACHE_KEY_PREFIX=database.replace("_", ""),
         LOG_LEVEL="WARNING",
         PAM_DATA_DIR=str(ROOT / ".bench"),
     )
 
 
-def create_database() -> None:
+def create_database(database: str = BENCH_DATABASE) -> None:
     from urllib.parse import urlsplit
 
     import psycopg
@@ -47,8 +47,8 @@ def create_database() -> None:
         dbname="postgres",
         autocommit=True,
     ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
 
 
 def manage(env: dict[str, str], *args: str) -> str:
