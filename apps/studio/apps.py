@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -8,3 +10,12 @@ class StudioConfig(AppConfig):
 
     name = "apps.studio"
     label = "studio"
+
+    def ready(self) -> None:
+        from apps.studio.log_filters import RedactSessionKeys
+
+        # uvicorn configured its loggers before Django was set up; a filter leaves them as they are.
+        for name in ("uvicorn.error", "uvicorn.access"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, RedactSessionKeys) for f in logger.filters):
+                logger.addFilter(RedactSessionKeys())

@@ -10,4 +10,5 @@ app_name = "studio"
 
 urlpatterns = [
     path("play/<slug:game_code>/", views.play, name="play"),
+    path("crash/verify/", views.crash_verify_page, name="crash_verify"),
 ]
