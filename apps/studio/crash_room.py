@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,7 +33,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from apps.studio import crash, locks, wallet_client
@@ -44,7 +45,7 @@ GAME_CODE = "pam-crash"
 GROUP = "studio.crash"
 MAX_STAKE = 10**12  # the wallet API's largest amount
 SETTLE_CONCURRENCY = 20  # win calls in flight at once when a round is settled
-SWEEP_LIMIT = 200  # earlier bets whose win call went unanswered, resent per settlement
+SWEEP_LIMIT = 5000  # win calls a settlement sends at most (this round's first, then unanswered ones)
 WALLET_REFUSALS = {"INSUFFICIENT_FUNDS", "PLAYER_BLOCKED", "LIMIT_REACHED"}
 
 
@@ -137,10 +138,9 @@ def open_round() -> CrashRound:
         last = locks.latest_crash_round()
         if last is not None and last.phase != CrashPhase.CRASHED:
             return CrashRound.objects.select_related("chain").get(pk=last.pk)
-        chain = current_chain()
+        chain = locks.current_crash_chain()
         if chain is None or chain.next_index > chain.length:
-            chain = new_chain()
-        chain = locks.crash_chain(chain.pk)
+            chain = locks.crash_chain(new_chain().pk)
         index = chain.next_index
         now = timezone.now()
         round_ = CrashRound.objects.create(
@@ -164,27 +164,40 @@ def start_round(round_: CrashRound) -> bool:
     return bool(started)
 
 
-def crash_round(round_: CrashRound) -> bool:
-    """Marks the crash and reveals the seed; every bet still in play loses (a zero win)."""
+@dataclass(frozen=True)
+class Crashed:
+    """What `crash_round` did: `unsettled`, the win calls to send; `results` when there were none
+    (the round is closed already: one database round trip for a round without bets)."""
+
+    unsettled: list[CrashBet]
+    results: list[dict[str, Any]] | None
+
+
+def crash_round(round_: CrashRound) -> Crashed | None:
+    """Marks the crash and reveals the seed; every bet still in play loses (a zero win). None when
+    the round was not running any more (another runner moved it)."""
     seed = seeds_of(round_.chain).seed(round_.chain_index).hex()
     now = timezone.now()
     with transaction.atomic():
         crashed = CrashRound.objects.filter(pk=round_.pk, phase=CrashPhase.RUNNING).update(
             phase=CrashPhase.CRASHED, crashed_at=now, seed=seed
         )
-        if crashed:
-            CrashBet.objects.filter(round=round_, state=CrashBetState.ACCEPTED).update(state=CrashBetState.LOST, win=0)
-    if crashed:
-        round_.phase, round_.crashed_at, round_.seed = CrashPhase.CRASHED, now, seed
-    return bool(crashed)
+        if not crashed:
+            return None
+        CrashBet.objects.filter(round=round_, state=CrashBetState.ACCEPTED).update(state=CrashBetState.LOST, win=0)
+    round_.phase, round_.crashed_at, round_.seed = CrashPhase.CRASHED, now, seed
+    unsettled = unsettled_bets(round_)
+    return Crashed(unsettled, None if unsettled else close_round(round_, []))
 
 
 def unsettled_bets(round_: CrashRound) -> list[CrashBet]:
-    """This round's bets still owed a win call, then earlier ones whose call went unanswered."""
-    done = Q(state__in=[CrashBetState.LOST, CrashBetState.CASHED_OUT], settled=False)
-    mine = list(CrashBet.objects.select_related("round").filter(done, round=round_))
-    earlier = CrashBet.objects.select_related("round").filter(done, round__number__lt=round_.number)
-    return mine + list(earlier.order_by("pk")[:SWEEP_LIMIT])
+    """The bets still owed a win call, this round's first, then earlier ones whose call went
+    unanswered (at most SWEEP_LIMIT of them). Filtered on the bet's own columns, which the
+    `studio_crash_bet_unsettled` index holds: nearly always nothing."""
+    owed = CrashBet.objects.filter(
+        state__in=[CrashBetState.LOST, CrashBetState.CASHED_OUT], settled=False, round_id__lte=round_.pk
+    )
+    return list(owed.select_related("round").order_by("-round_id", "pk")[:SWEEP_LIMIT])
 
 
 def mark_settled(bet_ids: list[int]) -> None:
@@ -192,8 +205,12 @@ def mark_settled(bet_ids: list[int]) -> None:
         CrashBet.objects.filter(pk__in=bet_ids).update(settled=True)
 
 
-def finish_round(round_: CrashRound) -> list[dict[str, Any]]:
-    CrashRound.objects.filter(pk=round_.pk, settled_at=None).update(settled_at=timezone.now())
+def close_round(round_: CrashRound, paid: list[int]) -> list[dict[str, Any]]:
+    """Records the answered win calls and closes the round: its results, every bet in it."""
+    mark_settled(paid)
+    now = timezone.now()
+    CrashRound.objects.filter(pk=round_.pk, settled_at=None).update(settled_at=now)
+    round_.settled_at = now
     bets = CrashBet.objects.filter(round=round_, state__in=[CrashBetState.LOST, CrashBetState.CASHED_OUT])
     return [
         {"player": alias(b.player_id), "stake": b.stake, "cashout_x100": b.cashout_x100, "win": b.win}
@@ -220,9 +237,8 @@ async def send_win(bet: CrashBet, round_number: int) -> wallet_client.Answer:
     return await wallet_client.client().call("win", _body(bet, round_number, "win", amount=bet.win or 0))
 
 
-async def settle(round_: CrashRound) -> list[dict[str, Any]]:
+async def settle(round_: CrashRound, bets: list[CrashBet]) -> list[dict[str, Any]]:
     """Sends every owed win call (bounded concurrency), then closes the round: its results."""
-    bets = await database_sync_to_async(unsettled_bets)(round_)
     gate = asyncio.Semaphore(SETTLE_CONCURRENCY)
 
     async def one(bet: CrashBet) -> int | None:
@@ -237,8 +253,7 @@ async def settle(round_: CrashRound) -> list[dict[str, Any]]:
             return bet.pk
 
     paid = await asyncio.gather(*(one(bet) for bet in bets))
-    await database_sync_to_async(mark_settled)([pk for pk in paid if pk is not None])
-    return await database_sync_to_async(finish_round)(round_)
+    return await database_sync_to_async(close_round)(round_, [pk for pk in paid if pk is not None])
 
 
 # --- Bets and cash-outs (any instance) ---------------------------------------------------------------
@@ -501,11 +516,31 @@ class Runner:
         self.lease = Lease()
         self.leading = False
         self.rounds_played = 0
+        self._renewed = 0.0  # monotonic time of the last renewal's start
+        # The runner's frames, sent in order by one task (`_publisher`), so that a round's steps
+        # never wait for Redis; bounded, so a runner far ahead of Redis waits for it.
+        self._frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
 
     async def run_forever(self) -> None:
+        publisher = asyncio.create_task(self._publisher())
+        try:
+            await self._compete()
+        finally:
+            publisher.cancel()
+
+    async def _publisher(self) -> None:
+        while True:  # the runner's lifetime
+            await publish(await self._frames.get())
+
+    async def _publish(self, frame: dict[str, Any]) -> None:
+        await self._frames.put(frame)
+
+    async def _compete(self) -> None:
         while True:  # the process's lifetime
             try:
+                started = time.monotonic()
                 if await self.lease.acquire():
+                    self._renewed = started
                     logger.info("studio.crash.leading", token=self.lease.token)
                     self.leading = True
                     await self.lead()
@@ -519,8 +554,14 @@ class Runner:
             await asyncio.sleep(self.lease.ms / 3000)
 
     async def _renew(self) -> None:
+        """Renews the lease once a third of it has passed since the last renewal: until then it
+        is surely still ours (every step of a round is also conditional on the round's phase)."""
+        started = time.monotonic()
+        if started - self._renewed < self.lease.ms / 3000:
+            return
         if not await self.lease.renew():
             raise LeaseLost
+        self._renewed = started
 
     async def _sleep_until(self, when: datetime) -> None:
         """Until `when`, renewing the lease at least every tick."""
@@ -541,7 +582,7 @@ class Runner:
                     await self._sleep_until(round_.crashed_at + timedelta(milliseconds=settings.STUDIO_CRASH_PAUSE_MS))
                 round_ = await database_sync_to_async(open_round)()
                 if round_.phase == CrashPhase.BETTING:
-                    await publish(
+                    await self._publish(
                         {
                             "type": "crash.betting",
                             "number": round_.number,
@@ -553,13 +594,16 @@ class Runner:
                 if not await database_sync_to_async(start_round)(round_):
                     round_ = await database_sync_to_async(latest_round)()
                     continue
-                await publish({"type": "crash.started", "number": round_.number, "started_at": iso(round_.started_at)})
+                await self._publish(
+                    {"type": "crash.started", "number": round_.number, "started_at": iso(round_.started_at)}
+                )
             if round_.phase == CrashPhase.RUNNING:
                 await self._run(round_)
-                if not await database_sync_to_async(crash_round)(round_):
+                crashed = await database_sync_to_async(crash_round)(round_)
+                if crashed is None:
                     round_ = await database_sync_to_async(latest_round)()
                     continue
-                await publish(
+                await self._publish(
                     {
                         "type": "crash.crashed",
                         "number": round_.number,
@@ -567,11 +611,15 @@ class Runner:
                         "seed": round_.seed,
                     }
                 )
-            if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:
-                results = await settle(round_)
-                round_.settled_at = timezone.now()
+                results = crashed.results
+                if results is None:
+                    results = await settle(round_, crashed.unsettled)
                 self.rounds_played += 1
-                await publish({"type": "crash.settled", "number": round_.number, "results": results})
+                await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
+            if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:  # taken over after its crash
+                bets = await database_sync_to_async(unsettled_bets)(round_)
+                results = await settle(round_, bets)
+                await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
 
     async def _run(self, round_: CrashRound) -> None:
         """Tick frames until the crash point's moment."""
@@ -587,7 +635,7 @@ class Runner:
             if now >= next_tick:
                 elapsed = elapsed_ms(round_, now)
                 multiplier = min(crash.multiplier_at(elapsed, rate), round_.crash_x100 - 1)
-                await publish(
+                await self._publish(
                     {
                         "type": "crash.tick",
                         "number": round_.number,

@@ -11,5 +11,10 @@ def latest_crash_round() -> CrashRound | None:
     return CrashRound.objects.select_for_update().order_by("-number").first()
 
 
+def current_crash_chain() -> CrashChain | None:
+    """The chain in play (the newest), locked while its next index is taken."""
+    return CrashChain.objects.select_for_update().order_by("-pk").first()
+
+
 def crash_chain(pk: int) -> CrashChain:
     return CrashChain.objects.select_for_update().get(pk=pk)
