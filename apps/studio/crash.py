@@ -155,11 +155,17 @@ def rtp(target_x100: int, e: int = E) -> Fraction:
 # --- Growth --------------------------------------------------------------------------------------
 
 
+# Past exp(50) the multiplier is above every crash point (the largest is 99 * 2^52 + 1, about
+# 100 * exp(35.7)): it stops growing there instead of overflowing a float (a round left running
+# by a dead leader, looked at minutes later).
+MAX_EXPONENT = 50.0
+
+
 def multiplier_at(elapsed_ms: int, growth: float = DEFAULT_GROWTH) -> int:
     """floor(100 * exp(growth * t)) hundredths, t ms after the start."""
     if elapsed_ms <= 0:
         return 100
-    return math.floor(100 * math.exp(growth * elapsed_ms))
+    return math.floor(100 * math.exp(min(growth * elapsed_ms, MAX_EXPONENT)))
 
 
 def crash_ms(crash_x100: int, growth: float = DEFAULT_GROWTH) -> int:

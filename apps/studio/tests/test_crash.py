@@ -107,6 +107,8 @@ def test_the_crash_moment_is_the_first_ms_the_multiplier_reaches_the_point(growt
         t = crash.crash_ms(point, growth)
         assert crash.multiplier_at(t, growth) >= point > crash.multiplier_at(t - 1, growth), point
     assert crash.multiplier_at(11_553) == 200 > crash.multiplier_at(11_552)
+    # A round looked at long after its crash moment: above every crash point, no float overflow.
+    assert crash.multiplier_at(10**9, growth) > 99 * E + 1
 
 
 def test_a_win_is_the_stake_times_the_multiplier_rounded_down():
