@@ -46,6 +46,9 @@ GROUP = "studio.crash"
 MAX_STAKE = 10**12  # the wallet API's largest amount
 SETTLE_CONCURRENCY = 20  # win calls in flight at once when a round is settled
 SWEEP_LIMIT = 5000  # win calls a settlement sends at most (this round's first, then unanswered ones)
+# A bet still pending this long has lost its handler (the wallet never answered it, nor its
+# rollback, or the process died mid-call): longer than every attempt of a wallet call (wallet_client).
+STALE_PENDING = timedelta(seconds=60)
 WALLET_REFUSALS = {"INSUFFICIENT_FUNDS", "PLAYER_BLOCKED", "LIMIT_REACHED"}
 
 
@@ -171,6 +174,7 @@ class Crashed:
 
     unsettled: list[CrashBet]
     results: list[dict[str, Any]] | None
+    stale: list[CrashBet]  # earlier rounds' bets left pending: to roll back
 
 
 def crash_round(round_: CrashRound) -> Crashed | None:
@@ -187,7 +191,18 @@ def crash_round(round_: CrashRound) -> Crashed | None:
         CrashBet.objects.filter(round=round_, state=CrashBetState.ACCEPTED).update(state=CrashBetState.LOST, win=0)
     round_.phase, round_.crashed_at, round_.seed = CrashPhase.CRASHED, now, seed
     unsettled = unsettled_bets(round_)
-    return Crashed(unsettled, None if unsettled else close_round(round_, []))
+    return Crashed(unsettled, None if unsettled else close_round(round_, []), stale_pending_bets(round_))
+
+
+def stale_pending_bets(round_: CrashRound) -> list[CrashBet]:
+    """Bets of earlier rounds that nobody will confirm any more (`STALE_PENDING`)."""
+    stale = CrashBet.objects.filter(
+        state=CrashBetState.PENDING,
+        settled=False,
+        round_id__lt=round_.pk,
+        placed_at__lt=timezone.now() - STALE_PENDING,
+    )
+    return list(stale.select_related("round").order_by("pk")[:SWEEP_LIMIT])
 
 
 def unsettled_bets(round_: CrashRound) -> list[CrashBet]:
@@ -329,6 +344,18 @@ async def place_bet(session: Session, stake: Any) -> Placed:
     return Placed(round_.number, int(answer.body["balance"]))
 
 
+async def roll_back_stale(bets: list[CrashBet]) -> None:
+    """Rolls back (and voids) bets left pending: the wallet refunds what a lost bet took, or
+    records the rollback so that the bet, should it still arrive, is refused."""
+    gate = asyncio.Semaphore(SETTLE_CONCURRENCY)
+
+    async def one(bet: CrashBet) -> None:
+        async with gate:
+            await _roll_back_unanswered(bet, bet.round.number)
+
+    await asyncio.gather(*(one(bet) for bet in bets))
+
+
 async def _roll_back_unanswered(bet: CrashBet, round_number: int) -> None:
     """A bet the wallet never answered may or may not have moved money: roll it back (the wallet
     records a rollback of an unknown bet, so a late copy of the bet is refused) and void it. Left
@@ -346,6 +373,8 @@ async def _roll_back_unanswered(bet: CrashBet, round_number: int) -> None:
         return
     if answer.ok:
         await database_sync_to_async(_bet_voided)(bet, delete=False)
+    else:
+        logger.error("studio.crash.rollback_refused", bet=bet.pk, code=answer.code, status=answer.status)
 
 
 @dataclass(frozen=True)
@@ -616,6 +645,8 @@ class Runner:
                     results = await settle(round_, crashed.unsettled)
                 self.rounds_played += 1
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
+                if crashed.stale:
+                    await roll_back_stale(crashed.stale)
             if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:  # taken over after its crash
                 bets = await database_sync_to_async(unsettled_bets)(round_)
                 results = await settle(round_, bets)
