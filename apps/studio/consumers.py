@@ -40,6 +40,14 @@ class CrashConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.send_json(await crash_room.snapshot(session))
 
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """Text that is not JSON is answered INVALID_REQUEST (below), not by closing the socket."""
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
+
     async def disconnect(self, code: int) -> None:
         if self.session is not None:
             with contextlib.suppress(Exception):

@@ -5,16 +5,21 @@ late joiner's snapshot; the verifier and the wallet's audit clean afterwards."""
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import parse_qsl
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.test import override_settings
 
+from apps.common import launch
 from apps.studio import crash
 from apps.studio.models import CrashBet, CrashBetState, CrashRound
+from apps.studio.sessions import open_session
 from apps.wallet.models import Transaction
 from tests.realtime.support import stop_server, tail
-from tests.studio.support import RoomClient, crash_server, player_session
+from tests.studio.support import LAUNCH, RoomClient, crash_server, funded_player, player_session
 from tests.support import call_audit_command
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -173,11 +178,34 @@ async def test_a_room_end_to_end(tmp_path):
     assert await database_sync_to_async(CrashRound.objects.filter(phase="crashed").count)() >= 1
 
 
-async def test_a_socket_without_a_crash_session_is_refused(tmp_path):
+async def test_only_a_crash_session_opens_a_socket_and_garbage_is_answered(tmp_path):
     server = await asyncio.to_thread(crash_server, tmp_path, "crash-refused")
     try:
         with pytest.raises(websockets.InvalidStatus) as refused:
             await RoomClient.connect(server, "ss_no-such-session")
         assert refused.value.response.status_code == 403
+        # A session of another game opens no crash socket either.
+        _player, token = await funded_player("crash-slot", 100)
+        query = dict(
+            parse_qsl(launch.signed_query(settings.STUDIO_PROVIDER_SECRET, "pam-slot", {"token": token, **LAUNCH}))
+        )
+        with override_settings(STUDIO_WALLET_URL=server.http):
+            _session, slot_key, _balance = await open_session(game_code="pam-slot", query=query)
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await RoomClient.connect(server, slot_key)
+        assert refused.value.response.status_code == 403
+        # What is not a request is answered, and the socket stays open.
+        _player, key = await player_session(server, "crash-garbage")
+        client = await RoomClient.connect(server, key)
+        try:
+            await client.frame("crash.snapshot")
+            for text in ("not json", "[1, 2]", '{"type": "dance", "request_id": "x"}'):
+                mark = len(client.frames)
+                await client.socket.send(text)
+                answer = await client.frame("crash.refused", after=mark)
+                assert answer["code"] == "INVALID_REQUEST", text
+            assert (await client.snapshot())["you"]["balance"] == 10_000
+        finally:
+            await client.close()
     finally:
         await asyncio.to_thread(stop_server, server)
