@@ -31,12 +31,12 @@ _requests = itertools.count(1)
 
 
 def crash_server(tmp_path: Path, name: str, **env: str) -> Server:
-    """A PAM server whose studio calls its own wallet API, with a short room: a 1.5 s window, a
+    """A PAM server whose studio calls its own wallet API, with a short room: a 2.5 s window, a
     0.5 s pause and a multiplier growing about 33 times faster than production's (2.00x in 0.35 s),
     so that a long round still ends in seconds."""
     port = free_port()
     timing = {
-        "STUDIO_CRASH_BETTING_MS": "1500",
+        "STUDIO_CRASH_BETTING_MS": "2500",
         "STUDIO_CRASH_PAUSE_MS": "500",
         "STUDIO_CRASH_TICK_MS": "100",
         "STUDIO_CRASH_GROWTH": "0.002",

@@ -58,9 +58,12 @@ async def test_a_room_end_to_end(tmp_path):
         _a_id, key_a = await player_session(server, "crash-a")
         _b_id, key_b = await player_session(server, "crash-b")
         c_id, key_c = await player_session(server, "crash-c")
+        _d_id, key_d = await player_session(server, "crash-d", balance=100)
         a = await RoomClient.connect(server, key_a)
         b = await RoomClient.connect(server, key_b)
-        clients += [a, b]
+        d = await RoomClient.connect(server, key_d)
+        clients += [a, b, d]
+        me_d = (await d.frame("crash.snapshot"))["you"]["player"]
         first = await a.frame("crash.snapshot", timeout=10)
         assert first["you"]["balance"] == 10_000
         assert first["you"]["bet"] is None
@@ -78,13 +81,21 @@ async def test_a_room_end_to_end(tmp_path):
 
         balance_a, balance_b = 10_000, 10_000
         cashed = None
-        for _attempt in range(ROUNDS):
+        for attempt in range(ROUNDS):
             # A round that opens from now: both bet in its window.
             opened = await a.frame("crash.betting", after=len(a.frames), timeout=30)
             number = opened["number"]
             early = await a.request("cashout")
             assert (early["type"], early["code"]) == ("crash.refused", "NOT_RUNNING")
             bet_a, bet_b = await asyncio.gather(a.request("bet", stake=1000), b.request("bet", stake=500))
+            players = {me_a, me_b}
+            if attempt == 0:
+                first_number = number  # D's wallet refuses a stake it cannot cover; D may bet again
+                poor = await d.request("bet", stake=500)
+                assert (poor["type"], poor["code"]) == ("crash.refused", "INSUFFICIENT_FUNDS")
+                within = await d.request("bet", stake=100)
+                assert (within["type"], within["balance"]) == ("crash.bet_accepted", 0)
+                players.add(me_d)
             assert (bet_a["type"], bet_a["number"], bet_a["balance"]) == (
                 "crash.bet_accepted",
                 number,
@@ -112,7 +123,7 @@ async def test_a_room_end_to_end(tmp_path):
             assert snap["round"]["phase"] in ("running", "crashed")
             assert snap["commitment"] == first["commitment"] or first["commitment"] is None
             stakes = sorted((bet["player"], bet["stake"]) for bet in snap["bets"])
-            assert stakes == sorted([(me_a, 1000), (me_b, 500)])
+            assert stakes == sorted([(me_a, 1000), (me_b, 500)] + ([(me_d, 100)] if attempt == 0 else []))
             assert snap["you"]["bet"] is None
             assert snap["you"]["balance"] == 10_000
             if snap["round"]["phase"] == "running":
@@ -123,7 +134,7 @@ async def test_a_room_end_to_end(tmp_path):
             assert crash.crash_point(bytes.fromhex(crashed["seed"])) == crashed["crash_x100"]
             settled = await b.frame("crash.settled", number=number)
             results = {r["player"]: r for r in settled["results"]}
-            assert set(results) == {me_a, me_b}
+            assert set(results) == players
             assert results[me_b] == {"player": me_b, "stake": 500, "cashout_x100": None, "win": 0}
             lost = await b.request("cashout")
             assert lost["code"] in ("TOO_LATE", "NOT_RUNNING"), lost  # NOT_RUNNING: the next round opened
@@ -153,9 +164,11 @@ async def test_a_room_end_to_end(tmp_path):
         assert cashed is not None, f"no round let A cash out in {ROUNDS} rounds"
 
         bets = await bets_of(cashed["number"])
+        d_lost = [(100, CrashBetState.LOST, 0, True)] if cashed["number"] == first_number else []
         assert [(b.stake, b.state, b.win, b.settled) for b in bets] == [
             (1000, CrashBetState.CASHED_OUT, cashed["win"], True),
             (500, CrashBetState.LOST, 0, True),
+            *d_lost,
         ]
         # Every bet's win call, a zero one for a loss, is in the wallet with the derived ids.
         for bet in bets:
