@@ -604,7 +604,7 @@ class Runner:
 
     async def lead(self) -> None:
         round_ = await database_sync_to_async(latest_round)()
-        while True:
+        while True:  # while it leads: a lost lease (LeaseLost) or an error ends it
             await self._renew()
             if round_ is None or (round_.phase == CrashPhase.CRASHED and round_.settled_at is not None):
                 if round_ is not None and round_.crashed_at is not None:
