@@ -134,27 +134,31 @@ def latest_round() -> CrashRound | None:
     return CrashRound.objects.select_related("chain").order_by("-number").first()
 
 
-def open_round() -> CrashRound:
-    """The next round, taking bets from now for the betting window. When a round is already open
-    (another runner got there first), that round."""
+def open_round() -> tuple[CrashRound, bool]:
+    """(The next round, True): taking bets from now for the betting window, or already running
+    when the window is 0 ms (one database trip less per round for a benchmark). When a round is
+    already open (another runner got there first): (that round, False)."""
     with transaction.atomic():
         last = locks.latest_crash_round()
         if last is not None and last.phase != CrashPhase.CRASHED:
-            return CrashRound.objects.select_related("chain").get(pk=last.pk)
+            return CrashRound.objects.select_related("chain").get(pk=last.pk), False
         chain = locks.current_crash_chain()
         if chain is None or chain.next_index > chain.length:
             chain = locks.crash_chain(new_chain().pk)
         index = chain.next_index
         now = timezone.now()
+        window = settings.STUDIO_CRASH_BETTING_MS
         round_ = CrashRound.objects.create(
             number=(last.number if last else 0) + 1,
             chain=chain,
             chain_index=index,
             crash_x100=crash.crash_point(seeds_of(chain).seed(index)),
-            betting_closes_at=now + timedelta(milliseconds=settings.STUDIO_CRASH_BETTING_MS),
+            betting_closes_at=now + timedelta(milliseconds=window),
+            phase=CrashPhase.BETTING if window else CrashPhase.RUNNING,
+            started_at=None if window else now,
         )
         CrashChain.objects.filter(pk=chain.pk).update(next_index=index + 1)
-    return round_
+    return round_, True
 
 
 def start_round(round_: CrashRound) -> bool:
@@ -609,8 +613,8 @@ class Runner:
             if round_ is None or (round_.phase == CrashPhase.CRASHED and round_.settled_at is not None):
                 if round_ is not None and round_.crashed_at is not None:
                     await self._sleep_until(round_.crashed_at + timedelta(milliseconds=settings.STUDIO_CRASH_PAUSE_MS))
-                round_ = await database_sync_to_async(open_round)()
-                if round_.phase == CrashPhase.BETTING:
+                round_, opened = await database_sync_to_async(open_round)()
+                if opened:
                     await self._publish(
                         {
                             "type": "crash.betting",
@@ -618,6 +622,10 @@ class Runner:
                             "betting_closes_at": iso(round_.betting_closes_at),
                         }
                     )
+                    if round_.phase == CrashPhase.RUNNING:  # a 0 ms window: started as it opened
+                        await self._publish(
+                            {"type": "crash.started", "number": round_.number, "started_at": iso(round_.started_at)}
+                        )
             if round_.phase == CrashPhase.BETTING:
                 await self._sleep_until(round_.betting_closes_at)
                 if not await database_sync_to_async(start_round)(round_):

@@ -17,14 +17,14 @@ from apps.wallet import services as wallet
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_bet_left_pending_is_rolled_back_and_voided(live_server, settings):
     settings.STUDIO_WALLET_URL = live_server.url
-    settings.STUDIO_CRASH_BETTING_MS = 0
+    settings.STUDIO_CRASH_BETTING_MS = 1000
     games.save_provider(code=settings.STUDIO_PROVIDER_CODE, secret=settings.STUDIO_PROVIDER_SECRET)
     player = make_player(username="crash-pending")
     wallet.adjust_balance(player_id=player.pk, amount=1000, reason="test funds", acting_user=None)
     session = Session.objects.create(
         key_hash="0" * 64, player_id=str(player.pk), currency="EUR", game_code="pam-crash", opened_at=timezone.now()
     )
-    first = crash_room.open_round()
+    first = crash_room.open_round()[0]
     bet = CrashBet.objects.create(
         round=first,
         session=session,
@@ -42,7 +42,7 @@ def test_a_bet_left_pending_is_rolled_back_and_voided(live_server, settings):
     assert crashed.stale == []  # its own round's pending bets may still be answered
     assert crashed.results == []  # a pending bet is not in play
 
-    second = crash_room.open_round()
+    second = crash_room.open_round()[0]
     assert crash_room.start_round(second)
     crashed = crash_room.crash_round(second)
     assert [b.pk for b in crashed.stale] == [bet.pk]
@@ -55,6 +55,6 @@ def test_a_bet_left_pending_is_rolled_back_and_voided(live_server, settings):
     wallet_client.call_sync("bet", body)
     balance = wallet_client.call_sync("balance", {"player_id": session.player_id, "currency": "EUR"})
     assert balance.body["balance"] == 1000
-    third = crash_room.open_round()
+    third = crash_room.open_round()[0]
     assert crash_room.start_round(third)
     assert crash_room.crash_round(third).stale == []

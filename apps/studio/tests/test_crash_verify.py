@@ -6,9 +6,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from apps.studio import crash, crash_room
-from apps.studio.models import CrashChain, CrashRound
+from apps.studio.models import CrashChain, CrashRound, Session
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def play(rounds: int) -> list[CrashRound]:
     played = []
     for _ in range(rounds):
-        round_ = crash_room.open_round()
+        round_ = crash_room.open_round()[0]
         assert crash_room.start_round(round_)
         assert crash_room.crash_round(round_)
         played.append(round_)
@@ -36,7 +37,7 @@ def verify(*args: str) -> tuple[int | None, list[str]]:
 @pytest.fixture(autouse=True)
 def _short_chains(settings):
     settings.STUDIO_CRASH_CHAIN_LENGTH = 3
-    settings.STUDIO_CRASH_BETTING_MS = 0
+    settings.STUDIO_CRASH_BETTING_MS = 1000
 
 
 def test_rounds_recompute_across_chains_with_no_mismatch():
@@ -52,7 +53,7 @@ def test_rounds_recompute_across_chains_with_no_mismatch():
         assert crash.seed_reaches_commitment(seed, round_.chain_index, round_.chain.commitment)
     assert verify() == (None, ["verified 5 rounds, 0 mismatches"])
     assert verify("--rounds", "2") == (None, ["verified 2 rounds, 0 mismatches"])
-    open_ = crash_room.open_round()  # not crashed: not revealed, not verified
+    open_ = crash_room.open_round()[0]  # not crashed: not revealed, not verified
     assert open_.seed == ""
     assert verify()[1][-1] == "verified 5 rounds, 0 mismatches"
 
@@ -76,7 +77,7 @@ def test_a_tampered_crash_point_or_seed_is_a_mismatch():
 
 def test_the_verify_page(client):
     played = play(2)
-    open_ = crash_room.open_round()
+    open_ = crash_room.open_round()[0]
     chain = CrashChain.objects.get()
     page = client.get("/studio/crash/verify/")
     assert page.status_code == 200
@@ -104,3 +105,19 @@ def test_the_verify_page(client):
         refused = client.get("/studio/crash/verify/", {"q": query})
         assert refused.status_code == 404, query
         assert b'data-code="NOT_FOUND"' in refused.content
+
+
+def test_a_zero_window_opens_rounds_running_and_takes_no_bet(settings):
+    settings.STUDIO_CRASH_BETTING_MS = 0
+    round_, opened = crash_room.open_round()
+    assert opened
+    assert round_.phase == "running"
+    assert round_.started_at == round_.betting_closes_at
+    assert crash_room.open_round() == (round_, False)  # open already: no second round
+    session = Session.objects.create(
+        key_hash="1" * 64, player_id="1", currency="EUR", game_code="pam-crash", opened_at=timezone.now()
+    )
+    with pytest.raises(crash_room.Refused) as refused:
+        crash_room._claim_bet(session, 100)
+    assert refused.value.code == "BETTING_CLOSED"
+    assert crash_room.crash_round(round_).results == []
