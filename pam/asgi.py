@@ -31,6 +31,7 @@ from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
 from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
+from apps.studio.routing import websocket_urlpatterns as studio_websocket_urlpatterns  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
 # enough to run PAM; a deployment with heavy traffic puts a CDN or reverse proxy in front.
@@ -46,8 +47,10 @@ async def http_application(scope, receive, send):
 
 
 # Browsers send an Origin, which must be one of ALLOWED_HOSTS; scripts with a ticket send none.
+# The studio's sockets (the crash room) authenticate by their play session's key instead, behind
+# the same origin check.
 websocket_application = BrowserOriginValidator(
-    AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+    AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns + studio_websocket_urlpatterns)))
 )
 
 router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})

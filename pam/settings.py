@@ -14,6 +14,7 @@ import hmac
 import ipaddress
 import secrets
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -304,6 +305,27 @@ STUDIO_PROVIDER_SECRET = (
     or hmac.new(SECRET_KEY.encode(), b"pam-studio provider secret", hashlib.sha256).hexdigest()
 )
 STUDIO_WALLET_URL = env.str("STUDIO_WALLET_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
+
+# The crash room's timing (docs/crash-room.md): the betting window, the pause after a crash, the
+# tick of the multiplier frames (ms), and the growth per ms of the multiplier (a decimal string; a
+# benchmark runs it 1000x faster, with a 0 ms window and pause).
+STUDIO_CRASH_BETTING_MS = env.int("STUDIO_CRASH_BETTING_MS", default=5000)
+STUDIO_CRASH_PAUSE_MS = env.int("STUDIO_CRASH_PAUSE_MS", default=3000)
+STUDIO_CRASH_TICK_MS = env.int("STUDIO_CRASH_TICK_MS", default=100)
+STUDIO_CRASH_GROWTH = env.str("STUDIO_CRASH_GROWTH", default="0.00006")
+# Rounds per hash chain (a new chain, with a new commitment, follows when one is used up), and the
+# runner's leadership lease in Redis: a dead leader is replaced within about this long.
+STUDIO_CRASH_CHAIN_LENGTH = env.int("STUDIO_CRASH_CHAIN_LENGTH", default=1_000_000)
+STUDIO_CRASH_LEASE_MS = env.int("STUDIO_CRASH_LEASE_MS", default=3000)
+try:
+    if Decimal(STUDIO_CRASH_GROWTH) <= 0:
+        raise InvalidOperation
+except InvalidOperation:
+    raise ImproperlyConfigured("STUDIO_CRASH_GROWTH must be a positive decimal, e.g. 0.00006.") from None
+if min(STUDIO_CRASH_BETTING_MS, STUDIO_CRASH_PAUSE_MS) < 0 or STUDIO_CRASH_TICK_MS < 1:
+    raise ImproperlyConfigured("STUDIO_CRASH_BETTING_MS and _PAUSE_MS must be >= 0, STUDIO_CRASH_TICK_MS >= 1.")
+if STUDIO_CRASH_CHAIN_LENGTH < 1 or STUDIO_CRASH_LEASE_MS < 3 * STUDIO_CRASH_TICK_MS:
+    raise ImproperlyConfigured("STUDIO_CRASH_CHAIN_LENGTH must be >= 1 and STUDIO_CRASH_LEASE_MS >= 3 ticks.")
 
 # Player API bearer tokens.
 AUTH_TOKEN_TTL = timedelta(days=env.int("AUTH_TOKEN_TTL_DAYS", default=30))

@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import cache
 from typing import Any, Protocol
 
-from apps.studio import roulette, slot
+from apps.studio import crash, roulette, slot
 from apps.studio.rng import Rng
 
 
@@ -95,8 +95,27 @@ class Slot:
         return self.config.draw(rng)
 
 
+@dataclass(frozen=True)
+class Crash:
+    """The multiplayer crash room: one outcome per round, from the hash chain (crash.py). Its RTP
+    depends on the cash-out target only in the 13th decimal: `enumerated_rtp` is a cash-out at
+    2.00x, counted exactly over the 2^52 values of r."""
+
+    code: str = "pam-crash"
+    name: str = "PAM Crash"
+    game_type: str = "crash"
+    declared_rtp: Fraction = crash.DECLARED_RTP
+
+    def enumerated_rtp(self) -> Fraction:
+        return crash.rtp(200)
+
+    def draw(self, rng: Rng) -> int:
+        return crash.draw(rng)
+
+
 register(Roulette())
 register(Slot(slot.load()))
+register(Crash())
 
 
 SIGMA_PLACES = 12

@@ -6,6 +6,9 @@ Order: a session before a round. `lock_session` locks only the session (starting
 its row), `claim_round` only the round (`of`), and `rounds.settle`, the one transaction that writes
 both, updates the session before the round. So no two transactions ever wait on each other in
 opposite orders.
+
+The crash room's locks (`latest_crash_round`, `current_crash_chain`, `crash_chain`) are taken
+in transactions of their own, which touch no session or round of the slot and roulette.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from apps.studio.models import UNFINISHED, Round, Session
+from apps.studio.models import UNFINISHED, CrashChain, CrashRound, Round, Session
 
 
 def lock_session(session_id: int) -> Session:
@@ -42,3 +45,18 @@ def claim_round(
         found.claimed_until = now + lease
         found.save(update_fields=["claimed_until"])
         return found, True
+
+
+def latest_crash_round() -> CrashRound | None:
+    """The crash room's latest round, locked: whoever opens the next round holds it, so two runners
+    that both believe they lead (one paused past its lease) cannot open two rounds at once."""
+    return CrashRound.objects.select_for_update().order_by("-number").first()
+
+
+def current_crash_chain() -> CrashChain | None:
+    """The chain in play (the newest), locked while its next index is taken."""
+    return CrashChain.objects.select_for_update().order_by("-pk").first()
+
+
+def crash_chain(pk: int) -> CrashChain:
+    return CrashChain.objects.select_for_update().get(pk=pk)

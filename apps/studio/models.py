@@ -93,3 +93,95 @@ class Round(models.Model):
 
     def transaction_id(self, operation: str) -> str:
         return f"{self.round_id}:{operation}"
+
+
+class CrashChain(models.Model):
+    """A hash chain of crash-room seeds (docs/crash-room.md): s_N drawn from the CSPRNG, each
+    s_{i-1} = SHA-256(s_i), the commitment s_0 published before round 1. The terminal seed never
+    leaves the server: every round's seed derives from it."""
+
+    commitment = models.CharField(max_length=64, unique=True, help_text="s_0, hex: public")
+    length = models.PositiveIntegerField(help_text="N: rounds the chain can play")
+    next_index = models.PositiveIntegerField(default=1, help_text="the chain index of the next round to open")
+    terminal_seed = models.CharField(max_length=64, help_text="s_N, hex: server-side only, never shown")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"crash chain {self.commitment[:12]}… ({self.next_index - 1}/{self.length} used)"
+
+
+class CrashPhase(models.TextChoices):
+    BETTING = "betting"
+    RUNNING = "running"
+    CRASHED = "crashed"
+
+
+class CrashRound(models.Model):
+    """One round of the crash room. Its crash point is fixed when it opens (from its seed) but is
+    shown, with the seed, only once it has crashed."""
+
+    number = models.PositiveBigIntegerField(unique=True)
+    chain = models.ForeignKey(CrashChain, on_delete=models.PROTECT, related_name="rounds")
+    chain_index = models.PositiveIntegerField(help_text="k: the round plays s_k")
+    crash_x100 = models.PositiveBigIntegerField()
+    phase = models.CharField(max_length=8, choices=CrashPhase.choices, default=CrashPhase.BETTING)
+    betting_closes_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    crashed_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True, help_text="every bet's win call answered")
+    seed = models.CharField(max_length=64, blank=True, help_text="s_k, hex: empty until the round crashed")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "chain_index"], name="studio_crash_round_chain_index"),
+            models.CheckConstraint(condition=models.Q(crash_x100__gte=100), name="studio_crash_round_point"),
+        ]
+
+    def __str__(self) -> str:
+        return f"crash round {self.number} ({self.phase})"
+
+
+class CrashBetState(models.TextChoices):
+    PENDING = "pending", "bet sent to the wallet"
+    ACCEPTED = "accepted", "in play"
+    CASHED_OUT = "cashed_out", "cashed out"
+    LOST = "lost", "lost at the crash"
+    VOID = "void", "not taken (the wallet gave no answer; rolled back)"
+
+
+class CrashBet(models.Model):
+    """One session's bet in one round. The wallet transaction ids derive from the round and the
+    session (`bet_transaction_id`, `win_transaction_id`), so every resend of a call is the same
+    call to the wallet and moves money at most once."""
+
+    round = models.ForeignKey(CrashRound, on_delete=models.PROTECT, related_name="bets")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="crash_bets")
+    player_id = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    stake = models.BigIntegerField()
+    cashout_x100 = models.PositiveBigIntegerField(null=True, blank=True)
+    win = models.BigIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=CrashBetState.choices, default=CrashBetState.PENDING)
+    settled = models.BooleanField(default=False, help_text="the wallet answered the round's win call")
+    placed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "session"], name="studio_crash_bet_one_per_session"),
+            models.CheckConstraint(condition=models.Q(stake__gt=0), name="studio_crash_bet_stake"),
+            models.CheckConstraint(
+                condition=models.Q(win__gte=0) | models.Q(win__isnull=True), name="studio_crash_bet_win"
+            ),
+        ]
+        indexes = [models.Index(fields=["settled", "state"], name="studio_crash_bet_unsettled")]
+
+    def __str__(self) -> str:
+        return f"crash bet of session {self.session_id} in round {self.round_id}"
+
+    @staticmethod
+    def transaction_id(round_number: int, session_id: int, kind: str) -> str:
+        return f"pam-crash-{round_number}-{session_id}-{kind}"
+
+    @staticmethod
+    def wallet_round_id(round_number: int) -> str:
+        return f"pam-crash-{round_number}"

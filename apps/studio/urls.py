@@ -11,4 +11,5 @@ app_name = "studio"
 urlpatterns = [
     path("play/<slug:game_code>/", views.play, name="play"),
     path("api/sessions/<str:key>/rounds", api.session_rounds, name="rounds"),
+    path("crash/verify/", views.crash_verify_page, name="crash_verify"),
 ]

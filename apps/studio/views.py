@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from apps.studio import catalogue, roulette, slot
+from apps.studio import catalogue, crash_verify, roulette, slot
+from apps.studio.models import CrashChain
 from apps.studio.sessions import LaunchRefused, open_session
 
 # The page of each type of game the catalogue holds.
@@ -40,3 +41,19 @@ async def play(request: HttpRequest, game_code: str) -> HttpResponse:
     game = catalogue.get(game_code)
     context = {"game": game, "session": session, "session_key": key, "balance": balance}
     return render(request, PAGES[game.game_type], {**context, **_game_context(game.game_type)})
+
+
+def crash_verify_page(request: HttpRequest) -> HttpResponse:
+    """Public: check a round (by number) or a seed against the chain's commitment, and the recent
+    rounds with their seeds once crashed (docs/crash-room.md, "Verifier")."""
+    query = request.GET.get("q", "").strip()[:100]
+    checked = crash_verify.check(query) if query else None
+    chain = CrashChain.objects.order_by("-pk").first()
+    context = {
+        "query": query,
+        "checked": checked,
+        "not_found": bool(query) and checked is None,
+        "commitment": chain.commitment if chain else None,
+        "rounds": crash_verify.recent_rounds(),
+    }
+    return render(request, "studio/crash_verify.html", context, status=404 if context["not_found"] else 200)
