@@ -1,7 +1,8 @@
 """The crash room's socket, `/ws/studio/crash/?session=<session key>` (docs/crash-room.md,
-"Protocol"). Thin: it authenticates the session, sends the snapshot, joins the room's group and
-hands bets and cash-outs to crash_room, each in a task of its own so that a slow wallet call never
-holds back the room's frames on this socket."""
+"Protocol"). Thin: it authenticates the session, registers with this process's relay of the room's
+frames (crash_relay.py), sends the snapshot and then the balance, and hands bets and cash-outs to
+crash_room, each in a task of its own so that a slow wallet call never holds back the room's frames
+on this socket."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from urllib.parse import parse_qs
 import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from apps.studio import crash_room
+from apps.studio import crash_relay, crash_room
 from apps.studio.sessions import find_session
 
 logger = structlog.get_logger(__name__)
@@ -23,6 +24,10 @@ MAX_IN_FLIGHT = 4  # requests of one socket being handled at once; more are refu
 
 
 class CrashConsumer(AsyncJsonWebsocketConsumer):
+    # No channel of its own: the room's frames come through the process's relay, and a consumer
+    # channel would be read by Channels' per-consumer receive loop, which takes messages from the
+    # process's list that realtime's mailroom reads for PAM's own sockets (mailroom.py).
+    channel_layer_alias = None
     session = None
 
     async def connect(self) -> None:
@@ -34,11 +39,15 @@ class CrashConsumer(AsyncJsonWebsocketConsumer):
         self.session = session
         self.tasks: set[asyncio.Task] = set()
         crash_room.ensure_runner()
-        # Joined before the snapshot is read: every frame after it reaches this socket, and the
-        # ones queued meanwhile are sent after it (a consumer handles one message at a time).
-        await self.channel_layer.group_add(crash_room.GROUP, self.channel_name)
+        # Registered before the snapshot is read: every frame after it reaches this socket, and
+        # the ones queued meanwhile are written after it.
+        self.relay = crash_relay.relay(crash_room.GROUP)
+        self.relay.hold(self)
         await self.accept()
         await self.send_json(await crash_room.snapshot(session))
+        self.relay.release(self)
+        # The balance is the wallet's, over HTTP: it follows the snapshot rather than delaying it.
+        self._spawn(self._send_balance())
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
@@ -50,8 +59,7 @@ class CrashConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.session is not None:
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(crash_room.GROUP, self.channel_name)
+            self.relay.leave(self)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.session is None:
@@ -59,15 +67,15 @@ class CrashConsumer(AsyncJsonWebsocketConsumer):
         kind = content.get("type") if isinstance(content, dict) else None
         request_id = content.get("request_id") if isinstance(content, dict) else None
         if kind == "snapshot":
-            await self.channel_layer.group_add(crash_room.GROUP, self.channel_name)  # Redis may have forgotten it
+            with contextlib.suppress(Exception):
+                await self.relay.rejoin()  # Redis may have forgotten the relay's membership
             await self.send_json(await crash_room.snapshot(self.session))
+            self._spawn(self._send_balance())
         elif kind in ("bet", "cashout"):
             if len(self.tasks) >= MAX_IN_FLIGHT:
                 await self._refuse(request_id, "TOO_MANY_REQUESTS", "Wait for the answers to your requests.")
                 return
-            task = asyncio.create_task(self._handle(kind, request_id, content))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._spawn(self._handle(kind, request_id, content))
         else:
             await self._refuse(request_id, "INVALID_REQUEST", "Unknown request type.")
 
@@ -97,9 +105,17 @@ class CrashConsumer(AsyncJsonWebsocketConsumer):
         with contextlib.suppress(Exception):  # the socket may have closed meanwhile
             await self.send_json(reply)
 
+    def _spawn(self, work) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _send_balance(self) -> None:
+        balance = await crash_room.balance_of(self.session)
+        if balance is not None:
+            with contextlib.suppress(Exception):  # the socket may have closed meanwhile
+                await self.send_json({"type": "crash.balance", "balance": balance})
+
     async def _refuse(self, request_id: Any, code: str, message: str) -> None:
         with contextlib.suppress(Exception):
             await self.send_json({"type": "crash.refused", "request_id": request_id, "code": code, "message": message})
-
-    async def crash_frame(self, event: dict) -> None:
-        await self.send_json(event["frame"])

@@ -49,6 +49,8 @@ SWEEP_LIMIT = 5000  # win calls a settlement sends at most (this round's first, 
 # A bet still pending this long has lost its handler (the wallet never answered it, nor its
 # rollback, or the process died mid-call): longer than every attempt of a wallet call (wallet_client).
 STALE_PENDING = timedelta(seconds=60)
+# How long the start of a round waits for the bets of its window that the wallet has not answered yet.
+PENDING_WAIT = timedelta(seconds=2)
 WALLET_REFUSALS = {"INSUFFICIENT_FUNDS", "PLAYER_BLOCKED", "LIMIT_REACHED"}
 
 
@@ -173,11 +175,13 @@ def start_round(round_: CrashRound) -> bool:
 
 @dataclass(frozen=True)
 class Crashed:
-    """What `crash_round` did: `unsettled`, the win calls to send; `results` when there were none
-    (the round is closed already: one database round trip for a round without bets)."""
+    """What `crash_round` did: `results`, every player's outcome (final: cash-outs were paid when
+    taken, the others lost); `unsettled`, the win calls still to send (the losers' zero wins that
+    close their rounds in the ledger, and wins whose call went unanswered); when there are none the
+    round is closed already."""
 
     unsettled: list[CrashBet]
-    results: list[dict[str, Any]] | None
+    results: list[dict[str, Any]]
     stale: list[CrashBet]  # earlier rounds' bets left pending: to roll back
 
 
@@ -195,7 +199,12 @@ def crash_round(round_: CrashRound) -> Crashed | None:
         CrashBet.objects.filter(round=round_, state=CrashBetState.ACCEPTED).update(state=CrashBetState.LOST, win=0)
     round_.phase, round_.crashed_at, round_.seed = CrashPhase.CRASHED, now, seed
     unsettled = unsettled_bets(round_)
-    return Crashed(unsettled, None if unsettled else close_round(round_, []), stale_pending_bets(round_))
+    results = round_results(round_) if unsettled else close_round(round_, [])
+    return Crashed(unsettled, results, stale_pending_bets(round_))
+
+
+def has_pending_bets(round_: CrashRound) -> bool:
+    return CrashBet.objects.filter(round=round_, state=CrashBetState.PENDING).exists()
 
 
 def stale_pending_bets(round_: CrashRound) -> list[CrashBet]:
@@ -230,6 +239,11 @@ def close_round(round_: CrashRound, paid: list[int]) -> list[dict[str, Any]]:
     now = timezone.now()
     CrashRound.objects.filter(pk=round_.pk, settled_at=None).update(settled_at=now)
     round_.settled_at = now
+    return round_results(round_)
+
+
+def round_results(round_: CrashRound) -> list[dict[str, Any]]:
+    """Every bet of the crashed round with its outcome."""
     bets = CrashBet.objects.filter(round=round_, state__in=[CrashBetState.LOST, CrashBetState.CASHED_OUT])
     return [
         {"player": alias(b.player_id), "stake": b.stake, "cashout_x100": b.cashout_x100, "win": b.win}
@@ -453,16 +467,22 @@ def _bet_shown(bet: CrashBet) -> dict[str, Any]:
     return {"player": alias(bet.player_id), "stake": bet.stake, "cashout_x100": bet.cashout_x100, "win": bet.win}
 
 
-async def snapshot(session: Session) -> dict[str, Any]:
-    round_, bets, session = await database_sync_to_async(_snapshot_rows)(session)
-    now = timezone.now()
+async def balance_of(session: Session) -> int | None:
+    """The player's balance, asked of the wallet; None when it does not answer."""
     try:
         answer = await wallet_client.client().call(
             "balance", {"player_id": session.player_id, "currency": session.currency}
         )
-        balance = int(answer.body["balance"]) if answer.ok else None
     except wallet_client.WalletUnavailable:
-        balance = None
+        return None
+    return int(answer.body["balance"]) if answer.ok else None
+
+
+async def snapshot(session: Session) -> dict[str, Any]:
+    """The room as it stands, for one socket: one database read, no wallet call (`you.balance` is
+    null: the consumer sends the wallet's balance after it, in `crash.balance`)."""
+    round_, bets, session = await database_sync_to_async(_snapshot_rows)(session)
+    now = timezone.now()
     round_shown = None
     if round_ is not None:
         round_shown = {
@@ -482,7 +502,7 @@ async def snapshot(session: Session) -> dict[str, Any]:
         "commitment": chain.commitment if chain is not None else None,
         "you": {
             "player": alias(session.player_id),
-            "balance": balance,
+            "balance": None,
             "bet": _bet_shown(mine) if mine is not None else None,
             "net_position": session.net_position,
             "elapsed_seconds": int((now - session.opened_at).total_seconds()),
@@ -628,6 +648,7 @@ class Runner:
                         )
             if round_.phase == CrashPhase.BETTING:
                 await self._sleep_until(round_.betting_closes_at)
+                await self._await_pending_bets(round_)
                 if not await database_sync_to_async(start_round)(round_):
                     round_ = await database_sync_to_async(latest_round)()
                     continue
@@ -648,17 +669,29 @@ class Runner:
                         "seed": round_.seed,
                     }
                 )
-                results = crashed.results
-                if results is None:
-                    results = await settle(round_, crashed.unsettled)
+                # The outcomes are final at the crash: the players hear them at once, and the
+                # ledger's closing calls (the losers' zero wins) follow.
                 self.rounds_played += 1
-                await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
+                await self._publish({"type": "crash.settled", "number": round_.number, "results": crashed.results})
+                if crashed.unsettled:
+                    await settle(round_, crashed.unsettled)
                 if crashed.stale:
                     await roll_back_stale(crashed.stale)
             if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:  # taken over after its crash
                 bets = await database_sync_to_async(unsettled_bets)(round_)
                 results = await settle(round_, bets)
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
+
+    async def _await_pending_bets(self, round_: CrashRound) -> None:
+        """Bets taken in the window whose wallet call is still out: the round starts once they are
+        answered (at most PENDING_WAIT), so that a bet the wallet takes is in play from the start
+        and in the crash's results, not accepted after the round it was for has crashed."""
+        deadline = time.monotonic() + PENDING_WAIT.total_seconds()
+        for _ in range(10**6):
+            if time.monotonic() >= deadline or not await database_sync_to_async(has_pending_bets)(round_):
+                return
+            await self._renew()
+            await asyncio.sleep(0.02)
 
     async def _run(self, round_: CrashRound) -> None:
         """Tick frames until the crash point's moment."""

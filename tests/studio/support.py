@@ -131,3 +131,10 @@ class RoomClient:
         mark = len(self.frames)
         await self.socket.send(json.dumps({"type": "snapshot"}))
         return await self.frame("crash.snapshot", after=mark)
+
+    async def balance(self) -> int:
+        """A fresh snapshot's balance: the `crash.balance` that follows it (the snapshot's own is
+        null, so that the wallet's answer never delays it)."""
+        mark = len(self.frames)
+        await self.socket.send(json.dumps({"type": "snapshot"}))
+        return (await self.frame("crash.balance", after=mark))["balance"]

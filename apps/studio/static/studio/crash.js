@@ -431,6 +431,9 @@ export function startRoom(root = document.getElementById("crash-room"), options 
         state.bets = new Map((frame.results || []).map((r) => [r.player, betOf(r)]));
         if (state.you && state.bets.has(state.you)) state.myBet = { ...state.bets.get(state.you) };
         break;
+      case "crash.balance":
+        if (Number.isInteger(frame.balance)) state.balance = frame.balance;
+        break;
       case "crash.bet_accepted": {
         const request = takeRequest(frame);
         if (Number.isInteger(frame.balance)) state.balance = frame.balance;
