@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -52,6 +52,14 @@ STALE_PENDING = timedelta(seconds=60)
 # How long the start of a round waits for the bets of its window that the wallet has not answered yet.
 PENDING_WAIT = timedelta(seconds=2)
 WALLET_REFUSALS = {"INSUFFICIENT_FUNDS", "PLAYER_BLOCKED", "LIMIT_REACHED"}
+
+
+def in_db_thread(fn):
+    """`fn` made awaitable on a pool of threads: not the process's one thread for sync code
+    (`thread_sensitive`), where every socket's database work waits in one queue and a crash
+    would wait behind the round's cash-outs (measured by the crash room benchmark). Each call is
+    its own transaction; connections are cleaned up around it as Channels does."""
+    return DatabaseSyncToAsync(fn, thread_sensitive=False)
 
 
 class Refused(Exception):
@@ -286,7 +294,7 @@ async def settle(round_: CrashRound, bets: list[CrashBet]) -> list[dict[str, Any
             return bet.pk
 
     paid = await asyncio.gather(*(one(bet) for bet in bets))
-    return await database_sync_to_async(close_round)(round_, [pk for pk in paid if pk is not None])
+    return await in_db_thread(close_round)(round_, [pk for pk in paid if pk is not None])
 
 
 # --- Bets and cash-outs (any instance) ---------------------------------------------------------------
@@ -340,7 +348,7 @@ async def place_bet(session: Session, stake: Any) -> Placed:
     """A bet of `stake` minor units in the round taking bets now. Raises Refused."""
     if type(stake) is not int or not 0 < stake <= MAX_STAKE:
         raise Refused("INVALID_BET", "The stake must be a whole, positive number of minor units.")
-    round_, bet = await database_sync_to_async(_claim_bet)(session, stake)
+    round_, bet = await in_db_thread(_claim_bet)(session, stake)
     body = _body(bet, round_.number, "bet", amount=stake)
     try:
         answer = await wallet_client.client().call("bet", body)
@@ -348,16 +356,16 @@ async def place_bet(session: Session, stake: Any) -> Placed:
         await _roll_back_unanswered(bet, round_.number)
         raise Refused("WALLET_UNAVAILABLE", "The game cannot reach your wallet. Try again shortly.") from None
     if not answer.ok:
-        await database_sync_to_async(_bet_voided)(bet, delete=True)  # refused: nothing recorded, may bet again
+        await in_db_thread(_bet_voided)(bet, delete=True)  # refused: nothing recorded, may bet again
         code = answer.code if answer.code in WALLET_REFUSALS else "INVALID_BET"
         message = (answer.body.get("error") or {}).get("message") or "The wallet refused the bet."
         raise Refused(code, message)
-    crashed = await database_sync_to_async(_bet_accepted)(bet)
+    crashed = await in_db_thread(_bet_accepted)(bet)
     if crashed:  # accepted after the runner settled its round: close it here
         bet.state, bet.win = CrashBetState.LOST, 0
         with contextlib.suppress(wallet_client.WalletUnavailable):
             if (await send_win(bet, round_.number)).ok:
-                await database_sync_to_async(mark_settled)([bet.pk])
+                await in_db_thread(mark_settled)([bet.pk])
     await publish({"type": "crash.bet", "number": round_.number, "player": alias(session.player_id), "stake": stake})
     return Placed(round_.number, int(answer.body["balance"]))
 
@@ -390,7 +398,7 @@ async def _roll_back_unanswered(bet: CrashBet, round_number: int) -> None:
         logger.error("studio.crash.bet_unresolved", bet=bet.pk)
         return
     if answer.ok:
-        await database_sync_to_async(_bet_voided)(bet, delete=False)
+        await in_db_thread(_bet_voided)(bet, delete=False)
     else:
         logger.error("studio.crash.rollback_refused", bet=bet.pk, code=answer.code, status=answer.status)
 
@@ -430,14 +438,14 @@ def _claim_cashout(session: Session) -> tuple[CrashRound, CrashBet]:
 
 async def cash_out(session: Session) -> CashedOut:
     """Cashes the session's bet out at the multiplier now and pays it at once. Raises Refused."""
-    round_, bet = await database_sync_to_async(_claim_cashout)(session)
+    round_, bet = await in_db_thread(_claim_cashout)(session)
     balance = None
     try:
         answer = await send_win(bet, round_.number)
     except wallet_client.WalletUnavailable:
         answer = None  # owed: the runner resends the same call when it settles the round
     if answer is not None and answer.ok:
-        await database_sync_to_async(mark_settled)([bet.pk])
+        await in_db_thread(mark_settled)([bet.pk])
         balance = int(answer.body["balance"])
     await publish(
         {
@@ -481,7 +489,7 @@ async def balance_of(session: Session) -> int | None:
 async def snapshot(session: Session) -> dict[str, Any]:
     """The room as it stands, for one socket: one database read, no wallet call (`you.balance` is
     null: the consumer sends the wallet's balance after it, in `crash.balance`)."""
-    round_, bets, session = await database_sync_to_async(_snapshot_rows)(session)
+    round_, bets, session = await in_db_thread(_snapshot_rows)(session)
     now = timezone.now()
     round_shown = None
     if round_ is not None:
@@ -494,7 +502,7 @@ async def snapshot(session: Session) -> dict[str, Any]:
             "crash_x100": round_.crash_x100 if round_.phase == CrashPhase.CRASHED else None,
         }
     mine = next((b for b in bets if b.session_id == session.pk), None)
-    chain = round_.chain if round_ is not None else await database_sync_to_async(current_chain)()
+    chain = round_.chain if round_ is not None else await in_db_thread(current_chain)()
     return {
         "type": "crash.snapshot",
         "round": round_shown,
@@ -627,13 +635,13 @@ class Runner:
             await asyncio.sleep(min(remaining, tick))
 
     async def lead(self) -> None:
-        round_ = await database_sync_to_async(latest_round)()
+        round_ = await in_db_thread(latest_round)()
         while True:  # while it leads: a lost lease (LeaseLost) or an error ends it
             await self._renew()
             if round_ is None or (round_.phase == CrashPhase.CRASHED and round_.settled_at is not None):
                 if round_ is not None and round_.crashed_at is not None:
                     await self._sleep_until(round_.crashed_at + timedelta(milliseconds=settings.STUDIO_CRASH_PAUSE_MS))
-                round_, opened = await database_sync_to_async(open_round)()
+                round_, opened = await in_db_thread(open_round)()
                 if opened:
                     await self._publish(
                         {
@@ -649,17 +657,17 @@ class Runner:
             if round_.phase == CrashPhase.BETTING:
                 await self._sleep_until(round_.betting_closes_at)
                 await self._await_pending_bets(round_)
-                if not await database_sync_to_async(start_round)(round_):
-                    round_ = await database_sync_to_async(latest_round)()
+                if not await in_db_thread(start_round)(round_):
+                    round_ = await in_db_thread(latest_round)()
                     continue
                 await self._publish(
                     {"type": "crash.started", "number": round_.number, "started_at": iso(round_.started_at)}
                 )
             if round_.phase == CrashPhase.RUNNING:
                 await self._run(round_)
-                crashed = await database_sync_to_async(crash_round)(round_)
+                crashed = await in_db_thread(crash_round)(round_)
                 if crashed is None:
-                    round_ = await database_sync_to_async(latest_round)()
+                    round_ = await in_db_thread(latest_round)()
                     continue
                 await self._publish(
                     {
@@ -678,7 +686,7 @@ class Runner:
                 if crashed.stale:
                     await roll_back_stale(crashed.stale)
             if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:  # taken over after its crash
-                bets = await database_sync_to_async(unsettled_bets)(round_)
+                bets = await in_db_thread(unsettled_bets)(round_)
                 results = await settle(round_, bets)
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
 
@@ -688,7 +696,7 @@ class Runner:
         and in the crash's results, not accepted after the round it was for has crashed."""
         deadline = time.monotonic() + PENDING_WAIT.total_seconds()
         for _ in range(10**6):
-            if time.monotonic() >= deadline or not await database_sync_to_async(has_pending_bets)(round_):
+            if time.monotonic() >= deadline or not await in_db_thread(has_pending_bets)(round_):
                 return
             await self._renew()
             await asyncio.sleep(0.02)

@@ -48,7 +48,8 @@ def player_calls_in(player_id: int, number: int) -> int:
 
 @database_sync_to_async
 def bets_of(number: int) -> list[CrashBet]:
-    return list(CrashBet.objects.filter(round__number=number).order_by("pk"))
+    """The round's bets, largest stake first (A's and B's are placed at once: their order is not)."""
+    return list(CrashBet.objects.filter(round__number=number).order_by("-stake"))
 
 
 async def test_a_room_end_to_end(tmp_path):
