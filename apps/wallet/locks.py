@@ -9,10 +9,12 @@ house, clearing accounts) are never locked: their balances are derived from entr
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connection
+from django.db import connection, models
+from django.utils import timezone
 
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
@@ -104,10 +106,10 @@ def _wallet(rows: list[tuple]) -> LockedWallet | None:
     _, player_fields = _lock_sql(connection.vendor)
     split = len(_ACCOUNT_FIELDS)
     db = connection.alias
-    player = Player.from_db(db, player_fields, rows[0][split:])
+    player = _as_the_orm_reads(Player.from_db(db, player_fields, rows[0][split:]))
     by_kind = {}
     for row in rows:
-        account = Account.from_db(db, _ACCOUNT_FIELDS, row[:split])
+        account = _as_the_orm_reads(Account.from_db(db, _ACCOUNT_FIELDS, row[:split]))
         account.player = player
         by_kind[account.kind] = account
     return LockedWallet(
@@ -117,6 +119,21 @@ def _wallet(rows: list[tuple]) -> LockedWallet | None:
         pending_withdrawal=by_kind.get(AccountKind.PENDING_WITHDRAWAL),
         debt=by_kind.get(AccountKind.DEBT),
     )
+
+
+def _datetime_fields(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField))
+
+
+def _as_the_orm_reads(instance: models.Model) -> models.Model:
+    """SQLite's raw rows carry naive datetimes (stored in UTC), which the ORM's converters would
+    have made aware; PostgreSQL's are aware already. The money path compares them with now."""
+    if connection.vendor != "postgresql":
+        for name in _datetime_fields(type(instance)):
+            value = getattr(instance, name)
+            if value is not None and timezone.is_naive(value):
+                setattr(instance, name, timezone.make_aware(value, dt.UTC))
+    return instance
 
 
 def lock_player_account(player_id: int, kind: str) -> Account:

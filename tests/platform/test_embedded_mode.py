@@ -61,3 +61,64 @@ def test_embedded_mode_starts_without_database_url(tmp_path):
     assert created.returncode == 0, created.stderr
     audited = run([PYTHON, "manage.py", "staff_audit"], env)
     assert (audited.returncode, audited.stdout.splitlines()[-1]) == (0, "staff_audit: clean (1 staff actions)")
+
+
+PLAY_A_ROUND = """
+import django, json, sys, urllib.parse, urllib.request, datetime as dt
+django.setup()
+from django.conf import settings
+from django.utils import timezone
+from apps.accounts import services as accounts
+from apps.accounts.models import Player
+from apps.common import launch
+from apps.games import services as games
+from apps.games.models import Provider
+
+base = sys.argv[1]
+player = Player.objects.get(user__username="alice")
+# A reality check due later: the money path compares it with now, as aware datetimes.
+accounts.set_reality_check_due(player_id=player.pk, due_at=timezone.now() + dt.timedelta(hours=1))
+token = games.issue_launch_token(player=player, provider=Provider.objects.get(code=settings.STUDIO_PROVIDER_CODE))
+params = {"token": token, "jurisdiction": "ukgc", "min_cycle_ms": "0", "autoplay": "0", "session_info": "1"}
+query = launch.signed_query(settings.STUDIO_PROVIDER_SECRET, "pam-slot", params)
+with urllib.request.urlopen(f"{base}/studio/play/pam-slot/?{query}", timeout=30) as page:
+    key = page.read().decode().split('data-session-key="')[1].split('"')[0]
+request = urllib.request.Request(
+    f"{base}/studio/api/sessions/{key}/rounds", data=json.dumps({"request_id": "one", "stake": 10}).encode(),
+    headers={"Content-Type": "application/json"}, method="POST",
+)
+with urllib.request.urlopen(request, timeout=60) as answer:
+    print(json.dumps(json.loads(answer.read())))
+"""
+
+
+def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(tmp_path):
+    """`make run`'s mode end to end: the studio, registered at migrate, opens a session from a
+    signed launch and plays a slot round through the wallet API of the same server (SQLite, the
+    in-memory layer), for a player whose row carries a datetime the money path compares."""
+    port = free_port()
+    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
+                    STUDIO_PROVIDER_SECRET="embedded-studio-secret-0123456789")  # fmt: skip
+    migrated = run([PYTHON, "manage.py", "migrate", "--noinput"], env, timeout=300)
+    assert migrated.returncode == 0, migrated.stderr
+    created = run([PYTHON, "manage.py", "create_player", "alice", "--password", "embedded-horse-42", "--balance",
+                   "500"], env)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    server = subprocess.Popen(
+        [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        played = run([PYTHON, "-c", PLAY_A_ROUND, f"http://127.0.0.1:{port}"], env, timeout=120)
+    finally:
+        stop(server)
+    assert played.returncode == 0, played.stderr
+    answer = json.loads(played.stdout.splitlines()[-1])
+    assert answer["balance"] == 500 - 10 + answer["payout"]
+    audited = run([PYTHON, "manage.py", "wallet_audit"], env)
+    assert audited.returncode == 0, audited.stdout
