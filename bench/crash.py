@@ -496,12 +496,13 @@ def account(players: list[Player], shared: Round, growth: float) -> None:
             stats.crashed_to_settled_ms.append((settled[0] - player.crashed_at[number]) * 1000)
         if instant is not None:
             stats.instant_to_settled_ms.append((settled[1] - instant) * 1000)
-    results = {r.get("player"): r for r in shared.results or []}
+    # By alias and stake: two players may share an alias (docs/crash-room.md).
+    results = {(r.get("player"), r.get("stake")): r for r in shared.results or []}
     for player in players:
         mine = player.bets.get(number)
         if mine is None:
             continue
-        result, paid = results.get(player.alias), mine["paid"]
+        result, paid = results.get((player.alias, mine["stake"])), mine["paid"]
         if (
             result is None
             or result.get("stake") != mine["stake"]

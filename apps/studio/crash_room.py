@@ -29,7 +29,6 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -38,6 +37,7 @@ from django.utils import timezone
 
 from apps.studio import crash, locks, wallet_client
 from apps.studio.models import CrashBet, CrashBetState, CrashChain, CrashPhase, CrashRound, Session
+from apps.studio.threads import in_db_thread
 
 logger = structlog.get_logger(__name__)
 
@@ -54,14 +54,6 @@ PENDING_WAIT = timedelta(seconds=2)
 WALLET_REFUSALS = {"INSUFFICIENT_FUNDS", "PLAYER_BLOCKED", "LIMIT_REACHED"}
 
 
-def in_db_thread(fn):
-    """`fn` made awaitable on a pool of threads: not the process's one thread for sync code
-    (`thread_sensitive`), where every socket's database work waits in one queue and a crash
-    would wait behind the round's cash-outs (measured by the crash room benchmark). Each call is
-    its own transaction; connections are cleaned up around it as Channels does."""
-    return DatabaseSyncToAsync(fn, thread_sensitive=False)
-
-
 class Refused(Exception):
     """A bet or cash-out refused with a stable code (docs/crash-room.md, "Protocol")."""
 
@@ -76,10 +68,11 @@ def growth() -> float:
 
 
 def alias(player_id: str) -> str:
-    """How a player is shown to the room: "Player 4f2a", keyed with the studio's secret so that
-    nobody can walk the small player ids back from it."""
+    """How a player is shown to the room: "Player 4f2a9c", keyed with the studio's secret so that
+    nobody can walk the small player ids back from it (six hex digits: two of 200 players in a
+    room share one about once in a thousand rooms; four made it one room in four)."""
     digest = hmac.new(settings.STUDIO_PROVIDER_SECRET.encode(), f"crash-alias:{player_id}".encode(), hashlib.sha256)
-    return f"Player {digest.hexdigest()[:4]}"
+    return f"Player {digest.hexdigest()[:6]}"
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -648,6 +641,9 @@ class Runner:
                             "type": "crash.betting",
                             "number": round_.number,
                             "betting_closes_at": iso(round_.betting_closes_at),
+                            # A room's first round creates its chain: sockets that joined before
+                            # learn the commitment here.
+                            "commitment": round_.chain.commitment,
                         }
                     )
                     if round_.phase == CrashPhase.RUNNING:  # a 0 ms window: started as it opened

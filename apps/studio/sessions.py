@@ -12,6 +12,7 @@ from apps.common import launch
 from apps.common.tokens import hash_token, new_token
 from apps.studio import catalogue, recovery, wallet_client
 from apps.studio.models import Session
+from apps.studio.threads import in_db_thread
 
 
 class LaunchRefused(Exception):
@@ -70,4 +71,4 @@ async def open_session(*, game_code: str, query: dict[str, str]) -> tuple[Sessio
 async def find_session(key: str) -> Session | None:
     if not key:
         return None
-    return await Session.objects.filter(key_hash=hash_token(key)).afirst()
+    return await in_db_thread(Session.objects.filter(key_hash=hash_token(key)).first)()

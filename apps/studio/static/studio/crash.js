@@ -390,6 +390,7 @@ export function startRoom(root = document.getElementById("crash-room"), options 
         break;
       case "crash.betting":
         if (state.number !== null && frame.number < state.number) return;
+        if (frame.commitment) el.commitment.textContent = frame.commitment;
         if (frame.number === state.number && state.phase === "betting") {
           state.closesAt = Date.parse(frame.betting_closes_at);
         } else if (state.number === null || frame.number > state.number) {
