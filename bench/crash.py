@@ -151,12 +151,13 @@ class Instance:
 
 
 @contextlib.contextmanager
-def instance(env: dict[str, str], name: str, **settings: str):
+def instance(env: dict[str, str], name: str, wallet_url: str = "", **settings: str):
     """One PAM instance (uvicorn, WORKERS processes) on a free loopback port, in a process group of
-    its own so that a worker outliving its supervisor is ended with it. Its studio calls its own
-    wallet API."""
+    its own so that a worker outliving its supervisor is ended with it. Its studio calls the wallet
+    API at `wallet_url`, by default its own."""
     port = free_port()
-    env = {**env, **settings, "PORT": str(port), "STUDIO_WALLET_URL": f"http://127.0.0.1:{port}"}
+    wallet_url = wallet_url or f"http://127.0.0.1:{port}"
+    env = {**env, **settings, "PORT": str(port), "STUDIO_WALLET_URL": wallet_url}
     log_path = Path(env["PAM_DATA_DIR"]) / f"{DATABASE}-{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 - to a file: a full pipe would block the server
     process = subprocess.Popen(
@@ -746,7 +747,14 @@ def crash_benchmark(_workers: int) -> None:
             queries = setup.stdout.split()
             timings = {"STUDIO_CRASH_BETTING_MS": str(BETTING_MS), "STUDIO_CRASH_PAUSE_MS": str(PAUSE_MS),
                        "STUDIO_CRASH_GROWTH": GROWTH}  # fmt: skip
-            with instance(env, "a", **timings) as a, instance(env, "b", **timings) as b:
+            # The room's two instances call the wallet of a third, as a studio lifted out into its
+            # own service would: the wallet's requests then hold no room process's interpreter
+            # (with each instance its own wallet, the ticks stalled behind the bets' requests).
+            with (
+                instance(env, "wallet") as wallet,
+                instance(env, "a", wallet_url=wallet.http, **timings) as a,
+                instance(env, "b", wallet_url=wallet.http, **timings) as b,
+            ):
                 try:
                     sessions = asyncio.run(open_sessions(queries, [a, b]))
                     asyncio.run(rounds_phase(sessions))
