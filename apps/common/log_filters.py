@@ -1,18 +1,20 @@
-"""Logging filters. `RedactTickets` keeps the one-time WebSocket tickets (`?ticket=…`) out of the
-ASGI server's logs: uvicorn logs each WebSocket accept and refusal with the path and its query
-string, at INFO. A ticket is spent on first use and lives 60 s, but a log outlives both and is
-read by more people than the player."""
+"""Logging filters. `RedactTickets` keeps the secrets that WebSocket URLs carry out of the ASGI
+server's logs: uvicorn logs each WebSocket accept and refusal with the path and its query string,
+at INFO. They are the one-time tickets of PAM's own sockets (`?ticket=…`: spent on first use and
+living 60 s, but a log outlives both and is read by more people than the player) and the studio's
+play-session keys (`?session=…`: whoever holds one bets with the player's session while it lives).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_TICKET = re.compile(r"(\bticket=)[^&\s\"']+")
+_SECRET = re.compile(r"(\b(?:ticket|session)=)[^&\s\"']+")
 
 
 def redact(text: str) -> str:
-    return _TICKET.sub(r"\1[redacted]", text)
+    return _SECRET.sub(r"\1[redacted]", text)
 
 
 class RedactTickets(logging.Filter):

@@ -1,5 +1,3 @@
-import logging
-
 from django.apps import AppConfig
 
 
@@ -17,11 +15,3 @@ class StudioConfig(AppConfig):
 
         # Rounds a crash left unfinished are completed or rolled back on the sweeper's passes.
         sweeps.register("studio.recover_rounds", recovery.sweep)
-
-        from apps.studio.log_filters import RedactSessionKeys
-
-        # uvicorn configured its loggers before Django was set up; a filter leaves them as they are.
-        for name in ("uvicorn.error", "uvicorn.access"):
-            logger = logging.getLogger(name)
-            if not any(isinstance(f, RedactSessionKeys) for f in logger.filters):
-                logger.addFilter(RedactSessionKeys())

@@ -19,6 +19,11 @@ def test_uvicorn_log_lines_carry_no_ticket(caplog):
     assert "?v=1&ticket=[redacted]" in caplog.text
 
 
+def test_the_studios_session_keys_are_redacted_too():
+    line = '127.0.0.1:5 - "WebSocket /ws/studio/crash/?session=ss_Abc-123" [accepted]'
+    assert redact(line) == '127.0.0.1:5 - "WebSocket /ws/studio/crash/?session=[redacted]" [accepted]'
+
+
 def test_redact_leaves_other_text_alone():
     assert redact("GET /healthz?ticketing=1 200") == "GET /healthz?ticketing=1 200"
     assert redact("ticket=a&b=c") == "ticket=[redacted]&b=c"
