@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 
 from apps.studio.models import Session
 from tests.browser.chromium import chromium_page
+from tests.browser.test_realtime_client import FAKE_SOCKET  # the scripted socket both pages run on
 from tests.support import ROOT
 
 ORIGIN = "http://pam.test"
@@ -32,25 +33,8 @@ STATIC = {
 }
 pytestmark = pytest.mark.timeout(120)
 
-# A WebSocket the test drives (as tests/browser/test_realtime_client.py's): `_open()`,
+# FAKE_SOCKET (tests/browser/test_realtime_client.py's): a WebSocket the test drives, `_open()`,
 # `_frame(obj)`, `_closed(code)`; what the page sends is kept, parsed, in `sent`.
-FAKE_SOCKET = """
-window.sockets = [];
-class FakeSocket {
-  static CONNECTING = 0; static OPEN = 1; static CLOSING = 2; static CLOSED = 3;
-  constructor(url) { this.url = url; this.readyState = 0; this.sent = []; window.sockets.push(this); }
-  send(data) { this.sent.push(JSON.parse(data)); }
-  close(code = 1000) { this._closed(code); }
-  _open() { this.readyState = 1; if (this.onopen) this.onopen({}); }
-  _frame(frame) { if (this.onmessage) this.onmessage({ data: JSON.stringify(frame) }); }
-  _closed(code) {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    if (this.onclose) this.onclose({ code });
-  }
-}
-window.WebSocket = FakeSocket;
-"""
 
 
 def iso(at: dt.datetime) -> str:

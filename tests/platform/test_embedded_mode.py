@@ -1,10 +1,12 @@
 """With no DATABASE_URL, PAM runs embedded: SQLite (WAL) in the data dir, in-memory channel layer,
 Celery eager, and the server answers."""
 
+import contextlib
 import json
 import sqlite3
 import subprocess
 import urllib.request
+from collections.abc import Iterator
 
 from tests.support import PYTHON, ROOT, clean_env, free_port, run, stop, wait_for_http
 
@@ -14,6 +16,24 @@ SHOW_SETTINGS = (
     "'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'eager': s.CELERY_TASK_ALWAYS_EAGER,"
     "'transaction_mode': s.DATABASES['default']['OPTIONS']['transaction_mode']}))"
 )
+
+
+@contextlib.contextmanager
+def runserver(env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
+    """`make run`'s server (daphne's runserver) on `port`, answering /healthz, stopped afterwards."""
+    server = subprocess.Popen(
+        [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        yield server
+    finally:
+        stop(server)
 
 
 def test_embedded_mode_starts_without_database_url(tmp_path):
@@ -33,22 +53,11 @@ def test_embedded_mode_starts_without_database_url(tmp_path):
     assert migrated.returncode == 0, migrated.stderr
 
     port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+    with runserver(env, port):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
             assert answer.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
             assert json.loads(answer.read()) == {"status": "ok", "checks": {"database": "ok"}}
-    finally:
-        stop(server)
 
     with sqlite3.connect(tmp_path / "pam.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -104,19 +113,8 @@ def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(tmp_path):
     created = run([PYTHON, "manage.py", "create_player", "alice", "--password", "embedded-horse-42", "--balance",
                    "500"], env)  # fmt: skip
     assert created.returncode == 0, created.stderr
-    server = subprocess.Popen(
-        [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+    with runserver(env, port):
         played = run([PYTHON, "-c", PLAY_A_ROUND, f"http://127.0.0.1:{port}"], env, timeout=120)
-    finally:
-        stop(server)
     assert played.returncode == 0, played.stderr
     answer = json.loads(played.stdout.splitlines()[-1])
     assert answer["balance"] == 500 - 10 + answer["payout"]
