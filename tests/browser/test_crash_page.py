@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 
 from apps.studio.models import Session
 from tests.browser.chromium import chromium_page
-from tests.browser.test_realtime_client import FAKE_SOCKET  # the scripted socket both pages run on
+from tests.browser.test_realtime_client import FAKE_SOCKET, ScriptedSockets  # what both pages run on
 from tests.support import ROOT
 
 ORIGIN = "http://pam.test"
@@ -77,11 +77,8 @@ def snapshot(phase: str = "betting", *, number: int = 7, closes_in_s: float = 5,
     }
 
 
-class Room:
+class Room(ScriptedSockets):
     """The page, its sockets and the clock, seen from the test."""
-
-    def __init__(self, page) -> None:
-        self.page = page
 
     def text(self, selector: str) -> str:
         return self.page.locator(selector).inner_text()
@@ -89,26 +86,8 @@ class Room:
     def attr(self, selector: str, name: str) -> str | None:
         return self.page.locator(selector).get_attribute(name)
 
-    def sockets(self) -> int:
-        return self.page.evaluate("window.sockets.length")
-
     def socket_url(self, index: int = -1) -> str:
         return self.page.evaluate(f"window.sockets.at({index}).url")
-
-    def open(self, index: int = -1) -> None:
-        self.page.evaluate(f"window.sockets.at({index})._open()")
-
-    def frame(self, frame: dict, index: int = -1) -> None:
-        self.page.evaluate(f"frame => window.sockets.at({index})._frame(frame)", frame)
-
-    def close(self, code: int, index: int = -1) -> None:
-        self.page.evaluate(f"code => window.sockets.at({index})._closed(code)", code)
-
-    def sent(self, index: int = -1) -> list[dict]:
-        return self.page.evaluate(f"window.sockets.at({index}).sent")
-
-    def run_for(self, ms: int) -> None:
-        self.page.clock.run_for(ms)
 
     def connected(self, frame: dict | None = None) -> None:
         self.open()

@@ -77,16 +77,11 @@ def updated(version: int, balance: int = 1000) -> dict:
     return {"type": "wallet.updated", **state(version, balance), "transaction": transaction}
 
 
-class Client:
-    """The page, its sockets and the polling answers, seen from the test."""
+class ScriptedSockets:
+    """A page's FAKE_SOCKETs and its clock, driven by the test."""
 
     def __init__(self, page) -> None:
         self.page = page
-        self.polls: list[str] = []  # the paths polled, in order
-        self.answers: dict[str, tuple[int, dict]] = {}  # path -> (status, body) for the next polls
-
-    def start(self, **options) -> None:
-        self.page.evaluate("options => window.start(options)", options)
 
     def sockets(self) -> int:
         return self.page.evaluate("window.sockets.length")
@@ -103,11 +98,23 @@ class Client:
     def sent(self, index: int = -1) -> list[dict]:
         return self.page.evaluate(f"window.sockets.at({index}).sent")
 
-    def log(self, name: str) -> list:
-        return self.page.evaluate(f"window.log.{name}")
-
     def run_for(self, ms: int) -> None:
         self.page.clock.run_for(ms)
+
+
+class Client(ScriptedSockets):
+    """The page, its sockets and the polling answers, seen from the test."""
+
+    def __init__(self, page) -> None:
+        super().__init__(page)
+        self.polls: list[str] = []  # the paths polled, in order
+        self.answers: dict[str, tuple[int, dict]] = {}  # path -> (status, body) for the next polls
+
+    def start(self, **options) -> None:
+        self.page.evaluate("options => window.start(options)", options)
+
+    def log(self, name: str) -> list:
+        return self.page.evaluate(f"window.log.{name}")
 
 
 @pytest.fixture
