@@ -76,7 +76,8 @@ USE_TZ = True
 INSTALLED_APPS = [
     # daphne's runserver serves ASGI (and so WebSockets) in `make run`.
     "daphne",
-    "django.contrib.admin",
+    # Django's admin, whose default site is the back office's (apps/backoffice/sites.py).
+    "apps.backoffice.admin_config.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

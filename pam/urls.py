@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.backoffice import views as backoffice_views
 from apps.common import views as common_views
 from apps.compliance import views as compliance_views
 from apps.payments import views as payments_views
@@ -22,7 +21,6 @@ urlpatterns = [
     path("", include("apps.games.urls")),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
-    path("backoffice/live/", admin.site.admin_view(backoffice_views.live_feed), name="backoffice-live-feed"),
     path("backoffice/", admin.site.urls),
     path("api/player/v1/", include("apps.accounts.api.urls")),
     path("api/player/v1/", include("apps.realtime.api.urls")),
