@@ -407,6 +407,7 @@ class Stats:
     mismatch_examples: list[str] = field(default_factory=list)
     tick_late_ms: list[float] = field(default_factory=list)
     loop_lag_ms: list[float] = field(default_factory=list)
+    joiner_lag_ms: list[float] = field(default_factory=list)  # the late joiners' process's loop lag
     rounds: int = 0
     crash_points: list[int] = field(default_factory=list)
 
@@ -542,29 +543,27 @@ async def loop_lag(done: asyncio.Event) -> None:
         stats.loop_lag_ms.append((time.perf_counter() - before - 0.05) * 1000)
 
 
-async def late_joiners(players: list[Player], done: asyncio.Event) -> None:
-    """Fresh sockets of random sessions, JOIN_RATE a second, while the rounds go on (and, if JOINS
-    are not reached by then, for at most a minute after)."""
-    after_rounds = None
-    attempts = 0
-    while len(stats.joins_late) < JOINS and attempts < 3 * JOINS:
-        if done.is_set():
-            after_rounds = after_rounds or time.monotonic()
-            if time.monotonic() - after_rounds > 60:
-                break
-        await asyncio.sleep(1 / JOIN_RATE)
-        attempts += 1
-        player = random.choice(players)
-        try:
-            ws, frame, seconds = await connect(player.url)
-        except Exception:  # refused, timed out: counted, the run goes on
-            stats.join_failures += 1
-            continue
-        stats.joins_late.append(seconds * 1000)
-        phase = (frame.get("round") or {}).get("phase", "none")
-        stats.join_phases[phase] = stats.join_phases.get(phase, 0) + 1
-        with contextlib.suppress(Exception):
-            await ws.close()
+async def late_joiners(players: list[Player]) -> None:
+    """JOINS fresh sockets of random sessions, JOIN_RATE a second, while the rounds go on, opened
+    and timed by a process of their own (bench/crash_joiners.py)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.crash_joiners", cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    given = {"urls": [p.url for p in players], "joins": JOINS, "rate": JOIN_RATE}
+    try:
+        out, err = await child.communicate(json.dumps(given).encode())
+    except asyncio.CancelledError:
+        child.kill()
+        raise
+    if child.returncode != 0:
+        raise Abort(f"the late joiners' process exited {child.returncode}: {err.decode(errors='replace')[-2000:]}")
+    found = json.loads(out)
+    stats.joins_late.extend(found["joins_ms"])
+    stats.join_failures += found["failures"]
+    stats.joiner_lag_ms.extend(found["loop_lag_ms"])
+    for phase, count in found["phases"].items():
+        stats.join_phases[phase] = stats.join_phases.get(phase, 0) + count
 
 
 async def rounds_phase(sessions: list[tuple[str, Instance]]) -> None:
@@ -590,7 +589,7 @@ async def rounds_phase(sessions: list[tuple[str, Instance]]) -> None:
             seen = max(seen, (snapshot.get("round") or {}).get("number") or 0)
             stats.joins_initial.append(seconds * 1000)
             player.reader = asyncio.create_task(player.read())
-        joiner = asyncio.create_task(late_joiners(players, done))
+        joiner = asyncio.create_task(late_joiners(players))
         after = max(room.latest, seen)
         try:
             for n in range(ROUNDS):
@@ -714,7 +713,8 @@ def print_figures() -> None:
         f"(b) late joiners, handshake -> crash.snapshot: {len(s.joins_late)} joins (phases {s.join_phases}), "
         f"{s.join_failures} failed; p50 {ms(s.joins_late, 50)}  p99 {ms(s.joins_late, 99)} "
         f"(target <= {TARGET_JOIN_P99_MS:.0f}, {verdict(len(s.joins_late) >= 200 and p99 <= TARGET_JOIN_P99_MS)})\n"
-        f"    the players' first sockets ({len(s.joins_initial)}): p50 {ms(s.joins_initial, 50)}  "
+        f"    (their process's loop lag p50 {ms(s.joiner_lag_ms, 50)}  p99 {ms(s.joiner_lag_ms, 99)}); "
+        f"the players' first sockets ({len(s.joins_initial)}): p50 {ms(s.joins_initial, 50)}  "
         f"p99 {ms(s.joins_initial, 99)}"
     )
     c99, i99 = percentile(s.crashed_to_settled_ms, 99), percentile(s.instant_to_settled_ms, 99)

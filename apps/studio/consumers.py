@@ -15,7 +15,6 @@ import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.studio import crash_relay, crash_room
-from apps.studio.sessions import find_session
 
 logger = structlog.get_logger(__name__)
 
@@ -32,19 +31,20 @@ class CrashConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         keys = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("session") or [""]
-        session = await find_session(keys[0])
-        if session is None or session.game_code != crash_room.GAME_CODE:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.session = session
-        self.tasks: set[asyncio.Task] = set()
-        crash_room.ensure_runner()
         # Registered before the snapshot is read: every frame after it reaches this socket, and
         # the ones queued meanwhile are written after it.
         self.relay = crash_relay.relay(crash_room.GROUP)
         self.relay.hold(self)
+        joined = await crash_room.join(keys[0])
+        if joined is None:
+            self.relay.leave(self)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.session, snapshot = joined
+        self.tasks: set[asyncio.Task] = set()
+        crash_room.ensure_runner()
         await self.accept()
-        await self.send_json(await crash_room.snapshot(session))
+        await self.send_json(snapshot)
         self.relay.release(self)
         # The balance is the wallet's, over HTTP: it follows the snapshot rather than delaying it.
         self._spawn(self._send_balance())

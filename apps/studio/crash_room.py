@@ -32,9 +32,10 @@ import structlog
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from apps.common.tokens import hash_token
 from apps.studio import crash, locks, wallet_client
 from apps.studio.models import CrashBet, CrashBetState, CrashChain, CrashPhase, CrashRound, Session
 from apps.studio.threads import in_db_thread
@@ -44,7 +45,9 @@ logger = structlog.get_logger(__name__)
 GAME_CODE = "pam-crash"
 GROUP = "studio.crash"
 MAX_STAKE = 10**12  # the wallet API's largest amount
-SETTLE_CONCURRENCY = 20  # win calls in flight at once when a round is settled
+SETTLE_CONCURRENCY = 8  # win calls in flight at once when a round is settled
+# How long after the results frame the settlement's win calls start (its fan-out goes first).
+SETTLE_DELAY = timedelta(milliseconds=250)
 SWEEP_LIMIT = 5000  # win calls a settlement sends at most (this round's first, then unanswered ones)
 # A bet still pending this long has lost its handler (the wallet never answered it, nor its
 # rollback, or the process died mid-call): longer than every attempt of a wallet call (wallet_client).
@@ -83,10 +86,20 @@ def elapsed_ms(round_: CrashRound, now: datetime) -> int:
     return max(0, (now - round_.started_at) // timedelta(milliseconds=1))
 
 
+def phase_now(round_: CrashRound, now: datetime) -> str:
+    """The round's phase as the room shows it: crashed from the crash instant on, by the clock, as
+    the runner announces it (before its database step records it)."""
+    if round_.phase == CrashPhase.RUNNING and round_.started_at is not None:
+        ends = round_.started_at + timedelta(milliseconds=crash.crash_ms(round_.crash_x100, growth()))
+        if now >= ends:
+            return CrashPhase.CRASHED
+    return round_.phase
+
+
 def multiplier_now(round_: CrashRound, now: datetime) -> int:
     """What the room shows: 100 before the start, the crash point once crashed, and while running
-    the multiplier now, held below the crash point until the runner marks the crash."""
-    if round_.phase == CrashPhase.CRASHED:
+    the multiplier now, below the crash point."""
+    if phase_now(round_, now) == CrashPhase.CRASHED:
         return round_.crash_x100
     if round_.phase != CrashPhase.RUNNING or round_.started_at is None:
         return 100
@@ -176,19 +189,17 @@ def start_round(round_: CrashRound) -> bool:
 
 @dataclass(frozen=True)
 class Crashed:
-    """What `crash_round` did: `results`, every player's outcome (final: cash-outs were paid when
-    taken, the others lost); `unsettled`, the win calls still to send (the losers' zero wins that
-    close their rounds in the ledger, and wins whose call went unanswered); when there are none the
-    round is closed already."""
+    """What `crash_round` did: `results`, every player's outcome, final (cash-outs were paid when
+    taken, the others lost)."""
 
-    unsettled: list[CrashBet]
     results: list[dict[str, Any]]
-    stale: list[CrashBet]  # earlier rounds' bets left pending: to roll back
 
 
 def crash_round(round_: CrashRound) -> Crashed | None:
-    """Marks the crash and reveals the seed; every bet still in play loses (a zero win). None when
-    the round was not running any more (another runner moved it)."""
+    """Marks the crash and reveals the seed; every bet still in play loses (a zero win). One
+    transaction that also reads the results, so that the room hears them one database trip after
+    the crash; the win calls owed (`owed_calls`) are read after that. None when the round was not
+    running any more (another runner moved it)."""
     seed = seeds_of(round_.chain).seed(round_.chain_index).hex()
     now = timezone.now()
     with transaction.atomic():
@@ -198,10 +209,23 @@ def crash_round(round_: CrashRound) -> Crashed | None:
         if not crashed:
             return None
         CrashBet.objects.filter(round=round_, state=CrashBetState.ACCEPTED).update(state=CrashBetState.LOST, win=0)
+        results = round_results(round_)
     round_.phase, round_.crashed_at, round_.seed = CrashPhase.CRASHED, now, seed
-    unsettled = unsettled_bets(round_)
-    results = round_results(round_) if unsettled else close_round(round_, [])
-    return Crashed(unsettled, results, stale_pending_bets(round_))
+    return Crashed(results)
+
+
+@dataclass(frozen=True)
+class Owed:
+    """The calls a crashed round still owes the wallet: `unsettled`, its win calls (the losers'
+    zero wins that close their rounds in the ledger, and wins whose call went unanswered, this
+    round's first, then earlier rounds'); `stale`, earlier rounds' bets left pending, to roll back."""
+
+    unsettled: list[CrashBet]
+    stale: list[CrashBet]
+
+
+def owed_calls(round_: CrashRound) -> Owed:
+    return Owed(unsettled_bets(round_), stale_pending_bets(round_))
 
 
 def has_pending_bets(round_: CrashRound) -> bool:
@@ -455,13 +479,18 @@ async def cash_out(session: Session) -> CashedOut:
 # --- The snapshot ------------------------------------------------------------------------------------
 
 
-def _snapshot_rows(session: Session) -> tuple[CrashRound | None, list[CrashBet], Session]:
+def _snapshot_rows(sessions: QuerySet[Session]) -> tuple[Session | None, CrashRound | None, list[CrashBet], Any]:
+    """The session (of the crash room only) and the room as it stands: (None, …) without it."""
+    session = sessions.first()
+    if session is None or session.game_code != GAME_CODE:
+        return None, None, [], None
     round_ = latest_round()
     bets = []
     if round_ is not None:
         shown = [CrashBetState.ACCEPTED, CrashBetState.CASHED_OUT, CrashBetState.LOST]
         bets = list(CrashBet.objects.filter(round=round_, state__in=shown).order_by("pk"))
-    return round_, bets, Session.objects.get(pk=session.pk)
+    chain = round_.chain if round_ is not None else current_chain()
+    return session, round_, bets, chain
 
 
 def _bet_shown(bet: CrashBet) -> dict[str, Any]:
@@ -479,23 +508,39 @@ async def balance_of(session: Session) -> int | None:
     return int(answer.body["balance"]) if answer.ok else None
 
 
+async def join(key: str) -> tuple[Session, dict[str, Any]] | None:
+    """The crash session of a socket's key and the room's snapshot for it, read in one database
+    trip (what a late joiner waits for); None when the key opens no crash session."""
+    if not key:
+        return None
+    session, round_, bets, chain = await in_db_thread(_snapshot_rows)(Session.objects.filter(key_hash=hash_token(key)))
+    if session is None:
+        return None
+    return session, _snapshot_frame(session, round_, bets, chain)
+
+
 async def snapshot(session: Session) -> dict[str, Any]:
-    """The room as it stands, for one socket: one database read, no wallet call (`you.balance` is
-    null: the consumer sends the wallet's balance after it, in `crash.balance`)."""
-    round_, bets, session = await in_db_thread(_snapshot_rows)(session)
+    """The room as it stands, for a socket that asks again (`snapshot`)."""
+    found, round_, bets, chain = await in_db_thread(_snapshot_rows)(Session.objects.filter(pk=session.pk))
+    return _snapshot_frame(found or session, round_, bets, chain)
+
+
+def _snapshot_frame(session: Session, round_: CrashRound | None, bets: list[CrashBet], chain: Any) -> dict[str, Any]:
+    """No wallet call: `you.balance` is null, and the consumer sends the wallet's balance after
+    it, in `crash.balance`."""
     now = timezone.now()
     round_shown = None
     if round_ is not None:
+        phase = phase_now(round_, now)
         round_shown = {
             "number": round_.number,
-            "phase": round_.phase,
+            "phase": phase,
             "betting_closes_at": iso(round_.betting_closes_at),
             "started_at": iso(round_.started_at),
             "multiplier_x100": multiplier_now(round_, now),
-            "crash_x100": round_.crash_x100 if round_.phase == CrashPhase.CRASHED else None,
+            "crash_x100": round_.crash_x100 if phase == CrashPhase.CRASHED else None,
         }
     mine = next((b for b in bets if b.session_id == session.pk), None)
-    chain = round_.chain if round_ is not None else await in_db_thread(current_chain)()
     return {
         "type": "crash.snapshot",
         "round": round_shown,
@@ -661,30 +706,40 @@ class Runner:
                 )
             if round_.phase == CrashPhase.RUNNING:
                 await self._run(round_)
-                crashed = await in_db_thread(crash_round)(round_)
-                if crashed is None:
-                    round_ = await in_db_thread(latest_round)()
-                    continue
+                # The crash point is reached: from this instant every cash-out is refused by the
+                # clock (`_claim_cashout`), so the room hears of the crash now, not a database trip
+                # later; the results follow it once the crash is recorded.
                 await self._publish(
                     {
                         "type": "crash.crashed",
                         "number": round_.number,
                         "crash_x100": round_.crash_x100,
-                        "seed": round_.seed,
+                        "seed": seeds_of(round_.chain).seed(round_.chain_index).hex(),
                     }
                 )
-                # The outcomes are final at the crash: the players hear them at once, and the
-                # ledger's closing calls (the losers' zero wins) follow.
+                crashed = await in_db_thread(crash_round)(round_)
+                if crashed is None:
+                    round_ = await in_db_thread(latest_round)()
+                    continue
                 self.rounds_played += 1
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": crashed.results})
-                if crashed.unsettled:
-                    await settle(round_, crashed.unsettled)
-                if crashed.stale:
-                    await roll_back_stale(crashed.stale)
+                owed = await in_db_thread(owed_calls)(round_)
+                if owed.unsettled or owed.stale:
+                    # The ledger's closing calls (the losers' zero wins) wait for the results frame
+                    # to reach the sockets (within the pause): a burst of wallet calls at once would
+                    # compete with its fan-out for the machine's cores.
+                    pause = timedelta(milliseconds=settings.STUDIO_CRASH_PAUSE_MS)
+                    await self._sleep_for(min(SETTLE_DELAY, pause))
+                await settle(round_, owed.unsettled)
+                if owed.stale:
+                    await roll_back_stale(owed.stale)
             if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:  # taken over after its crash
                 bets = await in_db_thread(unsettled_bets)(round_)
                 results = await settle(round_, bets)
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
+
+    async def _sleep_for(self, delay: timedelta) -> None:
+        await self._sleep_until(timezone.now() + delay)
 
     async def _await_pending_bets(self, round_: CrashRound) -> None:
         """Bets taken in the window whose wallet call is still out: the round starts once they are
