@@ -50,8 +50,9 @@ NOT_PAGES = {
     "logout": "POST only: ends the caller's own session",
     "autocomplete": "answers an autocomplete field's queries as that field's ModelAdmin allows; no admin has one",
     "view_on_site": "redirects to an object's public URL (get_absolute_url), outside the back office",
-    None: "the catch-all: a login redirect or a 404 for any unknown path",
 }
+# The site's last URL, unnamed: a login redirect, or a 404, for any path nothing else matched.
+_CATCH_ALL = "catch_all_view"
 # The ModelAdmin's own URLs, by the suffix of their name; its unnamed `<object_id>/` only
 # redirects to the change page.
 _MODEL_PAGES = ("changelist", "add", "change", "delete", "history")
@@ -161,11 +162,11 @@ def _site_pages(site: admin.AdminSite, prefix: str) -> Iterator[Page]:
                        rule="active staff", url_name=name, decide=_any_staff)  # fmt: skip
         elif name == "app_list":
             yield from _app_indexes(site, prefix)
-        elif name in NOT_PAGES:
+        elif name in NOT_PAGES or (name is None and getattr(pattern.callback, "__name__", "") == _CATCH_ALL):
             continue
         else:
             permission = declared_permission(pattern.callback)
-            if permission is None:
+            if permission is None or name is None:
                 raise UndeclaredPage(_undeclared(prefix + route, name, "the site's get_urls"))
             yield Page(key=f"site:{name}", area="site", title=_title(name), path=prefix + route,
                        rule=f"`{permission}`", url_name=name, fill=_arguments(pattern),
