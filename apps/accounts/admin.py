@@ -5,13 +5,15 @@ from django.db import router, transaction
 
 from apps.accounts.models import Brand, Currency, Player, PlayerLogin, User
 from apps.accounts.signals import player_standing_changed
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, StaffAuditMixin
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, StaffAuditMixin, staff_page
 
 
 @admin.register(User)
 class PamUserAdmin(StaffAuditMixin, UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "last_login")
 
+    # Django's own page checks the same; the declaration puts it in the permission matrix.
+    @staff_page("change")
     def user_change_password(self, request, id, form_url=""):
         # Django saves the new password outside a transaction; its staff-action record must
         # commit with it.

@@ -3,6 +3,13 @@
 The groups themselves are created by a data migration; their permissions are (re)assigned after
 every `migrate`, because permissions only exist once all apps have migrated. Later apps add
 their own models' permissions here.
+
+Least privilege: each role holds what its work needs and no more; what that lets each role open
+and run, page by page and action by action, is docs/permissions.md, generated from this table and
+the admins (`manage.py permission_matrix --write`; a test fails when it is out of date and opens
+every page as every role). Nothing here is a "change" of money or of the trails: money moves
+through the wallet's services, and four eyes are the services' rule (the approver of a withdrawal
+or adjustment is never its requester), whatever the role.
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -12,8 +19,12 @@ from apps.accounts.choices import StaffRole
 ALL = "__all__"
 
 ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
+    # Support answers players: it reads the player, their money, limits, exclusions, payments,
+    # bonuses and logins, and changes nothing. Not the staff users (accounts.view_user: the user
+    # list is staff accounts and their permissions; a player's login name is on the player page),
+    # nor the ledger's entries (a transaction says what the player saw), nor alerts, cases or the
+    # staff trail (compliance's investigations, which support must not tip off).
     StaffRole.SUPPORT: [
-        "accounts.view_user",
         "accounts.view_player",
         "accounts.view_brand",
         "accounts.view_currency",
@@ -30,6 +41,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "bonuses.view_optin",
         "bonuses.view_bonus",
     ],
+    # Compliance works alerts, KYC and cases and protects players: the player's standing and KYC
+    # (accounts.change_player: the status and KYC fields, with a reason, and the lock, freeze and
+    # re-open actions), limits, exclusions, the rules and the staff trail; it reads the money it
+    # investigates and the staff users the trail names, and moves no money.
     StaffRole.COMPLIANCE: [
         "accounts.view_user",
         "accounts.view_player",
@@ -76,7 +91,14 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
+        # Money in and out read, for AML reviews (a case's report lists the same movements);
+        # approving withdrawals is finance's.
+        "payments.view_depositintent",
+        "payments.view_withdrawal",
     ],
+    # Finance approves withdrawals (four eyes), adjusts balances with a reason, and reads the
+    # ledger and the reports; it reads no alerts or cases and changes no configuration, but reads
+    # the brands' auto-approval threshold, which decides what reaches its queue.
     StaffRole.FINANCE: [
         "accounts.view_player",
         "accounts.view_brand",
@@ -92,6 +114,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "payments.view_withdrawal",
         "payments.view_withdrawalawaitingapproval",
         "payments.approve_withdrawal",
+        "payments.view_brandpaymentsettings",
         # Bonuses read: what campaigns cost (the cost report) and the bonuses behind it.
         "bonuses.view_campaign",
         "bonuses.view_bonus",
@@ -100,6 +123,13 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_game",
         "games.view_live_rtp",
     ],
+    # Admins configure (brands, currencies, providers, games, campaigns, rules, staff and groups)
+    # and are superusers (`services.create_staff_user`): every permission, kept on purpose rather
+    # than a long list that would lag each new model. What holds them in check is not the role:
+    # four eyes are enforced by the services against the person, not the permission, so an admin
+    # cannot approve their own adjustment or withdrawal either; everything they change is in the
+    # staff trail; ledger and trail rows refuse change in the database whoever asks. Keep the role
+    # to a few named people.
     StaffRole.ADMIN: ALL,
 }
 

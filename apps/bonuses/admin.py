@@ -19,7 +19,7 @@ from django.urls import path
 
 from apps.bonuses import selectors, services
 from apps.bonuses.models import Bonus, Campaign, GameWeight, OptIn
-from apps.common.admin import ReadOnlyAdmin, ThroughServiceAdmin
+from apps.common.admin import ReadOnlyAdmin, ThroughServiceAdmin, staff_page
 from apps.common.money import ISO_4217, format_minor
 
 
@@ -65,6 +65,7 @@ class CampaignAdmin(ThroughServiceAdmin):
             *super().get_urls(),
         ]
 
+    @staff_page("view")
     def cost_view(self, request):
         """The cost report, read-only: each campaign's sums in minor units and as amounts."""
         if not self.has_view_permission(request):
@@ -80,6 +81,7 @@ class CampaignAdmin(ThroughServiceAdmin):
         }  # fmt: skip
         return TemplateResponse(request, "admin/bonuses/campaign_cost.html", context)
 
+    @staff_page("view")
     def cost_csv_view(self, request):
         """The same report as CSV, in minor units."""
         if not self.has_view_permission(request):

@@ -13,8 +13,9 @@ import functools
 from collections.abc import Callable
 
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import router, transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 
 from apps.common import staff_trail
 from apps.common.errors import PamError
@@ -222,3 +223,50 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# A page's permission named relative to its ModelAdmin: the admin's own `has_<it>_permission`,
+# so a report beside a list opens for exactly who may open the list.
+MODEL_ADMIN_PERMISSIONS = ("view", "add", "change", "delete")
+
+
+def may_open(request, permission: str, model_admin: admin.ModelAdmin | None = None) -> bool:
+    """Whether `request.user` may open a page declared with `staff_page(permission)`: a Django
+    permission's full name (`"games.view_live_rtp"`), or one of `MODEL_ADMIN_PERMISSIONS` asked of
+    `model_admin`. The page itself and the permission matrix (docs/permissions.md) both ask here,
+    so the table cannot say what the page does not do."""
+    if permission in MODEL_ADMIN_PERMISSIONS:
+        if model_admin is None:
+            raise ImproperlyConfigured(f"{permission!r} names a ModelAdmin's permission: only its methods may use it")
+        return bool(getattr(model_admin, f"has_{permission}_permission")(request))
+    return bool(request.user.has_perm(permission))
+
+
+def staff_page(permission: str) -> Callable:
+    """Declares and enforces what a back-office page beyond a ModelAdmin's own pages needs (a
+    view in a ModelAdmin's or the site's `get_urls`): PermissionDenied for anyone else.
+
+    `permission` is a full permission name, or on a ModelAdmin's method one of
+    `MODEL_ADMIN_PERMISSIONS` (`may_open`). The declaration is read back from the view (its
+    `required_permission`, which `admin_view` keeps) by apps/backoffice/permission_matrix.py:
+    every custom URL of the back office must have one, or its test fails."""
+    if (
+        not isinstance(permission, str)
+        or not permission
+        or (permission not in MODEL_ADMIN_PERMISSIONS and "." not in permission)
+    ):
+        raise ImproperlyConfigured(f"staff_page needs 'app_label.codename' or one of {MODEL_ADMIN_PERMISSIONS}")
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            # A ModelAdmin's method gets (self, request, …), a site's view (request, …).
+            request, owner = (args[0], None) if isinstance(args[0], HttpRequest) else (args[1], args[0])
+            if not may_open(request, permission, owner):
+                raise PermissionDenied
+            return view(*args, **kwargs)
+
+        guarded.required_permission = permission
+        return guarded
+
+    return decorate

@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin
+from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin, staff_page
 from apps.common.errors import PamError
 from apps.compliance import cases, selectors, services
 from apps.compliance.choices import CaseOutcome, ExclusionKind, RuleAction, SelfExclusionPeriod
@@ -387,6 +387,7 @@ class CaseAdmin(ThroughServiceAdmin):
             *super().get_urls(),
         ]
 
+    @staff_page("view")
     def report_view(self, request, case_id: int, fmt: str):
         """The case's report, streamed: the CSV rows and the JSON's transactions are written as the
         ledger is read."""
@@ -407,6 +408,7 @@ class CaseAdmin(ThroughServiceAdmin):
         response["Content-Disposition"] = f'attachment; filename="case-{case_id}-report.{fmt}"'
         return response
 
+    @staff_page("view")
     def attachment_view(self, request, case_id: int, attachment_id: int):
         """A case's file, to staff who may read cases only (no public URL serves MEDIA_ROOT)."""
         if not self.has_view_permission(request):

@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils import timezone
 
 from apps.common import rtp
-from apps.common.admin import AuditedAdmin
+from apps.common.admin import AuditedAdmin, staff_page
 from apps.games import selectors
 from apps.games.models import Game, Provider
 
@@ -57,6 +57,7 @@ class GameAdmin(AuditedAdmin):
         extra = {"may_view_live_rtp": request.user.has_perm(LIVE_RTP_PERMISSION), **(extra_context or {})}
         return super().changelist_view(request, extra_context=extra)
 
+    @staff_page(LIVE_RTP_PERMISSION)
     def live_rtp_view(self, request):
         """The live RTP report, read-only: out-of-band rows highlighted."""
         days = _allowed(request)
@@ -68,6 +69,7 @@ class GameAdmin(AuditedAdmin):
         }  # fmt: skip
         return TemplateResponse(request, "admin/games/live_rtp.html", context)
 
+    @staff_page(LIVE_RTP_PERMISSION)
     def live_rtp_csv_view(self, request):
         """The same report as CSV (amounts in minor units)."""
         days = _allowed(request)

@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.accounts.models import Player
-from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline
+from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline, staff_page
 from apps.common.errors import PamError
 from apps.wallet import selectors, services
 from apps.wallet.models import Account, Entry, Transaction
@@ -77,6 +77,7 @@ class AccountAdmin(ReadOnlyAdmin):
         view = self.admin_site.admin_view(self.adjust_balance_view)
         return [path("adjust/<int:player_id>/", view, name="wallet_adjust_balance"), *super().get_urls()]
 
+    @staff_page("wallet.adjust_balance")
     def adjust_balance_view(self, request, player_id: int):
         """A form that calls services.adjust_balance; the hidden key makes a double submit harmless."""
         if not request.user.has_perm("wallet.adjust_balance"):

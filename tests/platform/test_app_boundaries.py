@@ -81,10 +81,10 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
     # Resume and polling read the ledger; compliance's and bonuses' events become notices.
     "realtime": {"common": ALL, "accounts": READ, "wallet": READ, "compliance": RECEIVE, "bonuses": RECEIVE},
     # The admin site: every app's services and selectors; its login form is accounts' (the
-    # login throttle's refusal).
+    # login throttle's refusal); the staff roles' permissions, for the permission matrix.
     "backoffice": {
         "common": ALL,
-        "accounts": CALL | {"forms"},
+        "accounts": CALL | {"forms", "roles"},
         **dict.fromkeys(("wallet", "games", "payments", "bonuses", "sportsbook", "realtime"), CALL),
         # cases.py is compliance's service module for cases (the demo opens one).
         "compliance": CALL | {"cases"},

@@ -59,3 +59,17 @@ def test_compliance_and_admin_work_on_cases_and_support_and_finance_read_none():
         staff = make_staff(role)
         assert [name for name in may if staff.has_perm(name)] == [], role
     assert not make_staff(StaffRole.COMPLIANCE).has_perm("compliance.delete_case")
+
+
+def test_least_privilege_choices():
+    """Support answers players from the player page, not the staff users; compliance reads the
+    money in and out it investigates; finance reads the threshold that fills its queue."""
+    support, compliance, finance = (make_staff(role) for role in (StaffRole.SUPPORT, StaffRole.COMPLIANCE,
+                                                                  StaffRole.FINANCE))  # fmt: skip
+
+    assert not support.has_perm("accounts.view_user")
+    assert compliance.has_perm("payments.view_depositintent")
+    assert compliance.has_perm("payments.view_withdrawal")
+    assert not compliance.has_perm("payments.approve_withdrawal")
+    assert finance.has_perm("payments.view_brandpaymentsettings")
+    assert not finance.has_perm("payments.change_brandpaymentsettings")
