@@ -85,6 +85,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "wallet.view_transaction",
         "wallet.view_entry",
         "wallet.adjust_balance",
+        # Adjustments at or above the threshold wait for a second finance member (four eyes).
+        "wallet.approve_adjustment",
+        "wallet.view_adjustmentrequest",
+        "wallet.view_adjustmentawaitingapproval",
         # The cashier: deposits and webhooks read, withdrawals approved or rejected (four eyes).
         "payments.view_paymentprovider",
         "payments.view_depositintent",
