@@ -65,6 +65,11 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "compliance.change_case",
         "compliance.view_casecomment",
         "compliance.view_caseattachment",
+        # KYC: documents uploaded, read and decided on (approve needs one; reject a reason).
+        # Support sees a player's KYC status on the player, never the documents.
+        "accounts.view_kycdocument",
+        "accounts.add_kycdocument",
+        "accounts.decide_kyc",
         # Shared identity: a player's logins and the marks that tie accounts together, read.
         "accounts.view_playerlogin",
         "compliance.view_identitymark",
