@@ -140,7 +140,7 @@ class _AdjustmentDecisions(ReadOnlyAdmin):
     list_display = ("id", "requested_at", "player", "amount", "currency", "reason_code", "reason", "status",
                     "requested_by", "decided_by", "decided_at", "transaction")  # fmt: skip
     search_fields = ("=id", "=player__id", "player__user__username")
-    list_select_related = ("player__user", "requested_by", "decided_by")
+    list_select_related = ("player__user", "requested_by", "decided_by", "currency", "transaction")
     action_form = DecisionForm
     actions = ("approve", "reject")
     actions_recorded_by_services = ("approve", "reject")

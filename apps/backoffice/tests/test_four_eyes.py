@@ -128,9 +128,10 @@ def test_admin_withdrawal_queue_four_eyes_from_a_second_session():
     player = verified_player(500_000)
     waiting = request_withdrawal(player, 200_000, acting_user=clerk)
     approved_at_once = request_withdrawal(player, 1_000)
+    later = request_withdrawal(player, 150_000)
     first_tab, second_tab = session(clerk), session(clerk)
     listed = first_tab.get(WITHDRAWAL_QUEUE)
-    assert list(listed.context["cl"].result_list) == [waiting]  # only what awaits approval
+    assert list(listed.context["cl"].result_list) == [waiting, later]  # what awaits approval, oldest first
     assert approved_at_once.status == "approved"
 
     refused = second_tab.post(WITHDRAWAL_QUEUE, {"action": "approve", "_selected_action": [waiting.pk]})
