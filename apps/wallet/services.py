@@ -248,7 +248,8 @@ def request_adjustment(
 
     Idempotent on `idempotency_key`: the same key with the same fields returns the first request,
     with other fields raises DuplicateTransaction. Raises InvalidAdjustment, UnknownPlayer,
-    InsufficientFunds (a debit posted at once beyond the cash balance).
+    FourEyesRequired (the player's own account), InsufficientFunds (a debit posted at once beyond
+    the cash balance).
     """
     reason = reason.strip()
     if reason_code not in AdjustmentReason.values:
@@ -269,6 +270,8 @@ def request_adjustment(
         player = account_selectors.get_player(player_id)
     except Player.DoesNotExist:
         raise errors.UnknownPlayer from None
+    if player.user_id == acting_user.pk:
+        raise errors.FourEyesRequired("No one adjusts their own player account.")
     currency = player.currency_id
     now = timezone.now()
     row = AdjustmentRequest(currency_id=currency, requested_at=now, idempotency_key=idempotency_key, **fields)
@@ -309,17 +312,19 @@ def approve_adjustment(*, request_id: int, acting_user: User) -> AdjustmentReque
     sees what the first committed.
 
     Idempotent: the movement's id is the request's, so an approval sent twice (in a row or at
-    once) posts once; the same approver gets the approved request again, another is refused. Raises UnknownAdjustment,
-    FourEyesRequired (the requester), AdjustmentNotPending, InsufficientFunds (a debit beyond
-    the cash balance: the request stays pending)."""
+    once) posts once; the same approver gets the approved request again, another is refused.
+    Raises UnknownAdjustment, FourEyesRequired (the requester, or the player themself: a staff
+    member's own player account), AdjustmentNotPending, InsufficientFunds (a debit beyond the
+    cash balance: the request stays pending)."""
     request = _get_request(request_id)
     if request.status == AdjustmentStatus.APPROVED and request.decided_by_id == acting_user.pk:
         return request  # approved by this approver already: the same answer again
-    _check_decision(request, acting_user)  # a first, unlocked look: refused without a wallet call
+    owner_id = account_selectors.get_player(request.player_id).user_id
+    _check_decision(request, acting_user, owner_id)  # a first, unlocked look: refused without a wallet call
 
     def lock_and_check() -> None:
         locked = locks.lock_adjustment_request(request_id)
-        _check_decision(locked, acting_user)
+        _check_decision(locked, acting_user, owner_id)
 
     def approve(tx: Transaction) -> None:
         now = timezone.now()
@@ -349,10 +354,10 @@ def reject_adjustment(*, request_id: int, acting_user: User, reason: str) -> Adj
     reason = reason.strip()
     if not reason:
         raise errors.InvalidAdjustment("A rejection needs a reason.")
-    _get_request(request_id)
+    owner_id = account_selectors.get_player(_get_request(request_id).player_id).user_id
     with transaction.atomic():
         locked = locks.lock_adjustment_request(request_id)
-        _check_decision(locked, acting_user)
+        _check_decision(locked, acting_user, owner_id)
         locked.status, locked.decided_by, locked.decided_at = AdjustmentStatus.REJECTED, acting_user, timezone.now()
         locked.decision_reason = reason
         locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
@@ -363,9 +368,10 @@ def reject_adjustment(*, request_id: int, acting_user: User, reason: str) -> Adj
     return locked
 
 
-def _check_decision(request: AdjustmentRequest, acting_user: User) -> None:
-    # Four eyes first: the requester is told why, whatever became of the request.
-    if acting_user.pk == request.requested_by_id:
+def _check_decision(request: AdjustmentRequest, acting_user: User, owner_id: int) -> None:
+    # Four eyes first: the requester (or the player, a staff member's own account: `owner_id`) is
+    # told why, whatever became of the request.
+    if acting_user.pk in (request.requested_by_id, owner_id):
         raise errors.FourEyesRequired
     if request.status != AdjustmentStatus.PENDING:
         raise errors.AdjustmentNotPending(f"This adjustment is {request.status}, not pending.")

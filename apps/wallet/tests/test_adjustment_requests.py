@@ -160,3 +160,15 @@ def test_an_approved_debit_beyond_the_cash_is_refused_and_stays_pending():
         services.approve_adjustment(request_id=pending.pk, acting_user=approver)
     assert AdjustmentRequest.objects.get().status == "pending"
     assert not StaffAction.objects.filter(action="wallet.adjustment.approve").exists()
+
+
+def test_no_one_adjusts_or_approves_their_own_player_account():
+    player, clerk = make_player(), make_staff(StaffRole.FINANCE)
+    with pytest.raises(errors.FourEyesRequired):
+        request(player, 500, player.user)
+    pending = request(player, 20_000, clerk)
+    with pytest.raises(errors.FourEyesRequired):
+        services.approve_adjustment(request_id=pending.pk, acting_user=player.user)
+    with pytest.raises(errors.FourEyesRequired):
+        services.reject_adjustment(request_id=pending.pk, acting_user=player.user, reason="mine")
+    assert (AdjustmentRequest.objects.get().status, Transaction.objects.count()) == ("pending", 0)
