@@ -5,6 +5,7 @@ pages link to. Each page checks its permission and calls one service per form.""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
@@ -15,6 +16,7 @@ from django.urls import reverse
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
 from apps.accounts.choices import KycDocumentKind
+from apps.accounts.errors import DocumentTooLarge
 from apps.accounts.models import KYC_DOCUMENT_TYPES, Player
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
@@ -113,7 +115,11 @@ def player_kyc(request, player_id: int):
     }
     upload, decision = KycUploadForm(prefix="upload"), KycDecisionForm(prefix="decision")
     if request.method == "POST":
-        if "upload-kind" in request.POST:
+        if _too_large(request):
+            # Refused on the request's declared length, before the form takes the file: nothing of
+            # an upload far over the limit is hashed or stored.
+            messages.error(request, f"{DocumentTooLarge.code}: {DocumentTooLarge.default_message}")
+        elif "upload-kind" in request.POST:
             if not may["upload"]:
                 raise PermissionDenied
             upload = KycUploadForm(request.POST, request.FILES, prefix="upload")
@@ -168,6 +174,18 @@ def kyc_document(request, player_id: int, document_id: int):
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# What a multipart body adds around the file (the boundaries, the other fields), at most.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _too_large(request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.KYC_DOCUMENT_MAX_BYTES + _FORM_OVERHEAD
 
 
 def _submitted(form: forms.Form, call) -> bool:

@@ -90,6 +90,8 @@ def test_admin_the_requester_cannot_approve_from_a_second_session_and_a_colleagu
         ("wallet.adjust", colleague.pk),
     ]
     assert session(colleague).get(QUEUE).context["cl"].result_list.count() == 0
+    assert session(colleague).get(f"/backoffice/wallet/adjustmentrequest/{pending.pk}/change/").status_code == 200
+    assert session(colleague).get("/backoffice/wallet/adjustmentrequest/").status_code == 200
     assert_trails_clean()
 
 

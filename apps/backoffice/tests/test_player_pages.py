@@ -125,6 +125,17 @@ def test_an_oversize_document_is_refused(media, settings):
     assert len(stored_files(media)) == 1
 
 
+def test_an_upload_far_over_the_limit_is_refused_on_its_declared_length(media, settings):
+    settings.KYC_DOCUMENT_MAX_BYTES = 1_000
+    player, officer = make_player(), session(StaffRole.COMPLIANCE)
+
+    response = upload(officer, player, PDF + b"0" * 100_000, "huge.pdf", "application/pdf")
+
+    assert response.status_code == 200
+    assert b"FILE_TOO_LARGE" in response.content
+    assert stored_files(media) == []
+
+
 def test_the_service_refuses_a_body_larger_than_its_declared_size(settings):
     settings.KYC_DOCUMENT_MAX_BYTES = 100
     player, officer = make_player(), make_staff(StaffRole.COMPLIANCE)
