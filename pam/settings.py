@@ -361,6 +361,20 @@ PSP_SANDBOX_RETRY_BASE_SECONDS = env.float("PSP_SANDBOX_RETRY_BASE_SECONDS", def
 PSP_SANDBOX_MAX_ATTEMPTS = env.int("PSP_SANDBOX_MAX_ATTEMPTS", default=8)
 
 # ------------------------------------------------------------------------------
+# Back-office actions: balance adjustments' four eyes, KYC documents
+# ------------------------------------------------------------------------------
+# An adjustment whose size (either sign) reaches its currency's threshold, in minor units, waits
+# for a second staff member's approval; below it, it posts at once. A currency not listed has no
+# threshold of its own: every adjustment in it needs four eyes.
+ADJUSTMENT_FOUR_EYES_THRESHOLDS = {
+    code: int(minor)
+    for code, minor in env.dict("ADJUSTMENT_FOUR_EYES_THRESHOLDS", default={"EUR": "10000", "USD": "10000",
+                                                                          "GBP": "10000"}).items()
+}  # fmt: skip
+# The largest KYC document accepted (a scan or photo of an ID, a utility bill).
+KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# ------------------------------------------------------------------------------
 # Static files
 # ------------------------------------------------------------------------------
 STATIC_URL = "/static/"

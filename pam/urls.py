@@ -30,6 +30,8 @@ urlpatterns = [
     path("api/player/v1/", include("apps.games.api.urls")),
     path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
+    # The staff API: the back office's decisions (four eyes) for staff sessions.
+    path("api/backoffice/v1/", include("apps.backoffice.api.urls")),
     path("sandbox-psp/", include("apps.payments.sandbox_urls")),
     # PAM's own game studio: a provider of the wallet API, served here until it is lifted out.
     path("studio/", include("apps.studio.urls")),

@@ -36,3 +36,11 @@ class StaffRole(models.TextChoices):
     COMPLIANCE = "compliance", "Compliance"
     FINANCE = "finance", "Finance"
     ADMIN = "admin", "Admin"
+
+
+class KycDocumentKind(models.TextChoices):
+    PASSPORT = "passport", "Passport"
+    ID_CARD = "id_card", "Identity card"
+    DRIVING_LICENCE = "driving_licence", "Driving licence"
+    PROOF_OF_ADDRESS = "proof_of_address", "Proof of address"
+    OTHER = "other", "Other"

@@ -88,3 +88,33 @@ class NotAPlayer(PamError):
     code = "NOT_A_PLAYER"
     status = 403
     default_message = "This account has no player profile."
+
+
+class UnsupportedDocument(PamError):
+    code = "UNSUPPORTED_FILE_TYPE"
+    status = 415
+    default_message = "A KYC document is a PDF, JPEG or PNG file (told by its content, not its name)."
+
+
+class DocumentTooLarge(PamError):
+    code = "FILE_TOO_LARGE"
+    status = 413
+    default_message = "The file is larger than KYC documents may be."
+
+
+class InvalidKycDecision(PamError):
+    code = "INVALID_KYC_DECISION"
+    status = 422
+    default_message = "A KYC decision is approve or reject; a rejection needs a reason."
+
+
+class KycDocumentsRequired(PamError):
+    code = "KYC_DOCUMENTS_REQUIRED"
+    status = 422
+    default_message = "A player's KYC is approved on documents: upload at least one first."
+
+
+class UnknownDocument(PamError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "No such document."

@@ -6,11 +6,13 @@ A staff member is a `User` with `is_staff` and a role group; a player is a `User
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
-from apps.accounts.choices import BonusState, KycStatus, PlayerStatus
+from apps.accounts.choices import BonusState, KycDocumentKind, KycStatus, PlayerStatus
 
 
 class User(AbstractUser):
@@ -142,3 +144,46 @@ class PlayerLogin(models.Model):
 
     def __str__(self) -> str:
         return f"login of player {self.player_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# What a KYC document may be, told by its first bytes (never by its name or the browser's claim).
+KYC_DOCUMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def kyc_document_path(document: KycDocument, filename: str) -> str:
+    """A name of our own under `kyc/<player>/`: the uploaded name says nothing we keep on disk."""
+    extension = KYC_DOCUMENT_TYPES.get(document.content_type, "bin")
+    return f"kyc/{document.player_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class KycDocument(models.Model):
+    """A document a player sent for KYC (an ID, a proof of address), uploaded by compliance staff
+    through `services.upload_kyc_document`: kept through Django's storage under `MEDIA_ROOT`, which
+    no URL serves (the back office streams it to staff who may view documents), with the type its
+    bytes showed, its size and SHA-256."""
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="kyc_documents")
+    kind = models.CharField(max_length=24, choices=KycDocumentKind.choices)
+    file = models.FileField(upload_to=kyc_document_path, max_length=200)
+    content_type = models.CharField(max_length=40, help_text="sniffed from the file's first bytes")
+    size = models.PositiveIntegerField()
+    # Also in the staff trail's record: a file changed on the storage behind the database's back
+    # no longer matches either.
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=200, blank=True, help_text="as uploaded; for display only")
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        permissions = [("decide_kyc", "Can approve or reject a player's KYC")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(content_type__in=list(KYC_DOCUMENT_TYPES)), name="kyc_document_type_sniffed"
+            ),
+            models.CheckConstraint(condition=models.Q(kind__in=KycDocumentKind.values), name="kyc_document_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["player", "uploaded_at"], name="kyc_document_player_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of player {self.player_id}"

@@ -80,6 +80,11 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "compliance.change_case",
         "compliance.view_casecomment",
         "compliance.view_caseattachment",
+        # KYC: documents uploaded, read and decided on (approve needs one; reject a reason).
+        # Support sees a player's KYC status on the player, never the documents.
+        "accounts.view_kycdocument",
+        "accounts.add_kycdocument",
+        "accounts.decide_kyc",
         # Shared identity: a player's logins and the marks that tie accounts together, read.
         "accounts.view_playerlogin",
         "compliance.view_identitymark",
@@ -107,6 +112,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "wallet.view_transaction",
         "wallet.view_entry",
         "wallet.adjust_balance",
+        # Adjustments at or above the threshold wait for a second finance member (four eyes).
+        "wallet.approve_adjustment",
+        "wallet.view_adjustmentrequest",
+        "wallet.view_adjustmentawaitingapproval",
         # The cashier: deposits and webhooks read, withdrawals approved or rejected (four eyes).
         "payments.view_paymentprovider",
         "payments.view_depositintent",

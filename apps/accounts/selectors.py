@@ -7,8 +7,8 @@ import time
 
 from django.utils import timezone
 
-from apps.accounts.errors import NotAPlayer, UnknownBrand
-from apps.accounts.models import Brand, Currency, Player, User
+from apps.accounts.errors import NotAPlayer, UnknownBrand, UnknownDocument
+from apps.accounts.models import Brand, Currency, KycDocument, Player, User
 from apps.common.tokens import hash_token
 
 
@@ -104,3 +104,16 @@ def is_known_currency(code: str) -> bool:
         codes = frozenset(Currency.objects.filter(is_active=True).values_list("code", flat=True))
         _known_currencies = (now, codes)
     return code in codes
+
+
+def list_kyc_documents(player_id: int) -> list[KycDocument]:
+    """The player's KYC documents, oldest first, with who uploaded each."""
+    return list(KycDocument.objects.filter(player_id=player_id).select_related("uploaded_by"))
+
+
+def get_kyc_document(player_id: int, document_id: int) -> KycDocument:
+    """One of the player's KYC documents; raises UnknownDocument (also for another player's)."""
+    document = KycDocument.objects.filter(player_id=player_id, pk=document_id).first()
+    if document is None:
+        raise UnknownDocument
+    return document

@@ -4,6 +4,7 @@ two fields of the player row that player protection keeps there for the money pa
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,13 +13,14 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.accounts import device, errors, locks, selectors, throttling
-from apps.accounts.choices import StaffRole
-from apps.accounts.models import AuthToken, Brand, Player, PlayerLogin, User
+from apps.accounts.choices import KycDocumentKind, KycStatus, StaffRole
+from apps.accounts.models import KYC_DOCUMENT_TYPES, AuthToken, Brand, KycDocument, Player, PlayerLogin, User
 from apps.accounts.signals import player_logged_in, player_registered, player_standing_changed
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
@@ -30,6 +32,7 @@ SANDBOX_BRAND = "sandbox"
 # Marks a leaked player API token as ours (greppable in logs and code scanners); not a secret.
 TOKEN_PREFIX = "pam_"  # noqa: S105
 PLAYER_KYC = "player.kyc"  # the staff action of a KYC decision
+KYC_DOCUMENT_UPLOAD = "kyc.document_upload"  # the staff action of a KYC document stored
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,82 @@ def set_kyc_status(*, player_id: int, kyc_status: str, reason: str, acting_user:
             before={"kyc_status": before}, after={"kyc_status": kyc_status}, reason=reason,
         )  # fmt: skip
         player_standing_changed.send(sender=Player, player_id=player_id, changed=frozenset({"kyc_status"}))
+
+
+# --- KYC documents and decisions ----------------------------------------------------------------
+
+# The first bytes of each accepted type. Only these: what a browser could run (HTML, SVG, scripts)
+# or a program is refused, whatever its name or declared type says.
+_SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def sniff_document_type(head: bytes) -> str | None:
+    """The type a file's first bytes show (`KYC_DOCUMENT_TYPES`), or None."""
+    return next((content_type for magic, content_type in _SIGNATURES if head.startswith(magic)), None)
+
+
+def upload_kyc_document(*, player_id: int, kind: str, file: UploadedFile, acting_user: User) -> KycDocument:
+    """Store a player's KYC document through Django's storage: its type sniffed from its first
+    bytes (PDF, JPEG, PNG; the name and the browser's declared type are ignored), at most
+    `KYC_DOCUMENT_MAX_BYTES`, with its SHA-256; a `kyc.document_upload` staff action. Raises
+    UnsupportedDocument, DocumentTooLarge, InvalidKycDecision (an unknown kind), Player.DoesNotExist.
+
+    The file is written to the storage inside the transaction; if the transaction then fails, the
+    file stays without a row (an orphan to sweep), never a row without its file."""
+    if kind not in KycDocumentKind.values:
+        raise errors.InvalidKycDecision(f"Unknown document kind {kind!r}.")
+    limit = settings.KYC_DOCUMENT_MAX_BYTES
+    if file.size is not None and file.size > limit:
+        raise errors.DocumentTooLarge(f"A KYC document is at most {limit} bytes.")
+    file.seek(0)
+    content_type = sniff_document_type(file.read(8))
+    if content_type is None:
+        raise errors.UnsupportedDocument
+    digest, size = hashlib.sha256(), 0
+    file.seek(0)
+    for chunk in file.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    if size > limit:  # the size the upload declared was not the size it had
+        raise errors.DocumentTooLarge(f"A KYC document is at most {limit} bytes.")
+    file.seek(0)
+    original_name = (file.name or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    with transaction.atomic():
+        player = Player.objects.get(pk=player_id)
+        document = KycDocument(
+            player=player, kind=kind, content_type=content_type, size=size, sha256=digest.hexdigest(),
+            original_name=original_name, uploaded_by=acting_user, uploaded_at=timezone.now(),
+        )  # fmt: skip
+        document.file.save(KYC_DOCUMENT_TYPES[content_type], file, save=False)
+        document.save(force_insert=True)
+        staff_trail.record_staff_action(
+            actor=acting_user, action=KYC_DOCUMENT_UPLOAD, target=document,
+            after={"player": player_id, "kind": kind, "content_type": content_type, "size": size,
+                   "sha256": document.sha256, "name": original_name},
+        )  # fmt: skip
+    return document
+
+
+KYC_APPROVE, KYC_REJECT = "approve", "reject"
+
+
+def decide_kyc(*, player_id: int, decision: str, reason: str, acting_user: User) -> None:
+    """Staff's KYC decision from the documents: `approve` (verified; the player needs at least one
+    document) or `reject` (rejected; a reason is required), through `set_kyc_status` (its
+    `player.kyc` staff action). Raises InvalidKycDecision, KycDocumentsRequired."""
+    reason = reason.strip()
+    if decision not in (KYC_APPROVE, KYC_REJECT):
+        raise errors.InvalidKycDecision(f"Unknown decision {decision!r}: approve or reject.")
+    if decision == KYC_REJECT and not reason:
+        raise errors.InvalidKycDecision("A rejection needs a reason.")
+    with transaction.atomic():
+        if decision == KYC_APPROVE:
+            if not KycDocument.objects.filter(player_id=player_id).exists():
+                raise errors.KycDocumentsRequired
+            status, reason = KycStatus.VERIFIED, reason or "documents checked"
+        else:
+            status = KycStatus.REJECTED
+        set_kyc_status(player_id=player_id, kyc_status=status, reason=reason, acting_user=acting_user)
 
 
 # --- the player row's player-protection fields ------------------------------------------------------

@@ -1,5 +1,5 @@
 """The back office's admin site: Django's admin, with PAM's titles, the staff login form and the
-back office's own pages (the live feed) under `/backoffice/`.
+back office's own pages (the live feed, a player's standing and KYC) under `/backoffice/`.
 
 It replaces Django's default site (`BackOfficeAdminConfig.default_site`), so every app's
 `admin.site.register` lands here without knowing about it."""
@@ -27,5 +27,12 @@ class BackOfficeSite(admin.AdminSite):
 
         return [
             path("live/", self.admin_view(views.live_feed), name="live_feed"),
+            path("players/<int:player_id>/standing/", self.admin_view(views.player_standing), name="player_standing"),
+            path("players/<int:player_id>/kyc/", self.admin_view(views.player_kyc), name="player_kyc"),
+            path(
+                "players/<int:player_id>/kyc/documents/<int:document_id>/",
+                self.admin_view(views.kyc_document),
+                name="player_kyc_document",
+            ),
             *super().get_urls(),
         ]

@@ -1,12 +1,27 @@
-"""Back-office pages beyond the model admin: the live feed of every player's money movements."""
+"""Back-office pages beyond the model admin: the live feed of every player's money movements, and
+a player's standing (lock, freeze, re-open) and KYC (documents, decision) pages, which the player
+pages link to. Each page checks its permission and calls one service per form."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
+from apps.accounts import selectors as accounts_selectors
+from apps.accounts import services as accounts
+from apps.accounts.choices import KycDocumentKind
+from apps.accounts.errors import DocumentTooLarge
+from apps.accounts.models import KYC_DOCUMENT_TYPES, Player
 from apps.common.admin import staff_page
+from apps.common.errors import PamError
 from apps.common.money import ISO_4217
+from apps.compliance import services as compliance
 
 # For display only: the page formats minor units with each currency's exponent.
 _EXPONENTS = {code: exponent for code, (_, exponent) in ISO_4217.items()}
@@ -23,3 +38,167 @@ def live_feed(request):
         "exponents": _EXPONENTS,
     }
     return TemplateResponse(request, "backoffice/live_feed.html", context)
+
+
+# --- a player's standing ---------------------------------------------------------------------------
+
+_STANDING_CHANGES = {
+    "lock": compliance.lock_account_by_staff,
+    "freeze": compliance.freeze_account_by_staff,
+    "reopen": compliance.reopen_account,
+}
+
+
+class StandingForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("lock", "Lock (no bets or deposits; withdrawals still work)"),
+            ("freeze", "Freeze (no bets, deposits or withdrawals)"),
+            ("reopen", "Re-open after review"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+@staff_page("accounts.change_player")
+def player_standing(request, player_id: int):
+    """`/backoffice/players/<id>/standing/`: lock, freeze or re-open one account with a reason,
+    through compliance's services (each records its `account.*` staff action)."""
+    player = _player(player_id)
+    form = StandingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        change = _STANDING_CHANGES[form.cleaned_data["action"]]
+        try:
+            changed = change(player=player, acting_user=request.user, reason=form.cleaned_data["reason"])
+        except PamError as refusal:
+            form.add_error(None, f"{refusal.code}: {refusal.message}")
+        else:
+            messages.success(request, f"{changed}: {changed.status}")
+            return redirect(reverse("admin:player_standing", args=[player.pk]))
+    context = {**admin.site.each_context(request), "title": f"Standing of {player.user.username}", "player": player,
+               "form": form}  # fmt: skip
+    return TemplateResponse(request, "backoffice/player_standing.html", context)
+
+
+# --- a player's KYC ------------------------------------------------------------------------------
+
+
+class KycUploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=KycDocumentKind.choices)
+    document = forms.FileField(help_text="PDF, JPEG or PNG (told by the content, not the name)")
+
+
+class KycDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[(accounts.KYC_APPROVE, "Approve (verified)"), (accounts.KYC_REJECT, "Reject")],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False, help_text="required to reject"
+    )
+
+
+@staff_page("accounts.view_player")
+def player_kyc(request, player_id: int):
+    """`/backoffice/players/<id>/kyc/`: the player's KYC status for staff who may read players;
+    the documents, their upload and the decision for staff with those permissions (compliance).
+    Support sees the status only."""
+    user = request.user
+    player = _player(player_id)
+    may = {
+        "view": user.has_perm("accounts.view_kycdocument"),
+        "upload": user.has_perm("accounts.add_kycdocument"),
+        "decide": user.has_perm("accounts.decide_kyc"),
+    }
+    upload, decision = KycUploadForm(prefix="upload"), KycDecisionForm(prefix="decision")
+    if request.method == "POST":
+        if _too_large(request):
+            # Refused on the request's declared length, before the form takes the file: nothing of
+            # an upload far over the limit is hashed or stored.
+            messages.error(request, f"{DocumentTooLarge.code}: {DocumentTooLarge.default_message}")
+        elif "upload-kind" in request.POST:
+            if not may["upload"]:
+                raise PermissionDenied
+            upload = KycUploadForm(request.POST, request.FILES, prefix="upload")
+
+            def store(data):
+                accounts.upload_kyc_document(player_id=player.pk, kind=data["kind"], file=data["document"],
+                                             acting_user=user)  # fmt: skip
+
+            if _submitted(upload, store):
+                messages.success(request, "Document stored.")
+                return redirect(reverse("admin:player_kyc", args=[player.pk]))
+        else:
+            if not may["decide"]:
+                raise PermissionDenied
+            decision = KycDecisionForm(request.POST, prefix="decision")
+
+            def decide(data):
+                accounts.decide_kyc(player_id=player.pk, decision=data["decision"], reason=data["reason"],
+                                    acting_user=user)  # fmt: skip
+
+            if _submitted(decision, decide):
+                messages.success(request, "KYC decision recorded.")
+                return redirect(reverse("admin:player_kyc", args=[player.pk]))
+    context = {
+        **admin.site.each_context(request),
+        "title": f"KYC of {player.user.username}",
+        "player": accounts_selectors.get_player(player.pk),
+        "documents": accounts_selectors.list_kyc_documents(player.pk) if may["view"] else None,
+        "may": may,
+        "upload": upload,
+        "decision": decision,
+    }
+    return TemplateResponse(request, "backoffice/player_kyc.html", context)
+
+
+@staff_page("accounts.view_kycdocument")
+def kyc_document(request, player_id: int, document_id: int):
+    """One KYC document, streamed to staff who may view documents: as an attachment, with the
+    type its bytes showed at upload and `nosniff`, so a browser neither renders it in the back
+    office's origin nor guesses another type."""
+    try:
+        document = accounts_selectors.get_kyc_document(player_id, document_id)
+    except PamError:
+        raise Http404 from None
+    extension = KYC_DOCUMENT_TYPES[document.content_type]
+    response = FileResponse(
+        document.file.open("rb"), as_attachment=True, content_type=document.content_type,
+        filename=f"kyc-{player_id}-{document.pk}-{document.kind}.{extension}",
+    )  # fmt: skip
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# What a multipart body adds around the file (the boundaries, the other fields), at most.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _too_large(request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.KYC_DOCUMENT_MAX_BYTES + _FORM_OVERHEAD
+
+
+def _submitted(form: forms.Form, call) -> bool:
+    """Whether `form` was valid and `call(cleaned_data)` ran without a refusal (shown on the form)."""
+    if not form.is_valid():
+        return False
+    try:
+        call(form.cleaned_data)
+    except PamError as refusal:
+        form.add_error(None, f"{refusal.code}: {refusal.message}")
+        return False
+    return True
+
+
+def _player(player_id: int) -> Player:
+    try:
+        return accounts_selectors.get_player(player_id)
+    except Player.DoesNotExist:
+        raise Http404 from None

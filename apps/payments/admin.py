@@ -100,6 +100,9 @@ class WithdrawalAdmin(_WithdrawalDecisions):
 
 @admin.register(WithdrawalAwaitingApproval)
 class WithdrawalApprovalQueueAdmin(_WithdrawalDecisions):
+    # A queue: the longest-waiting first.
+    ordering = ("created_at", "id")
+
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=WithdrawalStatus.AWAITING_APPROVAL)
 

@@ -61,6 +61,20 @@ def get_player_deposit(player: Player, deposit_id: str) -> DepositIntent:
     return deposit
 
 
+def get_withdrawal(withdrawal_id: str) -> Withdrawal:
+    """Any player's withdrawal by its public id, for staff; raises NotFound (also for one whose
+    reservation has not committed)."""
+    withdrawal = (
+        Withdrawal.objects.filter(public_id=withdrawal_id)
+        .exclude(status=WithdrawalStatus.REQUESTED)
+        .select_related("player__user")
+        .first()
+    )
+    if withdrawal is None:
+        raise errors.NotFound("No such withdrawal.")
+    return withdrawal
+
+
 def get_player_withdrawal(player: Player, withdrawal_id: str) -> Withdrawal:
     """The player's own withdrawal; raises NotFound for another player's as for none (and for
     one whose reservation has not committed)."""

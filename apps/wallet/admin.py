@@ -10,6 +10,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect
@@ -21,7 +22,8 @@ from apps.accounts.models import Player
 from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline, staff_page
 from apps.common.errors import PamError
 from apps.wallet import selectors, services
-from apps.wallet.models import Account, Entry, Transaction
+from apps.wallet.choices import AdjustmentReason, AdjustmentStatus
+from apps.wallet.models import Account, AdjustmentAwaitingApproval, AdjustmentRequest, Entry, Transaction
 
 
 class EntryInline(ReadOnlyInline):
@@ -79,33 +81,36 @@ class AccountAdmin(ReadOnlyAdmin):
 
     @staff_page("wallet.adjust_balance")
     def adjust_balance_view(self, request, player_id: int):
-        """A form that calls services.adjust_balance; the hidden key makes a double submit harmless."""
+        """A form that calls services.request_adjustment: posted at once below the currency's
+        four-eyes threshold, else a request that another staff member approves. The hidden key
+        makes a double submit harmless."""
         if not request.user.has_perm("wallet.adjust_balance"):
             raise PermissionDenied
         player = get_object_or_404(Player.objects.select_related("user", "currency"), pk=player_id)
         form = AdjustmentForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
             try:
-                posted = services.adjust_balance(
-                    player_id=player.pk,
-                    amount=form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"],
-                    acting_user=request.user,
-                    external_id=f"admin:{form.cleaned_data['idempotency_key']}",
-                )
+                adjustment = services.request_adjustment(
+                    player_id=player.pk, amount=data["amount"], reason_code=data["reason_code"],
+                    reason=data["reason"], acting_user=request.user, idempotency_key=data["idempotency_key"],
+                )  # fmt: skip
             except PamError as exc:
                 form.add_error(None, f"{exc.code}: {exc.message}")
             else:
+                if adjustment.transaction_id is not None:
+                    self.message_user(request, f"Adjusted: transaction {adjustment.transaction_id}.", messages.SUCCESS)
+                    return redirect(reverse("admin:wallet_transaction_change", args=[adjustment.transaction_id]))
                 self.message_user(
-                    request, f"Adjusted; balance {posted.balance} {posted.currency}, version {posted.version}.",
-                    messages.SUCCESS,
-                )  # fmt: skip
-                return redirect(reverse("admin:wallet_transaction_change", args=[posted.transaction_id]))
+                    request, f"Adjustment {adjustment.pk} awaits another staff member's approval.", messages.WARNING
+                )
+                return redirect(reverse("admin:wallet_adjustmentawaitingapproval_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Adjust the balance of {player.user.username}",
             "player": player,
             "state": selectors.get_wallet_state(player.pk),
+            "threshold": services.four_eyes_threshold(player.currency_id),
             "form": form,
             "opts": self.model._meta,
         }
@@ -114,6 +119,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
 class AdjustmentForm(forms.Form):
     amount = forms.IntegerField(help_text="signed, in minor units: 1250 credits 12.50 EUR, -500 debits 5.00")
+    reason_code = forms.ChoiceField(choices=AdjustmentReason.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -122,3 +128,56 @@ class AdjustmentForm(forms.Form):
         if amount == 0 or abs(amount) > 10**12:
             raise forms.ValidationError("Between -10^12 and 10^12, not 0.")
         return amount
+
+
+class DecisionForm(ActionForm):
+    reason = forms.CharField(required=False, help_text="required to reject")
+
+
+class _AdjustmentDecisions(ReadOnlyAdmin):
+    """Read-only rows; approve and reject are actions that call the services, which check the four
+    eyes under the request's lock and record the staff action themselves."""
+
+    list_display = ("id", "requested_at", "player", "amount", "currency", "reason_code", "reason", "status",
+                    "requested_by", "decided_by", "decided_at", "transaction")  # fmt: skip
+    search_fields = ("=id", "=player__id", "player__user__username")
+    list_select_related = ("player__user", "requested_by", "decided_by", "currency", "transaction")
+    action_form = DecisionForm
+    actions = ("approve", "reject")
+    actions_recorded_by_services = ("approve", "reject")
+    show_full_result_count = False
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perm("wallet.approve_adjustment")
+
+    @admin.action(description="Approve the selected adjustments (posts them)", permissions=["approve"])
+    def approve(self, request, queryset) -> None:
+        self.decide_each(request, queryset, lambda row: services.approve_adjustment(request_id=row.pk,
+                         acting_user=request.user), label=_label)  # fmt: skip
+
+    @admin.action(description="Reject the selected adjustments (give a reason)", permissions=["approve"])
+    def reject(self, request, queryset) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A rejection needs a reason.", messages.ERROR)
+            return
+        self.decide_each(request, queryset, lambda row: services.reject_adjustment(
+            request_id=row.pk, acting_user=request.user, reason=reason), label=_label)  # fmt: skip
+
+
+@admin.register(AdjustmentRequest)
+class AdjustmentRequestAdmin(_AdjustmentDecisions):
+    list_filter = ("status", "reason_code", "needs_approval", "currency")
+    date_hierarchy = "requested_at"
+
+
+@admin.register(AdjustmentAwaitingApproval)
+class AdjustmentApprovalQueueAdmin(_AdjustmentDecisions):
+    ordering = ("requested_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=AdjustmentStatus.PENDING)
+
+
+def _label(row: AdjustmentRequest) -> str:
+    return f"adjustment {row.pk}"

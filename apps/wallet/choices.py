@@ -63,3 +63,22 @@ SYSTEM_ACCOUNT_KINDS = {
 def clearing_code(party: str) -> str:
     """The clearing account of a payment provider or other counterparty."""
     return f"clearing:{party}"
+
+
+class AdjustmentReason(models.TextChoices):
+    """Why staff adjust a balance: a fixed list, so the adjustments can be counted by cause; the
+    free text beside it says what happened (docs/backoffice.md, "Adjustments and four eyes")."""
+
+    GOODWILL = "goodwill", "Goodwill gesture"
+    COMPENSATION = "compensation", "Compensation for a fault of ours (outage, game error)"
+    CORRECTION = "correction", "Correction of a wrong movement"
+    PAYMENT_RECONCILIATION = "payment_reconciliation", "Payment reconciliation (PSP statement differs)"
+    CHARGEBACK_FEE = "chargeback_fee", "Chargeback fee passed on to the player"
+    BONUS_CORRECTION = "bonus_correction", "Bonus correction"
+    TEST = "test", "Test account funding"
+
+
+class AdjustmentStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting a second approver"
+    APPROVED = "approved", "Approved and posted"
+    REJECTED = "rejected", "Rejected"

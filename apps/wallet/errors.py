@@ -37,3 +37,28 @@ class RollbackNotAllowed(PamError):
     code = "ROLLBACK_NOT_ALLOWED"
     status = 409
     default_message = "Only a bet can be rolled back, and only once."
+
+
+class InvalidAdjustment(PamError):
+    code = "INVALID_ADJUSTMENT"
+    status = 422
+    default_message = "An adjustment needs a non-zero amount, a reason code of the list and a reason."
+
+
+class UnknownAdjustment(PamError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "No such adjustment request."
+
+
+class AdjustmentNotPending(PamError):
+    code = "ADJUSTMENT_NOT_PENDING"
+    status = 409
+    default_message = "Only an adjustment awaiting approval can be approved or rejected."
+
+
+class FourEyesRequired(PamError):
+    # The same code as the cashier's withdrawals: one refusal, wherever a second person is needed.
+    code = "FOUR_EYES_REQUIRED"
+    status = 403
+    default_message = "Whoever requested an adjustment cannot approve or reject it: another staff member must."

@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
 from apps.wallet.choices import AccountKind
-from apps.wallet.models import Account
+from apps.wallet.models import Account, AdjustmentRequest
 
 _ACCOUNT_FIELDS = ("id", "kind", "player_id", "code", "currency_id", "balance", "version", "chain_hash", "created_at")
 
@@ -144,3 +144,13 @@ def lock_player_account(player_id: int, kind: str) -> Account:
     if connection.vendor == "postgresql":
         accounts = accounts.select_for_update()
     return accounts.get()
+
+
+def lock_adjustment_request(request_id: int) -> AdjustmentRequest:
+    """Lock and return an adjustment request: its approval and rejection queue on it, so the
+    four-eyes check and the status change see what the other committed. An approval takes it
+    after the player's accounts and before the staff trail's head (always the last lock)."""
+    requests = AdjustmentRequest.objects.filter(pk=request_id)
+    if connection.vendor == "postgresql":
+        requests = requests.select_for_update()
+    return requests.get()

@@ -29,11 +29,12 @@ migration 0002.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from apps.accounts.models import Currency, Player
-from apps.wallet.choices import PLAYER_KINDS, AccountKind, TransactionKind
+from apps.wallet.choices import PLAYER_KINDS, AccountKind, AdjustmentReason, AdjustmentStatus, TransactionKind
 
 
 class Account(models.Model):
@@ -162,3 +163,74 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} on account {self.account_id}"
+
+
+class AdjustmentRequest(models.Model):
+    """A staff adjustment of a player's cash, with its reason code: posted at once under the
+    currency's four-eyes threshold (`needs_approval` False, no second person), else `pending` until
+    a different staff member approves it (posting the adjustment) or rejects it
+    (`services.request_adjustment`, `approve_adjustment`, `reject_adjustment`)."""
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    # Signed, in minor units of `currency` (the player's): positive credits the player.
+    amount = models.BigIntegerField()
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    reason_code = models.CharField(max_length=32, choices=AdjustmentReason.choices)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    needs_approval = models.BooleanField(help_text="at or above the currency's four-eyes threshold")
+    status = models.CharField(max_length=16, choices=AdjustmentStatus.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, help_text="why it was rejected")
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="adjustment_request"
+    )
+    # The submission's key (the form's hidden field, the staff API's Idempotency-Key): a form sent
+    # twice is one request.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        permissions = [("approve_adjustment", "Can approve or reject another staff member's balance adjustment")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_request_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(status__in=AdjustmentStatus.values), name="adjustment_request_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason_code__in=AdjustmentReason.values), name="adjustment_request_reason_code_valid"
+            ),
+            # Posted exactly when approved.
+            models.CheckConstraint(
+                condition=Q(status=AdjustmentStatus.APPROVED, transaction__isnull=False)
+                | (~Q(status=AdjustmentStatus.APPROVED) & Q(transaction__isnull=True)),
+                name="adjustment_request_posted_iff_approved",
+            ),
+            # Four eyes, in the table too: whoever decides a request that needed approval is not
+            # whoever asked (the service refuses first, under the row's lock).
+            models.CheckConstraint(
+                condition=Q(needs_approval=False, decided_by__isnull=True)
+                | (Q(needs_approval=True) & (Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")))),
+                name="adjustment_request_four_eyes",
+            ),
+        ]
+        indexes = [
+            # The back office's queue: only pending rows, oldest first.
+            models.Index(fields=["requested_at"], condition=Q(status="pending"), name="adjustment_request_pending_idx"),
+            models.Index(fields=["player", "requested_at"], name="adjustment_request_player_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"adjustment {self.pk} of {self.amount} {self.currency_id} ({self.status})"
+
+
+class AdjustmentAwaitingApproval(AdjustmentRequest):
+    """The back office's queue of adjustments awaiting a second approver (its own admin page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "adjustment awaiting approval"
+        verbose_name_plural = "adjustments awaiting approval"

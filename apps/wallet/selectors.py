@@ -15,8 +15,8 @@ from apps.common import rtp
 from apps.common.db import sql_constants
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
-from apps.wallet.choices import AccountKind, TransactionKind
-from apps.wallet.models import Account, Entry, Transaction
+from apps.wallet.choices import AccountKind, AdjustmentStatus, TransactionKind
+from apps.wallet.models import Account, AdjustmentRequest, Entry, Transaction
 
 
 @dataclass(frozen=True)
@@ -368,3 +368,21 @@ def game_rounds(*, since: dt.datetime, game_id: str | None = None) -> list[GameR
                    staked=int(staked), returned=int(returned), staked_squares=int(squares))
         for origin, game, currency, band, rounds, staked, returned, squares in rows
     ]  # fmt: skip
+
+
+def get_adjustment_request(request_id: int) -> AdjustmentRequest:
+    """One adjustment request with its people; raises UnknownAdjustment."""
+    found = (
+        AdjustmentRequest.objects.select_related("player__user", "requested_by", "decided_by")
+        .filter(pk=request_id)
+        .first()
+    )
+    if found is None:
+        raise errors.UnknownAdjustment
+    return found
+
+
+def list_pending_adjustments(limit: int = 100) -> list[AdjustmentRequest]:
+    """The adjustments awaiting a second approver, oldest first (a partial index holds only them)."""
+    pending = AdjustmentRequest.objects.filter(status=AdjustmentStatus.PENDING).order_by("requested_at", "pk")
+    return list(pending.select_related("player__user", "requested_by")[:limit])

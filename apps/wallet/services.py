@@ -18,11 +18,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.accounts import selectors as account_selectors
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
@@ -40,9 +42,11 @@ from apps.wallet.choices import (
     PLAYABLE_KINDS,
     SYSTEM_ACCOUNT_KINDS,
     AccountKind,
+    AdjustmentReason,
+    AdjustmentStatus,
     TransactionKind,
 )
-from apps.wallet.models import Account, Entry, Transaction
+from apps.wallet.models import Account, AdjustmentRequest, Entry, Transaction
 
 OPERATOR_ORIGIN = "operator"
 
@@ -174,20 +178,40 @@ def adjust_balance(
     command). `external_id` makes a retried form submission idempotent (a new one is generated
     when absent; a replay records nothing). Raises UnknownPlayer, InsufficientFunds (a debit
     larger than the cash balance), DuplicateTransaction.
+
+    Staff in the back office go through `request_adjustment` instead (reason codes, four eyes
+    above the threshold); this is the management commands' and the sandbox's way in.
     """
     if not reason.strip():
         raise ValueError("An adjustment needs a reason.")
     if amount == 0:
         raise ValueError("An adjustment moves money: amount must not be 0.")
-    external_id = external_id or uuid.uuid4().hex
+    return _post_adjustment(
+        player_id=player_id, amount=amount, reason=reason, acting_user=acting_user,
+        external_id=external_id or uuid.uuid4().hex,
+    )  # fmt: skip
+
+
+def _post_adjustment(
+    *, player_id: int, amount: int, reason: str, acting_user: User | None, external_id: str,
+    first: Callable[[], None] | None = None, then: Callable[[Transaction], None] | None = None,
+) -> Posted:  # fmt: skip
+    """The adjustment's movement, one durable transaction: `first()` runs once the player's
+    accounts are locked and before anything is written (an approval locks and checks its request
+    there, before the staff trail's head, which must be the last lock); `then(tx)` with the
+    written transaction (the request's row and its own staff action). Neither runs on a replay."""
     ref = ExternalRef(OPERATOR_ORIGIN, external_id, fingerprint("adjustment", {"player": player_id, "amount": amount}))
 
     def post_adjustment(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        if first is not None:
+            first()
         if amount < 0 and -amount > wallet.cash.balance:
             raise errors.InsufficientFunds("The adjustment would make the cash balance negative.")
         cash_before = wallet.cash.balance
         tx = _post(wallet, TransactionKind.ADJUSTMENT, ref, [(wallet.cash, amount)], counter=ADJUSTMENTS,
                    reason=reason, acting_user=acting_user)  # fmt: skip
+        if then is not None:
+            then(tx)
         staff_trail.record_staff_action(
             actor=acting_user, action=staff_trail.WALLET_ADJUST, target=wallet.cash, before={"balance": cash_before},
             after={"balance": wallet.cash.balance, "transaction": tx.public_id}, reason=reason,
@@ -195,6 +219,182 @@ def adjust_balance(
         return tx
 
     return _move_money(player_id, None, ref, post_adjustment)
+
+
+# --- staff adjustments: reason codes and four eyes --------------------------------------------------
+
+ADJUSTMENT_REQUEST = "wallet.adjustment.request"
+ADJUSTMENT_APPROVE = "wallet.adjustment.approve"
+ADJUSTMENT_REJECT = "wallet.adjustment.reject"
+_ADJUSTMENT_MAX = 10**12
+
+
+def four_eyes_threshold(currency: str) -> int:
+    """The size (minor units, either sign) from which an adjustment in `currency` waits for a second
+    approver: `ADJUSTMENT_FOUR_EYES_THRESHOLDS`, 0 (always) for a currency it does not list."""
+    return settings.ADJUSTMENT_FOUR_EYES_THRESHOLDS.get(currency, 0)
+
+
+def request_adjustment(
+    *, player_id: int, amount: int, reason_code: str, reason: str, acting_user: User, idempotency_key: str
+) -> AdjustmentRequest:
+    """A staff member's adjustment of a player's cash (signed minor units of the player's currency)
+    with a reason code (`AdjustmentReason`) and a free-text reason.
+
+    Below the currency's threshold (`four_eyes_threshold`) it posts at once: the request row is
+    written `approved` with the transaction, in the movement's transaction (a `wallet.adjust` staff
+    action). At or above it, the row is written `pending` with a `wallet.adjustment.request` staff
+    action, and moves no money until another staff member approves it (`approve_adjustment`).
+
+    Idempotent on `idempotency_key`: the same key with the same fields returns the first request,
+    with other fields raises DuplicateTransaction. Raises InvalidAdjustment, UnknownPlayer,
+    FourEyesRequired (the player's own account), InsufficientFunds (a debit posted at once beyond
+    the cash balance).
+    """
+    reason = reason.strip()
+    if reason_code not in AdjustmentReason.values:
+        codes = ", ".join(AdjustmentReason.values)
+        raise errors.InvalidAdjustment(f"Unknown reason code {reason_code!r}: one of {codes}.")
+    if not reason:
+        raise errors.InvalidAdjustment("An adjustment needs a reason.")
+    if not isinstance(amount, int) or amount == 0 or abs(amount) > _ADJUSTMENT_MAX:
+        raise errors.InvalidAdjustment("The amount is a non-zero integer of minor units, at most 10^12 either way.")
+    if not 0 < len(idempotency_key) <= 64:
+        raise errors.InvalidAdjustment("The idempotency key is 1 to 64 characters.")
+    fields = {"player_id": player_id, "amount": amount, "reason_code": reason_code, "reason": reason,
+              "requested_by_id": acting_user.pk}  # fmt: skip
+    first = _replay_of_request(idempotency_key, fields)
+    if first is not None:
+        return first
+    try:
+        player = account_selectors.get_player(player_id)
+    except Player.DoesNotExist:
+        raise errors.UnknownPlayer from None
+    if player.user_id == acting_user.pk:
+        raise errors.FourEyesRequired("No one adjusts their own player account.")
+    currency = player.currency_id
+    now = timezone.now()
+    row = AdjustmentRequest(currency_id=currency, requested_at=now, idempotency_key=idempotency_key, **fields)
+
+    if abs(amount) >= four_eyes_threshold(currency):
+        row.needs_approval, row.status = True, AdjustmentStatus.PENDING
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+                staff_trail.record_staff_action(
+                    actor=acting_user, action=ADJUSTMENT_REQUEST, target=row,
+                    after={"amount": amount, "currency": currency, "reason_code": reason_code, "status": row.status},
+                    reason=reason,
+                )  # fmt: skip
+        except IntegrityError:
+            # The same key's first submission committed meanwhile (a double click).
+            return _replay_of_request(idempotency_key, fields) or _raise_duplicate()
+        return row
+
+    row.needs_approval, row.status, row.decided_at = False, AdjustmentStatus.APPROVED, now
+
+    def write_request(tx: Transaction) -> None:
+        row.transaction = tx
+        row.save(force_insert=True)
+
+    _post_adjustment(
+        player_id=player_id, amount=amount, reason=f"{reason_code}: {reason}", acting_user=acting_user,
+        external_id=f"adjustment:{idempotency_key}", then=write_request,
+    )  # fmt: skip
+    return _replay_of_request(idempotency_key, fields) or _raise_duplicate()
+
+
+def approve_adjustment(*, request_id: int, acting_user: User) -> AdjustmentRequest:
+    """A second staff member's approval of a pending adjustment: the adjustment is posted (a
+    `wallet.adjust` staff action by the approver) and the request becomes `approved`, with its
+    approver, time and transaction (a `wallet.adjustment.approve` staff action), in one durable
+    transaction. The checks run under the request's row lock, so a second tab or a racing call
+    sees what the first committed.
+
+    Idempotent: the movement's id is the request's, so an approval sent twice (in a row or at
+    once) posts once; the same approver gets the approved request again, another is refused.
+    Raises UnknownAdjustment, FourEyesRequired (the requester, or the player themself: a staff
+    member's own player account), AdjustmentNotPending, InsufficientFunds (a debit beyond the
+    cash balance: the request stays pending)."""
+    request = _get_request(request_id)
+    if request.status == AdjustmentStatus.APPROVED and request.decided_by_id == acting_user.pk:
+        return request  # approved by this approver already: the same answer again
+    owner_id = account_selectors.get_player(request.player_id).user_id
+    _check_decision(request, acting_user, owner_id)  # a first, unlocked look: refused without a wallet call
+
+    def lock_and_check() -> None:
+        locked = locks.lock_adjustment_request(request_id)
+        _check_decision(locked, acting_user, owner_id)
+
+    def approve(tx: Transaction) -> None:
+        now = timezone.now()
+        AdjustmentRequest.objects.filter(pk=request_id).update(
+            status=AdjustmentStatus.APPROVED, decided_by=acting_user, decided_at=now, transaction=tx
+        )
+        staff_trail.record_staff_action(
+            actor=acting_user, action=ADJUSTMENT_APPROVE, target=("wallet.adjustmentrequest", str(request_id)),
+            before={"status": AdjustmentStatus.PENDING},
+            after={"status": AdjustmentStatus.APPROVED, "transaction": tx.public_id},
+        )  # fmt: skip
+
+    posted = _post_adjustment(
+        player_id=request.player_id, amount=request.amount, reason=f"{request.reason_code}: {request.reason}",
+        acting_user=acting_user, external_id=f"adjustment-request:{request_id}", first=lock_and_check, then=approve,
+    )  # fmt: skip
+    decided = _get_request(request_id)
+    if posted.replayed and decided.decided_by_id != acting_user.pk:
+        raise errors.AdjustmentNotPending("Another staff member approved it first.")
+    return decided
+
+
+def reject_adjustment(*, request_id: int, acting_user: User, reason: str) -> AdjustmentRequest:
+    """A second staff member's rejection of a pending adjustment, with a reason: `rejected`, no
+    money moved, a `wallet.adjustment.reject` staff action. Raises UnknownAdjustment,
+    InvalidAdjustment (no reason), FourEyesRequired (the requester), AdjustmentNotPending."""
+    reason = reason.strip()
+    if not reason:
+        raise errors.InvalidAdjustment("A rejection needs a reason.")
+    owner_id = account_selectors.get_player(_get_request(request_id).player_id).user_id
+    with transaction.atomic():
+        locked = locks.lock_adjustment_request(request_id)
+        _check_decision(locked, acting_user, owner_id)
+        locked.status, locked.decided_by, locked.decided_at = AdjustmentStatus.REJECTED, acting_user, timezone.now()
+        locked.decision_reason = reason
+        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        staff_trail.record_staff_action(
+            actor=acting_user, action=ADJUSTMENT_REJECT, target=locked,
+            before={"status": AdjustmentStatus.PENDING}, after={"status": AdjustmentStatus.REJECTED}, reason=reason,
+        )  # fmt: skip
+    return locked
+
+
+def _check_decision(request: AdjustmentRequest, acting_user: User, owner_id: int) -> None:
+    # Four eyes first: the requester (or the player, a staff member's own account: `owner_id`) is
+    # told why, whatever became of the request.
+    if acting_user.pk in (request.requested_by_id, owner_id):
+        raise errors.FourEyesRequired
+    if request.status != AdjustmentStatus.PENDING:
+        raise errors.AdjustmentNotPending(f"This adjustment is {request.status}, not pending.")
+
+
+def _get_request(request_id: int) -> AdjustmentRequest:
+    request = AdjustmentRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        raise errors.UnknownAdjustment
+    return request
+
+
+def _replay_of_request(idempotency_key: str, fields: dict) -> AdjustmentRequest | None:
+    first = AdjustmentRequest.objects.filter(idempotency_key=idempotency_key).first()
+    if first is None:
+        return None
+    if any(getattr(first, name) != value for name, value in fields.items()):
+        _raise_duplicate()
+    return first
+
+
+def _raise_duplicate():
+    raise errors.DuplicateTransaction("This idempotency key was already used for another adjustment.")
 
 
 def credit(

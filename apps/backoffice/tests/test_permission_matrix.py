@@ -55,6 +55,7 @@ from apps.payments.tests.factories import (
     start_deposit,
     verified_player,
 )
+from apps.wallet import services as wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +125,15 @@ def _build_world() -> SimpleNamespace:
     case = cases.open_case(alerts=[an_alert(player)], acting_user=officer)
     attachment = cases.attach(case=case, file=SimpleUploadedFile("note.txt", b"evidence", content_type="text/plain"),
                               acting_user=officer)  # fmt: skip
-    return SimpleNamespace(staff=staff, clients=clients, player=player, gift=gift, case=case, attachment=attachment)
+    # An adjustment above the threshold waits for a second person: the queue has one.
+    wallet.request_adjustment(player_id=player.pk, amount=1_000_000, reason_code="goodwill", reason="matrix",
+                              acting_user=make_staff(StaffRole.FINANCE), idempotency_key="matrix-world")  # fmt: skip
+    document = accounts.upload_kyc_document(
+        player_id=player.pk, kind="passport", acting_user=officer,
+        file=SimpleUploadedFile("passport.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"),
+    )  # fmt: skip
+    return SimpleNamespace(staff=staff, clients=clients, player=player, gift=gift, case=case, attachment=attachment,
+                           document=document)  # fmt: skip
 
 
 def an_alert(player) -> Alert:
@@ -147,6 +156,7 @@ FILL = {
     "player_id": lambda page, w: w.player.pk,
     "case_id": lambda page, w: w.case.pk,
     "attachment_id": lambda page, w: w.attachment.pk,
+    "document_id": lambda page, w: w.document.pk,
     "fmt": lambda page, w: "csv",
     "object_id": lambda page, w: an_object(page).pk,
     "id": lambda page, w: an_object(page).pk,
@@ -232,6 +242,14 @@ def an_open_case(w):
     return cases.open_case(alerts=[an_alert(make_player())], acting_user=w.staff[StaffRole.COMPLIANCE])
 
 
+def a_pending_adjustment(w):
+    return wallet.request_adjustment(
+        player_id=w.player.pk, amount=1_000_000, reason_code="goodwill", reason="matrix",
+        # Asked by another finance officer: every role's own staff member may be the second pair of eyes.
+        acting_user=make_staff(StaffRole.FINANCE), idempotency_key=f"matrix-{next(_numbers)}",
+    )  # fmt: skip
+
+
 def a_brand(w):
     return make_brand(code=f"brand{next(_numbers)}", name="Matrix brand")
 
@@ -247,6 +265,8 @@ TARGETS = {
     "payments.brandpaymentsettings": lambda w: BrandPaymentSettings.objects.create(brand=a_brand(w)),
     "payments.withdrawal": a_waiting_withdrawal,
     "payments.withdrawalawaitingapproval": a_waiting_withdrawal,
+    "wallet.adjustmentrequest": a_pending_adjustment,
+    "wallet.adjustmentawaitingapproval": a_pending_adjustment,
     "bonuses.bonus": an_active_bonus,
     "compliance.alert": lambda w: an_alert(make_player()),
     "compliance.case": an_open_case,
