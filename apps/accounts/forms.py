@@ -22,7 +22,18 @@ class ThrottleAwareLoginForm:
 
 
 class SiteLoginForm(ThrottleAwareLoginForm, AuthenticationForm):
-    pass
+    """The site's login. A staff member who must give a one-time code is sent to the back
+    office's sign-in: the site's session is the back office's too, and this form asks no code."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.is_staff and selectors.staff_must_give_code(user):
+            services.record_staff_login(request=self.request, outcome=StaffLoginOutcome.BAD_OTP,
+                                        username=user.get_username(), user=user)  # fmt: skip
+            raise forms.ValidationError(
+                "Staff members with two-factor sign-in sign in at the back office, with their one-time code.",
+                code="staff_sign_in_elsewhere",
+            )
 
 
 class StaffLoginForm(ThrottleAwareLoginForm, AdminAuthenticationForm):

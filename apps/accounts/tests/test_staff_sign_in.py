@@ -389,3 +389,26 @@ def test_a_staff_session_outside_the_back_office_is_left_alone(client, clock, se
     assert "_auth_user_id" in client.session
     assert client.get(INDEX).status_code == 302  # the back office's next request ends it
     assert outcomes()[-1][1] == "idle_logout"
+
+
+def test_staff_who_must_give_a_code_cannot_sign_in_on_the_sites_form(client, clock):
+    """The site's form asks no code, and its session is the back office's too."""
+    staff = make_staff(StaffRole.SUPPORT, username="sam")
+    services.enrol_staff_otp(user=staff)
+
+    response = client.post("/login/", {"username": "sam", "password": PASSWORD}, REMOTE_ADDR=ADDRESS,
+                           HTTP_USER_AGENT=AGENT)  # fmt: skip
+
+    assert response.status_code == 200
+    assert form_error_codes(response) == {"__all__": ["staff_sign_in_elsewhere"]}
+    assert "_auth_user_id" not in client.session
+    assert outcomes() == [("sam", "bad_otp", "sam", ADDRESS, AGENT)]
+
+
+def test_staff_without_a_device_still_sign_in_on_the_sites_form_when_not_required(client):
+    make_staff(StaffRole.SUPPORT, username="sam")
+
+    response = client.post("/login/", {"username": "sam", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert [outcome for _, outcome, *_ in outcomes()] == ["success"]
