@@ -412,3 +412,13 @@ def test_staff_without_a_device_still_sign_in_on_the_sites_form_when_not_require
 
     assert response.status_code == 302
     assert [outcome for _, outcome, *_ in outcomes()] == ["success"]
+
+
+def test_the_sign_in_page_asks_for_the_code_with_the_password(client):
+    page = client.get(LOGIN).content.decode()
+
+    assert 'name="username"' in page
+    assert 'name="password"' in page
+    assert 'name="otp_token"' in page
+    assert 'autocomplete="one-time-code"' in page
+    assert "One-time code" in page
