@@ -89,6 +89,11 @@ INSTALLED_APPS = [
     "channels",
     "apps.common",
     "apps.accounts",
+    # Staff two-factor sign-in (docs/backoffice.md): authenticator apps (TOTP) and recovery codes.
+    # After accounts, whose admin registers the devices first (read-only, no secrets shown).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.wallet",
     "apps.games",
     "apps.studio",
@@ -108,7 +113,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "apps.common.middleware.CsrfViewMiddleware",
     "apps.common.middleware.AuthenticationMiddleware",
+    # `request.user.is_verified()`: whether this session signed in with a one-time code.
+    "django_otp.middleware.OTPMiddleware",
     "apps.common.middleware.MessageMiddleware",
+    # Staff sessions end after STAFF_SESSION_IDLE_SECONDS without a back-office request.
+    "apps.accounts.middleware.StaffIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The login throttle's refusal as 429 with Retry-After, on any login page.
     "apps.accounts.middleware.LoginThrottleMiddleware",
@@ -286,6 +295,20 @@ for _proxy in TRUSTED_PROXIES:
         ipaddress.ip_network(_proxy, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from None
+
+# Staff sign-in (docs/backoffice.md, docs/configuration.md). Required: every back-office page
+# refuses a session that did not sign in with a one-time code, and staff without an enrolled
+# authenticator cannot sign in. Not required: only staff who have one are asked for a code.
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=PRODUCTION)
+# A staff session ends after this long without a back-office request; the activity stamp is
+# written at most once a minute, so it must leave room for that.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+if STAFF_SESSION_IDLE_SECONDS < 120:
+    raise ImproperlyConfigured(
+        "STAFF_SESSION_IDLE_SECONDS must be at least 120 (the activity stamp moves once a minute)."
+    )
+# The name authenticator apps show beside the staff member's username.
+OTP_TOTP_ISSUER = env.str("STAFF_OTP_ISSUER", default="PAM back office")
 
 # The key of the identity hashes (a login's device, the marks compliance matches players by:
 # apps/common/identity.py). Keep it stable: a new key makes every stored hash unmatched, so it is

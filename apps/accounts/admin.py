@@ -2,8 +2,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import router, transaction
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.models import Brand, Currency, Player, PlayerLogin, User
+from apps.accounts.models import Brand, Currency, Player, PlayerLogin, StaffLogin, User
 from apps.accounts.signals import player_standing_changed
 from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, StaffAuditMixin, staff_page
 
@@ -107,3 +109,32 @@ class PlayerLoginAdmin(ReadOnlyAdmin):
     search_fields = ("=player__id", "player__user__username", "=address", "=device_hash")
     list_select_related = ("player__user",)
     date_hierarchy = "at"
+
+
+@admin.register(StaffLogin)
+class StaffLoginAdmin(ReadOnlyAdmin):
+    """Every back-office sign-in, failure, throttle refusal and sign-out, read-only."""
+
+    list_display = ("at", "username", "outcome", "address", "user", "user_agent")
+    list_filter = ("outcome",)
+    search_fields = ("username", "=address")
+    list_select_related = ("user",)
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+
+class StaffDeviceAdmin(ReadOnlyAdmin):
+    """Who has enrolled a one-time-code device, read-only and without its secret (the
+    authenticator's key, the recovery codes): enrolment and replacement go through
+    `manage.py enrol_staff_otp` (docs/backoffice.md). Registered before django-otp's own admins,
+    which show the key and a QR code of it, and which then find the models taken."""
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+    list_filter = ("confirmed",)
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+
+
+admin.site.register(TOTPDevice, StaffDeviceAdmin)
+admin.site.register(StaticDevice, StaffDeviceAdmin)

@@ -44,3 +44,23 @@ class KycDocumentKind(models.TextChoices):
     DRIVING_LICENCE = "driving_licence", "Driving licence"
     PROOF_OF_ADDRESS = "proof_of_address", "Proof of address"
     OTHER = "other", "Other"
+
+
+class StaffLoginOutcome(models.TextChoices):
+    """How a staff sign-in attempt, or a staff session, ended (`StaffLogin`)."""
+
+    SUCCESS = "success", "Signed in"
+    # The username or password was wrong (or the account is inactive): Django refused it.
+    BAD_PASSWORD = "bad_password", "Wrong username or password"
+    # The password was right; the one-time code or recovery code was missing, wrong or throttled.
+    BAD_OTP = "bad_otp", "Wrong one-time code"
+    # Two-factor sign-in is required and the staff member has no enrolled authenticator.
+    NO_DEVICE = "no_device", "No authenticator enrolled"
+    # The password was right, but the account is not a staff account.
+    NOT_STAFF = "not_staff", "Not a staff account"
+    # The login throttle refused the attempt before the password was checked.
+    LOCKED_OUT = "locked_out", "Locked out by the login throttle"
+    # The login throttle's store did not answer, so the attempt was refused unchecked.
+    THROTTLE_UNAVAILABLE = "throttle_unavailable", "Login throttle unavailable"
+    IDLE_LOGOUT = "idle_logout", "Signed out after inactivity"
+    LOGOUT = "logout", "Signed out"

@@ -118,3 +118,48 @@ class UnknownDocument(PamError):
     code = "NOT_FOUND"
     status = 404
     default_message = "No such document."
+
+
+# --- staff two-factor sign-in (docs/backoffice.md) ---------------------------------------------
+
+
+class OtpNotEnrolled(PamError):
+    code = "OTP_NOT_ENROLLED"
+    status = 403
+    default_message = (
+        "Two-factor sign-in is required and you have no authenticator enrolled: ask an admin to enrol "
+        "you (manage.py enrol_staff_otp)."
+    )
+
+
+class OtpRequired(PamError):
+    code = "OTP_REQUIRED"
+    status = 401
+    default_message = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+
+
+class OtpInvalid(PamError):
+    code = "OTP_INVALID"
+    status = 401
+    default_message = "That code is wrong, expired or already used."
+
+
+class OtpThrottled(PamError):
+    """Too many wrong codes in a row: django-otp makes the device wait, doubling each time."""
+
+    code = "OTP_THROTTLED"
+    status = 429
+    default_message = "Too many wrong codes; try again later."
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"Too many wrong codes; try again in {retry_after} second{'' if retry_after == 1 else 's'}.",
+            details={"retry_after": retry_after},
+        )
+
+
+class NotStaff(PamError):
+    code = "NOT_STAFF"
+    status = 422
+    default_message = "This account is not a staff account."

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
-from apps.accounts.choices import BonusState, KycDocumentKind, KycStatus, PlayerStatus
+from apps.accounts.choices import BonusState, KycDocumentKind, KycStatus, PlayerStatus, StaffLoginOutcome
 
 
 class User(AbstractUser):
@@ -187,3 +187,35 @@ class KycDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of player {self.player_id}"
+
+
+class StaffLogin(models.Model):
+    """One back-office sign-in attempt or end of a staff session: a success, each kind of failure
+    (wrong password, wrong one-time code, the login throttle's refusal), an idle sign-out and a
+    sign-out. `username` is what was typed; `user` the account it names, when one does. The
+    address is the client's as the login throttle computes it (`throttling.client_address`).
+    Append-only: written by `services.record_staff_login`, read-only in the back office."""
+
+    USER_AGENT_LENGTH = 255
+    USERNAME_LENGTH = 150
+
+    username = models.CharField(max_length=USERNAME_LENGTH, help_text="the username given, as typed")
+    # Kept when the account goes: the attempt happened; the username still says whose it was.
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff_logins", db_index=False
+    )
+    outcome = models.CharField(max_length=24, choices=StaffLoginOutcome.choices)
+    at = models.DateTimeField()
+    address = models.CharField(max_length=45, help_text="the client address, or 'unknown'")
+    user_agent = models.CharField(max_length=USER_AGENT_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="staff_login_at_idx"),
+            models.Index(fields=["user", "-at"], name="staff_login_user_idx"),
+            models.Index(fields=["address", "-at"], name="staff_login_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} of {self.username!r} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -88,6 +88,8 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # Shared identity: a player's logins and the marks that tie accounts together, read.
         "accounts.view_playerlogin",
         "compliance.view_identitymark",
+        # Staff sign-ins, failures and lockouts, read (the admins see them too).
+        "accounts.view_stafflogin",
         # Bonuses read (abuse reviews); campaigns are the admins' to change.
         "bonuses.view_campaign",
         "bonuses.view_optin",

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from django.conf import settings
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
+from django_otp.models import Device
 
 from apps.accounts.errors import NotAPlayer, UnknownBrand, UnknownDocument
 from apps.accounts.models import Brand, Currency, KycDocument, Player, User
@@ -117,3 +120,59 @@ def get_kyc_document(player_id: int, document_id: int) -> KycDocument:
     if document is None:
         raise UnknownDocument
     return document
+
+
+# --- staff sessions: two-factor sign-in and inactivity (docs/backoffice.md) -----------------------
+
+# The session's last back-office activity, in whole seconds since the epoch.
+STAFF_SEEN_AT_SESSION_KEY = "pam_staff_seen_at"
+# The stamp moves at most this often, so a burst of back-office requests writes the session once.
+STAFF_ACTIVITY_STAMP_SECONDS = 60
+
+
+def staff_has_device(user: User) -> bool:
+    """Whether the staff member has a confirmed one-time-code device (authenticator or recovery
+    codes): then they are asked for a code at every sign-in, required or not."""
+    return user_has_device(user, confirmed=True)
+
+
+def staff_must_give_code(user: User) -> bool:
+    """Whether signing `user` in takes a one-time code: always when two-factor sign-in is
+    required (STAFF_2FA_REQUIRED), otherwise when they have a confirmed device."""
+    return settings.STAFF_2FA_REQUIRED or staff_has_device(user)
+
+
+def request_passes_two_factor(request) -> bool:
+    """Whether the request's session satisfies the back office's two-factor rule: always when it
+    is not required (who has a device gave a code at sign-in, `staff_must_give_code`); when
+    required, only a session signed in with a code (`OTPMiddleware`'s `is_verified`)."""
+    if not settings.STAFF_2FA_REQUIRED:
+        return True
+    is_verified = getattr(request.user, "is_verified", None)
+    return is_verified is not None and is_verified()
+
+
+def staff_session_idle(session, now: float | None = None) -> bool:
+    """Whether a staff session's last back-office activity is older than
+    STAFF_SESSION_IDLE_SECONDS. A session without a stamp (one that predates it) is not: the next
+    request stamps it."""
+    seen_at = session.get(STAFF_SEEN_AT_SESSION_KEY)
+    if seen_at is None:
+        return False
+    now = time.time() if now is None else now
+    return now - seen_at > settings.STAFF_SESSION_IDLE_SECONDS
+
+
+def staff_socket_refusal(user: User, session) -> str | None:
+    """Why a staff member's session may not open the back office's socket, or None: "idle" (the
+    session is past STAFF_SESSION_IDLE_SECONDS) or "unverified" (two-factor sign-in is required
+    and the session did not sign in with a code of one of the user's confirmed devices). The
+    socket has no `OTPMiddleware`, so the session's device is read here."""
+    if staff_session_idle(session):
+        return "idle"
+    if settings.STAFF_2FA_REQUIRED:
+        persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+        device = Device.from_persistent_id(persistent_id) if persistent_id else None
+        if device is None or device.user_id != user.pk or not device.confirmed:
+            return "unverified"
+    return None

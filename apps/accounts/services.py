@@ -3,6 +3,7 @@ two fields of the player row that player protection keeps there for the money pa
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -17,10 +18,22 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp import device_classes
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts import device, errors, locks, selectors, throttling
-from apps.accounts.choices import KycDocumentKind, KycStatus, StaffRole
-from apps.accounts.models import KYC_DOCUMENT_TYPES, AuthToken, Brand, KycDocument, Player, PlayerLogin, User
+from apps.accounts.choices import KycDocumentKind, KycStatus, StaffLoginOutcome, StaffRole
+from apps.accounts.models import (
+    KYC_DOCUMENT_TYPES,
+    AuthToken,
+    Brand,
+    KycDocument,
+    Player,
+    PlayerLogin,
+    StaffLogin,
+    User,
+)
 from apps.accounts.signals import player_logged_in, player_registered, player_standing_changed
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
@@ -33,6 +46,9 @@ SANDBOX_BRAND = "sandbox"
 TOKEN_PREFIX = "pam_"  # noqa: S105
 PLAYER_KYC = "player.kyc"  # the staff action of a KYC decision
 KYC_DOCUMENT_UPLOAD = "kyc.document_upload"  # the staff action of a KYC document stored
+STAFF_OTP_ENROL = "staff.otp_enrol"  # the staff action of a staff member's (re-)enrolment
+# Recovery codes given at each enrolment, each good for one sign-in.
+RECOVERY_CODE_COUNT = 10
 
 
 @dataclass(frozen=True)
@@ -378,3 +394,105 @@ def move_reality_check_due(*, player_id: int, seen: dt.datetime, due_at: dt.date
     of several callers that saw the same due time (bets, sockets, a re-delivered event), exactly
     one moves it, and that one gets True."""
     return Player.objects.filter(pk=player_id, reality_check_due_at=seen).update(reality_check_due_at=due_at) == 1
+
+
+# --- staff sign-in: the record of each attempt, one-time codes, enrolment (docs/backoffice.md) ----
+
+
+def record_staff_login(
+    *, request: HttpRequest | None, outcome: StaffLoginOutcome, username: str, user: User | None = None
+) -> StaffLogin:
+    """One `StaffLogin`: the outcome of a back-office sign-in attempt, or the end of a staff
+    session, with the client address as the login throttle computes it and the user agent."""
+    return StaffLogin.objects.create(
+        username=username[: StaffLogin.USERNAME_LENGTH],
+        user=user if user is not None and user.pk is not None else None,
+        outcome=outcome,
+        at=timezone.now(),
+        address=throttling.client_address(request) if request is not None else "unknown",
+        user_agent=request.headers.get("User-Agent", "")[: StaffLogin.USER_AGENT_LENGTH] if request is not None else "",
+    )
+
+
+def check_staff_otp(*, user: User, token: str):
+    """The confirmed device of `user` that accepts `token`: a code of their authenticator (digits)
+    or one of their recovery codes (letters and digits), which is used up. Raises OtpRequired
+    (no code), OtpThrottled (django-otp makes the devices wait after wrong codes, doubling each
+    time) or OtpInvalid.
+
+    Only the device the code's shape names is tried, so a mistyped authenticator code does not
+    also count against the recovery codes. The devices are locked while checked: the same code
+    sent twice at once signs in once (a TOTP code is refused once used; a recovery code is
+    deleted)."""
+    token = "".join(token.split()).lower()
+    if not token:
+        raise errors.OtpRequired
+    model = TOTPDevice if token.isdigit() else StaticDevice
+    verified, locked_until = None, None
+    # The wrong code's throttle count must commit, so the refusal is raised after the block.
+    with transaction.atomic():
+        for device in model.objects.devices_for_user(user, confirmed=True).select_for_update():
+            allowed, info = device.verify_is_allowed()
+            if not allowed:
+                locked_until = max(filter(None, (locked_until, (info or {}).get("locked_until"))), default=None)
+                continue
+            if device.verify_token(token):
+                verified = device
+                break
+    if verified is not None:
+        return verified
+    if locked_until is not None:
+        raise errors.OtpThrottled(retry_after=max(1, int((locked_until - timezone.now()).total_seconds() + 0.999)))
+    raise errors.OtpInvalid
+
+
+@dataclass(frozen=True)
+class StaffEnrolment:
+    """What a staff member's enrolment gives them, shown once: the authenticator's device (its
+    `config_url` is the otpauth:// URI) and the recovery codes."""
+
+    device: TOTPDevice
+    recovery_codes: list[str]
+
+    @property
+    def secret(self) -> str:
+        """The authenticator's secret in base32, for apps that cannot read the URI."""
+        return base64.b32encode(self.device.bin_key).decode()
+
+
+def enrol_staff_otp(*, user: User, acting_user: User | None = None) -> StaffEnrolment:
+    """Give the staff member a new authenticator (TOTP) device and RECOVERY_CODE_COUNT new
+    recovery codes, replacing every device they had (a lost phone, used-up codes): one transaction
+    with its staff action (`staff.otp_enrol`; `acting_user` None: a management command). Sessions
+    signed in with a replaced device stop passing the two-factor rule. The devices are confirmed
+    at once: the secret is handed to the staff member by whoever enrols them."""
+    if not user.is_staff:
+        raise errors.NotStaff
+    with transaction.atomic():
+        replaced = []
+        for model in device_classes():
+            devices = model.objects.filter(user=user)
+            replaced += [f"{device.persistent_id} {device.name}" for device in devices]
+            devices.delete()
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        recovery = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+        codes = _new_recovery_codes()
+        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
+        staff_trail.record_staff_action(
+            actor=acting_user, action=STAFF_OTP_ENROL, target=user, before={"devices": sorted(replaced)},
+            after={"devices": [f"{device.persistent_id} {device.name}", f"{recovery.persistent_id} {recovery.name}"],
+                   "recovery_codes": len(codes)},
+            reason="re-enrolment: devices replaced" if replaced else "enrolment",
+        )  # fmt: skip
+    return StaffEnrolment(device=device, recovery_codes=codes)
+
+
+def _new_recovery_codes() -> list[str]:
+    """RECOVERY_CODE_COUNT distinct codes, each with a letter: a code of digits only would be read
+    as an authenticator code (`check_staff_otp`)."""
+    codes: list[str] = []
+    while len(codes) < RECOVERY_CODE_COUNT:
+        code = StaticToken.random_token()
+        if not code.isdigit() and code not in codes:
+            codes.append(code)
+    return codes

@@ -17,10 +17,19 @@ class BackOfficeSite(admin.AdminSite):
 
     @property
     def login_form(self):
-        # The login throttle's refusal says when to try again (apps/accounts/throttling.py).
+        # The login throttle's refusal says when to try again (apps/accounts/throttling.py); the
+        # one-time code is asked for with the password (docs/backoffice.md).
         from apps.accounts.forms import StaffLoginForm
 
         return StaffLoginForm
+
+    def has_permission(self, request) -> bool:
+        """Staff, and, when two-factor sign-in is required (STAFF_2FA_REQUIRED), only a session
+        that signed in with a one-time code: every page of the site (`admin_view`) and its login
+        page's redirect ask this."""
+        from apps.accounts import selectors
+
+        return super().has_permission(request) and selectors.request_passes_two_factor(request)
 
     def get_urls(self):
         from apps.backoffice import views

@@ -386,6 +386,11 @@ class BackofficeFeedConsumer(_BackplaneMember):
             return await self._refuse(NOT_AUTHENTICATED)
         if not (user.is_staff and await database_sync_to_async(user.has_perm)("wallet.view_transaction")):
             return await self._refuse(NOT_ALLOWED)
+        # As the back office's pages would: an idle-expired session, or one without a one-time
+        # code where two-factor sign-in is required, must sign in again (docs/backoffice.md).
+        session = self.scope.get("session")
+        if session is None or await database_sync_to_async(accounts.staff_socket_refusal)(user, session):
+            return await self._refuse(NOT_AUTHENTICATED)
         self.sees_alerts = await database_sync_to_async(user.has_perm)("compliance.view_alert")
         self.groups_to_join = [BACKOFFICE_FEED]
         self._listen()

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_player_bonus_state'),
+        ('accounts', '0008_staff_logins'),
     ]
 
     operations = [

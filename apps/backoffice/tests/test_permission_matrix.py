@@ -125,6 +125,8 @@ def _build_world() -> SimpleNamespace:
     case = cases.open_case(alerts=[an_alert(player)], acting_user=officer)
     attachment = cases.attach(case=case, file=SimpleUploadedFile("note.txt", b"evidence", content_type="text/plain"),
                               acting_user=officer)  # fmt: skip
+    # A staff member with an authenticator and recovery codes (the devices' read-only pages).
+    accounts.enrol_staff_otp(user=make_staff(StaffRole.SUPPORT))
     # An adjustment above the threshold waits for a second person: the queue has one.
     wallet.request_adjustment(player_id=player.pk, amount=1_000_000, reason_code="goodwill", reason="matrix",
                               acting_user=make_staff(StaffRole.FINANCE), idempotency_key="matrix-world")  # fmt: skip

@@ -38,6 +38,7 @@ def test_seed_demo_is_idempotent_and_prints_working_logins(settings, tmp_path, c
     assert sorted(Player.objects.values_list("user__username", flat=True)) == ["alice", "bob", "carol"]
     assert User.objects.get(username="alice").check_password(logins["alice"])
     assert logins["demo-games-secret"] not in printed
+    assert "python manage.py enrol_staff_otp USERNAME" in printed  # how a demo staff member gets a code
     assert Provider.objects.get(code="demo-games").enabled
 
 

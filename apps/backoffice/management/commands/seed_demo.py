@@ -126,6 +126,11 @@ class Command(BaseCommand):
         self.stdout.write("Back office (staff):")
         for role in StaffRole:
             self.stdout.write(f"  {role.value:<11} password {logins[role.value]}")
+        # The demo staff have no authenticator, so `make run` stays one command; one is a command away.
+        self.stdout.write(
+            "  (no one-time code needed until enrolled: `python manage.py enrol_staff_otp USERNAME` gives an "
+            "authenticator and recovery codes; docs/backoffice.md)"
+        )
         self.stdout.write("Players:")
         for username, *_ in DEMO_PLAYERS:
             self.stdout.write(f"  {username:<11} password {logins[username]}")
