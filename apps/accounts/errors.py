@@ -88,3 +88,9 @@ class NotAPlayer(PamError):
     code = "NOT_A_PLAYER"
     status = 403
     default_message = "This account has no player profile."
+
+
+class InvalidNote(PamError):
+    code = "INVALID_NOTE"
+    status = 422
+    default_message = "A note needs some text, at most 4000 characters."

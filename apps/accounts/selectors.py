@@ -8,7 +8,7 @@ import time
 from django.utils import timezone
 
 from apps.accounts.errors import NotAPlayer, UnknownBrand
-from apps.accounts.models import Brand, Currency, Player, User
+from apps.accounts.models import Brand, Currency, Player, PlayerLogin, PlayerNote, User
 from apps.common.tokens import hash_token
 
 
@@ -81,6 +81,16 @@ def get_brand(code: str) -> Brand:
     return brand
 
 
+def brand_codes() -> dict[int, str]:
+    """Every brand's code by its primary key (a handful of rows)."""
+    return dict(Brand.objects.values_list("pk", "code"))
+
+
+def get_player_brand_and_currency(player_id: int | str) -> tuple[str, str] | None:
+    """The player's brand code and currency, as committed; None for no such player."""
+    return Player.objects.filter(pk=player_id).values_list("brand__code", "currency_id").first()
+
+
 def list_active_currencies() -> list[Currency]:
     """The currencies a player may open a wallet in, by code."""
     return list(Currency.objects.filter(is_active=True).order_by("code"))
@@ -104,3 +114,18 @@ def is_known_currency(code: str) -> bool:
         codes = frozenset(Currency.objects.filter(is_active=True).values_list("code", flat=True))
         _known_currencies = (now, codes)
     return code in codes
+
+
+# --- the back office's player 360 page ---------------------------------------------------------
+
+
+def list_player_logins(player_id: int, limit: int = 20) -> list[PlayerLogin]:
+    """The player's latest logins, newest first (the (player, -at) index)."""
+    return list(PlayerLogin.objects.filter(player_id=player_id).order_by("-at", "-pk")[:limit])
+
+
+def list_player_notes(player_id: int, limit: int = 50) -> list[PlayerNote]:
+    """The staff notes on the player, newest first, with their authors."""
+    return list(
+        PlayerNote.objects.filter(player_id=player_id).select_related("author").order_by("-created_at", "-pk")[:limit]
+    )

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.accounts import device, errors, locks, selectors, throttling
 from apps.accounts.choices import StaffRole
-from apps.accounts.models import AuthToken, Brand, Player, PlayerLogin, User
+from apps.accounts.models import AuthToken, Brand, Player, PlayerLogin, PlayerNote, User
 from apps.accounts.signals import player_logged_in, player_registered, player_standing_changed
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
@@ -30,6 +30,7 @@ SANDBOX_BRAND = "sandbox"
 # Marks a leaked player API token as ours (greppable in logs and code scanners); not a secret.
 TOKEN_PREFIX = "pam_"  # noqa: S105
 PLAYER_KYC = "player.kyc"  # the staff action of a KYC decision
+PLAYER_NOTE = "player.note"  # the staff action of a note added on the player 360 page
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,23 @@ def set_kyc_status(*, player_id: int, kyc_status: str, reason: str, acting_user:
             before={"kyc_status": before}, after={"kyc_status": kyc_status}, reason=reason,
         )  # fmt: skip
         player_standing_changed.send(sender=Player, player_id=player_id, changed=frozenset({"kyc_status"}))
+
+
+def add_player_note(*, player_id: int, author: User, text: str) -> PlayerNote:
+    """A staff member's note on a player, with its staff action (`player.note`), in one
+    transaction. Notes are never changed: a correction is another note. Raises InvalidNote for
+    empty text or text over PlayerNote.MAX_LENGTH."""
+    text = text.strip()
+    if not text or len(text) > PlayerNote.MAX_LENGTH:
+        raise errors.InvalidNote
+    with transaction.atomic():
+        note = PlayerNote.objects.create(
+            player=Player.objects.get(pk=player_id), author=author, text=text, created_at=timezone.now()
+        )
+        staff_trail.record_staff_action(
+            actor=author, action=PLAYER_NOTE, target=note, after={"player_id": player_id, "text": text}
+        )
+    return note
 
 
 # --- the player row's player-protection fields ------------------------------------------------------

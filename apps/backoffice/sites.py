@@ -1,5 +1,5 @@
 """The back office's admin site: Django's admin, with PAM's titles, the staff login form and the
-back office's own pages (the live feed) under `/backoffice/`.
+back office's own pages (the live feed, the player 360) under `/backoffice/`.
 
 It replaces Django's default site (`BackOfficeAdminConfig.default_site`), so every app's
 `admin.site.register` lands here without knowing about it."""
@@ -23,9 +23,10 @@ class BackOfficeSite(admin.AdminSite):
         return StaffLoginForm
 
     def get_urls(self):
-        from apps.backoffice import views
+        from apps.backoffice import player360, views
 
         return [
             path("live/", self.admin_view(views.live_feed), name="live_feed"),
+            path("players/<int:player_id>/", self.admin_view(player360.player_360), name="player_360"),
             *super().get_urls(),
         ]

@@ -133,7 +133,7 @@ def parse_query(query_string: bytes, allowed: frozenset[str]) -> Subscription:
     """The subscription given in the socket's URL (`?player_id=…&types=bet,deposit&brand=…&
     min_amount=…`), applied before the socket joins the feed: a page that shows one player never
     receives another's frame, not even before its first `subscribe`."""
-    query = {key: values[-1] for key, values in parse_qs(query_string.decode("latin-1")).items()}
+    query = {k: v[-1] for k, v in parse_qs(query_string.decode("latin-1"), keep_blank_values=True).items()}
     content: dict = {}
     if "types" in query:
         content["types"] = [t for t in query["types"].split(",") if t]
