@@ -7,6 +7,8 @@ Other apps never call the real-time app: it subscribes to their signals here."""
 
 from __future__ import annotations
 
+import time
+
 from django.dispatch import receiver
 
 from apps.accounts import selectors as accounts
@@ -36,21 +38,22 @@ def push_wallet_updated(sender, event_id: int | None = None, **event) -> None:
     )
 
 
-# Brand codes by primary key, per process: a bet's frame names its brand without a query. A brand
-# is added rarely and its code never reused; a key not seen yet reloads the table once.
-_brand_codes: dict[int, str] = {}
+# Brand codes by primary key, per process: a bet's frame names its brand without a query. Read
+# again after a minute (an admin may rename a brand) or for a brand not seen yet (a new one).
+_BRAND_CODES_TTL_SECONDS = 60.0
+_brand_codes: tuple[float, dict[int, str]] = (float("-inf"), {})
 
 
 def _brand_code(event: dict) -> str | None:
+    global _brand_codes
     brand_id = event.get("brand_id")
     if brand_id is None:  # an event recorded before it carried the brand (the outbox sweeper's)
         found = accounts.get_player_brand_and_currency(event["player_id"])
         return found[0] if found else None
-    code = _brand_codes.get(brand_id)
-    if code is None:
-        _brand_codes.update(accounts.brand_codes())
-        code = _brand_codes.get(brand_id)
-    return code
+    loaded_at, codes = _brand_codes
+    if brand_id not in codes or time.monotonic() - loaded_at > _BRAND_CODES_TTL_SECONDS:
+        _brand_codes = loaded_at, codes = time.monotonic(), accounts.brand_codes()
+    return codes.get(brand_id)
 
 
 def _push_to_feed(frame: dict) -> None:

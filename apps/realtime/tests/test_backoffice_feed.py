@@ -186,3 +186,15 @@ def test_a_payout_has_no_size_so_a_size_filter_never_hides_it():
     subscription = feed.Subscription(types=frozenset({"withdrawal"}), min_amount=1_000)
     assert subscription.wants({"event": "withdrawal", "amount": None})
     assert not subscription.wants({"event": "withdrawal", "amount": 999})
+
+
+def test_a_renamed_brand_shows_under_its_new_code_once_the_cache_expires(monkeypatch):
+    from apps.accounts.models import Brand
+    from apps.realtime import receivers
+
+    player = funded_player(0, brand="renamed")
+    assert receivers._brand_code({"player_id": str(player.pk), "brand_id": player.brand_id}) == "renamed"
+    Brand.objects.filter(pk=player.brand_id).update(code="renamed-2")
+    monkeypatch.setattr(receivers, "_BRAND_CODES_TTL_SECONDS", 0.0)
+    assert receivers._brand_code({"player_id": str(player.pk), "brand_id": player.brand_id}) == "renamed-2"
+    assert receivers._brand_code({"player_id": str(player.pk)}) == "renamed-2"  # an event from before brand_id
