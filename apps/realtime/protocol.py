@@ -100,6 +100,20 @@ def player_excluded(event: dict, brand: str | None) -> dict:
     }
 
 
+def withdrawal_approved(event: dict, brand: str | None) -> dict:
+    """From payments' `withdrawal_approved` payload: staff approved a withdrawal in the queue."""
+    return {
+        "type": "withdrawal.approved",
+        "event": "withdrawal",
+        "player_id": event["player_id"],
+        "brand": brand,
+        "withdrawal_id": event["withdrawal_id"],
+        "amount": event["amount"],
+        "currency": event["currency"],
+        "approved_at": event["approved_at"],
+    }
+
+
 def alert(event: dict, brand: str | None = None) -> dict:
     """From compliance's `alert_raised` payload: an alert of a behaviour rule, for the back office
     (a game's RTP drift has no player, hence no brand)."""

@@ -1,6 +1,6 @@
 """Domain events become frames: wallet events for the player and for the back-office feed,
 compliance events as notices to the player (and closed sockets when they may no longer play),
-behaviour-rule alerts, limit changes and exclusions to the back-office feed (feed.py decides
+behaviour-rule alerts, limit changes, exclusions and withdrawal approvals to the back-office feed (feed.py decides
 which staff get which), a bonus's grant as a notice to the player.
 
 Other apps never call the real-time app: it subscribes to their signals here."""
@@ -14,6 +14,7 @@ from django.dispatch import receiver
 from apps.accounts import selectors as accounts
 from apps.bonuses import signals as bonuses
 from apps.compliance import signals as compliance
+from apps.payments import signals as payments
 from apps.realtime import feed, protocol, services
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.push import push
@@ -67,6 +68,14 @@ def push_limit_changed(sender, event_id: int | None = None, **event) -> None:
     same change twice on a live page, which is harmless: no receipt."""
     brand, currency = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
     _push_to_feed(protocol.limit_changed(event, brand, currency))
+
+
+@receiver(payments.withdrawal_approved, dispatch_uid="realtime.push_withdrawal_approved")
+def push_withdrawal_approved(sender, event_id: int | None = None, **event) -> None:
+    """After commit: a `withdrawal.approved` frame to the back-office feed (staff who may read
+    withdrawals). No receipt, as for a limit."""
+    brand, _ = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
+    _push_to_feed(protocol.withdrawal_approved(event, brand))
 
 
 @receiver(compliance.player_excluded, dispatch_uid="realtime.push_player_excluded")

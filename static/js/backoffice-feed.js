@@ -1,7 +1,7 @@
 // The back office's live operations feed: rows for every frame of /ws/backoffice/ that the server
 // lets through (the staff member's role decides the types; the form's filters, sent as a
 // `subscribe` message, narrow them further without a reload). Money movements (`wallet.updated`,
-// withdrawals included) go to #feed, alerts to #alerts, limit changes and exclusions to #protection.
+// withdrawals included) and withdrawal approvals go to #feed, alerts to #alerts, limit changes and exclusions to #protection.
 
 import { asQuery, cell, formatMoney, openBackofficeSocket, shortTime } from "./backoffice-socket.js";
 
@@ -39,6 +39,25 @@ function addRow(frame) {
     cell(String(frame.version)),
     cell(tx.game_id || ""),
     cell(tx.id),
+    cell(frame.brand || ""),
+  );
+  prepend(body, row);
+}
+
+// Staff approved a withdrawal in the queue: no money moved, so no balance or version.
+function addApproval(frame) {
+  const row = document.createElement("tr");
+  row.dataset.withdrawalId = frame.withdrawal_id;
+  row.dataset.event = frame.event;
+  row.append(
+    cell(shortTime(frame.approved_at)),
+    cell(frame.player_id),
+    cell("withdrawal approved"),
+    cell(money(frame.amount, frame.currency)),
+    cell(""),
+    cell(""),
+    cell(""),
+    cell(frame.withdrawal_id),
     cell(frame.brand || ""),
   );
   prepend(body, row);
@@ -111,6 +130,7 @@ const socket = openBackofficeSocket({
   onStatus: setStatus,
   onFrame(frame) {
     if (frame.type === "wallet.updated") addRow(frame);
+    else if (frame.type === "withdrawal.approved") addApproval(frame);
     else if (frame.type === "alert") addAlert(frame);
     else if (frame.type === "limit.changed" || frame.type === "player.excluded") addProtection(frame);
     else if (frame.type === "subscribed") appliedEl.textContent = describe(frame);

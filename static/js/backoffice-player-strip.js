@@ -18,6 +18,8 @@ function describe(frame) {
       const tx = frame.transaction;
       return [tx.created_at, `${tx.kind} ${money(tx.amount, frame.currency)}, balance ${money(frame.balance, frame.currency)}`];
     }
+    case "withdrawal.approved":
+      return [frame.approved_at, `withdrawal ${frame.withdrawal_id} of ${money(frame.amount, frame.currency)} approved`];
     case "alert":
       return [frame.created_at, `alert ${frame.rule} (${frame.severity}): ${frame.value} / ${frame.threshold}`];
     case "limit.changed":

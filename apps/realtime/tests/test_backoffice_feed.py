@@ -198,3 +198,30 @@ def test_a_renamed_brand_shows_under_its_new_code_once_the_cache_expires(monkeyp
     monkeypatch.setattr(receivers, "_BRAND_CODES_TTL_SECONDS", 0.0)
     assert receivers._brand_code({"player_id": str(player.pk), "brand_id": player.brand_id}) == "renamed-2"
     assert receivers._brand_code({"player_id": str(player.pk)}) == "renamed-2"  # an event from before brand_id
+
+
+async def test_a_withdrawal_approval_reaches_staff_who_may_read_withdrawals_only():
+    from apps.payments import services as payments
+    from apps.payments.tests.factories import a_provider, request_withdrawal, verified_player
+
+    finance, compliance_socket = await staff_socket(StaffRole.FINANCE), await staff_socket(StaffRole.COMPLIANCE)
+
+    @database_sync_to_async
+    def approved_withdrawal():
+        a_provider()
+        player = verified_player(500_000)
+        waiting = request_withdrawal(player, 200_000)  # above the brand's auto-approval: in the queue
+        payments.approve_withdrawal(withdrawal_id=waiting.pk, acting_user=make_staff(StaffRole.FINANCE))
+        return player, waiting
+
+    player, waiting = await approved_withdrawal()
+
+    frames = [f for f in await drain(finance) if f["type"] == "withdrawal.approved"]
+    assert frames == [{
+        "type": "withdrawal.approved", "event": "withdrawal", "player_id": str(player.pk), "brand": "acme",
+        "withdrawal_id": waiting.public_id, "amount": 200_000, "currency": "EUR",
+        "approved_at": frames[0]["approved_at"],
+    }]  # fmt: skip
+    assert "withdrawal" not in {f["event"] for f in await drain(compliance_socket)}
+    await finance.disconnect()
+    await compliance_socket.disconnect()
