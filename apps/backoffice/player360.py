@@ -2,8 +2,10 @@
 one player on one page, each section read through the owning app's selectors and shown only to
 staff whose role may view that app's model, and the live strip of the player's events.
 
-The page only reads, but for one write: a staff note, through accounts' `add_player_note` (which
-records the staff action). Sections are listed in SECTIONS with the permission each needs, so what
+The page only reads, but for two writes, each through a service that records its staff action: a
+staff note (accounts' `add_player_note`), and a change of the account's standing with a reason
+(compliance's lock, freeze and re-open, for staff who may change players, as the player list's
+actions). Sections are listed in SECTIONS with the permission each needs, so what
 a role sees of a player is decided in one table (the tests check it role by role).
 """
 
@@ -22,6 +24,7 @@ from apps.bonuses import selectors as bonuses
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
 from apps.compliance import selectors as compliance
+from apps.compliance import services as compliance_services
 from apps.payments import selectors as payments
 from apps.realtime import selectors as realtime
 from apps.wallet import selectors as wallet
@@ -43,6 +46,13 @@ SECTIONS: dict[str, str] = {
     "logins": "accounts.view_playerlogin",
 }
 ADD_NOTE = "accounts.add_playernote"
+CHANGE_STANDING = "accounts.change_player"
+# The standing form's buttons: what each does, through compliance's services.
+STANDING_CHANGES = {
+    "lock": compliance_services.lock_account_by_staff,
+    "freeze": compliance_services.freeze_account_by_staff,
+    "reopen": compliance_services.reopen_account,
+}
 
 
 def kyc_documents(player: Player) -> list | None:
@@ -83,6 +93,8 @@ def player_360(request, player_id: int):
     except Player.DoesNotExist:
         raise Http404("No such player.") from None
     if request.method == "POST":
+        if "standing" in request.POST:
+            return _change_standing(request, player)
         return _add_note(request, player)
     cursor = request.GET.get("before") or None
     readers = _readers(player, cursor)
@@ -93,6 +105,7 @@ def player_360(request, player_id: int):
         "player": player,
         "sections": sections,
         "may_add_note": request.user.has_perm(ADD_NOTE),
+        "may_change_standing": request.user.has_perm(CHANGE_STANDING),
         "feed_events": realtime.feed_event_types_for(request.user),
         "exponents": {code: exponent for code, (_, exponent) in ISO_4217.items()},
         "cursor": cursor,
@@ -110,3 +123,19 @@ def _add_note(request, player: Player):
     else:
         messages.success(request, "Note added.")
     return HttpResponseRedirect(reverse("admin:player_360", args=[player.pk]) + "#notes")
+
+
+def _change_standing(request, player: Player):
+    if not request.user.has_perm(CHANGE_STANDING):
+        raise PermissionDenied
+    change = STANDING_CHANGES.get(request.POST["standing"])
+    if change is None:
+        messages.error(request, "Unknown change of standing.")
+    else:
+        try:
+            change(player=player, acting_user=request.user, reason=request.POST.get("reason", ""))
+        except PamError as exc:
+            messages.error(request, f"{exc.message} ({exc.code})")
+        else:
+            messages.success(request, f"Account {player.pk}: {request.POST['standing']} done.")
+    return HttpResponseRedirect(reverse("admin:player_360", args=[player.pk]))

@@ -197,3 +197,27 @@ def test_transactions_come_a_slice_at_a_time_by_keyset_without_a_count(client):
     assert html.count('<tr data-transaction-id="') == wallet.STAFF_PAGE_SIZE
     older_html = page_of(client, StaffRole.SUPPORT, player, before=older)
     assert older_html.count('<tr data-transaction-id="') == len(versions) - wallet.STAFF_PAGE_SIZE
+
+
+def test_compliance_freezes_the_account_from_the_page_with_a_reason_through_the_service(client):
+    player = verified_player(cash=1_000)
+    officer = make_staff(StaffRole.COMPLIANCE)
+    client.force_login(officer)
+    assert 'id="standing"' in client.get(f"/backoffice/players/{player.pk}/").content.decode()
+
+    refused = client.post(f"/backoffice/players/{player.pk}/", {"standing": "freeze", "reason": " "}, follow=True)
+    assert "INVALID_STANDING_CHANGE" in refused.content.decode()
+    response = client.post(f"/backoffice/players/{player.pk}/", {"standing": "freeze", "reason": "chargeback"})
+
+    assert response.status_code == 302
+    player.refresh_from_db()
+    assert player.status == "frozen"
+    action = StaffAction.objects.filter(action="account.freeze").latest("pk")
+    assert (action.actor, action.reason, action.target_id) == (officer, "chargeback", str(player.pk))
+
+
+def test_support_may_not_change_the_standing(client):
+    player = verified_player(cash=1_000)
+    client.force_login(make_staff(StaffRole.SUPPORT))
+    assert 'id="standing"' not in client.get(f"/backoffice/players/{player.pk}/").content.decode()
+    assert client.post(f"/backoffice/players/{player.pk}/", {"standing": "lock", "reason": "x"}).status_code == 403
