@@ -412,7 +412,10 @@ def list_recent_transactions(
     version, _, pk = (cursor or "").partition(".")
     if version.isdigit() and pk.isdigit():
         version, pk = int(version), int(pk)
-        transactions = transactions.filter(Q(wallet_version__lt=version) | Q(wallet_version=version, pk__lt=pk))
+        # The `lte` bounds the index range; the OR breaks ties between movements of one version.
+        transactions = transactions.filter(wallet_version__lte=version).filter(
+            Q(wallet_version__lt=version) | Q(wallet_version=version, pk__lt=pk)
+        )
     found = list(transactions.order_by("-wallet_version", "-pk")[: page_size + 1])
     more = len(found) > page_size
     found = found[:page_size]

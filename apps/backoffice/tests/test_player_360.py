@@ -192,6 +192,15 @@ def test_transactions_come_a_slice_at_a_time_by_keyset_without_a_count(client):
     assert len(versions) == len(set(versions))
     assert len(versions) == 1 + 31  # the funding and the bets
 
+    # A deep page is a range on the (player, wallet_version) index, not a scan from the newest.
+    with connection.cursor() as cursor_, CaptureQueriesContext(connection) as queries:
+        cursor_.execute("SET LOCAL enable_seqscan = off")  # a tiny test table would be scanned anyway
+        wallet.list_recent_transactions(player.pk, cursor=cursor)
+        cursor_.execute("EXPLAIN " + queries[-1]["sql"])
+        plan = "\n".join(row[0] for row in cursor_.fetchall())
+    assert "transaction_player_version_idx" in plan
+    assert re.search(r"Index Cond: \(\(player_id = \d+\) AND \(wallet_version <= \d+\)\)", plan), plan
+
     html = page_of(client, StaffRole.SUPPORT, player)
     older = re.search(r'id="older-transactions" href="\?before=([^"#]+)#transactions"', html).group(1)
     assert html.count('<tr data-transaction-id="') == wallet.STAFF_PAGE_SIZE
