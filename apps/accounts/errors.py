@@ -163,3 +163,9 @@ class NotStaff(PamError):
     code = "NOT_STAFF"
     status = 422
     default_message = "This account is not a staff account."
+
+
+class InvalidNote(PamError):
+    code = "INVALID_NOTE"
+    status = 422
+    default_message = "A note needs some text, at most 4000 characters."

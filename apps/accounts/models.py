@@ -219,3 +219,24 @@ class StaffLogin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} of {self.username!r} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PlayerNote(models.Model):
+    """A staff member's note on a player (the player 360 page): who wrote what, when. Append-only
+    (on PostgreSQL a trigger refuses UPDATE and DELETE): a note is corrected by another note.
+    Written only through `services.add_player_note`, which records the staff action."""
+
+    MAX_LENGTH = 4000
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["player", "-created_at"], name="player_note_player_idx")]
+        constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="player_note_text_not_empty")]
+
+    def __str__(self) -> str:
+        return f"note on player {self.player_id} by {self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -36,6 +36,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "payments.view_withdrawal",
         # Login history, for "was that me?" questions.
         "accounts.view_playerlogin",
+        # Staff notes on the player 360 page: read and added, never changed.
+        "accounts.view_playernote",
+        "accounts.add_playernote",
         # Bonuses read, for "where is my bonus?" questions; campaigns are the admins' to change.
         "bonuses.view_campaign",
         "bonuses.view_optin",
@@ -87,6 +90,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "accounts.decide_kyc",
         # Shared identity: a player's logins and the marks that tie accounts together, read.
         "accounts.view_playerlogin",
+        # Staff notes on the player 360 page: read and added, never changed.
+        "accounts.view_playernote",
+        "accounts.add_playernote",
         "compliance.view_identitymark",
         # Staff sign-ins, failures and lockouts, read (the admins see them too).
         "accounts.view_stafflogin",

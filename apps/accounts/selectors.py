@@ -11,7 +11,7 @@ from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp.models import Device
 
 from apps.accounts.errors import NotAPlayer, UnknownBrand, UnknownDocument
-from apps.accounts.models import Brand, Currency, KycDocument, Player, User
+from apps.accounts.models import Brand, Currency, KycDocument, Player, PlayerLogin, PlayerNote, User
 from apps.common.tokens import hash_token
 
 
@@ -82,6 +82,16 @@ def get_brand(code: str) -> Brand:
     if brand is None:
         raise UnknownBrand
     return brand
+
+
+def brand_codes() -> dict[int, str]:
+    """Every brand's code by its primary key (a handful of rows)."""
+    return dict(Brand.objects.values_list("pk", "code"))
+
+
+def get_player_brand_and_currency(player_id: int | str) -> tuple[str, str] | None:
+    """The player's brand code and currency, as committed; None for no such player."""
+    return Player.objects.filter(pk=player_id).values_list("brand__code", "currency_id").first()
 
 
 def list_active_currencies() -> list[Currency]:
@@ -176,3 +186,18 @@ def staff_socket_refusal(user: User, session) -> str | None:
         if device is None or device.user_id != user.pk or not device.confirmed:
             return "unverified"
     return None
+
+
+# --- the back office's player 360 page ---------------------------------------------------------
+
+
+def list_player_logins(player_id: int, limit: int = 20) -> list[PlayerLogin]:
+    """The player's latest logins, newest first (the (player, -at) index)."""
+    return list(PlayerLogin.objects.filter(player_id=player_id).order_by("-at", "-pk")[:limit])
+
+
+def list_player_notes(player_id: int, limit: int = 50) -> list[PlayerNote]:
+    """The staff notes on the player, newest first, with their authors."""
+    return list(
+        PlayerNote.objects.filter(player_id=player_id).select_related("author").order_by("-created_at", "-pk")[:limit]
+    )

@@ -31,6 +31,7 @@ from apps.accounts.models import (
     KycDocument,
     Player,
     PlayerLogin,
+    PlayerNote,
     StaffLogin,
     User,
 )
@@ -49,6 +50,7 @@ KYC_DOCUMENT_UPLOAD = "kyc.document_upload"  # the staff action of a KYC documen
 STAFF_OTP_ENROL = "staff.otp_enrol"  # the staff action of a staff member's (re-)enrolment
 # Recovery codes given at each enrolment, each good for one sign-in.
 RECOVERY_CODE_COUNT = 10
+PLAYER_NOTE = "player.note"  # the staff action of a note added on the player 360 page
 
 
 @dataclass(frozen=True)
@@ -348,6 +350,23 @@ def decide_kyc(*, player_id: int, decision: str, reason: str, acting_user: User)
         else:
             status = KycStatus.REJECTED
         set_kyc_status(player_id=player_id, kyc_status=status, reason=reason, acting_user=acting_user)
+
+
+def add_player_note(*, player_id: int, author: User, text: str) -> PlayerNote:
+    """A staff member's note on a player, with its staff action (`player.note`), in one
+    transaction. Notes are never changed: a correction is another note. Raises InvalidNote for
+    empty text or text over PlayerNote.MAX_LENGTH."""
+    text = text.strip()
+    if not text or len(text) > PlayerNote.MAX_LENGTH:
+        raise errors.InvalidNote
+    with transaction.atomic():
+        note = PlayerNote.objects.create(
+            player=Player.objects.get(pk=player_id), author=author, text=text, created_at=timezone.now()
+        )
+        staff_trail.record_staff_action(
+            actor=author, action=PLAYER_NOTE, target=note, after={"player_id": player_id, "text": text}
+        )
+    return note
 
 
 # --- the player row's player-protection fields ------------------------------------------------------

@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.accounts.models import Player
 from apps.bonuses import services as bonuses
@@ -83,6 +85,16 @@ class BonusGrantAction:
             player, code, acting_user=request.user, reason=reason, grant_id=grant_id), label=str)  # fmt: skip
 
 
+class Player360Link:
+    """A link to the player 360 page (player360.py) in the player list and on the change page."""
+
+    @admin.display(description="360")
+    def player_360(self, player: Player) -> str:
+        if player.pk is None:
+            return ""
+        return format_html('<a href="{}">Player 360</a>', reverse("admin:player_360", args=[player.pk]))
+
+
 # Accounts registers the player's admin and may not call compliance (docs/architecture.md): the
 # back office, which calls every app's services and is installed last, adds the actions to it.
 if admin.site.is_registered(Player):
@@ -92,9 +104,12 @@ if admin.site.is_registered(Player):
         Player,
         type(
             f"Standing{_player_admin.__name__}",
-            (AccountStandingActions, BonusGrantAction, _player_admin),
+            (AccountStandingActions, BonusGrantAction, Player360Link, _player_admin),
             {
                 "__module__": __name__,
+                "list_display": (*_player_admin.list_display, "player_360"),
+                "readonly_fields": (*_player_admin.readonly_fields, "player_360"),
+                "fields": ("player_360", *_player_admin.fields),
                 "actions": AccountStandingActions.actions + BonusGrantAction.actions,
                 "actions_recorded_by_services": (
                     AccountStandingActions.actions_recorded_by_services + BonusGrantAction.actions_recorded_by_services

@@ -1,5 +1,5 @@
 """The back office's admin site: Django's admin, with PAM's titles, the staff login form and the
-back office's own pages (the live feed, a player's standing and KYC) under `/backoffice/`.
+back office's own pages (the live feed, the player 360, a player's standing and KYC) under `/backoffice/`.
 
 It replaces Django's default site (`BackOfficeAdminConfig.default_site`), so every app's
 `admin.site.register` lands here without knowing about it."""
@@ -32,10 +32,11 @@ class BackOfficeSite(admin.AdminSite):
         return super().has_permission(request) and selectors.request_passes_two_factor(request)
 
     def get_urls(self):
-        from apps.backoffice import views
+        from apps.backoffice import player360, views
 
         return [
             path("live/", self.admin_view(views.live_feed), name="live_feed"),
+            path("players/<int:player_id>/", self.admin_view(player360.player_360), name="player_360"),
             path("players/<int:player_id>/standing/", self.admin_view(views.player_standing), name="player_standing"),
             path("players/<int:player_id>/kyc/", self.admin_view(views.player_kyc), name="player_kyc"),
             path(

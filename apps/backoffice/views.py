@@ -1,6 +1,6 @@
-"""Back-office pages beyond the model admin: the live feed of every player's money movements, and
-a player's standing (lock, freeze, re-open) and KYC (documents, decision) pages, which the player
-pages link to. Each page checks its permission and calls one service per form."""
+"""Back-office pages beyond the model admin: the live operations feed, and a player's standing
+(lock, freeze, re-open) and KYC (documents, decision) pages, which the player 360 page
+(player360.py) links to. Each page declares its permission and calls one service per form."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from apps.common.admin import staff_page
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
 from apps.compliance import services as compliance
+from apps.realtime import selectors as realtime
 
 # For display only: the page formats minor units with each currency's exponent.
 _EXPONENTS = {code: exponent for code, (_, exponent) in ISO_4217.items()}
@@ -29,13 +30,19 @@ _EXPONENTS = {code: exponent for code, (_, exponent) in ISO_4217.items()}
 
 @staff_page("wallet.view_transaction")
 def live_feed(request):
-    """`/backoffice/live/`: every committed wallet movement as it happens, through `/ws/backoffice/`
-    (apps.realtime.consumers.BackofficeFeedConsumer). The page only renders; the frames come over
-    the socket, which checks the same permission."""
+    """`/backoffice/live/`: every event the staff member's role may see as it happens (money
+    movements, withdrawals, alerts, limit changes, exclusions), through `/ws/backoffice/`
+    (apps.realtime.consumers.BackofficeFeedConsumer), which applies the same permission table and
+    the filters the page's form sends. The page only renders; the frames come over the socket."""
+    events = realtime.feed_event_types_for(request.user)
+    if not events:
+        raise PermissionDenied
     context = {
         **admin.site.each_context(request),
         "title": "Live feed",
         "exponents": _EXPONENTS,
+        "feed_events": events,
+        "brands": sorted(accounts_selectors.brand_codes().values()),
     }
     return TemplateResponse(request, "backoffice/live_feed.html", context)
 

@@ -377,3 +377,25 @@ def _transaction_values(row: wallet_selectors.HistoryRow, exponent: int) -> list
         row.transaction_id, iso_utc(row.created_at), row.kind, row.amount, row.currency, exponent,
         row.balance_after, row.version, row.game_id,
     ]  # fmt: skip
+
+
+# --- the back office's player 360 page ---------------------------------------------------------
+
+
+def list_player_exclusions(player: Player, limit: int = 10) -> list[Exclusion]:
+    """The player's time-outs and self-exclusions, newest first (past ones included)."""
+    return list(Exclusion.objects.filter(player=player).order_by("-starts_at", "-pk")[:limit])
+
+
+def list_player_alerts(player_id: int, limit: int = 20) -> list[Alert]:
+    """The player's latest behaviour-rule alerts, newest first, with their rule."""
+    return list(
+        Alert.objects.filter(player_id=player_id)
+        .select_related("rule_version__rule")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def list_player_cases(player_id: int, limit: int = 20) -> list[Case]:
+    """The player's compliance cases, newest first, with their assignee."""
+    return list(Case.objects.filter(player_id=player_id).select_related("assignee").order_by("-pk")[:limit])

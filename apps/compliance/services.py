@@ -196,8 +196,12 @@ def _clear_pending(limit: Limit) -> None:
 
 
 def _record(limit: Limit, status: str, *, effective_at: dt.datetime, now: dt.datetime, **fields) -> None:
-    LimitChange.objects.create(player_id=limit.player_id, kind=limit.kind, period=limit.period, status=status,
-                               effective_at=effective_at, created_at=now, **fields)  # fmt: skip
+    """The `LimitChange` row and its `limit_changed` event, sent once the change commits."""
+    change = LimitChange.objects.create(player_id=limit.player_id, kind=limit.kind, period=limit.period,
+                                        status=status, effective_at=effective_at, created_at=now, **fields)  # fmt: skip
+    send_after_commit(signals.limit_changed, player_id=str(limit.player_id), kind=change.kind, period=change.period,
+                      status=status, old_amount=change.old_amount, new_amount=change.new_amount,
+                      effective_at=iso_utc(effective_at), created_at=iso_utc(now))  # fmt: skip
 
 
 # --- time-outs, self-exclusions and the return ----------------------------------------------------

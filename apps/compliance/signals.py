@@ -10,6 +10,13 @@ from apps.common.events import DomainSignal
 # the player's sessions and tokens, then sends `account_locked`.
 player_excluded = DomainSignal("compliance.player_excluded")
 
+# player_id: str, kind: "deposit"|"loss"|"wager"|"session" (LimitKind), period: str ("" for a
+# session limit), status: LimitChangeStatus ("applied", "queued", "confirmed", "matured"),
+# old_amount, new_amount: int | None (minor units of the player's currency, minutes for a session
+# limit; None: no limit), effective_at, created_at: ISO-8601. One per `LimitChange` row, in its
+# transaction; the real-time app shows it on the back office's live feed.
+limit_changed = DomainSignal("compliance.limit_changed")
+
 # player_id: str, due_at: ISO-8601 (the due time the bet saw: one check is sent per due time).
 reality_check_due = DomainSignal("compliance.reality_check_due")
 

@@ -131,3 +131,9 @@ def has_reversed_deposit(player_id: int) -> bool:
 
 def webhook_events_of(reference: str) -> QuerySet[WebhookEvent]:
     return WebhookEvent.objects.filter(reference=reference).order_by("pk")
+
+
+def list_withdrawals_for_staff(player: Player, cursor: int | None = None) -> tuple[list[Withdrawal], int | None]:
+    """A page of the player's withdrawals in every status (staff see the rejected and failed ones
+    the player's own list leaves out), newest first, and the cursor of the next (or None)."""
+    return _page(Withdrawal.objects.filter(player=player), cursor)

@@ -403,6 +403,9 @@ def approve_withdrawal(*, withdrawal_id: int, acting_user: User) -> Withdrawal:
             actor=acting_user, action=WITHDRAWAL_APPROVE, target=withdrawal,
             before={"status": WithdrawalStatus.AWAITING_APPROVAL}, after={"status": WithdrawalStatus.APPROVED},
         )  # fmt: skip
+        send_after_commit(signals.withdrawal_approved, player_id=str(withdrawal.player_id),
+                          withdrawal_id=withdrawal.public_id, amount=withdrawal.amount,
+                          currency=withdrawal.currency_id, approved_at=iso_utc(timezone.now()))  # fmt: skip
         _start_payout_after_commit(withdrawal)
     return withdrawal
 

@@ -17,3 +17,8 @@ deposit_failed = DomainSignal("payments.deposit_failed")
 # whose PSP named the instrument, in the transaction that stores it on the deposit; compliance
 # indexes it (docs/rules.md, "Shared identity").
 deposit_instrument_seen = DomainSignal("payments.deposit_instrument_seen")
+
+# player_id: str, withdrawal_id: str (the withdrawal's public id), amount: int (minor units),
+# currency: str, approved_at: ISO-8601. Staff approved a withdrawal waiting in the queue (it moves
+# no money; its reservation and payout are the wallet's events): the back office's live feed shows it.
+withdrawal_approved = DomainSignal("payments.withdrawal_approved")

@@ -31,7 +31,7 @@ from django.utils import timezone
 from apps.accounts import selectors as accounts
 from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Player
-from apps.realtime import extensions, protocol, selectors
+from apps.realtime import extensions, feed, protocol, selectors
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
 from apps.wallet import selectors as wallet
@@ -374,34 +374,62 @@ class PlayerConsumer(_BackplaneMember):
         await self.close(code=message["code"])
 
 
-class BackofficeFeedConsumer(_BackplaneMember):
-    """`/ws/backoffice/`: every player's wallet frames, for staff allowed to see transactions, and
-    the behaviour rules' alerts, for those of them also allowed to read alerts."""
+@database_sync_to_async
+def _allowed_events(user) -> frozenset[str]:
+    if not user.is_staff:
+        return frozenset()
+    return feed.allowed_events(user.has_perm)  # one read of the staff member's permissions, cached on the user
 
-    sees_alerts = False
+
+class BackofficeFeedConsumer(_BackplaneMember):
+    """`/ws/backoffice/`: every player's events that the staff member's role may see (feed.py's
+    table, resolved once at connect), filtered per socket by its subscription: the query string's
+    at connect, then each `subscribe` message's. Filtering happens here, in the process that holds
+    the socket, so a frame a socket must not see never leaves the server."""
+
+    allowed: frozenset[str] = frozenset()
+    subscription: feed.Subscription | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return await self._refuse(NOT_AUTHENTICATED)
-        if not (user.is_staff and await database_sync_to_async(user.has_perm)("wallet.view_transaction")):
+        self.allowed = await _allowed_events(user)
+        if not self.allowed:
             return await self._refuse(NOT_ALLOWED)
         # As the back office's pages would: an idle-expired session, or one without a one-time
         # code where two-factor sign-in is required, must sign in again (docs/backoffice.md).
         session = self.scope.get("session")
         if session is None or await database_sync_to_async(accounts.staff_socket_refusal)(user, session):
             return await self._refuse(NOT_AUTHENTICATED)
-        self.sees_alerts = await database_sync_to_async(user.has_perm)("compliance.view_alert")
+        try:  # before joining the feed: a page about one player never gets another's frame
+            self.subscription = feed.parse_query(self.scope.get("query_string", b""), self.allowed)
+        except feed.InvalidSubscription as exc:
+            await self.accept()
+            await self.send_json(protocol.notice("invalid_request", str(exc)))
+            return await self.close(code=NOT_ALLOWED)
         self.groups_to_join = [BACKOFFICE_FEED]
         self._listen()
         await self.join_groups()
         await self.accept()
         self.start_beating()  # re-joins the feed after a Redis restart; sends nothing itself
 
-    async def wallet_updated(self, message: dict) -> None:
-        await self.send_json(message["frame"])
+    async def receive_json(self, content, **kwargs) -> None:
+        if not (isinstance(content, dict) and content.get("type") == "subscribe"):
+            return
+        try:
+            self.subscription = feed.parse(content, self.allowed)
+        except feed.InvalidSubscription as exc:  # the socket keeps the filters it had
+            await self.send_json(protocol.notice("invalid_request", str(exc)))
+            return
+        await self.send_json(self.subscription.as_frame())
 
-    async def compliance_alert(self, message: dict) -> None:
-        """An alert of a behaviour rule (realtime.receivers.push_alert), to staff who may read alerts."""
-        if self.sees_alerts:
-            await self.send_json(message["frame"])
+    async def _forward(self, message: dict) -> None:
+        frame = message["frame"]
+        if self.subscription is not None and self.subscription.wants(frame):
+            await self.send_json(frame)
+
+    # Every kind of layer message goes through the same filter (the frame's `event` names its type).
+    wallet_updated = _forward
+    compliance_alert = _forward
+    feed_event = _forward

@@ -56,10 +56,71 @@ def wallet_updated(event: dict) -> dict:
     }
 
 
-def alert(event: dict) -> dict:
-    """From compliance's `alert_raised` payload: an alert of a behaviour rule, for the back office."""
+# --- the back-office feed's frames (apps/realtime/feed.py): each carries `event` (its type in the
+# feed's permission table), `player_id` and `brand` (the brand's code), for the server's filters.
+
+
+def feed_wallet_updated(frame: dict, player_id: str, brand: str | None, event: str) -> dict:
+    """A player's `wallet.updated` frame as the feed sends it: the contract's frame plus who it is
+    about, and `amount`, the movement's size (unsigned) for the size filter. A payout moves nothing
+    on the playable balance (its `transaction.amount` is 0): it has no `amount`, so a size filter
+    never hides it."""
+    amount = frame["transaction"]["amount"]
+    size = None if frame["transaction"]["kind"] == "withdrawal_paid" else abs(amount)
+    return {**frame, "player_id": player_id, "brand": brand, "event": event, "amount": size}
+
+
+def limit_changed(event: dict, brand: str | None, currency: str | None) -> dict:
+    """From compliance's `limit_changed` payload: a player's limit set, queued, confirmed or matured."""
+    return {
+        "type": "limit.changed",
+        "event": "limit",
+        "player_id": event["player_id"],
+        "brand": brand,
+        "kind": event["kind"],
+        "period": event["period"],
+        "status": event["status"],
+        "old_amount": event["old_amount"],
+        "new_amount": event["new_amount"],
+        "currency": currency,
+        "effective_at": event["effective_at"],
+        "created_at": event["created_at"],
+    }
+
+
+def player_excluded(event: dict, brand: str | None) -> dict:
+    """From compliance's `player_excluded` payload: a time-out or self-exclusion started."""
+    return {
+        "type": "player.excluded",
+        "event": "exclusion",
+        "player_id": event["player_id"],
+        "brand": brand,
+        "kind": event["kind"],
+        "ends_at": event["ends_at"],
+    }
+
+
+def withdrawal_approved(event: dict, brand: str | None) -> dict:
+    """From payments' `withdrawal_approved` payload: staff approved a withdrawal in the queue."""
+    return {
+        "type": "withdrawal.approved",
+        "event": "withdrawal",
+        "player_id": event["player_id"],
+        "brand": brand,
+        "withdrawal_id": event["withdrawal_id"],
+        "amount": event["amount"],
+        "currency": event["currency"],
+        "approved_at": event["approved_at"],
+    }
+
+
+def alert(event: dict, brand: str | None = None) -> dict:
+    """From compliance's `alert_raised` payload: an alert of a behaviour rule, for the back office
+    (a game's RTP drift has no player, hence no brand)."""
     return {
         "type": "alert",
+        "event": "alert",
+        "brand": brand,
         "alert_id": event["alert_id"],
         "player_id": event["player_id"],
         "rule": event["rule"],

@@ -1,16 +1,21 @@
 """Domain events become frames: wallet events for the player and for the back-office feed,
 compliance events as notices to the player (and closed sockets when they may no longer play),
-behaviour-rule alerts to the back-office feed, a bonus's grant as a notice to the player.
+behaviour-rule alerts, limit changes, exclusions and withdrawal approvals to the back-office feed (feed.py decides
+which staff get which), a bonus's grant as a notice to the player.
 
 Other apps never call the real-time app: it subscribes to their signals here."""
 
 from __future__ import annotations
 
+import time
+
 from django.dispatch import receiver
 
+from apps.accounts import selectors as accounts
 from apps.bonuses import signals as bonuses
 from apps.compliance import signals as compliance
-from apps.realtime import protocol, services
+from apps.payments import signals as payments
+from apps.realtime import feed, protocol, services
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.push import push
 from apps.wallet.signals import transaction_posted
@@ -23,12 +28,62 @@ def push_wallet_updated(sender, event_id: int | None = None, **event) -> None:
     Idempotent without a receipt: a second delivery (the outbox sweeper after a crash) sends a
     frame whose version the client already holds, which the protocol says it ignores."""
     frame = protocol.wallet_updated(event)
+    feed_frame = protocol.feed_wallet_updated(
+        frame, event["player_id"], _brand_code(event), feed.event_of_kind(event["kind"])
+    )
     push(
         [
             (player_group(event["player_id"]), {"type": "wallet.updated", "frame": frame}),
-            (BACKOFFICE_FEED, {"type": "wallet.updated", "frame": {**frame, "player_id": event["player_id"]}}),
+            (BACKOFFICE_FEED, {"type": "wallet.updated", "frame": feed_frame}),
         ]
     )
+
+
+# Brand codes by primary key, per process: a bet's frame names its brand without a query. Read
+# again after a minute (an admin may rename a brand) or for a brand not seen yet (a new one).
+_BRAND_CODES_TTL_SECONDS = 60.0
+_brand_codes: tuple[float, dict[int, str]] = (float("-inf"), {})
+
+
+def _brand_code(event: dict) -> str | None:
+    global _brand_codes
+    brand_id = event.get("brand_id")
+    if brand_id is None:  # an event recorded before it carried the brand (the outbox sweeper's)
+        found = accounts.get_player_brand_and_currency(event["player_id"])
+        return found[0] if found else None
+    loaded_at, codes = _brand_codes
+    if brand_id not in codes or time.monotonic() - loaded_at > _BRAND_CODES_TTL_SECONDS:
+        _brand_codes = loaded_at, codes = time.monotonic(), accounts.brand_codes()
+    return codes.get(brand_id)
+
+
+def _push_to_feed(frame: dict) -> None:
+    push([(BACKOFFICE_FEED, {"type": "feed.event", "frame": frame})])
+
+
+@receiver(compliance.limit_changed, dispatch_uid="realtime.push_limit_changed")
+def push_limit_changed(sender, event_id: int | None = None, **event) -> None:
+    """After commit: a `limit.changed` frame to the back-office feed (staff who may read limits).
+    Rare, so the player's brand and currency are read here. A repeat after a crash shows the
+    same change twice on a live page, which is harmless: no receipt."""
+    brand, currency = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
+    _push_to_feed(protocol.limit_changed(event, brand, currency))
+
+
+@receiver(payments.withdrawal_approved, dispatch_uid="realtime.push_withdrawal_approved")
+def push_withdrawal_approved(sender, event_id: int | None = None, **event) -> None:
+    """After commit: a `withdrawal.approved` frame to the back-office feed (staff who may read
+    withdrawals). No receipt, as for a limit."""
+    brand, _ = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
+    _push_to_feed(protocol.withdrawal_approved(event, brand))
+
+
+@receiver(compliance.player_excluded, dispatch_uid="realtime.push_player_excluded")
+def push_player_excluded(sender, event_id: int | None = None, **event) -> None:
+    """After commit: a `player.excluded` frame to the back-office feed (staff who may read
+    exclusions). No receipt, as for a limit."""
+    brand, _ = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
+    _push_to_feed(protocol.player_excluded(event, brand))
 
 
 @receiver(compliance.player_notice, dispatch_uid="realtime.push_compliance_notice")
@@ -89,4 +144,7 @@ def push_alert(sender, event_id: int | None = None, **event) -> None:
     """After the alert's commit: an `alert` frame to the back-office feed, which forwards it to the
     staff allowed to read alerts. A repeat after a crash shows the same alert id again: the page
     keeps one row per id, so no receipt."""
-    push([(BACKOFFICE_FEED, {"type": "compliance.alert", "frame": protocol.alert(event)})])
+    brand = None
+    if event.get("player_id"):  # a game's RTP drift has no player
+        brand, _ = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
+    push([(BACKOFFICE_FEED, {"type": "compliance.alert", "frame": protocol.alert(event, brand)})])

@@ -6,7 +6,7 @@ catching up (contracts/realtime.md) cannot drift apart.
 
 from __future__ import annotations
 
-from apps.realtime import protocol
+from apps.realtime import feed, protocol
 from apps.wallet import selectors as wallet
 
 
@@ -25,3 +25,12 @@ def list_frames_since(player_id: int, since_version: int) -> list[dict]:
         return [protocol.resync(state)]
     events = wallet.list_events_since(player_id, since_version, protocol.RESYNC_AFTER)
     return [protocol.wallet_updated(event) for event in events]
+
+
+def feed_event_types_for(user) -> list[str]:
+    """The back-office feed's event types this staff member may receive (feed.py's table), in the
+    table's order: the pages show a filter only for what can arrive."""
+    if not user.is_staff:
+        return []
+    allowed = feed.allowed_events(user.has_perm)
+    return [event for event in feed.EVENT_TYPES if event in allowed]

@@ -15,7 +15,7 @@ from apps.common import rtp
 from apps.common.db import sql_constants
 from apps.common.timestamps import iso_utc
 from apps.wallet import errors
-from apps.wallet.choices import AccountKind, AdjustmentStatus, TransactionKind
+from apps.wallet.choices import PLAYER_KINDS, AccountKind, AdjustmentStatus, TransactionKind
 from apps.wallet.models import Account, AdjustmentRequest, Entry, Transaction
 
 
@@ -386,3 +386,56 @@ def list_pending_adjustments(limit: int = 100) -> list[AdjustmentRequest]:
     """The adjustments awaiting a second approver, oldest first (a partial index holds only them)."""
     pending = AdjustmentRequest.objects.filter(status=AdjustmentStatus.PENDING).order_by("requested_at", "pk")
     return list(pending.select_related("player__user", "requested_by")[:limit])
+
+
+# --- the back office's player 360 page ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    kind: str  # AccountKind: cash, bonus, pending_withdrawal, debt (stored positive)
+    balance: int
+    currency: str
+
+
+def list_player_balances(player_id: int) -> list[AccountBalance]:
+    """The player's accounts and their stored balances, in PLAYER_KINDS order (the pending and
+    debt accounts only once opened)."""
+    rows = Account.objects.filter(player_id=player_id, kind__in=PLAYER_KINDS).values_list(
+        "kind", "balance", "currency_id"
+    )
+    order = {kind: n for n, kind in enumerate(PLAYER_KINDS)}
+    return sorted((AccountBalance(*row) for row in rows), key=lambda row: order[row.kind])
+
+
+@dataclass(frozen=True)
+class TransactionSlice:
+    rows: list[HistoryRow]
+    next_cursor: str | None  # where the next (older) slice starts; None: this is the oldest
+
+
+STAFF_PAGE_SIZE = 25
+
+
+def list_recent_transactions(
+    player_id: int, *, cursor: str | None = None, page_size: int = STAFF_PAGE_SIZE
+) -> TransactionSlice:
+    """The player's money movements newest first, a slice at a time, by keyset: `cursor` (from the
+    previous slice, "version.pk") says where the next starts. No count, no offset: one indexed
+    range read on (player, wallet_version) however long the ledger. A malformed cursor starts at
+    the newest. Movements that moved nothing are left out, as on the player's history page."""
+    page_size = max(1, min(page_size, HISTORY_MAX_PAGE_SIZE))
+    moved = Entry.objects.filter(transaction=OuterRef("pk"))
+    transactions = Transaction.objects.filter(Exists(moved), player_id=player_id)
+    version, _, pk = (cursor or "").partition(".")
+    if version.isdigit() and pk.isdigit():
+        version, pk = int(version), int(pk)
+        # The `lte` bounds the index range; the OR breaks ties between movements of one version.
+        transactions = transactions.filter(wallet_version__lte=version).filter(
+            Q(wallet_version__lt=version) | Q(wallet_version=version, pk__lt=pk)
+        )
+    found = list(transactions.order_by("-wallet_version", "-pk")[: page_size + 1])
+    more = len(found) > page_size
+    found = found[:page_size]
+    next_cursor = f"{found[-1].wallet_version}.{found[-1].pk}" if more else None
+    return TransactionSlice(rows=[_history_row(tx) for tx in found], next_cursor=next_cursor)

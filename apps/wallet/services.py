@@ -971,6 +971,7 @@ def _write_in_one_statement(tx: Transaction, entries: list[tuple], accounts: lis
 def _event(tx: Transaction, wallet: locks.LockedWallet) -> dict:
     return {
         "player_id": str(wallet.player.pk),
+        "brand_id": wallet.player.brand_id,  # the back-office feed's brand filter, without a query
         "transaction_id": tx.public_id,
         "kind": tx.kind,
         "amount": tx.amount,

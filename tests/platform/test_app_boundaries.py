@@ -78,8 +78,16 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
         "realtime": frozenset({"extensions"}),
         "payments": RECEIVE,
     },
-    # Resume and polling read the ledger; compliance's and bonuses' events become notices.
-    "realtime": {"common": ALL, "accounts": READ, "wallet": READ, "compliance": RECEIVE, "bonuses": RECEIVE},
+    # Resume and polling read the ledger; compliance's and bonuses' events become notices; the
+    # cashier's withdrawal approvals reach the back office's feed.
+    "realtime": {
+        "common": ALL,
+        "accounts": READ,
+        "wallet": READ,
+        "compliance": RECEIVE,
+        "bonuses": RECEIVE,
+        "payments": RECEIVE,
+    },
     # The admin site: every app's services and selectors; its login form is accounts' (the
     # login throttle's refusal); the staff roles' permissions, for the permission matrix.
     "backoffice": {

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_staff_logins'),
+        ('accounts', '0009_player_notes'),
     ]
 
     operations = [

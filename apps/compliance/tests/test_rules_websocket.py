@@ -54,7 +54,8 @@ async def test_a_threshold_crossing_deposits_alert_reaches_the_back_office_socke
 
     alert = await database_sync_to_async(Alert.objects.select_related("rule_version__rule").get)()
     assert frame == {
-        "type": "alert", "alert_id": str(alert.pk), "player_id": str(player.pk), "rule": "deposit-threshold-24h",
+        "type": "alert", "event": "alert", "brand": "acme", "alert_id": str(alert.pk),
+        "player_id": str(player.pk), "rule": "deposit-threshold-24h",
         "rule_version": alert.rule_version.version, "rule_type": "deposit_threshold", "severity": "medium",
         "value": 100_000, "threshold": 100_000, "currency": "EUR",
         "created_at": alert.created_at.isoformat().replace("+00:00", "Z"),

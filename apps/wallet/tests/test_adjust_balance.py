@@ -46,6 +46,7 @@ def test_adjustment_credits_cash_from_the_adjustments_account(django_capture_on_
     assert posted == [
         {
             "player_id": str(player.pk),
+            "brand_id": player.brand_id,
             "transaction_id": str(tx.pk),
             "kind": "adjustment",
             "amount": 2500,

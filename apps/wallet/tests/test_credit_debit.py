@@ -76,6 +76,7 @@ def test_deposit_credits_cash_from_the_clearing_account(django_capture_on_commit
     assert posted == [
         {
             "player_id": str(player.pk),
+            "brand_id": player.brand_id,
             "transaction_id": str(tx.pk),
             "kind": "deposit",
             "amount": 5000,
@@ -203,6 +204,7 @@ def test_withdrawal_moves_cash_to_the_pending_withdrawal_account(django_capture_
     assert posted == [
         {
             "player_id": str(player.pk),
+            "brand_id": player.brand_id,
             "transaction_id": str(tx.pk),
             "kind": "withdrawal",
             "amount": -2000,

@@ -61,6 +61,7 @@ def test_bet_debits_cash_and_credits_the_house(django_capture_on_commit_callback
     assert posted == [
         {
             "player_id": str(player.pk),
+            "brand_id": player.brand_id,
             "transaction_id": str(tx.pk),
             "kind": "bet",
             "amount": -700,

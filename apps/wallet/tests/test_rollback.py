@@ -66,6 +66,7 @@ def test_rollback_refunds_the_bet_to_cash(django_capture_on_commit_callbacks, po
     assert posted == [
         {
             "player_id": str(player.pk),
+            "brand_id": player.brand_id,
             "transaction_id": str(tx.pk),
             "kind": "rollback",
             "amount": 300,

@@ -58,6 +58,7 @@ def test_win_credits_cash_and_debits_the_house(django_capture_on_commit_callback
     assert posted == [
         {
             "player_id": str(player.pk),
+            "brand_id": player.brand_id,
             "transaction_id": str(tx.pk),
             "kind": "win",
             "amount": 500,
