@@ -80,6 +80,10 @@ PUSH_SECONDS = Histogram(
     "outbox sweeper's re-dispatch, for an event a crash left undispatched).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+PUSH_FAILURES = Counter(
+    "pam_realtime_push_failures",
+    "Pushes lost to a channel layer that failed (the clients catch up from the ledger on their next heartbeat).",
+)
 # The same figure twice: summed over the live processes, and per live process (a `pid` label with
 # several processes), to see one worker holding more sockets than the others.
 OPEN_SOCKETS = Gauge(

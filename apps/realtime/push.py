@@ -27,7 +27,14 @@ from apps.common import events, metrics
 
 logger = structlog.get_logger(__name__)
 
-failures = 0  # pushes lost since the process started (read by tests)
+failures = 0  # pushes lost since the process started (read by tests; the metrics count them too)
+
+
+def count_failure() -> None:
+    global failures
+    failures += 1
+    metrics.PUSH_FAILURES.inc()
+
 
 Messages = list[tuple[str, dict]]
 
@@ -107,7 +114,6 @@ async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> Non
 async def _send_all(messages: Messages, since: Sequence[float] = ()) -> None:
     """Send, then record each push's latency from its `since` (a lost push is counted in
     `failures` instead)."""
-    global failures
     layer = get_channel_layer()
     try:
         if isinstance(layer, RedisChannelLayer):
@@ -116,7 +122,7 @@ async def _send_all(messages: Messages, since: Sequence[float] = ()) -> None:
             for group, message in messages:
                 await layer.group_send(group, message)
     except Exception as exc:  # any backplane failure: the money has moved already
-        failures += 1
+        count_failure()
         logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))
         return
     sent = time.perf_counter()

@@ -139,3 +139,21 @@ def test_webhooks_are_counted_by_provider_and_verdict(client):
     assert [counted("sandbox", verdict) for verdict in ("applied", "duplicate", "refused", "ignored")] == [1, 1, 1, 0]
     assert counted("(unknown)", "refused") == 1  # the name it gave is not a label: anyone can send one
     assert not [labels for name, labels in after if name == WEBHOOKS and ("provider", "nobody-4711") in labels]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_push_the_channel_layer_refused_is_counted_lost_not_timed(settings):
+    client = Client()
+    player = make_player(username="metricsoffline")
+    before = scrape(client)
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+    }
+
+    wallet.adjust_balance(player_id=player.pk, amount=300, reason="while redis is down", acting_user=None)
+
+    after = scrape(client)
+    lost = "pam_realtime_push_failures_total"
+    assert value(after, lost) == value(before, lost) + 1
+    assert value(after, PUSHES) == value(before, PUSHES)
+    assert value(after, BETS, kind="adjustment") == value(before, BETS, kind="adjustment") + 1
