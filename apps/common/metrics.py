@@ -1,5 +1,5 @@
 """PAM's Prometheus metrics: every metric is defined here, the apps record through these objects,
-and `/metrics` (apps.common.views.metrics) exposes them with `render()` (docs/metrics.md).
+and `/metrics` (apps.common.views.metrics_view) exposes them with `render()` (docs/metrics.md).
 
 One process or many. `make run` is one process: the metrics live in prometheus_client's default
 registry. `make serve` runs several uvicorn workers and the outbox sweeper, and a scrape reaches
@@ -48,7 +48,7 @@ disable_created_metrics()
 
 HTTP_REQUEST_SECONDS = Histogram(
     "pam_http_request_duration_seconds",
-    "Seconds from a request's arrival to its response (a streamed body's first byte), by the URL "
+    "Seconds from a request's arrival to its response (a streamed body not included), by the URL "
     "pattern's name, method and status class; its _count is the number of requests.",
     ["route", "method", "status"],
     buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
