@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,6 +67,12 @@ def served(workers: int, **settings: str) -> Iterator[tuple[str, int, dict[str, 
     Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
     create_database()
     manage(env, "migrate", "--noinput")
+    # The metrics kept as make serve keeps them (a file per process, emptied at start:
+    # scripts/serve.sh), so that the bench measures that recording, not a single process's.
+    metrics_dir = Path(env["PAM_DATA_DIR"]) / f"{BENCH_DATABASE}-metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir()
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     port = free_port()
     # To a file, not an unread pipe: uvicorn logs every WebSocket accepted and closed at INFO, and
     # thousands of sockets fill a pipe's 64 KiB and block the server.

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that a request's time and status are the whole stack's (docs/metrics.md).
+    "apps.common.middleware.RequestMetricsMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Django's session, CSRF, authentication and message middleware, skipped on the signed
@@ -364,6 +366,18 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+
+# Who may read /metrics (docs/metrics.md): IP addresses or CIDR networks, comma-separated, matched
+# against the client's address as the login throttle sees it (TRUSTED_PROXIES); anyone else gets
+# the 404 of an unknown page. Empty: nobody.
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
+for _allowed in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_allowed, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_allowed!r} is not an IP address or network."
+        ) from None
 
 # ------------------------------------------------------------------------------
 # Payments: the sandbox PSP (apps/payments/adapters/sandbox.py)

@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("apps.games.urls")),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
+    # Prometheus's scrape, to the configured addresses only (a plain view: not in the API schema).
+    path("metrics", common_views.metrics_view, name="metrics"),
     path("backoffice/", admin.site.urls),
     path("api/player/v1/", include("apps.accounts.api.urls")),
     path("api/player/v1/", include("apps.realtime.api.urls")),

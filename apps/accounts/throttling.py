@@ -23,9 +23,10 @@ is counted before the password is checked, with an atomic increment, and given b
 
 Time is `time.time()`, not the cache's expiry: the cache's timeouts only drop state that is over.
 
-Addresses: `client_address` is the peer (REMOTE_ADDR), unless the peer is one of TRUSTED_PROXIES;
-then X-Forwarded-For is read from the right, skipping the trusted proxies, and the first address
-that is not one is the client. An IPv6 client counts as its /64, what one subscriber is given.
+Addresses: `client_address` (apps.common.addresses, re-exported here) is the peer (REMOTE_ADDR),
+unless the peer is one of TRUSTED_PROXIES; then X-Forwarded-For is read from the right, skipping
+the trusted proxies, and the first address that is not one is the client. An IPv6 client counts
+as its /64, what one subscriber is given.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 from apps.accounts.errors import LoginLocked
+from apps.common.addresses import client_address
 
 # Every cache key of the throttle starts with this (the cache adds its own KEY_PREFIX).
 KEY_NAMESPACE = "login-throttle"
@@ -52,45 +54,6 @@ KEY_NAMESPACE = "login-throttle"
 LOCK_SECONDS = 30
 # What a second attempt on a pair whose first attempt is still running is told.
 BUSY_RETRY_AFTER = 1
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address as the throttle sees it (see the module docstring): a forwarding
-    header counts only when the peer that sent it is a trusted proxy."""
-    peer = _parse_address(request.META.get("REMOTE_ADDR", ""))
-    if peer is None:
-        return "unknown"
-    trusted = [ipaddress.ip_network(proxy, strict=False) for proxy in settings.TRUSTED_PROXIES]
-    client = peer
-    if _is_trusted(peer, trusted):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        for hop in reversed([hop for hop in forwarded.split(",") if hop.strip()]):
-            address = _parse_address(hop)
-            if address is None:
-                # Nothing left of a malformed entry can be trusted: the nearest known hop stays.
-                break
-            client = address
-            if not _is_trusted(address, trusted):
-                break
-    return str(client)
-
-
-def _parse_address(value: str) -> IPAddress | None:
-    value = value.strip()
-    if value.startswith("[") and "]" in value:  # [2001:db8::1]:443
-        value = value[1 : value.index("]")]
-    elif value.count(":") == 1:  # 203.0.113.7:443
-        value = value.split(":", 1)[0]
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        return None
-
-
-def _is_trusted(address: IPAddress, trusted: list) -> bool:
-    return any(address.version == network.version and address in network for network in trusted)
 
 
 def address_unit(address: str) -> str:

@@ -21,9 +21,11 @@ the outbox row stores so that the sweeper can find the signal again.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import functools
 import json
 import threading
+import time
 
 import structlog
 from django.db import connection, transaction
@@ -71,10 +73,26 @@ def send_after_commit(signal: DomainSignal, **payload: object) -> None:
     transaction.on_commit(lambda: dispatch(event_id, signal, payload), robust=True)
 
 
+# When the event being dispatched on this thread committed (time.perf_counter()), for receivers
+# that measure from it (the real-time push's latency). A context variable: an event sent by a
+# receiver commits and is dispatched inside the first one's dispatch, and has its own time.
+_committed_at: contextvars.ContextVar[float | None] = contextvars.ContextVar("event_committed_at", default=None)
+
+
+def committed_at() -> float | None:
+    """`time.perf_counter()` at the commit of the event this thread is dispatching; None outside
+    a dispatch on commit (the sweeper's re-dispatch, a signal sent directly)."""
+    return _committed_at.get()
+
+
 def dispatch(event_id: int, signal: Signal, payload: dict) -> bool:
     """Send the event to every receiver; mark it dispatched if none raised. Returns whether all
     receivers succeeded. Never raises: a failing receiver is logged and the others still run."""
-    failed = send_robust(signal, {**payload, "event_id": event_id})
+    token = _committed_at.set(time.perf_counter())  # on_commit: the commit has just happened
+    try:
+        failed = send_robust(signal, {**payload, "event_id": event_id})
+    finally:
+        _committed_at.reset(token)
     if failed:
         record_failure(event_id, failed)
         return False

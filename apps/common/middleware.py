@@ -1,10 +1,13 @@
 """Request id: every log line of a request carries the same `request_id`, returned to the client."""
 
 import re
+import time
 import uuid
 
 import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+from apps.common import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id sent by a trusted proxy is kept if it looks like one; anything else is replaced, so a
@@ -60,6 +63,24 @@ class RequestIdMiddleware(AroundMiddleware):
 
     def after(self, request, response, request_id: str):
         response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class RequestMetricsMiddleware(AroundMiddleware):
+    """Times and counts every request by its URL pattern's name, method and status class
+    (apps.common.metrics): the pattern, not the path, so that ids in paths add no series. First in
+    the chain, so the time and the status are the whole stack's; Django has turned an exception
+    into its 500 response by then."""
+
+    def before(self, request) -> float:
+        return time.perf_counter()
+
+    def after(self, request, response, started: float):
+        match = request.resolver_match  # None: no pattern matched (a 404), or a redirect before one
+        metrics.observe_request(
+            route=match.view_name if match is not None else None, method=request.method,
+            status=response.status_code, seconds=time.perf_counter() - started,
+        )  # fmt: skip
         return response
 
 

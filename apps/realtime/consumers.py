@@ -31,6 +31,7 @@ from django.utils import timezone
 from apps.accounts import selectors as accounts
 from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Player
+from apps.common import metrics
 from apps.realtime import extensions, feed, protocol, selectors
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
@@ -97,6 +98,8 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
     """
 
     groups_to_join: list[str]
+    socket_kind: str  # the open-sockets gauge's label (apps.common.metrics)
+    counted = False  # in the open-sockets gauge: accepted to be served, not to be refused
     closing = False
     ended = False
     beating = False
@@ -122,6 +125,8 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
             pass
         finally:  # however the consumer ends, its beat and its inbox end with it
             self.ended = True
+            if self.counted:
+                metrics.socket_closed(self.socket_kind)
             if self._mailroom is not None:
                 self._mailroom.discard(self.channel_name)
             self._stop_beating()
@@ -270,11 +275,19 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
+    async def accept_to_serve(self) -> None:
+        """Accept a socket that is to be served (a refused one is accepted only to be closed), and
+        count it open until the consumer ends."""
+        await self.accept()
+        self.counted = True
+        metrics.socket_opened(self.socket_kind)
+
 
 class PlayerConsumer(_BackplaneMember):
     """`/ws/player/`: the player's own wallet frames and notices, by session cookie or one-time
     ticket."""
 
+    socket_kind = metrics.PLAYER_SOCKET
     player_id: int | None = None
     # The extensions' timers of this socket, by extension name: the asyncio timer while it
     # waits, the task while its callable runs. None while there is none (most sockets).
@@ -301,7 +314,7 @@ class PlayerConsumer(_BackplaneMember):
         # Joined before `hello` is read, so no frame committed after that read can be missed.
         # If Redis is down the socket is served anyway and joins on a later beat.
         await self.join_groups()
-        await self.accept()
+        await self.accept_to_serve()
         await self.send_json(protocol.hello(await _state(player.pk)))
         self.start_beating()
         for extension, due_at in added.timers:
@@ -389,6 +402,7 @@ class BackofficeFeedConsumer(_BackplaneMember):
 
     allowed: frozenset[str] = frozenset()
     subscription: feed.Subscription | None = None
+    socket_kind = metrics.BACKOFFICE_SOCKET
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -411,7 +425,7 @@ class BackofficeFeedConsumer(_BackplaneMember):
         self.groups_to_join = [BACKOFFICE_FEED]
         self._listen()
         await self.join_groups()
-        await self.accept()
+        await self.accept_to_serve()
         self.start_beating()  # re-joins the feed after a Redis restart; sends nothing itself
 
     async def receive_json(self, content, **kwargs) -> None:

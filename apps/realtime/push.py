@@ -16,20 +16,31 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from collections.abc import Sequence
 
 import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 
+from apps.common import events, metrics
+
 logger = structlog.get_logger(__name__)
 
-failures = 0  # pushes lost since the process started (read by tests and, later, metrics)
+failures = 0  # pushes lost since the process started (read by tests; the metrics count them too)
+
+
+def count_failure() -> None:
+    global failures
+    failures += 1
+    metrics.PUSH_FAILURES.inc()
+
 
 Messages = list[tuple[str, dict]]
 
 _server_loop: asyncio.AbstractEventLoop | None = None
-_pending: collections.deque[Messages] = collections.deque()
+# Each handed-over push with the time it is measured from (its event's commit, as perf_counter).
+_pending: collections.deque[tuple[float, Messages]] = collections.deque()
 _draining: asyncio.Task | None = None
 
 
@@ -100,8 +111,9 @@ async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> Non
             logger.info("realtime.channels_over_capacity", channels=over_capacity, deliveries=len(items))
 
 
-async def _send_all(messages: Messages) -> None:
-    global failures
+async def _send_all(messages: Messages, since: Sequence[float] = ()) -> None:
+    """Send, then record each push's latency from its `since` (a lost push is counted in
+    `failures` instead)."""
     layer = get_channel_layer()
     try:
         if isinstance(layer, RedisChannelLayer):
@@ -110,8 +122,12 @@ async def _send_all(messages: Messages) -> None:
             for group, message in messages:
                 await layer.group_send(group, message)
     except Exception as exc:  # any backplane failure: the money has moved already
-        failures += 1
+        count_failure()
         logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))
+        return
+    sent = time.perf_counter()
+    for started in since:
+        metrics.PUSH_SECONDS.observe(sent - started)
 
 
 # Pushes handed over while a batch was in flight go together in the next one: one Redis batch
@@ -126,23 +142,28 @@ async def _drain() -> None:
     try:
         while _pending:
             batch: Messages = []
+            since: list[float] = []
             while _pending and len(batch) < MAX_BATCH_MESSAGES:
-                batch.extend(_pending.popleft())
-            await _send_all(batch)
+                started, messages = _pending.popleft()
+                batch.extend(messages)
+                since.append(started)
+            await _send_all(batch, since)
     finally:
         _draining = None
 
 
-def _enqueue(messages: Messages) -> None:
+def _enqueue(started: float, messages: Messages) -> None:
     """On the server loop: queue, and start the drain task if none is running."""
     global _draining
-    _pending.append(messages)
+    _pending.append((started, messages))
     if _draining is None:
         _draining = asyncio.get_running_loop().create_task(_drain())
 
 
 def push(messages: Messages) -> None:
-    """Send each (group, message) in order. Never raises; failures are logged and counted."""
+    """Send each (group, message) in order. Never raises; failures are logged and counted. The
+    latency recorded runs from the commit of the event being dispatched (or from now)."""
+    started = events.committed_at() or time.perf_counter()
     loop = _server_loop
     if loop is not None and loop.is_running() and not loop.is_closed():
         try:
@@ -150,12 +171,12 @@ def push(messages: Messages) -> None:
         except RuntimeError:
             running = None
         if running is loop:
-            _enqueue(messages)
+            _enqueue(started, messages)
         else:
-            loop.call_soon_threadsafe(_enqueue, messages)
+            loop.call_soon_threadsafe(_enqueue, started, messages)
         return
     try:
-        async_to_sync(_send_all)(messages)
+        async_to_sync(_send_all)(messages, [started])
     except Exception as exc:  # an event-loop problem, not the backplane: still never fail the caller
         logger.warning("realtime.push_failed", error=repr(exc))
 

@@ -87,5 +87,5 @@ def _after_commit(messages: list[tuple[str, dict]]) -> None:
     try:
         transaction.on_commit(lambda: push.push(messages))
     except Exception as exc:  # registering failed (a broken connection): still never fail the caller
-        push.failures += 1
+        push.count_failure()
         logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))

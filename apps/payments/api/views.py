@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
+from apps.common import metrics
 from apps.common.errors import InvalidRequest, PamError
 from apps.common.fields import StrictIntegerField
 from apps.common.money import MAX_AMOUNT
@@ -23,7 +24,7 @@ from apps.common.schema import CurrencyCodeField, refusals
 from apps.payments import errors, selectors, services
 from apps.payments.adapters import adapter_for
 from apps.payments.api import schema as api_schema
-from apps.payments.choices import DepositStatus
+from apps.payments.choices import DepositStatus, WebhookVerdict
 from apps.payments.signature import read_body
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -253,6 +254,7 @@ class WebhookApi(APIView):
         # refunds, chargebacks (months later) and payouts must land, not be retried forever.
         psp = selectors.get_provider(provider)
         if psp is None:
+            metrics.webhook_verdict(provider=None, verdict=WebhookVerdict.REFUSED)
             read_body(request._request)  # a body over the limit is 413 whoever sends it
             raise errors.InvalidSignature("Unknown payment provider.")
         try:
@@ -260,5 +262,8 @@ class WebhookApi(APIView):
             event = adapter_for(psp).verify_and_parse_webhook(request.headers, body)
         except PamError as refusal:
             services.record_refused_webhook(provider=psp, reason=f"{refusal.code}: {refusal.message}")
+            metrics.webhook_verdict(provider=psp.code, verdict=WebhookVerdict.REFUSED)
             raise
-        return Response({"status": services.receive_webhook(provider=psp, event=event)})
+        verdict = services.receive_webhook(provider=psp, event=event)
+        metrics.webhook_verdict(provider=psp.code, verdict=verdict)
+        return Response({"status": verdict})
