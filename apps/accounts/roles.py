@@ -76,6 +76,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
+        # Reports: player protection's and AML's (docs/reports.md); the money reports are finance's.
+        "backoffice.view_rg_report",
+        "backoffice.view_aml_report",
     ],
     StaffRole.FINANCE: [
         "accounts.view_player",
@@ -99,6 +102,12 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
+        # Every report (docs/reports.md).
+        "backoffice.view_ggr_report",
+        "backoffice.view_liability_report",
+        "backoffice.view_rg_report",
+        "backoffice.view_aml_report",
+        "backoffice.view_payments_report",
     ],
     StaffRole.ADMIN: ALL,
 }
