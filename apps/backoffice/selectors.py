@@ -30,6 +30,10 @@ def last_run(kind: str) -> ReportRun | None:
     return ReportRun.objects.filter(kind=kind).order_by("-pk").first()
 
 
+def get_run(run_id: int) -> ReportRun | None:
+    return ReportRun.objects.filter(pk=run_id).first()
+
+
 def pending_runs(kind: str) -> int:
     return ReportRun.objects.filter(kind=kind, status=RunStatus.QUEUED).count()
 

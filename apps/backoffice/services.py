@@ -92,9 +92,10 @@ def compute_report(run_id: int) -> ReportRun | None:
     try:
         # One snapshot for all of the report's reads: figures that move while it runs stay
         # consistent with each other (the GGR's games beside their brand's total).
-        outermost = not transaction.get_connection().in_atomic_block
+        connection = transaction.get_connection()
+        outermost = not connection.in_atomic_block and connection.vendor == "postgresql"
         with transaction.atomic():
-            if outermost:
+            if outermost:  # SQLite (embedded) reads one snapshot per transaction anyway
                 with transaction.get_connection().cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             rows = report.build(since, until)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from apps.backoffice import charts, reports, selectors, services
 from apps.backoffice.errors import InvalidReportDay, UnknownReport
+from apps.backoffice.models import RunStatus
 from apps.common.money import ISO_4217, format_minor
 
 # For display only: the page formats minor units with each currency's exponent.
@@ -103,10 +104,11 @@ def report_page(request, kind: str):
     except ValueError as error:
         return _bad_range(request, error)
     runs = selectors.latest_runs(report.kind, since, until)
-    rows = [reports.display(report, day, cells) for day, cells in selectors.iter_rows(runs)]
     days = [(since + dt.timedelta(days=n)).isoformat() for n in range((until - since).days + 1)]
+    rows: list[list[str]] = []
     series: dict[str, dict[str, int]] = {}
     for day, cells in selectors.iter_rows(runs):
+        rows.append(reports.display(report, day, cells))
         for name, value in report.chart(reports.as_dict(report, cells)):
             by_day = series.setdefault(name, {})
             by_day[day.isoformat()] = by_day.get(day.isoformat(), 0) + (value or 0)
@@ -169,8 +171,14 @@ def report_run(request, kind: str):
     except (InvalidReportDay, UnknownReport) as error:
         messages.error(request, f"{error.code}: {error.message}")
     else:
-        run.refresh_from_db()
-        messages.success(
-            request, f"The {report.title} report of {day} was queued ({run.get_status_display().lower()})."
+        # None: a newer run of the same day finished first and replaced it.
+        run = selectors.get_run(run.pk) or run
+        outcome = {
+            RunStatus.DONE: "is done",
+            RunStatus.QUEUED: "is queued: a worker computes it shortly",
+            RunStatus.FAILED: f"failed: {run.error}",
+        }[run.status]
+        (messages.error if run.status == RunStatus.FAILED else messages.success)(
+            request, f"The {report.title} report of {day} {outcome}."
         )
     return redirect(reverse("admin:report", args=[report.kind]) + "?" + request.GET.urlencode())
