@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -179,6 +179,20 @@ def test_the_liability_states_the_balances_and_the_ledger_and_that_they_match(
     assert {r["matches"] for r in rows} == {"yes"}
     assert balances[("EUR", "cash")] == 12_000 - 1_000 + 400
     assert balances[("GBP", "pending_withdrawal")] == 1_000
+
+
+def test_a_balance_changed_behind_the_ledger_is_reported_as_not_matching(finance, django_capture_on_commit_callbacks):
+    alice = verified_player(12_000)
+    # Written around the services, as only a bug or tampering would.
+    Account.objects.filter(player=alice, kind=AccountKind.CASH).update(balance=F("balance") + 1)
+
+    rows = {
+        (r["currency"], r["account_kind"]): r
+        for r in rows_of(run_now("liability", finance, django_capture_on_commit_callbacks))
+    }
+
+    cash = rows[("EUR", "cash")]
+    assert (cash["balances"], cash["ledger"], cash["matches"]) == (12_001, 12_000, "NO")
 
 
 def test_rg_report_counts_limits_time_outs_exclusions_and_reality_checks(django_capture_on_commit_callbacks):
