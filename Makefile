@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test serve bench lint format clean schema
+.PHONY: run test serve worker bench lint format clean schema
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ serve: $(VENV)/.runtime .env
 	PAM_ENV=production DEBUG=false $(PY) manage.py create_database
 	PAM_ENV=production DEBUG=false $(PY) manage.py migrate --noinput
 	PAM_ENV=production DEBUG=false HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/serve.sh
+
+## worker: the reports' Celery worker and beat (two processes) beside `make serve`, with the same DATABASE_URL and REDIS_URL
+worker: $(VENV)/.runtime .env
+	@test -n "$$DATABASE_URL" || { echo "make worker needs DATABASE_URL, the same as make serve's" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL, the same as make serve's (the Celery broker)" >&2; exit 2; }
+	PAM_ENV=production DEBUG=false exec scripts/worker.sh
 
 # The RNG benchmark runs Debian's dieharder on the production RNG's bytes: installed like chromium,
 # for make bench only (make test does not need it).

@@ -20,6 +20,7 @@ from pathlib import Path
 import environ
 import redis.exceptions
 import structlog
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -249,6 +250,24 @@ else:
 
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+
+# The reports (docs/reports.md): yesterday's final figures just after midnight UTC, today's so far
+# every REPORTS_REFRESH_MINUTES. `make worker` runs the beat beside a worker.
+REPORTS_REFRESH_MINUTES = env.int("REPORTS_REFRESH_MINUTES", default=15)
+if REPORTS_REFRESH_MINUTES < 1:
+    raise ImproperlyConfigured("REPORTS_REFRESH_MINUTES must be at least 1.")
+CELERY_BEAT_SCHEDULE = {
+    "reports-yesterday": {
+        "task": "backoffice.run_reports",
+        "schedule": crontab(minute=10, hour=0),
+        "kwargs": {"days_ago": 1},
+    },
+    "reports-today": {
+        "task": "backoffice.run_reports",
+        "schedule": REPORTS_REFRESH_MINUTES * 60.0,
+        "kwargs": {"days_ago": 0},
+    },
+}
 
 # ------------------------------------------------------------------------------
 # Authentication and passwords

@@ -108,6 +108,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # approving withdrawals is finance's.
         "payments.view_depositintent",
         "payments.view_withdrawal",
+        # Reports: player protection's and AML's (docs/reports.md); the money reports are finance's.
+        "backoffice.view_reports",
+        "backoffice.view_rg_report",
+        "backoffice.view_aml_report",
     ],
     # Finance approves withdrawals (four eyes), adjusts balances with a reason, and reads the
     # ledger and the reports; it reads no alerts or cases and changes no configuration, but reads
@@ -139,6 +143,13 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
+        # Every report (docs/reports.md).
+        "backoffice.view_reports",
+        "backoffice.view_ggr_report",
+        "backoffice.view_liability_report",
+        "backoffice.view_rg_report",
+        "backoffice.view_aml_report",
+        "backoffice.view_payments_report",
     ],
     # Admins configure (brands, currencies, providers, games, campaigns, rules, staff and groups)
     # and are superusers (`services.create_staff_user`): every permission, kept on purpose rather

@@ -1,5 +1,6 @@
 """The back office's admin site: Django's admin, with PAM's titles, the staff login form and the
-back office's own pages (the live feed, the player 360, a player's standing and KYC) under `/backoffice/`.
+back office's own pages (the live feed, the player 360, a player's standing and KYC, the reports)
+under `/backoffice/`.
 
 It replaces Django's default site (`BackOfficeAdminConfig.default_site`), so every app's
 `admin.site.register` lands here without knowing about it."""
@@ -44,5 +45,7 @@ class BackOfficeSite(admin.AdminSite):
                 self.admin_view(views.kyc_document),
                 name="player_kyc_document",
             ),
+            path("reports/", self.admin_view(views.reports_index), name="reports"),
+            *views.report_urls(self.admin_view),
             *super().get_urls(),
         ]

@@ -49,6 +49,7 @@ ACCOUNT_REOPEN = "account.reopen"
 BONUS_CAMPAIGN_SAVE = "bonus.campaign_save"
 BONUS_GRANT = "bonus.grant"
 BONUS_CANCEL = "bonus.cancel"
+REPORT_RUN = "report.run"
 
 
 class StaffTrailMissing(RuntimeError):

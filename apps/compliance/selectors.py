@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import structlog
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
@@ -27,6 +27,7 @@ from apps.compliance.models import (
     Exclusion,
     JurisdictionProfile,
     Limit,
+    LimitChange,
     Pending,
     PlayerProtection,
     Rule,
@@ -399,3 +400,98 @@ def list_player_alerts(player_id: int, limit: int = 20) -> list[Alert]:
 def list_player_cases(player_id: int, limit: int = 20) -> list[Case]:
     """The player's compliance cases, newest first, with their assignee."""
     return list(Case.objects.filter(player_id=player_id).select_related("assignee").order_by("-pk")[:limit])
+
+
+# --- the back office's daily reports (read by apps/backoffice/reports.py) ---------------------------
+
+
+@dataclass(frozen=True)
+class ActivityCount:
+    """How many times one kind of responsible-gambling activity happened in one brand over a
+    period: `activity` names it (`limit`, `time_out`, `self_exclusion`, `reality_check_shown`,
+    `reality_check_acknowledged`), `detail` says which (a limit's kind, period and status)."""
+
+    brand: str
+    activity: str
+    detail: str
+    count: int
+
+
+def rg_activity(*, since: dt.datetime, until: dt.datetime) -> list[ActivityCount]:
+    """Responsible-gambling activity created at or after `since` and before `until`, by brand:
+    every limit change (`LimitChange`: set at once, queued behind the cooling-off, confirmed,
+    matured, cancelled; by its kind, period and status), every time-out and self-exclusion that
+    started (`Exclusion.starts_at`), and the reality checks shown and acknowledged. Compliance
+    keeps only each player's last reality check and last acknowledgement (`PlayerProtection`), so
+    those two count players whose last check or acknowledgement fell in the period: a player
+    shown several checks counts once, and a check followed by another before the report ran is
+    not counted (the figure is a lower bound). Four aggregates."""
+    period = {"created_at__gte": since, "created_at__lt": until}
+    rows: list[ActivityCount] = []
+    limits = (
+        LimitChange.objects.filter(**period)
+        .values_list("player__brand__code", "kind", "period", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    rows += [ActivityCount(brand, "limit", f"{kind} {window or 'session'} {status}", n)
+             for brand, kind, window, status, n in limits]  # fmt: skip
+    exclusions = (
+        Exclusion.objects.filter(starts_at__gte=since, starts_at__lt=until)
+        .values_list("player__brand__code", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    rows += [ActivityCount(brand, kind, "", n) for brand, kind, n in exclusions]
+    for activity, field in (
+        ("reality_check_shown", "last_reality_check_at"),
+        ("reality_check_acknowledged", "reality_check_acknowledged_at"),
+    ):
+        checks = (
+            PlayerProtection.objects.filter(**{f"{field}__gte": since, f"{field}__lt": until})
+            .values_list("player__brand__code")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        rows += [ActivityCount(brand, activity, "", n) for brand, n in checks]
+    return sorted(rows, key=lambda row: (row.brand, row.activity, row.detail))
+
+
+@dataclass(frozen=True)
+class AmlCount:
+    """One AML figure over a period: `measure` is `alerts_raised` (by the rule's code and the
+    alert's status now), `cases_opened` (by the case's status now) or `cases_resolved` (by
+    outcome)."""
+
+    measure: str
+    subject: str
+    status: str
+    count: int
+
+
+def aml_activity(*, since: dt.datetime, until: dt.datetime) -> list[AmlCount]:
+    """Alerts raised, cases opened and cases resolved at or after `since` and before `until`:
+    three aggregates."""
+    alerts = (
+        Alert.objects.filter(created_at__gte=since, created_at__lt=until)
+        .values_list("rule_version__rule__code", "status")
+        .annotate(n=Count("pk"))
+        .order_by("rule_version__rule__code", "status")
+    )
+    opened = (
+        Case.objects.filter(created_at__gte=since, created_at__lt=until)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by("status")
+    )
+    resolved = (
+        Case.objects.filter(resolved_at__gte=since, resolved_at__lt=until)
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .order_by("outcome")
+    )
+    return [
+        *(AmlCount("alerts_raised", rule, status, n) for rule, status, n in alerts),
+        *(AmlCount("cases_opened", "", status, n) for status, n in opened),
+        *(AmlCount("cases_resolved", outcome, "resolved", n) for outcome, n in resolved),
+    ]

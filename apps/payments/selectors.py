@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum, Value
 
 from apps.accounts.models import Brand, Currency, Player
 from apps.payments import errors
@@ -137,3 +138,39 @@ def list_withdrawals_for_staff(player: Player, cursor: int | None = None) -> tup
     """A page of the player's withdrawals in every status (staff see the rejected and failed ones
     the player's own list leaves out), newest first, and the cursor of the next (or None)."""
     return _page(Withdrawal.objects.filter(player=player), cursor)
+
+
+# --- the back office's daily reports (read by apps/backoffice/reports.py) ---------------------------
+
+
+@dataclass(frozen=True)
+class PaymentCount:
+    """Cashier requests of one direction (`deposit`, `withdrawal`), provider, currency and status
+    now, created in a period: how many, what the players asked (`amount`), and, for deposits,
+    what the PSP reported credited (`credited`; 0 for withdrawals and deposits never credited)."""
+
+    direction: str
+    provider: str
+    currency: str
+    status: str
+    count: int
+    amount: int
+    credited: int
+
+
+def payment_counts(*, since: dt.datetime, until: dt.datetime) -> list[PaymentCount]:
+    """Deposits and withdrawals created at or after `since` and before `until`, by provider,
+    currency and their status now: two aggregates."""
+    rows: list[PaymentCount] = []
+    for direction, model, credited in (
+        ("deposit", DepositIntent, Sum("credited_amount", default=0)),
+        ("withdrawal", Withdrawal, Value(0)),
+    ):
+        counts = (
+            model.objects.filter(created_at__gte=since, created_at__lt=until)
+            .values_list("provider__code", "currency_id", "status")
+            .annotate(n=Count("pk"), amount=Sum("amount", default=0), credited=credited)
+            .order_by("provider__code", "currency_id", "status")
+        )
+        rows += [PaymentCount(direction, *row) for row in counts]
+    return rows

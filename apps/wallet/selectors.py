@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from apps.accounts.models import Player
 from apps.common import rtp
@@ -439,3 +439,124 @@ def list_recent_transactions(
     found = found[:page_size]
     next_cursor = f"{found[-1].wallet_version}.{found[-1].pk}" if more else None
     return TransactionSlice(rows=[_history_row(tx) for tx in found], next_cursor=next_cursor)
+
+
+# --- the back office's daily reports (read by apps/backoffice/reports.py) ---------------------------
+# `Transaction.amount` is what reached the player (cash + bonus), signed; the reports' figures are
+# sums of it, so each equals what the players' accounts gained or lost.
+
+GAME_KINDS = (TransactionKind.BET, TransactionKind.WIN, TransactionKind.ROLLBACK)
+# A bonus's grant (money into the player's bonus account) and each of its ends (what went back to
+# the pool); a conversion moves bonus money to cash and nets to zero on the player.
+BONUS_KINDS = (
+    TransactionKind.BONUS,
+    TransactionKind.BONUS_CONVERTED,
+    TransactionKind.BONUS_EXPIRED,
+    TransactionKind.BONUS_FORFEITED,
+    TransactionKind.BONUS_CANCELLED,
+)
+
+
+@dataclass(frozen=True)
+class GameResult:
+    """One game's play in one currency and brand over a period, in minor units: what the bets
+    took, what rollbacks gave back, what wins paid."""
+
+    brand: str
+    origin: str
+    game_id: str
+    currency: str
+    bets: int
+    staked: int
+    refunded: int
+    won: int
+
+    @property
+    def ggr(self) -> int:
+        return self.staked - self.refunded - self.won
+
+
+def game_results(*, since: dt.datetime, until: dt.datetime) -> list[GameResult]:
+    """Every (brand, origin, game, currency)'s bets, rollbacks and wins created at or after `since`
+    and before `until`: one aggregate over the period's rows of those kinds. A rollback counts
+    under its own game id (the provider's call names it), on the day it was posted."""
+    bet, win, rollback = (Q(kind=kind) for kind in GAME_KINDS)
+    rows = (
+        Transaction.objects.filter(created_at__gte=since, created_at__lt=until, kind__in=GAME_KINDS)
+        .values_list("player__brand__code", "origin", "game_id", "currency_id")
+        .annotate(
+            bets=Count("pk", filter=bet),
+            staked=Sum("amount", filter=bet, default=0),
+            refunded=Sum("amount", filter=rollback, default=0),
+            won=Sum("amount", filter=win, default=0),
+        )
+        .order_by("player__brand__code", "origin", "game_id", "currency_id")
+    )
+    return [
+        GameResult(brand, origin, game, currency, bets, -staked, refunded, won)
+        for brand, origin, game, currency, bets, staked, refunded, won in rows
+    ]
+
+
+@dataclass(frozen=True)
+class BonusMoney:
+    """What bonuses put on players' accounts in one brand and currency over a period (grants)
+    and took back off them (what expired, was forfeited or cancelled went back to the pool), in
+    minor units; conversions move bonus money to cash and are not in either."""
+
+    brand: str
+    currency: str
+    granted: int
+    returned: int
+
+    @property
+    def cost(self) -> int:
+        return self.granted - self.returned
+
+
+def bonus_money(*, since: dt.datetime, until: dt.datetime) -> list[BonusMoney]:
+    """Every (brand, currency)'s bonus money granted and returned to the pool in the period: one
+    aggregate of the players' net movement on the bonus kinds (`BONUS_KINDS`)."""
+    grant = Q(kind=TransactionKind.BONUS)
+    rows = (
+        Transaction.objects.filter(created_at__gte=since, created_at__lt=until, kind__in=BONUS_KINDS)
+        .values_list("player__brand__code", "currency_id")
+        .annotate(granted=Sum("amount", filter=grant, default=0), ended=Sum("amount", filter=~grant, default=0))
+        .order_by("player__brand__code", "currency_id")
+    )
+    return [BonusMoney(brand, currency, granted, -ended) for brand, currency, granted, ended in rows]
+
+
+@dataclass(frozen=True)
+class Liability:
+    """The players' accounts of one kind and currency at one moment: how many, the sum of their
+    stored balances, and the same balances summed from the ledger's entries (each with the
+    kind's sign, `BALANCE_SIGN`). The two are equal unless the ledger is broken."""
+
+    currency: str
+    kind: str
+    accounts: int
+    balances: int
+    ledger: int
+
+
+_LIABILITY_SQL = (
+    "SELECT a.currency_id, a.kind, COUNT(*), COALESCE(SUM(a.balance), 0), "
+    "COALESCE(SUM(CASE WHEN a.kind = %s THEN -e.total ELSE e.total END), 0) "
+    "FROM wallet_account a "
+    "LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM wallet_entry GROUP BY account_id) e "
+    "ON e.account_id = a.id "
+    "WHERE a.player_id IS NOT NULL GROUP BY a.currency_id, a.kind ORDER BY a.currency_id, a.kind"
+)
+
+
+def player_liability() -> list[Liability]:
+    """The sum of every player account's balance by (currency, kind), beside the sum of those
+    accounts' entries: one statement, so both figures come from one snapshot of the database even
+    while money moves."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LIABILITY_SQL, [AccountKind.DEBT])
+        rows = cursor.fetchall()
+    return [
+        Liability(currency, kind, int(n), int(balances), int(ledger)) for currency, kind, n, balances, ledger in rows
+    ]
