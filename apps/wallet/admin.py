@@ -57,7 +57,7 @@ class TransactionAdmin(LargeTableAdmin):
 @admin.register(Entry)
 class EntryAdmin(LargeTableAdmin):
     """Newest first along the primary key; a search gives a transaction's entries (its id) or an
-    account's statement (`account:<id>`, along `entry_account_idx`)."""
+    account's statement (`account:<id>`, along `wallet_entry_account_idx`)."""
 
     list_display = ("id", "transaction", "account", "amount", "currency", "balance_after", "account_version")
     search_fields = ("=transaction__id", "=account__id")

@@ -148,7 +148,7 @@ class Transaction(models.Model):
 
 class Entry(models.Model):
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
-    # Indexed with the entry's id (`entry_account_idx`): an account's entries in order, its
+    # Indexed with the entry's id (`wallet_entry_account_idx`): an account's entries in order, its
     # statement in the back office, from the index alone.
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
     # Copied from the account so the zero-sum check groups by currency without a join.
@@ -161,7 +161,7 @@ class Entry(models.Model):
 
     class Meta:
         verbose_name_plural = "entries"
-        indexes = [models.Index(fields=["account", "id"], name="entry_account_idx")]
+        indexes = [models.Index(fields=["account", "id"], name="wallet_entry_account_idx")]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(

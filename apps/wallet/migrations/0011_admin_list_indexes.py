@@ -1,7 +1,7 @@
 """The indexes the back office's lists of the ledger walk (docs/backoffice.md, "Large tables in
 the admin"): a page of transactions of one kind newest first, and an account's entries in order.
 
-`entry_account_idx` (account, id) replaces the account's single-column index: it answers the
+`wallet_entry_account_idx` (account, id) replaces the account's single-column index: it answers the
 same look-ups, so an entry still pays one index write for its account. `transaction_kind_idx`
 leaves out bets and wins, nearly every row, which the primary key pages through by itself. It is
 created before the old index is dropped, so the account's entries are never without one.
@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="entry",
-            index=models.Index(fields=["account", "id"], name="entry_account_idx"),
+            index=models.Index(fields=["account", "id"], name="wallet_entry_account_idx"),
         ),
         migrations.AlterField(
             model_name="entry",
