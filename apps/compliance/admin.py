@@ -25,7 +25,7 @@ from django.utils.html import format_html
 
 from apps.common.admin import AuditedAdmin, LargeTableAdmin, ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin
 from apps.common.errors import PamError
-from apps.compliance import cases, selectors, services
+from apps.compliance import cases, selectors, services, trail_index
 from apps.compliance.choices import CaseOutcome, ExclusionKind, RuleAction, SelfExclusionPeriod
 from apps.compliance.models import (
     Alert,
@@ -167,7 +167,7 @@ class StaffActionCodeFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        return [(code, code) for code in selectors.list_staff_action_codes()]
+        return [(code, code) for code in trail_index.list_action_codes()]
 
     def queryset(self, request, queryset):
         return queryset.filter(action=self.value()) if self.value() else queryset
@@ -182,7 +182,7 @@ class StaffActionActorFilter(admin.SimpleListFilter):
     SYSTEM = "system"
 
     def lookups(self, request, model_admin):
-        actors = [(str(pk), username) for pk, username in selectors.list_staff_action_actors()]
+        actors = [(str(pk), username) for pk, username in trail_index.list_actors()]
         return [(self.SYSTEM, "the system"), *actors]
 
     def queryset(self, request, queryset):

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import structlog
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,7 +31,6 @@ from apps.compliance.models import (
     PlayerProtection,
     Rule,
     RuleVersion,
-    StaffAction,
     WindowBucket,
 )
 from apps.wallet import selectors as wallet_selectors
@@ -379,36 +377,3 @@ def _transaction_values(row: wallet_selectors.HistoryRow, exponent: int) -> list
         row.transaction_id, iso_utc(row.created_at), row.kind, row.amount, row.currency, exponent,
         row.balance_after, row.version, row.game_id,
     ]  # fmt: skip
-
-
-# --- the staff trail's list in the back office -----------------------------------------------------
-
-# The distinct values of an index's leading column, one index probe each (a "loose index scan"):
-# the trail's actions and actors are a few dozen values over millions of records, which DISTINCT
-# or GROUP BY would read all of. Written so SQLite (embedded mode) runs it too.
-_DISTINCT_LEADING = """
-WITH RECURSIVE found(value) AS (
-    SELECT MIN({column}) FROM {table}
-    UNION ALL
-    SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > found.value) FROM found WHERE found.value IS NOT NULL
-)
-SELECT value FROM found WHERE value IS NOT NULL
-"""
-
-
-def _distinct_leading(column: str) -> list:
-    with connection.cursor() as cursor:
-        cursor.execute(_DISTINCT_LEADING.format(column=column, table=StaffAction._meta.db_table))
-        return [row[0] for row in cursor.fetchall()]
-
-
-def list_staff_action_codes() -> list[str]:
-    """Every action code in the staff trail, in order, read along `staff_action_action_idx`."""
-    return _distinct_leading("action")
-
-
-def list_staff_action_actors() -> list[tuple[int, str]]:
-    """Every staff member with a record in the trail, as (user id, username) by username, read
-    along `staff_action_actor_idx`."""
-    names = accounts_selectors.usernames(_distinct_leading("actor_id"))
-    return sorted(names.items(), key=lambda item: item[1])
