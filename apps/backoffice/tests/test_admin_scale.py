@@ -300,8 +300,9 @@ def test_pages_past_the_thousandth_are_refused_before_any_read(ledger, admin_cli
     assert big_table_queries(captured) == []
 
 
-def test_columns_do_not_sort_whatever_the_query_string_asks(ledger, admin_client):
-    response, captured = get_list(admin_client, TRANSACTIONS_URL, {"o": "2"}, LEDGER_QUERIES)
+def test_no_sort_count_or_show_all_whatever_the_query_string_asks(ledger, admin_client):
+    """A column's sort (`o`), the filters' counts (`_facets`) and "show all" (`all`) are ignored."""
+    response, captured = get_list(admin_client, TRANSACTIONS_URL, {"o": "2", "_facets": "", "all": ""}, LEDGER_QUERIES)
     assert ids_shown(response) == list(Transaction.objects.order_by("-id").values_list("id", flat=True)[:PER_PAGE])
     assert_walks_an_index(captured)
 
