@@ -43,6 +43,11 @@ def find_user(username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
+def usernames(user_ids) -> dict[int, str]:
+    """The username of each of these users (staff or players), by id; an unknown id is left out."""
+    return dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", "username"))
+
+
 def find_player_by_username(username: str) -> Player | None:
     """The player with exactly this username, or None."""
     return Player.objects.filter(user__username=username).first()

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from functools import cached_property
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.paginator import InvalidPage, Paginator
 from django.db import router, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 
 from apps.common import staff_trail
@@ -270,3 +275,117 @@ def staff_page(permission: str) -> Callable:
         return guarded
 
     return decorate
+
+
+# --- lists of large tables (the ledger, the staff trail) ---------------------------------------------
+
+
+class LookAheadPaginator(Paginator):
+    """Pages of a table too large to count: the page asked for is read with one row more, which
+    says whether another page follows, and `count` is what is known from that read (the rows
+    before the page, the page's and the one after), never a COUNT(*) of the filtered set.
+
+    Pages are read with OFFSET along the list's index, so a page's cost grows with its number,
+    not with the table: pages past `max_pages` are refused (narrow the list with a filter or a
+    search instead)."""
+
+    max_pages = 1000
+
+    def __init__(self, object_list, per_page, *, page_number: int):
+        super().__init__(object_list, per_page)
+        self.page_number = page_number
+
+    @cached_property
+    def _window(self) -> list:
+        if not 1 <= self.page_number <= self.max_pages:
+            return []
+        start = (self.page_number - 1) * self.per_page
+        return list(self.object_list[start : start + self.per_page + 1])
+
+    @cached_property
+    def count(self) -> int:
+        if not self._window:
+            return 0  # an empty list, or a page past the end or out of range: page() refuses it
+        return (self.page_number - 1) * self.per_page + len(self._window)
+
+    @property
+    def has_more(self) -> bool:
+        """Whether at least one row follows the page read."""
+        return len(self._window) > self.per_page
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number != self.page_number:
+            return super().page(number)
+        return self._get_page(self._window[: self.per_page], number, self)
+
+
+class LargeTableChangeList(ChangeList):
+    """A change list that reads one page and nothing else: no count of the filtered set or of the
+    table, no "show all", and only the admin's own ordering (which an index serves), whatever
+    the query string asks."""
+
+    def get_ordering(self, request, queryset):
+        return self._get_deterministic_ordering(list(self.model_admin.get_ordering(request)))
+
+    def get_results(self, request):
+        paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+        try:
+            page = paginator.page(self.page_num)
+        except InvalidPage:
+            raise IncorrectLookupParameters from None
+        self.result_count = paginator.count
+        self.show_full_result_count = False
+        self.show_admin_actions = True
+        self.full_result_count = None
+        self.result_list = page.object_list
+        self.can_show_all = False
+        self.multi_page = paginator.num_pages > 1
+        self.paginator = paginator
+        # What the page's footer says instead of a total (templates/admin/large_table_change_list.html).
+        self.first_row, self.last_row = page.start_index(), page.end_index()
+        self.page_range = paginator.get_elided_page_range(self.page_num) if self.multi_page else []
+
+
+class LargeTableAdmin(ReadOnlyAdmin):
+    """The read-only list of a table that grows without end (millions of ledger rows, the staff
+    trail): every query of its change list is a walk along an index that stops after one page.
+
+    - `ordering` must be served by an index (the primary key by default) and is the only order:
+      the columns do not sort;
+    - the paginator never counts (`LookAheadPaginator`), there is no "show all" and no facets;
+    - each `list_filter` must be an equality on the leading column of an index that ends with the
+      ordering's column, and its choices must not be read with a scan of the table (no
+      `AllValuesFieldListFilter` or `RelatedOnlyFieldListFilter`);
+    - search is exact: `search(term)` gives the Q of the rows a term names, each part of it an
+      index look-up, or None when the term names nothing (`search_fields` only shows the box).
+
+    `docs/backoffice.md` ("Large tables in the admin") says why; the admin scale test checks the
+    plans against a million ledger rows."""
+
+    ordering = ("-id",)
+    sortable_by = ()
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_max_show_all = 0
+    change_list_template = "admin/large_table_change_list.html"
+
+    def get_changelist(self, request, **kwargs):
+        return LargeTableChangeList
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        try:
+            page_number = int(request.GET.get("p", 1))
+        except ValueError:
+            page_number = 1  # what the change list itself makes of it
+        return LookAheadPaginator(queryset, per_page, page_number=page_number)
+
+    def search(self, term: str) -> Q | None:
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        found = self.search(term)
+        return (queryset.filter(found) if found is not None else queryset.none()), False

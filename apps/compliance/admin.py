@@ -17,14 +17,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.common.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin, staff_page
+from apps.common.admin import (
+    AuditedAdmin,
+    LargeTableAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ThroughServiceAdmin,
+    staff_page,
+)
 from apps.common.errors import PamError
-from apps.compliance import cases, selectors, services
+from apps.compliance import cases, selectors, services, trail_index
 from apps.compliance.choices import CaseOutcome, ExclusionKind, RuleAction, SelfExclusionPeriod
 from apps.compliance.models import (
     Alert,
@@ -159,18 +167,61 @@ class PlayerProtectionAdmin(ReadOnlyAdmin):
     search_fields = ("=player__id", "player__user__username")
 
 
+class StaffActionCodeFilter(admin.SimpleListFilter):
+    """By action code; the choices are read along the action's index, never with DISTINCT."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in trail_index.list_action_codes()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class StaffActionActorFilter(admin.SimpleListFilter):
+    """By staff member, or the system's records (no actor); the choices are the staff members
+    found along the actor's index."""
+
+    title = "actor"
+    parameter_name = "actor"
+    SYSTEM = "system"
+
+    def lookups(self, request, model_admin):
+        actors = [(str(pk), username) for pk, username in trail_index.list_actors()]
+        return [(self.SYSTEM, "the system"), *actors]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.SYSTEM:
+            return queryset.filter(actor__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(actor_id=int(value))
+        return queryset
+
+
 @admin.register(StaffAction)
-class StaffActionAdmin(ReadOnlyAdmin):
-    """The staff-action trail (staff_audit.py), read-only: `manage.py staff_audit` verifies it."""
+class StaffActionAdmin(LargeTableAdmin):
+    """The staff-action trail (staff_audit.py), read-only: `manage.py staff_audit` verifies it.
+    Newest first along the primary key; the filters read `staff_action_action_idx` and
+    `staff_action_actor_idx`; a search is exact (a record's id, an object's history, a code)."""
 
     list_display = ("id", "created_at", "actor", "system_actor", "action", "target_type", "target_id", "reason")
-    list_filter = ("action", "target_type")
-    search_fields = ("=id", "=target_id", "actor__username", "action")
+    list_filter = (StaffActionCodeFilter, StaffActionActorFilter)
+    search_fields = ("=id", "=target_type", "=target_id", "=action")
+    search_help_text = "A record's id, an object as app_label.model:id (its history), or an action code, exactly."
     list_select_related = ("actor",)
-    date_hierarchy = "created_at"
-    show_full_result_count = False
     fields = ("created_at", "actor", "system_actor", "action", "target_type", "target_id", "before", "after", "reason",
               "previous_hash", "chain_hash")  # fmt: skip
+
+    def search(self, term: str) -> Q | None:
+        if term.isdigit():
+            return Q(pk=int(term)) if int(term) < 2**63 else None
+        target_type, colon, target_id = term.partition(":")
+        if colon and "." in target_type and target_id and not target_type.startswith("admin."):
+            return Q(target_type=target_type.strip().lower(), target_id=target_id.strip())
+        return Q(action=term)
 
 
 class RuleForm(forms.ModelForm):

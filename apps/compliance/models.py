@@ -277,8 +277,9 @@ class StaffAction(models.Model):
 
     created_at = models.DateTimeField()
     # None only for the system (a management command); every back-office path names its user.
+    # Indexed with the record's id (`staff_action_actor_idx`): one staff member's records in order.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                              related_name="+")  # fmt: skip
+                              related_name="+", db_index=False)  # fmt: skip
     # With no actor: which part of the system acted ("rules": the behaviour-rule engine); empty
     # for a management command, as before this column existed.
     system_actor = models.CharField(max_length=64, blank=True, default="")
@@ -298,7 +299,13 @@ class StaffAction(models.Model):
             # ever skipped the head's lock.
             models.UniqueConstraint(fields=["previous_hash"], name="staff_action_one_successor"),
         ]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="staff_action_target_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="staff_action_target_idx"),
+            # The back office's list by action or by actor, newest first (docs/backoffice.md,
+            # "Large tables in the admin"); their leading columns also give the filters' choices.
+            models.Index(fields=["action", "id"], name="staff_action_action_idx"),
+            models.Index(fields=["actor", "id"], name="staff_action_actor_idx"),
+        ]
 
     def __str__(self) -> str:
         by = self.actor_id or (f"system:{self.system_actor}" if self.system_actor else "system")

@@ -12,14 +12,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.accounts.models import Player
-from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline, staff_page
+from apps.common.admin import LargeTableAdmin, ReadOnlyAdmin, ReadOnlyInline, staff_page
 from apps.common.errors import PamError
 from apps.wallet import selectors, services
 from apps.wallet.choices import AdjustmentReason, AdjustmentStatus
@@ -31,24 +31,47 @@ class EntryInline(ReadOnlyInline):
     fields = ("account", "amount", "balance_after", "account_version")
 
 
+def _bigint(term: str) -> int | None:
+    """The term as an id, if it is one (a bigint: a larger number would fail the look-up)."""
+    return int(term) if term.isdigit() and int(term) < 2**63 else None
+
+
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(LargeTableAdmin):
+    """Newest first along the primary key; the kind filter reads `transaction_kind_idx` (bets and
+    wins, nearly every row, are found at once along the primary key); a search is exact, each
+    of its parts an index look-up. A player's own transactions are on their page."""
+
     list_display = ("id", "created_at", "kind", "player", "amount", "currency", "balance_after", "wallet_version",
                     "origin", "external_id", "game_id")  # fmt: skip
-    list_filter = ("kind", "currency", "origin")
-    search_fields = ("=id", "=player__id", "external_id", "round_id", "player__user__username")
-    list_select_related = ("player__user",)
-    date_hierarchy = "created_at"
+    list_filter = ("kind",)
+    search_fields = ("=id", "=external_id", "=round_id")
+    search_help_text = "A transaction id, or a provider's transaction or round id, exactly."
+    list_select_related = ("player__user", "currency")
     inlines = [EntryInline]
-    show_full_result_count = False
+
+    def search(self, term: str) -> Q | None:
+        found = Q(external_id=term) | Q(round_id=term)
+        pk = _bigint(term)
+        return found | Q(pk=pk) if pk is not None else found
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(LargeTableAdmin):
+    """Newest first along the primary key; a search gives a transaction's entries (its id) or an
+    account's statement (`account:<id>`, along `wallet_entry_account_idx`)."""
+
     list_display = ("id", "transaction", "account", "amount", "currency", "balance_after", "account_version")
-    list_filter = ("currency",)
     search_fields = ("=transaction__id", "=account__id")
-    show_full_result_count = False
+    search_help_text = "A transaction id (its entries), or account:<id> (the account's entries, newest first)."
+    list_select_related = ("transaction", "account", "currency")
+
+    def search(self, term: str) -> Q | None:
+        prefix, _, value = term.rpartition(":")
+        pk = _bigint(value.strip())
+        if pk is None or prefix.strip().lower() not in ("", "account"):
+            return None
+        return Q(account_id=pk) if prefix.strip() else Q(transaction_id=pk)
 
 
 @admin.register(Account)
