@@ -1,11 +1,16 @@
-"""Back-office pages beyond the model admin: the live feed of every player's money movements."""
+"""Back-office pages beyond the model admin: the live feed of every player's money movements, and
+the dashboard's figures as JSON for the index's script."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
 
+from apps.backoffice import selectors
+from apps.common.errors import error_body
 from apps.common.money import ISO_4217
 
 # For display only: the page formats minor units with each currency's exponent.
@@ -24,3 +29,15 @@ def live_feed(request):
         "exponents": _EXPONENTS,
     }
     return TemplateResponse(request, "backoffice/live_feed.html", context)
+
+
+@never_cache
+def dashboard_json(request):
+    """`/backoffice/dashboard.json`: the index's figures that this staff member may see, the same
+    as the page renders (selectors.dashboard), for static/js/backoffice-dashboard.js to refresh
+    them. Refused as JSON: 401 without a login, 403 for a user the back office does not admit."""
+    if not request.user.is_authenticated:
+        return JsonResponse(error_body("NOT_AUTHENTICATED", "Log in to the back office."), status=401)
+    if not admin.site.has_permission(request):
+        return JsonResponse(error_body("PERMISSION_DENIED", "Staff only."), status=403)
+    return JsonResponse(selectors.dashboard(request.user).as_json())

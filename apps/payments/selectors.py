@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from apps.accounts.models import Brand, Currency, Player
 from apps.payments import errors
@@ -117,3 +117,15 @@ def has_reversed_deposit(player_id: int) -> bool:
 
 def webhook_events_of(reference: str) -> QuerySet[WebhookEvent]:
     return WebhookEvent.objects.filter(reference=reference).order_by("pk")
+
+
+def withdrawals_awaiting_approval() -> dict[str, tuple[int, int]]:
+    """(count, sum) per currency of the withdrawals waiting for a staff decision: the back
+    office's approval queue. One read on the status index."""
+    rows = (
+        Withdrawal.objects.filter(status=WithdrawalStatus.AWAITING_APPROVAL)
+        .values("currency_id")
+        .annotate(count=Count("id"), total=Sum("amount"))
+        .order_by("currency_id")
+    )
+    return {row["currency_id"]: (row["count"], row["total"]) for row in rows}

@@ -1,4 +1,5 @@
-"""Reads of the realtime app: what a client that holds a given wallet version has missed.
+"""Reads of the realtime app: what a client that holds a given wallet version has missed, and how
+many player sockets are open (`players_online`).
 
 The WebSocket `resume` and the polling endpoint answer with this one function, so the two ways of
 catching up (contracts/realtime.md) cannot drift apart.
@@ -6,7 +7,10 @@ catching up (contracts/realtime.md) cannot drift apart.
 
 from __future__ import annotations
 
+from channels.layers import get_channel_layer
+
 from apps.realtime import protocol
+from apps.realtime.presence import presence_of
 from apps.wallet import selectors as wallet
 
 
@@ -25,3 +29,9 @@ def list_frames_since(player_id: int, since_version: int) -> list[dict]:
         return [protocol.resync(state)]
     events = wallet.list_events_since(player_id, since_version, protocol.RESYNC_AFTER)
     return [protocol.wallet_updated(event) for event in events]
+
+
+def players_online() -> int:
+    """Player sockets open now across every server process (presence.py: each counted from its
+    connect until its disconnect, or until its heartbeats stop)."""
+    return presence_of(get_channel_layer()).count()
