@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -49,23 +49,26 @@ class Figure:
     key: str  # stable: the JSON's key and the page's element id
     label: str
     url: str  # the admin list it summarises, filtered to what it counts
-    count: int | None = None
-    amounts: list[Amount] = field(default_factory=list)
+    count: int | None = None  # None: not a count (or not available)
+    amounts: list[Amount] | None = None  # None: not amounts; [] for none today
+    available: bool = True  # False: its source did not answer (players online without Redis)
 
     @property
     def lines(self) -> list[str]:
         """What the page shows, one line each: the count, then each currency's amount (with its
         count in brackets, if counted); "0" for nothing at all. The script shows the JSON's same lines."""
+        if not self.available:
+            return ["unavailable"]
         lines = [] if self.count is None else [str(self.count)]
-        for amount in self.amounts:
+        for amount in self.amounts or []:
             lines.append(amount.text if amount.count is None else f"{amount.text} ({amount.count})")
         return lines or ["0"]
 
     def as_json(self) -> dict:
-        shown: dict = {"label": self.label, "url": self.url, "lines": self.lines}
+        shown: dict = {"label": self.label, "url": self.url, "lines": self.lines, "available": self.available}
         if self.count is not None:
             shown["count"] = self.count
-        if self.count is None or self.amounts:
+        if self.amounts is not None:
             shown["amounts"] = [amount.as_json() for amount in self.amounts]
         return shown
 
@@ -162,11 +165,13 @@ def _ggr(today: _Today) -> Figure:
 
 
 def _players_online(today: _Today) -> Figure:
+    online = realtime.players_online()
     return Figure(
         key="players_online",
         label="Players online",
         url=_changelist("accounts.player"),
-        count=realtime.players_online(),
+        count=online,
+        available=online is not None,
     )
 
 

@@ -74,7 +74,8 @@ class RedisPresence:
         layer's own clients are asyncio ones, bound to its event loops)."""
         with self._reader_lock:
             if self._reader is None:
-                host = dict(self.layer.hosts[self.index])
+                # A page waits on this read: a Redis that does not answer fails it within a second.
+                host = {**self.layer.hosts[self.index], "socket_connect_timeout": 1, "socket_timeout": 1}
                 if "address" in host:
                     pool = redis.ConnectionPool.from_url(host.pop("address"), **host)
                 elif "master_name" in host:

@@ -7,11 +7,15 @@ catching up (contracts/realtime.md) cannot drift apart.
 
 from __future__ import annotations
 
+import redis
+import structlog
 from channels.layers import get_channel_layer
 
 from apps.realtime import protocol
 from apps.realtime.presence import presence_of
 from apps.wallet import selectors as wallet
+
+logger = structlog.get_logger(__name__)
 
 
 def list_frames_since(player_id: int, since_version: int) -> list[dict]:
@@ -31,7 +35,12 @@ def list_frames_since(player_id: int, since_version: int) -> list[dict]:
     return [protocol.wallet_updated(event) for event in events]
 
 
-def players_online() -> int:
+def players_online() -> int | None:
     """Player sockets open now across every server process (presence.py: each counted from its
-    connect until its disconnect, or until its heartbeats stop)."""
-    return presence_of(get_channel_layer()).count()
+    connect until its disconnect, or until its heartbeats stop); None, logged, when Redis does not
+    answer (a page showing the figure still renders)."""
+    try:
+        return presence_of(get_channel_layer()).count()
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("realtime.presence_unreadable", error=repr(exc))
+        return None

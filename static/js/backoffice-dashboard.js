@@ -89,11 +89,16 @@ function connect() {
   const socket = new WebSocket(`${scheme}://${location.host}/ws/backoffice/`);
   socket.onopen = () => {
     delay = 1000;
+    board.dataset.socket = "live";
     schedule(); // whatever moved while the socket was away
   };
   socket.onmessage = () => schedule();
   socket.onclose = (event) => {
-    if (event.code === 4401 || event.code === 4403) return;
+    if (event.code === 4401 || event.code === 4403) {
+      board.dataset.socket = "refused";
+      return;
+    }
+    board.dataset.socket = "reconnecting";
     const wait = delay / 2 + Math.random() * (delay / 2);
     delay = Math.min(delay * 2, 30000);
     setTimeout(connect, wait);

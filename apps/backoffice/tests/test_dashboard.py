@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import redis
 import time_machine
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -27,6 +30,7 @@ from apps.payments.tests.factories import (
     start_deposit,
     verified_player,
 )
+from apps.realtime.presence import presence_of
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet.models import Transaction
 from apps.wallet.tests.factories import a_ref, bet, funded_player, rollback, win
@@ -66,6 +70,8 @@ def test_todays_deposits_and_ggr_are_the_ledgers_of_today_only(client, day):
     gbp = funded_player(50_000, currency="GBP", username="gbpplayer")
     deposit(eur, 7_000)
     bet(eur, 1_000)
+    yesterdays = a_ref()
+    bet(eur, 300, ref=yesterdays, round_id="y1")
     day.move_to(TODAY)
 
     # Deposits: one through the cashier and the PSP's webhook, two straight to the wallet.
@@ -74,13 +80,15 @@ def test_todays_deposits_and_ggr_are_the_ledgers_of_today_only(client, day):
     assert post_webhook(event(EventType.DEPOSIT_SUCCEEDED, started.public_id, 2_500)).status_code == 200
     deposit(eur, 10_000)
     deposit(gbp, 3_000)
-    # Bets, wins and a rollback: EUR stakes 1,500 + 400 (rolled back), wins 600; GBP stake 900.
+    # Bets, wins and rollbacks: EUR stakes 1,500 + 400 (rolled back), wins 600, and yesterday's
+    # 300 rolled back today; GBP stake 900.
     bet(eur, 1_500, round_id="r1")
     win(eur, 600, round_id="r1")
     rolled = a_ref()
     bet(eur, 400, ref=rolled, round_id="r2")
     rollback(eur, rolled.external_id, round_id="r2")
     bet(gbp, 900, round_id="g1")
+    rollback(eur, yesterdays.external_id, round_id="y1")  # posted today: today's GGR gives it back
 
     client.force_login(make_staff(StaffRole.ADMIN))
     shown = figures(client)
@@ -90,15 +98,15 @@ def test_todays_deposits_and_ggr_are_the_ledgers_of_today_only(client, day):
         {"currency": "GBP", "amount": 3_000, "count": 1, "text": "30.00 GBP"},
     ]
     assert shown["ggr_today"]["amounts"] == [
-        {"currency": "EUR", "amount": 1_900 - 600 - 400, "text": "9.00 EUR"},
+        {"currency": "EUR", "amount": 1_900 - 600 - 400 - 300, "text": "6.00 EUR"},
         {"currency": "GBP", "amount": 900, "text": "9.00 GBP"},
     ]
     assert shown["deposits_today"]["lines"] == ["125.00 EUR (2)", "30.00 GBP (1)"]
-    assert shown["ggr_today"]["lines"] == ["9.00 EUR", "9.00 GBP"]
+    assert shown["ggr_today"]["lines"] == ["6.00 EUR", "9.00 GBP"]
     # The same figures, straight from the ledger's rows of today.
     today = Transaction.objects.filter(created_at__gte=TODAY.replace(hour=0, minute=0))
     assert sum(t.amount for t in today.filter(kind="deposit", currency_id="EUR")) == 12_500
-    assert -sum(t.amount for t in today.filter(kind__in=["bet", "win", "rollback"], currency_id="EUR")) == 900
+    assert -sum(t.amount for t in today.filter(kind__in=["bet", "win", "rollback"], currency_id="EUR")) == 600
 
 
 def test_withdrawals_awaiting_approval_alerts_and_cases_are_counted(client, day):
@@ -217,3 +225,37 @@ def test_todays_ledger_is_read_on_the_primary_key_never_the_whole_table(day):
             assert "Seq Scan" not in plan, plan
             assert "Index" in plan, plan
     assert reads[0].endswith("LIMIT 1")  # the walk back: one row
+
+
+def test_players_online_is_unavailable_not_an_error_while_redis_does_not_answer(client):
+    """The index still renders, and says the figure is unavailable (a closed port stands in for
+    a Redis that went away)."""
+    record = presence_of(get_channel_layer())
+    reader = record._sync_client()
+    record._reader = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    try:
+        client.force_login(make_staff(StaffRole.SUPPORT))
+        shown = figures(client)["players_online"]
+        page = client.get("/backoffice/")
+    finally:
+        record._reader = reader
+
+    assert shown["available"] is False
+    assert shown["lines"] == ["unavailable"]
+    assert "count" not in shown
+    assert page.status_code == 200
+    assert "unavailable" in page.content.decode()
+
+
+def test_players_online_counts_the_presence_record(client):
+    """The figure is realtime's count (the sockets themselves: apps/realtime/tests/test_presence.py)."""
+    record = presence_of(get_channel_layer())
+    record._sync_client().delete(record.key)
+    async_to_sync(record.seen)("specific.dashboard!one")
+    try:
+        client.force_login(make_staff(StaffRole.SUPPORT))
+        shown = figures(client)["players_online"]
+    finally:
+        record._sync_client().delete(record.key)
+
+    assert (shown["count"], shown["available"], shown["lines"]) == (1, True, ["1"])
