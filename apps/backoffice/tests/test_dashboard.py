@@ -259,3 +259,16 @@ def test_players_online_counts_the_presence_record(client):
         record._sync_client().delete(record.key)
 
     assert (shown["count"], shown["available"], shown["lines"]) == (1, True, ["1"])
+
+
+def test_the_dashboard_is_a_fixed_handful_of_reads(django_assert_num_queries, day):
+    """However much happened today: today's ledger twice (where today starts, then its sums), the
+    withdrawal queue, the alerts, the cases (players online is a Redis read)."""
+    admin = make_staff(StaffRole.ADMIN)
+    player = funded_player(10_000)
+    for _ in range(5):
+        bet(player, 100)
+        deposit(player, 100)
+
+    with django_assert_num_queries(5):
+        selectors.dashboard(admin)
