@@ -302,9 +302,10 @@ class PlayerConsumer(_BackplaneMember):
         self.groups_to_join = [player_group(player.pk)]
         self._listen()
         # Joined before `hello` is read, so no frame committed after that read can be missed.
-        # If Redis is down the socket is served anyway and joins on a later beat.
-        await self.join_groups()
-        await self._present(prune=True)  # counted by the time the client has its `hello`
+        # If Redis is down the socket is served anyway and joins on a later beat. Counted online
+        # by the time the client has its `hello`; both calls at once, so a Redis that does not
+        # answer holds the handshake for one timeout, not two.
+        await asyncio.gather(self.join_groups(), self._present(prune=True))
         await self.accept()
         await self.send_json(protocol.hello(await _state(player.pk)))
         self.start_beating()
