@@ -43,6 +43,8 @@ _STAFF_PAGES = {
     "password_change": "change own password",
     "password_change_done": "password changed",
     "jsi18n": "the admin's JavaScript catalogue",
+    # Each figure in it is read only for staff who may open its list (backoffice/selectors.py).
+    "dashboard_json": "the dashboard's figures as JSON, each as the index shows it to the role",
 }
 # Django's URLs of the site that are no page a role opens, and why they are not in the table.
 NOT_PAGES = {

@@ -1,6 +1,6 @@
-"""The back office's admin site: Django's admin, with PAM's titles, the staff login form and the
-back office's own pages (the live feed, the player 360, a player's standing and KYC, the reports)
-under `/backoffice/`.
+"""The back office's admin site: Django's admin, with PAM's titles, the staff login form, the
+dashboard as its index and the back office's own pages (the live feed, the player 360, a player's
+standing and KYC, the reports) under `/backoffice/`.
 
 It replaces Django's default site (`BackOfficeAdminConfig.default_site`), so every app's
 `admin.site.register` lands here without knowing about it."""
@@ -32,6 +32,13 @@ class BackOfficeSite(admin.AdminSite):
 
         return super().has_permission(request) and selectors.request_passes_two_factor(request)
 
+    def index(self, request, extra_context=None):
+        """The stock index (the app list) under the dashboard's figures that the user may see."""
+        from apps.backoffice import selectors
+
+        extra_context = {**(extra_context or {}), "dashboard": selectors.dashboard(request.user)}
+        return super().index(request, extra_context)
+
     def get_urls(self):
         from apps.backoffice import player360, views
 
@@ -47,5 +54,7 @@ class BackOfficeSite(admin.AdminSite):
             ),
             path("reports/", self.admin_view(views.reports_index), name="reports"),
             *views.report_urls(self.admin_view),
+            # Not behind admin_view: a script's fetch gets a JSON refusal, not the login page.
+            path("dashboard.json", views.dashboard_json, name="dashboard_json"),
             *super().get_urls(),
         ]

@@ -1,6 +1,7 @@
 """Back-office pages beyond the model admin: the live operations feed, a player's standing (lock,
 freeze, re-open) and KYC (documents, decision) pages, which the player 360 page (player360.py)
-links to, and the reports. Each page declares its permission and calls one service per form."""
+links to, the reports, and the dashboard's figures as JSON for the index's script. Each page
+declares its permission and calls one service per form."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts import selectors as accounts_selectors
@@ -28,7 +30,7 @@ from apps.backoffice import charts, reports, selectors, services
 from apps.backoffice.errors import InvalidReportDay, UnknownReport
 from apps.backoffice.models import RunStatus
 from apps.common.admin import staff_page
-from apps.common.errors import PamError
+from apps.common.errors import PamError, error_body
 from apps.common.money import ISO_4217, format_minor
 from apps.compliance import services as compliance
 from apps.realtime import selectors as realtime
@@ -381,3 +383,15 @@ def report_urls(admin_view) -> list:
             path(f"reports/{kind}.csv", guard(report_csv), {"kind": kind}, name=f"report_{kind}_csv"),
         ]
     return urls
+
+
+@never_cache
+def dashboard_json(request):
+    """`/backoffice/dashboard.json`: the index's figures that this staff member may see, the same
+    as the page renders (selectors.dashboard), for static/js/backoffice-dashboard.js to refresh
+    them. Refused as JSON: 401 without a login, 403 for a user the back office does not admit."""
+    if not request.user.is_authenticated:
+        return JsonResponse(error_body("NOT_AUTHENTICATED", "Log in to the back office."), status=401)
+    if not admin.site.has_permission(request):
+        return JsonResponse(error_body("PERMISSION_DENIED", "Staff only."), status=403)
+    return JsonResponse(selectors.dashboard(request.user).as_json())

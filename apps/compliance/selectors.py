@@ -20,7 +20,7 @@ from apps.accounts.choices import PlayerStatus
 from apps.accounts.models import Currency, Player
 from apps.common.money import convert_minor
 from apps.common.timestamps import iso_utc
-from apps.compliance.choices import AlertStatus, LimitKind, LimitPeriod
+from apps.compliance.choices import AlertStatus, CaseStatus, LimitKind, LimitPeriod
 from apps.compliance.models import (
     Alert,
     Case,
@@ -251,6 +251,20 @@ def list_player_alerts_outside_cases(player_id: int) -> list[Alert]:
 def list_open_alerts(limit: int = 100) -> list[Alert]:
     """The newest open alerts, with their rule version and player."""
     return list(Alert.objects.filter(status=AlertStatus.OPEN).select_related("rule_version__rule", "player")[:limit])
+
+
+def count_open_alerts() -> int:
+    """How many alerts are open (on the status index)."""
+    return Alert.objects.filter(status=AlertStatus.OPEN).count()
+
+
+# A case is open until it is resolved: opened or under investigation.
+OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.INVESTIGATING)
+
+
+def count_open_cases() -> int:
+    """How many cases are not resolved yet (on the status index)."""
+    return Case.objects.filter(status__in=OPEN_CASE_STATUSES).count()
 
 
 # --- cases: the suspicious-activity report ---------------------------------------------------------

@@ -174,3 +174,15 @@ def payment_counts(*, since: dt.datetime, until: dt.datetime) -> list[PaymentCou
         )
         rows += [PaymentCount(direction, *row) for row in counts]
     return rows
+
+
+def withdrawals_awaiting_approval() -> dict[str, tuple[int, int]]:
+    """(count, sum) per currency of the withdrawals waiting for a staff decision: the back
+    office's approval queue. One read on the status index."""
+    rows = (
+        Withdrawal.objects.filter(status=WithdrawalStatus.AWAITING_APPROVAL)
+        .values("currency_id")
+        .annotate(count=Count("id"), total=Sum("amount"))
+        .order_by("currency_id")
+    )
+    return {row["currency_id"]: (row["count"], row["total"]) for row in rows}

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import weakref
+from collections.abc import Awaitable, Callable
 
 import structlog
 from channels.db import database_sync_to_async
@@ -35,6 +37,7 @@ from apps.common import metrics
 from apps.realtime import extensions, feed, protocol, selectors
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
+from apps.realtime.presence import presence_of
 from apps.wallet import selectors as wallet
 
 logger = structlog.get_logger(__name__)
@@ -312,8 +315,10 @@ class PlayerConsumer(_BackplaneMember):
         self.groups_to_join = [player_group(player.pk)]
         self._listen()
         # Joined before `hello` is read, so no frame committed after that read can be missed.
-        # If Redis is down the socket is served anyway and joins on a later beat.
-        await self.join_groups()
+        # If Redis is down the socket is served anyway and joins on a later beat. Counted online
+        # by the time the client has its `hello`; both calls at once, so a Redis that does not
+        # answer holds the handshake for one timeout, not two.
+        await asyncio.gather(self.join_groups(), self._present(prune=True))
         await self.accept_to_serve()
         await self.send_json(protocol.hello(await _state(player.pk)))
         self.start_beating()
@@ -352,12 +357,30 @@ class PlayerConsumer(_BackplaneMember):
         for timer in (self._timers or {}).values():
             timer.cancel()
         self._timers = None
+        if self.player_id is not None:
+            await self._presence_call(functools.partial(presence_of(self.channel_layer).gone, self.channel_name))
         await super().disconnect(code)
 
     async def beat(self) -> None:
         """The current version, read from the ledger: a client that lost a frame on the backplane
-        (or a whole outage of it) sees the gap within one period and sends `resume`."""
+        (or a whole outage of it) sees the gap within one period and sends `resume`. Then the
+        socket is still open for the players-online figure (presence.py)."""
         await self.send_json(protocol.heartbeat((await _state(self.player_id)).version))
+        await self._present()
+
+    async def _present(self, prune: bool = False) -> None:
+        await self._presence_call(
+            functools.partial(presence_of(self.channel_layer).seen, self.channel_name, prune=prune)
+        )
+
+    async def _presence_call(self, call: Callable[[], Awaitable[None]]) -> None:
+        """One presence call, bounded as the group calls are; a failure is logged, never raised:
+        the figure goes stale, the socket goes on."""
+        try:
+            async with asyncio.timeout(LAYER_CALL_TIMEOUT), _layer_slot():
+                await call()
+        except Exception as exc:
+            logger.info("realtime.presence_failed", error=repr(exc))
 
     async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "resume":

@@ -1,4 +1,5 @@
-"""Reads of the realtime app: what a client that holds a given wallet version has missed.
+"""Reads of the realtime app: what a client that holds a given wallet version has missed, and how
+many player sockets are open (`players_online`).
 
 The WebSocket `resume` and the polling endpoint answer with this one function, so the two ways of
 catching up (contracts/realtime.md) cannot drift apart.
@@ -6,8 +7,15 @@ catching up (contracts/realtime.md) cannot drift apart.
 
 from __future__ import annotations
 
+import redis
+import structlog
+from channels.layers import get_channel_layer
+
 from apps.realtime import feed, protocol
+from apps.realtime.presence import presence_of
 from apps.wallet import selectors as wallet
+
+logger = structlog.get_logger(__name__)
 
 
 def list_frames_since(player_id: int, since_version: int) -> list[dict]:
@@ -34,3 +42,14 @@ def feed_event_types_for(user) -> list[str]:
         return []
     allowed = feed.allowed_events(user.has_perm)
     return [event for event in feed.EVENT_TYPES if event in allowed]
+
+
+def players_online() -> int | None:
+    """Player sockets open now across every server process (presence.py: each counted from its
+    connect until its disconnect, or until its heartbeats stop); None, logged, when Redis does not
+    answer (a page showing the figure still renders)."""
+    try:
+        return presence_of(get_channel_layer()).count()
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("realtime.presence_unreadable", error=repr(exc))
+        return None
