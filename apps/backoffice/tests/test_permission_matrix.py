@@ -210,11 +210,11 @@ def test_a_role_opens_exactly_the_pages_the_matrix_gives_it(world, page, role):
         assert response.context_data["has_change_permission"] is (verdict == EDIT)
 
 
-@pytest.mark.parametrize("page", [pytest.param(page, id=page.key) for page in OPENED])
 # Pages read by a script answer a refusal in JSON rather than the login page.
 JSON_PAGES = {"site:dashboard_json"}
 
 
+@pytest.mark.parametrize("page", [pytest.param(page, id=page.key) for page in OPENED])
 def test_no_page_opens_without_a_staff_login(world, page):
     response = Client().get(url_of(page, world))
 
