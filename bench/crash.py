@@ -406,6 +406,7 @@ class Stats:
     settlement_mismatches: int = 0
     mismatch_examples: list[str] = field(default_factory=list)
     tick_late_ms: list[float] = field(default_factory=list)
+    round_medians: list[tuple[int, int, float]] = field(default_factory=list)  # (round, crash_x100, median ms)
     loop_lag_ms: list[float] = field(default_factory=list)
     joiner_lag_ms: list[float] = field(default_factory=list)  # the late joiners' process's loop lag
     rounds: int = 0
@@ -504,6 +505,7 @@ def account(players: list[Player], shared: Round, growth: float) -> None:
     instant = None
     if shared.started_at is not None and shared.crash_x100 is not None:
         instant = shared.started_at + crash_ms(shared.crash_x100, growth) / 1000
+    this_round = []
     for player in players:
         settled = player.settled_at.get(number)
         if settled is None:
@@ -512,7 +514,10 @@ def account(players: list[Player], shared: Round, growth: float) -> None:
         if number in player.crashed_at:
             stats.crashed_to_settled_ms.append((settled[0] - player.crashed_at[number]) * 1000)
         if instant is not None:
-            stats.instant_to_settled_ms.append((settled[1] - instant) * 1000)
+            this_round.append((settled[1] - instant) * 1000)
+    stats.instant_to_settled_ms += this_round
+    if this_round:
+        stats.round_medians.append((number, shared.crash_x100 or 0, percentile(this_round, 50)))
     # By alias and stake: two players may share an alias (docs/crash-room.md).
     results = {(r.get("player"), r.get("stake")): r for r in shared.results or []}
     for player in players:
@@ -730,6 +735,9 @@ def print_figures() -> None:
         f"    settlement against the players' answers: {s.settlement_mismatches} mismatches "
         f"(target 0, {verdict(s.settlement_mismatches == 0)})\n"
         + "".join(f"      {example}\n" for example in s.mismatch_examples)
+        + "    crash instant -> crash.settled by round (crash point: median): "
+        + ", ".join(f"{x / 100:.2f}x: {m:.0f} ms" for _, x, m in s.round_medians)
+        + "\n"
         + f"    for reading them: crash.tick at the clients after its elapsed_ms  p50 {ms(s.tick_late_ms, 50)}  "
         f"p99 {ms(s.tick_late_ms, 99)} ({len(s.tick_late_ms)} ticks); this process's loop lag "
         f"p50 {ms(s.loop_lag_ms, 50)}  p99 {ms(s.loop_lag_ms, 99)}",
