@@ -48,10 +48,20 @@ async def http_application(scope, receive, send):
 
 # Browsers send an Origin, which must be one of ALLOWED_HOSTS; scripts with a ticket send none.
 # The studio's sockets (the crash room) authenticate by their play session's key instead, behind
-# the same origin check.
-websocket_application = BrowserOriginValidator(
-    AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns + studio_websocket_urlpatterns)))
-)
+# the same origin check but not Django's session and user look-up: a late joiner of the room would
+# wait for it in the one thread for sync code, and the room never reads the user.
+player_sockets = AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+studio_sockets = URLRouter(studio_websocket_urlpatterns)
+STUDIO_SOCKET_PREFIX = "/ws/studio/"
+
+
+async def socket_application(scope, receive, send):
+    if scope["path"].startswith(STUDIO_SOCKET_PREFIX):
+        return await studio_sockets(scope, receive, send)
+    return await player_sockets(scope, receive, send)
+
+
+websocket_application = BrowserOriginValidator(socket_application)
 
 router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
 

@@ -39,6 +39,11 @@ data_dir=${PAM_DATA_DIR:-/tmp/pam}
 case "$role" in
     web)
         run python manage.py migrate --noinput
+        # Every uvicorn worker's metrics in one scrape of /metrics (docs/metrics.md): a directory
+        # of their files, emptied at each start (a worker's figures die with its container).
+        export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$data_dir/metrics}"
+        run mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+        run find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -type f -delete
         # No permessage-deflate: scripts/serve.sh says why.
         last uvicorn pam.asgi:application --host 0.0.0.0 --port "${PORT:-8000}" --workers "${WORKERS:-2}" \
             --lifespan off --no-access-log --ws-per-message-deflate false "$@"

@@ -3,7 +3,7 @@
 // `subscribe` message, narrow them further without a reload). Money movements (`wallet.updated`,
 // withdrawals included) and withdrawal approvals go to #feed, alerts to #alerts, limit changes and exclusions to #protection.
 
-import { asQuery, cell, formatMoney, openBackofficeSocket, shortTime } from "./backoffice-socket.js";
+import { asQuery, cell, formatMoney, openBackofficeSocket, playerCell, shortTime } from "./backoffice-socket.js";
 
 const MAX_ROWS = 200;
 const exponents = JSON.parse(document.getElementById("currency-exponents").textContent);
@@ -32,7 +32,7 @@ function addRow(frame) {
   row.dataset.event = frame.event || "";
   row.append(
     cell(shortTime(tx.created_at)),
-    cell(frame.player_id),
+    playerCell(frame.player_id),
     cell(tx.kind),
     cell(money(tx.amount, frame.currency), tx.amount < 0 ? "debit" : "credit"),
     cell(money(frame.balance, frame.currency)),
@@ -51,7 +51,7 @@ function addApproval(frame) {
   row.dataset.event = frame.event;
   row.append(
     cell(shortTime(frame.approved_at)),
-    cell(frame.player_id),
+    playerCell(frame.player_id),
     cell("withdrawal approved"),
     cell(money(frame.amount, frame.currency)),
     cell(""),

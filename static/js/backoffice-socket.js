@@ -55,6 +55,18 @@ export function cell(text, className) {
   return td;
 }
 
+// A player's id as a link to their 360 page (`/backoffice/players/<id>/`, beside the feed's page).
+export function playerCell(playerId) {
+  const td = document.createElement("td");
+  if (!playerId) return td;
+  const link = document.createElement("a");
+  link.href = new URL(`../players/${encodeURIComponent(playerId)}/`, window.location.href).pathname;
+  link.textContent = playerId;
+  link.className = "player-360";
+  td.append(link);
+  return td;
+}
+
 export function shortTime(iso) {
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }

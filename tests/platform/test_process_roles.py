@@ -50,8 +50,10 @@ def test_compose_starts_postgres_redis_and_each_role_of_the_image(compose):
 
 def test_web_migrates_before_it_serves_and_is_the_images_default_role():
     assert dry_run("web").stdout.splitlines() == dry_run().stdout.splitlines()
-    first, last = dry_run("web").stdout.splitlines()
+    first, *metrics_dir, last = dry_run("web").stdout.splitlines()
     assert first == "python manage.py migrate --noinput"
+    # The workers' metrics files in a fresh directory, for one scrape of them all (docs/metrics.md).
+    assert metrics_dir == ["mkdir -p /tmp/pam/metrics", "find /tmp/pam/metrics -maxdepth 1 -name *.db -type f -delete"]
     assert last.startswith("uvicorn pam.asgi:application --host 0.0.0.0 --port 8000 --workers 2")
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["scripts/docker-entrypoint.sh"]' in dockerfile

@@ -25,11 +25,13 @@ import secrets
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts
 from apps.accounts.choices import KycStatus, StaffRole
 from apps.accounts.models import Player
+from apps.backoffice import services as report_services
 from apps.backoffice.studio import provision_studio
 from apps.bonuses import services as bonuses
 from apps.common.idempotency import ExternalRef, fingerprint
@@ -123,6 +125,9 @@ class Command(BaseCommand):
         self._case(alice, officer)
         self._gift(next(p for p in players if p.user.username == DEMO_GIFT_PLAYER), accounts_selectors.find_user(
             StaffRole.ADMIN.value))  # fmt: skip
+        # Today's reports, so that their pages show figures at once (Celery is eager when embedded;
+        # served, the worker computes them).
+        report_services.schedule_reports(day=timezone.now().date())
         self.stdout.write("Back office (staff):")
         for role in StaffRole:
             self.stdout.write(f"  {role.value:<11} password {logins[role.value]}")
