@@ -5,8 +5,6 @@ with a reason; the player's next bet is refused and their open socket is closed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django_otp.oath import TOTP
 
@@ -14,7 +12,8 @@ from apps.accounts import services
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import PASSWORD, make_staff
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
-from tests.browser.test_player_page import Server, call_bet, log_in, place_bet, player  # noqa: F401 - fixture
+from tests.browser.test_player_page import call_bet, log_in, place_bet, player  # noqa: F401 - fixture
+from tests.browser.test_staff_sign_in import required_server  # noqa: F401 - fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -23,17 +22,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def required_server(tmp_path) -> Iterator[Server]:
-    running = Server(tmp_path / "server.log")
-    running.env["STAFF_2FA_REQUIRED"] = "true"
-    running.start()
-    yield running
-    running.stop()
-
-
 def test_compliance_signs_in_with_a_code_sees_a_bet_live_and_freezes_the_player_from_the_360(
-    required_server,
+    required_server,  # noqa: F811 - fixture
     player,  # noqa: F811 - fixture
 ):
     server = required_server
