@@ -1,13 +1,22 @@
 """The only module of accounts that takes row locks: the player row, whose status two writers (a
 behaviour rule's lock and staff re-opening the account) must not both read before either
-writes."""
+writes; and a staff member's confirmed two-factor devices of one kind, while a code is checked
+against them (the same code sent twice at once signs in once)."""
 
 from __future__ import annotations
 
-from apps.accounts.models import Player
+from django.db.models import Model
+
+from apps.accounts.models import Player, User
 
 
 def lock_player_status(player_id: int) -> str:
     """The player's status, with the player row locked until the caller's transaction ends.
     Raises Player.DoesNotExist."""
     return Player.objects.select_for_update().values_list("status", flat=True).get(pk=player_id)
+
+
+def lock_staff_devices(model: type[Model], user: User) -> list:
+    """The user's confirmed devices of django-otp `model` (TOTP or static), locked until the
+    caller's transaction ends."""
+    return list(model.objects.devices_for_user(user, confirmed=True).select_for_update())

@@ -450,7 +450,7 @@ def check_staff_otp(*, user: User, token: str):
     verified, locked_until = None, None
     # The wrong code's throttle count must commit, so the refusal is raised after the block.
     with transaction.atomic():
-        for device in model.objects.devices_for_user(user, confirmed=True).select_for_update():
+        for device in locks.lock_staff_devices(model, user):
             allowed, info = device.verify_is_allowed()
             if not allowed:
                 locked_until = max(filter(None, (locked_until, (info or {}).get("locked_until"))), default=None)

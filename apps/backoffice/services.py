@@ -17,7 +17,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from apps.backoffice import reports
+from apps.backoffice import locks, reports
 from apps.backoffice.errors import InvalidReportDay, UnknownReport
 from apps.backoffice.models import ReportRow, ReportRun, RunStatus
 from apps.common import staff_trail
@@ -106,7 +106,7 @@ def compute_report(run_id: int) -> ReportRun | None:
         logger.exception("report_failed", run=run.pk, kind=run.kind, day=str(run.day))
         raise
     with transaction.atomic():
-        run = ReportRun.objects.select_for_update().filter(pk=run.pk, status=RunStatus.QUEUED).first()
+        run = locks.lock_queued_run(run.pk)
         if run is None:
             return None
         same = ReportRun.objects.filter(kind=run.kind, day=run.day)

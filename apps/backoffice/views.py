@@ -29,10 +29,10 @@ from apps.accounts.models import KYC_DOCUMENT_TYPES, Player
 from apps.backoffice import charts, reports, selectors, services
 from apps.backoffice.errors import InvalidReportDay, UnknownReport
 from apps.backoffice.models import RunStatus
+from apps.backoffice.player360 import STANDING_CHANGES
 from apps.common.admin import staff_page
 from apps.common.errors import PamError, error_body
 from apps.common.money import ISO_4217, format_minor
-from apps.compliance import services as compliance
 from apps.realtime import selectors as realtime
 
 # For display only: the page formats minor units with each currency's exponent.
@@ -60,12 +60,6 @@ def live_feed(request):
 
 # --- a player's standing ---------------------------------------------------------------------------
 
-_STANDING_CHANGES = {
-    "lock": compliance.lock_account_by_staff,
-    "freeze": compliance.freeze_account_by_staff,
-    "reopen": compliance.reopen_account,
-}
-
 
 class StandingForm(forms.Form):
     action = forms.ChoiceField(
@@ -86,7 +80,7 @@ def player_standing(request, player_id: int):
     player = _player(player_id)
     form = StandingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        change = _STANDING_CHANGES[form.cleaned_data["action"]]
+        change = STANDING_CHANGES[form.cleaned_data["action"]]
         try:
             changed = change(player=player, acting_user=request.user, reason=form.cleaned_data["reason"])
         except PamError as refusal:
