@@ -3,7 +3,7 @@ number of degrees of freedom, where the survival function has a closed form:
 P(X >= x) = exp(-x/2) · Σ_{i<k} (x/2)^i / i!, with k = df / 2."""
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def chi_square(observed: Sequence[int], expected: Sequence[float]) -> float:
@@ -19,3 +19,11 @@ def p_value_even_df(statistic: float, df: int) -> float:
         term *= half / i
         total += term
     return math.exp(-half) * total
+
+
+def significant_twice(p_value_of_a_fresh_sample: Callable[[], float], alpha: float = 0.001) -> bool:
+    """A production-RNG test that fails a fair source one run in 1/alpha is a flaky test at that
+    rate. Draw a second, independent sample only when the first falls below alpha and call the
+    source biased when both do: a fair source is then blamed one run in 1/alpha², while a real bias
+    large enough to fail one sample fails the second as surely."""
+    return p_value_of_a_fresh_sample() < alpha and p_value_of_a_fresh_sample() < alpha
