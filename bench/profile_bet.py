@@ -196,7 +196,7 @@ def main() -> None:
         finally:
             in_sql[0] += time.thread_time() - started
 
-    def measure(name: str, make_environ) -> None:
+    def measure(name: str, make_environ) -> dict:
         envs = [make_environ() for _ in range(N)]  # built outside the measurement
         warm = min(1000, N // 2)
         for env in envs[:warm]:
@@ -220,12 +220,14 @@ def main() -> None:
         n = len(envs)
         if os.environ.get("PROFILE_GC_STATS"):
             print(f"{name:<10} garbage collection so far: {_gc['seconds'] * 1e3:.0f} ms CPU, {_gc['full']} full")
+        figures = {"thread_us": thread / n * 1e6, "process_us": cpu / n * 1e6, "pg_us": backend / n * 1e6,
+                   "statements": statements[0] / n}  # fmt: skip
         print(f"{name:<10} per request: {statements[0] / n:4.1f} SQL statements (w/o BEGIN/COMMIT), "
               f"Python {cpu / n * 1e6:6.0f} us CPU (request thread {thread / n * 1e6:6.0f} us), "
               f"PostgreSQL {backend / n * 1e6:6.0f} us CPU, wall {wall / n * 1e6:6.0f} us; "
               f"in execute (w/o BEGIN/COMMIT): {in_sql[0] / n * 1e6:.0f} us CPU")  # fmt: skip
         if "--no-cprofile" in sys.argv:  # e.g. under py-spy
-            return
+            return figures
         profiler = cProfile.Profile(time.thread_time)  # CPU, not waiting
         sample = [make_environ() for _ in range(500)]
         profiler.enable()
@@ -242,11 +244,161 @@ def main() -> None:
         print("           by package: " + ", ".join(f"{p} {c / len(sample):.0f}" for p, c in ranked))
         if "--top" in sys.argv:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(TOP)
+            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(TOP)
             print(out.getvalue())
+        return {**figures, "stats": stats}
 
-    measure("/healthz", health_environ)
-    measure("bet", bet_environ)
+    health = measure("/healthz", health_environ)
+    bet = measure("bet", bet_environ)
+    if "stats" in bet:
+        print_layers(bet, health)
+    print_database_layers(players)
+
+
+# Where a bet's request-thread CPU goes, from the cumulative CPU of the functions that open each
+# layer in the cProfile run, scaled to the unprofiled figure (cProfile slows every call alike, so
+# the shares hold; the absolute numbers of the profiled run do not). A layer nested in another is
+# subtracted from it.
+_FUNCTIONS = {
+    "request": ("django/core/handlers/wsgi.py", "__call__"),
+    "drf": ("rest_framework/views.py", "dispatch"),
+    "view": ("apps/wallet/api/views.py", "post"),
+    "signature": ("apps/wallet/api/signature.py", "read_signed_body"),
+    "parsing": ("apps/wallet/api/parsing.py", "parse_call"),
+    "service": ("apps/wallet/services.py", "place_bet"),
+    "statements": ("django/db/backends/utils.py", "_execute"),
+    "commit": ("django/db/backends/base/base.py", "_commit"),
+    "pool_get": ("django/db/backends/base/base.py", "connect"),
+    "pool_put": ("django/db/__init__.py", "close_old_connections"),
+    "chain": ("apps/wallet/chain.py", "link"),
+    "dispatch": ("django/db/backends/base/base.py", "run_and_clear_commit_hooks"),
+    "logging": ("structlog/contextvars.py", "clear_contextvars"),
+}
+
+
+def _cumulative(stats: pstats.Stats) -> dict[str, float]:
+    found = dict.fromkeys(_FUNCTIONS, 0.0)
+    for (filename, _, function), (_, _, _, cumulative, _) in stats.stats.items():
+        for key, (suffix, name) in _FUNCTIONS.items():
+            if function == name and filename.endswith(suffix):
+                found[key] += cumulative
+    return found
+
+
+def print_layers(bet: dict, health: dict) -> None:
+    c = _cumulative(bet["stats"])
+    scale = bet["thread_us"] / c["request"] if c["request"] else 0.0
+    view_entry = c["drf"] or c["view"]
+    database = c["statements"] + c["commit"] + c["pool_get"] + c["pool_put"]
+    layers = [
+        ("Django request: handler, middleware, response", c["request"] - view_entry - c["pool_put"]),
+        ("DRF view machinery", c["drf"] - c["view"] if c["drf"] else 0.0),
+        ("signature: HMAC and provider", c["signature"]),
+        ("parsing the body", c["parsing"]),
+        ("view: fingerprint, answer", c["view"] - c["signature"] - c["parsing"] - c["service"]),
+        ("wallet service, Python", c["service"] - c["statements"] - c["commit"] - c["pool_get"] - c["chain"]
+         - c["dispatch"]),
+        ("hash chain", c["chain"]),
+        ("database client: statements, COMMIT, pool", database),
+        ("after-commit dispatch: receivers, push hand-off", c["dispatch"]),
+    ]  # fmt: skip
+    print(f"bet, per layer (request-thread CPU, {bet['thread_us']:.0f} us in all; `/healthz` {health['thread_us']:.0f} us):")
+    for label, seconds in layers:
+        print(f"  {label:<50} {seconds * scale:6.0f} us")
+    print(f"  {'of which logging (structlog context)':<50} {c['logging'] * scale:6.0f} us")
+    print(f"  {'other threads: push loop, outbox marks':<50} {bet['process_us'] - bet['thread_us']:6.0f} us")
+
+
+
+def _backend_cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _plain_sql_bets(n: int, accounts: int = 10_000) -> float:
+    """PostgreSQL CPU of the plain-SQL bet of `make bench` (bench/wallet.py's (c): lock the row,
+    update the balance, insert an entry, commit), on its own connection: microseconds per bet."""
+    import random
+
+    import psycopg
+    from django.db import connection
+
+    from bench.wallet import prepare_plain_sql
+
+    settings = connection.settings_dict
+    conninfo = f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
+    prepare_plain_sql(conninfo, accounts)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE bench_account")
+    with psycopg.connect(conninfo) as conn:
+
+        def bets(count: int) -> None:
+            for _ in range(count):
+                account = random.randint(1, accounts)
+                with conn.transaction():
+                    (balance,) = conn.execute(
+                        "SELECT balance FROM bench_account WHERE id = %s FOR UPDATE", (account,)
+                    ).fetchone()
+                    conn.execute("UPDATE bench_account SET balance = %s WHERE id = %s", (balance - 1, account))
+                    conn.execute(
+                        "INSERT INTO bench_entry (account_id, amount, balance_after) VALUES (%s, -1, %s)",
+                        (account, balance - 1),
+                    )
+
+        bets(min(1000, n))
+        before = _backend_cpu_of(conn.info.backend_pid)
+        bets(n)
+        return (_backend_cpu_of(conn.info.backend_pid) - before) / n * 1e6
+
+
+def print_database_layers(players: list[str]) -> None:
+    """PostgreSQL's side of a bet: its CPU per bet through the wallet service (in-process, one
+    connection), then without the foreign keys and triggers (`session_replication_role = replica`
+    turns both off: the difference is what the constraints and the append-only and zero-sum
+    triggers cost), then without the outbox row; against the plain-SQL bet on the same server."""
+    from django.db import connection
+
+    from apps.common.idempotency import ExternalRef
+    from apps.wallet import services
+
+    counter = iter(range(10**9))
+
+    def bets(count: int) -> None:
+        for _ in range(count):
+            n = next(counter)
+            services.place_bet(
+                player_id=int(players[n % len(players)]), currency="EUR", amount=1, round_id=uuid.uuid4().hex[:12],
+                game_id="slot", ref=ExternalRef("provider:prof", f"db{n}-{uuid.uuid4().hex[:8]}", "profile"),
+            )  # fmt: skip
+
+    def per_bet(setting: str = "") -> float:
+        connection.close()
+        if setting:
+            with connection.cursor() as cursor:
+                cursor.execute(setting)
+        bets(300)  # warm: this connection's prepared statements
+        pid = connection.connection.info.backend_pid
+        before = _backend_cpu_of(pid)
+        bets(N // 2)
+        spent = (_backend_cpu_of(pid) - before) / (N // 2) * 1e6
+        connection.close()
+        return spent
+
+    whole = per_bet()
+    unchecked = per_bet("SET session_replication_role = replica")
+    real_event = services._event
+    services._event = lambda tx, wallet: None  # no outbox row (and no dispatch)
+    try:
+        without_outbox = per_bet()
+    finally:
+        services._event = real_event
+    plain = _plain_sql_bets(N // 2)
+    print("PostgreSQL CPU per bet (the wallet service in-process, one connection):")
+    print(f"  {'the whole bet':<50} {whole:6.0f} us")
+    print(f"  {'of which foreign keys and triggers':<50} {whole - unchecked:6.0f} us")
+    print(f"  {'of which the outbox row':<50} {whole - without_outbox:6.0f} us")
+    print(f"  {'the plain-SQL bet (c) on the same server':<50} {plain:6.0f} us")
+    print(f"PostgreSQL CPU per bet / plain-SQL bet's = {whole / plain:.2f} (target <= 2)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The one place that turns a domain event into after-commit side effects, through an outbox.
 
-`send_after_commit(signal, **payload)`, called inside the transaction that made the change:
+`send_after_commit(signal, **payload)`, called inside the transaction that made the change (or
+`outbox_cte` and `dispatch_on_commit` for a change written in one statement, the outbox row with it):
 
 1. writes the event to `OutboxEvent` in that same transaction (it commits or rolls back with
    the change: a rolled-back bet leaves no event);
@@ -54,7 +55,7 @@ def signal_named(name: str) -> DomainSignal | None:
     return _registry.get(name)
 
 
-# Plain SQL: this runs in every bet, and the ORM's insert costs more than the statement.
+# Plain SQL: every deposit and payment event runs it, and the ORM's insert costs more than the statement.
 _INSERT_EVENT = (
     "INSERT INTO common_outboxevent (name, payload, created_at, attempts, last_error) "
     "VALUES (%s, %s, %s, 0, '') RETURNING id"
@@ -67,9 +68,36 @@ def send_after_commit(signal: DomainSignal, **payload: object) -> None:
     The payload must be JSON-serialisable (it is stored). Outside a transaction the row is
     written and the signal sent at once.
     """
-    with prepared_cursor() as cursor:  # a statement of every money movement
+    dispatch_on_commit(record(signal, payload), signal, payload)
+
+
+def record(signal: DomainSignal, payload: dict) -> int:
+    """Write the event's outbox row in the current transaction; returns its id."""
+    with prepared_cursor() as cursor:
         cursor.execute(_INSERT_EVENT, [signal.name, json.dumps(payload), timezone.now()])
-        event_id = cursor.fetchone()[0]
+        return cursor.fetchone()[0]
+
+
+def outbox_cte(payload_sql: str = "%s::jsonb", from_sql: str = "") -> str:
+    """The outbox row as a data-modifying common table expression named `outbox`, for a writer
+    whose whole change is one PostgreSQL statement (the wallet's money movement): the row travels
+    with the change instead of costing a round trip of its own. `payload_sql` may complete the
+    payload from the statement's other CTEs (`from_sql`: `FROM t`), e.g. with the new row's id.
+    The parameters, in order: the signal's name, those of `payload_sql`, the creation time
+    (`outbox_params`). `RETURNING id` gives the event id for `dispatch_on_commit`."""
+    return (
+        "outbox AS (INSERT INTO common_outboxevent (name, payload, created_at, attempts, last_error) "
+        f"SELECT %s, {payload_sql}, %s, 0, '' {from_sql} RETURNING id)"
+    )
+
+
+def outbox_params(signal: DomainSignal, *payload_params: object) -> list[object]:
+    return [signal.name, *payload_params, timezone.now()]
+
+
+def dispatch_on_commit(event_id: int, signal: DomainSignal, payload: dict) -> None:
+    """Send the recorded event `event_id` to `signal`'s receivers once the current transaction
+    commits (at once outside one)."""
     transaction.on_commit(lambda: dispatch(event_id, signal, payload), robust=True)
 
 

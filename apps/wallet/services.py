@@ -14,6 +14,7 @@ known) and writes nothing.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,10 +28,9 @@ from django.utils import timezone
 from apps.accounts import selectors as account_selectors
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player, User
-from apps.common import staff_trail
+from apps.common import events, staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
-from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
 from apps.wallet import chain, errors, extensions, locks, signals
@@ -880,10 +880,12 @@ def _post(
     # The cash account holds the head of the player's chain: it is written even when nothing moves.
     tx.chain_hash = wallet.cash.chain_hash = chain.link(wallet.cash.chain_hash, tx, entries)
     touched = {account.pk: account for account, _ in moves} | {wallet.cash.pk: wallet.cash}
-    _write(tx, entries, list(touched.values()))
-    if not moves:  # nothing the player holds changed (a share returned to the pool at most): no frame
-        return tx
-    send_after_commit(signals.transaction_posted, **_event(tx, wallet))
+    # Nothing the player holds changed (a share returned to the pool at most): no event, no frame.
+    event = _event(tx, wallet) if moves else None
+    event_id = _write(tx, entries, list(touched.values()), event)
+    if event is not None:
+        event["transaction_id"] = tx.public_id
+        events.dispatch_on_commit(event_id, signals.transaction_posted, event)
     return tx
 
 
@@ -900,18 +902,19 @@ _INSERT_TRANSACTION = (
 _INSERT_ENTRY_ROW = "(%s, %s, %s, %s, %s, %s)"
 
 
-def _write(tx: Transaction, entries: list[tuple], accounts: list[Account]) -> None:
-    """Insert the transaction and its entries and store the accounts' new balances and versions.
+def _write(tx: Transaction, entries: list[tuple], accounts: list[Account], event: dict | None) -> int | None:
+    """Insert the transaction and its entries, store the accounts' new balances and versions, and
+    record `event` (the `transaction_posted` payload but for its `transaction_id`, which is the
+    new row's) in the outbox; returns the event's id.
 
     Plain SQL rather than create/bulk_create/update: this is every bet's path, and the ORM's query
     building cost more than the statements themselves (measured with `make bench`). On
-    PostgreSQL the three writes are one statement (`_write_in_one_statement`); SQLite (embedded
+    PostgreSQL the four writes are one statement (`_write_in_one_statement`); SQLite (embedded
     mode) runs them one after another. The database still checks everything: the CHECKs, the
     foreign keys, the append-only triggers and the zero-sum trigger at commit.
     """
     if connection.vendor == "postgresql":
-        _write_in_one_statement(tx, entries, accounts)
-        return
+        return _write_in_one_statement(tx, entries, accounts, event)
     values = [getattr(tx, column) for column in _TRANSACTION_COLUMNS]
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_TRANSACTION, values)
@@ -927,6 +930,13 @@ def _write(tx: Transaction, entries: list[tuple], accounts: list[Account]) -> No
                 "UPDATE wallet_account SET balance = %s, version = %s, chain_hash = %s WHERE id = %s",
                 [account.balance, account.version, account.chain_hash, account.pk],
             )
+    if event is None:
+        return None
+    return events.record(signals.transaction_posted, {**event, "transaction_id": tx.public_id})
+
+
+# The event's payload as sent, completed with the new transaction's id (its public id).
+_EVENT_CTE = events.outbox_cte("%s::jsonb || jsonb_build_object('transaction_id', t.id::text)", "FROM t")
 
 
 # The entries and the account updates as typed VALUES lists, joined to the new transaction's id.
@@ -934,11 +944,12 @@ _ENTRY_VALUES_ROW = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint)"
 _ACCOUNT_VALUES_ROW = "(%s::bigint, %s::bigint, %s::bigint, %s::text)"
 
 
-def _write_in_one_statement(tx: Transaction, entries: list[tuple], accounts: list[Account]) -> None:
-    """The transaction, its entries and the accounts' new balances in one data-modifying CTE: one
-    round trip instead of three (on this machine a round trip costs more than the work of any of
-    the three statements). The entries' foreign key to the new transaction is checked at the end
-    of the statement, when the transaction row exists; the zero-sum trigger still runs at commit."""
+def _write_in_one_statement(tx: Transaction, entries: list[tuple], accounts: list[Account], event: dict | None) -> int | None:
+    """The transaction, its entries, the accounts' new balances and the outbox row in one
+    data-modifying CTE: one round trip instead of four (on this machine a round trip costs more
+    than the work of any of the four statements). The entries' foreign key to the new transaction
+    is checked at the end of the statement, when the transaction row exists; the zero-sum trigger
+    still runs at commit. Returns the event's id."""
     sql = f"WITH t AS ({_INSERT_TRANSACTION})"
     params = [getattr(tx, column) for column in _TRANSACTION_COLUMNS]
     if entries:
@@ -960,19 +971,25 @@ def _write_in_one_statement(tx: Transaction, entries: list[tuple], accounts: lis
             for account in accounts
             for value in (account.pk, account.balance, account.version, account.chain_hash)
         ]
+    if event is not None:
+        sql += f", {_EVENT_CTE} SELECT t.id, outbox.id FROM t, outbox"
+        params += events.outbox_params(signals.transaction_posted, json.dumps(event))
+    else:
+        sql += " SELECT id, NULL FROM t"
     # Prepared (apps.common.db): the text varies only with the number of entries and accounts,
     # and planning this statement cost PostgreSQL more than running it.
     with prepared_cursor() as cursor:
         # Only placeholders are repeated into the text; every value is a bound parameter.
-        cursor.execute(sql + " SELECT id FROM t", params)  # noqa: S608
-        tx.pk = cursor.fetchone()[0]
+        cursor.execute(sql, params)  # noqa: S608
+        tx.pk, event_id = cursor.fetchone()
+    return event_id
 
 
 def _event(tx: Transaction, wallet: locks.LockedWallet) -> dict:
+    """`transaction_posted`'s payload but for `transaction_id`: the row is written with it."""
     return {
         "player_id": str(wallet.player.pk),
         "brand_id": wallet.player.brand_id,  # the back-office feed's brand filter, without a query
-        "transaction_id": tx.public_id,
         "kind": tx.kind,
         "amount": tx.amount,
         "version": wallet.version,

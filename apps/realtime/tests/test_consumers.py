@@ -14,6 +14,7 @@ from django.test import Client
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import User
 from apps.accounts.tests.factories import make_player, make_staff
+from apps.common import events
 from apps.common.idempotency import ExternalRef
 from apps.realtime import protocol, push, services
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
@@ -115,16 +116,16 @@ async def test_nothing_is_sent_for_a_transaction_rolled_back_after_its_ledger_wr
     player = await funded_player(1000)
     communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
     await communicator.receive_json_from(timeout=5)  # hello
-    real_send_after_commit = wallet.send_after_commit
+    real_dispatch_on_commit = events.dispatch_on_commit
 
-    def send_then_fail(signal, **payload):
-        real_send_after_commit(signal, **payload)
+    def register_then_fail(event_id, signal, payload):
+        real_dispatch_on_commit(event_id, signal, payload)
         raise RuntimeError("the transaction fails after the ledger write")
 
-    monkeypatch.setattr(wallet, "send_after_commit", send_then_fail)
+    monkeypatch.setattr(events, "dispatch_on_commit", register_then_fail)
     with pytest.raises(RuntimeError):
         await bet(player, 100)
-    monkeypatch.setattr(wallet, "send_after_commit", real_send_after_commit)
+    monkeypatch.setattr(events, "dispatch_on_commit", real_dispatch_on_commit)
     await bet(player, 50)
 
     frame = await communicator.receive_json_from(timeout=5)
