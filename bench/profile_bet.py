@@ -242,6 +242,8 @@ def main() -> None:
             by_package[package] = by_package.get(package, 0) + calls
         ranked = sorted(by_package.items(), key=lambda item: -item[1])[:12]
         print("           by package: " + ", ".join(f"{p} {c / len(sample):.0f}" for p, c in ranked))
+        if os.environ.get("PROFILE_CALLEES"):  # e.g. "_move_money,_post": what each calls, cumulative
+            pstats.Stats(profiler).sort_stats("cumulative").print_callees(*os.environ["PROFILE_CALLEES"].split(","))
         if "--top" in sys.argv:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(TOP)
@@ -261,8 +263,7 @@ def main() -> None:
 # subtracted from it.
 _FUNCTIONS = {
     "request": ("django/core/handlers/wsgi.py", "__call__"),
-    "drf": ("rest_framework/views.py", "dispatch"),
-    "view": ("apps/wallet/api/views.py", "post"),
+    "endpoint": ("apps/wallet/api/views.py", "view"),
     "signature": ("apps/wallet/api/signature.py", "read_signed_body"),
     "parsing": ("apps/wallet/api/parsing.py", "parse_call"),
     "service": ("apps/wallet/services.py", "place_bet"),
@@ -288,14 +289,13 @@ def _cumulative(stats: pstats.Stats) -> dict[str, float]:
 def print_layers(bet: dict, health: dict) -> None:
     c = _cumulative(bet["stats"])
     scale = bet["thread_us"] / c["request"] if c["request"] else 0.0
-    view_entry = c["drf"] or c["view"]
+    view_entry = c["endpoint"]
     database = c["statements"] + c["commit"] + c["pool_get"] + c["pool_put"]
     layers = [
         ("Django request: handler, middleware, response", c["request"] - view_entry - c["pool_put"]),
-        ("DRF view machinery", c["drf"] - c["view"] if c["drf"] else 0.0),
         ("signature: HMAC and provider", c["signature"]),
         ("parsing the body", c["parsing"]),
-        ("view: fingerprint, answer", c["view"] - c["signature"] - c["parsing"] - c["service"]),
+        ("view: fingerprint, answer", view_entry - c["signature"] - c["parsing"] - c["service"]),
         ("wallet service, Python", c["service"] - c["statements"] - c["commit"] - c["pool_get"] - c["chain"]
          - c["dispatch"]),
         ("hash chain", c["chain"]),

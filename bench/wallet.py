@@ -32,6 +32,7 @@ DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 # measured, and neighbouring slices see the same machine.
 PAIRS = int(os.environ.get("BENCH_PAIRS", "4"))
 MAX_REQUESTS = 100_000
+PROFILE_BETS = int(os.environ.get("BENCH_PROFILE_BETS", "3000"))
 
 
 def _signature(secret: str, op: str, body: bytes) -> str:
@@ -151,8 +152,32 @@ def wallet_benchmark(workers: int) -> None:
                 print(result.line())
             rows.append((concurrency, bets, limited, health, sql, pair_ratios))
         for concurrency, bets, limited, health, sql, pair_ratios in rows:
-            print(f"c={concurrency}: (a)/(b) = {ratio(bets, health)}   (a)/(c) = {ratio(bets, sql)}   "
+            print(f"c={concurrency}: (a)/ceiling = {of_ceiling(bets, health, sql)} (target >= 0.5; ceiling "
+                  f"1/(1/(b) + 1/(c)): a request's work and the plain-SQL bet's, on the same cores)   "
+                  f"(a)/(b) = {ratio(bets, health)}   (a)/(c) = {ratio(bets, sql)}   "
                   f"(a) p99 = {bets.percentile(99):.1f} ms   errors (a) = {bets.errors}   "
                   f"with limits (a')/(a) = {ratio(limited, bets)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}, "
                   f"median {statistics.median(pair_ratios):.2f}), errors (a') = {limited.errors}")  # fmt: skip
         print_audit(env)
+    print_bet_profile()
+
+
+def of_ceiling(bets: Result, health: Result, sql: Result) -> str:
+    """(a) against the rate of a bet that cost exactly a `/healthz` request plus the plain-SQL
+    bet's database work, on the same cores: 1 / (1/(b) + 1/(c))."""
+    if not (bets.rate and health.rate and sql.rate):
+        return "n/a"
+    return f"{bets.rate * (1 / health.rate + 1 / sql.rate):.2f}"
+
+
+def print_bet_profile() -> None:
+    """Where one bet's time goes, per layer, and PostgreSQL's CPU per bet against the plain-SQL
+    bet's: bench/profile_bet.py in-process, on a database of its own."""
+    from bench.server import BENCH_DATABASE
+
+    print(f"== one bet in-process, per layer (python -m bench.profile_bet {PROFILE_BETS})")
+    profiled = subprocess.run(
+        [sys.executable, "-m", "bench.profile_bet", str(PROFILE_BETS)], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "BENCH_DATABASE": f"{BENCH_DATABASE}_profile"}, check=True,
+    )  # fmt: skip
+    print(profiled.stdout, end="")

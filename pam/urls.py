@@ -12,6 +12,8 @@ urlpatterns = [
     # The player site: the wallet pages are the real-time app's, the account pages accounts',
     # the cashier payments', the responsible-gambling page compliance's, the bonuses page bonuses',
     # the lobby and the game pages games'.
+    # First: every game round calls it, and Django tries the patterns in order.
+    path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("", site_views.player_page, name="site-home"),
     path("cashier/", payments_views.cashier_page, name="site-cashier"),
     path("history/", site_views.history_page, name="site-history"),
@@ -30,7 +32,6 @@ urlpatterns = [
     path("api/player/v1/", include(payments_urls.player_urlpatterns)),
     path("api/player/v1/", include("apps.bonuses.api.urls")),
     path("api/player/v1/", include("apps.games.api.urls")),
-    path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
     # The staff API: the back office's decisions (four eyes) for staff sessions.
     path("api/backoffice/v1/", include("apps.backoffice.api.urls")),

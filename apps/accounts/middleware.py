@@ -69,7 +69,8 @@ class StaffIdleMiddleware:
 
 
 def _in_backoffice(request) -> bool:
-    return request.path_info.startswith(reverse("admin:index")) and hasattr(request, "session")
+    # The session first: the signed APIs have none, and skip the reverse.
+    return hasattr(request, "session") and request.path_info.startswith(reverse("admin:index"))
 
 
 def _end_idle_staff_session(request) -> None:

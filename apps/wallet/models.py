@@ -90,7 +90,11 @@ class Transaction(models.Model):
     game_id = models.CharField(max_length=100, blank=True)
     # A rollback names the bet it reverses: `reverses` once that bet is known, else only
     # `reverses_external_id` (a rollback that arrived first; the bet will then be refused).
-    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    # At most one rollback per bet (`transaction_reverses_once`): a partial unique index, so that
+    # the bets and wins, which reverse nothing, pay no index write for it.
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     reverses_external_id = models.CharField(max_length=100, blank=True)
     reason = models.TextField(blank=True)
     acting_user = models.ForeignKey(
@@ -112,6 +116,9 @@ class Transaction(models.Model):
         # (measured: each bet's cost grew with the provider's history).
         constraints = [
             models.UniqueConstraint(fields=["external_id", "origin"], name="transaction_origin_external_id_unique"),
+            models.UniqueConstraint(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="transaction_reverses_once"
+            ),
             models.CheckConstraint(condition=Q(kind__in=TransactionKind.values), name="transaction_kind_valid"),
             models.CheckConstraint(
                 condition=Q(kind=TransactionKind.ROLLBACK) | (Q(reverses__isnull=True) & Q(reverses_external_id="")),

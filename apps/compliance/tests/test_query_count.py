@@ -20,12 +20,13 @@ pytestmark = pytest.mark.django_db
 
 def added_by_compliance(plain: CaptureQueriesContext, limited: CaptureQueriesContext) -> list[str]:
     """The statements of the limited player's bet that the plain player's bet did not run, which
-    must come right after the lock (the wallet asks compliance once the accounts are locked).
+    must come right after the lock and the idempotency look-up that travels with it (the wallet
+    asks compliance once the accounts are locked).
     Compared with a plain bet in the same test, so a change of the wallet's own statements does
     not break these."""
     plain_sql = [query["sql"] for query in plain.captured_queries]
     limited_sql = [query["sql"] for query in limited.captured_queries]
-    lock = next(n for n, sql in enumerate(limited_sql) if "FOR UPDATE" in sql)
+    lock = next(n for n, sql in enumerate(limited_sql) if "FOR UPDATE" in sql) + 1  # and the look-up
     extra = len(limited_sql) - len(plain_sql)
     added = limited_sql[lock + 1 : lock + 1 + extra]
     shape = [sql.split(" ", 1)[0] for sql in limited_sql[: lock + 1] + limited_sql[lock + 1 + extra :]]

@@ -161,6 +161,25 @@ def test_origin_and_external_id_are_unique_together():
     ]
 
 
+def test_a_bet_is_reversed_at_most_once():
+    """The second rollback row naming one bet is refused by a partial unique index; the rows that
+    name no bet (every bet and win) are not in it, and any number of them may be written."""
+    player = funded_player(1000)
+    first = insert_transaction(player.pk, "bet-once")
+    rollback = (
+        "INSERT INTO wallet_transaction (kind, player_id, currency_id, amount, origin, external_id, fingerprint, "
+        "round_id, game_id, reverses_id, reverses_external_id, reason, balance_after, wallet_version, created_at) "
+        "VALUES ('rollback', %s, 'EUR', 0, 'raw:sql', %s, 'f', '', '', %s, 'bet-once', '', 0, 0, now())"
+    )
+    sql(rollback, (player.pk, "rollback-1", first))
+
+    message = refused(rollback, (player.pk, "rollback-2", first))
+
+    assert "transaction_reverses_once" in message
+    insert_transaction(player.pk, "names-nothing-1")
+    insert_transaction(player.pk, "names-nothing-2")
+
+
 # --- zero sum, checked at commit -----------------------------------------------------------------
 
 

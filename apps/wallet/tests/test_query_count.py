@@ -5,9 +5,10 @@ The test runs inside pytest-django's transaction, so the service's `atomic(durab
 SAVEPOINT / RELEASE SAVEPOINT pair here; in production the same two are BEGIN and COMMIT.
 
 On PostgreSQL a round trip costs more than the work of any statement of a bet (measured with
-bench/profile_bet.py), so the lock travels with the idempotency look-up (two statements, one
-round trip: locks.lock_player_wallet_then) and the three ledger writes are one statement
-(services._write_in_one_statement). Each captured query below is one round trip.
+bench/profile_bet.py), so the lock travels with the idempotency look-up (two prepared statements
+in one pipeline, one round trip: locks.lock_player_wallet_then) and the ledger writes with the
+outbox row are one statement (services._write_in_one_statement). Every other captured query
+below is one round trip.
 """
 
 import pytest
@@ -37,38 +38,38 @@ def player_at_the_table():
     return player
 
 
-def assert_lock_then_lookup(query: str) -> None:
-    lock, lookup = query.split("; ")
+def assert_lock_then_lookup(lock: str, lookup: str) -> None:
     assert "FROM wallet_account" in lock
     assert lock.endswith("FOR UPDATE OF a")
     assert lookup.startswith("SELECT")
     assert "FROM wallet_transaction WHERE external_id" in lookup
 
 
-def assert_one_statement_write(query: str, *, updates: int) -> None:
+def assert_one_statement_write(query: str, *, updates: int, outbox: bool = True) -> None:
     assert query.startswith("WITH t AS (INSERT INTO wallet_transaction")
     assert "INSERT INTO wallet_entry" in query
     assert query.count("UPDATE wallet_account") == 1
-    assert query.split("UPDATE wallet_account", 1)[1].count("::bigint") == 3 * updates
+    assert query.split("UPDATE wallet_account", 1)[1].split("outbox AS")[0].count("::bigint") == 3 * updates
+    assert ("INSERT INTO common_outboxevent" in query) == outbox
 
 
-def test_one_bet_takes_five_queries(player_at_the_table, django_assert_num_queries):
+def test_one_bet_takes_four_round_trips(player_at_the_table, django_assert_num_queries):
     # 1. SAVEPOINT (BEGIN in production)
     # 2. SELECT ... FOR UPDATE OF the player's cash and bonus accounts, joined to the player row
     #    (the lock; compliance reads the player's status from that row, no extra query); then, in
-    #    the same round trip, SELECT the transactions with this (origin, external_id), or a
-    #    rollback naming it (idempotency)
-    # 3. WITH: INSERT the transaction, INSERT its entries (cash and house), UPDATE the cash
-    #    account's balance and version (the house is never updated: derived), in one statement
-    # 4. INSERT the domain event into the outbox (it commits with the money; apps.common.events)
+    #    the same round trip (a pipeline),
+    # 3. SELECT the transactions with this (origin, external_id), or a rollback naming it
+    #    (idempotency)
+    # 4. WITH: INSERT the transaction, INSERT its entries (cash and house), UPDATE the cash
+    #    account's balance and version (the house is never updated: derived), INSERT the domain
+    #    event into the outbox (it commits with the money; apps.common.events), in one statement
     # 5. RELEASE SAVEPOINT (COMMIT in production)
     with django_assert_num_queries(5) as captured:
         bet(player_at_the_table, 100)
 
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "WITH", "INSERT", "RELEASE"]
-    assert_lock_then_lookup(sql(captured, 1))
-    assert_one_statement_write(sql(captured, 2), updates=1)
-    assert "common_outboxevent" in sql(captured, 3)
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "RELEASE"]
+    assert_lock_then_lookup(sql(captured, 1), sql(captured, 2))
+    assert_one_statement_write(sql(captured, 3), updates=1)
 
 
 def test_one_bet_from_cash_and_bonus_updates_both_accounts_in_the_same_statement(
@@ -82,8 +83,8 @@ def test_one_bet_from_cash_and_bonus_updates_both_accounts_in_the_same_statement
     with django_assert_num_queries(5) as captured:
         bet(player_at_the_table, 10_000)
 
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "WITH", "INSERT", "RELEASE"]
-    assert_one_statement_write(sql(captured, 2), updates=2)
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "RELEASE"]
+    assert_one_statement_write(sql(captured, 3), updates=2)
 
 
 def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, django_assert_num_queries):
@@ -96,30 +97,33 @@ def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, dja
     with django_assert_num_queries(5):
         bet(player_at_the_table, 100)
 
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "INSERT", "SELECT", "WITH", "INSERT", "RELEASE"]
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "INSERT", "SELECT", "WITH", "RELEASE"]
 
 
-def test_one_win_takes_six_queries(player_at_the_table, django_assert_num_queries):
+def test_one_win_takes_five_round_trips(player_at_the_table, django_assert_num_queries):
     # 1. SAVEPOINT (BEGIN in production)
-    # 2. SELECT ... FOR UPDATE the player's accounts (the lock), then the idempotency look-up
-    # 3. SELECT the bets and rollbacks of the round (was every bet of it rolled back?)
-    # 4. WITH: INSERT the transaction, its entries (cash and house), UPDATE the cash account
-    # 5. INSERT the domain event into the outbox
+    # 2. SELECT ... FOR UPDATE the player's accounts (the lock), then, in the same round trip,
+    # 3. the idempotency look-up
+    # 4. SELECT the bets and rollbacks of the round (was every bet of it rolled back?)
+    # 5. WITH: INSERT the transaction, its entries (cash and house), UPDATE the cash account,
+    #    INSERT the domain event into the outbox
     # 6. RELEASE SAVEPOINT (COMMIT in production)
     with django_assert_num_queries(6) as captured:
         win(player_at_the_table, 500)
 
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "INSERT", "RELEASE"]
-    assert_lock_then_lookup(sql(captured, 1))
-    assert_one_statement_write(sql(captured, 3), updates=1)
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "WITH", "RELEASE"]
+    assert_lock_then_lookup(sql(captured, 1), sql(captured, 2))
+    assert_one_statement_write(sql(captured, 4), updates=1)
 
 
-def test_the_ledger_write_and_the_outbox_row_are_prepared_on_postgresql(player_at_the_table):
-    """PostgreSQL plans them once per connection (apps.common.db), not on every bet."""
+def test_the_bets_statements_are_prepared_on_postgresql(player_at_the_table):
+    """PostgreSQL plans the lock, the look-up and the ledger write once per connection
+    (apps.common.db), not on every bet."""
     for _ in range(6):
         bet(player_at_the_table, 1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any(statement.startswith("WITH t AS (INSERT INTO wallet_transaction") for statement in prepared)
-    assert any(statement.startswith("INSERT INTO common_outboxevent") for statement in prepared)
+    assert any("FROM wallet_account a JOIN accounts_player" in statement for statement in prepared)
+    assert any(statement.startswith("SELECT") and "WHERE external_id = $1" in statement for statement in prepared)
