@@ -127,11 +127,8 @@ def _foreign_key_violations(cursor, placements: dict[str, Placement]) -> list[st
     problems = []
     for name, source, target, keys, target_keys in _foreign_keys(cursor):
         placed, target_placed = placements.get(source), placements.get(target)
-        if placed is None and (target_placed is None or target_placed.kind != DISTRIBUTED):
-            continue  # neither side is the plan's business (an unplaced table referencing a distributed one
-            # is listed by unplaced_referencing)
         if placed is None:
-            continue
+            continue  # not the plan's table (one referencing a distributed table: unplaced_referencing)
         fk = f"{source}: foreign key {name} to {target}"
         target_kind = target_placed.kind if target_placed else "not placed by the plan"
         if placed.kind == DISTRIBUTED:
