@@ -114,7 +114,6 @@ async def test_a_room_end_to_end(tmp_path):
             await a.frame("crash.started", number=number)
             out = await a.request("cashout")
             # After the window: refused before any wallet call.
-            late_mark = len(b.frames)
             late = await RoomClient.connect(server, key_c)
             clients.append(late)
             refused = await late.request("bet", stake=100)
@@ -132,7 +131,8 @@ async def test_a_room_end_to_end(tmp_path):
                 assert snap["round"]["crash_x100"] is None
                 assert snap["round"]["multiplier_x100"] >= 100
 
-            crashed = await b.frame("crash.crashed", number=number, after=late_mark)
+            # Any of b's frames: a round that crashes low may crash before the late joiner is in.
+            crashed = await b.frame("crash.crashed", number=number)
             assert crash.crash_point(bytes.fromhex(crashed["seed"])) == crashed["crash_x100"]
             settled = await b.frame("crash.settled", number=number)
             results = {r["player"]: r for r in settled["results"]}
