@@ -26,25 +26,14 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.server import bench_env, create_database
+from bench.server import set_up_in_process
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
 TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 25
 
 
 def _setup() -> None:
-    env = bench_env()
-    os.environ.update(env)
-    os.environ["CHANNEL_LAYER_PREFIX"] = "pamprof"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
-    Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
-    create_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    set_up_in_process("pamprof")
 
 
 def _backend_cpu() -> float:
@@ -302,12 +291,14 @@ def print_layers(bet: dict, health: dict) -> None:
         ("database client: statements, COMMIT, pool", database),
         ("after-commit dispatch: receivers, push hand-off", c["dispatch"]),
     ]  # fmt: skip
-    print(f"bet, per layer (request-thread CPU, {bet['thread_us']:.0f} us in all; `/healthz` {health['thread_us']:.0f} us):")
+    print(
+        f"bet, per layer (request-thread CPU, {bet['thread_us']:.0f} us in all; "
+        f"`/healthz` {health['thread_us']:.0f} us):"
+    )
     for label, seconds in layers:
         print(f"  {label:<50} {seconds * scale:6.0f} us")
     print(f"  {'of which logging (structlog context)':<50} {c['logging'] * scale:6.0f} us")
     print(f"  {'other threads: push loop, outbox marks':<50} {bet['process_us'] - bet['thread_us']:6.0f} us")
-
 
 
 def _backend_cpu_of(pid: int) -> float:
@@ -326,7 +317,9 @@ def _plain_sql_bets(n: int, accounts: int = 10_000) -> float:
     from bench.wallet import prepare_plain_sql
 
     settings = connection.settings_dict
-    conninfo = f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
+    conninfo = (
+        f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
+    )
     prepare_plain_sql(conninfo, accounts)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE bench_account")

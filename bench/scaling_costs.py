@@ -18,14 +18,12 @@ one to quote. Uses the bench database settings (a fresh database, migrated here)
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-from bench.server import bench_env, create_database
+from bench.server import set_up_in_process
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
 ROUNDS = 3
@@ -33,18 +31,7 @@ PLAYERS = 50
 
 
 def _setup() -> None:
-    env = bench_env()
-    os.environ.update(env)
-    os.environ["CHANNEL_LAYER_PREFIX"] = "pamcosts"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
-    Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
-    create_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    set_up_in_process("pamcosts")
 
 
 def _players() -> list[int]:

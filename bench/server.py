@@ -34,6 +34,23 @@ def bench_env(database: str = BENCH_DATABASE) -> dict[str, str]:
     )
 
 
+def set_up_in_process(channel_layer_prefix: str) -> None:
+    """For a benchmark that runs PAM in its own process rather than behind a server: the bench
+    settings in this process's environment, a fresh database, migrated, Django set up."""
+    env = bench_env()
+    os.environ.update(env)
+    os.environ["CHANNEL_LAYER_PREFIX"] = channel_layer_prefix
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
+    Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
+    create_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def create_database(database: str = BENCH_DATABASE) -> None:
     from urllib.parse import urlsplit
 
