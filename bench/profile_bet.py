@@ -314,7 +314,7 @@ def _plain_sql_bets(n: int, accounts: int = 10_000) -> float:
     import psycopg
     from django.db import connection
 
-    from bench.wallet import prepare_plain_sql
+    from bench.wallet import PLAIN_INSERT, PLAIN_LOCK, PLAIN_UPDATE, prepare_plain_sql
 
     settings = connection.settings_dict
     conninfo = (
@@ -329,14 +329,9 @@ def _plain_sql_bets(n: int, accounts: int = 10_000) -> float:
             for _ in range(count):
                 account = random.randint(1, accounts)
                 with conn.transaction():
-                    (balance,) = conn.execute(
-                        "SELECT balance FROM bench_account WHERE id = %s FOR UPDATE", (account,)
-                    ).fetchone()
-                    conn.execute("UPDATE bench_account SET balance = %s WHERE id = %s", (balance - 1, account))
-                    conn.execute(
-                        "INSERT INTO bench_entry (account_id, amount, balance_after) VALUES (%s, -1, %s)",
-                        (account, balance - 1),
-                    )
+                    (balance,) = conn.execute(PLAIN_LOCK, (account,)).fetchone()
+                    conn.execute(PLAIN_UPDATE, (balance - 1, account))
+                    conn.execute(PLAIN_INSERT, (account, balance - 1))
 
         bets(min(1000, n))
         before = _backend_cpu_of(conn.info.backend_pid)

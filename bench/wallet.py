@@ -58,6 +58,13 @@ def bet_requests(provider: str, secret: str, player_ids: list[str]):
     return make
 
 
+# The plain-SQL bet's three statements, between BEGIN and COMMIT (also run in-process by
+# bench/profile_bet.py for PostgreSQL's CPU per bet).
+PLAIN_LOCK = "SELECT balance FROM bench_account WHERE id = %s FOR UPDATE"
+PLAIN_UPDATE = "UPDATE bench_account SET balance = %s WHERE id = %s"
+PLAIN_INSERT = "INSERT INTO bench_entry (account_id, amount, balance_after) VALUES (%s, -1, %s)"
+
+
 def plain_sql(database_url: str, concurrency: int, accounts: int) -> Result:
     """The floor: one bet as PostgreSQL does it with nothing around it (lock the row, update the
     balance, insert an entry, commit), on tables of its own in the bench database."""
@@ -70,13 +77,9 @@ def plain_sql(database_url: str, concurrency: int, accounts: int) -> Result:
                 account = random.randint(1, accounts)
                 started = time.perf_counter()
                 async with conn.transaction():
-                    cur = await conn.execute("SELECT balance FROM bench_account WHERE id = %s FOR UPDATE", (account,))
-                    (balance,) = await cur.fetchone()
-                    await conn.execute("UPDATE bench_account SET balance = %s WHERE id = %s", (balance - 1, account))
-                    await conn.execute(
-                        "INSERT INTO bench_entry (account_id, amount, balance_after) VALUES (%s, -1, %s)",
-                        (account, balance - 1),
-                    )
+                    (balance,) = await (await conn.execute(PLAIN_LOCK, (account,))).fetchone()
+                    await conn.execute(PLAIN_UPDATE, (balance - 1, account))
+                    await conn.execute(PLAIN_INSERT, (account, balance - 1))
                 result.latencies.append(time.perf_counter() - started)
 
     async def main() -> None:

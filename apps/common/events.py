@@ -78,7 +78,7 @@ def record(signal: DomainSignal, payload: dict) -> int:
         return cursor.fetchone()[0]
 
 
-def outbox_cte(payload_sql: str = "%s::jsonb", from_sql: str = "") -> str:
+def outbox_cte(payload_sql: str, from_sql: str) -> str:
     """The outbox row as a data-modifying common table expression named `outbox`, for a writer
     whose whole change is one PostgreSQL statement (the wallet's money movement): the row travels
     with the change instead of costing a round trip of its own. `payload_sql` may complete the

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import json
 
-import structlog
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import is_known_currency
-from apps.common.errors import PamError, error_body
+from apps.common.errors import api_exception_handler
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.games import selectors as game_selectors
 from apps.games import services as games
@@ -30,8 +30,6 @@ from apps.wallet import errors, selectors, services
 from apps.wallet.api import schema as api_schema
 from apps.wallet.api.parsing import parse_call
 from apps.wallet.api.signature import read_signed_body
-
-logger = structlog.get_logger(__name__)
 
 
 class WalletApi(APIView):
@@ -71,25 +69,26 @@ def _json(body: dict, status: int = 200) -> HttpResponse:
 
 def endpoint(api: type[WalletApi]):
     """The URL's view for operation `api`: POST only, CSRF-exempt (no cookies: the signature is
-    the authentication), every refusal and every unexpected error in the API's error shape.
+    the authentication), every refusal and every unexpected error answered as DRF's views answer
+    them (`api_exception_handler`), in the API's error shape.
     Carries `cls` and `initkwargs` as DRF's `as_view` does, so the schema generator documents
     the operation from its class."""
     operation = api()
 
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
-        if request.method != "POST":
-            response = _json(error_body("METHOD_NOT_ALLOWED", f'Method "{request.method}" not allowed.'), 405)
-            response["Allow"] = "POST"
-            return response
         try:
+            if request.method != "POST":
+                raise MethodNotAllowed(request.method)
             return _json(operation.answer(request))
-        except PamError as exc:
-            return _json(error_body(exc.code, exc.message, exc.details, exc.extra), exc.status)
-        except Exception:
-            # A bug, not a refusal: logged with its traceback, answered in the API's shape.
-            logger.exception("api.unhandled_exception", view=api.__name__)
-            return _json(error_body("INTERNAL_ERROR", "Internal error; it has been logged."), 500)
+        except Exception as exc:
+            # The API's one mapping of errors to answers: a refusal's code and status, a bug
+            # logged with its traceback and answered 500, all in the error shape.
+            answer = api_exception_handler(exc, {"view": operation})
+            response = _json(answer.data, answer.status_code)
+            if isinstance(exc, MethodNotAllowed):
+                response["Allow"] = "POST"
+            return response
 
     view.cls, view.initkwargs = api, {}
     return view

@@ -633,6 +633,28 @@ def test_wrong_path_or_method_is_a_client_error_not_a_redirect(client, player, m
     assert response.status_code == status
 
 
+def test_a_wrong_method_names_the_allowed_one(client, player):
+    response = client.get(BASE + "bet")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_bug_in_the_service_is_a_logged_500_in_the_error_shape(client, player, monkeypatch, caplog):
+    def broken(**_):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(wallet, "place_bet", broken)
+    with nothing_moves():
+        response = call(client, "bet", money_body(player))
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": {"code": "INTERNAL_ERROR", "message": "Internal error; it has been logged."}}
+    assert "RuntimeError: a bug" in caplog.text
+
+
 # --- TOKEN_INVALID ---------------------------------------------------------------------------------
 
 
