@@ -102,10 +102,10 @@ def _apply_event(feed: Feed, message: messages.EventMessage, now: dt.datetime) -
 def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime) -> None:
     """Open the market with its prices (version 1), or replace the prices of the selections the
     message lists and add the new ones; a selection it leaves out keeps its price. A settled
-    market's prices no longer change."""
-    event = _event(feed, message.event_id)
-    market = Market.objects.filter(feed=feed, market_id=message.market_id).first()
+    market's prices no longer change. A market opened on an ended event puts it back in play."""
+    market = Market.objects.select_related("event").filter(feed=feed, market_id=message.market_id).first()
     if market is None:
+        event = _event(feed, message.event_id)
         market = Market.objects.create(
             feed=feed, event=event, market_id=message.market_id, name=message.name, last_word_at=now
         )
@@ -114,8 +114,12 @@ def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime)
                       position=position)
             for position, priced in enumerate(message.selections)
         )  # fmt: skip
+        if event.status == EventStatus.ENDED:
+            # Its markets were all settled, so it has been played; a new one is on sale again.
+            event.status = EventStatus.LIVE
+            event.save(update_fields=["status", "updated_at"])
         return
-    if market.event_id != event.pk:
+    if market.event.event_id != message.event_id:
         raise InvalidMessage(
             f"The market {message.market_id!r} belongs to another event.",
             details={"fields": {"event_id": "is not the event of this market"}},

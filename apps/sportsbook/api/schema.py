@@ -39,8 +39,7 @@ def _text(max_length: int, description: str) -> dict:
             "pattern": printable_pattern(1, max_length), "description": description}  # fmt: skip
 
 
-_FEED_ID = component("FeedId", _text(100, "1 to 100 printable characters: the feed's own id, unique in the feed"))
-_ID = {"$ref": _FEED_ID["$ref"]}
+_ID = component("FeedId", _text(100, "1 to 100 printable characters: the feed's own id, unique in the feed"))
 _NAME = component("FeedName", _text(200, "1 to 200 printable characters: a name as players read it"))
 _SPORT = component("FeedSport", _text(50, "1 to 50 printable characters"))
 _PRICE_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,2})?$"

@@ -429,3 +429,13 @@ def test_the_event_ends_only_when_its_last_market_is_settled(feed):
 
     post_batch(result(6, market_id="mk-2", winners=[], void=["mk-2-home", "mk-2-draw", "mk-2-away"]))
     assert Event.objects.get().status == "ended"
+
+
+def test_a_market_opened_after_the_event_ended_puts_it_back_in_play(feed):
+    post_batch(event(1), market(2), result(3))
+    assert Event.objects.get().status == "ended"
+
+    post_batch(market(4, market_id="mk-2"))
+
+    assert Event.objects.get().status == "live"
+    assert state("mk-2") == ("open", 1, 0)
