@@ -151,7 +151,8 @@ def _selections(value: object) -> tuple[SelectionPrice, ...]:
         try:
             fields = _fields(item, SELECTION_FIELDS)
         except _Invalid as invalid:
-            raise ValueError(f"selection {position}: {invalid.problems}") from None
+            wrong = "; ".join(f"{name} {problem}" for name, problem in invalid.problems.items())
+            raise ValueError(f"selection {position}: {wrong}") from None
         parsed.append(SelectionPrice(**fields))
     ids = [selection.selection_id for selection in parsed]
     if len(set(ids)) != len(ids):
