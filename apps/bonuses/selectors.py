@@ -129,6 +129,10 @@ def why_not_eligible(
     Pass `may_receive` (compliance's `may_receive_promotions`) when asking for several campaigns.
     A grant for a deposit passes its amount as `qualifying_deposit`: that deposit is already in the
     ledger, and a new player is one for whom it is the only one."""
+    if campaign.currency_id != player.currency_id:
+        # Its amounts and its grant are in one currency: a player of another could join it and
+        # never be granted it.
+        return "This campaign is in another currency than the player's wallet."
     if campaign.brand_id is not None and campaign.brand_id != player.brand_id:
         return "This campaign is for another brand."
     if campaign.countries and player.country not in campaign.countries:
@@ -145,17 +149,22 @@ def why_not_eligible(
 
 
 def list_eligible_campaigns(player: Player) -> list[Campaign]:
-    """The open campaigns the player may join now, by code: what the cashier offers beside a
+    """The open campaigns the player may have now, by code: what the cashier offers beside a
     deposit. Only campaigns in the player's wallet currency, and none that staff alone grant; a
-    one-per-player campaign the player already had a bonus of is left out."""
+    one-per-player campaign the player already had a bonus of is left out, and so, while the
+    player wagers an active bonus (not past its expiry), is every campaign that does not
+    `allow_concurrent`: its grant would be refused (`services.grant`'s one active bonus)."""
     may_receive = compliance.may_receive_promotions(player)
     if not may_receive:
         return []
     had = set(Bonus.objects.filter(player=player).values_list("campaign_id", flat=True))
+    now = timezone.now()
+    wagering = any(not bonus.expired(now) for bonus in active_bonuses(player.pk))
     offered = open_campaigns().filter(currency_id=player.currency_id).exclude(trigger=Trigger.STAFF_GRANT)
     return [
         campaign for campaign in offered.order_by("code")
         if not (campaign.one_per_player and campaign.pk in had)
+        and not (wagering and not campaign.allow_concurrent)
         and why_not_eligible(player, campaign, may_receive=True) is None
     ]  # fmt: skip
 

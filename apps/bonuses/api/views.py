@@ -152,7 +152,7 @@ class OptInApi(APIView):
             **refusals({
                 400: "INVALID_REQUEST", 415: "UNSUPPORTED_MEDIA_TYPE", **_AUTHENTICATED,
                 404: "UNKNOWN_CAMPAIGN (none with this code takes opt-ins now)",
-                422: "NOT_ELIGIBLE (brand, country, new players only, or no promotions for this player now)",
+                422: "NOT_ELIGIBLE (currency, brand, country, new players only, or no promotions for this player now)",
             }),
         },
     )  # fmt: skip
