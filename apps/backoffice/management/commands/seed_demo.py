@@ -84,7 +84,7 @@ DEMO_CAMPAIGN_WEIGHTS = [bonuses.Weight(game_type="table", percent=10)]
 # game, which WELCOME100 counts at 10 %.
 DEMO_GAMES = [("demo-slot", "Demo Slot", "slots"), ("demo-roulette", "Demo Roulette", "table")]
 # A staff gift that carol is wagering, so the demo shows a bonus in progress: 20.00 SEK to wager 10 times
-# (it allows another bonus beside it, so she can still join WELCOME100).
+# (it may be granted beside another active bonus; WELCOME100, in EUR, is not for her SEK wallet).
 DEMO_GIFT = {
     "code": "DEMO-GIFT", "name": "Demo gift: 20.00 SEK to play with", "kind": "fixed", "enabled": True,
     "requires_opt_in": False, "one_per_player": True, "allow_concurrent": True, "currency": "SEK", "amount": 2_000,
