@@ -109,7 +109,9 @@ def terms_summary(campaign: Campaign, exponent: int) -> str:
     if campaign.kind == CampaignKind.DEPOSIT_MATCH:
         cap = f" up to {money(campaign.cap)} {currency}" if campaign.cap else ""
         offer = f"{campaign.match_percent} % of your deposit{cap}"
-    elif campaign.kind in (CampaignKind.FIXED, CampaignKind.FREE_BET):
+    elif campaign.kind == CampaignKind.FREE_BET:
+        offer = f"a free bet of {money(campaign.amount)} {currency}"
+    elif campaign.kind == CampaignKind.FIXED:
         offer = f"{money(campaign.amount)} {currency}"
     else:
         offer = f"{campaign.cashback_percent} % of your net losses over {campaign.cashback_period_days} days"
