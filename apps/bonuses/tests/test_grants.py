@@ -20,6 +20,7 @@ from apps.bonuses.tests.factories import campaign, pool
 from apps.common.events import dispatch
 from apps.common.models import OutboxEvent
 from apps.compliance import services as compliance
+from apps.compliance.errors import LimitReached
 from apps.compliance.models import StaffAction
 from apps.payments.choices import EventType
 from apps.payments.tests.factories import (
@@ -34,6 +35,7 @@ from apps.payments.tests.factories import (
 from apps.wallet.choices import AccountKind, TransactionKind
 from apps.wallet.models import Transaction
 from apps.wallet.signals import transaction_posted
+from apps.wallet.tests.factories import bet
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +53,8 @@ def pays(player, amount: int, committed) -> str:
     transaction id. The confirmation's after-commit work (the grant among it) runs in the block."""
     deposit = start_deposit(player, amount)
     with committed():
-        assert post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, amount)).status_code == 200
+        succeeded = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, amount, currency=player.currency_id)
+        assert post_webhook(succeeded).status_code == 200
     return Transaction.objects.filter(player=player, kind=TransactionKind.DEPOSIT).latest("pk").pk
 
 
@@ -238,6 +241,31 @@ def test_a_grant_that_would_pass_the_budget_is_refused_and_one_that_fits_exactly
 
     assert [Bonus.objects.filter(player=p).count() for p in (first, second, third)] == [1, 0, 1]
     assert account_balance(second, AccountKind.BONUS) == 0
+    assert_audit_clean()
+
+
+def test_a_campaign_for_every_currency_grants_each_player_in_their_wallets_currency(clock, committed):
+    euros, dollars = verified_player(), verified_player(currency="USD")
+    campaign("ANYWHERE", **{**WELCOME, "currency": None, "max_stake": 5_000})
+    for player in (euros, dollars):
+        services.opt_in(player, "anywhere")
+
+    pools_before = pool(), pool("USD")
+
+    pays(euros, 20_000, committed)  # 200.00 EUR: matched up to 100.00 EUR
+    pays(dollars, 4_000, committed)  # 40.00 USD: matched in full, in USD
+
+    assert [(b.currency_id, b.amount, b.wagering_required) for b in Bonus.objects.filter(player=euros)] == [
+        ("EUR", 10_000, 100_000)]  # fmt: skip
+    assert [(b.currency_id, b.amount, b.wagering_required) for b in Bonus.objects.filter(player=dollars)] == [
+        ("USD", 4_000, 40_000)]  # fmt: skip
+    assert (account_balance(euros, AccountKind.BONUS), account_balance(dollars, AccountKind.BONUS)) == (10_000, 4_000)
+    assert (pools_before[0] - pool(), pools_before[1] - pool("USD")) == (10_000, 4_000)
+    # Its maximum stake is 50.00 in each wallet's currency.
+    with pytest.raises(LimitReached):
+        bet(dollars, 5_001, round_id="too-big")
+    bet(dollars, 4_000, round_id="ok")
+    assert Bonus.objects.get(player=dollars).wagering_done == 4_000
     assert_audit_clean()
 
 

@@ -110,6 +110,9 @@ def test_while_the_player_wagers_a_bonus_only_campaigns_that_allow_another_are_o
 
     assert [c.code for c in selectors.list_eligible_campaigns(player)] == ["STACKS"]
 
+    # To join (the bonuses page), it is offered: the grant may come after the bonus ended.
+    assert [c.code for c in selectors.list_eligible_campaigns(player, to_join=True)] == ["SPRING", "STACKS"]
+
     # Past its expiry, before any sweep, it no longer holds the others back.
     clock.move_to(wagered.expires_at)
     assert [c.code for c in selectors.list_eligible_campaigns(player)] == ["SPRING", "STACKS"]

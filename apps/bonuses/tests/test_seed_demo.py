@@ -42,7 +42,7 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
         "default_weight_percent": 100, "max_stake": 5_000, "expires_after_days": 30, "forfeit_on_withdrawal": True,
         "starts_at": None, "ends_at": None,
     }  # fmt: skip
-    assert (welcome.brand_id, welcome.currency_id) == (None, "EUR")
+    assert (welcome.brand_id, welcome.currency_id) == (None, None)  # every brand, every wallet currency
     assert list(GameWeight.objects.filter(campaign=welcome).values_list("game_type", "game_code", "percent")) == [
         ("table", "", 10)
     ]
@@ -80,6 +80,16 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
                                 idempotency_key="welcome-test-withdrawal")  # fmt: skip
     assert Bonus.objects.get(pk=bonus.pk).status == "forfeited"
     assert account_balance(alice, AccountKind.BONUS) == 0
+
+    # Bob's wallet is in GBP: WELCOME100 matches his deposit up to 100.00 GBP.
+    bob = Player.objects.get(user__username="bob")
+    services.opt_in(bob, "WELCOME100")
+    ref = ExternalRef(f"psp:{DEMO_PSP}", "welcome-test-deposit-gbp", fingerprint("deposit", {"amount": 25_000}))
+    wallet.credit(player_id=bob.pk, currency="GBP", amount=25_000, kind=TransactionKind.DEPOSIT, ref=ref,
+                  counter=clearing_code(DEMO_PSP))  # fmt: skip
+    pounds = Bonus.objects.get(player=bob, campaign=welcome)
+    assert (pounds.currency_id, pounds.amount, pounds.wagering_required) == ("GBP", 10_000, 100_000)
+    assert account_balance(bob, AccountKind.BONUS) == 10_000
     assert_audit_clean()
 
 
