@@ -121,6 +121,79 @@ def test_no_price_of_a_suspended_event_is_sent_before_its_repricing(plan, messag
             assert {message["type"] for message in within} <= {"suspend"}
 
 
+class ContractMarkets:
+    """The market states that the contract's rules make of the messages, as PAM would hold them:
+    a `market` message opens a market or replaces its prices (a suspended one stays suspended), a
+    suspension of the event suspends all its markets, and every change of prices or status
+    raises the market's version by one."""
+
+    def __init__(self):
+        self.status = {}
+        self.version = {}
+        self.prices = {}
+        self.markets_of = defaultdict(set)
+
+    def apply(self, message: dict) -> None:
+        kind = message["type"]
+        if kind == "market":
+            market_id = message["market_id"]
+            prices = {s["selection_id"]: s["price"] for s in message["selections"]}
+            self.markets_of[message["event_id"]].add(market_id)
+            changed = market_id not in self.status or prices != self.prices[market_id]
+            self.status.setdefault(market_id, "open")
+            self.prices[market_id] = prices
+            self.version[market_id] = self.version.get(market_id, 0) + changed
+        elif kind in {"suspend", "resume"}:
+            market_ids = [message["market_id"]] if "market_id" in message else self.markets_of[message["event_id"]]
+            for market_id in market_ids:
+                self._set(market_id, "suspended" if kind == "suspend" else "open")
+        elif kind == "result":
+            self._set(message["market_id"], "settled")
+
+    def _set(self, market_id: str, status: str) -> None:
+        if self.status[market_id] != "settled" and self.status[market_id] != status:
+            self.status[market_id] = status
+            self.version[market_id] += 1
+
+
+def test_replayed_by_the_contract_every_goal_suspends_its_event_until_it_is_repriced(plan, lines):
+    """What the acceptance replay checks: at each goal every market of the event that is not
+    settled is suspended (one that was open, at a higher version than its prices before the
+    goal: a bet priced on them is refused), and none is open again before the repricing."""
+    goals = sorted(
+        (instant, plan.event_id(timeline.match)) for timeline in plan.timelines for instant, _ in timeline.goals
+    )
+    markets = ContractMarkets()
+    before_goal = {}
+    checked = outdated = 0
+    for line in lines:
+        # The versions a player could have priced a bet on, the instant before each goal.
+        while goals and goals[0][0] == line["at"]:
+            instant, event_id = goals.pop(0)
+            before_goal[event_id] = (
+                instant,
+                {m: markets.version[m] for m in markets.markets_of[event_id] if markets.status[m] == "open"},
+            )
+        for message in line["body"]["messages"]:
+            markets.apply(message)
+        for event_id, (instant, versions) in list(before_goal.items()):
+            market_ids = markets.markets_of[event_id]
+            if line["at"] == instant:
+                for market_id in market_ids:
+                    assert markets.status[market_id] in {"suspended", "settled"}, (market_id, instant)
+                    if market_id in versions:  # open until the goal: its prices are stale now
+                        assert markets.version[market_id] > versions[market_id]
+                        outdated += 1
+                checked += 1
+            elif line["at"] < instant + SETTINGS.resume_after_s:
+                assert all(markets.status[m] != "open" for m in market_ids), (event_id, line["at"])
+            else:
+                del before_goal[event_id]
+    assert checked == 172
+    assert outdated > 172  # more than one market a goal: over/under is decided from the third on
+    assert not goals
+
+
 def test_prices_are_two_decimal_strings_above_one_and_books_carry_the_margin(messages):
     books = 0
     for _, message in messages:
