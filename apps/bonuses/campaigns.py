@@ -86,6 +86,12 @@ def validate(campaign: Campaign, weights: Iterable[GameWeight] = ()) -> None:
         problems.setdefault("wagering_base", "Bonus and deposit needs a deposit trigger.")
     if campaign.budget is not None and (not isinstance(campaign.budget, int) or campaign.budget < 0):
         problems["budget"] = "Zero or more, in minor units; empty: no budget."
+    # Without a currency the amounts are each player's wallet currency's: a budget summed across
+    # currencies, or one cash-back run over every currency's losses, would add unlike amounts.
+    if campaign.currency_id is None and campaign.budget is not None:
+        problems["currency"] = "A campaign with a budget is in one currency."
+    if campaign.currency_id is None and campaign.kind == CampaignKind.CASHBACK:
+        problems["currency"] = "A cash-back campaign is in one currency."
     if not isinstance(campaign.wagering_multiple, int) or campaign.wagering_multiple < 0:
         problems["wagering_multiple"] = "Zero (no wagering) or more."
     if not isinstance(campaign.default_weight_percent, int) or not 0 <= campaign.default_weight_percent <= 100:

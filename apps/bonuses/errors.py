@@ -22,8 +22,9 @@ class UnknownCampaign(PamError):
 
 
 class NotEligible(PamError):
-    """The player may not join this campaign: brand, country, new players only, or a player who
-    may not receive promotions (locked, frozen, closed, timed out or self-excluded)."""
+    """The player may not join this campaign: another currency than their wallet's, brand,
+    country, new players only, or a player who may not receive promotions (locked, frozen,
+    closed, timed out or self-excluded)."""
 
     code = "NOT_ELIGIBLE"
     status = 422

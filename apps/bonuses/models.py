@@ -3,12 +3,15 @@
 A campaign says what a bonus is (its kind and amounts), who may have it (brand, countries, new
 players only, opt-in, one per player, budget), what grants it (its trigger) and how it is played
 through (wagering multiple and base, game weights, maximum stake, expiry, forfeiture). Amounts
-are integer minor units of the campaign's currency. Which fields a kind and a trigger need is
-checked in one place, `campaigns.validate`, before any save (services.save_campaign); the
+are integer minor units of the campaign's currency; a campaign without one is for every wallet
+currency, its amounts minor units of each player's (a budget or a cash-back summed across
+currencies would mean nothing, so those need a currency). Which fields a kind and a trigger need
+is checked in one place, `campaigns.validate`, before any save (services.save_campaign); the
 database refuses what no campaign may hold (CHECKs on every choice, amount and percentage).
 
-A `Bonus` row mirrors a grant's progress; the money itself is the wallet's (the player's bonus
-account). `services.grant` writes the row in the money's transaction (the wallet's `commit_with`).
+A `Bonus` row mirrors a grant's progress, in the player's wallet currency; the money itself is the
+wallet's (the player's bonus account). `services.grant` writes the row in the money's transaction
+(the wallet's `commit_with`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ class Campaign(models.Model):
     allow_concurrent = models.BooleanField(
         default=False, help_text="may be granted while the player wagers another active bonus"
     )
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="empty: every wallet currency, the amounts in minor units of the player's",
+    )  # fmt: skip
     budget = models.BigIntegerField(null=True, blank=True, help_text="minor units; empty: no budget")
     match_percent = models.PositiveIntegerField(null=True, blank=True, help_text="deposit match: % of the deposit")
     amount = models.BigIntegerField(null=True, blank=True, help_text="fixed or free bet: minor units")
@@ -136,7 +142,7 @@ class OptIn(models.Model):
 
 
 class Bonus(models.Model):
-    """One grant of a campaign to a player and its wagering progress, in the campaign's currency."""
+    """One grant of a campaign to a player and its wagering progress, in the player's wallet currency."""
 
     public_id = models.CharField(max_length=40, unique=True, default=new_bonus_id, editable=False)
     player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")

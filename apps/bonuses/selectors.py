@@ -22,6 +22,16 @@ from apps.wallet.choices import TransactionKind
 PAGE_SIZE = 50
 
 
+def in_currency(currency: str) -> Q:
+    """The campaigns for a wallet in `currency`: those in it and those for every currency."""
+    return Q(currency_id=currency) | Q(currency__isnull=True)
+
+
+def is_for_currency(campaign: Campaign, currency: str) -> bool:
+    """Whether `campaign` is for a wallet in `currency` (as `in_currency`)."""
+    return campaign.currency_id is None or campaign.currency_id == currency
+
+
 def open_campaigns() -> QuerySet[Campaign]:
     """The enabled campaigns whose start has come and whose end has not."""
     now = timezone.now()
@@ -129,6 +139,10 @@ def why_not_eligible(
     Pass `may_receive` (compliance's `may_receive_promotions`) when asking for several campaigns.
     A grant for a deposit passes its amount as `qualifying_deposit`: that deposit is already in the
     ledger, and a new player is one for whom it is the only one."""
+    if not is_for_currency(campaign, player.currency_id):
+        # Its amounts and its grant are in one currency: a player of another could join it and
+        # never be granted it.
+        return "This campaign is in another currency than the player's wallet."
     if campaign.brand_id is not None and campaign.brand_id != player.brand_id:
         return "This campaign is for another brand."
     if campaign.countries and player.country not in campaign.countries:
@@ -144,18 +158,25 @@ def why_not_eligible(
     return None
 
 
-def list_eligible_campaigns(player: Player) -> list[Campaign]:
-    """The open campaigns the player may join now, by code: what the cashier offers beside a
-    deposit. Only campaigns in the player's wallet currency, and none that staff alone grant; a
-    one-per-player campaign the player already had a bonus of is left out."""
+def list_eligible_campaigns(player: Player, *, to_join: bool = False) -> list[Campaign]:
+    """The open campaigns the player may have now, by code: what the cashier offers beside a
+    deposit. Only campaigns for the player's wallet currency, and none that staff alone grant; a
+    one-per-player campaign the player already had a bonus of is left out, and so, while the
+    player wagers an active bonus (not past its expiry), is every campaign that does not
+    `allow_concurrent`: its grant would be refused (`services.grant`'s one active bonus). With
+    `to_join` (the bonuses page's list of campaigns to opt in to) those stay: joining grants
+    nothing yet, and the grant may come after the other bonus ended."""
     may_receive = compliance.may_receive_promotions(player)
     if not may_receive:
         return []
     had = set(Bonus.objects.filter(player=player).values_list("campaign_id", flat=True))
-    offered = open_campaigns().filter(currency_id=player.currency_id).exclude(trigger=Trigger.STAFF_GRANT)
+    now = timezone.now()
+    wagering = not to_join and any(not bonus.expired(now) for bonus in active_bonuses(player.pk))
+    offered = open_campaigns().filter(in_currency(player.currency_id)).exclude(trigger=Trigger.STAFF_GRANT)
     return [
         campaign for campaign in offered.order_by("code")
         if not (campaign.one_per_player and campaign.pk in had)
+        and not (wagering and not campaign.allow_concurrent)
         and why_not_eligible(player, campaign, may_receive=True) is None
     ]  # fmt: skip
 
@@ -323,7 +344,8 @@ def campaign_costs() -> list[CampaignCost]:
     without any movement: one row of zeros in its own currency). The sums are the ledger's, read
     through the wallet's selector by the external ids of the campaign's bonuses (their grants'
     `grant_key`, their ends' `end:<public id>`): two statements per campaign, each with the
-    campaign's ids as its subquery, so the Bonus rows' own copies of the amounts are never summed."""
+    campaign's ids as its subquery, so the Bonus rows' own copies of the amounts are never summed.
+    A campaign for every currency without any movement has its row of zeros with no currency."""
     by_kind = {kind.value: column for column, kind in COST_COLUMNS}
     counts = dict(Bonus.objects.order_by().values_list("campaign_id").annotate(n=Count("pk")))
     costs = []
@@ -340,7 +362,7 @@ def campaign_costs() -> list[CampaignCost]:
                     moved = total if kind == TransactionKind.BONUS else -total
                     row = sums.setdefault(currency, {})
                     row[column] = row.get(column, 0) + moved
-        for currency in sorted(sums) or [campaign.currency_id]:
+        for currency in sorted(sums) or [campaign.currency_id or ""]:
             costs.append(
                 CampaignCost(
                     campaign.code, campaign.name, currency, counts.get(campaign.pk, 0), **sums.get(currency, {})

@@ -182,7 +182,7 @@ def grant(
         written.append(_write_bonus(player, campaign, key, amount, deposit_amount, acting_user, reason))
 
     posted = wallet.credit(
-        player_id=player.pk, currency=campaign.currency_id, amount=amount, kind=TransactionKind.BONUS,
+        player_id=player.pk, currency=player.currency_id, amount=amount, kind=TransactionKind.BONUS,
         to_bonus=True, counter=BONUS_POOL, ref=ref, commit_with=record_bonus,
     )  # fmt: skip
     if posted.replayed:  # a racing delivery of the same trigger granted it first
@@ -196,7 +196,7 @@ def _check_may_grant(player: Player, campaign: Campaign, deposit_amount: int | N
     refuse = errors.GrantRefused
     if not selectors.is_open(campaign):
         raise refuse(refuse.CAMPAIGN_CLOSED, "This campaign is not open.")
-    if campaign.currency_id != player.currency_id:
+    if not selectors.is_for_currency(campaign, player.currency_id):
         raise refuse(refuse.CURRENCY, "This campaign's amounts are in another currency than the player's wallet.")
     if not compliance.may_receive_promotions(player):
         raise refuse(refuse.NO_PROMOTIONS, "The player may not receive promotions now.")
@@ -236,7 +236,7 @@ def _write_bonus(
         raise refuse(refuse.ACTIVE_BONUS, "The player is wagering another bonus.")
     base = amount + (deposit_amount or 0) if campaign.wagering_base == WageringBase.BONUS_AND_DEPOSIT else amount
     bonus = Bonus(
-        player=player, campaign=campaign, currency_id=campaign.currency_id, amount=amount, remaining=amount,
+        player=player, campaign=campaign, currency_id=player.currency_id, amount=amount, remaining=amount,
         wagering_required=campaign.wagering_multiple * base, granted_at=now, grant_key=key,
         expires_at=now + dt.timedelta(days=campaign.expires_after_days) if campaign.expires_after_days else None,
         one_per_player=campaign.one_per_player,
@@ -254,7 +254,7 @@ def _write_bonus(
         )  # fmt: skip
     send_after_commit(
         signals.bonus_granted, player_id=str(player.pk), bonus_id=bonus.public_id, campaign=campaign.code,
-        amount=amount, currency=campaign.currency_id, granted_at=iso_utc(now),
+        amount=amount, currency=player.currency_id, granted_at=iso_utc(now),
     )  # fmt: skip
     return bonus
 
@@ -277,7 +277,7 @@ def grant_for_deposit(*, player_id: int, transaction_id: str, amount: int, curre
     with a deposit trigger that it qualifies for is granted, at the deposit's time. One query when
     no such campaign is open. A refusal of one campaign (not eligible, not opted in, budget spent)
     is not an error of the deposit: the others are still granted."""
-    candidates = list(selectors.open_campaigns().filter(trigger__in=DEPOSIT_TRIGGERS, currency_id=currency))
+    candidates = list(selectors.open_campaigns().filter(selectors.in_currency(currency), trigger__in=DEPOSIT_TRIGGERS))
     if not candidates:
         return []
     player = accounts_selectors.get_player(player_id)
@@ -308,7 +308,7 @@ def grant_for_registration(*, player_id: int) -> list[Bonus]:
     player = accounts_selectors.get_player(player_id)
     granted = []
     for campaign in candidates:
-        if campaign.currency_id != player.currency_id:
+        if not selectors.is_for_currency(campaign, player.currency_id):
             continue
         try:
             granted.append(grant(player, campaign, trigger_ref=f"registration:{player.pk}"))

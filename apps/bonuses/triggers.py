@@ -31,7 +31,7 @@ class ThresholdCampaign:
     """An enabled wagering-threshold campaign as the bet path reads it (no model instance)."""
 
     pk: int
-    currency: str
+    currency: str | None  # None: every wallet currency
     threshold: int
     period_days: int
     starts_at: dt.datetime | None
@@ -71,7 +71,7 @@ def threshold_campaigns(currency: str, now: dt.datetime | None = None) -> list[T
     if not cached[1]:
         return []
     now = now or timezone.now()
-    return [c for c in cached[1] if c.currency == currency and c.is_open(now)]
+    return [c for c in cached[1] if c.currency in (None, currency) and c.is_open(now)]
 
 
 def forget() -> None:

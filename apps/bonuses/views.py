@@ -66,8 +66,8 @@ def bonuses_page(request: HttpRequest) -> HttpResponse:
         "next_cursor": next_cursor,
         "older": bool(cursor),
         "offers": [
-            {"campaign": campaign, "terms": terms_summary(campaign, exponent)}
-            for campaign in selectors.list_eligible_campaigns(player)
+            {"campaign": campaign, "terms": terms_summary(campaign, player.currency_id, exponent)}
+            for campaign in selectors.list_eligible_campaigns(player, to_join=True)
             if campaign.requires_opt_in
         ],
     }
@@ -102,14 +102,16 @@ def _bonus_row(bonus, exponent: int) -> dict:
     }
 
 
-def terms_summary(campaign: Campaign, exponent: int) -> str:
-    """The campaign's terms in one sentence, as the player reads them before joining."""
+def terms_summary(campaign: Campaign, currency: str, exponent: int) -> str:
+    """The campaign's terms in one sentence, as the player reads them before joining: money in
+    their wallet's `currency` (the campaign's, or any for a campaign of every currency)."""
     money = lambda amount: format_minor(amount, exponent)  # noqa: E731
-    currency = campaign.currency_id
     if campaign.kind == CampaignKind.DEPOSIT_MATCH:
         cap = f" up to {money(campaign.cap)} {currency}" if campaign.cap else ""
         offer = f"{campaign.match_percent} % of your deposit{cap}"
-    elif campaign.kind in (CampaignKind.FIXED, CampaignKind.FREE_BET):
+    elif campaign.kind == CampaignKind.FREE_BET:
+        offer = f"a free bet of {money(campaign.amount)} {currency}"
+    elif campaign.kind == CampaignKind.FIXED:
         offer = f"{money(campaign.amount)} {currency}"
     else:
         offer = f"{campaign.cashback_percent} % of your net losses over {campaign.cashback_period_days} days"

@@ -146,6 +146,8 @@ export function termsText(campaign) {
   let offer;
   if (campaign.kind === "deposit_match") {
     offer = `${campaign.match_percent} % of your deposit${campaign.cap ? ` up to ${money(campaign.cap)}` : ""}`;
+  } else if (campaign.kind === "free_bet") {
+    offer = `a free bet of ${money(campaign.amount)}`;
   } else if (campaign.amount) {
     offer = money(campaign.amount);
   } else {

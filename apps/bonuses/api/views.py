@@ -70,7 +70,9 @@ class CampaignSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = CampaignKindField()
     trigger = TriggerField()
-    currency = serializers.CharField(source="currency_id", help_text="the currency of its amounts")
+    currency = serializers.SerializerMethodField(
+        help_text="the currency of its amounts: the player's wallet's (a campaign for every currency counts in it)"
+    )
     match_percent = serializers.IntegerField(allow_null=True, help_text="deposit match: % of the deposit")
     cap = serializers.IntegerField(allow_null=True, help_text="deposit match: the largest bonus, minor units")
     amount = serializers.IntegerField(allow_null=True, help_text="fixed or free bet: minor units")
@@ -81,6 +83,9 @@ class CampaignSerializer(serializers.Serializer):
     expires_after_days = serializers.IntegerField(allow_null=True, help_text="null: it does not expire")
     forfeit_on_withdrawal = serializers.BooleanField(help_text="a withdrawal while it is active forfeits it")
     requires_opt_in = serializers.BooleanField(help_text="join it first (POST bonuses/opt-in with its code)")
+
+    def get_currency(self, campaign) -> str:
+        return campaign.currency_id or self.context["currency"]
 
 
 class CampaignListSerializer(serializers.Serializer):
@@ -137,7 +142,9 @@ class CampaignsApi(APIView):
     )
     def get(self, request):
         player = accounts.get_player_for_user(request.user)
-        return Response({"results": CampaignSerializer(selectors.list_eligible_campaigns(player), many=True).data})
+        offered = selectors.list_eligible_campaigns(player)
+        context = {"currency": player.currency_id}
+        return Response({"results": CampaignSerializer(offered, many=True, context=context).data})
 
 
 class OptInApi(APIView):
@@ -152,7 +159,7 @@ class OptInApi(APIView):
             **refusals({
                 400: "INVALID_REQUEST", 415: "UNSUPPORTED_MEDIA_TYPE", **_AUTHENTICATED,
                 404: "UNKNOWN_CAMPAIGN (none with this code takes opt-ins now)",
-                422: "NOT_ELIGIBLE (brand, country, new players only, or no promotions for this player now)",
+                422: "NOT_ELIGIBLE (currency, brand, country, new players only, or no promotions for this player now)",
             }),
         },
     )  # fmt: skip

@@ -56,6 +56,6 @@ def bonus_of(player: Player, of: Campaign, amount: int = 1_000, **fields) -> Bon
     return Bonus.objects.create(player=player, campaign=of, currency_id=of.currency_id, **values)
 
 
-def pool() -> int:
-    """The bonus pool's balance in EUR (a system account's is the sum of its entries)."""
-    return system_balance(BONUS_POOL)
+def pool(currency: str = "EUR") -> int:
+    """The bonus pool's balance in `currency` (a system account's is the sum of its entries)."""
+    return system_balance(BONUS_POOL, currency)

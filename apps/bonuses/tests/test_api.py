@@ -86,6 +86,17 @@ def test_the_campaigns_are_those_open_to_the_player_with_their_terms(api, player
     }  # fmt: skip
 
 
+def test_a_campaign_for_every_currency_is_offered_in_the_players(player):
+    campaign("ANYWHERE", name="Anywhere", currency=None)
+    dollars = make_player(currency="USD")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(dollars.user)}")
+
+    [offer] = client.get(CAMPAIGNS).json()["results"]
+
+    assert (offer["code"], offer["currency"], offer["cap"]) == ("ANYWHERE", "USD", 10_000)
+
+
 def test_the_campaigns_are_none_for_a_player_who_may_not_receive_promotions(api, player):
     campaign("SPRING")
     compliance.start_time_out(player=player, hours=24)

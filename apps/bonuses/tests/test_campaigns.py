@@ -60,6 +60,9 @@ def test_each_kind_saves_with_the_fields_it_needs(kind):
         ("cashback", {"trigger": "staff_grant"}, {"trigger"}),
         ("cashback", {"starts_at": None}, {"starts_at"}),
         ("fixed", {"trigger": "period_end"}, {"trigger"}),
+        # Without a currency the amounts are each wallet's: a budget or a cash-back would sum unlike money.
+        ("deposit_match", {"currency": None, "budget": 100_000}, {"currency"}),
+        ("cashback", {"currency": None}, {"currency"}),
     ],
 )
 def test_a_field_a_kind_or_trigger_needs_or_refuses_is_named(kind, change, fields):
@@ -77,6 +80,11 @@ def test_a_field_a_kind_or_trigger_needs_or_refuses_is_named(kind, change, field
 )
 def test_game_weights_name_one_game_type_or_code_once_at_0_to_100(weights):
     assert refused_fields(weights=weights) == {"weights"}
+
+
+@pytest.mark.parametrize("kind", ["deposit_match", "fixed", "free_bet"])
+def test_a_campaign_may_be_for_every_wallet_currency(kind):
+    assert campaign(code=f"any-{kind}", kind=kind, currency=None).currency_id is None
 
 
 def test_a_save_without_a_reason_or_with_an_unknown_field_is_refused():

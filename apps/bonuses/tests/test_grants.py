@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from apps.accounts.choices import StaffRole
+from apps.accounts import services as accounts
+from apps.accounts.choices import PlayerStatus, StaffRole
 from apps.accounts.tests.factories import make_staff
 from apps.bonuses import receivers, services
 from apps.bonuses.errors import GrantRefused
@@ -19,6 +20,7 @@ from apps.bonuses.tests.factories import campaign, pool
 from apps.common.events import dispatch
 from apps.common.models import OutboxEvent
 from apps.compliance import services as compliance
+from apps.compliance.errors import LimitReached
 from apps.compliance.models import StaffAction
 from apps.payments.choices import EventType
 from apps.payments.tests.factories import (
@@ -33,6 +35,7 @@ from apps.payments.tests.factories import (
 from apps.wallet.choices import AccountKind, TransactionKind
 from apps.wallet.models import Transaction
 from apps.wallet.signals import transaction_posted
+from apps.wallet.tests.factories import bet
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +53,8 @@ def pays(player, amount: int, committed) -> str:
     transaction id. The confirmation's after-commit work (the grant among it) runs in the block."""
     deposit = start_deposit(player, amount)
     with committed():
-        assert post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, amount)).status_code == 200
+        succeeded = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, amount, currency=player.currency_id)
+        assert post_webhook(succeeded).status_code == 200
     return Transaction.objects.filter(player=player, kind=TransactionKind.DEPOSIT).latest("pk").pk
 
 
@@ -97,6 +101,20 @@ def test_the_match_is_floored_and_stops_at_the_cap(clock, committed):
     assert_audit_clean()
 
 
+def test_wagering_is_a_multiple_of_the_bonus_or_of_the_bonus_and_the_deposit(clock, committed):
+    on_bonus, on_both = verified_player(), verified_player()
+    campaign("BONUS", **{**WELCOME, "match_percent": 50})
+    campaign("BOTH", **{**WELCOME, "match_percent": 50, "wagering_base": "bonus_and_deposit"})
+    services.opt_in(on_bonus, "BONUS")
+    services.opt_in(on_both, "BOTH")
+
+    pays(on_bonus, 10_000, committed)  # a bonus of 50.00
+    pays(on_both, 10_000, committed)
+
+    assert Bonus.objects.get(player=on_bonus).wagering_required == 10 * 5_000
+    assert Bonus.objects.get(player=on_both).wagering_required == 10 * (5_000 + 10_000)
+
+
 def test_the_minimum_deposit_grants_at_it_and_not_one_cent_below(clock, committed):
     below, at = verified_player(), verified_player()
     campaign("MIN20", **{**WELCOME, "min_deposit": 2_000})
@@ -139,6 +157,45 @@ def test_an_excluded_and_a_locked_player_get_nothing_for_a_deposit_that_arrives_
         assert refusal(player, welcome, trigger_ref="again", deposit_amount=10_000) == GrantRefused.NO_PROMOTIONS
     assert Bonus.objects.count() == 0
     assert_audit_clean()
+
+
+def _self_excluded(player) -> None:
+    compliance.self_exclude(player=player, period="6m")
+
+
+def _timed_out(player) -> None:
+    compliance.start_time_out(player=player, hours=24)
+
+
+def _locked(player) -> None:
+    compliance.lock_account_by_staff(player=player, acting_user=make_staff(StaffRole.COMPLIANCE), reason="review")
+
+
+def _frozen(player) -> None:
+    compliance.freeze_account_by_staff(player=player, acting_user=make_staff(StaffRole.COMPLIANCE), reason="review")
+
+
+def _closed(player) -> None:
+    accounts.set_player_status(player_id=player.pk, status=PlayerStatus.CLOSED)
+
+
+@pytest.mark.parametrize("standing", [_self_excluded, _timed_out, _locked, _frozen, _closed])
+def test_no_grant_of_any_trigger_reaches_an_excluded_timed_out_locked_frozen_or_closed_player(clock, standing):
+    player = verified_player()
+    goodwill = campaign("GOODWILL", kind="fixed", amount=1_000, trigger="staff_grant", requires_opt_in=False)
+    registration = campaign("HELLO", kind="fixed", amount=500, trigger="registration", requires_opt_in=False)
+    standing(player)
+
+    assert refusal(player, goodwill, trigger_ref="t") == GrantRefused.NO_PROMOTIONS
+    with pytest.raises(GrantRefused) as refused:
+        services.staff_grant(player, "GOODWILL", acting_user=make_staff(StaffRole.ADMIN), reason="goodwill",
+                             grant_id="g1")  # fmt: skip
+    assert refused.value.reason == GrantRefused.NO_PROMOTIONS
+    assert services.grant_for_registration(player_id=player.pk) == []
+    assert refusal(player, registration, trigger_ref=f"registration:{player.pk}") == GrantRefused.NO_PROMOTIONS
+    assert Bonus.objects.exists() is False
+    assert account_balance(player, AccountKind.BONUS) == 0
+    assert Transaction.objects.filter(kind=TransactionKind.BONUS).exists() is False
 
 
 def test_a_second_grant_of_a_one_per_player_campaign_is_refused_and_moves_nothing(clock, committed):
@@ -184,6 +241,31 @@ def test_a_grant_that_would_pass_the_budget_is_refused_and_one_that_fits_exactly
 
     assert [Bonus.objects.filter(player=p).count() for p in (first, second, third)] == [1, 0, 1]
     assert account_balance(second, AccountKind.BONUS) == 0
+    assert_audit_clean()
+
+
+def test_a_campaign_for_every_currency_grants_each_player_in_their_wallets_currency(clock, committed):
+    euros, dollars = verified_player(), verified_player(currency="USD")
+    campaign("ANYWHERE", **{**WELCOME, "currency": None, "max_stake": 5_000})
+    for player in (euros, dollars):
+        services.opt_in(player, "anywhere")
+
+    pools_before = pool(), pool("USD")
+
+    pays(euros, 20_000, committed)  # 200.00 EUR: matched up to 100.00 EUR
+    pays(dollars, 4_000, committed)  # 40.00 USD: matched in full, in USD
+
+    assert [(b.currency_id, b.amount, b.wagering_required) for b in Bonus.objects.filter(player=euros)] == [
+        ("EUR", 10_000, 100_000)]  # fmt: skip
+    assert [(b.currency_id, b.amount, b.wagering_required) for b in Bonus.objects.filter(player=dollars)] == [
+        ("USD", 4_000, 40_000)]  # fmt: skip
+    assert (account_balance(euros, AccountKind.BONUS), account_balance(dollars, AccountKind.BONUS)) == (10_000, 4_000)
+    assert (pools_before[0] - pool(), pools_before[1] - pool("USD")) == (10_000, 4_000)
+    # Its maximum stake is 50.00 in each wallet's currency.
+    with pytest.raises(LimitReached):
+        bet(dollars, 5_001, round_id="too-big")
+    bet(dollars, 4_000, round_id="ok")
+    assert Bonus.objects.get(player=dollars).wagering_done == 4_000
     assert_audit_clean()
 
 

@@ -1,5 +1,6 @@
-"""Opt-in: who may join a campaign (brand, country, new players only, promotions allowed), the
-stable refusals, and a second opt-in answering the first; the campaigns the cashier offers."""
+"""Opt-in: who may join a campaign (its currency, brand, country, new players only, promotions
+allowed), the stable refusals, and a second opt-in answering the first; the campaigns the cashier
+offers."""
 
 import datetime as dt
 
@@ -7,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
+from apps.accounts.models import Currency
 from apps.accounts.tests.factories import make_brand, make_player, make_staff
 from apps.bonuses import selectors, services
 from apps.bonuses.errors import NotEligible, UnknownCampaign
@@ -94,7 +96,31 @@ def test_the_eligible_campaigns_leave_out_another_brand_and_a_one_per_player_cam
     campaign("OPEN")
     campaign("ELSEWHERE", brand=make_brand("other"))
     campaign("OFF", enabled=False)
-    bonus_of(player, had)
-    bonus_of(player, campaign("AGAIN"))
+    bonus_of(player, had, status="converted", ended_at=timezone.now())
+    bonus_of(player, campaign("AGAIN"), status="converted", ended_at=timezone.now())
 
     assert [c.code for c in selectors.list_eligible_campaigns(player)] == ["AGAIN", "OPEN"]
+
+
+def test_while_the_player_wagers_a_bonus_only_campaigns_that_allow_another_are_offered(clock):
+    player = make_player()
+    campaign("STACKS", allow_concurrent=True)
+    campaign("SPRING")
+    wagered = bonus_of(player, campaign("GIFT", kind="fixed", trigger="staff_grant", requires_opt_in=False))
+
+    assert [c.code for c in selectors.list_eligible_campaigns(player)] == ["STACKS"]
+
+    # To join (the bonuses page), it is offered: the grant may come after the bonus ended.
+    assert [c.code for c in selectors.list_eligible_campaigns(player, to_join=True)] == ["SPRING", "STACKS"]
+
+    # Past its expiry, before any sweep, it no longer holds the others back.
+    clock.move_to(wagered.expires_at)
+    assert [c.code for c in selectors.list_eligible_campaigns(player)] == ["SPRING", "STACKS"]
+
+
+def test_a_campaign_in_another_currency_than_the_wallets_may_not_be_joined(clock):
+    campaign("POUNDS", currency=Currency.objects.get(code="GBP"))
+
+    assert refused(make_player(), "POUNDS") == "NOT_ELIGIBLE"
+    assert services.opt_in(make_player(currency="GBP"), "POUNDS")[1] is True
+    assert OptIn.objects.count() == 1

@@ -1,13 +1,27 @@
 """The demo data's welcome campaign, WELCOME100, exactly as integrators and tests rely on it,
-saved once however often the demo is seeded."""
+saved once however often the demo is seeded, and playing as its terms say: a deposit matched up to
+100.00, the demo roulette (a table game) counted at 10 %, a game the catalogue does not know at
+100 %, a stake above 50.00 refused, a withdrawal forfeiting it."""
+
+import datetime as dt
+import uuid
 
 import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import Player
+from apps.backoffice.management.commands.seed_demo import DEMO_PROVIDER, DEMO_PSP
 from apps.bonuses import selectors, services
-from apps.bonuses.models import Campaign, GameWeight
+from apps.bonuses.models import Bonus, Campaign, GameWeight
+from apps.common.idempotency import ExternalRef, fingerprint
+from apps.compliance.errors import LimitReached
 from apps.compliance.models import StaffAction
+from apps.games import selectors as games
+from apps.payments import services as payments
+from apps.payments.services import SANDBOX
+from apps.payments.tests.factories import account_balance, assert_audit_clean
+from apps.wallet import services as wallet
+from apps.wallet.choices import AccountKind, TransactionKind, clearing_code
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -28,7 +42,7 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
         "default_weight_percent": 100, "max_stake": 5_000, "expires_after_days": 30, "forfeit_on_withdrawal": True,
         "starts_at": None, "ends_at": None,
     }  # fmt: skip
-    assert (welcome.brand_id, welcome.currency_id) == (None, "EUR")
+    assert (welcome.brand_id, welcome.currency_id) == (None, None)  # every brand, every wallet currency
     assert list(GameWeight.objects.filter(campaign=welcome).values_list("game_type", "game_code", "percent")) == [
         ("table", "", 10)
     ]
@@ -37,3 +51,51 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
     alice = Player.objects.get(user__username="alice")
     assert services.opt_in(alice, "WELCOME100")[1] is True
     assert [c.code for c in selectors.list_eligible_campaigns(alice)] == ["WELCOME100"]
+
+    # Alice's next deposit, 150.00, is matched up to 100.00, to wager 10 x, for 30 days.
+    ref = ExternalRef(f"psp:{DEMO_PSP}", "welcome-test-deposit", fingerprint("deposit", {"amount": 15_000}))
+    wallet.credit(player_id=alice.pk, currency="EUR", amount=15_000, kind=TransactionKind.DEPOSIT, ref=ref,
+                  counter=clearing_code(DEMO_PSP))  # fmt: skip
+    bonus = Bonus.objects.get(player=alice, campaign=welcome)
+    assert (bonus.status, bonus.amount, bonus.wagering_required) == ("active", 10_000, 100_000)
+    assert bonus.expires_at == bonus.granted_at + dt.timedelta(days=30)
+    assert account_balance(alice, AccountKind.BONUS) == 10_000
+
+    # 10.00 on the demo roulette counts 1.00; 10.00 on a game the catalogue does not know, 10.00.
+    games.forget_game_types()
+    play(alice, 1_000, "demo-roulette")
+    assert Bonus.objects.get(pk=bonus.pk).wagering_done == 100
+    play(alice, 1_000, "not-in-the-demo-catalogue")
+    assert Bonus.objects.get(pk=bonus.pk).wagering_done == 1_100
+
+    # 50.01 is refused while wagering, 50.00 is taken.
+    with pytest.raises(LimitReached) as refused:
+        play(alice, 5_001, "demo-slot")
+    assert refused.value.details["reason"] == "bonus_max_stake"
+    play(alice, 5_000, "demo-slot")
+    assert Bonus.objects.get(pk=bonus.pk).wagering_done == 6_100
+
+    # A withdrawal before the wagering is met forfeits it: its money goes back to the pool.
+    payments.request_withdrawal(player=alice, amount=1_000, currency="EUR", provider_code=SANDBOX,
+                                idempotency_key="welcome-test-withdrawal")  # fmt: skip
+    assert Bonus.objects.get(pk=bonus.pk).status == "forfeited"
+    assert account_balance(alice, AccountKind.BONUS) == 0
+
+    # Bob's wallet is in GBP: WELCOME100 matches his deposit up to 100.00 GBP.
+    bob = Player.objects.get(user__username="bob")
+    services.opt_in(bob, "WELCOME100")
+    ref = ExternalRef(f"psp:{DEMO_PSP}", "welcome-test-deposit-gbp", fingerprint("deposit", {"amount": 25_000}))
+    wallet.credit(player_id=bob.pk, currency="GBP", amount=25_000, kind=TransactionKind.DEPOSIT, ref=ref,
+                  counter=clearing_code(DEMO_PSP))  # fmt: skip
+    pounds = Bonus.objects.get(player=bob, campaign=welcome)
+    assert (pounds.currency_id, pounds.amount, pounds.wagering_required) == ("GBP", 10_000, 100_000)
+    assert account_balance(bob, AccountKind.BONUS) == 10_000
+    assert_audit_clean()
+
+
+def play(player: Player, stake: int, game_id: str) -> None:
+    """A bet of the demo provider on `game_id`, as its signed API would place it."""
+    external_id = f"welcome-test-{uuid.uuid4().hex[:12]}"
+    ref = ExternalRef(games.provider_origin(DEMO_PROVIDER), external_id, fingerprint("bet", {"amount": stake}))
+    wallet.place_bet(player_id=player.pk, currency="EUR", amount=stake, ref=ref, round_id=external_id,
+                     game_id=game_id)  # fmt: skip

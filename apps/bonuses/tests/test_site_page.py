@@ -70,6 +70,23 @@ def test_the_page_offers_the_open_opt_in_campaigns_with_their_terms(client, play
     assert "You have no bonuses yet." in html
 
 
+@pytest.mark.parametrize(
+    ("kind", "fields", "offer"),
+    [
+        ("fixed", {"amount": 2_500, "trigger": "any_deposit", "min_deposit": 1_000}, "25.00 EUR"),
+        ("free_bet", {"amount": 500, "trigger": "any_deposit", "min_deposit": 1_000, "wagering_threshold": None,
+                      "wagering_period_days": None}, "a free bet of 5.00 EUR"),
+        ("cashback", {}, "10 % of your net losses over 7 days"),
+    ],
+)  # fmt: skip
+def test_each_kinds_offer_is_said_in_its_own_words(client, player, clock, kind, fields, offer):
+    campaign("OFFER", name="Offer", kind=kind, requires_opt_in=True, **fields)
+
+    html = client.get(PAGE).content.decode()
+
+    assert f"{offer};" in html
+
+
 def test_opting_in_shows_what_happens_next_and_again_says_so(client, player, clock):
     campaign("SPRING", name="Spring match")
 

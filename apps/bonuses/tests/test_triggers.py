@@ -189,6 +189,21 @@ def test_a_campaign_with_a_start_counts_periods_from_it(clock, committed):
     assert Bonus.objects.get(player=player).grant_key.endswith(f":threshold:{player.pk}:2026-03-04")
 
 
+def test_a_threshold_campaign_for_every_currency_counts_each_players_stakes_in_their_own(clock, committed):
+    euros, dollars = verified_player(cash=100_000), verified_player(cash=100_000, currency="USD")
+    campaign("HIGHROLLER", **{**THRESHOLD, "currency": None})
+
+    bets(euros, 50_000, committed=committed)
+    bets(dollars, 49_999, committed=committed)
+
+    assert [(b.currency_id, b.amount) for b in Bonus.objects.filter(player=euros)] == [("EUR", 1_000)]
+    assert Bonus.objects.filter(player=dollars).exists() is False
+    bets(dollars, 1, committed=committed)
+    assert [(b.currency_id, b.amount) for b in Bonus.objects.filter(player=dollars)] == [("USD", 1_000)]
+    assert account_balance(dollars, AccountKind.BONUS) == 1_000
+    assert_audit_clean()
+
+
 def test_a_redelivered_bet_event_grants_once(clock, committed):
     player = verified_player(cash=100_000)
     campaign("HIGHROLLER", **THRESHOLD)

@@ -55,3 +55,19 @@ def test_only_a_providers_origin_names_a_provider():
     assert games.provider_of_origin("bonus") == ""
     assert games.provider_of_origin("psp:sandbox") == ""
     assert games.game_type("", "blackjack") == ""
+
+
+def test_a_games_own_weight_wins_over_its_types_and_a_weight_of_0_counts_nothing(client):
+    player = funded_player(10_000)
+    wagered = campaign(default_weight_percent=100, weights=[
+        Weight(percent=10, game_type=GameType.TABLE), Weight(percent=50, game_code="blackjack"),
+        Weight(percent=0, game_code="jackpot-wheel"),
+    ])  # fmt: skip
+    fund_bonus(player, 1_000)
+    bonus = bonus_of(player, wagered, amount=1_000)
+
+    assert signed_bet(client, player, 1_000, "blackjack").status_code == 200
+    assert Bonus.objects.get(pk=bonus.pk).wagering_done == 500  # its own 50 %, not the table's 10 %
+
+    assert signed_bet(client, player, 1_000, "jackpot-wheel").status_code == 200
+    assert Bonus.objects.get(pk=bonus.pk).wagering_done == 500  # 0 %: the stake is taken, nothing counts

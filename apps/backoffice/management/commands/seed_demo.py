@@ -71,10 +71,11 @@ DEMO_RULE = "deposit-threshold-24h"
 # The welcome campaign players opt into with its code: a 100 % match of their next deposit up to
 # 100.00, wagered 10 times the bonus (table games count 10 %, every other game, catalogued or not,
 # 100 %), at most 50.00 a stake while wagering, expiring after 30 days, forfeited on withdrawal.
-# In EUR, the demo's first currency (alice's): a campaign's amounts are in one currency.
+# For every wallet currency (no `currency`): its amounts are minor units of the player's, so 100.00
+# EUR for alice, GBP for bob, SEK for carol.
 DEMO_CAMPAIGN = {
     "code": "WELCOME100", "name": "Welcome bonus: 100 % of your next deposit", "kind": "deposit_match",
-    "enabled": True, "requires_opt_in": True, "one_per_player": True, "currency": "EUR",
+    "enabled": True, "requires_opt_in": True, "one_per_player": True, "currency": None,
     "match_percent": 100, "cap": 10_000, "trigger": "any_deposit", "min_deposit": 1,
     "wagering_multiple": 10, "wagering_base": "bonus", "default_weight_percent": 100, "max_stake": 5_000,
     "expires_after_days": 30, "forfeit_on_withdrawal": True,
@@ -84,7 +85,8 @@ DEMO_CAMPAIGN_WEIGHTS = [bonuses.Weight(game_type="table", percent=10)]
 # game, which WELCOME100 counts at 10 %.
 DEMO_GAMES = [("demo-slot", "Demo Slot", "slots"), ("demo-roulette", "Demo Roulette", "table")]
 # A staff gift that carol is wagering, so the demo shows a bonus in progress: 20.00 SEK to wager 10 times
-# (it allows another bonus beside it, so she can still join WELCOME100).
+# (it may be granted beside another active bonus, but WELCOME100 may not: she can join it, and it
+# comes with a deposit once the gift has ended).
 DEMO_GIFT = {
     "code": "DEMO-GIFT", "name": "Demo gift: 20.00 SEK to play with", "kind": "fixed", "enabled": True,
     "requires_opt_in": False, "one_per_player": True, "allow_concurrent": True, "currency": "SEK", "amount": 2_000,
@@ -194,10 +196,9 @@ class Command(BaseCommand):
     def _campaign(self, admin) -> None:
         """WELCOME100 as an admin would save it (a staff action the first time; a save that
         changes nothing writes nothing, so a second run leaves it as it is)."""
-        fields = {**DEMO_CAMPAIGN, "currency": accounts_selectors.get_active_currency(DEMO_CAMPAIGN["currency"])}
         bonuses.save_campaign(
             acting_user=admin, reason="Demo data: the welcome campaign", weights=DEMO_CAMPAIGN_WEIGHTS,
-            code=fields.pop("code"), **fields,
+            **DEMO_CAMPAIGN,
         )  # fmt: skip
 
     def _gift(self, player: Player, admin) -> None:
