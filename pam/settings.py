@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "apps.studio",
     "apps.payments",
     "apps.bonuses",
+    "apps.sportsbook",
     "apps.compliance",
     "apps.realtime",
     "apps.backoffice",

@@ -7,6 +7,7 @@ from apps.compliance import views as compliance_views
 from apps.payments import views as payments_views
 from apps.payments.api import urls as payments_urls
 from apps.realtime import views as site_views
+from apps.sportsbook.api import urls as sportsbook_urls
 
 urlpatterns = [
     # The player site: the wallet pages are the real-time app's, the account pages accounts',
@@ -32,7 +33,10 @@ urlpatterns = [
     path("api/player/v1/", include(payments_urls.player_urlpatterns)),
     path("api/player/v1/", include("apps.bonuses.api.urls")),
     path("api/player/v1/", include("apps.games.api.urls")),
+    path("api/player/v1/", include(sportsbook_urls.player_urlpatterns)),
     path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
+    # The odds feeds' signed batches (contracts/sportsbook.md).
+    path("api/feed/v1/", include(sportsbook_urls.feed_urlpatterns)),
     # The staff API: the back office's decisions (four eyes) for staff sessions.
     path("api/backoffice/v1/", include("apps.backoffice.api.urls")),
     path("sandbox-psp/", include("apps.payments.sandbox_urls")),

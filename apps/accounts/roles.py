@@ -43,6 +43,11 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "bonuses.view_campaign",
         "bonuses.view_optin",
         "bonuses.view_bonus",
+        # Sportsbook markets and prices read, for "why was the market suspended?" questions; the
+        # feeds (their sequence and health) are the admins'.
+        "sportsbook.view_event",
+        "sportsbook.view_market",
+        "sportsbook.view_selection",
     ],
     # Compliance works alerts, KYC and cases and protects players: the player's standing and KYC
     # (accounts.change_player: the status and KYC fields, with a reason, and the lock, freeze and
@@ -104,6 +109,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
+        # Sportsbook markets, results and prices read (integrity reviews of suspicious betting).
+        "sportsbook.view_event",
+        "sportsbook.view_market",
+        "sportsbook.view_selection",
         # Money in and out read, for AML reviews (a case's report lists the same movements);
         # approving withdrawals is finance's.
         "payments.view_depositintent",
@@ -143,6 +152,10 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
+        # Sportsbook markets, results and prices read, and each market's margin.
+        "sportsbook.view_event",
+        "sportsbook.view_market",
+        "sportsbook.view_selection",
         # Every report (docs/reports.md).
         "backoffice.view_reports",
         "backoffice.view_ggr_report",

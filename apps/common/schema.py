@@ -45,6 +45,18 @@ class CurrencyCodeField(serializers.ChoiceField):
         super().__init__(choices=CURRENCY_CODES, **kwargs)
 
 
+def enum_field(name: str, values: list[str], description: str) -> type[serializers.ChoiceField]:
+    """A choice field whose enum is the component `name` in the schema (drf-spectacular would name
+    every enum after its field, and several APIs have a `status` of their own)."""
+
+    @extend_schema_field(component(name, {"type": "string", "enum": values, "description": description}))
+    class EnumField(serializers.ChoiceField):
+        def __init__(self, **kwargs):
+            super().__init__(choices=values, **kwargs)
+
+    return EnumField
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="stable, upper-case: compare this, not the message")
     message = serializers.CharField()
@@ -110,3 +122,17 @@ class PamAutoSchema(AutoSchema):
         if "." in qualname:
             return qualname.replace(".", "").removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
+
+
+class SignedRequestSchema(PamAutoSchema):
+    """An operation signed by its caller rather than logged in: `security_schemes` (name ->
+    OpenAPI security scheme, the signature's headers) are all required together."""
+
+    security_schemes: dict[str, dict] = {}
+
+    def get_auth(self):
+        for name, definition in self.security_schemes.items():
+            self.registry.register_on_missing(
+                ResolvedComponent(name=name, type=ResolvedComponent.SECURITY_SCHEMA, object=name, schema=definition)
+            )
+        return [{name: [] for name in self.security_schemes}]

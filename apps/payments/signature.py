@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from django.http import HttpRequest
 
+from apps.common.bodies import read_bounded_body
 from apps.payments import errors
 
 MAX_BODY_BYTES = 64 * 1024
@@ -36,13 +37,7 @@ def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> di
 def read_body(request: HttpRequest) -> bytes:
     """The raw body; BodyTooLarge (413) without reading one whose declared length is over the
     limit, and for one whose actual length is."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise errors.BodyTooLarge
-    body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.BodyTooLarge
-    return body
+    return read_bounded_body(request, MAX_BODY_BYTES, errors.BodyTooLarge)
 
 
 def check_signature(headers: Mapping[str, str], secret: str, body: bytes, now: float | None = None) -> None:

@@ -55,6 +55,10 @@ from apps.payments.tests.factories import (
     start_deposit,
     verified_player,
 )
+from apps.sportsbook.tests.factories import a_feed as sportsbook_feed
+from apps.sportsbook.tests.factories import event as feed_event
+from apps.sportsbook.tests.factories import market as feed_market
+from apps.sportsbook.tests.factories import post_batch as post_feed_batch
 from apps.wallet import services as wallet
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +138,9 @@ def _build_world() -> SimpleNamespace:
         player_id=player.pk, kind="passport", acting_user=officer,
         file=SimpleUploadedFile("passport.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"),
     )  # fmt: skip
+    # A feed with an event, its market and prices (the sportsbook's read-only pages).
+    sportsbook_feed()
+    assert post_feed_batch(feed_event(1), feed_market(2)).status_code == 200
     return SimpleNamespace(staff=staff, clients=clients, player=player, gift=gift, case=case, attachment=attachment,
                            document=document)  # fmt: skip
 

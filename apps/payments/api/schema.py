@@ -4,12 +4,17 @@ only: the webhook view parses the raw body by hand, never through these serializ
 
 from __future__ import annotations
 
-from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from apps.common.money import MAX_AMOUNT
-from apps.common.schema import ErrorDetailSerializer, PamAutoSchema, component, printable_pattern, refusals
+from apps.common.schema import (
+    ErrorDetailSerializer,
+    SignedRequestSchema,
+    enum_field,
+    printable_pattern,
+    refusals,
+)
 from apps.payments.choices import VISIBLE_WITHDRAWAL_STATUSES, DepositStatus, EventType, WebhookVerdict
 from apps.payments.signature import MAX_BODY_BYTES, TIMESTAMP_WINDOW_SECONDS
 
@@ -28,27 +33,14 @@ SECURITY_SCHEMES = {
 }  # fmt: skip
 
 
-class SignedWebhookSchema(PamAutoSchema):
+class SignedWebhookSchema(SignedRequestSchema):
     """The webhook requires both signature headers."""
 
-    def get_auth(self):
-        for name, definition in SECURITY_SCHEMES.items():
-            self.registry.register_on_missing(
-                ResolvedComponent(name=name, type=ResolvedComponent.SECURITY_SCHEMA, object=name, schema=definition)
-            )
-        return [{name: [] for name in SECURITY_SCHEMES}]
+    security_schemes = SECURITY_SCHEMES
 
 
-def status_field(name: str, values: list[str], description: str) -> type[serializers.ChoiceField]:
-    """A status field whose enum is the component `name` in the schema (drf-spectacular would name
-    every `status` enum after the field, and the cashier has four of them)."""
-
-    @extend_schema_field(component(name, {"type": "string", "enum": values, "description": description}))
-    class StatusField(serializers.ChoiceField):
-        def __init__(self, **kwargs):
-            super().__init__(choices=values, **kwargs)
-
-    return StatusField
+# The cashier has four `status` enums: each is a component of its own.
+status_field = enum_field
 
 
 DepositStatusField = status_field("DepositStatus", DepositStatus.values, "the deposit's status")

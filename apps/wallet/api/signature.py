@@ -8,6 +8,7 @@ import hmac
 
 from django.http import HttpRequest
 
+from apps.common.bodies import read_bounded_body
 from apps.common.errors import PamError
 from apps.games import selectors as games
 from apps.games.errors import InvalidSignature
@@ -34,12 +35,7 @@ def read_signed_body(request: HttpRequest, operation: str) -> tuple[Provider, by
     and InvalidSignature (401) for a missing, repeated or wrong signature or an unknown or
     disabled provider. A repeated header arrives joined with a comma, so it never matches.
     """
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge
-    body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        raise BodyTooLarge
+    body = read_bounded_body(request, MAX_BODY_BYTES, BodyTooLarge)
     provided = request.headers.get("X-Signature", "")
     provider = games.get_enabled_provider(request.headers.get("X-Provider", ""))
     if provider is None or not provided:

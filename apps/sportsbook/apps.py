@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SportsbookConfig(AppConfig):
+    name = "apps.sportsbook"
+    label = "sportsbook"

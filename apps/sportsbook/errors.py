@@ -1,0 +1,43 @@
+"""Refusals of the sportsbook's feed endpoint and player API, each with a stable code
+(contracts/sportsbook.md)."""
+
+from apps.common.errors import PamError
+
+
+class InvalidSignature(PamError):
+    code = "INVALID_SIGNATURE"
+    status = 401
+    default_message = "The feed's signature is missing or wrong, or the feed is unknown."
+
+
+class BodyTooLarge(PamError):
+    code = "INVALID_REQUEST"
+    status = 413
+    default_message = "The body is over 256 KiB."
+
+
+class InvalidMessage(PamError):
+    """A batch that is not valid JSON, or a message of it that is not one the contract defines;
+    `error.index` is the message's place in the batch (from 0) when one is to blame."""
+
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "A message of the batch is not valid."
+
+
+class UnknownEvent(PamError):
+    code = "UNKNOWN_EVENT"
+    status = 400
+    default_message = "The message names an event the feed has not sent."
+
+
+class UnknownMarket(PamError):
+    code = "UNKNOWN_MARKET"
+    status = 400
+    default_message = "The message names a market the feed has not sent."
+
+
+class UnknownSelection(PamError):
+    code = "UNKNOWN_SELECTION"
+    status = 400
+    default_message = "The result names a selection that is not in its market."

@@ -1,0 +1,150 @@
+"""The sportsbook's markets, as odds feeds describe them.
+
+Design overview
+---------------
+A `Feed` is an odds provider that sends PAM signed batches of messages (contracts/sportsbook.md).
+Its `secret` keys the HMAC of each batch, so it is stored as given, like a game provider's (it
+can't be hashed; the staff trail records it redacted). `last_seq` is the highest message number
+applied: a message at or below it is a resend and is skipped.
+
+An `Event` (a match) holds `Market`s (match odds, over/under 2.5 …), each holding `Selection`s
+(home, draw, away) with a price: decimal odds with two places, a `DecimalField`, never a float
+(`odds.py` converts it to the other formats exactly). Every external id is the feed's own and is
+unique within the feed (an event's, a market's) or within its market (a selection's).
+
+A market's `version` grows by one with each applied message that changes its prices or its
+status, so a price a player saw is named by (market, version). `suspended_version` is the version
+the market's last suspension gave it: a bet priced at an older version was priced before that
+suspension (a goal, say) and must never stand, even after `resume`. `last_word_at` is when the
+feed last said anything of the market, for the staleness watchdog.
+
+A `result` records the winners and the voided selections on the market and marks it settled;
+paying bets comes with bet intake (docs/sportsbook.md).
+
+Only `services.py` writes these rows, always under the lock of their feed's row (`locks.py`). The
+database refuses what no state may hold: CHECKs on every status, price, version and delay, the
+external ids unique, and on PostgreSQL a market's feed is its event's (a composite foreign key,
+migration 0002).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from apps.sportsbook.choices import EventStatus, MarketStatus
+
+# The largest in-play delay a feed may ask for: a bet held longer is no longer a bet on the
+# price it was placed at.
+MAX_IN_PLAY_DELAY_S = 600
+
+
+class Feed(models.Model):
+    code = models.SlugField(max_length=64, unique=True)
+    secret = models.CharField(max_length=256)
+    last_seq = models.BigIntegerField(default=0, help_text="the highest message number applied")
+    last_message_at = models.DateTimeField(null=True, blank=True, help_text="when the feed last sent a batch")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(secret=""), name="sportsbook_feed_secret_set"),
+            models.CheckConstraint(condition=Q(last_seq__gte=0), name="sportsbook_feed_last_seq_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Event(models.Model):
+    feed = models.ForeignKey(Feed, on_delete=models.PROTECT, related_name="events")
+    event_id = models.CharField(max_length=100, help_text="the feed's id for the event")
+    name = models.CharField(max_length=200)
+    sport = models.CharField(max_length=50)
+    starts_at = models.DateTimeField()
+    in_play_delay_s = models.PositiveIntegerField(default=0, help_text="seconds an in-play bet waits")
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.UPCOMING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["status", "starts_at"], name="sportsbook_event_listing")]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "event_id"], name="sportsbook_event_id_unique_per_feed"),
+            # What the markets' composite foreign key (event, feed) refers to (migration 0002).
+            models.UniqueConstraint(fields=["id", "feed"], name="sportsbook_event_id_feed_unique"),
+            models.CheckConstraint(condition=Q(status__in=EventStatus.values), name="sportsbook_event_status_known"),
+            models.CheckConstraint(
+                condition=Q(in_play_delay_s__gte=0, in_play_delay_s__lte=MAX_IN_PLAY_DELAY_S),
+                name="sportsbook_event_in_play_delay_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Market(models.Model):
+    # The event's feed, kept beside the event so that a market's id is unique per feed in the
+    # database (suspend, resume and result name a market by its id alone).
+    feed = models.ForeignKey(Feed, on_delete=models.PROTECT, related_name="markets")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="markets")
+    market_id = models.CharField(max_length=100, help_text="the feed's id for the market")
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=MarketStatus.choices, default=MarketStatus.OPEN)
+    version = models.BigIntegerField(default=1, help_text="+1 with each change of its prices or status")
+    suspended_version = models.BigIntegerField(default=0, help_text="the version its last suspension gave it")
+    last_word_at = models.DateTimeField(help_text="when the feed last said anything of this market")
+    # The last result: selection ids, sorted. Money settlement comes with bet intake.
+    winners = models.JSONField(default=list, blank=True)
+    void = models.JSONField(default=list, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True, help_text="when its last result changed it")
+
+    class Meta:
+        ordering = ["event", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "market_id"], name="sportsbook_market_id_unique_per_feed"),
+            models.CheckConstraint(condition=Q(status__in=MarketStatus.values), name="sportsbook_market_status_known"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="sportsbook_market_version_positive"),
+            models.CheckConstraint(
+                condition=Q(suspended_version__gte=0, suspended_version__lte=F("version")),
+                name="sportsbook_market_suspended_version_range",
+            ),
+            # A suspended market was suspended at some version.
+            models.CheckConstraint(
+                condition=~Q(status=MarketStatus.SUSPENDED) | Q(suspended_version__gte=1),
+                name="sportsbook_market_suspension_recorded",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=MarketStatus.SETTLED, settled_at__isnull=False)
+                | (~Q(status=MarketStatus.SETTLED) & Q(settled_at__isnull=True)),
+                name="sportsbook_market_settled_when_resulted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.name}: {self.name}"
+
+
+class Selection(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="selections")
+    selection_id = models.CharField(max_length=100, help_text="the feed's id for the selection")
+    name = models.CharField(max_length=200)
+    # Decimal odds, two places: 99999.99 at most (odds.MAX_PRICE), above 1.
+    price = models.DecimalField(max_digits=7, decimal_places=2)
+    # Where the feed listed it in the market, for showing the selections in the feed's order.
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["market", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "selection_id"], name="sportsbook_selection_id_unique_per_market"
+            ),
+            models.CheckConstraint(condition=Q(price__gt=1), name="sportsbook_selection_price_above_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.price}"

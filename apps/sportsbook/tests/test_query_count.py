@@ -1,0 +1,45 @@
+"""An in-play feed reprices every market every few seconds: a batch's round trips are pinned, per
+request and per message, so a change that adds one to each message shows here."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.sportsbook.tests.factories import a_feed, event, heartbeat, market, post_batch, suspend
+
+pytestmark = pytest.mark.django_db
+
+MARKETS = 5
+
+
+@pytest.fixture
+def five_markets():
+    a_feed()
+    post_batch(event(1), *[market(2 + n, market_id=f"mk-{n}") for n in range(MARKETS)])
+
+
+def test_a_batch_costs_five_round_trips_besides_its_messages(five_markets, django_assert_num_queries):
+    # The feed's look-up, the savepoint of the service's transaction (a test's own transaction
+    # holds it) and its release, the feed's lock and its update.
+    with django_assert_num_queries(5):
+        response = post_batch(heartbeat(100))
+
+    assert response.json() == {"applied": 1, "skipped": 0}
+
+
+def test_a_repricing_costs_four_round_trips(five_markets, django_assert_num_queries):
+    # Per market: the market with its event, its selections, their new prices, the market's version.
+    repricings = [market(200 + n, market_id=f"mk-{n}", prices=("2.00", "3.50", "3.90")) for n in range(MARKETS)]
+
+    with django_assert_num_queries(5 + 4 * MARKETS):
+        response = post_batch(*repricings)
+
+    assert response.json() == {"applied": MARKETS, "skipped": 0}
+
+
+def test_suspending_an_event_costs_three_round_trips_whatever_its_markets(five_markets, django_assert_num_queries):
+    # The event, its markets, and one update of them all.
+    with django_assert_num_queries(5 + 3):
+        response = post_batch(suspend(300, event_id="ev-1"))
+
+    assert response.json() == {"applied": 1, "skipped": 0}
