@@ -30,7 +30,7 @@ from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 
 from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
-from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
+from apps.realtime.routing import odds_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 from apps.studio.routing import websocket_urlpatterns as studio_websocket_urlpatterns  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
@@ -51,13 +51,18 @@ async def http_application(scope, receive, send):
 # the same origin check but not Django's session and user look-up: a late joiner of the room would
 # wait for it in the one thread for sync code, and the room never reads the user.
 player_sockets = AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+# The odds socket (prices are public) skips both too: no session or ticket to look up.
 studio_sockets = URLRouter(studio_websocket_urlpatterns)
 STUDIO_SOCKET_PREFIX = "/ws/studio/"
+odds_sockets = URLRouter(odds_websocket_urlpatterns)
+ODDS_SOCKET_PREFIX = "/ws/odds/"
 
 
 async def socket_application(scope, receive, send):
     if scope["path"].startswith(STUDIO_SOCKET_PREFIX):
         return await studio_sockets(scope, receive, send)
+    if scope["path"].startswith(ODDS_SOCKET_PREFIX):
+        return await odds_sockets(scope, receive, send)
     return await player_sockets(scope, receive, send)
 
 
