@@ -28,6 +28,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 
+from apps.common import sweeps  # noqa: E402
 from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
 from apps.realtime.routing import odds_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
@@ -72,6 +73,9 @@ router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_ap
 
 
 async def application(scope, receive, send):
-    """The router, after telling apps.realtime.push which loop this server runs on."""
+    """The router, after telling apps.realtime.push which loop this server runs on (and, in
+    embedded mode, starting the ticks: the staleness watchdog, which no sweeper runs there)."""
     push.serve_from(asyncio.get_running_loop())
+    if settings.RUN_TICKS_IN_SERVER:
+        sweeps.start_ticking()
     return await router(scope, receive, send)

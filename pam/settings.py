@@ -389,6 +389,10 @@ if SPORTSBOOK_STALE_AFTER_SECONDS <= 0 or not 0 < SPORTSBOOK_WATCHDOG_TICK_SECON
     raise ImproperlyConfigured(
         "SPORTSBOOK_STALE_AFTER_SECONDS must be above 0 and SPORTSBOOK_WATCHDOG_TICK_SECONDS above 0 and at most 0.5."
     )
+# Whether each server process runs the sub-second ticks (apps.common.sweeps: the watchdog) itself.
+# Embedded `make run` has no outbox sweeper, so its server does; `make serve` leaves them to the
+# sweeper process, one for the whole deployment's feeds rather than one per server process.
+RUN_TICKS_IN_SERVER = env.bool("RUN_TICKS_IN_SERVER", default=EMBEDDED)
 # The events one odds socket may follow (`/ws/odds/`), in one subscribe and in all.
 ODDS_SOCKET_MAX_EVENTS = env.int("ODDS_SOCKET_MAX_EVENTS", default=100)
 
