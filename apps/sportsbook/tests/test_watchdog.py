@@ -6,8 +6,10 @@ service's `now`, and for the ticking, Django's clock and the ticker's monotonic 
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from apps.common import sweeps
@@ -133,3 +135,13 @@ def test_the_ticking_suspends_within_a_second_of_the_limit(in_play, monkeypatch)
         elapsed[0] += wait
 
     assert LIMIT <= elapsed[0] <= LIMIT + 0.25
+
+
+def test_the_outbox_sweeper_runs_the_watchdog(in_play, monkeypatch):
+    """`make serve` runs it in the sweeper process (`outbox_sweeper`, here once)."""
+    later = in_play.last_message_at + dt.timedelta(seconds=LIMIT + 1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    call_command("outbox_sweeper", "--once", stdout=io.StringIO())
+
+    assert state("mk-1") == ("suspended", 2, 2, True)
