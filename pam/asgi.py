@@ -28,9 +28,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 
+from apps.common import sweeps  # noqa: E402
 from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
-from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
+from apps.realtime.routing import odds_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 from apps.studio.routing import websocket_urlpatterns as studio_websocket_urlpatterns  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
@@ -51,13 +52,18 @@ async def http_application(scope, receive, send):
 # the same origin check but not Django's session and user look-up: a late joiner of the room would
 # wait for it in the one thread for sync code, and the room never reads the user.
 player_sockets = AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
+# The odds socket (prices are public) skips both too: no session or ticket to look up.
 studio_sockets = URLRouter(studio_websocket_urlpatterns)
 STUDIO_SOCKET_PREFIX = "/ws/studio/"
+odds_sockets = URLRouter(odds_websocket_urlpatterns)
+ODDS_SOCKET_PREFIX = "/ws/odds/"
 
 
 async def socket_application(scope, receive, send):
     if scope["path"].startswith(STUDIO_SOCKET_PREFIX):
         return await studio_sockets(scope, receive, send)
+    if scope["path"].startswith(ODDS_SOCKET_PREFIX):
+        return await odds_sockets(scope, receive, send)
     return await player_sockets(scope, receive, send)
 
 
@@ -67,6 +73,9 @@ router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_ap
 
 
 async def application(scope, receive, send):
-    """The router, after telling apps.realtime.push which loop this server runs on."""
+    """The router, after telling apps.realtime.push which loop this server runs on (and, in
+    embedded mode, starting the ticks: the staleness watchdog, which no sweeper runs there)."""
     push.serve_from(asyncio.get_running_loop())
+    if settings.RUN_TICKS_IN_SERVER:
+        sweeps.start_ticking()
     return await router(scope, receive, send)

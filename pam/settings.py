@@ -377,6 +377,26 @@ if STUDIO_CRASH_CHAIN_LENGTH < 1 or STUDIO_CRASH_LEASE_MS < 3 * STUDIO_CRASH_TIC
 AUTH_TOKEN_TTL = timedelta(days=env.int("AUTH_TOKEN_TTL_DAYS", default=30))
 
 # ------------------------------------------------------------------------------
+# Sportsbook: the odds feeds' watchdog and the odds socket (docs/sportsbook.md)
+# ------------------------------------------------------------------------------
+# A feed silent this long (no price, heartbeat or message) is stale: PAM suspends its in-play
+# markets itself and serves its other prices as cached (`delayed`). The contract's default is 10.
+SPORTSBOOK_STALE_AFTER_SECONDS = env.float("SPORTSBOOK_STALE_AFTER_SECONDS", default=10.0)
+# How often the watchdog looks: a stale feed's markets are suspended within this of the limit
+# (the contract asks for 1 s). One indexed query on the feeds' table per look.
+SPORTSBOOK_WATCHDOG_TICK_SECONDS = env.float("SPORTSBOOK_WATCHDOG_TICK_SECONDS", default=0.25)
+if SPORTSBOOK_STALE_AFTER_SECONDS <= 0 or not 0 < SPORTSBOOK_WATCHDOG_TICK_SECONDS <= 0.5:
+    raise ImproperlyConfigured(
+        "SPORTSBOOK_STALE_AFTER_SECONDS must be above 0 and SPORTSBOOK_WATCHDOG_TICK_SECONDS above 0 and at most 0.5."
+    )
+# Whether each server process runs the sub-second ticks (apps.common.sweeps: the watchdog) itself.
+# Embedded `make run` has no outbox sweeper, so its server does; `make serve` leaves them to the
+# sweeper process, one for the whole deployment's feeds rather than one per server process.
+RUN_TICKS_IN_SERVER = env.bool("RUN_TICKS_IN_SERVER", default=EMBEDDED)
+# The events one odds socket may follow (`/ws/odds/`), in one subscribe and in all.
+ODDS_SOCKET_MAX_EVENTS = env.int("ODDS_SOCKET_MAX_EVENTS", default=100)
+
+# ------------------------------------------------------------------------------
 # Security
 # ------------------------------------------------------------------------------
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=PRODUCTION)

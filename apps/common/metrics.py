@@ -88,18 +88,19 @@ PUSH_FAILURES = Counter(
 # several processes), to see one worker holding more sockets than the others.
 OPEN_SOCKETS = Gauge(
     "pam_realtime_open_sockets",
-    "WebSockets open, by socket (player, backoffice), summed over the live server processes.",
+    "WebSockets open, by socket (player, backoffice, odds), summed over the live server processes.",
     ["socket"],
     multiprocess_mode="livesum",
 )
 OPEN_SOCKETS_BY_PROCESS = Gauge(
     "pam_realtime_open_sockets_by_process",
-    "WebSockets open, by socket (player, backoffice) and server process (pid).",
+    "WebSockets open, by socket (player, backoffice, odds) and server process (pid).",
     ["socket"],
     multiprocess_mode="liveall",
 )
 PLAYER_SOCKET = "player"
 BACKOFFICE_SOCKET = "backoffice"
+ODDS_SOCKET = "odds"
 
 
 def socket_opened(socket: str) -> None:

@@ -1,6 +1,9 @@
 """The only place that builds channel-layer group names."""
 
 BACKOFFICE_FEED = "backoffice.feed"
+# Every market's changes, for the odds sockets: one member per server process (odds.py's relay),
+# which hands each change to the sockets that follow its event.
+ODDS = "sportsbook.odds"
 
 
 def player_group(player_id: int | str) -> str:

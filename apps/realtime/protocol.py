@@ -56,6 +56,20 @@ def wallet_updated(event: dict) -> dict:
     }
 
 
+def market_updated(state: dict) -> dict:
+    """The odds socket's frame (contracts/sportsbook.md, "Prices out") from a market's state as
+    the sportsbook publishes it (`markets_changed`, or its selector for a snapshot)."""
+    return {
+        "type": "market.updated",
+        "market_id": state["market_id"],
+        "event_id": state["event_id"],
+        "version": state["version"],
+        "status": state["status"],
+        "prices": state["prices"],
+        "delayed": state["delayed"],
+    }
+
+
 # --- the back-office feed's frames (apps/realtime/feed.py): each carries `event` (its type in the
 # feed's permission table), `player_id` and `brand` (the brand's code), for the server's filters.
 

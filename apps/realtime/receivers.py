@@ -1,7 +1,8 @@
 """Domain events become frames: wallet events for the player and for the back-office feed,
 compliance events as notices to the player (and closed sockets when they may no longer play),
 behaviour-rule alerts, limit changes, exclusions and withdrawal approvals to the back-office feed (feed.py decides
-which staff get which), a bonus's grant as a notice to the player.
+which staff get which), a bonus's grant as a notice to the player, the sportsbook's market changes
+to the odds sockets (odds.py).
 
 Other apps never call the real-time app: it subscribes to their signals here."""
 
@@ -15,9 +16,10 @@ from apps.accounts import selectors as accounts
 from apps.bonuses import signals as bonuses
 from apps.compliance import signals as compliance
 from apps.payments import signals as payments
-from apps.realtime import feed, protocol, services
+from apps.realtime import feed, odds, protocol, services
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.push import push
+from apps.sportsbook import signals as sportsbook
 from apps.wallet.signals import transaction_posted
 
 
@@ -148,3 +150,11 @@ def push_alert(sender, event_id: int | None = None, **event) -> None:
     if event.get("player_id"):  # a game's RTP drift has no player
         brand, _ = accounts.get_player_brand_and_currency(event["player_id"]) or (None, None)
     push([(BACKOFFICE_FEED, {"type": "compliance.alert", "frame": protocol.alert(event, brand)})])
+
+
+@receiver(sportsbook.markets_changed, dispatch_uid="realtime.push_markets_changed")
+def push_markets_changed(sender, markets: list[dict], event_id: int | None = None, **kwargs) -> None:
+    """After a feed batch's (or the watchdog's) commit: the markets' states to every process's
+    odds relay, which sends each to the sockets that follow its event. Built from the event
+    alone. A repeat after a crash carries versions the sockets hold, which they drop: no receipt."""
+    push(odds.push_messages(markets))

@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class SportsbookConfig(AppConfig):
     name = "apps.sportsbook"
     label = "sportsbook"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from apps.common import sweeps
+        from apps.sportsbook import services
+
+        # Within a second of the limit (contracts/sportsbook.md): a tick, not a sweeper's pass.
+        sweeps.register_tick(
+            "sportsbook.suspend_stale_feeds",
+            services.suspend_stale_feeds,
+            every=lambda: settings.SPORTSBOOK_WATCHDOG_TICK_SECONDS,
+        )

@@ -16,7 +16,13 @@ A market's `version` grows by one with each applied message that changes its pri
 status, so a price a player saw is named by (market, version). `suspended_version` is the version
 the market's last suspension gave it: a bet priced at an older version was priced before that
 suspension (a goal, say) and must never stand, even after `resume`. `last_word_at` is when the
-feed last said anything of the market, for the staleness watchdog.
+feed last said anything of the market.
+
+The staleness watchdog (`services.suspend_stale_feeds`) judges a feed by `last_message_at`: every
+authentic batch moves it, heartbeats included. A feed silent for the limit gets `stale_since`
+(its prices are served as cached, `delayed`) and its in-play markets are suspended by PAM itself,
+`watchdog_suspended`: the feed does not know of that suspension, so its next prices for the
+market lift it, where a suspension of its own waits for its `resume`.
 
 A `result` records the winners and the voided selections on the market and marks it settled;
 paying bets comes with bet intake (docs/sportsbook.md).
@@ -44,6 +50,9 @@ class Feed(models.Model):
     secret = models.CharField(max_length=256)
     last_seq = models.BigIntegerField(default=0, help_text="the highest message number applied")
     last_message_at = models.DateTimeField(null=True, blank=True, help_text="when the feed last sent a batch")
+    stale_since = models.DateTimeField(
+        null=True, blank=True, help_text="when the watchdog found it silent; empty while it talks"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +106,9 @@ class Market(models.Model):
     version = models.BigIntegerField(default=1, help_text="+1 with each change of its prices or status")
     suspended_version = models.BigIntegerField(default=0, help_text="the version its last suspension gave it")
     last_word_at = models.DateTimeField(help_text="when the feed last said anything of this market")
+    watchdog_suspended = models.BooleanField(
+        default=False, db_default=False, help_text="suspended by PAM's staleness watchdog, not by the feed"
+    )
     # The last result: selection ids, sorted. Money settlement comes with bet intake.
     winners = models.JSONField(default=list, blank=True)
     void = models.JSONField(default=list, blank=True)
@@ -116,6 +128,10 @@ class Market(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=MarketStatus.SUSPENDED) | Q(suspended_version__gte=1),
                 name="sportsbook_market_suspension_recorded",
+            ),
+            models.CheckConstraint(
+                condition=Q(watchdog_suspended=False) | Q(status=MarketStatus.SUSPENDED),
+                name="sportsbook_market_watchdog_suspension_is_a_suspension",
             ),
             models.CheckConstraint(
                 condition=Q(status=MarketStatus.SETTLED, settled_at__isnull=False)

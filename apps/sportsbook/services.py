@@ -1,20 +1,27 @@
-"""Writes of the sportsbook: feeds, and the feed's batches applied to events, markets and prices."""
+"""Writes of the sportsbook: feeds, the feed's batches applied to events, markets and prices, and
+the staleness watchdog. Every change of a market's prices or status is published after commit
+(`signals.markets_changed`, through the outbox) for the odds sockets."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+import structlog
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common.events import send_after_commit
 from apps.sportsbook import feed as messages
-from apps.sportsbook import locks
+from apps.sportsbook import locks, selectors, signals
 from apps.sportsbook.choices import EventStatus, MarketStatus
 from apps.sportsbook.errors import InvalidMessage, UnknownEvent, UnknownMarket, UnknownSelection
 from apps.sportsbook.models import Event, Feed, Market, Selection
+
+logger = structlog.get_logger(__name__)
 
 _FEED_CODE = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
@@ -51,24 +58,47 @@ def apply_feed_batch(*, feed_id: int, batch: Sequence[messages.Message]) -> Batc
     A message that names an event, market or selection the feed has not sent raises UnknownEvent,
     UnknownMarket or UnknownSelection (`error.index`: its place in the batch), and nothing of the
     batch is applied.
+
+    Sends `markets_changed` after commit with the state of every market the batch changed (and,
+    when the feed was stale, of all its markets: their prices are no longer `delayed`).
     """
     feed = locks.lock_feed(feed_id)
     now = timezone.now()
     applied = skipped = 0
+    changed: dict[int, None] = {}  # the markets whose version moved, in the order they did
     for index, message in enumerate(batch):
         if message.seq <= feed.last_seq:
             skipped += 1
             continue
         try:
-            _APPLY[type(message)](feed, message, now)
+            changed.update(dict.fromkeys(_APPLY[type(message)](feed, message, now) or ()))
         except (InvalidMessage, UnknownEvent, UnknownMarket, UnknownSelection) as refusal:
             refusal.details = {"index": index, **refusal.details}
             raise
         feed.last_seq = message.seq
         applied += 1
+    # Any authentic batch is word from the feed, resends included: it is no longer stale.
+    was_stale, feed.stale_since = feed.stale_since is not None, None
     feed.last_message_at = now
-    feed.save(update_fields=["last_seq", "last_message_at"])
+    feed.save(update_fields=["last_seq", "last_message_at", "stale_since"])
+    if was_stale:
+        _publish(feed, _unsettled(feed))
+    else:
+        _publish(feed, changed)
     return BatchResult(applied=applied, skipped=skipped)
+
+
+def _unsettled(feed: Feed) -> list[int]:
+    return list(Market.objects.filter(feed=feed).exclude(status=MarketStatus.SETTLED).values_list("pk", flat=True))
+
+
+def _publish(feed: Feed, market_pks: Iterable[int]) -> None:
+    """Record `markets_changed` with the markets' states as they are now, in this transaction,
+    for after its commit (nothing when there are none)."""
+    pks = list(market_pks)
+    if pks:
+        markets = selectors.market_states(Market.objects.filter(pk__in=pks))
+        send_after_commit(signals.markets_changed, feed=feed.code, markets=markets)
 
 
 def _event(feed: Feed, event_id: str) -> Event:
@@ -99,10 +129,12 @@ def _apply_event(feed: Feed, message: messages.EventMessage, now: dt.datetime) -
     event.save(update_fields=[*values, "updated_at"])
 
 
-def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime) -> None:
+def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime) -> Collection[int]:
     """Open the market with its prices (version 1), or replace the prices of the selections the
     message lists and add the new ones; a selection it leaves out keeps its price. A settled
-    market's prices no longer change. A market opened on an ended event puts it back in play."""
+    market's prices no longer change. A market opened on an ended event puts it back in play.
+    Fresh prices lift the watchdog's suspension (the feed never knew of it), not the feed's own.
+    Returns the market's pk if its version moved."""
     market = Market.objects.select_related("event").filter(feed=feed, market_id=message.market_id).first()
     if market is None:
         event = _event(feed, message.event_id)
@@ -118,16 +150,20 @@ def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime)
             # Its markets were all settled, so it has been played; a new one is on sale again.
             event.status = EventStatus.LIVE
             event.save(update_fields=["status", "updated_at"])
-        return
+        return [market.pk]
     if market.event.event_id != message.event_id:
         raise InvalidMessage(
             f"The market {message.market_id!r} belongs to another event.",
             details={"fields": {"event_id": "is not the event of this market"}},
         )
     market.name, market.last_word_at = message.name, now
+    version = market.version
     if market.status != MarketStatus.SETTLED and _reprice(market, message.selections):
         market.version += 1
-    market.save(update_fields=["name", "last_word_at", "version"])
+    if market.watchdog_suspended:
+        market.status, market.watchdog_suspended, market.version = MarketStatus.OPEN, False, version + 1
+    market.save(update_fields=["name", "last_word_at", "version", "status", "watchdog_suspended"])
+    return [market.pk] if market.version != version else []
 
 
 def _reprice(market: Market, prices: Sequence[messages.SelectionPrice]) -> bool:
@@ -150,24 +186,31 @@ def _reprice(market: Market, prices: Sequence[messages.SelectionPrice]) -> bool:
     return repriced or bool(added)
 
 
-def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetime) -> None:
+def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetime) -> Collection[int]:
     """Suspend (or resume) the market, or every market of the event. A suspension records the
     version it gives the market; a market already in that state, or settled, only hears from
-    the feed."""
+    the feed (a suspension of the watchdog's becomes the feed's: it now waits for `resume`).
+    Returns the pks of the markets whose version moved."""
     if message.market_id is not None:
         markets = [_market(feed, message.market_id)]
     else:
         markets = list(_event(feed, message.event_id).markets.order_by("pk"))
     before, after = (MarketStatus.SUSPENDED, MarketStatus.OPEN) if message.resume else (
         MarketStatus.OPEN, MarketStatus.SUSPENDED)  # fmt: skip
+    moved = []
     for market in markets:
         market.last_word_at = now
+        market.watchdog_suspended = False
         if market.status == before:
             market.status = after
             market.version += 1
+            moved.append(market.pk)
             if after == MarketStatus.SUSPENDED:
                 market.suspended_version = market.version
-    Market.objects.bulk_update(markets, ["status", "version", "suspended_version", "last_word_at"])
+    Market.objects.bulk_update(
+        markets, ["status", "version", "suspended_version", "last_word_at", "watchdog_suspended"]
+    )
+    return moved
 
 
 def _apply_live(feed: Feed, message: messages.LiveMessage, now: dt.datetime) -> None:
@@ -180,11 +223,12 @@ def _apply_live(feed: Feed, message: messages.LiveMessage, now: dt.datetime) -> 
     event.markets.update(last_word_at=now)
 
 
-def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime) -> None:
+def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime) -> Collection[int]:
     """Record the market's winners and voided selections and mark it settled (a status change:
     version + 1). A later result with another outcome replaces it; one with the same outcome
     changes nothing. When the event's last market is settled, the event has ended. Paying the
-    bets is bet intake's settlement, which is not built yet."""
+    bets is bet intake's settlement, which is not built yet. Returns the market's pk if its version
+    moved."""
     market = _market(feed, message.market_id)
     known = set(market.selections.values_list("selection_id", flat=True))
     unknown = sorted((set(message.winners) | set(message.void)) - known)
@@ -194,23 +238,29 @@ def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime)
     market.last_word_at = now
     if market.status == MarketStatus.SETTLED and (market.winners, market.void) == (winners, void):
         market.save(update_fields=["last_word_at"])
-        return
-    if market.status != MarketStatus.SETTLED:
+        return []
+    moved = market.status != MarketStatus.SETTLED
+    if moved:
         market.status = MarketStatus.SETTLED
         market.version += 1
     market.winners, market.void, market.settled_at = winners, void, now
-    market.save(update_fields=["status", "version", "winners", "void", "settled_at", "last_word_at"])
+    market.watchdog_suspended = False
+    market.save(
+        update_fields=["status", "version", "winners", "void", "settled_at", "last_word_at", "watchdog_suspended"]
+    )
     event = market.event
     if event.status != EventStatus.ENDED and not event.markets.exclude(status=MarketStatus.SETTLED).exists():
         event.status = EventStatus.ENDED
         event.save(update_fields=["status", "updated_at"])
+    return [market.pk] if moved else []
 
 
 def _apply_heartbeat(feed: Feed, message: messages.HeartbeatMessage, now: dt.datetime) -> None:
     """Nothing beyond the feed's `last_message_at`, which every batch moves."""
 
 
-_APPLY: dict[type, Callable[[Feed, object, dt.datetime], None]] = {
+# Each returns the pks of the markets whose version it moved (None: none).
+_APPLY: dict[type, Callable[[Feed, object, dt.datetime], Collection[int] | None]] = {
     messages.EventMessage: _apply_event,
     messages.MarketMessage: _apply_market,
     messages.SuspendMessage: _apply_suspend,
@@ -218,3 +268,42 @@ _APPLY: dict[type, Callable[[Feed, object, dt.datetime], None]] = {
     messages.ResultMessage: _apply_result,
     messages.HeartbeatMessage: _apply_heartbeat,
 }
+
+
+# --- the staleness watchdog ----------------------------------------------------------------------
+
+
+def suspend_stale_feeds(*, now: dt.datetime | None = None) -> int:
+    """Find the feeds silent for SPORTSBOOK_STALE_AFTER_SECONDS (no batch: no price, heartbeat or
+    message) and not yet found so; returns how many were. Each one, in a transaction of its own
+    under its lock: it is marked stale (`stale_since`), its in-play markets that are open are
+    suspended by PAM (version + 1, `suspended_version`, `watchdog_suspended`), and
+    `markets_changed` is sent after commit with every unsettled market of it, `delayed`.
+
+    Safe to run in several processes at once: the feed's lock orders them and the second finds
+    the feed stale already, or a batch that arrived meanwhile (nothing to do)."""
+    now = timezone.now() if now is None else now
+    cutoff = now - dt.timedelta(seconds=settings.SPORTSBOOK_STALE_AFTER_SECONDS)
+    silent = Feed.objects.filter(stale_since__isnull=True, last_message_at__lte=cutoff).values_list("pk", flat=True)
+    return sum(_mark_stale(pk, cutoff=cutoff, now=now) for pk in list(silent))
+
+
+@transaction.atomic(durable=True)
+def _mark_stale(feed_pk: int, *, cutoff: dt.datetime, now: dt.datetime) -> int:
+    feed = locks.lock_feed(feed_pk)
+    if feed.stale_since is not None or feed.last_message_at is None or feed.last_message_at > cutoff:
+        return 0
+    feed.stale_since = now
+    feed.save(update_fields=["stale_since"])
+    in_play = list(
+        Market.objects.filter(feed=feed, status=MarketStatus.OPEN, event__status=EventStatus.LIVE).order_by("pk")
+    )
+    for market in in_play:
+        market.status, market.watchdog_suspended = MarketStatus.SUSPENDED, True
+        market.version += 1
+        market.suspended_version = market.version
+    Market.objects.bulk_update(in_play, ["status", "version", "suspended_version", "watchdog_suspended"])
+    _publish(feed, _unsettled(feed))
+    logger.warning("sportsbook.feed_stale", feed=feed.code, silent_since=feed.last_message_at.isoformat(),
+                   suspended=len(in_play))  # fmt: skip
+    return 1

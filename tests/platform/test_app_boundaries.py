@@ -79,7 +79,8 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
         "payments": RECEIVE,
     },
     # Resume and polling read the ledger; compliance's and bonuses' events become notices; the
-    # cashier's withdrawal approvals reach the back office's feed.
+    # cashier's withdrawal approvals reach the back office's feed; the sportsbook's market changes
+    # reach the odds sockets, whose snapshot reads its markets.
     "realtime": {
         "common": ALL,
         "accounts": READ,
@@ -87,6 +88,7 @@ ARROWS: dict[str, dict[str, frozenset[str]]] = {
         "compliance": RECEIVE,
         "bonuses": RECEIVE,
         "payments": RECEIVE,
+        "sportsbook": READ,
     },
     # The admin site: every app's services and selectors; its login form is accounts' (the
     # login throttle's refusal); the staff roles' permissions, for the permission matrix.

@@ -1,5 +1,6 @@
 """`manage.py outbox_sweeper`: dispatch again what a crash left undispatched (apps.common.outbox),
-and run the apps' periodic sweeps (apps.common.sweeps: a bonus's expiry) on each pass.
+and run the apps' periodic sweeps (apps.common.sweeps: a bonus's expiry) on each pass, and their
+ticks (the sportsbook's staleness watchdog) on a thread of their own, each at its sub-second period.
 
 `make serve` runs it beside the ASGI server. `--once` sweeps once and exits (for cron or tests).
 """
@@ -36,10 +37,12 @@ class Command(BaseCommand):
             self.stdout.write(f"outbox_sweeper: dispatched {done} event(s), {outbox.undispatched_count()} left")
             for name, count in sweeps.run_all().items():
                 self.stdout.write(f"outbox_sweeper: {name}: {count}")
+            sweeps.Ticker().run_due()
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        sweeps.start_ticking(stop)
         self.stdout.write(f"outbox_sweeper: sweeping every {interval} s (grace {grace} s)")
         passes = 0
         while not stop.is_set():
