@@ -74,8 +74,9 @@ router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_ap
 
 async def application(scope, receive, send):
     """The router, after telling apps.realtime.push which loop this server runs on (and, in
-    embedded mode, starting the ticks: the staleness watchdog, which no sweeper runs there)."""
+    embedded mode, starting the ticks: the staleness watchdog and the sweeper's pass, which no
+    sweeper process runs there)."""
     push.serve_from(asyncio.get_running_loop())
     if settings.RUN_TICKS_IN_SERVER:
-        sweeps.start_ticking()
+        sweeps.run_in_server()
     return await router(scope, receive, send)

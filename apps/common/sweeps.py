@@ -8,12 +8,14 @@ A tick is a sweep due within a second of its moment (the sportsbook's staleness 
 often for the sweeper's passes of a few seconds: `register_tick` gives it a period of its own, and
 one thread per process runs the ticks (`start_ticking`). The outbox sweeper starts it in
 production; in embedded mode (`make run`, which has no sweeper) the server process does
-(pam/asgi.py, `RUN_TICKS_IN_SERVER`). A tick must be as safe as a sweep to run in several
-processes at once: each sweeper runs its own.
+(pam/asgi.py, `RUN_TICKS_IN_SERVER`, through `run_in_server`), and there its thread also does the
+sweeper's pass every SWEEP_SECONDS: events left undispatched, then every sweep. A tick must be as
+safe as a sweep to run in several processes at once: each sweeper runs its own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -80,6 +82,26 @@ class Ticker:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             stop.wait(self.run_due())
+
+
+SWEEP_SECONDS = 2.0  # as the outbox sweeper's default interval
+UNDISPATCHED_GRACE = dt.timedelta(seconds=10)  # as its default grace
+
+
+def sweeper_pass() -> int:
+    """What the outbox sweeper does on each pass: the events a failed dispatch left behind, then
+    every registered sweep. Returns how many things it did."""
+    from apps.common import outbox  # its models: not importable while the apps are loading
+
+    return outbox.sweep(grace=UNDISPATCHED_GRACE) + sum(count for count in run_all().values() if count > 0)
+
+
+def run_in_server() -> threading.Thread:
+    """The ticks in a server process with no sweeper beside it (embedded mode), the sweeper's
+    pass among them, so that a bonus expires and an undispatched event goes out there too."""
+    if "sweeper" not in _ticks:  # asked on every connection
+        register_tick("sweeper", sweeper_pass, every=lambda: SWEEP_SECONDS)
+    return start_ticking()
 
 
 _started: threading.Thread | None = None
