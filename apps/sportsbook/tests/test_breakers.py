@@ -167,6 +167,24 @@ def test_the_database_refuses_a_breaker_turned_off_by_the_system(finance):
         cursor.execute("UPDATE sportsbook_breaker SET is_on = false WHERE name = %s", [CACHED_PRICES])
 
 
+@pytest.mark.parametrize(
+    ("market_id", "values"),
+    [
+        ("mk-1", "breaker_suspended = true"),  # open
+        ("mk-2", "breaker_suspended = true, watchdog_suspended = true"),  # suspended twice over
+    ],
+)
+def test_the_database_refuses_a_breaker_suspension_that_is_not_the_only_one(book, market_id, values):
+    sql = f"UPDATE sportsbook_market SET {values} WHERE market_id = %s"
+
+    with (
+        pytest.raises(IntegrityError, match="sportsbook_market_breaker_suspension_is_a_suspension"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, [market_id])
+
+
 # --- the automatic path ---------------------------------------------------------------------------
 
 
