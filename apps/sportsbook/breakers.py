@@ -99,11 +99,15 @@ def check_triggers(*, now: dt.datetime | None = None) -> list[str]:
     """The automatic triggers (docs/sportsbook.md, "Circuit breakers"); returns the breakers
     tripped. One query on the feeds' table while no feed is stale (the tick's usual look):
 
-    - `cached_prices`: at least SPORTSBOOK_BREAKER_STALE_FEEDS feeds stale at once;
+    - `cached_prices`: at least SPORTSBOOK_BREAKER_STALE_FEEDS feeds stale at once (that went
+      stale since the breaker's last change);
     - `pre_match_only` / `suspend_in_play`: more than SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS /
       SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS in-play markets suspended by the watchdog (and still
-      so) on feeds it found stale within the last SPORTSBOOK_BREAKER_WINDOW_SECONDS, counting
-      only since the breaker's last change (an approved off is not undone by what it weighed).
+      so) on feeds it found stale within the last SPORTSBOOK_BREAKER_WINDOW_SECONDS, and since
+      the breaker's last change.
+
+    Each looks only at what happened since the breaker's last change: an approved off is not
+    undone at once by what the approver weighed.
 
     A threshold of 0 turns its trigger off."""
     now = timezone.now() if now is None else now
@@ -113,9 +117,12 @@ def check_triggers(*, now: dt.datetime | None = None) -> list[str]:
     breakers = {row.name: row for row in Breaker.objects.all()}
     tripped = []
     feeds_needed = settings.SPORTSBOOK_BREAKER_STALE_FEEDS
-    if feeds_needed and len(stale) >= feeds_needed and not _on(breakers, BreakerName.CACHED_PRICES):
-        codes = ", ".join(sorted(code for _, code, _ in stale))
-        if trip(BreakerName.CACHED_PRICES, f"{len(stale)} feeds stale at once ({codes})", now=now):
+    if feeds_needed and not _on(breakers, BreakerName.CACHED_PRICES):
+        since = _changed_at(breakers, BreakerName.CACHED_PRICES)
+        codes = sorted(code for _, code, stale_since in stale if since is None or stale_since >= since)
+        if len(codes) >= feeds_needed and trip(
+            BreakerName.CACHED_PRICES, f"{len(codes)} feeds stale at once ({', '.join(codes)})", now=now
+        ):
             tripped.append(BreakerName.CACHED_PRICES)
     window_start = now - dt.timedelta(seconds=settings.SPORTSBOOK_BREAKER_WINDOW_SECONDS)
     for name, limit in (
@@ -124,7 +131,7 @@ def check_triggers(*, now: dt.datetime | None = None) -> list[str]:
     ):
         if not limit or _on(breakers, name):
             continue
-        changed_at = breakers[name].changed_at if name in breakers else None
+        changed_at = _changed_at(breakers, name)
         since = max(window_start, changed_at) if changed_at is not None else window_start
         recent = [pk for pk, _, stale_since in stale if stale_since >= since]
         if not recent:
@@ -140,6 +147,10 @@ def check_triggers(*, now: dt.datetime | None = None) -> list[str]:
 
 def _on(breakers: dict[str, Breaker], name: str) -> bool:
     return name in breakers and breakers[name].is_on
+
+
+def _changed_at(breakers: dict[str, Breaker], name: str) -> dt.datetime | None:
+    return breakers[name].changed_at if name in breakers else None
 
 
 # --- the operators' path: four eyes -----------------------------------------------------------------

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
@@ -21,7 +22,7 @@ from apps.sportsbook.errors import (
     InvalidBreakerRequest,
 )
 from apps.sportsbook.models import Breaker, BreakerRequest, Feed, Market
-from apps.sportsbook.tests.factories import a_feed, event, live, market, post_batch, resume, suspend
+from apps.sportsbook.tests.factories import a_feed, event, heartbeat, live, market, post_batch, resume, suspend
 
 pytestmark = pytest.mark.django_db
 
@@ -379,6 +380,25 @@ def test_an_approved_off_is_not_undone_by_the_suspensions_it_weighed(thresholds,
 
     assert breakers.check_triggers() == []
     assert breakers.is_on(PRE_MATCH_ONLY) is False
+
+
+def test_feeds_that_stay_stale_trip_cached_prices_once(thresholds, finance):
+    asker, approver = finance
+    for code in ("one", "two", "three"):
+        feed = in_play_feed(code, 1)
+        # Silent for 20 s on the real clock: the approval below comes after the watchdog's finding.
+        Feed.objects.filter(pk=feed.pk).update(last_message_at=feed.last_message_at - dt.timedelta(seconds=20))
+    post_batch(heartbeat(500), feed="three")
+    services.suspend_stale_feeds()
+    assert breakers.check_triggers()[0] == CACHED_PRICES
+    assert Breaker.objects.get(name=CACHED_PRICES).reason == "2 feeds stale at once (one, two)"
+
+    switch(CACHED_PRICES, on=False, by=asker, approver=approver)
+
+    assert breakers.check_triggers() == []
+    Feed.objects.filter(code="three").update(last_message_at=timezone.now() - dt.timedelta(seconds=20))
+    services.suspend_stale_feeds()  # one feed more goes stale: it alone is not two
+    assert CACHED_PRICES not in breakers.check_triggers()
 
 
 def test_past_the_window_or_with_a_threshold_of_0_nothing_trips(thresholds, settings):
