@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
+from apps.common import sweeps
 from apps.common.models import OutboxEvent
 from apps.compliance.models import StaffAction
 from apps.sportsbook import breakers, services
@@ -450,3 +451,15 @@ def test_support_sees_the_breakers_and_cannot_ask_for_a_change(client):
                           {"breaker": PRE_MATCH_ONLY, "turn_on": "on", "reason": "x"})  # fmt: skip
     assert refused.status_code == 403
     assert BreakerRequest.objects.exists() is False
+
+
+def test_the_ticks_find_stale_feeds_and_trip_right_after(thresholds):
+    """The watchdog's tick and the triggers' run in one pass of the ticker, in that order."""
+    for code in ("one", "two"):
+        feed = in_play_feed(code, 1)
+        Feed.objects.filter(pk=feed.pk).update(last_message_at=feed.last_message_at - dt.timedelta(seconds=20))
+
+    sweeps.Ticker(clock=lambda: 0.0).run_due()
+
+    assert breakers.state().on == {CACHED_PRICES, PRE_MATCH_ONLY}
+    assert Market.objects.filter(watchdog_suspended=True).count() == 2
