@@ -94,7 +94,9 @@ class Suspension:
 
     @property
     def late_s(self) -> float:
-        return self.stale_since - self.limit_at
+        """How long after the limit the markets were suspended: committed (`stale_since`, the
+        watchdog's decision, when its log line was not found)."""
+        return (self.stale_since if self.committed_at is None else self.committed_at) - self.limit_at
 
 
 # A frame as the clients record it: (market_id, version, status, delayed, home price, arrival).
@@ -398,7 +400,7 @@ def ms(figure: dict, key: str) -> str:
 def print_figures(run: Run) -> None:
     late = summary([s.late_s * 1000 for s in run.suspensions])
     print(
-        f"(a) staleness, limit {STALE_SECONDS:g} s: the watchdog's suspension after the limit (stale_since - the "
+        f"(a) staleness, limit {STALE_SECONDS:g} s: the watchdog's suspension after the limit (its commit - the "
         f"feed's last batch - the limit), {late['n']} of {CYCLES} cycles: p50 {ms(late, 'p50')}  p99 "
         f"{ms(late, 'p99')}  max {ms(late, 'max')} (target <= {TARGET_LATE_S * 1000:.0f} ms, "
         f"{verdict(staleness_met(run.suspensions, CYCLES))})"

@@ -64,6 +64,8 @@ def test_verdicts():
     assert odds.staleness_met([on_time, on_time], cycles=2)
     assert not odds.staleness_met([on_time, late], cycles=2)
     assert not odds.staleness_met([on_time], cycles=2)  # a cycle whose suspension never came
+    # Suspended when committed: a decision on time whose commit came after 1 s is late.
+    assert not odds.staleness_met([Suspension(stale_since=10.9, limit_at=10.0, versions={}, committed_at=11.01)], 1)
     # realtime.percentile is nearest-rank from above: of 100 values the p99 is the largest.
     assert odds.fanout_met(odds.summary([50.0] * 99 + [100.0]), missing=0)
     assert not odds.fanout_met(odds.summary([50.0] * 99 + [100.001]), missing=0)
