@@ -1,13 +1,15 @@
 """Run every benchmark; each prints its figures and its baseline from the same run.
 
 `BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them
-(bench/realtime.py, bench/slot_rtp.py, bench/rng.py and bench/studio_wallet.py list their own).
+(bench/realtime.py, bench/slot_rtp.py, bench/rng.py, bench/studio_wallet.py, bench/crash.py and
+bench/odds.py list their own).
 """
 
 import os
 
 from bench.bonuses import bonuses_benchmark
 from bench.crash import crash_benchmark
+from bench.odds import odds_benchmark
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
 from bench.rng import rng_benchmark
@@ -27,6 +29,7 @@ BENCHMARKS = {
     "rng": rng_benchmark,
     "studio_wallet": studio_wallet_benchmark,
     "crash": crash_benchmark,
+    "odds": odds_benchmark,
 }
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ import math
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -45,9 +44,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from bench.instances import Abort, Instance, instance, loop_lag, private_redis
 from bench.realtime import percentile, raise_nofile, verdict
 from bench.server import bench_env, create_database, manage, print_audit
-from tests.support import ROOT, free_port, stop, wait_for_http
+from tests.support import ROOT
 
 PLAYERS = int(os.environ.get("BENCH_CRASH_PLAYERS", "200"))
 ROUNDS = int(os.environ.get("BENCH_CRASH_ROUNDS", "10"))
@@ -77,10 +77,6 @@ TARGETS = (None, 110, 120, 150, 200, 300, 500)  # cash-out targets (hundredths);
 TARGET_JOIN_P99_MS, TARGET_SETTLED_P99_MS = 100.0, 200.0
 
 
-class Abort(Exception):
-    """The server side did not do what the protocol says: the message says what was missing."""
-
-
 def parse_time(text: str) -> float:
     """An ISO 8601 time of the server as seconds since the epoch (this machine's clock: the same)."""
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -97,91 +93,6 @@ def crash_ms(crash_x100: int, growth: float) -> int:
             return t
         t += 1
     return t
-
-
-# ---------------------------------------------------------------------------------------------
-# Processes: a Redis of its own and the PAM instances
-# ---------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def private_redis():
-    """BENCH_CRASH_REDIS_URL, or a redis-server of the run's own on a free loopback port, keeping
-    nothing on disk: the room's lease and groups meet nobody else's."""
-    if os.environ.get("BENCH_CRASH_REDIS_URL"):
-        yield os.environ["BENCH_CRASH_REDIS_URL"]
-        return
-    import redis
-
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.RedisError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise Abort(f"redis-server did not start on 127.0.0.1:{port}") from None
-                time.sleep(0.1)
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop(process)
-
-
-@dataclass
-class Instance:
-    name: str
-    port: int
-    process: subprocess.Popen
-    log: Path
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-@contextlib.contextmanager
-def instance(env: dict[str, str], name: str, wallet_url: str = "", **settings: str):
-    """One PAM instance (uvicorn, WORKERS processes) on a free loopback port, in a process group of
-    its own so that a worker outliving its supervisor is ended with it. Its studio calls the wallet
-    API at `wallet_url`, by default its own."""
-    port = free_port()
-    wallet_url = wallet_url or f"http://127.0.0.1:{port}"
-    env = {**env, **settings, "PORT": str(port), "STUDIO_WALLET_URL": wallet_url}
-    log_path = Path(env["PAM_DATA_DIR"]) / f"{DATABASE}-{name}.log"
-    log = open(log_path, "w")  # noqa: SIM115 - to a file: a full pipe would block the server
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "uvicorn"), "pam.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(WORKERS), "--lifespan", "off", "--no-access-log",
-         "--ws-per-message-deflate", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    server = Instance(name, port, process, log_path)
-    try:
-        try:
-            wait_for_http(f"{server.http}/healthz", process)
-        except (RuntimeError, TimeoutError) as exc:
-            raise Abort(f"instance {name} did not start: {exc}\n{server.tail()}") from exc
-        yield server
-    finally:
-        stop(process)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,15 +450,6 @@ def account(players: list[Player], shared: Round, growth: float) -> None:
                 )
 
 
-async def loop_lag(done: asyncio.Event) -> None:
-    """How late this process's event loop wakes (every 50 ms): the clients' own share of every
-    latency measured, on a machine whose two cores also run both servers."""
-    while not done.is_set():
-        before = time.perf_counter()
-        await asyncio.sleep(0.05)
-        stats.loop_lag_ms.append((time.perf_counter() - before - 0.05) * 1000)
-
-
 async def late_joiners(players: list[Player]) -> None:
     """JOINS fresh sockets of random sessions, JOIN_RATE a second, while the rounds go on, opened
     and timed by a process of their own (bench/crash_joiners.py)."""
@@ -575,7 +477,7 @@ async def rounds_phase(sessions: list[tuple[str, Instance]]) -> None:
     room = Room()
     players = [Player(key, server, room) for key, server in sessions]
     done = asyncio.Event()
-    lag = asyncio.create_task(loop_lag(done))
+    lag = asyncio.create_task(loop_lag(done, stats.loop_lag_ms))
     measured: list[int] = []
     try:
         print(f"   connecting {len(players)} players ({CONNECT_RATE:.0f}/s)…", flush=True)
@@ -756,7 +658,7 @@ def crash_benchmark(_workers: int) -> None:
         flush=True,
     )
     try:
-        with private_redis() as redis_url:
+        with private_redis(os.environ.get("BENCH_CRASH_REDIS_URL", "")) as redis_url:
             env = {**bench_env(DATABASE), "REDIS_URL": redis_url}
             Path(env["PAM_DATA_DIR"]).mkdir(exist_ok=True)
             create_database(DATABASE)
@@ -774,9 +676,9 @@ def crash_benchmark(_workers: int) -> None:
             # own service would: the wallet's requests then hold no room process's interpreter
             # (with each instance its own wallet, the ticks stalled behind the bets' requests).
             with (
-                instance(env, "wallet") as wallet,
-                instance(env, "a", wallet_url=wallet.http, **timings) as a,
-                instance(env, "b", wallet_url=wallet.http, **timings) as b,
+                instance(env, "wallet", workers=WORKERS) as wallet,
+                instance(env, "a", workers=WORKERS, wallet_url=wallet.http, **timings) as a,
+                instance(env, "b", workers=WORKERS, wallet_url=wallet.http, **timings) as b,
             ):
                 try:
                     sessions = asyncio.run(open_sessions(queries, [a, b]))
@@ -798,7 +700,7 @@ def crash_benchmark(_workers: int) -> None:
                 }
                 print(f"-- (d) one instance, window 0 ms, pause 0 ms, growth {FAST_GROWTH}/ms, "
                       f"until {VERIFY_ROUNDS} rounds have crashed", flush=True)  # fmt: skip
-                with instance(env, "fast", **fast) as c:
+                with instance(env, "fast", workers=WORKERS, **fast) as c:
                     try:
                         count, seconds = asyncio.run(fast_rounds(c, sessions[0][0]))
                         print(f"(d) {count} rounds crashed in {seconds:.0f} s ({count / seconds:.0f} rounds/s)")

@@ -17,15 +17,10 @@ import time
 
 async def main(urls: list[str], joins: int, rate: float) -> dict:
     from bench.crash import connect
+    from bench.instances import loop_lag
 
     result = {"joins_ms": [], "phases": {}, "failures": 0, "loop_lag_ms": []}
     done = asyncio.Event()
-
-    async def lag() -> None:
-        while not done.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.05)
-            result["loop_lag_ms"].append((time.perf_counter() - before - 0.05) * 1000)
 
     async def join(url: str) -> None:
         try:
@@ -39,7 +34,7 @@ async def main(urls: list[str], joins: int, rate: float) -> dict:
         with contextlib.suppress(Exception):
             await ws.close()
 
-    lagging = asyncio.create_task(lag())
+    lagging = asyncio.create_task(loop_lag(done, result["loop_lag_ms"]))
     started = time.perf_counter()
     pending: set[asyncio.Task] = set()
     for attempt in range(3 * joins):
