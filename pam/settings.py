@@ -389,6 +389,17 @@ if SPORTSBOOK_STALE_AFTER_SECONDS <= 0 or not 0 < SPORTSBOOK_WATCHDOG_TICK_SECON
     raise ImproperlyConfigured(
         "SPORTSBOOK_STALE_AFTER_SECONDS must be above 0 and SPORTSBOOK_WATCHDOG_TICK_SECONDS above 0 and at most 0.5."
     )
+# The circuit breakers' automatic triggers (docs/sportsbook.md, "Circuit breakers"); 0 turns one
+# off. cached_prices: this many feeds stale at once (one quiet feed is its own problem, and the
+# watchdog flags its prices; several at once point at PAM's side). pre_match_only and
+# suspend_in_play: more than this many in-play markets suspended by the watchdog within the window.
+SPORTSBOOK_BREAKER_STALE_FEEDS = env.int("SPORTSBOOK_BREAKER_STALE_FEEDS", default=2)
+SPORTSBOOK_BREAKER_WINDOW_SECONDS = env.float("SPORTSBOOK_BREAKER_WINDOW_SECONDS", default=60.0)
+SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS = env.int("SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS", default=10)
+SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS = env.int("SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS", default=50)
+if min(SPORTSBOOK_BREAKER_STALE_FEEDS, SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS,
+       SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS) < 0 or SPORTSBOOK_BREAKER_WINDOW_SECONDS <= 0:  # fmt: skip
+    raise ImproperlyConfigured("The SPORTSBOOK_BREAKER_* thresholds must be 0 or more, the window above 0.")
 # Whether each server process runs the sub-second ticks (apps.common.sweeps: the watchdog) itself.
 # Embedded `make run` has no outbox sweeper, so its server does; `make serve` leaves them to the
 # sweeper process, one for the whole deployment's feeds rather than one per server process.

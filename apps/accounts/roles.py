@@ -48,6 +48,8 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "sportsbook.view_event",
         "sportsbook.view_market",
         "sportsbook.view_selection",
+        # The circuit breakers' state, for "why can't I bet in play?" questions.
+        "sportsbook.view_breaker",
     ],
     # Compliance works alerts, KYC and cases and protects players: the player's standing and KYC
     # (accounts.change_player: the status and KYC fields, with a reason, and the lock, freeze and
@@ -113,6 +115,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "sportsbook.view_event",
         "sportsbook.view_market",
         "sportsbook.view_selection",
+        # The circuit breakers and who switched them, read.
+        "sportsbook.view_breaker",
+        "sportsbook.view_breakerrequest",
         # Money in and out read, for AML reviews (a case's report lists the same movements);
         # approving withdrawals is finance's.
         "payments.view_depositintent",
@@ -156,6 +161,13 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "sportsbook.view_event",
         "sportsbook.view_market",
         "sportsbook.view_selection",
+        # The sportsbook's circuit breakers protect the book's money (its liability): finance
+        # asks for a change with a reason and a second finance member approves or rejects it
+        # (four eyes, the service's rule); the automatic triggers need no one.
+        "sportsbook.view_breaker",
+        "sportsbook.view_breakerrequest",
+        "sportsbook.add_breakerrequest",
+        "sportsbook.approve_breakerrequest",
         # Every report (docs/reports.md).
         "backoffice.view_reports",
         "backoffice.view_ggr_report",

@@ -76,12 +76,14 @@ def record_staff_action(
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
+    system_actor: str = "",
 ) -> object:
     """Append one staff action to the trail, inside the caller's transaction: the registered
     recorder's guarantees (compliance's `staff_audit.record_staff_action`: it raises RuntimeError
     outside a transaction). Returns the record.
 
-    `actor` is the staff user (None only for a management command); `target` a row or
+    `actor` is the staff user (None only for a management command, or for the part of the system
+    named by `system_actor`, such as an automatic circuit breaker); `target` a row or
     (`app_label.model`, pk); `before`/`after` the values of the fields that changed (`changes`).
     Raises StaffTrailMissing when no recorder is registered.
     """
@@ -90,7 +92,8 @@ def record_staff_action(
             "No staff-action recorder is registered (is apps.compliance in INSTALLED_APPS?): "
             "refusing to leave a staff action unrecorded."
         )
-    return _recorder(actor=actor, action=action, target=target, before=before, after=after, reason=reason)
+    system = {"system_actor": system_actor} if system_actor else {}
+    return _recorder(actor=actor, action=action, target=target, before=before, after=after, reason=reason, **system)
 
 
 def admin_action(name: str) -> str:

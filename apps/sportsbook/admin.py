@@ -1,14 +1,19 @@
 """The back office's sportsbook: feeds, events, markets and prices, read-only (the feed writes
 them; `create_feed` sets a feed up). A market's margin (overround) is shown beside its prices, and
-each price in the three odds formats."""
+each price in the three odds formats. The circuit breakers are switched through requests that a
+second staff member approves (breakers.py)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import Case, Prefetch, When
 
-from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline
-from apps.sportsbook import odds, selectors
-from apps.sportsbook.models import Event, Feed, Market, Selection
+from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin
+from apps.sportsbook import breakers, odds, selectors
+from apps.sportsbook.choices import BreakerRequestStatus
+from apps.sportsbook.models import Breaker, BreakerRequest, Event, Feed, Market, Selection
 
 
 @admin.register(Feed)
@@ -75,3 +80,106 @@ class SelectionAdmin(PriceFormats, ReadOnlyAdmin):
     list_display = ("name", "selection_id", "market", "price", "fractional", "american")
     search_fields = ("name", "selection_id", "market__name")
     list_select_related = ("market__event",)
+
+
+# --- circuit breakers ---------------------------------------------------------------------------------
+
+
+@admin.register(Breaker)
+class BreakerAdmin(ReadOnlyAdmin):
+    """The three breakers with their state, their last change and the request awaiting a decision.
+    Turning one on or off is a request (the Breaker requests page's add form, with a reason) that another staff
+    member approves there."""
+
+    list_display = ("name", "state", "changed_at", "changed_by_or_system", "reason", "pending")
+    fields = ("name", "is_on", "changed_at", "changed_by", "reason", "request")
+
+    def get_queryset(self, request):
+        pending = BreakerRequest.objects.filter(status=BreakerRequestStatus.PENDING).select_related("requested_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("changed_by")
+            .prefetch_related(Prefetch("requests", queryset=pending, to_attr="pending_requests"))
+        )
+
+    @admin.display(description="state")
+    def state(self, breaker: Breaker) -> str:
+        return "ON" if breaker.is_on else "off"
+
+    @admin.display(description="changed by")
+    def changed_by_or_system(self, breaker: Breaker) -> str:
+        if breaker.changed_at is None:
+            return "-"
+        return breaker.changed_by.get_username() if breaker.changed_by_id else "the system (automatic trigger)"
+
+    @admin.display(description="awaiting a decision")
+    def pending(self, breaker: Breaker) -> str:
+        waiting = getattr(breaker, "pending_requests", [])
+        if not waiting:
+            return "-"
+        request = waiting[0]
+        return f"{'on' if request.turn_on else 'off'}, asked by {request.requested_by.get_username()}"
+
+
+class BreakerRequestForm(forms.ModelForm):
+    class Meta:
+        model = BreakerRequest
+        fields = ("breaker", "turn_on", "reason")
+        labels = {"turn_on": "turn it on (unticked: off)"}
+
+
+class BreakerActionForm(ActionForm):
+    reason = forms.CharField(required=False, help_text="required to reject")
+
+
+@admin.register(BreakerRequest)
+class BreakerRequestAdmin(ThroughServiceAdmin):
+    """A request is added through `breakers.request_change` (the form's reason is the request's);
+    approve and reject are actions that call the services, which check the four eyes under the
+    request's lock and record the staff action themselves. Requests are never edited or deleted."""
+
+    form = BreakerRequestForm
+    list_display = ("id", "breaker", "turn_on", "reason", "status", "requested_by", "requested_at", "decided_by",
+                    "decided_at", "decision_reason")  # fmt: skip
+    list_filter = ("status", "breaker")
+    list_select_related = ("requested_by", "decided_by")
+    action_form = BreakerActionForm
+    actions = ("approve", "reject")
+    actions_recorded_by_services = ("approve", "reject")
+
+    def get_ordering(self, request):
+        # What awaits a decision first, then the newest.
+        return (Case(When(status=BreakerRequestStatus.PENDING, then=0), default=1), "-requested_at", "-id")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def call_service(self, request, obj, data, formsets):
+        return breakers.request_change(
+            breaker=data["breaker"].name, turn_on=data["turn_on"], reason=data["reason"], acting_user=request.user
+        )
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perm("sportsbook.approve_breakerrequest")
+
+    @admin.action(description="Approve the selected requests (switches the breaker)", permissions=["approve"])
+    def approve(self, request, queryset) -> None:
+        self.decide_each(request, queryset, lambda row: breakers.approve_change(request_id=row.pk,
+                         acting_user=request.user), label=_request_label)  # fmt: skip
+
+    @admin.action(description="Reject the selected requests (give a reason)", permissions=["approve"])
+    def reject(self, request, queryset) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A rejection needs a reason.", messages.ERROR)
+            return
+        self.decide_each(request, queryset, lambda row: breakers.reject_change(
+            request_id=row.pk, acting_user=request.user, reason=reason), label=_request_label)  # fmt: skip
+
+
+def _request_label(row: BreakerRequest) -> str:
+    return f"request {row.pk} ({row.breaker_id} {'on' if row.turn_on else 'off'})"

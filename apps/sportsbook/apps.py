@@ -9,11 +9,17 @@ class SportsbookConfig(AppConfig):
         from django.conf import settings
 
         from apps.common import sweeps
-        from apps.sportsbook import services
+        from apps.sportsbook import breakers, services
 
         # Within a second of the limit (contracts/sportsbook.md): a tick, not a sweeper's pass.
         sweeps.register_tick(
             "sportsbook.suspend_stale_feeds",
             services.suspend_stale_feeds,
+            every=lambda: settings.SPORTSBOOK_WATCHDOG_TICK_SECONDS,
+        )
+        # The circuit breakers' automatic triggers look right after the watchdog, at its pace.
+        sweeps.register_tick(
+            "sportsbook.breaker_triggers",
+            breakers.check_triggers,
             every=lambda: settings.SPORTSBOOK_WATCHDOG_TICK_SECONDS,
         )

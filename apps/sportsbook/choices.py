@@ -31,3 +31,23 @@ class MessageType(models.TextChoices):
     LIVE = "live"
     RESULT = "result"
     HEARTBEAT = "heartbeat"
+
+
+# --- circuit breakers --------------------------------------------------------------------------------
+
+
+class BreakerName(models.TextChoices):
+    """The sportsbook's circuit breakers (docs/sportsbook.md, "Circuit breakers")."""
+
+    # In-play markets closed to bets; their prices are shown `delayed`.
+    PRE_MATCH_ONLY = "pre_match_only", "Pre-match only"
+    # Every unsettled market's prices served as cached: `delayed` on the odds socket.
+    CACHED_PRICES = "cached_prices", "Cached prices (delayed)"
+    # Every in-play market suspended, and none reopened by a feed while it is on.
+    SUSPEND_IN_PLAY = "suspend_in_play", "Suspend all in play"
+
+
+class BreakerRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"

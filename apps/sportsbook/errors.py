@@ -41,3 +41,43 @@ class UnknownSelection(PamError):
     code = "UNKNOWN_SELECTION"
     status = 400
     default_message = "The result names a selection that is not in its market."
+
+
+# --- circuit breakers (the back office's refusals) ------------------------------------------------
+
+
+class InvalidBreakerRequest(PamError):
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "A circuit breaker's change needs a known breaker and a reason."
+
+
+class BreakerUnchanged(PamError):
+    code = "BREAKER_UNCHANGED"
+    status = 409
+    default_message = "The breaker is already in that state."
+
+
+class BreakerRequestPending(PamError):
+    code = "BREAKER_REQUEST_PENDING"
+    status = 409
+    default_message = "A change of this breaker already awaits a decision."
+
+
+class BreakerRequestNotPending(PamError):
+    code = "BREAKER_REQUEST_NOT_PENDING"
+    status = 409
+    default_message = "This request has been decided already."
+
+
+class UnknownBreakerRequest(PamError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "No such circuit-breaker request."
+
+
+class BreakerFourEyesRequired(PamError):
+    # The code the wallet and the cashier use: one refusal, wherever a second person is needed.
+    code = "FOUR_EYES_REQUIRED"
+    status = 403
+    default_message = "Whoever requested a breaker's change cannot approve or reject it: another staff member must."

@@ -24,6 +24,13 @@ authentic batch moves it, heartbeats included. A feed silent for the limit gets 
 `watchdog_suspended`: the feed does not know of that suspension, so its next prices for the
 market lift it, where a suspension of its own waits for its `resume`.
 
+The circuit breakers (`Breaker`, one row per `BreakerName`) are operator switches: a staff
+member asks for a change (`BreakerRequest`) and another one approves it (four eyes, in the table
+too); an automatic trigger turns one on at once as the system, never off (`breakers.py`).
+`breaker_suspended` marks a market the `suspend_in_play` breaker suspended (or holds suspended
+against the feed's `resume`): like the watchdog's, its suspension is lifted by the feed's next
+prices once the breaker is off.
+
 A `result` records the winners and the voided selections on the market and marks it settled;
 paying bets comes with bet intake (docs/sportsbook.md).
 
@@ -35,10 +42,11 @@ migration 0002).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from apps.sportsbook.choices import EventStatus, MarketStatus
+from apps.sportsbook.choices import BreakerName, BreakerRequestStatus, EventStatus, MarketStatus
 
 # The largest in-play delay a feed may ask for: a bet held longer is no longer a bet on the
 # price it was placed at.
@@ -109,6 +117,9 @@ class Market(models.Model):
     watchdog_suspended = models.BooleanField(
         default=False, db_default=False, help_text="suspended by PAM's staleness watchdog, not by the feed"
     )
+    breaker_suspended = models.BooleanField(
+        default=False, db_default=False, help_text="suspended (or held suspended) by the suspend_in_play breaker"
+    )
     # The last result: selection ids, sorted. Money settlement comes with bet intake.
     winners = models.JSONField(default=list, blank=True)
     void = models.JSONField(default=list, blank=True)
@@ -132,6 +143,11 @@ class Market(models.Model):
             models.CheckConstraint(
                 condition=Q(watchdog_suspended=False) | Q(status=MarketStatus.SUSPENDED),
                 name="sportsbook_market_watchdog_suspension_is_a_suspension",
+            ),
+            # One of PAM's suspensions at a time: whichever lifts it, the market reopens once.
+            models.CheckConstraint(
+                condition=Q(breaker_suspended=False) | Q(status=MarketStatus.SUSPENDED, watchdog_suspended=False),
+                name="sportsbook_market_breaker_suspension_is_a_suspension",
             ),
             models.CheckConstraint(
                 condition=Q(status=MarketStatus.SETTLED, settled_at__isnull=False)
@@ -164,3 +180,91 @@ class Selection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.price}"
+
+
+# --- circuit breakers --------------------------------------------------------------------------------
+
+
+class Breaker(models.Model):
+    """One circuit breaker's state and its last change: who (`changed_by`; empty with a
+    `changed_at`: the system's automatic trigger), why and when, and the request approved for it."""
+
+    name = models.CharField(max_length=32, primary_key=True, choices=BreakerName.choices)
+    is_on = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(null=True, blank=True, help_text="empty: never changed")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="the approver; empty once changed: the automatic trigger",
+    )  # fmt: skip
+    reason = models.TextField(blank=True)
+    request = models.ForeignKey(
+        "BreakerRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="the approved request of its last change; empty: the automatic trigger's",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(name__in=BreakerName.values), name="sportsbook_breaker_name_known"),
+            models.CheckConstraint(
+                condition=Q(is_on=False) | Q(changed_at__isnull=False), name="sportsbook_breaker_on_when_changed"
+            ),
+            # The system only ever turns a breaker on: off is always a person's approved request.
+            models.CheckConstraint(
+                condition=Q(changed_at__isnull=True)
+                | Q(changed_by__isnull=False, request__isnull=False)
+                | Q(changed_by__isnull=True, request__isnull=True, is_on=True),
+                name="sportsbook_breaker_off_by_approval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'on' if self.is_on else 'off'}"
+
+
+class BreakerRequest(models.Model):
+    """A staff member's request to turn a breaker on or off, with a reason, until another staff
+    member approves or rejects it (`breakers.request_change`, `approve_change`, `reject_change`)."""
+
+    breaker = models.ForeignKey(Breaker, on_delete=models.PROTECT, related_name="requests")
+    turn_on = models.BooleanField(help_text="on (true) or off (false)")
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=BreakerRequestStatus.choices, default=BreakerRequestStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, help_text="why it was rejected")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("approve_breakerrequest", "Can approve or reject another staff member's circuit-breaker change")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=BreakerRequestStatus.values), name="sportsbook_breaker_request_status_known"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="sportsbook_breaker_request_has_reason"),
+            models.CheckConstraint(
+                condition=Q(status=BreakerRequestStatus.PENDING, decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status=BreakerRequestStatus.PENDING) & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="sportsbook_breaker_request_decided_when_not_pending",
+            ),
+            # Four eyes, in the table too: whoever decides is not whoever asked.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="sportsbook_breaker_request_four_eyes",
+            ),
+            # One open question per breaker: two pending requests could contradict each other.
+            models.UniqueConstraint(
+                fields=["breaker"],
+                condition=Q(status=BreakerRequestStatus.PENDING),
+                name="sportsbook_breaker_one_pending_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.breaker_id} {'on' if self.turn_on else 'off'} ({self.status})"

@@ -1,15 +1,17 @@
 """Reads of the sportsbook: feeds by code, the events players see, a market's margin, the markets'
-states the odds socket sends."""
+states the odds socket sends, the circuit breakers' state."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, Prefetch, QuerySet
 
 from apps.sportsbook import odds
-from apps.sportsbook.models import Event, Feed, Market, Selection
+from apps.sportsbook.choices import BreakerName, EventStatus
+from apps.sportsbook.models import Breaker, Event, Feed, Market, Selection
 
 
 def get_feed(code: str) -> Feed | None:
@@ -41,11 +43,17 @@ def market_margin(market: Market) -> Decimal | None:
 def market_states(markets: QuerySet[Market]) -> list[dict]:
     """Each of `markets` as the odds socket's `market.updated` frame has it, without `type`:
     `{market_id, event_id, version, status, prices: {selection_id: price}, delayed}`, prices as
-    strings with two decimals, `delayed` while its feed is stale. In primary-key order; two
-    queries whatever the number of markets."""
+    strings with two decimals, `delayed` while its feed is stale, while the `cached_prices`
+    breaker is on, and in play while `pre_match_only` is. In primary-key order; two queries
+    whatever the number of markets."""
+    # The breakers ride along as two EXISTS in the same query: a publication costs no more.
     found = (
         markets.select_related("event", "feed")
-        .only("market_id", "version", "status", "event__event_id", "feed__stale_since")
+        .only("market_id", "version", "status", "event__event_id", "event__status", "feed__stale_since")
+        .annotate(
+            cached_prices=Exists(Breaker.objects.filter(name=BreakerName.CACHED_PRICES, is_on=True)),
+            pre_match_only=Exists(Breaker.objects.filter(name=BreakerName.PRE_MATCH_ONLY, is_on=True)),
+        )
         .prefetch_related(Prefetch("selections", queryset=Selection.objects.order_by("position", "pk")))
         .order_by("pk")
     )
@@ -56,7 +64,9 @@ def market_states(markets: QuerySet[Market]) -> list[dict]:
             "version": market.version,
             "status": market.status,
             "prices": {selection.selection_id: str(selection.price) for selection in market.selections.all()},
-            "delayed": market.feed.stale_since is not None,
+            "delayed": market.feed.stale_since is not None
+            or market.cached_prices
+            or (market.pre_match_only and market.event.status == EventStatus.LIVE),
         }
         for market in found
     ]
@@ -66,3 +76,32 @@ def list_market_states(event_ids: Iterable[str]) -> list[dict]:
     """The state of every market of the events `event_ids` (the feeds' ids; unknown ones are
     left out), for an odds socket's subscription: market_states."""
     return market_states(Market.objects.filter(event__event_id__in=list(event_ids)))
+
+
+# --- circuit breakers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """Which circuit breakers are on (docs/sportsbook.md, "Circuit breakers")."""
+
+    on: frozenset[str]
+
+    def is_on(self, name: str) -> bool:
+        return name in self.on
+
+    @property
+    def in_play_closed(self) -> bool:
+        """In-play markets take no bets: `pre_match_only`, or `suspend_in_play` (whose markets are
+        suspended anyway; this covers the moment between a trip and a market's suspension)."""
+        return bool(self.on & {BreakerName.PRE_MATCH_ONLY, BreakerName.SUSPEND_IN_PLAY})
+
+    @property
+    def prices_delayed(self) -> bool:
+        """Every price is served as cached (`cached_prices`): bets on them are the intake's call."""
+        return BreakerName.CACHED_PRICES in self.on
+
+
+def get_breaker_state() -> BreakerState:
+    """The breakers that are on: one query on a three-row table (a breaker without a row is off)."""
+    return BreakerState(on=frozenset(Breaker.objects.filter(is_on=True).values_list("name", flat=True)))

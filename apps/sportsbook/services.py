@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.common.events import send_after_commit
 from apps.sportsbook import feed as messages
 from apps.sportsbook import locks, selectors, signals
-from apps.sportsbook.choices import EventStatus, MarketStatus
+from apps.sportsbook.choices import BreakerName, EventStatus, MarketStatus
 from apps.sportsbook.errors import InvalidMessage, UnknownEvent, UnknownMarket, UnknownSelection
 from apps.sportsbook.models import Event, Feed, Market, Selection
 
@@ -82,9 +82,9 @@ def apply_feed_batch(*, feed_id: int, batch: Sequence[messages.Message]) -> Batc
     feed.last_message_at = now
     feed.save(update_fields=["last_seq", "last_message_at", "stale_since"])
     if was_stale:
-        _publish(feed, _unsettled(feed))
+        publish_markets(feed, _unsettled(feed))
     else:
-        _publish(feed, changed)
+        publish_markets(feed, changed)
     return BatchResult(applied=applied, skipped=skipped)
 
 
@@ -92,9 +92,10 @@ def _unsettled(feed: Feed) -> list[int]:
     return list(Market.objects.filter(feed=feed).exclude(status=MarketStatus.SETTLED).values_list("pk", flat=True))
 
 
-def _publish(feed: Feed, market_pks: Iterable[int]) -> None:
+def publish_markets(feed: Feed, market_pks: Iterable[int]) -> None:
     """Record `markets_changed` with the markets' states as they are now, in this transaction,
-    for after its commit (nothing when there are none)."""
+    for after its commit (nothing when there are none). Call it under the feed's lock: a batch
+    of the feed publishing at once could otherwise overtake these states with older ones."""
     pks = list(market_pks)
     if pks:
         markets = selectors.market_states(Market.objects.filter(pk__in=pks))
@@ -109,7 +110,7 @@ def _event(feed: Feed, event_id: str) -> Event:
 
 
 def _market(feed: Feed, market_id: str) -> Market:
-    market = Market.objects.filter(feed=feed, market_id=market_id).first()
+    market = Market.objects.select_related("event").filter(feed=feed, market_id=market_id).first()
     if market is None:
         raise UnknownMarket(f"The feed has sent no market {market_id!r}.")
     return market
@@ -138,9 +139,10 @@ def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime)
     market = Market.objects.select_related("event").filter(feed=feed, market_id=message.market_id).first()
     if market is None:
         event = _event(feed, message.event_id)
-        market = Market.objects.create(
-            feed=feed, event=event, market_id=message.market_id, name=message.name, last_word_at=now
-        )
+        market = Market(feed=feed, event=event, market_id=message.market_id, name=message.name, last_word_at=now)
+        if event.status != EventStatus.UPCOMING and _held_in_play(feed):
+            hold_market(market)  # opened in play while suspend_in_play is on: it opens suspended
+        market.save(force_insert=True)
         Selection.objects.bulk_create(
             Selection(market=market, selection_id=priced.selection_id, name=priced.name, price=priced.price,
                       position=position)
@@ -160,9 +162,13 @@ def _apply_market(feed: Feed, message: messages.MarketMessage, now: dt.datetime)
     version = market.version
     if market.status != MarketStatus.SETTLED and _reprice(market, message.selections):
         market.version += 1
-    if market.watchdog_suspended:
-        market.status, market.watchdog_suspended, market.version = MarketStatus.OPEN, False, version + 1
-    market.save(update_fields=["name", "last_word_at", "version", "status", "watchdog_suspended"])
+    if market.watchdog_suspended or market.breaker_suspended:
+        if market.event.status == EventStatus.LIVE and _held_in_play(feed):
+            market.watchdog_suspended, market.breaker_suspended = False, True  # the breaker's hold now
+        else:
+            market.status, market.version = MarketStatus.OPEN, version + 1
+            market.watchdog_suspended = market.breaker_suspended = False
+    market.save(update_fields=["name", "last_word_at", "version", "status", "watchdog_suspended", "breaker_suspended"])
     return [market.pk] if market.version != version else []
 
 
@@ -194,13 +200,26 @@ def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetim
     if message.market_id is not None:
         markets = [_market(feed, message.market_id)]
     else:
-        markets = list(_event(feed, message.event_id).markets.order_by("pk"))
+        event = _event(feed, message.event_id)
+        markets = list(event.markets.order_by("pk"))
+        for market in markets:
+            market.event = event  # known already: no query per market for its status
     before, after = (MarketStatus.SUSPENDED, MarketStatus.OPEN) if message.resume else (
         MarketStatus.OPEN, MarketStatus.SUSPENDED)  # fmt: skip
     moved = []
     for market in markets:
         market.last_word_at = now
-        market.watchdog_suspended = False
+        market.watchdog_suspended = market.breaker_suspended = False
+        if (
+            message.resume
+            and market.status == before
+            and market.event.status == EventStatus.LIVE
+            and (_held_in_play(feed))
+        ):
+            # The feed thinks it open from now on and will send no other resume: the breaker holds
+            # it, and the feed's next prices after the breaker is off reopen it.
+            market.breaker_suspended = True
+            continue
         if market.status == before:
             market.status = after
             market.version += 1
@@ -208,19 +227,29 @@ def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetim
             if after == MarketStatus.SUSPENDED:
                 market.suspended_version = market.version
     Market.objects.bulk_update(
-        markets, ["status", "version", "suspended_version", "last_word_at", "watchdog_suspended"]
+        markets, ["status", "version", "suspended_version", "last_word_at", "watchdog_suspended", "breaker_suspended"]
     )
     return moved
 
 
-def _apply_live(feed: Feed, message: messages.LiveMessage, now: dt.datetime) -> None:
+def _apply_live(feed: Feed, message: messages.LiveMessage, now: dt.datetime) -> Collection[int]:
     """The event is in play. Its markets count as heard from now: the staleness limit runs from
-    kick-off, not from the last pre-match price."""
+    kick-off, not from the last pre-match price. Under the circuit breakers, kick-off changes what
+    its markets show: with suspend_in_play on, its open markets are suspended (version + 1); with
+    pre_match_only on, its prices become `delayed`. Returns the pks of the markets to publish."""
     event = _event(feed, message.event_id)
-    if event.status == EventStatus.UPCOMING:
+    kicked_off = event.status == EventStatus.UPCOMING
+    if kicked_off:
         event.status = EventStatus.LIVE
         event.save(update_fields=["status", "updated_at"])
     event.markets.update(last_word_at=now)
+    if not kicked_off or not _breakers(feed).in_play_closed:
+        return []
+    held = list(event.markets.filter(status=MarketStatus.OPEN).order_by("pk")) if _held_in_play(feed) else []
+    for market in held:
+        hold_market(market)
+    Market.objects.bulk_update(held, ["status", "version", "suspended_version", "breaker_suspended"])
+    return list(event.markets.exclude(status=MarketStatus.SETTLED).values_list("pk", flat=True))
 
 
 def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime) -> Collection[int]:
@@ -244,10 +273,9 @@ def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime)
         market.status = MarketStatus.SETTLED
         market.version += 1
     market.winners, market.void, market.settled_at = winners, void, now
-    market.watchdog_suspended = False
-    market.save(
-        update_fields=["status", "version", "winners", "void", "settled_at", "last_word_at", "watchdog_suspended"]
-    )
+    market.watchdog_suspended = market.breaker_suspended = False
+    market.save(update_fields=["status", "version", "winners", "void", "settled_at", "last_word_at",
+                               "watchdog_suspended", "breaker_suspended"])  # fmt: skip
     event = market.event
     if event.status != EventStatus.ENDED and not event.markets.exclude(status=MarketStatus.SETTLED).exists():
         event.status = EventStatus.ENDED
@@ -257,6 +285,31 @@ def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime)
 
 def _apply_heartbeat(feed: Feed, message: messages.HeartbeatMessage, now: dt.datetime) -> None:
     """Nothing beyond the feed's `last_message_at`, which every batch moves."""
+
+
+# --- the circuit breakers, as a feed's batch meets them (breakers.py) --------------------------------
+
+
+def _breakers(feed: Feed) -> selectors.BreakerState:
+    """The breakers' state, read once per batch and only by a message that needs it (a price
+    update of an open market does not): a repricing keeps its round trips."""
+    if not hasattr(feed, "_breakers"):
+        feed._breakers = selectors.get_breaker_state()
+    return feed._breakers
+
+
+def _held_in_play(feed: Feed) -> bool:
+    """Whether suspend_in_play is on: no in-play market of the feed may open."""
+    return _breakers(feed).is_on(BreakerName.SUSPEND_IN_PLAY)
+
+
+def hold_market(market: Market) -> None:
+    """Suspend the open `market` for the suspend_in_play breaker (version + 1, `suspended_version`,
+    `breaker_suspended`), unsaved; a market not yet saved opens suspended at version 1."""
+    market.status, market.breaker_suspended, market.watchdog_suspended = MarketStatus.SUSPENDED, True, False
+    if market.pk is not None:
+        market.version += 1
+    market.suspended_version = market.version
 
 
 # Each returns the pks of the markets whose version it moved (None: none).
@@ -303,7 +356,7 @@ def _mark_stale(feed_pk: int, *, cutoff: dt.datetime, now: dt.datetime) -> int:
         market.version += 1
         market.suspended_version = market.version
     Market.objects.bulk_update(in_play, ["status", "version", "suspended_version", "watchdog_suspended"])
-    _publish(feed, _unsettled(feed))
+    publish_markets(feed, _unsettled(feed))
     logger.warning("sportsbook.feed_stale", feed=feed.code, silent_since=feed.last_message_at.isoformat(),
                    suspended=len(in_play))  # fmt: skip
     return 1

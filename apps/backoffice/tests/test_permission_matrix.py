@@ -55,6 +55,8 @@ from apps.payments.tests.factories import (
     start_deposit,
     verified_player,
 )
+from apps.sportsbook import breakers as sportsbook_breakers
+from apps.sportsbook.models import Breaker, BreakerRequest
 from apps.sportsbook.tests.factories import a_feed as sportsbook_feed
 from apps.sportsbook.tests.factories import event as feed_event
 from apps.sportsbook.tests.factories import market as feed_market
@@ -141,6 +143,9 @@ def _build_world() -> SimpleNamespace:
     # A feed with an event, its market and prices (the sportsbook's read-only pages).
     sportsbook_feed()
     assert post_feed_batch(feed_event(1), feed_market(2)).status_code == 200
+    # A circuit breaker's change awaiting a second person (the breakers' and the requests' pages).
+    sportsbook_breakers.request_change(breaker="cached_prices", turn_on=True, reason="matrix",
+                                       acting_user=make_staff(StaffRole.FINANCE))  # fmt: skip
     return SimpleNamespace(staff=staff, clients=clients, player=player, gift=gift, case=case, attachment=attachment,
                            document=document)  # fmt: skip
 
@@ -267,6 +272,17 @@ def a_pending_adjustment(w):
     )  # fmt: skip
 
 
+def a_pending_breaker_request(w):
+    """A request to flip pre_match_only, asked by another finance officer; one pending at a time
+    per breaker, so the last one's is rejected first."""
+    for waiting in BreakerRequest.objects.filter(breaker="pre_match_only", status="pending"):
+        sportsbook_breakers.reject_change(request_id=waiting.pk, acting_user=make_staff(StaffRole.FINANCE),
+                                          reason="matrix: make way")  # fmt: skip
+    now_on = Breaker.objects.filter(name="pre_match_only", is_on=True).exists()
+    return sportsbook_breakers.request_change(breaker="pre_match_only", turn_on=not now_on, reason="matrix",
+                                              acting_user=make_staff(StaffRole.FINANCE))  # fmt: skip
+
+
 def a_brand(w):
     return make_brand(code=f"brand{next(_numbers)}", name="Matrix brand")
 
@@ -287,6 +303,7 @@ TARGETS = {
     "bonuses.bonus": an_active_bonus,
     "compliance.alert": lambda w: an_alert(make_player()),
     "compliance.case": an_open_case,
+    "sportsbook.breakerrequest": a_pending_breaker_request,
 }
 # What the action forms ask for (a reason, a case's outcome and note, the staff grant's campaign):
 # an action that runs has what it needs, so that its effect shows.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.sportsbook import breakers
 from apps.sportsbook.tests.factories import a_feed, event, heartbeat, market, post_batch, suspend
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +47,16 @@ def test_suspending_an_event_costs_three_round_trips_and_one_publication(five_ma
         response = post_batch(suspend(300, event_id="ev-1"))
 
     assert response.json() == {"applied": 1, "skipped": 0}
+
+
+def test_a_repricing_under_a_circuit_breaker_costs_the_same(five_markets, django_assert_num_queries):
+    # The breakers are read only by a message that could open an in-play market or a kick-off:
+    # repricing open markets never reads them.
+    breakers.trip("suspend_in_play", "pinned")
+    breakers.trip("cached_prices", "pinned")
+    repricings = [market(200 + n, market_id=f"mk-{n}", prices=("2.00", "3.50", "3.90")) for n in range(MARKETS)]
+
+    with django_assert_num_queries(5 + 4 * MARKETS + PUBLICATION):
+        response = post_batch(*repricings)
+
+    assert response.json() == {"applied": MARKETS, "skipped": 0}
