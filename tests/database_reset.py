@@ -1,0 +1,265 @@
+"""A faster way back to a clean database after each transactional test, with the same result.
+
+Every transactional test of this suite asks for `serialized_rollback`: Django empties every table
+after the test (one TRUNCATE of all of them) and, before the next one, reloads the rows the
+migrations wrote (permissions, currencies, rules, the studio's games...) object by object from a
+JSON copy. On PostgreSQL the TRUNCATE of every table costs about a quarter of a second (each table
+and index gets a new file) and the reload as much again, while the test itself often takes less.
+
+This module keeps Django's contract (each test starts from the database Django would give it) and
+does less work to reach it:
+
+- after a test, only the tables that hold rows are emptied, by DELETE, which costs next to nothing
+  on a few rows (TRUNCATE stays for tables with many rows, and for a role that is not a superuser);
+- the migrations' rows are left in place when they are exactly as the reload wrote them, compared
+  by a digest of each table's rows; the next serialized test then needs no reload. Any other test
+  first gets the tables emptied as Django would have left them.
+
+The digest is taken right after a reload into an empty database, so "left in place" means
+"identical to what the reload would write", not "identical to what the migrations wrote".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import connections, transaction
+from django.test import TestCase, TransactionTestCase
+
+# Above this many rows in one table, TRUNCATE (a new file) beats DELETE (one dead row each).
+DELETE_AT_MOST = 5000
+
+
+@dataclass
+class _Tables:
+    """What is known of one database between tests."""
+
+    # Digests of the non-empty tables right after a reload into an empty database.
+    snapshot: dict[str, str] | None = None
+    # True when the database holds exactly the snapshot and nothing else (the reload can be skipped).
+    at_snapshot: bool = False
+    # True when every table Django flushes is empty (the reload must run from empty).
+    empty: bool = False
+    superuser: bool | None = None
+    names: list[str] = field(default_factory=list)
+
+
+_state: dict[str, _Tables] = {}
+
+
+def _tables(db_name: str) -> _Tables:
+    tables = _state.setdefault(db_name, _Tables())
+    if not tables.names:
+        connection = connections[db_name]
+        # The tables that `manage.py flush` empties, and only those.
+        tables.names = sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+    return tables
+
+
+def _quote(connection, name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _non_empty(db_name: str, names: list[str]) -> list[str]:
+    connection = connections[db_name]
+    if not names:
+        return []
+    sql = " UNION ALL ".join(f"SELECT %s WHERE EXISTS (SELECT 1 FROM {_quote(connection, name)})" for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, names)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _row_text(connection, name: str) -> str:
+    """A row of `name` as text. The rows of a many-to-many table that Django creates itself are
+    written again with new ids by each reload, so only what they link counts."""
+    through = _auto_created_tables().get(name)
+    if through is None:
+        return "t::text"
+    return "ROW(" + ", ".join(f"t.{_quote(connection, column)}" for column in through) + ")::text"
+
+
+def _auto_created_tables() -> dict[str, list[str]]:
+    return {
+        model._meta.db_table: sorted(f.column for f in model._meta.local_fields if not f.primary_key)
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.auto_created
+    }
+
+
+def _digests(db_name: str, names: list[str]) -> dict[str, str]:
+    connection = connections[db_name]
+    if not names:
+        return {}
+    selects = []
+    for name in names:
+        row = _row_text(connection, name)
+        selects.append(f"SELECT %s, md5(string_agg({row}, E'\\n' ORDER BY {row})) FROM {_quote(connection, name)} t")
+    sql = " UNION ALL ".join(selects)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, names)
+        return dict(cursor.fetchall())
+
+
+def _is_superuser(db_name: str) -> bool:
+    tables = _tables(db_name)
+    if tables.superuser is None:
+        with connections[db_name].cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            row = cursor.fetchone()
+        tables.superuser = bool(row and row[0])
+    return tables.superuser
+
+
+def _few_rows(db_name: str, names: list[str]) -> bool:
+    connection = connections[db_name]
+    sql = " UNION ALL ".join(
+        f"SELECT count(*) FROM (SELECT 1 FROM {_quote(connection, name)} LIMIT {DELETE_AT_MOST + 1}) s"
+        for name in names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return all(row[0] <= DELETE_AT_MOST for row in cursor.fetchall())
+
+
+def _empty(db_name: str, names: list[str]) -> None:
+    """Delete every row of `names`, whatever refers to them; the caller guarantees that no table
+    left alone holds a row that refers to one of them."""
+    if not names:
+        return
+    connection = connections[db_name]
+    with transaction.atomic(using=db_name), connection.cursor() as cursor:
+        if _is_superuser(db_name) and _few_rows(db_name, names):
+            # Replica mode fires no trigger: neither the ledger's append-only ones (TRUNCATE skips
+            # them too) nor the foreign keys' (every row that refers to these rows goes with them).
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            for name in names:
+                cursor.execute(f"DELETE FROM {_quote(connection, name)}")
+        else:
+            # CASCADE adds only tables that refer to these, which the caller empties too.
+            cursor.execute(f"TRUNCATE {', '.join(_quote(connection, name) for name in names)} CASCADE")
+
+
+def _supported(db_name: str) -> bool:
+    return connections[db_name].vendor == "postgresql"
+
+
+def digests_of_every_table(db_name: str) -> dict[str, str | None]:
+    """Each table `manage.py flush` empties, with a digest of its rows (None when it has none)."""
+    return _digests(db_name, _tables(db_name).names)
+
+
+def reload_from_empty(db_name: str) -> None:
+    """What Django does between two serialized tests: empty every table, then reload the
+    migrations' rows; the result is remembered as the snapshot."""
+    tables = _tables(db_name)
+    _empty(db_name, _non_empty(db_name, tables.names))
+    connection = connections[db_name]
+    connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+    tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
+    tables.at_snapshot = True
+    tables.empty = False
+
+
+def is_at_snapshot(db_name: str) -> bool:
+    return _tables(db_name).at_snapshot
+
+
+def reset_after(db_name: str) -> None:
+    """After a serialized test: leave the migrations' rows if they are untouched, empty the rest."""
+    tables = _tables(db_name)
+    holding = _non_empty(db_name, tables.names)
+    untouched = (
+        tables.snapshot is not None
+        and set(tables.snapshot) <= set(holding)
+        and _digests(db_name, sorted(tables.snapshot)) == tables.snapshot
+    )
+    kept = sorted(tables.snapshot) if untouched else []
+    # The snapshot's rows refer only to the snapshot's rows (it is what a reload into an empty
+    # database wrote), so emptying every other table leaves no row pointing nowhere.
+    _empty(db_name, [name for name in holding if name not in kept] if kept else holding)
+    tables.at_snapshot = bool(kept)
+    tables.empty = not kept
+
+
+def _leave_the_snapshot(db_name: str) -> None:
+    """The database Django would have left after a serialized test: every table empty."""
+    tables = _tables(db_name)
+    if tables.at_snapshot:
+        _empty(db_name, sorted(tables.snapshot or ()))
+        tables.at_snapshot = False
+        tables.empty = True
+
+
+_django_fixture_setup = TransactionTestCase._fixture_setup.__func__
+_django_fixture_teardown = TransactionTestCase._fixture_teardown
+_django_test_case_fixture_setup = TestCase._fixture_setup.__func__
+
+
+def _reloads(cls, db_name: str) -> bool:
+    """Whether Django's set-up of `cls` reloads the migrations' rows into `db_name` and does
+    nothing else to it."""
+    return (
+        cls.serialized_rollback
+        and cls.available_apps is None
+        and not cls.fixtures
+        and not cls.reset_sequences
+        and _supported(db_name)
+        and hasattr(connections[db_name], "_test_serialized_contents")
+    )
+
+
+@classmethod
+def _fixture_setup(cls) -> None:
+    names = cls._databases_names(include_mirrors=False)
+    reloads = [db_name for db_name in names if _reloads(cls, db_name)]
+    if reloads == names and all(_tables(db_name).at_snapshot for db_name in names):
+        # Each database already holds what the reload would write, and nothing else.
+        for db_name in names:
+            _tables(db_name).at_snapshot = False
+        return
+    for db_name in names:
+        if db_name in _state:
+            _leave_the_snapshot(db_name)
+    from_empty = {db_name for db_name in reloads if _tables(db_name).empty}
+    _django_fixture_setup(cls)
+    for db_name in reloads:
+        tables = _tables(db_name)
+        tables.at_snapshot = tables.empty = False
+        if db_name in from_empty and tables.snapshot is None:
+            tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
+
+
+def _fixture_teardown(self) -> None:
+    databases = self._databases_names(include_mirrors=False)
+    fast = (
+        self.serialized_rollback
+        and self.available_apps is None
+        and all(
+            _supported(db_name) and hasattr(connections[db_name], "_test_serialized_contents") for db_name in databases
+        )
+    )
+    if not fast:
+        for db_name in databases:
+            _state.pop(db_name, None)
+        _django_fixture_teardown(self)
+        return
+    for db_name in databases:
+        reset_after(db_name)
+
+
+@classmethod
+def _test_case_fixture_setup(cls) -> None:
+    for db_name in cls._databases_names(include_mirrors=False):
+        if db_name in _state:
+            _leave_the_snapshot(db_name)
+    _django_test_case_fixture_setup(cls)
+
+
+def install() -> None:
+    """Route Django's test-case set-up and tear-down through this module (pytest-django builds its
+    test cases on these two classes)."""
+    TransactionTestCase._fixture_setup = _fixture_setup
+    TransactionTestCase._fixture_teardown = _fixture_teardown
+    TestCase._fixture_setup = _test_case_fixture_setup

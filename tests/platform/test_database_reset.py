@@ -1,0 +1,51 @@
+"""The suite's faster reset between transactional tests (tests/database_reset.py) leaves exactly the
+database Django's own reset would: every table empty, then the migrations' rows reloaded."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from apps.accounts.models import Currency
+from apps.wallet.models import Entry
+from apps.wallet.tests.factories import bet, funded_player
+from tests import database_reset
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def djangos_reset() -> dict[str, str | None]:
+    """Django's way: one TRUNCATE of every table, then the rows reloaded object by object."""
+    call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
+    connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+    return database_reset.digests_of_every_table("default")
+
+
+def test_rows_of_a_test_go_and_the_untouched_migrations_rows_stay_as_a_reload_writes_them():
+    # given: the migrations' rows as a reload writes them, then a test's rows, the ledger's included
+    database_reset.reload_from_empty("default")
+    player = funded_player(1_000)
+    bet(player, 300)
+    assert Entry.objects.count() == 4
+    # when
+    database_reset.reset_after("default")
+    # then: no reload is needed, and Django's reset would give the same rows in every table
+    assert database_reset.is_at_snapshot("default") is True
+    kept = database_reset.digests_of_every_table("default")
+    assert kept == djangos_reset()
+    assert kept["wallet_entry"] is None
+    assert kept["accounts_currency"] is not None
+
+
+def test_a_changed_migrations_row_empties_every_table_for_a_full_reload():
+    # given
+    database_reset.reload_from_empty("default")
+    funded_player(1_000)
+    Currency.objects.filter(code="EUR").update(name="Changed")
+    # when
+    database_reset.reset_after("default")
+    # then: as Django leaves it after a serialized test, nothing in any table
+    assert database_reset.is_at_snapshot("default") is False
+    assert set(database_reset.digests_of_every_table("default").values()) == {None}
+    assert djangos_reset()["accounts_currency"] is not None
