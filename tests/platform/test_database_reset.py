@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def djangos_reset() -> dict[str, str | None]:
-    """Django's way: one TRUNCATE of every table, then the rows reloaded object by object."""
-    call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
+    """Django's way (as TransactionTestCase calls it): one TRUNCATE of every table, the sequences
+    left where they are, then the rows reloaded object by object."""
+    call_command("flush", verbosity=0, interactive=False, reset_sequences=False, inhibit_post_migrate=True)
     connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
     return database_reset.digests_of_every_table("default")
 
