@@ -9,8 +9,10 @@ and index gets a new file) and the reload as much again, while the test itself o
 This module keeps Django's contract (each test starts from the database Django would give it) and
 does less work to reach it:
 
-- after a test, only the tables that hold rows are emptied, by DELETE, which costs next to nothing
-  on a few rows (TRUNCATE stays for tables with many rows, and for a role that is not a superuser);
+- after a test, only the tables written since their last TRUNCATE (a heap of one page or more:
+  rows, or the dead rows of a rollback) are truncated, with every table that refers to them; a
+  table left alone is as fresh as Django's TRUNCATE would leave it, so rows still come back in the
+  order they were written (TRUNCATE, not DELETE: a vacuumed heap hands its free slots to new rows);
 - the migrations' rows are left in place when they are exactly as the reload wrote them, compared
   by a digest of each table's rows; the next serialized test then needs no reload. Any other test
   first gets the tables emptied as Django would have left them.
@@ -21,14 +23,13 @@ The digest is taken right after a reload into an empty database, so "left in pla
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.core import serializers
 from django.db import connections, transaction
 from django.test import TestCase, TransactionTestCase
-
-# Above this many rows in one table, TRUNCATE (a new file) beats DELETE (one dead row each).
-DELETE_AT_MOST = 5000
 
 
 @dataclass
@@ -41,8 +42,9 @@ class _Tables:
     at_snapshot: bool = False
     # True when every table Django flushes is empty (the reload must run from empty).
     empty: bool = False
-    superuser: bool | None = None
     names: list[str] = field(default_factory=list)
+    # Table -> the tables whose foreign keys refer to it.
+    referrers: dict[str, set[str]] = field(default_factory=dict)
 
 
 _state: dict[str, _Tables] = {}
@@ -54,6 +56,12 @@ def _tables(db_name: str) -> _Tables:
         connection = connections[db_name]
         # The tables that `manage.py flush` empties, and only those.
         tables.names = sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT confrelid::regclass::text, conrelid::regclass::text FROM pg_constraint WHERE contype = 'f'"
+            )
+            for referred, referrer in cursor.fetchall():
+                tables.referrers.setdefault(referred.strip('"'), set()).add(referrer.strip('"'))
     return tables
 
 
@@ -102,43 +110,35 @@ def _digests(db_name: str, names: list[str]) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
-def _is_superuser(db_name: str) -> bool:
-    tables = _tables(db_name)
-    if tables.superuser is None:
-        with connections[db_name].cursor() as cursor:
-            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            row = cursor.fetchone()
-        tables.superuser = bool(row and row[0])
-    return tables.superuser
+def written_tables(db_name: str) -> list[str]:
+    """The tables whose heap has a page: rows, or dead rows, since their last TRUNCATE."""
+    with connections[db_name].cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relname = ANY(%s) AND pg_relation_size(c.oid) > 0",
+            [_tables(db_name).names],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
-def _few_rows(db_name: str, names: list[str]) -> bool:
-    connection = connections[db_name]
-    sql = " UNION ALL ".join(
-        f"SELECT count(*) FROM (SELECT 1 FROM {_quote(connection, name)} LIMIT {DELETE_AT_MOST + 1}) s"
-        for name in names
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return all(row[0] <= DELETE_AT_MOST for row in cursor.fetchall())
+def _with_referrers(db_name: str, names: list[str]) -> set[str]:
+    """`names` and every table that refers to one of them, directly or not: what one TRUNCATE of
+    `names` must include."""
+    referrers = _tables(db_name).referrers
+    found, todo = set(names), list(names)
+    while todo:
+        for referrer in referrers.get(todo.pop(), ()):
+            if referrer not in found:
+                found.add(referrer)
+                todo.append(referrer)
+    return found
 
 
-def _empty(db_name: str, names: list[str]) -> None:
-    """Delete every row of `names`, whatever refers to them; the caller guarantees that no table
-    left alone holds a row that refers to one of them."""
-    if not names:
-        return
-    connection = connections[db_name]
-    with transaction.atomic(using=db_name), connection.cursor() as cursor:
-        if _is_superuser(db_name) and _few_rows(db_name, names):
-            # Replica mode fires no trigger: neither the ledger's append-only ones (TRUNCATE skips
-            # them too) nor the foreign keys' (every row that refers to these rows goes with them).
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            for name in names:
-                cursor.execute(f"DELETE FROM {_quote(connection, name)}")
-        else:
-            # CASCADE adds only tables that refer to these, which the caller empties too.
-            cursor.execute(f"TRUNCATE {', '.join(_quote(connection, name) for name in names)} CASCADE")
+def _truncate(db_name: str, names: set[str]) -> None:
+    if names:
+        connection = connections[db_name]
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(_quote(connection, name) for name in sorted(names))}")
 
 
 def _supported(db_name: str) -> bool:
@@ -154,7 +154,7 @@ def reload_from_empty(db_name: str) -> None:
     """What Django does between two serialized tests: empty every table, then reload the
     migrations' rows; the result is remembered as the snapshot."""
     tables = _tables(db_name)
-    _empty(db_name, _non_empty(db_name, tables.names))
+    _truncate(db_name, set(tables.names))
     connection = connections[db_name]
     connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
     tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
@@ -166,28 +166,51 @@ def is_at_snapshot(db_name: str) -> bool:
     return _tables(db_name).at_snapshot
 
 
+def _reload(db_name: str, names: set[str]) -> None:
+    """Reload the migrations' rows of the tables `names` only, as Django reloads all of them."""
+    connection = connections[db_name]
+    objects = [
+        data
+        for data in json.loads(connection._test_serialized_contents)
+        if apps.get_model(data["model"])._meta.db_table in names
+    ]
+    with transaction.atomic(using=db_name), connection.constraint_checks_disabled():
+        for deserialized in serializers.deserialize("python", objects, using=db_name):
+            deserialized.save()
+
+
 def reset_after(db_name: str) -> None:
-    """After a serialized test: leave the migrations' rows if they are untouched, empty the rest."""
+    """After a serialized test: truncate every table written to since its last TRUNCATE and every
+    table that refers to one of them; keep the migrations' rows if they are untouched (reloading
+    those of a table the TRUNCATE had to take)."""
     tables = _tables(db_name)
-    holding = _non_empty(db_name, tables.names)
+    written = written_tables(db_name)
+    snapshot = tables.snapshot or {}
     untouched = (
         tables.snapshot is not None
-        and set(tables.snapshot) <= set(holding)
-        and _digests(db_name, sorted(tables.snapshot)) == tables.snapshot
+        and set(snapshot) <= set(written)
+        and _digests(db_name, sorted(snapshot)) == snapshot
     )
-    kept = sorted(tables.snapshot) if untouched else []
-    # The snapshot's rows refer only to the snapshot's rows (it is what a reload into an empty
-    # database wrote), so emptying every other table leaves no row pointing nowhere.
-    _empty(db_name, [name for name in holding if name not in kept] if kept else holding)
-    tables.at_snapshot = bool(kept)
-    tables.empty = not kept
+    if untouched:
+        truncated = _with_referrers(db_name, [name for name in written if name not in snapshot])
+        # A table of the snapshot that refers to a table truncated here goes with it (TRUNCATE
+        # takes every table that refers to those it empties), and is reloaded.
+        reloaded = truncated & set(snapshot)
+        _truncate(db_name, truncated)
+        if reloaded:
+            _reload(db_name, reloaded)
+            untouched = _digests(db_name, sorted(reloaded)) == {name: snapshot[name] for name in reloaded}
+    if not untouched:
+        _truncate(db_name, _with_referrers(db_name, written_tables(db_name)))
+    tables.at_snapshot = untouched
+    tables.empty = not untouched
 
 
 def _leave_the_snapshot(db_name: str) -> None:
     """The database Django would have left after a serialized test: every table empty."""
     tables = _tables(db_name)
     if tables.at_snapshot:
-        _empty(db_name, sorted(tables.snapshot or ()))
+        _truncate(db_name, _with_referrers(db_name, sorted(tables.snapshot or ())))
         tables.at_snapshot = False
         tables.empty = True
 
