@@ -9,10 +9,12 @@ and index gets a new file) and the reload as much again, while the test itself o
 This module keeps Django's contract (each test starts from the database Django would give it) and
 does less work to reach it:
 
-- after a test, only the tables written since their last TRUNCATE (a heap of one page or more:
-  rows, or the dead rows of a rollback) are truncated, with every table that refers to them; a
-  table left alone is as fresh as Django's TRUNCATE would leave it, so rows still come back in the
-  order they were written (TRUNCATE, not DELETE: a vacuumed heap hands its free slots to new rows);
+- after a test, only the tables that hold rows are emptied, by DELETE, which costs next to nothing
+  on a few rows. Autovacuum is off for every table from the first such reset on (after a TRUNCATE
+  of every table written to, as Django's flush), so no deleted row's slot is handed to a new row
+  and rows read without ORDER BY still come back in the order written, as after a TRUNCATE.
+  TRUNCATE stays for tables with many rows and for a role that may not turn triggers off: then
+  only the tables written since their last TRUNCATE, with every table that refers to them;
 - the migrations' rows are left in place when they are exactly as the reload wrote them, compared
   by a digest of each table's rows; the next serialized test then needs no reload. Any other test
   first gets the tables emptied as Django would have left them.
@@ -31,6 +33,9 @@ from django.core import serializers
 from django.db import connections, transaction
 from django.test import TestCase, TransactionTestCase
 
+# Above this many rows in one table, TRUNCATE (a new file) beats DELETE (a dead row each).
+DELETE_AT_MOST = 5000
+
 
 @dataclass
 class _Tables:
@@ -45,6 +50,9 @@ class _Tables:
     names: list[str] = field(default_factory=list)
     # Table -> the tables whose foreign keys refer to it.
     referrers: dict[str, set[str]] = field(default_factory=dict)
+    superuser: bool | None = None
+    # True once autovacuum is off for every table (see `_may_delete`).
+    unvacuumed: bool = False
 
 
 _state: dict[str, _Tables] = {}
@@ -179,10 +187,57 @@ def _reload(db_name: str, names: set[str]) -> None:
             deserialized.save()
 
 
+def _may_delete(db_name: str, names: list[str]) -> bool:
+    """Whether DELETE may empty `names`: the role may turn triggers off (a superuser), no table
+    holds many rows (TRUNCATE is faster there), and no heap is ever vacuumed (autovacuum off since
+    the last TRUNCATE of every written table), so that a new row never takes a dead row's slot and
+    rows still come back in the order written, as after a TRUNCATE."""
+    tables = _tables(db_name)
+    if not tables.unvacuumed:
+        return False
+    if tables.superuser is None:
+        with connections[db_name].cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            tables.superuser = bool(cursor.fetchone()[0])
+    if not tables.superuser or not names:
+        return tables.superuser
+    connection = connections[db_name]
+    sql = " UNION ALL ".join(
+        f"SELECT count(*) FROM (SELECT 1 FROM {_quote(connection, name)} LIMIT {DELETE_AT_MOST + 1}) s"
+        for name in names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return all(row[0] <= DELETE_AT_MOST for row in cursor.fetchall())
+
+
+def _delete(db_name: str, names: list[str]) -> None:
+    """DELETE every row of `names`. Replica mode fires no trigger: neither the ledger's append-only
+    ones (TRUNCATE skips them too) nor the foreign keys' (the caller empties every table that
+    holds a row referring to these)."""
+    connection = connections[db_name]
+    with transaction.atomic(using=db_name), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for name in names:
+            cursor.execute(f"DELETE FROM {_quote(connection, name)}")
+
+
+def _stop_vacuuming(db_name: str) -> None:
+    """Autovacuum off for every table of this test database, once each was truncated or never
+    written: from here on a deleted row's slot is never handed to a new row."""
+    tables = _tables(db_name)
+    connection = connections[db_name]
+    with connection.cursor() as cursor:
+        for name in tables.names:
+            cursor.execute(f"ALTER TABLE {_quote(connection, name)} SET (autovacuum_enabled = false)")
+    tables.unvacuumed = True
+
+
 def reset_after(db_name: str) -> None:
-    """After a serialized test: truncate every table written to since its last TRUNCATE and every
-    table that refers to one of them; keep the migrations' rows if they are untouched (reloading
-    those of a table the TRUNCATE had to take)."""
+    """After a serialized test: empty every table but the migrations' rows if those are untouched
+    (by DELETE where it may, else by TRUNCATE of every table written to since its last TRUNCATE
+    and of every table that refers to one of them, reloading the migrations' rows it took);
+    otherwise truncate every table written to, as Django's flush would."""
     tables = _tables(db_name)
     written = written_tables(db_name)
     snapshot = tables.snapshot or {}
@@ -192,16 +247,24 @@ def reset_after(db_name: str) -> None:
         and _digests(db_name, sorted(snapshot)) == snapshot
     )
     if untouched:
-        truncated = _with_referrers(db_name, [name for name in written if name not in snapshot])
-        # A table of the snapshot that refers to a table truncated here goes with it (TRUNCATE
-        # takes every table that refers to those it empties), and is reloaded.
-        reloaded = truncated & set(snapshot)
-        _truncate(db_name, truncated)
-        if reloaded:
-            _reload(db_name, reloaded)
-            untouched = _digests(db_name, sorted(reloaded)) == {name: snapshot[name] for name in reloaded}
+        holding = _non_empty(db_name, [name for name in written if name not in snapshot])
+        if _may_delete(db_name, holding):
+            # The snapshot's rows refer only to the snapshot's rows (it is what a reload into an
+            # empty database wrote), so emptying every other table leaves no row pointing nowhere.
+            _delete(db_name, holding)
+        else:
+            truncated = _with_referrers(db_name, [name for name in written if name not in snapshot])
+            # A table of the snapshot that refers to a table truncated here goes with it
+            # (TRUNCATE takes every table that refers to those it empties), and is reloaded.
+            reloaded = truncated & set(snapshot)
+            _truncate(db_name, truncated)
+            if reloaded:
+                _reload(db_name, reloaded)
+                untouched = _digests(db_name, sorted(reloaded)) == {name: snapshot[name] for name in reloaded}
     if not untouched:
         _truncate(db_name, _with_referrers(db_name, written_tables(db_name)))
+        if not tables.unvacuumed:
+            _stop_vacuuming(db_name)
     tables.at_snapshot = untouched
     tables.empty = not untouched
 

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from apps.accounts.models import Currency
 from apps.wallet.errors import InsufficientFunds
 from apps.wallet.models import Entry
 from apps.wallet.tests.factories import bet, funded_player
@@ -40,7 +39,7 @@ def test_rows_of_a_test_go_and_the_untouched_migrations_rows_stay_as_a_reload_wr
     assert kept["accounts_currency"] is not None
 
 
-def test_every_table_without_the_migrations_rows_is_left_as_fresh_as_a_truncate_leaves_it():
+def test_no_table_keeps_a_page_that_autovacuum_could_hand_to_a_new_row():
     # given: a test's rows, and the dead rows of a refused bet
     database_reset.reload_from_empty("default")
     player = funded_player(100)
@@ -48,21 +47,17 @@ def test_every_table_without_the_migrations_rows_is_left_as_fresh_as_a_truncate_
         bet(player, 101)
     # when
     database_reset.reset_after("default")
-    # then: no page in any table but those holding the migrations' rows, so new rows come back in
-    # the order they are written, as after Django's TRUNCATE of every table
+    # then: rows only in the migrations' tables; any other table with a page (dead rows of a
+    # DELETE) is one autovacuum never visits, so new rows come back in the order written, as
+    # after Django's TRUNCATE of every table
     holding = {name for name, digest in database_reset.digests_of_every_table("default").items() if digest}
-    assert set(database_reset.written_tables("default")) == holding
     assert "accounts_currency" in holding
-
-
-def test_a_changed_migrations_row_empties_every_table_for_a_full_reload():
-    # given
-    database_reset.reload_from_empty("default")
-    funded_player(1_000)
-    Currency.objects.filter(code="EUR").update(name="Changed")
-    # when
-    database_reset.reset_after("default")
-    # then: as Django leaves it after a serialized test, nothing in any table
-    assert database_reset.is_at_snapshot("default") is False
-    assert set(database_reset.digests_of_every_table("default").values()) == {None}
-    assert djangos_reset()["accounts_currency"] is not None
+    assert "accounts_user" not in holding
+    with_dead_rows = sorted(set(database_reset.written_tables("default")) - holding)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) "
+            "AND NOT coalesce('autovacuum_enabled=false' = ANY(reloptions), false)",
+            [with_dead_rows],
+        )
+        assert cursor.fetchall() == []
