@@ -11,9 +11,13 @@ from apps.accounts import registration_throttle, throttling
 from apps.bonuses import triggers as bonus_triggers
 from apps.compliance import engine as rule_engine
 from apps.wallet.services import forget_system_accounts
+from tests import database_reset
 
 _HASHERS_MARKER = "production_password_hashers"
 _TRAIL_BROKEN_MARKER = "staff_trail_broken_on_purpose"
+# Each transactional test starts from the database Django would give it, reached with less work.
+database_reset.install()
+
 _DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 
 
