@@ -41,3 +41,45 @@ class UnknownSelection(PamError):
     code = "UNKNOWN_SELECTION"
     status = 400
     default_message = "The result names a selection that is not in its market."
+
+
+class MarketSuspended(PamError):
+    code = "MARKET_SUSPENDED"
+    status = 409
+    default_message = "A market of the slip is suspended, or was suspended after the price was seen."
+
+
+class PriceChanged(PamError):
+    """`error.price`: the current price of the leg that moved (`error.selection_id`)."""
+
+    code = "PRICE_CHANGED"
+    status = 409
+    default_message = "A price moved against what the slip accepts."
+
+
+class StakeTooHigh(PamError):
+    """`error.max_stake`: the largest stake the slip would be taken with now (0: none)."""
+
+    code = "STAKE_TOO_HIGH"
+    status = 403
+    default_message = "The stake breaks an exposure cap, the player's stake factor or the maximum payout."
+
+
+class MarketSettled(PamError):
+    code = "MARKET_SETTLED"
+    status = 409
+    default_message = "A market of the slip is settled."
+
+
+class UnknownBetSelection(PamError):
+    """A leg names no selection on sale, or one the feeds' ids do not single out."""
+
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "A leg names no known selection."
+
+
+class BetNotFound(PamError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "No such bet."
