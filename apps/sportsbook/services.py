@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
+from apps.common.errors import InvalidRequest
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.sportsbook import feed as messages
 from apps.sportsbook import intake, locks
@@ -372,9 +373,9 @@ EXPOSURE_CAP_SET = "sportsbook.exposure_cap"
 @transaction.atomic
 def set_stake_factor(*, player: Player, factor: Decimal, reason: str, acting_user: User | None) -> StakeFactor:
     """Set the player's stake factor (0 to 1000; 1: the platform's per-bet liability), with a
-    reason, as a staff action. ValueError outside the range or without a reason."""
+    reason, as a staff action. InvalidRequest outside the range or without a reason."""
     if not Decimal(0) <= factor <= Decimal(1000) or not reason.strip():
-        raise ValueError("A stake factor is 0 to 1000, with a reason.")
+        raise InvalidRequest("A stake factor is 0 to 1000, with a reason.")
     row = StakeFactor.objects.select_for_update().filter(player=player).first()
     before = {"factor": None if row is None else str(row.factor)}
     if row is None:
@@ -394,10 +395,16 @@ def set_exposure_cap(
 ) -> Exposure:
     """Give one selection, market or event (or the platform, target 0) its own cap in minor units of
     `currency`, or None to follow the settings' default again, as a staff action. Bets standing
-    over a lowered cap stay; new ones are refused until it is back under. ValueError for a
-    negative cap or no reason."""
-    if (cap is not None and cap < 0) or not reason.strip() or scope not in ExposureScope.values:
-        raise ValueError("A cap is a scope, a non-negative amount or none, and a reason.")
+    over a lowered cap stay; new ones are refused until it is back under. InvalidRequest for a
+    negative cap, an unknown scope, a platform target other than 0, or no reason."""
+    platform = scope == ExposureScope.PLATFORM
+    if (
+        (cap is not None and cap < 0)
+        or not reason.strip()
+        or scope not in ExposureScope.values
+        or (platform and target_id != 0)
+    ):
+        raise InvalidRequest("A cap is a scope, a non-negative amount or none, and a reason.")
     Exposure.objects.bulk_create([Exposure(scope=scope, target_id=target_id, currency_id=currency)],
                                  ignore_conflicts=True)  # fmt: skip
     pk = Exposure.objects.get(scope=scope, target_id=target_id, currency_id=currency).pk

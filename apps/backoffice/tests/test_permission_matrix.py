@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import itertools
 import uuid
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -55,6 +56,8 @@ from apps.payments.tests.factories import (
     start_deposit,
     verified_player,
 )
+from apps.sportsbook import services as sportsbook
+from apps.sportsbook.intake import LegRequest
 from apps.sportsbook.tests.factories import a_feed as sportsbook_feed
 from apps.sportsbook.tests.factories import event as feed_event
 from apps.sportsbook.tests.factories import market as feed_market
@@ -141,6 +144,12 @@ def _build_world() -> SimpleNamespace:
     # A feed with an event, its market and prices (the sportsbook's read-only pages).
     sportsbook_feed()
     assert post_feed_batch(feed_event(1), feed_market(2)).status_code == 200
+    # A player's bet (its exposure rows with it) and a stake factor.
+    sportsbook.place_bet(player=player, idempotency_key="matrix", stake=100, currency=player.currency_id,
+                         legs=[LegRequest("mk-1-home", Decimal("3.10"), 1)], accept_price_changes="none")  # fmt: skip
+    sportsbook.set_stake_factor(
+        player=player, factor=Decimal("0.50"), reason="matrix", acting_user=staff[StaffRole.ADMIN]
+    )
     return SimpleNamespace(staff=staff, clients=clients, player=player, gift=gift, case=case, attachment=attachment,
                            document=document)  # fmt: skip
 
