@@ -72,11 +72,21 @@ class MarketSettled(PamError):
 
 
 class UnknownBetSelection(PamError):
-    """A leg names no selection on sale, or one the feeds' ids do not single out."""
+    """A leg names no selection on sale, or one the feeds' ids do not single out
+    (`error.selection_id`)."""
 
-    code = "INVALID_REQUEST"
-    status = 400
+    code = "UNKNOWN_SELECTION"
+    status = 404
     default_message = "A leg names no known selection."
+
+
+class InvalidSlip(PamError):
+    """A well-formed slip no bet can be made of: legs on one market, a market version the market
+    has not reached."""
+
+    code = "INVALID_SLIP"
+    status = 422
+    default_message = "The slip cannot be taken as it is."
 
 
 class BetNotFound(PamError):

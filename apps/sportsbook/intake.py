@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from apps.common.errors import InvalidRequest
+from apps.common.errors import PamError
 from apps.common.money import ISO_4217
 from apps.sportsbook import errors, locks
 from apps.sportsbook.choices import BetStatus, EventStatus, ExposureScope, MarketStatus, PriceChanges
@@ -97,7 +97,8 @@ class PricedLeg:
 def read_legs(legs: list[LegRequest]) -> list[Selection]:
     """The legs' selections with their markets and events, in the slip's order. UnknownBetSelection
     for a selection id no feed sent, or one that more than one market has (the slip names a
-    selection by its id alone, so a feed's selection ids must be unique across its markets)."""
+    selection by its id alone, so a feed's selection ids must be unique across its markets);
+    InvalidSlip for two legs on one market."""
     ids = [leg.selection_id for leg in legs]
     found: dict[str, list[Selection]] = {}
     for selection in Selection.objects.select_related("market__event").filter(selection_id__in=ids):
@@ -111,7 +112,7 @@ def read_legs(legs: list[LegRequest]) -> list[Selection]:
             )
         selections.append(candidates[0])
     if len({selection.market_id for selection in selections}) != len(selections):
-        raise InvalidRequest("An accumulator's legs are on different markets.")
+        raise errors.InvalidSlip("An accumulator's legs are on different markets.")
     return selections
 
 
@@ -123,7 +124,7 @@ def in_play_delay(selections: list[Selection]) -> int:
     )
 
 
-def refusal_of(selection: Selection, seen: LegRequest, accept: str | None) -> errors.PamError | None:
+def refusal_of(selection: Selection, seen: LegRequest, accept: str | None) -> PamError | None:
     """Why the leg cannot be taken as the market is now (None: it can). `accept` None: the
     re-check after an in-play delay, where a price worse than the one taken refuses whatever the
     slip accepted (the bet stands at its price only if the market still offers it)."""
@@ -133,7 +134,7 @@ def refusal_of(selection: Selection, seen: LegRequest, accept: str | None) -> er
     if market.status == MarketStatus.SUSPENDED or market.suspended_version > seen.market_version:
         return errors.MarketSuspended(details={"selection_id": seen.selection_id})
     if seen.market_version > market.version:
-        return InvalidRequest(f"The market of {seen.selection_id!r} has no version {seen.market_version} yet.")
+        return errors.InvalidSlip(f"The market of {seen.selection_id!r} has no version {seen.market_version} yet.")
     current = selection.price
     moved = current != seen.price
     allowed = (
@@ -198,11 +199,10 @@ def take_exposure(slip: Slip, selections: list[Selection], payout: int, product:
         _largest_stake_paying(limits["max_payout"], product),
         _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
     ]
-    rows = {}
-    if payout <= limits["max_payout"] and liability <= slip.stake_factor * limits["bet_liability"]:
-        rows = locks.lock_exposure(slip.currency, exposure_keys(selections))
-        for (scope, _), (_, amount, cap) in rows.items():
-            ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - amount, product))
+    # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
+    rows = locks.lock_exposure(slip.currency, exposure_keys(selections))
+    for (scope, _), (_, amount, cap) in rows.items():
+        ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - amount, product))
     largest = min(ceilings)
     if slip.stake > largest:
         raise errors.StakeTooHigh(

@@ -8,6 +8,8 @@ every player endpoint (session or Bearer), with the cashier's Idempotency-Key ru
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -97,41 +99,65 @@ class EventsApi(APIView):
 _AUTHENTICATED = {401: "NOT_AUTHENTICATED", 403: "NOT_A_PLAYER (a staff user)"}
 
 
+# Decimal odds above 1 and at most 99999.99, at most two decimals, no leading zero: what the
+# schema says is exactly what the field takes.
+_SLIP_PRICE = r"^(?:(?:[2-9]|[1-9][0-9]{1,4})(?:\.[0-9]{1,2})?|1\.(?:0[1-9]|[1-9][0-9]?))$"
+
+
 @extend_schema_field(
-    {"type": "string", "pattern": r"^[0-9]{1,5}(\.[0-9]{1,2})?$",
+    {"type": "string", "pattern": _SLIP_PRICE,
      "description": "decimal odds as the events list shows them: a string, at most two decimals, above 1"}
 )  # fmt: skip
 class SlipPriceField(serializers.Field):
     """A price as the events list shows it: a string, at most two decimals, never a number."""
 
     def to_internal_value(self, data):
-        try:
-            return odds.parse_decimal(data)
-        except odds.InvalidPrice:
-            raise serializers.ValidationError("decimal odds as a string with at most two decimals, above 1") from None
+        if not isinstance(data, str) or not re.fullmatch(_SLIP_PRICE, data):
+            raise serializers.ValidationError("decimal odds as a string with at most two decimals, above 1")
+        return odds.parse_decimal(data)
 
     def to_representation(self, value):
         return odds.decimal_string(value)
 
 
-class LegInputSerializer(serializers.Serializer):
-    selection_id = serializers.CharField(max_length=100)
+@extend_schema_field(api_schema.FEED_ID)
+class FeedIdField(serializers.Field):
+    """A feed's id, as the feed sent it (never stripped): 1 to 100 printable characters."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not 1 <= len(data) <= 100 or not data.isprintable():
+            raise serializers.ValidationError("1 to 100 printable characters")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+BetStatusField = api_schema.enum_field(
+    "SportsbookBetStatus", BetStatus.values, "pending: waiting out an in-play delay; then accepted or rejected"
+)
+PriceChangesField = api_schema.enum_field(
+    "SportsbookPriceChanges", PriceChanges.values, "none: only the prices seen; higher: a better price too; any: any"
+)
+
+
+class SportsbookLegInputSerializer(serializers.Serializer):
+    selection_id = FeedIdField()
     price = SlipPriceField(help_text="the price the player saw, a string")
     market_version = StrictIntegerField(min_value=1, help_text="the market's version that price was seen at")
 
 
-class BetInputSerializer(serializers.Serializer):
+class SportsbookBetInputSerializer(serializers.Serializer):
     stake = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT, help_text="minor units")
     currency = CurrencyCodeField()
-    legs = LegInputSerializer(many=True, min_length=1, max_length=intake.MAX_LEGS,
-                              help_text="one: a single; more: an accumulator, on different markets")  # fmt: skip
-    accept_price_changes = serializers.ChoiceField(
-        choices=PriceChanges.values, default=PriceChanges.NONE,
-        help_text="none: only the prices seen; higher: a better price too; any: any price",
+    legs = serializers.ListField(
+        child=SportsbookLegInputSerializer(), min_length=1, max_length=intake.MAX_LEGS,
+        help_text="one: a single; more: an accumulator, on different markets",
     )  # fmt: skip
+    accept_price_changes = PriceChangesField(default=PriceChanges.NONE)
 
 
-class LegSerializer(serializers.Serializer):
+class SportsbookLegSerializer(serializers.Serializer):
     selection_id = serializers.CharField(source="selection.selection_id")
     market_id = serializers.CharField(source="market.market_id")
     event_id = serializers.CharField(source="event.event_id")
@@ -139,12 +165,7 @@ class LegSerializer(serializers.Serializer):
     market_version = serializers.IntegerField(help_text="the market's version the player saw")
 
 
-BetStatusField = api_schema.enum_field(
-    "SportsbookBetStatus", BetStatus.values, "pending: waiting out an in-play delay; then accepted or rejected"
-)
-
-
-class BetSerializer(serializers.Serializer):
+class SportsbookBetSerializer(serializers.Serializer):
     bet_id = serializers.CharField(source="public_id")
     status = BetStatusField()
     reason = serializers.SerializerMethodField(help_text="why it was rejected after its delay; null otherwise")
@@ -152,20 +173,20 @@ class BetSerializer(serializers.Serializer):
     currency = serializers.CharField(source="currency_id")
     potential_payout = serializers.IntegerField(help_text="stake x the product of the prices, rounded down")
     placed_at = serializers.DateTimeField()
-    legs = LegSerializer(many=True)
+    legs = SportsbookLegSerializer(many=True)
 
     def get_reason(self, bet) -> str | None:
         return bet.reject_reason or None
 
 
-class BetListSerializer(serializers.Serializer):
-    results = BetSerializer(many=True)
+class SportsbookBetListSerializer(serializers.Serializer):
+    results = SportsbookBetSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True, help_text="null on the last page")
 
 
 def _first_answer(bet) -> dict:
     """A placement's answer: as the bet was when taken (a replay gets the same)."""
-    body = BetSerializer(bet).data
+    body = SportsbookBetSerializer(bet).data
     if bet.release_at is not None:
         body = {**body, "status": BetStatus.PENDING, "reason": None}
     return body
@@ -182,13 +203,13 @@ class BetsApi(APIView):
                 description="the previous page's `next_cursor`",
             )
         ],
-        responses={200: BetListSerializer, **refusals({400: "INVALID_REQUEST (cursor)", **_AUTHENTICATED})},
+        responses={200: SportsbookBetListSerializer, **refusals({400: "INVALID_REQUEST (cursor)", **_AUTHENTICATED})},
     )  # fmt: skip
     def get(self, request):
         player = accounts.get_player_for_user(request.user)
         rows, next_cursor = selectors.list_player_bets(player, cursor(request))
         return Response(
-            {"results": BetSerializer(rows, many=True).data,
+            {"results": SportsbookBetSerializer(rows, many=True).data,
              "next_cursor": None if next_cursor is None else str(next_cursor)}
         )  # fmt: skip
 
@@ -206,11 +227,13 @@ class BetsApi(APIView):
                 pattern=KEY_PATTERN,
             )
         ],
-        request=BetInputSerializer,
+        request=SportsbookBetInputSerializer,
         responses={
-            201: BetSerializer,
+            201: SportsbookBetSerializer,
             **refusals({
-                400: "INVALID_REQUEST (also: a selection no market singles out, legs on one market)",
+                400: "INVALID_REQUEST",
+                404: "UNKNOWN_SELECTION (no market, or more than one, has the selection id: `error.selection_id`)",
+                422: "INVALID_SLIP (legs on one market, a market version not reached yet)",
                 415: "UNSUPPORTED_MEDIA_TYPE", 401: "NOT_AUTHENTICATED",
                 402: "INSUFFICIENT_FUNDS",
                 403: "STAKE_TOO_HIGH (`error.max_stake`), PLAYER_BLOCKED, LIMIT_REACHED, NOT_A_PLAYER",
@@ -222,7 +245,7 @@ class BetsApi(APIView):
     def post(self, request):
         player = accounts.get_player_for_user(request.user)
         key = idempotency_key(request)
-        data = BetInputSerializer(data=request.data)
+        data = SportsbookBetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         legs = [intake.LegRequest(leg["selection_id"], leg["price"], leg["market_version"]) for leg in fields["legs"]]
@@ -240,7 +263,7 @@ class BetApi(APIView):
         tags=["sportsbook"],
         description="One of the player's bets as it is now: a pending bet whose delay has run out is decided "
         "first, so the answer shows the outcome.",
-        responses={200: BetSerializer, **refusals({**_AUTHENTICATED, 404: "NOT_FOUND"})},
+        responses={200: SportsbookBetSerializer, **refusals({**_AUTHENTICATED, 404: "NOT_FOUND"})},
     )
     def get(self, request, bet_id: str):
         player = accounts.get_player_for_user(request.user)
@@ -248,4 +271,4 @@ class BetApi(APIView):
         if bet.status == BetStatus.PENDING:
             services.release_pending_bet(bet_id=bet.pk)
             bet = selectors.get_player_bet(player, bet_id)
-        return Response(BetSerializer(bet).data)
+        return Response(SportsbookBetSerializer(bet).data)

@@ -114,7 +114,7 @@ def test_legs_on_one_market_are_refused(api, player):
 
     response = place(api, slip(("mk-1-home", "3.10", 1), ("mk-1-draw", "3.20", 1)))
 
-    assert (response.status_code, error(response)["code"]) == (400, "INVALID_REQUEST")
+    assert (response.status_code, error(response)["code"]) == (422, "INVALID_SLIP")
     assert_nothing_moved(player, before)
 
 
@@ -124,8 +124,29 @@ def test_an_unknown_selection_is_refused(api, player):
 
     response = place(api, slip(("nope", "3.10", 1)))
 
-    assert (response.status_code, error(response)["code"]) == (400, "INVALID_REQUEST")
+    assert (response.status_code, error(response)["code"]) == (404, "UNKNOWN_SELECTION")
     assert error(response)["selection_id"] == "nope"
+    assert_nothing_moved(player, before)
+
+
+@pytest.mark.parametrize("price", ["1.00", "1", "0.50", "03.10", "3.101", "3,10", 3.1, "100000.00"])
+def test_a_price_that_is_not_decimal_odds_as_a_string_is_refused(api, player, price):
+    a_match()
+
+    response = place(api, {**slip(("mk-1-home", "3.10", 1)), "legs": [
+        {"selection_id": "mk-1-home", "price": price, "market_version": 1}]})  # fmt: skip
+
+    assert (response.status_code, error(response)["code"]) == (400, "INVALID_REQUEST")
+    assert Bet.objects.exists() is False
+
+
+def test_a_market_version_not_reached_yet_is_refused(api, player):
+    a_match()
+    before = ledger()
+
+    response = place(api, slip(("mk-1-home", "3.10", 2)))
+
+    assert (response.status_code, error(response)["code"]) == (422, "INVALID_SLIP")
     assert_nothing_moved(player, before)
 
 

@@ -212,3 +212,23 @@ def test_a_pending_bet_staked_with_bonus_money_gets_it_back_where_it_came_from(a
     state = wallet_selectors.get_wallet_state(player.pk)
     assert (state.cash, state.bonus) == (10_000, 5_000)
     assert clean_audit()
+
+
+def test_an_event_that_goes_in_play_during_the_placement_holds_the_bet(api, player, monkeypatch):
+    # The service looks at the events before the money transaction; the participant looks again
+    # under the lock. The feed's `live` committing between the two places the slip once more, held.
+    seq = a_match(delay=DELAY)
+    opened = services.locks.open_exposure
+
+    def open_then_kick_off(currency, keys):
+        opened(currency, keys)
+        monkeypatch.setattr(services.locks, "open_exposure", opened)
+        send(live(seq))
+
+    monkeypatch.setattr(services.locks, "open_exposure", open_then_kick_off)
+
+    response = place(api, slip(("mk-1-home", "3.10", 1), stake=1_000))
+
+    assert response.json()["status"] == "pending"
+    assert (held("pending_bets"), held("house")) == (1_000, 0)
+    assert Transaction.objects.filter(kind="bet").count() == 1
