@@ -4,7 +4,7 @@ version, and what a second or contrary release does."""
 
 import pytest
 
-from apps.wallet import audit, errors, services
+from apps.wallet import audit, errors, selectors, services
 from apps.wallet.models import Transaction
 from apps.wallet.tests.factories import a_ref, entries_of, funded_player, grant_bonus, ledger_rows, system_balance
 from apps.wallet.tests.factories import wallet as wallet_of
@@ -51,6 +51,9 @@ def test_accepted_it_moves_on_to_the_house_and_the_player_does_not_move():
     assert entries_of(accepted.pk) == [("house", 300, None, None), ("pending_bets", -300, None, None)]
     assert wallet_of(player) == (700, 0, 2)
     assert (system_balance("pending_bets"), system_balance("house")) == (0, 300)
+    # No frame, and nothing on the player's history: a resume replays versions 1 and 2 once each.
+    assert [event["version"] for event in selectors.list_events_since(player.pk, 0, 10)] == [1, 2]
+    assert [row.kind for row in selectors.list_transactions_page(player.pk).rows] == ["bet", "adjustment"]
     assert_audit_clean()
 
 
