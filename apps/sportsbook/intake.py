@@ -10,7 +10,10 @@ comparison, no query). For a slip it
    the version the player saw (`suspended_version > market_version`: a price seen before a goal
    never stands, even after `resume`); `PRICE_CHANGED` when the price moved in a way
    `accept_price_changes` does not allow (`none`: no change; `higher`: a better price only;
-   `any`: any), the price taken being the market's current one;
+   `any`: any), the price taken being the market's current one; and `MARKET_SUSPENDED` for a
+   leg in play (its event `live`) while the circuit breakers close in-play betting
+   (`in_play_refused`: `pre_match_only`, `suspend_in_play` or `cached_prices`), a pre-match leg
+   being taken as usual;
 2. prices the slip: potential payout = stake x the product of the prices taken, rounded down to
    the minor unit, with exact rational arithmetic;
 3. checks the limits (`limits_of`): the maximum payout, the per-bet liability times the player's
@@ -40,6 +43,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
@@ -50,6 +54,9 @@ from apps.common.money import ISO_4217
 from apps.sportsbook import errors, locks
 from apps.sportsbook.choices import BetStatus, EventStatus, ExposureScope, MarketStatus, PriceChanges
 from apps.sportsbook.models import Bet, BetLeg, Selection
+
+if TYPE_CHECKING:
+    from apps.sportsbook.selectors import BreakerState
 
 # The wallet origin of sportsbook stakes (and their releases).
 ORIGIN = "sportsbook"
@@ -79,6 +86,9 @@ class Slip:
     # Whether the stake is held for an in-play delay (the service decided it before the wallet
     # call; `HoldChanged` when an event went in play, or its delay changed, meanwhile).
     held: bool
+    # The circuit breakers' answer, read by the service before the money transaction (one query
+    # that holds no lock): whether in-play legs are refused (`in_play_refused`).
+    in_play_closed: bool = False
     bet: Bet | None = field(default=None)
 
 
@@ -124,14 +134,30 @@ def in_play_delay(selections: list[Selection]) -> int:
     )
 
 
-def refusal_of(selection: Selection, seen: LegRequest, accept: str | None) -> PamError | None:
+def in_play_refused(state: BreakerState) -> bool:
+    """Whether the circuit breakers refuse in-play legs now (docs/sportsbook.md, "Circuit
+    breakers"): `pre_match_only` and `suspend_in_play` close in-play betting (`in_play_closed`),
+    and under `cached_prices` an in-play price is served as cached while the match moves by the
+    second, so a bet taken at it would be taken at a price the book may no longer offer. A
+    pre-match price moves slowly enough to stand: pre-match legs are taken under every breaker."""
+    return state.in_play_closed or state.prices_delayed
+
+
+def refusal_of(
+    selection: Selection, seen: LegRequest, accept: str | None, *, in_play_closed: bool = False
+) -> PamError | None:
     """Why the leg cannot be taken as the market is now (None: it can). `accept` None: the
     re-check after an in-play delay, where a price worse than the one taken refuses whatever the
-    slip accepted (the bet stands at its price only if the market still offers it)."""
+    slip accepted (the bet stands at its price only if the market still offers it).
+    `in_play_closed`: the breakers refuse in-play legs (`in_play_refused`), as suspended."""
     market = selection.market
     if market.status == MarketStatus.SETTLED:
         return errors.MarketSettled(details={"selection_id": seen.selection_id})
-    if market.status == MarketStatus.SUSPENDED or market.suspended_version > seen.market_version:
+    if (
+        market.status == MarketStatus.SUSPENDED
+        or market.suspended_version > seen.market_version
+        or (in_play_closed and market.event.status == EventStatus.LIVE)
+    ):
         return errors.MarketSuspended(details={"selection_id": seen.selection_id})
     if seen.market_version > market.version:
         return errors.InvalidSlip(f"The market of {seen.selection_id!r} has no version {seen.market_version} yet.")
@@ -148,12 +174,14 @@ def refusal_of(selection: Selection, seen: LegRequest, accept: str | None) -> Pa
     return None
 
 
-def price_legs(selections: list[Selection], legs: list[LegRequest], accept: str) -> list[PricedLeg]:
+def price_legs(
+    selections: list[Selection], legs: list[LegRequest], accept: str, *, in_play_closed: bool = False
+) -> list[PricedLeg]:
     """Check each leg (module docstring, 1) and take the market's current price; raises the first
     leg's refusal."""
     priced = []
     for selection, seen in zip(selections, legs, strict=True):
-        refusal = refusal_of(selection, seen, accept)
+        refusal = refusal_of(selection, seen, accept, in_play_closed=in_play_closed)
         if refusal is not None:
             raise refusal
         priced.append(PricedLeg(selection=selection, seen=seen, price=selection.price))
@@ -231,7 +259,7 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
     delay = in_play_delay(selections)
     if (delay > 0) != slip.held:
         raise HoldChanged
-    priced = price_legs(selections, slip.legs, slip.accept_price_changes)
+    priced = price_legs(selections, slip.legs, slip.accept_price_changes, in_play_closed=slip.in_play_closed)
     prices = [leg.price for leg in priced]
     product = math.prod((Fraction(price) for price in prices), start=Fraction(1))
     payout = potential_payout(slip.stake, prices)

@@ -103,7 +103,8 @@ class BreakerState:
 
     @property
     def prices_delayed(self) -> bool:
-        """Every price is served as cached (`cached_prices`): bets on them are the intake's call."""
+        """Every price is served as cached (`cached_prices`): bet intake refuses in-play legs then
+        (`intake.in_play_refused`) and takes pre-match ones."""
         return BreakerName.CACHED_PRICES in self.on
 
 

@@ -407,7 +407,8 @@ def place_bet(
     stake is held in the pending-bets account until `release_pending_bet`; otherwise `accepted`.
 
     The same key and body again: the first bet (replayed, nothing moves); another body:
-    DuplicateTransaction. Raises UnknownBetSelection, MarketSettled, MarketSuspended,
+    DuplicateTransaction. Raises UnknownBetSelection, MarketSettled, MarketSuspended (an in-play
+    leg too while the circuit breakers refuse in-play betting: intake.in_play_refused),
     PriceChanged, StakeTooHigh, and the wallet's CurrencyMismatch, InsufficientFunds and
     compliance's PlayerBlocked / LimitReached; a refusal moves nothing and writes nothing.
     """
@@ -421,6 +422,11 @@ def place_bet(
         return Placed(first, replayed=True)
     factor = StakeFactor.objects.filter(player=player).values_list("factor", flat=True).first()
     selections = intake.read_legs(legs)
+    # The breakers' state (what breakers.state() returns; breakers.py imports this module), read
+    # here rather than in the participant: a query less inside the money transaction, and no
+    # weaker for it, since neither place locks the breakers. Whether a leg is in play is decided
+    # in the participant, on the event as it is under the player's lock.
+    in_play_closed = intake.in_play_refused(selectors.get_breaker_state())
     # The player's currency: another one is refused by the wallet (CURRENCY_MISMATCH) before the
     # participant runs.
     locks.open_exposure(player.currency_id, intake.exposure_keys(selections))
@@ -428,7 +434,7 @@ def place_bet(
         public_id=new_bet_id(), player_id=player.pk, currency=currency, stake=stake, legs=legs,
         accept_price_changes=accept_price_changes, idempotency_key=idempotency_key,
         request_fingerprint=request_fingerprint, stake_factor=Decimal(1) if factor is None else factor,
-        held=intake.in_play_delay(selections) > 0,
+        held=intake.in_play_delay(selections) > 0, in_play_closed=in_play_closed,
     )  # fmt: skip
     ref = _stake_ref(player.pk, idempotency_key, request_fingerprint)
     for attempt in range(2):
@@ -452,7 +458,8 @@ def place_bet(
 def release_pending_bet(*, bet_id: int, now: dt.datetime | None = None) -> Bet:
     """Decide a pending bet whose delay has run out, against its markets as they are now:
     `rejected` with its reason (MARKET_SETTLED; MARKET_SUSPENDED: suspended now, or since the
-    version the player saw; PRICE_CHANGED: a price now worse than the one taken), its stake back
+    version the player saw, or in play while the circuit breakers refuse in-play betting;
+    PRICE_CHANGED: a price now worse than the one taken), its stake back
     to the player and its exposure taken off; else `accepted`, its stake on to the house. The
     status, the exposure and the money commit together (the wallet's `release_held_bet`).
 
@@ -464,10 +471,13 @@ def release_pending_bet(*, bet_id: int, now: dt.datetime | None = None) -> Bet:
     if bet.status != BetStatus.PENDING or bet.release_at > now:
         return bet
     legs = list(bet.legs.select_related("selection__market__event").order_by("position"))
+    # A pending bet is not taken yet: a breaker that closed in-play betting during its delay
+    # refuses it as it would refuse the slip now.
+    in_play_closed = intake.in_play_refused(selectors.get_breaker_state())
     reason = None
     for leg in legs:
         seen = intake.LegRequest(leg.selection.selection_id, leg.price, leg.market_version)
-        refusal = intake.refusal_of(leg.selection, seen, None)
+        refusal = intake.refusal_of(leg.selection, seen, None, in_play_closed=in_play_closed)
         if refusal is not None:
             reason = RejectReason(refusal.code)
             break
