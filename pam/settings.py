@@ -469,6 +469,24 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# ------------------------------------------------------------------------------
+# Sportsbook: bet intake's limits
+# ------------------------------------------------------------------------------
+# In whole units of the bet's currency (times 10^exponent: EUR cents, JPY yen), the defaults of
+# every target; a selection, market or event can have its own cap in the back office
+# (Sportsbook, Exposure). `selection`, `market`, `event`, `platform`: the most the standing bets
+# on one may cost the book (payouts minus stakes); `bet_liability`: the most one bet may cost it,
+# times the player's stake factor; `max_payout`: the largest potential payout of one bet.
+SPORTSBOOK_LIMITS = {
+    name: env.int(f"SPORTSBOOK_{name.upper()}_LIMIT", default=default)
+    for name, default in {
+        "selection": 50_000, "market": 100_000, "event": 250_000, "platform": 10_000_000,
+        "bet_liability": 25_000, "max_payout": 250_000,
+    }.items()
+}  # fmt: skip
+# The most bets one pass of the release sweep decides (the sweeper's next pass does the rest).
+SPORTSBOOK_RELEASE_BATCH = env.int("SPORTSBOOK_RELEASE_BATCH", default=200)
+
 # Uploaded files (compliance cases' attachments): through Django's storage, under the data
 # directory unless set. They are evidence staff read in the back office, never served by URL:
 # no MEDIA_URL route exists, the admin streams each one to staff who may read cases.

@@ -43,13 +43,15 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "bonuses.view_campaign",
         "bonuses.view_optin",
         "bonuses.view_bonus",
-        # Sportsbook markets and prices read, for "why was the market suspended?" questions; the
-        # feeds (their sequence and health) are the admins'.
+        # Sportsbook markets and prices read, for "why was the market suspended?" questions, and
+        # the players' bets, for "why was my bet rejected?"; the feeds (their sequence and health),
+        # the exposure caps and the stake factors are the admins'.
         "sportsbook.view_event",
         "sportsbook.view_market",
         "sportsbook.view_selection",
         # The circuit breakers' state, for "why can't I bet in play?" questions.
         "sportsbook.view_breaker",
+        "sportsbook.view_bet",
     ],
     # Compliance works alerts, KYC and cases and protects players: the player's standing and KYC
     # (accounts.change_player: the status and KYC fields, with a reason, and the lock, freeze and
@@ -118,6 +120,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # The circuit breakers and who switched them, read.
         "sportsbook.view_breaker",
         "sportsbook.view_breakerrequest",
+        "sportsbook.view_bet",
         # Money in and out read, for AML reviews (a case's report lists the same movements);
         # approving withdrawals is finance's.
         "payments.view_depositintent",
@@ -157,7 +160,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "games.view_provider",
         "games.view_game",
         "games.view_live_rtp",
-        # Sportsbook markets, results and prices read, and each market's margin.
+        # Sportsbook markets, results and prices read, each market's margin, and the bets.
         "sportsbook.view_event",
         "sportsbook.view_market",
         "sportsbook.view_selection",
@@ -168,6 +171,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "sportsbook.view_breakerrequest",
         "sportsbook.add_breakerrequest",
         "sportsbook.approve_breakerrequest",
+        "sportsbook.view_bet",
         # Every report (docs/reports.md).
         "backoffice.view_reports",
         "backoffice.view_ggr_report",

@@ -1,7 +1,9 @@
 """The back office's sportsbook: feeds, events, markets and prices, read-only (the feed writes
 them; `create_feed` sets a feed up). A market's margin (overround) is shown beside its prices, and
 each price in the three odds formats. The circuit breakers are switched through requests that a
-second staff member approves (breakers.py)."""
+second staff member approves (breakers.py). The players' bets, read-only. The exposure per target
+with its own cap, and the players' stake factors, set through the services with a reason (staff
+actions `sportsbook.exposure_cap`, `sportsbook.stake_factor`)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Case, Prefetch, When
+from django.utils.html import format_html_join
 
 from apps.common.admin import ReadOnlyAdmin, ReadOnlyInline, ThroughServiceAdmin
-from apps.sportsbook import breakers, odds, selectors
+from apps.sportsbook import breakers, odds, selectors, services
 from apps.sportsbook.choices import BreakerRequestStatus
-from apps.sportsbook.models import Breaker, BreakerRequest, Event, Feed, Market, Selection
+from apps.sportsbook.models import (
+    Bet,
+    Breaker,
+    BreakerRequest,
+    Event,
+    Exposure,
+    Feed,
+    Market,
+    Selection,
+    StakeFactor,
+)
 
 
 @admin.register(Feed)
@@ -183,3 +196,83 @@ class BreakerRequestAdmin(ThroughServiceAdmin):
 
 def _request_label(row: BreakerRequest) -> str:
     return f"request {row.pk} ({row.breaker_id} {'on' if row.turn_on else 'off'})"
+
+
+# --- bets, exposure and stake factors ----------------------------------------------------------
+
+
+@admin.register(Bet)
+class BetAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "player", "status", "stake", "potential_payout", "currency", "placed_at",
+                    "release_at", "reject_reason")  # fmt: skip
+    list_filter = ("status", "reject_reason")
+    search_fields = ("public_id", "player__user__username")
+    list_select_related = ("player__user",)
+    fields = (
+        "public_id", "player", "status", "reject_reason", "stake", "potential_payout", "currency",
+        "accept_price_changes", "legs_taken", "stake_transaction", "placed_at", "release_at", "decided_at",
+    )  # fmt: skip
+    readonly_fields = ("legs_taken",)
+
+    @admin.display(description="legs")
+    def legs_taken(self, bet: Bet) -> str:
+        """Each leg: the selection, the price taken (and the one the slip named), the version seen."""
+        legs = bet.legs.select_related("selection__market__event").order_by("position")
+        return format_html_join(
+            "", "<p>{}: {} @ {} (slip {}, version {})</p>",
+            ((leg.selection.market.event.name, leg.selection.name, leg.price, leg.seen_price, leg.market_version)
+             for leg in legs),
+        )  # fmt: skip
+
+
+class ExposureForm(forms.ModelForm):
+    reason = forms.CharField(widget=forms.Textarea, help_text="kept in the staff trail with the change")
+
+    class Meta:
+        model = Exposure
+        fields = ("scope", "target_id", "currency", "cap")
+
+
+@admin.register(Exposure)
+class ExposureAdmin(ThroughServiceAdmin):
+    """What the standing bets on each target would cost the book; a target's own cap (minor units;
+    empty: the settings' default for its scope) is set here, through `services.set_exposure_cap`."""
+
+    form = ExposureForm
+    list_display = ("scope", "target_id", "currency", "amount", "cap")
+    list_filter = ("scope", "currency")
+    search_fields = ("target_id",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("scope", "target_id", "currency", "amount") if obj else ("amount",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def call_service(self, request, obj, data, formsets):
+        return services.set_exposure_cap(
+            scope=obj.scope, target_id=obj.target_id, currency=obj.currency_id, cap=data["cap"],
+            reason=data["reason"], acting_user=request.user,
+        )  # fmt: skip
+
+
+@admin.register(StakeFactor)
+class StakeFactorAdmin(ThroughServiceAdmin):
+    """A player's stake factor: the per-bet liability times it (1.00 for a player without one),
+    set through `services.set_stake_factor` with its reason."""
+
+    list_display = ("player", "factor", "updated_at")
+    search_fields = ("player__user__username",)
+    raw_id_fields = ("player",)
+    fields = ("player", "factor", "reason")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("player",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def call_service(self, request, obj, data, formsets):
+        return services.set_stake_factor(
+            player=obj.player, factor=data["factor"], reason=data["reason"], acting_user=request.user
+        )

@@ -9,7 +9,8 @@ class SportsbookConfig(AppConfig):
         from django.conf import settings
 
         from apps.common import sweeps
-        from apps.sportsbook import breakers, services
+        from apps.sportsbook import breakers, intake, services
+        from apps.wallet import extensions
 
         # Within a second of the limit (contracts/sportsbook.md): a tick, not a sweeper's pass.
         sweeps.register_tick(
@@ -23,3 +24,7 @@ class SportsbookConfig(AppConfig):
             breakers.check_triggers,
             every=lambda: settings.SPORTSBOOK_WATCHDOG_TICK_SECONDS,
         )
+        # Bet intake commits with the stake: its participant at the wallet's STAKE moment, in the
+        # position the extension point reserves for the sportsbook (extensions.py).
+        extensions.STAKE.register(intake.on_stake, order=extensions.SPORTSBOOK)
+        sweeps.register("sportsbook.release_due_bets", services.release_due_bets)

@@ -5,7 +5,8 @@ Three breakers (`BreakerName`), each off or on:
 - `suspend_in_play`: every in-play market is suspended at once (version + 1, published), and no
   feed reopens an in-play market while it is on (services.py holds them). Turned off, a market it
   suspended reopens with its feed's next prices or `resume`, as after the staleness watchdog.
-- `cached_prices`: every unsettled market's prices are served `delayed` on the odds socket.
+- `cached_prices`: every unsettled market's prices are served `delayed` on the odds socket, and
+  bet intake refuses in-play legs (their cached prices are not taken; pre-match ones are).
 - `pre_match_only`: in-play markets take no bets (`state().in_play_closed`, read by bet intake)
   and their prices are served `delayed`.
 
@@ -60,7 +61,8 @@ BreakerState = selectors.BreakerState
 
 def state() -> BreakerState:
     """Which breakers are on: one query (selectors.get_breaker_state). Bet intake reads it with
-    each slip: `in_play_closed` (refuse in-play legs), `prices_delayed`, `is_on(name)`."""
+    each slip, before the money transaction, and refuses in-play legs while any breaker is on
+    (`intake.in_play_refused`: `in_play_closed` or `prices_delayed`); also `is_on(name)`."""
     return selectors.get_breaker_state()
 
 

@@ -51,3 +51,35 @@ class BreakerRequestStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
+
+
+class BetStatus(models.TextChoices):
+    # Waiting out its events' in-play delay: the stake is taken (held), the bet not yet decided.
+    PENDING = "pending", "Pending (in-play delay)"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected after the delay"
+
+
+class PriceChanges(models.TextChoices):
+    """What a slip accepts when a price moved since the player saw it (contracts/sportsbook.md)."""
+
+    NONE = "none", "Only the price seen"
+    HIGHER = "higher", "The price seen or a better one"
+    ANY = "any", "Any price"
+
+
+class RejectReason(models.TextChoices):
+    """Why a pending bet was rejected once its delay ran out: the refusal codes of the placement."""
+
+    MARKET_SUSPENDED = "MARKET_SUSPENDED", "A market was suspended during the delay"
+    PRICE_CHANGED = "PRICE_CHANGED", "A price moved against the slip during the delay"
+    MARKET_SETTLED = "MARKET_SETTLED", "A market was settled during the delay"
+
+
+class ExposureScope(models.TextChoices):
+    """What an exposure row and its cap are about; the platform's row has target 0."""
+
+    SELECTION = "selection", "Selection"
+    MARKET = "market", "Market"
+    EVENT = "event", "Event"
+    PLATFORM = "platform", "Platform"

@@ -81,3 +81,55 @@ class BreakerFourEyesRequired(PamError):
     code = "FOUR_EYES_REQUIRED"
     status = 403
     default_message = "Whoever requested a breaker's change cannot approve or reject it: another staff member must."
+
+
+class MarketSuspended(PamError):
+    code = "MARKET_SUSPENDED"
+    status = 409
+    default_message = "A market of the slip is suspended, or was suspended after the price was seen."
+
+
+class PriceChanged(PamError):
+    """`error.price`: the current price of the leg that moved (`error.selection_id`)."""
+
+    code = "PRICE_CHANGED"
+    status = 409
+    default_message = "A price moved against what the slip accepts."
+
+
+class StakeTooHigh(PamError):
+    """`error.max_stake`: the largest stake the slip would be taken with now (0: none)."""
+
+    code = "STAKE_TOO_HIGH"
+    status = 403
+    default_message = "The stake breaks an exposure cap, the player's stake factor or the maximum payout."
+
+
+class MarketSettled(PamError):
+    code = "MARKET_SETTLED"
+    status = 409
+    default_message = "A market of the slip is settled."
+
+
+class UnknownBetSelection(PamError):
+    """A leg names no selection on sale, or one the feeds' ids do not single out
+    (`error.selection_id`)."""
+
+    code = "UNKNOWN_SELECTION"
+    status = 404
+    default_message = "A leg names no known selection."
+
+
+class InvalidSlip(PamError):
+    """A well-formed slip no bet can be made of: legs on one market, a market version the market
+    has not reached."""
+
+    code = "INVALID_SLIP"
+    status = 422
+    default_message = "The slip cannot be taken as it is."
+
+
+class BetNotFound(PamError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "No such bet."

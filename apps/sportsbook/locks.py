@@ -1,24 +1,44 @@
 """The only module of the sportsbook that takes row locks.
 
-Every write of a feed's events, markets and selections happens under the lock of the feed's row
-(`SELECT … FOR UPDATE`), taken first in the transaction: a feed's batches apply one after the
-other, in the order their locks are granted, so two deliveries of one batch cannot both see the
-same `last_seq` and both apply it, and a market's `version` grows by exactly one per change.
-Feeds never wait for each other. Code that will write a feed's markets outside a batch (the
-staleness watchdog, bet intake) takes the feed's lock first, then its markets' rows in primary-key
-order, so nothing can deadlock.
+Feeds. Every write of a feed's events, markets and selections happens under the lock of the
+feed's row (`SELECT … FOR UPDATE`), taken first in the transaction: a feed's batches apply one
+after the other, in the order their locks are granted, so two deliveries of one batch cannot both
+see the same `last_seq` and both apply it, and a market's `version` grows by exactly one per
+change. Feeds never wait for each other. Code that will write a feed's markets outside a batch
+(the staleness watchdog) takes the feed's lock first, then its markets' rows in primary-key order,
+so nothing can deadlock.
 
-A circuit breaker's change (`breakers.py`) locks the breaker's row first, then the feeds whose
-markets it suspends, in primary-key order; an approval locks its request's row before the
+Circuit breakers. A breaker's change (`breakers.py`) locks the breaker's row first, then the feeds
+whose markets it suspends, in primary-key order; an approval locks its request's row before the
 breaker's. A feed's batch never locks a breaker: it reads the breakers' state under its feed's
 lock, and a breaker tripped meanwhile waits for that lock and then suspends what the batch opened.
+Bet intake only reads the breakers' state, before the money transaction, and locks none of them.
+
+Exposure. A bet's stake and its exposure commit in the wallet's money transaction, which has
+locked the player's accounts first (apps/wallet/locks.py). The exposure rows the bet touches (its
+selections, markets, events and the platform's row of its currency) are then locked in one
+`SELECT … ORDER BY id FOR UPDATE`: every transaction takes them in primary-key order, so two bets
+on shared markets queue on the first row they share instead of deadlocking, and a bet on other
+markets waits only for the platform's row. The release of a pending bet takes the same locks in
+the same order (the player's accounts, then its exposure rows). Nothing locks exposure rows and
+then a player's accounts, and no feed or breaker lock is ever taken after them, so no cycle can
+form.
+
+The platform's row is the one every bet of a currency shares: sportsbook bets in one currency
+are serialised from that lock to their commit (the rest of the money transaction: the stake's
+write, the bet's rows, the commit). That is the price of a platform cap that is never breached.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.sportsbook.models import Breaker, BreakerRequest, Feed
+from django.db import connection
+
+from apps.sportsbook.models import Breaker, BreakerRequest, Exposure, Feed
+
+# (scope, target id)
+ExposureKey = tuple[str, int]
 
 
 def lock_feed(pk: int) -> Feed:
@@ -41,3 +61,49 @@ def lock_breaker(name: str) -> Breaker:
 def lock_breaker_request(pk: int) -> BreakerRequest | None:
     """The breaker request, locked until the end of the caller's transaction (None: no such one)."""
     return BreakerRequest.objects.select_for_update().filter(pk=pk).first()
+
+
+def _select_exposure(currency: str, keys: list[ExposureKey]) -> list[tuple]:
+    pairs = ", ".join(["(%s, %s::bigint)"] * len(keys))
+    sql = (
+        "SELECT e.id, e.scope, e.target_id, e.amount, e.cap FROM sportsbook_exposure e "  # noqa: S608 - placeholders only
+        f"JOIN (VALUES {pairs}) AS k (scope, target_id) ON e.scope = k.scope AND e.target_id = k.target_id "
+        "WHERE e.currency_id = %s ORDER BY e.id"
+    )
+    if connection.vendor == "postgresql":
+        sql += " FOR UPDATE OF e"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*(value for key in keys for value in key), currency])
+        return cursor.fetchall()
+
+
+def open_exposure(currency: str, keys: list[ExposureKey]) -> None:
+    """Create the exposure rows of `keys` that do not exist yet, in a statement of their own,
+    committed before the money transaction begins (the caller is in autocommit): see
+    `lock_exposure`. Sorted, so that two first bets on the same new targets insert them in one
+    order."""
+    Exposure.objects.bulk_create(
+        [Exposure(scope=scope, target_id=target, currency_id=currency) for scope, target in sorted(set(keys))],
+        ignore_conflicts=True,
+    )
+
+
+def lock_exposure(currency: str, keys: list[ExposureKey]) -> dict[ExposureKey, tuple[int, int, int | None]]:
+    """Lock the exposure rows of `keys` in `currency`: {(scope, target id): (row id, amount, cap or
+    None)}. Inside the money transaction only; one statement.
+
+    The rows exist already (`open_exposure`, before the transaction). Created inside it, a new
+    row would be held from its insert on, out of primary-key order, and two first bets on the
+    same new targets deadlocked (the concurrency test found it): a row missing all the same (a
+    caller that did not open them) is opened here as a last resort, sorted, and locked again."""
+    rows = _select_exposure(currency, keys)
+    if len(rows) < len(keys):
+        open_exposure(currency, keys)
+        rows = _select_exposure(currency, keys)
+    return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}
+
+
+def lock_exposure_row(pk: int) -> Exposure:
+    """One exposure row, locked (staff changing its cap): taken alone, so it cannot take part in
+    a cycle with the bets' locks."""
+    return Exposure.objects.select_for_update().get(pk=pk)

@@ -32,7 +32,17 @@ against the feed's `resume`): like the watchdog's, its suspension is lifted by t
 prices once the breaker is off.
 
 A `result` records the winners and the voided selections on the market and marks it settled;
-paying bets comes with bet intake (docs/sportsbook.md).
+paying bets comes with settlement (docs/sportsbook.md).
+
+A player's `Bet` (a single, or an accumulator of legs on different markets) holds its stake and
+its potential payout (stake x the product of the prices taken, rounded down) in minor units of
+the player's currency, and the wallet transaction that took the stake: the bet row is written in
+that transaction, by the sportsbook's participant of the wallet's STAKE moment (`intake.py`). Its
+`BetLeg`s name the selection, the price taken and the market version the player saw. `Exposure`
+holds, per selection, market, event and the platform (per currency), what the bets standing on
+it would cost the book (payouts minus stakes), updated with each stake under the row's lock, and
+an optional `cap` for that one target (the platform's defaults are settings). `StakeFactor`
+scales one player's per-bet liability.
 
 Only `services.py` writes these rows, always under the lock of their feed's row (`locks.py`). The
 database refuses what no state may hold: CHECKs on every status, price, version and delay, the
@@ -42,11 +52,24 @@ migration 0002).
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from apps.sportsbook.choices import BreakerName, BreakerRequestStatus, EventStatus, MarketStatus
+from apps.accounts.models import Currency, Player
+from apps.sportsbook.choices import (
+    BetStatus,
+    BreakerName,
+    BreakerRequestStatus,
+    EventStatus,
+    ExposureScope,
+    MarketStatus,
+    PriceChanges,
+    RejectReason,
+)
+from apps.wallet.models import Transaction
 
 # The largest in-play delay a feed may ask for: a bet held longer is no longer a bet on the
 # price it was placed at.
@@ -268,3 +291,134 @@ class BreakerRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.breaker_id} {'on' if self.turn_on else 'off'} ({self.status})"
+
+
+def new_bet_id() -> str:
+    return f"bet_{secrets.token_hex(12)}"
+
+
+class Bet(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=new_bet_id, editable=False)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    stake = models.BigIntegerField(help_text="minor units")
+    potential_payout = models.BigIntegerField(help_text="stake x the product of the prices taken, rounded down")
+    status = models.CharField(max_length=16, choices=BetStatus.choices)
+    reject_reason = models.CharField(max_length=32, choices=RejectReason.choices, blank=True)
+    accept_price_changes = models.CharField(max_length=8, choices=PriceChanges.choices)
+    # The player's Idempotency-Key, and the fingerprint of the body it came with.
+    idempotency_key = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64)
+    # The wallet transaction that took the stake (to the house, or held while pending).
+    stake_transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField()
+    # An in-play bet's end of delay: when it is re-checked (null: accepted when placed).
+    release_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="when a pending bet was accepted or rejected")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "idempotency_key"], name="sportsbook_bet_key_per_player"),
+            models.CheckConstraint(condition=Q(stake__gt=0), name="sportsbook_bet_stake_positive"),
+            models.CheckConstraint(
+                condition=Q(potential_payout__gte=F("stake")), name="sportsbook_bet_payout_covers_stake"
+            ),
+            models.CheckConstraint(condition=Q(status__in=BetStatus.values), name="sportsbook_bet_status_known"),
+            models.CheckConstraint(
+                condition=Q(accept_price_changes__in=PriceChanges.values), name="sportsbook_bet_price_changes_known"
+            ),
+            # Rejected exactly when it has a reason; pending only with its end of delay, and
+            # decided (accepted or rejected) after a delay only with the moment it was.
+            models.CheckConstraint(
+                condition=Q(status=BetStatus.REJECTED, reject_reason__in=RejectReason.values)
+                | (~Q(status=BetStatus.REJECTED) & Q(reject_reason="")),
+                name="sportsbook_bet_rejected_with_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BetStatus.PENDING) | Q(release_at__isnull=False, decided_at__isnull=True),
+                name="sportsbook_bet_pending_has_release",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=BetStatus.PENDING) | Q(release_at__isnull=True) | Q(decided_at__isnull=False),
+                name="sportsbook_bet_released_when_decided",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["player", "id"], name="sportsbook_bet_player_idx"),
+            # The release sweep's queue: only pending bets, soonest first.
+            models.Index(fields=["release_at"], condition=Q(status="pending"), name="sportsbook_bet_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class BetLeg(models.Model):
+    bet = models.ForeignKey(Bet, on_delete=models.PROTECT, related_name="legs")
+    position = models.PositiveSmallIntegerField(help_text="its place in the slip, from 0")
+    selection = models.ForeignKey(Selection, on_delete=models.PROTECT, related_name="+")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    price = models.DecimalField(max_digits=7, decimal_places=2, help_text="the price taken")
+    seen_price = models.DecimalField(max_digits=7, decimal_places=2, help_text="the price the slip named")
+    market_version = models.BigIntegerField(help_text="the market's version the player saw")
+
+    class Meta:
+        ordering = ["bet", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["bet", "position"], name="sportsbook_leg_position_unique"),
+            # An accumulator's legs are on different markets.
+            models.UniqueConstraint(fields=["bet", "market"], name="sportsbook_leg_market_unique"),
+            models.CheckConstraint(condition=Q(price__gt=1, seen_price__gt=1), name="sportsbook_leg_prices_above_one"),
+            models.CheckConstraint(condition=Q(market_version__gte=1), name="sportsbook_leg_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bet_id}#{self.position} @ {self.price}"
+
+
+class Exposure(models.Model):
+    """What the standing (accepted and pending) bets on a target would cost the book, in minor
+    units of `currency`: the sum of their payouts minus stakes (docs/sportsbook.md, "Exposure")."""
+
+    scope = models.CharField(max_length=16, choices=ExposureScope.choices)
+    # The selection's, market's or event's primary key; 0 for the platform.
+    target_id = models.BigIntegerField()
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(default=0)
+    cap = models.BigIntegerField(
+        null=True, blank=True, help_text="minor units; empty: the platform's default for this scope"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "target_id", "currency"], name="sportsbook_exposure_unique"),
+            models.CheckConstraint(condition=Q(scope__in=ExposureScope.values), name="sportsbook_exposure_scope_known"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="sportsbook_exposure_not_negative"),
+            models.CheckConstraint(
+                condition=Q(cap__isnull=True) | Q(cap__gte=0), name="sportsbook_exposure_cap_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope=ExposureScope.PLATFORM) | Q(target_id=0), name="sportsbook_exposure_platform_target"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.target_id} {self.currency_id}: {self.amount}"
+
+
+class StakeFactor(models.Model):
+    """A player's stake factor: the per-bet liability limit times this (1.00 when absent)."""
+
+    player = models.OneToOneField(Player, on_delete=models.PROTECT, related_name="+")
+    factor = models.DecimalField(max_digits=6, decimal_places=2)
+    reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(factor__gte=0, factor__lte=1000), name="sportsbook_stake_factor_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id} x {self.factor}"

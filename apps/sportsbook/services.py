@@ -1,25 +1,35 @@
 """Writes of the sportsbook: feeds, the feed's batches applied to events, markets and prices, and
-the staleness watchdog. Every change of a market's prices or status is published after commit
+the staleness watchdog, and the players' bets (placed through the wallet, pending bets released
+after their delay). Every change of a market's prices or status is published after commit
 (`signals.markets_changed`, through the outbox) for the odds sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.models import Player, User
+from apps.common import staff_trail
+from apps.common.errors import InvalidRequest
 from apps.common.events import send_after_commit
+from apps.common.idempotency import ExternalRef, fingerprint
 from apps.sportsbook import feed as messages
-from apps.sportsbook import locks, selectors, signals
-from apps.sportsbook.choices import BreakerName, EventStatus, MarketStatus
-from apps.sportsbook.errors import InvalidMessage, UnknownEvent, UnknownMarket, UnknownSelection
-from apps.sportsbook.models import Event, Feed, Market, Selection
+from apps.sportsbook import intake, locks, selectors, signals
+from apps.sportsbook.choices import BetStatus, BreakerName, EventStatus, ExposureScope, MarketStatus, RejectReason
+from apps.sportsbook.errors import InvalidMessage, MarketSuspended, UnknownEvent, UnknownMarket, UnknownSelection
+from apps.sportsbook.models import Bet, Event, Exposure, Feed, Market, Selection, StakeFactor, new_bet_id
+from apps.wallet import errors as wallet_errors
+from apps.wallet import services as wallet
 
 logger = structlog.get_logger(__name__)
 
@@ -360,3 +370,201 @@ def _mark_stale(feed_pk: int, *, cutoff: dt.datetime, now: dt.datetime) -> int:
     logger.warning("sportsbook.feed_stale", feed=feed.code, silent_since=feed.last_message_at.isoformat(),
                    suspended=len(in_play))  # fmt: skip
     return 1
+
+
+# --- bets ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A placement's answer: the bet, and whether this was a replay of its Idempotency-Key."""
+
+    bet: Bet
+    replayed: bool
+
+
+def _stake_ref(player_id: int, idempotency_key: str, request_fingerprint: str) -> ExternalRef:
+    """The stake's wallet id: the player's key, hashed to fit the ledger's column, so that two
+    requests with one key race to the same ledger row and only one stake is ever taken."""
+    key = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return ExternalRef(intake.ORIGIN, f"bet:{player_id}:{key}", request_fingerprint)
+
+
+def _replay_of(player: Player, idempotency_key: str, request_fingerprint: str) -> Bet | None:
+    bet = Bet.objects.filter(player=player, idempotency_key=idempotency_key).first()
+    if bet is not None and bet.request_fingerprint != request_fingerprint:
+        raise wallet_errors.DuplicateTransaction("This Idempotency-Key was used with another body.")
+    return bet
+
+
+def place_bet(
+    *, player: Player, idempotency_key: str, stake: int, currency: str, legs: list[intake.LegRequest],
+    accept_price_changes: str,
+) -> Placed:  # fmt: skip
+    """Take a single (one leg) or an accumulator: the stake through the wallet's `place_bet`
+    (origin `sportsbook`, the bet's id as its round), the exposure and the bet's rows in the same
+    transaction (intake.py). An in-play slip (a leg's event live with a delay) is `pending`: its
+    stake is held in the pending-bets account until `release_pending_bet`; otherwise `accepted`.
+
+    The same key and body again: the first bet (replayed, nothing moves); another body:
+    DuplicateTransaction. Raises UnknownBetSelection, MarketSettled, MarketSuspended (an in-play
+    leg too while the circuit breakers refuse in-play betting: intake.in_play_refused),
+    PriceChanged, StakeTooHigh, and the wallet's CurrencyMismatch, InsufficientFunds and
+    compliance's PlayerBlocked / LimitReached; a refusal moves nothing and writes nothing.
+    """
+    body = {
+        "stake": stake, "currency": currency, "accept_price_changes": accept_price_changes,
+        "legs": [[leg.selection_id, f"{leg.price:.2f}", leg.market_version] for leg in legs],
+    }  # fmt: skip
+    request_fingerprint = fingerprint("sportsbook.bet", body)
+    first = _replay_of(player, idempotency_key, request_fingerprint)
+    if first is not None:
+        return Placed(first, replayed=True)
+    factor = StakeFactor.objects.filter(player=player).values_list("factor", flat=True).first()
+    selections = intake.read_legs(legs)
+    # The breakers' state (what breakers.state() returns; breakers.py imports this module), read
+    # here rather than in the participant: a query less inside the money transaction, and no
+    # weaker for it, since neither place locks the breakers. Whether a leg is in play is decided
+    # in the participant, on the event as it is under the player's lock.
+    in_play_closed = intake.in_play_refused(selectors.get_breaker_state())
+    # The player's currency: another one is refused by the wallet (CURRENCY_MISMATCH) before the
+    # participant runs.
+    locks.open_exposure(player.currency_id, intake.exposure_keys(selections))
+    slip = intake.Slip(
+        public_id=new_bet_id(), player_id=player.pk, currency=currency, stake=stake, legs=legs,
+        accept_price_changes=accept_price_changes, idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint, stake_factor=Decimal(1) if factor is None else factor,
+        held=intake.in_play_delay(selections) > 0, in_play_closed=in_play_closed,
+    )  # fmt: skip
+    ref = _stake_ref(player.pk, idempotency_key, request_fingerprint)
+    for attempt in range(2):
+        try:
+            posted = wallet.place_bet(
+                player_id=player.pk, currency=currency, amount=stake, ref=ref, round_id=slip.public_id, game_id="",
+                held=slip.held, detail=slip,
+            )  # fmt: skip
+            break
+        except intake.HoldChanged:
+            # An event went in play (or its delay changed) since the look above: once more, held
+            # as it is now; a second change in a row is a feed flapping, refused as suspended.
+            if attempt:
+                raise MarketSuspended("A market of the slip changed state during the placement; try again.") from None
+            slip.held = not slip.held
+    if posted.replayed or slip.bet is None:
+        return Placed(_replay_of(player, idempotency_key, request_fingerprint), replayed=True)
+    return Placed(slip.bet, replayed=False)
+
+
+def release_pending_bet(*, bet_id: int, now: dt.datetime | None = None) -> Bet:
+    """Decide a pending bet whose delay has run out, against its markets as they are now:
+    `rejected` with its reason (MARKET_SETTLED; MARKET_SUSPENDED: suspended now, or since the
+    version the player saw, or in play while the circuit breakers refuse in-play betting;
+    PRICE_CHANGED: a price now worse than the one taken), its stake back
+    to the player and its exposure taken off; else `accepted`, its stake on to the house. The
+    status, the exposure and the money commit together (the wallet's `release_held_bet`).
+
+    Idempotent and harmless to repeat: a bet that is not pending, or not yet due, is returned as
+    it is; two releases racing move the money once (the wallet's id of the release is the bet's)
+    and the second is answered with the first's outcome."""
+    now = now or timezone.now()
+    bet = Bet.objects.get(pk=bet_id)
+    if bet.status != BetStatus.PENDING or bet.release_at > now:
+        return bet
+    legs = list(bet.legs.select_related("selection__market__event").order_by("position"))
+    # A pending bet is not taken yet: a breaker that closed in-play betting during its delay
+    # refuses it as it would refuse the slip now.
+    in_play_closed = intake.in_play_refused(selectors.get_breaker_state())
+    reason = None
+    for leg in legs:
+        seen = intake.LegRequest(leg.selection.selection_id, leg.price, leg.market_version)
+        refusal = intake.refusal_of(leg.selection, seen, None, in_play_closed=in_play_closed)
+        if refusal is not None:
+            reason = RejectReason(refusal.code)
+            break
+
+    def record(tx) -> None:
+        status = BetStatus.ACCEPTED if reason is None else BetStatus.REJECTED
+        updated = Bet.objects.filter(pk=bet.pk, status=BetStatus.PENDING).update(
+            status=status, reject_reason=reason or "", decided_at=now
+        )
+        if updated and reason is not None:
+            keys = intake.exposure_keys([leg.selection for leg in legs])
+            rows = locks.lock_exposure(bet.currency_id, keys)
+            intake.move_exposure([pk for pk, _, _ in rows.values()], -(bet.potential_payout - bet.stake))
+
+    # DuplicateTransaction: released the other way by a release that committed first, whose
+    # outcome stands.
+    with contextlib.suppress(wallet_errors.DuplicateTransaction):
+        wallet.release_held_bet(
+            player_id=bet.player_id, currency=bet.currency_id, held_external_id=bet.stake_transaction.external_id,
+            origin=intake.ORIGIN, accept=reason is None, commit_with=record,
+        )  # fmt: skip
+    return Bet.objects.get(pk=bet_id)
+
+
+def release_due_bets(*, now: dt.datetime | None = None, limit: int | None = None) -> int:
+    """Release the pending bets whose delay has run out, soonest first, at most `limit`
+    (SPORTSBOOK_RELEASE_BATCH): the sweep (apps.common.sweeps) that decides in-play bets. Returns
+    how many it decided."""
+    now = now or timezone.now()
+    due = Bet.objects.filter(status=BetStatus.PENDING, release_at__lte=now).order_by("release_at", "pk")
+    decided = 0
+    for bet_id in due.values_list("pk", flat=True)[: limit or settings.SPORTSBOOK_RELEASE_BATCH]:
+        if release_pending_bet(bet_id=bet_id, now=now).status != BetStatus.PENDING:
+            decided += 1
+    return decided
+
+
+# --- limits set by staff -------------------------------------------------------------------------
+
+STAKE_FACTOR_SET = "sportsbook.stake_factor"
+EXPOSURE_CAP_SET = "sportsbook.exposure_cap"
+
+
+@transaction.atomic
+def set_stake_factor(*, player: Player, factor: Decimal, reason: str, acting_user: User | None) -> StakeFactor:
+    """Set the player's stake factor (0 to 1000; 1: the platform's per-bet liability), with a
+    reason, as a staff action. InvalidRequest outside the range or without a reason."""
+    if not Decimal(0) <= factor <= Decimal(1000) or not reason.strip():
+        raise InvalidRequest("A stake factor is 0 to 1000, with a reason.")
+    row = StakeFactor.objects.select_for_update().filter(player=player).first()
+    before = {"factor": None if row is None else str(row.factor)}
+    if row is None:
+        row = StakeFactor(player=player)
+    row.factor, row.reason = factor, reason.strip()
+    row.save()
+    staff_trail.record_staff_action(
+        actor=acting_user, action=STAKE_FACTOR_SET, target=("accounts.player", str(player.pk)), before=before,
+        after={"factor": str(factor)}, reason=reason.strip(),
+    )  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def set_exposure_cap(
+    *, scope: str, target_id: int, currency: str, cap: int | None, reason: str, acting_user: User | None
+) -> Exposure:
+    """Give one selection, market or event (or the platform, target 0) its own cap in minor units of
+    `currency`, or None to follow the settings' default again, as a staff action. Bets standing
+    over a lowered cap stay; new ones are refused until it is back under. InvalidRequest for a
+    negative cap, an unknown scope, a platform target other than 0, or no reason."""
+    platform = scope == ExposureScope.PLATFORM
+    if (
+        (cap is not None and cap < 0)
+        or not reason.strip()
+        or scope not in ExposureScope.values
+        or (platform and target_id != 0)
+    ):
+        raise InvalidRequest("A cap is a scope, a non-negative amount or none, and a reason.")
+    Exposure.objects.bulk_create([Exposure(scope=scope, target_id=target_id, currency_id=currency)],
+                                 ignore_conflicts=True)  # fmt: skip
+    pk = Exposure.objects.get(scope=scope, target_id=target_id, currency_id=currency).pk
+    row = locks.lock_exposure_row(pk)
+    before = {"cap": row.cap}
+    row.cap = cap
+    row.save(update_fields=["cap"])
+    staff_trail.record_staff_action(
+        actor=acting_user, action=EXPOSURE_CAP_SET, target=row, before=before, after={"cap": cap},
+        reason=reason.strip(),
+    )  # fmt: skip
+    return row

@@ -81,14 +81,16 @@ def last_balance_after_mismatches() -> list[str]:
 
 
 def wallet_version_gaps() -> list[str]:
-    """The cash account's version is the number of transactions that moved the player's money,
-    and those transactions carry versions 1..N with no gap or repeat."""
+    """The cash account's version is the number of transactions that moved the player's money
+    (an entry on one of the player's accounts: a held stake moving on to the house has entries on
+    system accounts alone), and those transactions carry versions 1..N with no gap or repeat."""
     versions = dict(_rows("SELECT player_id, version FROM wallet_account WHERE kind = %s", (AccountKind.CASH.value,)))
     moved = {
         player: (count, distinct, highest)
         for player, count, distinct, highest in _rows(
             "SELECT t.player_id, COUNT(*), COUNT(DISTINCT t.wallet_version), MAX(t.wallet_version) "
-            "FROM wallet_transaction t WHERE EXISTS (SELECT 1 FROM wallet_entry e WHERE e.transaction_id = t.id) "
+            "FROM wallet_transaction t WHERE EXISTS (SELECT 1 FROM wallet_entry e WHERE e.transaction_id = t.id "
+            "AND e.balance_after IS NOT NULL) "
             "GROUP BY t.player_id"
         )
     }

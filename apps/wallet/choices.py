@@ -14,6 +14,9 @@ class AccountKind(models.TextChoices):
     # What a player owes the operator (a refund or chargeback the cash did not cover). Its
     # `balance` is the amount owed, never negative: debit-normal, see `BALANCE_SIGN`.
     DEBT = "debt", "Player debt"
+    # Stakes of sportsbook bets waiting out an in-play delay: taken from the player, not yet the
+    # house's, until the bet is accepted (on to the house) or rejected (back to the player).
+    PENDING_BETS = "pending_bets", "Bets held for an in-play delay"
 
 
 class TransactionKind(models.TextChoices):
@@ -37,6 +40,9 @@ class TransactionKind(models.TextChoices):
     BONUS_EXPIRED = "bonus_expired", "Bonus expired"
     BONUS_FORFEITED = "bonus_forfeited", "Bonus forfeited"
     BONUS_CANCELLED = "bonus_cancelled", "Bonus cancelled"
+    # A held stake accepted: it moves from the pending-bets account to the house. The player's
+    # money does not move (the stake left the playable balance when the bet was taken).
+    BET_ACCEPTED = "bet_accepted", "Held bet accepted"
 
 
 # The player's accounts, and those of them whose money can be played (the "balance" every API
@@ -53,10 +59,12 @@ BALANCE_SIGN = {AccountKind.DEBT: -1}
 HOUSE = "house"
 ADJUSTMENTS = "adjustments"
 BONUS_POOL = "bonus_pool"
+PENDING_BETS = "pending_bets"
 SYSTEM_ACCOUNT_KINDS = {
     HOUSE: AccountKind.HOUSE,
     ADJUSTMENTS: AccountKind.ADJUSTMENTS,
     BONUS_POOL: AccountKind.BONUS_POOL,
+    PENDING_BETS: AccountKind.PENDING_BETS,
 }
 
 

@@ -31,7 +31,9 @@ Each participant is called with keyword arguments: `player`, the player row the 
 wallet (`locks.LockedWallet`: the player's accounts as locked, their balances before the
 movement), and `amount`, the positive amount in minor units; at `STAKE` and `REFUND` also
 `game_id`, the provider's game code (empty when the provider named none), and `origin`, the
-provider's code. A participant accepts keyword
+provider's code; at `STAKE` also `detail`, what the caller of `place_bet` says of the stake (None
+from the game providers; the sportsbook's slip from the sportsbook), which only the participant
+of the caller's app reads. A participant accepts keyword
 arguments it does not use (`**_`), so a moment can tell more without breaking the others.
 
 A participant refuses by raising a `PamError` (`LimitReached`, `PlayerBlocked` …): the wallet
@@ -57,7 +59,8 @@ here, so the order never depends on INSTALLED_APPS or import order:
 ====  ============================================================
  100  compliance: its checks (`COMPLIANCE`); a refusal stops the others
  200  bonuses: expiry, maximum stake and wagering progress (`BONUSES`)
- 300  sportsbook: exposure (reserved)
+ 300  sportsbook: its slip's markets, exposure caps and bet row (`SPORTSBOOK`); nothing for
+      a stake of another origin
 ====  ============================================================
 
 Registration
@@ -84,6 +87,7 @@ Participant = Callable[..., "Callable[..., None] | None"]
 
 COMPLIANCE = 100
 BONUSES = 200
+SPORTSBOOK = 300
 
 
 class Moment:

@@ -53,7 +53,9 @@ def list_events_since(player_id: int, since_version: int, limit: int) -> list[di
     """
 
     transactions = list(
-        Transaction.objects.filter(player_id=player_id, wallet_version__gt=since_version, entries__isnull=False)
+        Transaction.objects.filter(
+            player_id=player_id, wallet_version__gt=since_version, entries__balance_after__isnull=False
+        )
         .distinct()
         .order_by("wallet_version")[:limit]
     )
@@ -235,6 +237,11 @@ class HistoryPage:
 HISTORY_MAX_PAGE_SIZE = 100
 
 
+# An entry of the transaction on one of the player's accounts (system accounts' entries have no
+# balance_after): what makes a transaction a movement of the player's money.
+_PLAYER_ENTRY = Entry.objects.filter(transaction=OuterRef("pk"), balance_after__isnull=False)
+
+
 def list_transactions_page(
     player_id: int,
     *,
@@ -246,18 +253,17 @@ def list_transactions_page(
 ) -> HistoryPage:
     """One page of the player's money movements, newest first, with the balance after each.
 
-    Only movements that moved some of the player's money (with entries): a record that moved
-    nothing (a zero win, a rollback of an unknown bet) is left out, as the real-time frames leave
-    it out; a payout from the pending-withdrawal account is shown, with amount 0 (it left no
-    playable money). Filters:
+    Only movements that moved some of the player's money (an entry on one of the player's
+    accounts): a record that moved nothing (a zero win, a rollback of an unknown bet, a held
+    sportsbook stake moving on to the house) is left out, as the real-time frames leave it out; a
+    payout from the pending-withdrawal account is shown, with amount 0 (it left no playable money). Filters:
     `kinds` (TransactionKind values; empty means every kind), `since` (created at or after) and
     `until` (created strictly before). A page past the last gives the last page; a page below 1
     gives the first. Two queries: the count and the page,
     both on the (player, wallet_version) index, each row's entries looked up by their transaction.
     """
     page_size = max(1, min(page_size, HISTORY_MAX_PAGE_SIZE))
-    moved = Entry.objects.filter(transaction=OuterRef("pk"))
-    transactions = Transaction.objects.filter(Exists(moved), player_id=player_id)
+    transactions = Transaction.objects.filter(Exists(_PLAYER_ENTRY), player_id=player_id)
     kinds = [kind for kind in kinds if kind in TransactionKind.values]
     if kinds:
         transactions = transactions.filter(kind__in=kinds)
@@ -278,9 +284,8 @@ def list_transactions_in_period(player_id: int, start: dt.datetime, end: dt.date
     (by wallet version), as the history page shows them (movements without entries left out).
     Streamed from one query on the (player, wallet_version) index, so a long period is never held
     in memory at once: what a compliance case's report lists."""
-    moved = Entry.objects.filter(transaction=OuterRef("pk"))
     transactions = Transaction.objects.filter(
-        Exists(moved), player_id=player_id, created_at__gte=start, created_at__lte=end
+        Exists(_PLAYER_ENTRY), player_id=player_id, created_at__gte=start, created_at__lte=end
     ).order_by("wallet_version", "pk")
     for tx in transactions.iterator(chunk_size=500):
         yield _history_row(tx)
@@ -423,7 +428,9 @@ def list_recent_transactions(
     """The player's money movements newest first, a slice at a time, by keyset: `cursor` (from the
     previous slice, "version.pk") says where the next starts. No count, no offset: one indexed
     range read on (player, wallet_version) however long the ledger. A malformed cursor starts at
-    the newest. Movements that moved nothing are left out, as on the player's history page."""
+    the newest. Movements that moved nothing are left out; unlike the player's history page, one
+    with entries on system accounts alone (a held sportsbook stake moving on to the house) is
+    shown, with amount 0."""
     page_size = max(1, min(page_size, HISTORY_MAX_PAGE_SIZE))
     moved = Entry.objects.filter(transaction=OuterRef("pk"))
     transactions = Transaction.objects.filter(Exists(moved), player_id=player_id)

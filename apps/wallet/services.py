@@ -39,6 +39,7 @@ from apps.wallet.choices import (
     BALANCE_SIGN,
     BONUS_POOL,
     HOUSE,
+    PENDING_BETS,
     PLAYABLE_KINDS,
     SYSTEM_ACCOUNT_KINDS,
     AccountKind,
@@ -77,8 +78,16 @@ class Posted:
 # --- game rounds (the seamless wallet) ---------------------------------------------------------
 
 
-def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
+def place_bet(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str,
+    held: bool = False, detail: object = None,
+) -> Posted:  # fmt: skip
     """Debit `amount` (> 0) for one game round: cash first, then bonus money.
+
+    The stake goes to the house; with `held` (a sportsbook bet waiting out an in-play delay) to
+    the pending-bets account instead, until `release_held_bet` accepts or rejects it. `detail` is
+    the caller's own description of the stake, opaque to the wallet, handed to the participants
+    of `extensions.STAKE` (the sportsbook's slip).
 
     A replay of `ref` returns the first answer and moves nothing, even after the bet was rolled
     back. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (a
@@ -87,20 +96,22 @@ def place_bet(*, player_id: int, currency: str, amount: int, ref: ExternalRef, r
     """
     if amount <= 0:
         raise ValueError("A bet stakes a positive amount.")
+    counter = PENDING_BETS if held else HOUSE
 
     def post_bet(wallet: locks.LockedWallet, rollback_first: Transaction | None) -> Transaction:
         if rollback_first is not None:
             raise errors.TransactionRolledBack("A rollback of this transaction_id arrived first.")
         afters = None
         for participant in extensions.STAKE.participants:
-            after = participant(player=wallet.player, wallet=wallet, amount=amount, game_id=game_id, origin=ref.origin)
+            after = participant(player=wallet.player, wallet=wallet, amount=amount, game_id=game_id, origin=ref.origin,
+                                detail=detail)  # fmt: skip
             if after is not None:
                 afters = [*(afters or ()), after]
         if amount > wallet.balance:
             raise errors.InsufficientFunds()
         from_cash = min(amount, wallet.cash.balance)
         moves = [(wallet.cash, -from_cash), (wallet.bonus, -(amount - from_cash))]
-        tx = _post(wallet, TransactionKind.BET, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id)
+        tx = _post(wallet, TransactionKind.BET, ref, moves, counter=counter, round_id=round_id, game_id=game_id)
         for after in afters or ():
             after(transaction=tx)
         return tx
@@ -149,20 +160,65 @@ def rollback_bet(
         target = next((tx for tx in named if tx.external_id == rolled_back_external_id), None)
         if target is not None and (target.kind != TransactionKind.BET or target.player_id != wallet.player.pk):
             raise errors.RollbackNotAllowed("Only a bet of this player can be rolled back.")
-        entries = _player_entries(target) if target else []
-        if entries:
-            for participant in extensions.REFUND.participants:
-                participant(player=wallet.player, wallet=wallet, amount=-target.amount, game_id=game_id,
-                            origin=ref.origin)  # fmt: skip
-        to_cash = [(wallet.cash, -entry.amount) for entry in entries if entry.account_id == wallet.cash.pk]
-        to_bonus = sum(-entry.amount for entry in entries if entry.account_id == wallet.bonus.pk)
-        refund, returned = _bonus_share(wallet, to_cash, to_bonus)
-        return _post(
-            wallet, TransactionKind.ROLLBACK, ref, refund, counter=HOUSE, round_id=round_id, game_id=game_id,
-            reverses=target, reverses_external_id=rolled_back_external_id, returned_to_pool=returned,
-        )  # fmt: skip
+        return _refund(wallet, target, ref, rolled_back_external_id, counter=HOUSE, round_id=round_id,
+                       game_id=game_id)  # fmt: skip
 
     return _move_money(player_id, currency, ref, post_rollback)
+
+
+def _refund(
+    wallet: locks.LockedWallet, target: Transaction | None, ref: ExternalRef, rolled_back_external_id: str, *,
+    counter: str, round_id: str, game_id: str,
+) -> Transaction:  # fmt: skip
+    """A rollback of `target` (a bet, or None for one never seen): exactly what it took, back to the
+    accounts it came from, from `counter` (where the stake went), after the REFUND participants."""
+    entries = _player_entries(target) if target else []
+    if entries:
+        for participant in extensions.REFUND.participants:
+            participant(player=wallet.player, wallet=wallet, amount=-target.amount, game_id=game_id,
+                        origin=ref.origin)  # fmt: skip
+    to_cash = [(wallet.cash, -entry.amount) for entry in entries if entry.account_id == wallet.cash.pk]
+    to_bonus = sum(-entry.amount for entry in entries if entry.account_id == wallet.bonus.pk)
+    refund, returned = _bonus_share(wallet, to_cash, to_bonus)
+    return _post(
+        wallet, TransactionKind.ROLLBACK, ref, refund, counter=counter, round_id=round_id, game_id=game_id,
+        reverses=target, reverses_external_id=rolled_back_external_id, returned_to_pool=returned,
+    )  # fmt: skip
+
+
+def release_held_bet(
+    *, player_id: int, currency: str, held_external_id: str, origin: str, accept: bool,
+    commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
+    """End the wait of a stake `place_bet(held=True)` took (origin `origin`, id `held_external_id`).
+
+    Accepted: the stake moves on from the pending-bets account to the house (a `bet_accepted`
+    transaction of the player with no entry on the player's accounts: the playable balance and the
+    wallet version stay as they are, and no frame is sent). Rejected: the stake comes back to the
+    accounts it came from (a `rollback` of the bet, against the pending-bets account; the REFUND
+    participants run, as for a provider's rollback).
+
+    Idempotent: the release's own id is the held bet's plus ":release", so releasing twice moves
+    money once and answers the first release; a second release deciding the other way raises
+    DuplicateTransaction and moves nothing. `commit_with` (the sportsbook's bet status and
+    exposure) runs in the same transaction, never on a replay. Raises UnknownPlayer,
+    CurrencyMismatch, RollbackNotAllowed (no held bet of this player by that id).
+    """
+    decision = "accept" if accept else "reject"
+    ref = ExternalRef(origin, f"{held_external_id}:release",
+                      fingerprint("release", {"bet": held_external_id, "decision": decision}))  # fmt: skip
+
+    def post_release(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        held = Transaction.objects.filter(origin=origin, external_id=held_external_id).first()
+        if held is None or held.kind != TransactionKind.BET or held.player_id != wallet.player.pk:
+            raise errors.RollbackNotAllowed("No held bet of this player has this id.")
+        if not accept:
+            return _refund(wallet, held, ref, held_external_id, counter=PENDING_BETS, round_id=held.round_id,
+                           game_id=held.game_id)  # fmt: skip
+        return _post(wallet, TransactionKind.BET_ACCEPTED, ref, [], counter=PENDING_BETS, round_id=held.round_id,
+                     game_id=held.game_id, system_moves=[(HOUSE, -held.amount)])  # fmt: skip
+
+    return _move_money(player_id, currency, ref, post_release, commit_with=commit_with)
 
 
 # --- operator and other apps ---------------------------------------------------------------------
@@ -833,19 +889,23 @@ def _post(
     reason: str = "",
     acting_user: User | None = None,
     returned_to_pool: int = 0,
+    system_moves: list[tuple[str, int]] | None = None,
 ) -> Transaction:
     """Write one transaction: the player's moves (entry amounts), the counter account's opposite
     entry, the new stored balances and version. `returned_to_pool` is a bonus share that goes to
     the bonus pool instead of the player (`_bonus_share`): an entry of its own, against the
-    counter. A transaction whose moves are all zero is recorded (its id is taken) with no entries
-    for the player, and keeps the version. Moves between the player's own
-    accounts (a withdrawal's reservation) need no counter account.
+    counter. `system_moves` are (system account code, amount) entries, also against the counter: a
+    held stake moving on to the house. A transaction whose moves are all zero is recorded (its id
+    is taken) with no entries for the player, and keeps the version. Moves between the player's
+    own accounts (a withdrawal's reservation) need no counter account.
 
     `Transaction.amount` is what the movement did to the playable balance (cash and bonus): a
     payout from the pending-withdrawal account is 0, the reservation before it the debit."""
     moves = [(account, amount) for account, amount in moves if amount]
     currency = wallet.cash.currency_id
     net = sum(amount for _, amount in moves) + returned_to_pool
+    if system_moves:
+        net += sum(amount for _, amount in system_moves)
     if net and counter is None:
         raise ValueError("Moves that do not sum to zero need a counter account.")
     if moves:
@@ -875,6 +935,8 @@ def _post(
     entries = [(account.pk, amount, account.balance, account.version) for account, amount in moves]
     if returned_to_pool:
         entries.append((_system_account_id(BONUS_POOL, currency), returned_to_pool, None, None))
+    for code, amount in system_moves or ():
+        entries.append((_system_account_id(code, currency), amount, None, None))
     if net:
         entries.append((_system_account_id(counter, currency), -net, None, None))
     # The cash account holds the head of the player's chain: it is written even when nothing moves.

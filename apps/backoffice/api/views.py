@@ -9,8 +9,6 @@ needs its permission, as the admin's pages and actions do. Thin: parse, call one
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -18,18 +16,16 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.errors import InvalidRequest
 from apps.common.fields import StrictIntegerField
+from apps.common.request_params import IDEMPOTENCY_KEY, idempotency_key, key_pattern
 from apps.common.schema import refusals
 from apps.payments import selectors as payments_selectors
 from apps.payments import services as payments
 from apps.wallet import services as wallet
 from apps.wallet.choices import AdjustmentReason, AdjustmentStatus
 
-IDEMPOTENCY_KEY = "Idempotency-Key"
-# Printable ASCII without leading or trailing space (HTTP would strip it), as long as the
-# request's stored key may be.
-_KEY_PATTERN = "^[!-~]([ -~]{0,62}[!-~])?$"
+# As long as the request's stored key may be.
+_KEY_PATTERN = key_pattern(64)
 _ADJUSTMENT_MAX = 10**12
 
 _AUTH = {401: "NOT_AUTHENTICATED", 403: "PERMISSION_DENIED (not staff, without the permission, or no CSRF token)"}
@@ -48,13 +44,6 @@ class StaffApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [StaffPermission]
     required_permission = ""
-
-
-def _idempotency_key(request) -> str:
-    key = request.headers.get(IDEMPOTENCY_KEY, "")
-    if not re.fullmatch(_KEY_PATTERN, key):
-        raise InvalidRequest(f"The {IDEMPOTENCY_KEY} header must be 1 to 64 printable ASCII characters.")
-    return key
 
 
 class AdjustmentInputSerializer(serializers.Serializer):
@@ -145,7 +134,7 @@ class AdjustmentsApi(StaffApi):
         },
     )
     def post(self, request):
-        key = _idempotency_key(request)
+        key = idempotency_key(request, max_length=64)
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         adjustment = wallet.request_adjustment(**data.validated_data, acting_user=request.user, idempotency_key=key)

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import itertools
 import uuid
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -56,6 +57,8 @@ from apps.payments.tests.factories import (
     verified_player,
 )
 from apps.sportsbook import breakers as sportsbook_breakers
+from apps.sportsbook import services as sportsbook
+from apps.sportsbook.intake import LegRequest
 from apps.sportsbook.models import Breaker, BreakerRequest
 from apps.sportsbook.tests.factories import a_feed as sportsbook_feed
 from apps.sportsbook.tests.factories import event as feed_event
@@ -146,6 +149,12 @@ def _build_world() -> SimpleNamespace:
     # A circuit breaker's change awaiting a second person (the breakers' and the requests' pages).
     sportsbook_breakers.request_change(breaker="cached_prices", turn_on=True, reason="matrix",
                                        acting_user=make_staff(StaffRole.FINANCE))  # fmt: skip
+    # A player's bet (its exposure rows with it) and a stake factor.
+    sportsbook.place_bet(player=player, idempotency_key="matrix", stake=100, currency=player.currency_id,
+                         legs=[LegRequest("mk-1-home", Decimal("3.10"), 1)], accept_price_changes="none")  # fmt: skip
+    sportsbook.set_stake_factor(
+        player=player, factor=Decimal("0.50"), reason="matrix", acting_user=staff[StaffRole.ADMIN]
+    )
     return SimpleNamespace(staff=staff, clients=clients, player=player, gift=gift, case=case, attachment=attachment,
                            document=document)  # fmt: skip
 

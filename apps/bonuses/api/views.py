@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts import selectors as accounts
 from apps.bonuses import selectors, services
 from apps.bonuses.choices import BonusStatus, CampaignKind, Trigger, WageringBase
-from apps.common.errors import InvalidRequest
+from apps.common.request_params import cursor
 from apps.common.schema import component, refusals
 
 CURSOR_PATTERN = "^[1-9][0-9]{0,17}$"
@@ -101,15 +101,6 @@ class OptInSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(help_text="when the player opted in")
 
 
-def _cursor(request) -> int | None:
-    raw = request.query_params.get("cursor")
-    if raw is None:
-        return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < len(raw) <= 18 or raw.startswith("0"):
-        raise InvalidRequest("`cursor` is not one of ours.")
-    return int(raw)
-
-
 class BonusesApi(APIView):
     @extend_schema(
         operation_id="player_bonuses_list",
@@ -124,7 +115,7 @@ class BonusesApi(APIView):
     )  # fmt: skip
     def get(self, request):
         player = accounts.get_player_for_user(request.user)
-        rows, next_cursor = selectors.list_bonuses(player, _cursor(request))
+        rows, next_cursor = selectors.list_bonuses(player, cursor(request))
         return Response(
             {
                 "results": BonusSerializer(rows, many=True).data,

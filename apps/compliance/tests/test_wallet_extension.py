@@ -1,6 +1,6 @@
 """Compliance's checks reach the wallet's money transaction through the wallet's extension point,
 registered by `ComplianceConfig.ready()`: in every process that ran `django.setup()`, once per
-moment, first in order (bonuses' participants after them)."""
+moment, first in order (bonuses' participants after them, then the sportsbook's)."""
 
 import json
 
@@ -8,11 +8,16 @@ from django.apps import apps
 
 from apps.bonuses import wagering
 from apps.compliance import gate
+from apps.sportsbook import intake
 from apps.wallet import extensions
 from tests.support import PYTHON, clean_env, run
 
 COMPLIANCE_CHECKS = {
-    "stake": ((extensions.COMPLIANCE, gate.assert_may_stake), (extensions.BONUSES, wagering.on_stake)),
+    "stake": (
+        (extensions.COMPLIANCE, gate.assert_may_stake),
+        (extensions.BONUSES, wagering.on_stake),
+        (extensions.SPORTSBOOK, intake.on_stake),
+    ),
     "refund": ((extensions.BONUSES, wagering.on_refund),),
     "deposit": ((extensions.COMPLIANCE, gate.deposit_credited),),
     "withdrawal": ((extensions.COMPLIANCE, gate.assert_may_withdraw), (extensions.BONUSES, wagering.on_withdrawal)),
@@ -47,7 +52,11 @@ def test_a_process_that_only_ran_django_setup_has_them_in_embedded_mode(tmp_path
 
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == {
-        "stake": [[100, "apps.compliance.gate.assert_may_stake"], [200, "apps.bonuses.wagering.on_stake"]],
+        "stake": [
+            [100, "apps.compliance.gate.assert_may_stake"],
+            [200, "apps.bonuses.wagering.on_stake"],
+            [300, "apps.sportsbook.intake.on_stake"],
+        ],
         "refund": [[200, "apps.bonuses.wagering.on_refund"]],
         "deposit": [[100, "apps.compliance.gate.deposit_credited"]],
         "withdrawal": [[100, "apps.compliance.gate.assert_may_withdraw"], [200, "apps.bonuses.wagering.on_withdrawal"]],

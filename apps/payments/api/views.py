@@ -7,8 +7,6 @@ signature is checked on the raw body before anything is parsed.
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -17,20 +15,17 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
 from apps.common import metrics
-from apps.common.errors import InvalidRequest, PamError
+from apps.common.errors import PamError
 from apps.common.fields import StrictIntegerField
 from apps.common.money import MAX_AMOUNT
+from apps.common.request_params import IDEMPOTENCY_KEY, cursor, idempotency_key
+from apps.common.request_params import KEY_PATTERN as _KEY_PATTERN
 from apps.common.schema import CurrencyCodeField, refusals
 from apps.payments import errors, selectors, services
 from apps.payments.adapters import adapter_for
 from apps.payments.api import schema as api_schema
 from apps.payments.choices import DepositStatus, WebhookVerdict
 from apps.payments.signature import read_body
-
-IDEMPOTENCY_KEY = "Idempotency-Key"
-# Printable ASCII (a header carries no other text reliably), without the leading or trailing
-# space HTTP would strip.
-_KEY_PATTERN = "^[!-~]([ -~]{0,98}[!-~])?$"
 
 _AUTHENTICATED = {401: "NOT_AUTHENTICATED", 403: "NOT_A_PLAYER (a staff user)"}
 _WRITE = {400: "INVALID_REQUEST", 415: "UNSUPPORTED_MEDIA_TYPE", **_AUTHENTICATED}
@@ -44,22 +39,6 @@ _CURSOR_PARAMETER = OpenApiParameter(
     "cursor", str, OpenApiParameter.QUERY, required=False, pattern=api_schema.CURSOR_PATTERN,
     description="the previous page's `next_cursor`",
 )  # fmt: skip
-
-
-def _idempotency_key(request) -> str:
-    key = request.headers.get(IDEMPOTENCY_KEY, "")
-    if not re.fullmatch(_KEY_PATTERN, key):
-        raise InvalidRequest(f"The {IDEMPOTENCY_KEY} header must be 1 to 100 printable ASCII characters.")
-    return key
-
-
-def _cursor(request) -> int | None:
-    raw = request.query_params.get("cursor")
-    if raw is None:
-        return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < len(raw) <= 18 or raw.startswith("0"):
-        raise InvalidRequest("`cursor` is not one of ours.")
-    return int(raw)
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -109,7 +88,7 @@ def _start(request, service):
     """Parse a cashier request (the player, the Idempotency-Key, the body) and hand it to
     `service` (start_deposit or request_withdrawal); the deposit or withdrawal it answers."""
     player = accounts.get_player_for_user(request.user)
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     data = PaymentInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
@@ -135,7 +114,7 @@ class DepositsApi(APIView):
     )
     def get(self, request):
         player = accounts.get_player_for_user(request.user)
-        rows, next_cursor = selectors.list_player_deposits(player, _cursor(request))
+        rows, next_cursor = selectors.list_player_deposits(player, cursor(request))
         return Response(_page(rows, next_cursor, DepositSerializer))
 
     @extend_schema(
@@ -188,7 +167,7 @@ class WithdrawalsApi(APIView):
     )
     def get(self, request):
         player = accounts.get_player_for_user(request.user)
-        rows, next_cursor = selectors.list_player_withdrawals(player, _cursor(request))
+        rows, next_cursor = selectors.list_player_withdrawals(player, cursor(request))
         return Response(_page(rows, next_cursor, WithdrawalSerializer))
 
     @extend_schema(

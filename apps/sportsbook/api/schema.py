@@ -40,6 +40,8 @@ def _text(max_length: int, description: str) -> dict:
 
 
 _ID = component("FeedId", _text(100, "1 to 100 printable characters: the feed's own id, unique in the feed"))
+# A feed's id as a player's slip names it.
+FEED_ID = _ID
 _NAME = component("FeedName", _text(200, "1 to 200 printable characters: a name as players read it"))
 _SPORT = component("FeedSport", _text(50, "1 to 50 printable characters"))
 _PRICE_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,2})?$"

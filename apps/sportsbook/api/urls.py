@@ -5,6 +5,8 @@ from apps.sportsbook.api import views
 # Under /api/player/v1/.
 player_urlpatterns = [
     path("sportsbook/events", views.EventsApi.as_view(), name="player-sportsbook-events"),
+    path("sportsbook/bets", views.BetsApi.as_view(), name="player-sportsbook-bets"),
+    path("sportsbook/bets/<str:bet_id>", views.BetApi.as_view(), name="player-sportsbook-bet"),
 ]
 
 # Under /api/feed/v1/: exactly this path, no trailing slash (contracts/sportsbook.md).

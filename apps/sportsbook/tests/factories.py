@@ -63,3 +63,37 @@ def result(seq: int, market_id: str = "mk-1", winners=("mk-1-home",), void=()) -
 
 def heartbeat(seq: int) -> dict:
     return {"seq": seq, "type": "heartbeat"}
+
+
+# --- bets ------------------------------------------------------------------------------------------
+
+BETS = "/api/player/v1/sportsbook/bets"
+
+
+def a_match(
+    *, delay: int = 5, prices=("3.10", "3.20", "2.40"), markets=("mk-1",), event_id: str = "ev-1", first_seq: int = 1
+):
+    """A feed with one upcoming event and its match-odds markets, through the endpoint; returns the
+    next free `seq`."""
+    a_feed()
+    seq = first_seq
+    messages = [event(seq, event_id, in_play_delay_s=delay)]
+    for market_id in markets:
+        seq += 1
+        messages.append(market(seq, market_id, event_id, prices=prices))
+    response = post_batch(*messages)
+    assert response.status_code == 200, response.content
+    return seq + 1
+
+
+def send(*messages: dict) -> None:
+    response = post_batch(*messages)
+    assert response.status_code == 200, response.content
+
+
+def slip(*legs: tuple[str, str, int], stake: int = 1_000, currency: str = "EUR", accept: str = "none") -> dict:
+    """A bet slip: legs as (selection_id, price, market_version)."""
+    return {
+        "stake": stake, "currency": currency, "accept_price_changes": accept,
+        "legs": [{"selection_id": s, "price": p, "market_version": v} for s, p, v in legs],
+    }  # fmt: skip

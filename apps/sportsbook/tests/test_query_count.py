@@ -1,12 +1,17 @@
 """An in-play feed reprices every market every few seconds: a batch's round trips are pinned, per
-request and per message, so a change that adds one to each message shows here."""
+request and per message, so a change that adds one to each message shows here. A bet's
+statements are pinned too, whatever the number of its legs."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from apps.sportsbook import breakers
-from apps.sportsbook.tests.factories import a_feed, event, heartbeat, market, post_batch, suspend
+from apps.sportsbook import breakers, services
+from apps.sportsbook.intake import LegRequest
+from apps.sportsbook.tests.factories import a_feed, a_match, event, heartbeat, market, post_batch, suspend
+from apps.wallet.tests.factories import funded_player
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +65,29 @@ def test_a_repricing_under_a_circuit_breaker_costs_the_same(five_markets, django
         response = post_batch(*repricings)
 
     assert response.json() == {"applied": MARKETS, "skipped": 0}
+
+
+# --- bets ------------------------------------------------------------------------------------------
+
+
+def test_a_bet_costs_its_statements_whatever_its_legs(django_assert_num_queries):
+    a_match(markets=("mk-1", "mk-2", "mk-3"))
+    player = funded_player(100_000)
+    legs = [LegRequest(f"mk-{n}-home", Decimal("3.10"), 1) for n in (1, 2, 3)]
+    services.place_bet(player=player, idempotency_key="first", stake=100, currency="EUR", legs=legs,
+                       accept_price_changes="none")  # fmt: skip
+
+    # Before the money: the key's bet, the stake factor, the legs, the circuit breakers' state,
+    # the exposure rows opened (none new). The wallet's: savepoint, lock + idempotency look-up
+    # (one round trip, two statements captured), the write, release. The participant's: the legs
+    # under the lock, the exposure rows' lock and their update, the bet and its legs.
+    with django_assert_num_queries(5 + 5 + 5) as captured:
+        services.place_bet(player=player, idempotency_key="second", stake=100, currency="EUR", legs=legs,
+                           accept_price_changes="none")  # fmt: skip
+
+    statements = [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
+    assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "SAVEPOINT", "SELECT", "SELECT",
+                          "SELECT", "SELECT", "UPDATE", "WITH", "INSERT", "INSERT", "RELEASE"]  # fmt: skip
+    # The breakers are read once, before the money transaction: no longer under the player's lock.
+    breaker_reads = [n for n, query in enumerate(captured.captured_queries) if "sportsbook_breaker" in query["sql"]]
+    assert breaker_reads == [3]

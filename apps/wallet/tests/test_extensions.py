@@ -105,9 +105,10 @@ def test_a_bet_calls_the_stake_participants_in_order_with_the_locked_player_and_
     bet(player, 700)
     # then
     assert [(name, sorted(arguments)) for name, arguments in calls] == [
-        ("bonuses", ["amount", "game_id", "origin", "player", "wallet"]),
-        ("sportsbook", ["amount", "game_id", "origin", "player", "wallet"]),
+        ("bonuses", ["amount", "detail", "game_id", "origin", "player", "wallet"]),
+        ("sportsbook", ["amount", "detail", "game_id", "origin", "player", "wallet"]),
     ]
+    assert calls[0][1]["detail"] is None  # a provider's bet says nothing more of its stake
     assert [(arguments["player"].pk, arguments["amount"]) for _, arguments in calls] == [(player.pk, 700)] * 2
     assert calls[0][1]["player"] is calls[1][1]["player"]  # the row the lock read, not one per participant
     assert calls[0][1]["wallet"].player is calls[0][1]["player"]
