@@ -35,7 +35,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from apps.sportsbook.models import Breaker, BreakerRequest, Exposure, Feed
+from apps.sportsbook.models import Breaker, BreakerRequest, Exposure, Feed, StakeFactor
 
 # (scope, target id)
 ExposureKey = tuple[str, int]
@@ -61,6 +61,12 @@ def lock_breaker(name: str) -> Breaker:
 def lock_breaker_request(pk: int) -> BreakerRequest | None:
     """The breaker request, locked until the end of the caller's transaction (None: no such one)."""
     return BreakerRequest.objects.select_for_update().filter(pk=pk).first()
+
+
+def lock_stake_factor(player_id: int) -> StakeFactor | None:
+    """The player's stake factor row, locked until the end of the caller's transaction (None: the
+    player has none yet). Only staff changes take it; a bet reads the factor without a lock."""
+    return StakeFactor.objects.select_for_update().filter(player_id=player_id).first()
 
 
 def _select_exposure(currency: str, keys: list[ExposureKey]) -> list[tuple]:

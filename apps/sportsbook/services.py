@@ -527,7 +527,7 @@ def set_stake_factor(*, player: Player, factor: Decimal, reason: str, acting_use
     reason, as a staff action. InvalidRequest outside the range or without a reason."""
     if not Decimal(0) <= factor <= Decimal(1000) or not reason.strip():
         raise InvalidRequest("A stake factor is 0 to 1000, with a reason.")
-    row = StakeFactor.objects.select_for_update().filter(player=player).first()
+    row = locks.lock_stake_factor(player.pk)
     before = {"factor": None if row is None else str(row.factor)}
     if row is None:
         row = StakeFactor(player=player)
