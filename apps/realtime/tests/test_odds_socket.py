@@ -5,6 +5,7 @@ the feed's return as `delayed` frames; bad messages answered with an `invalid_re
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -12,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from apps.common import outbox
+from apps.common import events, outbox
 from apps.common.models import OutboxEvent
 from apps.realtime import odds
 from apps.sportsbook import services
@@ -103,7 +104,15 @@ async def test_a_change_delivered_again_is_not_resent_and_a_heartbeat_sends_noth
     await send(market(10, prices=("2.90", "3.20", "2.60")))
     assert (await communicator.receive_json_from(timeout=5))["version"] == 2
 
-    # The outbox sweeper re-dispatching the event (as after a crash), and a heartbeat.
+    # The outbox sweeper re-dispatching the event (as after a crash), and a heartbeat. First both
+    # batches' dispatch marks must have landed (a background thread writes them in batches): a
+    # mark still in flight would undo the reset below.
+    undispatched = OutboxEvent.objects.filter(dispatched_at__isnull=True).exists
+    for _ in range(200):  # at most 10 s
+        await database_sync_to_async(events.dispatched.flush)()
+        if not await database_sync_to_async(undispatched)():
+            break
+        await asyncio.sleep(0.05)
     await database_sync_to_async(OutboxEvent.objects.update)(
         dispatched_at=None, created_at=timezone.now() - dt.timedelta(minutes=1)
     )
