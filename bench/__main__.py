@@ -2,7 +2,7 @@
 
 `BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them
 (bench/realtime.py, bench/slot_rtp.py, bench/rng.py, bench/studio_wallet.py, bench/crash.py and
-bench/odds.py list their own).
+bench/odds.py and bench/sportsbook.py list their own).
 """
 
 import os
@@ -15,6 +15,7 @@ from bench.realtime import realtime_benchmark
 from bench.rng import rng_benchmark
 from bench.rules import rules_benchmark
 from bench.slot_rtp import slot_rtp_benchmark
+from bench.sportsbook import sportsbook_benchmark
 from bench.studio_wallet import studio_wallet_benchmark
 from bench.wallet import wallet_benchmark
 
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "studio_wallet": studio_wallet_benchmark,
     "crash": crash_benchmark,
     "odds": odds_benchmark,
+    "sportsbook": sportsbook_benchmark,
 }
 
 if __name__ == "__main__":

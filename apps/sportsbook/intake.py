@@ -16,13 +16,15 @@ comparison, no query). For a slip it
    being taken as usual;
 2. prices the slip: potential payout = stake x the product of the prices taken, rounded down to
    the minor unit, with exact rational arithmetic;
-3. checks the limits (`limits_of`): the maximum payout, the per-bet liability times the player's
-   stake factor, then the exposure caps of every selection, market and event of the slip and of
-   the platform, under the exposure rows' locks (`locks.lock_exposure`, primary-key order). A
-   breach refuses with `STAKE_TOO_HIGH` and `error.max_stake`, the largest stake every limit
-   would take now (0: none). Otherwise the rows grow by the bet's liability in one statement;
-4. returns the write of the bet and its legs, which the wallet calls with the stake's
-   transaction before commit.
+3. returns the write of the bet and its legs, which the wallet calls with the stake's
+   transaction before commit; last in it, the exposure: the bet's liability is added to the rows
+   of every selection, market and event of the slip and of the platform, locked in primary-key
+   order, in one statement (`locks.add_exposure`), as the transaction's last statement before its
+   commit (the platform's row is every bet's: it is held for that round trip and the commit);
+4. checks the limits (`limits_of`) against what that statement returned: the maximum payout, the
+   per-bet liability times the player's stake factor, and every row's cap (its own, or the
+   settings' default for its scope) with the amount before the bet. A breach refuses with
+   `STAKE_TOO_HIGH` and `error.max_stake`, the largest stake every limit would take now (0: none).
 
 A refusal raised here rolls back the whole money transaction: no stake, no exposure, no bet.
 
@@ -219,25 +221,32 @@ def exposure_keys(selections: list[Selection]) -> list[locks.ExposureKey]:
     return [*keys, (ExposureScope.PLATFORM.value, 0)]
 
 
-def take_exposure(slip: Slip, selections: list[Selection], payout: int, product: Fraction) -> None:
-    """The limits' check and the exposure's update (module docstring, 3). Raises StakeTooHigh."""
+def own_ceilings(slip: Slip, product: Fraction) -> list[int]:
+    """The largest stakes the bet's own limits take: the maximum payout, and the per-bet
+    liability times the player's stake factor."""
     limits = limits_of(slip.currency)
-    liability = payout - slip.stake
-    ceilings = [
+    return [
         _largest_stake_paying(limits["max_payout"], product),
         _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
     ]
-    # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
-    rows = locks.lock_exposure(slip.currency, exposure_keys(selections))
-    for (scope, _), (_, amount, cap) in rows.items():
-        ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - amount, product))
+
+
+def take_exposure(slip: Slip, selections: list[Selection], payout: int, product: Fraction) -> None:
+    """The exposure's update and the caps' check (module docstring, 3): the bet's liability added to
+    its rows under their locks in one statement (`locks.add_exposure`), then checked against each
+    row's cap; a breach raises StakeTooHigh, whose rollback takes the addition back. Raises
+    ExposureNotOpen for the first bet on new targets (its service opens them and tries again)."""
+    limits = limits_of(slip.currency)
+    liability = payout - slip.stake
+    ceilings = own_ceilings(slip, product)
+    rows = locks.add_exposure(slip.currency, exposure_keys(selections), liability)
+    for (scope, _), (_, after, cap) in rows.items():
+        ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - (after - liability), product))
     largest = min(ceilings)
     if slip.stake > largest:
         raise errors.StakeTooHigh(
             f"The largest stake this slip is taken with now is {largest}.", details={"max_stake": largest}
         )
-    if liability:
-        move_exposure([pk for pk, _, _ in rows.values()], liability)
 
 
 def move_exposure(row_ids: list[int], delta: int) -> None:
@@ -263,7 +272,6 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
     prices = [leg.price for leg in priced]
     product = math.prod((Fraction(price) for price in prices), start=Fraction(1))
     payout = potential_payout(slip.stake, prices)
-    take_exposure(slip, selections, payout, product)
     now = timezone.now()
 
     def write_bet(*, transaction, **_: object) -> None:
@@ -275,12 +283,21 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
             request_fingerprint=slip.request_fingerprint, stake_transaction=transaction, placed_at=now,
             release_at=now + dt.timedelta(seconds=delay) if held else None,
         )  # fmt: skip
-        BetLeg.objects.bulk_create(
-            BetLeg(bet=bet, position=position, selection=leg.selection, market_id=leg.selection.market_id,
-                   event_id=leg.selection.market.event_id, price=leg.price, seen_price=leg.seen.price,
+        rows = BetLeg.objects.bulk_create(
+            BetLeg(bet=bet, position=position, selection=leg.selection, market=leg.selection.market,
+                   event=leg.selection.market.event, price=leg.price, seen_price=leg.seen.price,
                    market_version=leg.seen.market_version)
             for position, leg in enumerate(priced)
         )  # fmt: skip
+        # The legs as written, with their selections, markets and events: the placement's answer
+        # is made from them without reading the bet back.
+        # (What a prefetch_related of `legs` leaves on the bet.)
+        written = bet.legs.all()
+        written._result_cache, written._prefetch_done = rows, True
+        bet._prefetched_objects_cache = {"legs": written}
         slip.bet = bet
+        # Last, so that the exposure rows (the platform's is every bet's) are held only from here
+        # to the commit.
+        take_exposure(slip, selections, payout, product)
 
     return write_bet

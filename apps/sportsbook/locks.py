@@ -16,17 +16,19 @@ Bet intake only reads the breakers' state, before the money transaction, and loc
 
 Exposure. A bet's stake and its exposure commit in the wallet's money transaction, which has
 locked the player's accounts first (apps/wallet/locks.py). The exposure rows the bet touches (its
-selections, markets, events and the platform's row of its currency) are then locked in one
-`SELECT … ORDER BY id FOR UPDATE`: every transaction takes them in primary-key order, so two bets
-on shared markets queue on the first row they share instead of deadlocking, and a bet on other
-markets waits only for the platform's row. The release of a pending bet takes the same locks in
-the same order (the player's accounts, then its exposure rows). Nothing locks exposure rows and
-then a player's accounts, and no feed or breaker lock is ever taken after them, so no cycle can
-form.
+selections, markets, events and the platform's row of its currency) are then locked in primary-key
+order and grown in one statement (`add_exposure`: an `UPDATE … FROM (SELECT … ORDER BY id FOR
+UPDATE)`), the transaction's last before its commit: every transaction takes them in primary-key
+order, so two bets on shared markets queue on the first row they share instead of deadlocking,
+and a bet on other markets waits only for the platform's row. The release of a pending bet and a
+settlement take the same locks in the same order (the player's accounts, then its exposure rows,
+`lock_exposure`). Nothing locks exposure rows and then a player's accounts, and no feed or breaker
+lock is ever taken after them, so no cycle can form.
 
 The platform's row is the one every bet of a currency shares: sportsbook bets in one currency
-are serialised from that lock to their commit (the rest of the money transaction: the stake's
-write, the bet's rows, the commit). That is the price of a platform cap that is never breached.
+are serialised on it from that last statement to their commit. That is the price of a platform
+cap that is never breached, and why the statement comes last: the row is held for one round trip
+and the commit, not for the stake's write and the bet's rows.
 """
 
 from __future__ import annotations
@@ -69,18 +71,52 @@ def lock_stake_factor(player_id: int) -> StakeFactor | None:
     return StakeFactor.objects.select_for_update().filter(player_id=player_id).first()
 
 
+class ExposureNotOpen(Exception):
+    """A bet's exposure rows do not all exist yet: the caller rolls back, opens them
+    (`open_exposure`, in a transaction of its own) and tries again."""
+
+
+def _keys_sql(keys: list[ExposureKey]) -> tuple[str, list]:
+    """`(scope, target_id) IN (VALUES …)` for `keys`, with its parameters (PostgreSQL and SQLite)."""
+    return f"(scope, target_id) IN (VALUES {', '.join(['(%s, %s)'] * len(keys))})", [v for key in keys for v in key]
+
+
 def _select_exposure(currency: str, keys: list[ExposureKey]) -> list[tuple]:
-    pairs = ", ".join(["(%s, %s::bigint)"] * len(keys))
+    where, params = _keys_sql(keys)
     sql = (
-        "SELECT e.id, e.scope, e.target_id, e.amount, e.cap FROM sportsbook_exposure e "  # noqa: S608 - placeholders only
-        f"JOIN (VALUES {pairs}) AS k (scope, target_id) ON e.scope = k.scope AND e.target_id = k.target_id "
-        "WHERE e.currency_id = %s ORDER BY e.id"
+        "SELECT id, scope, target_id, amount, cap FROM sportsbook_exposure "  # noqa: S608 - placeholders only
+        f"WHERE currency_id = %s AND {where} ORDER BY id"
     )
     if connection.vendor == "postgresql":
-        sql += " FOR UPDATE OF e"
+        sql += " FOR UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*(value for key in keys for value in key), currency])
+        cursor.execute(sql, [currency, *params])
         return cursor.fetchall()
+
+
+def add_exposure(currency: str, keys: list[ExposureKey], delta: int) -> dict[ExposureKey, tuple[int, int, int | None]]:
+    """Lock the exposure rows of `keys` in `currency`, in primary-key order, and add `delta` to
+    each, in one statement: {(scope, target id): (row id, amount after, cap or None)}. Bet intake's
+    last statement before its commit, so that the rows every bet shares (the platform's) are held
+    for one round trip and the commit. ExposureNotOpen if a row is missing (see lock_exposure)."""
+    where, params = _keys_sql(keys)
+    if connection.vendor == "postgresql":
+        sql = (
+            "UPDATE sportsbook_exposure AS e SET amount = e.amount + %s FROM ("  # noqa: S608 - placeholders only
+            f"SELECT id FROM sportsbook_exposure WHERE currency_id = %s AND {where} ORDER BY id FOR UPDATE"
+            ") AS locked WHERE e.id = locked.id RETURNING e.id, e.scope, e.target_id, e.amount, e.cap"
+        )
+    else:  # SQLite: the writer holds the whole database
+        sql = (
+            "UPDATE sportsbook_exposure SET amount = amount + %s "  # noqa: S608 - placeholders only
+            f"WHERE currency_id = %s AND {where} RETURNING id, scope, target_id, amount, cap"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [delta, currency, *params])
+        rows = cursor.fetchall()
+    if len(rows) < len(set(keys)):
+        raise ExposureNotOpen
+    return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}
 
 
 def open_exposure(currency: str, keys: list[ExposureKey]) -> None:
@@ -96,14 +132,17 @@ def open_exposure(currency: str, keys: list[ExposureKey]) -> None:
 
 def lock_exposure(currency: str, keys: list[ExposureKey]) -> dict[ExposureKey, tuple[int, int, int | None]]:
     """Lock the exposure rows of `keys` in `currency`: {(scope, target id): (row id, amount, cap or
-    None)}. Inside the money transaction only; one statement.
+    None)}. Inside a money transaction only (the release of a pending bet, a settlement); one
+    statement.
 
-    The rows exist already (`open_exposure`, before the transaction). Created inside it, a new
-    row would be held from its insert on, out of primary-key order, and two first bets on the
-    same new targets deadlocked (the concurrency test found it): a row missing all the same (a
-    caller that did not open them) is opened here as a last resort, sorted, and locked again."""
+    The rows exist already (`open_exposure`, before the bet's transaction). Created inside a
+    transaction, a new row would be held from its insert on, out of primary-key order, and two
+    first bets on the same new targets deadlocked (the concurrency test found it); bet intake's
+    `add_exposure` raises ExposureNotOpen instead, and its service opens the rows and places the
+    slip again. A row missing here all the same (a caller that did not open them) is opened as a
+    last resort, sorted, and locked again."""
     rows = _select_exposure(currency, keys)
-    if len(rows) < len(keys):
+    if len(rows) < len(set(keys)):
         open_exposure(currency, keys)
         rows = _select_exposure(currency, keys)
     return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}

@@ -417,9 +417,6 @@ def place_bet(
         "legs": [[leg.selection_id, f"{leg.price:.2f}", leg.market_version] for leg in legs],
     }  # fmt: skip
     request_fingerprint = fingerprint("sportsbook.bet", body)
-    first = _replay_of(player, idempotency_key, request_fingerprint)
-    if first is not None:
-        return Placed(first, replayed=True)
     factor = StakeFactor.objects.filter(player=player).values_list("factor", flat=True).first()
     selections = intake.read_legs(legs)
     # The breakers' state (what breakers.state() returns; breakers.py imports this module), read
@@ -427,29 +424,38 @@ def place_bet(
     # weaker for it, since neither place locks the breakers. Whether a leg is in play is decided
     # in the participant, on the event as it is under the player's lock.
     in_play_closed = intake.in_play_refused(selectors.get_breaker_state())
-    # The player's currency: another one is refused by the wallet (CURRENCY_MISMATCH) before the
-    # participant runs.
-    locks.open_exposure(player.currency_id, intake.exposure_keys(selections))
     slip = intake.Slip(
         public_id=new_bet_id(), player_id=player.pk, currency=currency, stake=stake, legs=legs,
         accept_price_changes=accept_price_changes, idempotency_key=idempotency_key,
         request_fingerprint=request_fingerprint, stake_factor=Decimal(1) if factor is None else factor,
         held=intake.in_play_delay(selections) > 0, in_play_closed=in_play_closed,
     )  # fmt: skip
+    # A replay of the key is the wallet's to find: the stake's id is the key's, and the wallet
+    # answers the first stake (or DuplicateTransaction for another body) before the participant
+    # runs, so a replay moves nothing and writes nothing.
     ref = _stake_ref(player.pk, idempotency_key, request_fingerprint)
-    for attempt in range(2):
+    opened = flipped = False
+    while True:
         try:
             posted = wallet.place_bet(
                 player_id=player.pk, currency=currency, amount=stake, ref=ref, round_id=slip.public_id, game_id="",
                 held=slip.held, detail=slip,
             )  # fmt: skip
             break
+        except locks.ExposureNotOpen:
+            # The first bet on these targets: their exposure rows are made in a transaction of
+            # their own (locks.py says why), then the slip is placed again. The player's
+            # currency: another one is refused by the wallet (CURRENCY_MISMATCH) before this.
+            if opened:
+                raise
+            locks.open_exposure(player.currency_id, intake.exposure_keys(selections))
+            opened = True
         except intake.HoldChanged:
             # An event went in play (or its delay changed) since the look above: once more, held
             # as it is now; a second change in a row is a feed flapping, refused as suspended.
-            if attempt:
+            if flipped:
                 raise MarketSuspended("A market of the slip changed state during the placement; try again.") from None
-            slip.held = not slip.held
+            slip.held, flipped = not slip.held, True
     if posted.replayed or slip.bet is None:
         return Placed(_replay_of(player, idempotency_key, request_fingerprint), replayed=True)
     return Placed(slip.bet, replayed=False)

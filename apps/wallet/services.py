@@ -15,6 +15,7 @@ known) and writes nothing.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -656,6 +657,7 @@ def _move_money(
     afresh. One call may meet two in a row (seen once under CI: the racing external id on the
     retry of a first IntegrityError), hence two retries; a third is raised.
     """
+    _remembered_in_call.keys = ()
     try:
         with transaction.atomic(durable=True):
             wallet, replayed, rollback_first = _open(player_id, currency, ref)
@@ -678,6 +680,9 @@ def _move_money(
             raise
         forget_system_accounts()
         return _move_money(player_id, currency, ref, operation, retries=retries - 1, commit_with=commit_with)
+    except BaseException:
+        _forget_remembered_in_call()
+        raise
 
 
 def _open(
@@ -856,11 +861,20 @@ def _player_entries(tx: Transaction) -> list[Entry]:
 
 
 _system_account_ids: dict[tuple[str, str], int] = {}
+# The ids remembered during this thread's money call: forgotten if the call's transaction rolls
+# back, since the row may have been created by it (a refusal after the ledger's write, such as a
+# participant's after-write check, rolls the creation back with everything else).
+_remembered_in_call = threading.local()
 
 
 def forget_system_accounts() -> None:
     """Drop the remembered ids (for tests, whose database rolls back between them)."""
     _system_account_ids.clear()
+
+
+def _forget_remembered_in_call() -> None:
+    for key in getattr(_remembered_in_call, "keys", ()):
+        _system_account_ids.pop(key, None)
 
 
 def _system_account_id(code: str, currency: str) -> int:
@@ -872,6 +886,7 @@ def _system_account_id(code: str, currency: str) -> int:
     kind = SYSTEM_ACCOUNT_KINDS.get(code, AccountKind.CLEARING)
     Account.objects.bulk_create([Account(kind=kind, code=code, currency_id=currency)], ignore_conflicts=True)
     _system_account_ids[key] = Account.objects.get(code=code, currency_id=currency, player__isnull=True).pk
+    _remembered_in_call.keys = [*getattr(_remembered_in_call, "keys", ()), key]
     return _system_account_ids[key]
 
 

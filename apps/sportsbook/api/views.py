@@ -253,7 +253,8 @@ class BetsApi(APIView):
             player=player, idempotency_key=key, stake=fields["stake"], currency=fields["currency"], legs=legs,
             accept_price_changes=fields["accept_price_changes"],
         )  # fmt: skip
-        bet = selectors.get_player_bet(player, placed.bet.public_id)
+        # A new bet comes with its legs as written (intake.py); a replay is read back whole.
+        bet = placed.bet if not placed.replayed else selectors.get_player_bet(player, placed.bet.public_id)
         return Response(_first_answer(bet), status=status.HTTP_201_CREATED)
 
 

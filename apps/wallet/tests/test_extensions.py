@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from apps.accounts.choices import KycStatus
 from apps.accounts.models import Player
@@ -293,3 +294,33 @@ def test_a_refusal_after_the_write_rolls_the_movement_back(moments):
     assert refused.value.extra["balance"] == 1_000
     assert wallet(player) == (1_000, 0, 1)
     assert Transaction.objects.count() == transactions_before
+
+
+@pytest.mark.django_db
+def test_a_refusal_after_the_write_forgets_the_system_account_its_transaction_created(moments):
+    # The first bet in a currency creates the house's account in its own transaction; refused
+    # after the write, that creation rolls back, and a remembered id of it would make the next bet
+    # write entries on an account that does not exist (a foreign key failing at commit).
+    services.forget_system_accounts()
+    player = funded_player(1_000)
+    assert not Account.objects.filter(code="house", currency_id="EUR").exists()
+    refusals = [LimitReached("Refused once written.")]
+
+    def participant(**_):
+        def after(**_):
+            if refusals:
+                raise refusals.pop()
+
+        return after
+
+    extensions.STAKE.register(participant, order=200)
+    with pytest.raises(LimitReached):
+        bet(player, 700)
+    assert not Account.objects.filter(code="house", currency_id="EUR").exists()
+    # when
+    posted = bet(player, 300)
+    # then: the bet's entries name the house's account as it is now, checked here, not at teardown
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert posted.balance == 700
+    assert Account.objects.filter(code="house", currency_id="EUR").count() == 1
