@@ -70,14 +70,21 @@ def lock_stake_factor(player_id: int) -> StakeFactor | None:
 
 
 def _select_exposure(currency: str, keys: list[ExposureKey]) -> list[tuple]:
-    pairs = ", ".join(["(%s, %s::bigint)"] * len(keys))
-    sql = (
-        "SELECT e.id, e.scope, e.target_id, e.amount, e.cap FROM sportsbook_exposure e "  # noqa: S608 - placeholders only
-        f"JOIN (VALUES {pairs}) AS k (scope, target_id) ON e.scope = k.scope AND e.target_id = k.target_id "
-        "WHERE e.currency_id = %s ORDER BY e.id"
-    )
     if connection.vendor == "postgresql":
-        sql += " FOR UPDATE OF e"
+        pairs = ", ".join(["(%s, %s::bigint)"] * len(keys))
+        sql = (
+            "SELECT e.id, e.scope, e.target_id, e.amount, e.cap FROM sportsbook_exposure e "  # noqa: S608 - placeholders only
+            f"JOIN (VALUES {pairs}) AS k (scope, target_id) ON e.scope = k.scope AND e.target_id = k.target_id "
+            "WHERE e.currency_id = %s ORDER BY e.id FOR UPDATE OF e"
+        )
+    else:
+        # Embedded mode's SQLite has neither `::` casts nor column names for a VALUES list, but
+        # row values; its transactions are immediate (one writer at a time), so nothing to lock.
+        pairs = ", ".join(["(%s, %s)"] * len(keys))
+        sql = (
+            "SELECT id, scope, target_id, amount, cap FROM sportsbook_exposure "  # noqa: S608 - placeholders only
+            f"WHERE (scope, target_id) IN (VALUES {pairs}) AND currency_id = %s ORDER BY id"
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*(value for key in keys for value in key), currency])
         return cursor.fetchall()
