@@ -3,7 +3,8 @@ Sportsbook link of the site's navigation shows an event's prices from the player
 messages posted to the server while the page is open reprice a selection and suspend (greyed out,
 not clickable) and resume its market without a reload, through the odds socket; the player adds
 the selection to the slip, types a stake, sees the potential payout, places the bet, sees it in
-"My bets", and the header's balance drops by the stake. Prices are shown in the chosen odds
+"My bets", and the header's balance drops by the stake; a bet in play is shown pending, then
+accepted once its delay has run out (the page polls it), without a reload. Prices are shown in the chosen odds
 format exactly as apps/sportsbook/odds.py writes them (every price of the exchanges' ladder
 compared). Every step passes axe-core with no serious or critical violation."""
 
@@ -16,7 +17,7 @@ import pytest
 
 from apps.sportsbook import odds
 from apps.sportsbook.signature import signed_headers
-from apps.sportsbook.tests.factories import FEED, SECRET, a_match, market, resume, suspend
+from apps.sportsbook.tests.factories import FEED, SECRET, a_match, event, live, market, resume, send, suspend
 from tests.browser.chromium import WAIT_MS, chromium_page, playwright_api
 from tests.browser.test_bonuses_site import assert_accessible
 from tests.browser.test_player_page import START, log_in, player, server  # noqa: F401
@@ -30,9 +31,13 @@ pytestmark = [
 
 @pytest.fixture
 def match(player):  # noqa: F811
-    """An upcoming match with its match-odds market (home 3.10, draw 3.20, away 2.40), through the
-    feed endpoint, before the browser starts; returns the feed's next `seq`."""
-    return a_match(delay=0)
+    """An upcoming match with its match-odds market (home 3.10, draw 3.20, away 2.40), and a match in
+    play with a delay of 1 s (its market mk-live), through the feed endpoint, before the browser
+    starts; returns the feed's next `seq`."""
+    seq = a_match(delay=0)
+    send(event(seq, "ev-live", name="Wales v Iran", in_play_delay_s=1), market(seq + 1, "mk-live", "ev-live"),
+         live(seq + 2, "ev-live"))  # fmt: skip
+    return seq + 3
 
 
 def post_to_server(server, *messages: dict) -> None:  # noqa: F811
@@ -109,4 +114,15 @@ def test_live_prices_a_suspension_and_a_bet_from_the_slip_to_my_bets(server, pla
         expect(bet.locator(".bet-status")).to_have_text("Accepted")
         expect(page.locator("#header-balance")).to_have_text(f"{(START - 1_000) // 100}.00", timeout=WAIT_MS)
         expect(page.locator("#slip-legs li")).to_have_count(0)
+
+        # In play: pending while its delay runs, then accepted, as the page's polling finds.
+        page.click('[data-selection-id="mk-live-away"]')
+        page.fill("#slip-stake", "5")
+        page.click("#slip-place")
+        placed = "Bet placed: 5.00 EUR to return 12.00 EUR. Pending (in-play delay)."
+        expect(page.locator("#slip-message")).to_have_text(placed)
+        in_play = page.locator("#open-bets > li").first
+        expect(in_play).to_contain_text("Away @ 2.40 · Match odds · Wales v Iran")
+        expect(in_play).to_have_attribute("data-status", "accepted", timeout=WAIT_MS)
+        expect(page.locator("#header-balance")).to_have_text(f"{(START - 1_500) // 100}.00", timeout=WAIT_MS)
         assert page.evaluate("window.__noReload") is True
