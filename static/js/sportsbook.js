@@ -54,6 +54,7 @@ const events = new Map(); // event_id -> {event, markets: Map(market_id -> marke
 const selections = new Map(); // selection_id -> {event, market, selection}
 const slip = new Map(); // market_id -> {selection_id, added_price}
 const polling = new Set(); // bet ids polled now
+const givenUp = new Set(); // bet ids still pending after POLL_MAX asks: not asked again
 const names = { ...config.names }; // selection_id -> {event, market, selection}
 let oddsFormat = stored(FORMAT_KEY, config.odds_formats, "decimal");
 
@@ -257,11 +258,8 @@ function onMarketUpdated(frame) {
   market.version = frame.version;
   market.status = frame.status;
   market.delayed = Boolean(frame.delayed);
-  let unknown = false;
   const known = new Set(market.selections.map((s) => s.selection_id));
-  for (const [selectionId, price] of Object.entries(frame.prices || {})) {
-    if (!known.has(selectionId)) unknown = true;
-  }
+  const unknown = Object.keys(frame.prices || {}).some((selectionId) => !known.has(selectionId));
   for (const selection of market.selections) {
     if (frame.prices && selection.selection_id in frame.prices) selection.price = frame.prices[selection.selection_id];
   }
@@ -411,7 +409,9 @@ export function refusalText(status, body) {
     case "MARKET_SUSPENDED":
       return "Refused: a market of your slip is suspended, or was suspended after you saw its price. Wait for it to reopen and check the price.";
     case "PRICE_CHANGED":
-      return `Refused: the price of ${named || "a selection"} changed to ${priceText(error.price)}.`;
+      return error.price
+        ? `Refused: the price of ${named || "a selection"} changed to ${priceText(error.price)}.`
+        : "Refused: a price of your slip changed.";
     case "STAKE_TOO_HIGH":
       return Number.isInteger(error.max_stake) && error.max_stake > 0
         ? `Refused: the stake is too high. The most this slip takes now is ${formatMinor(error.max_stake)} ${config.currency}.`
@@ -558,18 +558,19 @@ async function loadBets() {
 
 /** Asks for a pending bet until it is decided (the GET decides one whose delay has run out). */
 async function pollBet(betId) {
-  if (polling.has(betId)) return;
+  if (polling.has(betId) || givenUp.has(betId)) return;
   polling.add(betId);
+  let decided = false;
   try {
-    for (let attempt = 0; attempt < POLL_MAX; attempt += 1) {
+    for (let attempt = 0; attempt < POLL_MAX && !decided; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const answer = await call("GET", `/bets/${encodeURIComponent(betId)}`);
-      if (answer.ok && answer.body.status !== "pending") break;
-      if (!answer.ok && answer.status !== 0) break;
+      decided = (answer.ok && answer.body.status !== "pending") || (!answer.ok && answer.status !== 0);
     }
   } finally {
     polling.delete(betId);
   }
+  if (!decided) givenUp.add(betId); // the list still shows it, as it is at each refresh
   loadBets();
 }
 
