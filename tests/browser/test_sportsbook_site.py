@@ -2,7 +2,8 @@
 Sportsbook link of the site's navigation shows an event's prices from the player API; a feed's
 messages posted to the server while the page is open reprice a selection and suspend (greyed out,
 not clickable) and resume its market without a reload, through the odds socket; the player adds
-the selection to the slip, types a stake, sees the potential payout, places the bet, sees it in
+the selection to the slip, is refused a stake above the balance in words, types a stake, sees the
+potential payout, places the bet, sees it in
 "My bets", and the header's balance drops by the stake; a bet in play is shown pending, then
 accepted once its delay has run out (the page polls it), without a reload. Prices are shown in the chosen odds
 format exactly as apps/sportsbook/odds.py writes them (every price of the exchanges' ladder
@@ -102,6 +103,12 @@ def test_live_prices_a_suspension_and_a_bet_from_the_slip_to_my_bets(server, pla
         leg = page.locator('#slip-legs li[data-selection-id="mk-1-home"]')
         expect(leg).to_contain_text("Home")
         expect(leg.locator(".leg-price")).to_have_text("3.30")
+        # A refusal is said in words, and nothing moved.
+        page.fill("#slip-stake", "5000")
+        page.click("#slip-place")
+        expect(page.locator("#slip-message")).to_have_text("Refused: your balance is too low for this stake.")
+        expect(page.locator("#open-bets > li")).to_have_count(0)
+
         page.fill("#slip-stake", "10")
         expect(page.locator("#slip-payout")).to_have_text("33.00")
         assert_accessible(page, "sportsbook, a slip")
