@@ -3,11 +3,11 @@ Sportsbook link of the site's navigation shows an event's prices from the player
 messages posted to the server while the page is open reprice a selection and suspend (greyed out,
 not clickable) and resume its market without a reload, through the odds socket; the player adds
 the selection to the slip, is refused a stake above the balance in words, types a stake, sees the
-potential payout, places the bet, sees it in
-"My bets", and the header's balance drops by the stake; a bet in play is shown pending, then
-accepted once its delay has run out (the page polls it), without a reload. Prices are shown in the chosen odds
-format exactly as apps/sportsbook/odds.py writes them (every price of the exchanges' ladder
-compared). Every step passes axe-core with no serious or critical violation."""
+potential payout, places the bet, sees it in "My bets", and the header's balance drops by the
+stake; a bet in play is shown pending, then accepted once its delay has run out (the page polls
+it), without a reload. Prices are shown in the chosen odds format exactly as
+apps/sportsbook/odds.py writes them (every price of the exchanges' ladder compared). The page,
+with a market suspended and with a slip, passes axe-core with no serious or critical violation."""
 
 from __future__ import annotations
 
