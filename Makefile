@@ -21,14 +21,15 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 .env:
 	@$(PYTHON) scripts/make_env.py .env
 
-## run: the platform on http://$(HOST):$(PORT), embedded (SQLite) unless DATABASE_URL is set
+## run: the platform on http://$(HOST):$(PORT), embedded (SQLite) unless DATABASE_URL is set; the
+## demo feed has no process behind it, so the server sends its heartbeat (SPORTSBOOK_DEMO_FEED)
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	@$(PY) manage.py seed_demo
 	@echo
 	@echo "PAM is starting on http://$(HOST):$(PORT)/  (back office: http://$(HOST):$(PORT)/backoffice/, API docs: http://$(HOST):$(PORT)/api/docs/)"
 	@echo
-	PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
+	PORT=$(PORT) SPORTSBOOK_DEMO_FEED=demo $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The browser test drives Debian's chromium (never a browser that Playwright downloads): install
 # it with apt-get where it is missing, and stop loudly if that fails.

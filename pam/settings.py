@@ -404,6 +404,11 @@ if min(SPORTSBOOK_BREAKER_STALE_FEEDS, SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS,
 # Embedded `make run` has no outbox sweeper, so its server does; `make serve` leaves them to the
 # sweeper process, one for the whole deployment's feeds rather than one per server process.
 RUN_TICKS_IN_SERVER = env.bool("RUN_TICKS_IN_SERVER", default=EMBEDDED)
+# A feed with no process behind it whose heartbeat the ticks send themselves, every half of the
+# staleness limit: `make run` names its demo feed here, so the demo's live event is not suspended
+# by the watchdog for want of a feed process. Empty (the default): none; never set it for a feed
+# that really sends, whose own messages would then be skipped as resends (docs/sportsbook.md).
+SPORTSBOOK_DEMO_FEED = env.str("SPORTSBOOK_DEMO_FEED", default="")
 # The events one odds socket may follow (`/ws/odds/`), in one subscribe and in all.
 ODDS_SOCKET_MAX_EVENTS = env.int("ODDS_SOCKET_MAX_EVENTS", default=100)
 

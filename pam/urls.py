@@ -12,7 +12,7 @@ from apps.sportsbook.api import urls as sportsbook_urls
 urlpatterns = [
     # The player site: the wallet pages are the real-time app's, the account pages accounts',
     # the cashier payments', the responsible-gambling page compliance's, the bonuses page bonuses',
-    # the lobby and the game pages games'.
+    # the lobby and the game pages games', the sportsbook page the sportsbook's.
     # First: every game round calls it, and Django tries the patterns in order.
     path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("", site_views.player_page, name="site-home"),
@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.bonuses.urls")),
     path("", include("apps.games.urls")),
+    path("", include("apps.sportsbook.urls")),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
     # Prometheus's scrape, to the configured addresses only (a plain view: not in the API schema).

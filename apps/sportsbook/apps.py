@@ -12,6 +12,14 @@ class SportsbookConfig(AppConfig):
         from apps.sportsbook import breakers, intake, services
         from apps.wallet import extensions
 
+        # A demo feed's heartbeat (SPORTSBOOK_DEMO_FEED; nothing otherwise), registered before the
+        # watchdog: a server started long after the demo was seeded runs it first on its first pass,
+        # so the watchdog never finds the demo feed silent.
+        sweeps.register_tick(
+            "sportsbook.beat_demo_feed",
+            services.beat_demo_feed,
+            every=lambda: settings.SPORTSBOOK_STALE_AFTER_SECONDS / 2,
+        )
         # Within a second of the limit (contracts/sportsbook.md): a tick, not a sweeper's pass.
         sweeps.register_tick(
             "sportsbook.suspend_stale_feeds",

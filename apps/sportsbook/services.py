@@ -372,6 +372,26 @@ def _mark_stale(feed_pk: int, *, cutoff: dt.datetime, now: dt.datetime) -> int:
     return 1
 
 
+def beat_demo_feed() -> int:
+    """Apply a heartbeat to the feed named by SPORTSBOOK_DEMO_FEED, as if the feed had sent it; 1
+    when one was applied, 0 when no demo feed is named (no query) or it does not exist.
+
+    For a feed with no process behind it (`make run`'s demo, a tick of the embedded server): it
+    keeps the feed from going stale, so its live event is not suspended by the watchdog, and it
+    moves no price. Its `seq` is the feed's next, read outside the feed's lock: a batch racing it
+    takes that number first and the heartbeat is skipped as a resend (the next comes within
+    seconds), but a heartbeat that wins makes a real feed's own message of that number a resend,
+    so a feed that really sends must never be named."""
+    code = settings.SPORTSBOOK_DEMO_FEED
+    if not code:
+        return 0
+    feed = selectors.get_feed(code)
+    if feed is None:
+        return 0
+    apply_feed_batch(feed_id=feed.pk, batch=[messages.HeartbeatMessage(seq=feed.last_seq + 1)])
+    return 1
+
+
 # --- bets ------------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@
  * the deposit is the campaign's qualifying event. The withdraw form warns when an active bonus of
  * the player is forfeited by a withdrawal (GET bonuses).
  */
-import { csrfToken, formatMinor, subscribe } from "./site.js";
+import { csrfToken, formatMinor, parseMinor, subscribe } from "./site.js";
 
 const config = JSON.parse(document.getElementById("cashier-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -27,17 +27,6 @@ const STATUS_TEXT = {
   paid: "Paid",
   cancelled: "Cancelled",
 };
-
-/** "12.50" -> 1250 in the currency's minor units, with integers only; null if not an amount. */
-function parseMinor(text, exponent = config.exponent) {
-  const match = /^(\d*)(?:\.(\d*))?$/.exec(text.trim());
-  if (!match || (match[1] === "" && !match[2]) || (match[2] || "").length > exponent) return null;
-  const whole = match[1] || "0";
-  const fraction = (match[2] || "").padEnd(exponent, "0");
-  const digits = (whole + fraction).replace(/^0+(?=\d)/, "");
-  const amount = Number(digits);
-  return Number.isSafeInteger(amount) ? amount : null;
-}
 
 function say(text, kind = "error") {
   const slot = $("cashier-message");

@@ -34,6 +34,17 @@ export function formatMinor(amount, exp = exponent) {
   return `${sign}${digits.slice(0, -exp)}.${digits.slice(-exp)}`;
 }
 
+/** "12.50" -> 1250 in minor units, with integers only (no float rounding); null if not an amount. */
+export function parseMinor(text, exp = exponent) {
+  const match = /^(\d*)(?:\.(\d*))?$/.exec(text.trim());
+  if (!match || (match[1] === "" && !match[2]) || (match[2] || "").length > exp) return null;
+  const whole = match[1] || "0";
+  const fraction = (match[2] || "").padEnd(exp, "0");
+  const digits = (whole + fraction).replace(/^0+(?=\d)/, "");
+  const amount = Number(digits);
+  return Number.isSafeInteger(amount) ? amount : null;
+}
+
 /** The session's CSRF token, from the logout form every page of a logged-in player has. */
 export function csrfToken() {
   const input = document.querySelector("form.logout [name=csrfmiddlewaretoken]");

@@ -120,3 +120,46 @@ def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(tmp_path):
     assert answer["balance"] == 500 - 10 + answer["payout"]
     audited = run([PYTHON, "manage.py", "wallet_audit"], env)
     assert audited.returncode == 0, audited.stdout
+
+
+READ_DEMO_BOOK = """
+import django, json
+django.setup()
+from apps.sportsbook.models import Bet, Feed, Market
+feed = Feed.objects.get(code="demo")
+print(json.dumps({
+    "last_seq": feed.last_seq, "stale": feed.stale_since is not None,
+    "markets": sorted(Market.objects.values_list("market_id", "status")),
+    "bets": sorted(Bet.objects.values_list("player__user__username", "status")),
+}))
+"""
+
+
+def test_make_runs_demo_sportsbook_stays_on_sale_without_a_feed_process(tmp_path):
+    """`make run` as it runs: migrate, `seed_demo` (the demo book and its bets, on SQLite), then the
+    server with SPORTSBOOK_DEMO_FEED: its ticks send the demo feed's heartbeat, so the watchdog
+    (its limit at 1 s here) never finds the feed silent and the live event stays open."""
+    port = free_port()
+    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings", SPORTSBOOK_DEMO_FEED="demo",
+                    SPORTSBOOK_STALE_AFTER_SECONDS="1")  # fmt: skip
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        done = run([PYTHON, "manage.py", *command], env, timeout=300)
+        assert done.returncode == 0, done.stderr
+
+    def book() -> dict:
+        shown = run([PYTHON, "-c", READ_DEMO_BOOK], env)
+        assert shown.returncode == 0, shown.stderr
+        return json.loads(shown.stdout)
+
+    seeded = book()
+    assert seeded["bets"] == [["alice", "accepted"], ["alice", "accepted"], ["bob", "accepted"]]
+    with runserver(env, port):
+        # Heartbeats every half second; a few of them, each a limit's worth after the seeding.
+        for _ in range(60):
+            now = book()
+            if now["last_seq"] >= seeded["last_seq"] + 4:
+                break
+        assert now["last_seq"] >= seeded["last_seq"] + 4
+    assert now["stale"] is False
+    assert {status for _, status in now["markets"]} == {"open"}
+    assert len(now["markets"]) == 8

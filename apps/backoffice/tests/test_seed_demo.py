@@ -1,5 +1,6 @@
-"""`seed_demo` (run by `make run`): one staff user per role and players with money and a history,
-idempotently: a second run moves no money and keeps the logins."""
+"""`seed_demo` (run by `make run`): one staff user per role, players with money and a history, and
+the sportsbook's demo book with bets, idempotently: a second run moves no money and keeps the
+logins."""
 
 import json
 
@@ -17,6 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # 300.00 + 200.00 deposited; stakes 55.00 in all, wins 49.00.
 EXPECTED_BALANCE = 50_000 - 5_500 + 4_900
+# The sportsbook's demo bets (apps/sportsbook/demo.py), standing: alice 10.00 and 5.00, bob 20.00.
+SPORTSBOOK_STAKES = {"alice": [1_000, 500], "bob": [2_000], "carol": []}
 
 
 def test_seed_demo_is_idempotent_and_prints_working_logins(settings, tmp_path, capsys):
@@ -46,16 +49,19 @@ def test_seeded_players_have_money_and_a_history(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     call_command("seed_demo")
 
-    # carol also has the demo gift (20.00 SEK) and two spins of 5.00 on it, paid from her cash first
+    # carol also has the demo gift (20.00 SEK) and two spins of 5.00 on it, paid from her cash
+    # first; bob a sportsbook bet
     gift = {"bob": (0, 0), "carol": (2 * 500, 2_000)}
     for player in Player.objects.exclude(user__username="alice"):
         spent, bonus = gift[player.user.username]
+        stakes = SPORTSBOOK_STAKES[player.user.username]
+        spent += sum(stakes)
         state = wallet.get_wallet_state(player.pk)
         assert (state.cash, state.bonus) == (EXPECTED_BALANCE - spent, bonus)
         history = wallet.list_transactions_page(player.pk, page_size=100)
         kinds = [row.kind for row in history.rows]
         assert kinds.count("deposit") == 2
-        assert kinds.count("bet") == 7 + (2 if bonus else 0)
+        assert kinds.count("bet") == 7 + (2 if bonus else 0) + len(stakes)
         assert kinds.count("win") == 3  # the zero wins moved nothing and are not shown
         assert history.rows[0].balance_after == EXPECTED_BALANCE - spent + bonus
 
@@ -81,7 +87,8 @@ def test_alice_is_verified_with_a_withdrawal_awaiting_approval_and_the_sandbox_p
     assert alice.kyc_status == "verified"
     assert [(w.amount, w.status) for w in Withdrawal.objects.filter(player=alice)] == [(120_000, "awaiting_approval")]
     state = wallet.get_wallet_state(alice.pk)
-    assert state.cash == EXPECTED_BALANCE + 150_000 - 120_000  # the withdrawal is out of the playable balance
+    # the withdrawal is out of the playable balance, and her sportsbook stakes
+    assert state.cash == EXPECTED_BALANCE + 150_000 - 120_000 - sum(SPORTSBOOK_STAKES["alice"])
     assert PaymentProvider.objects.get(code="sandbox").enabled
     assert not Withdrawal.objects.exclude(player=alice).exists()
 
@@ -104,3 +111,27 @@ def test_the_demo_has_a_rule_on_an_alert_from_it_and_a_case_assigned_to_complian
     assert list(case.alerts.all()) == [alert]
     assert case.comments.count() == 1
     assert audit.run_audit() == {name: [] for name in audit.CHECKS}
+
+
+def test_the_demo_sportsbook_has_live_and_upcoming_events_on_sale_and_bets_of_alice_and_bob(settings, tmp_path, capsys):
+    from apps.sportsbook import selectors as sportsbook
+    from apps.sportsbook.models import Bet, Feed, Market
+
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    call_command("seed_demo")  # the book again: no version moves, no second bet
+
+    secret = json.loads((tmp_path / "demo-logins.json").read_text())["demo-feed-secret"]
+    feed = Feed.objects.get()
+    assert (feed.code, feed.secret) == ("demo", secret)
+    assert secret not in capsys.readouterr().out
+    events = sportsbook.list_events(statuses=["live", "upcoming"])
+    assert [(e.event_id, e.status) for e in events] == [
+        ("demo-live", "live"), ("demo-1", "upcoming"), ("demo-2", "upcoming"), ("demo-3", "upcoming")
+    ]  # fmt: skip
+    both = ["Match odds (90 minutes)", "Total goals over/under 2.5 (90 minutes)"]
+    assert all([m.name for m in e.markets.all()] == both for e in events)
+    assert set(Market.objects.values_list("status", "version")) == {("open", 1)}
+    stakes = sorted(Bet.objects.values_list("player__user__username", "status", "stake"))
+    assert stakes == [("alice", "accepted", 500), ("alice", "accepted", 1_000), ("bob", "accepted", 2_000)]
+    assert sportsbook.recompute_exposure() == sportsbook.stored_exposure()

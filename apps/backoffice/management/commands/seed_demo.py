@@ -4,14 +4,15 @@ living platform at once; the sandbox PSP, so the cashier works; and `alice`, ver
 withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel);
 the deposit-threshold behaviour rule enabled, so that alice's large deposit raises an alert, and a
 case opened on it, assigned to the compliance officer (the back office's Compliance alerts and cases);
-and the opt-in campaign WELCOME100, saved by the admin (see `DEMO_CAMPAIGN`); and PAM's own studio
-with every game enabled, so the lobby (`/games/`) is playable.
+and the opt-in campaign WELCOME100, saved by the admin (see `DEMO_CAMPAIGN`); PAM's own studio
+with every game enabled, so the lobby (`/games/`) is playable; and the sportsbook's demo book
+(apps/sportsbook/demo.py): a demo feed with upcoming and live events, and a few bets of alice and bob.
 
 It lives in the back office, the one app that may call every app's services: accounts for the
 people, games for the provider, the wallet for the money, payments for the cashier (accounts
 never calls the wallet).
 Idempotent: every movement has a fixed external id, so a second run is a replay that moves
-nothing. Passwords (and the demo provider's secret) are generated on the first run and kept in
+nothing. Passwords (and the demo provider's and the demo feed's secrets) are generated on the first run and kept in
 `<PAM_DATA_DIR>/demo-logins.json` (untracked), so nothing secret is committed and every run
 prints the same logins.
 """
@@ -40,6 +41,7 @@ from apps.compliance import selectors as compliance_selectors
 from apps.compliance import services as compliance
 from apps.games import services as games
 from apps.payments import services as payments
+from apps.sportsbook import demo as sportsbook_demo
 from apps.wallet import services as wallet
 from apps.wallet.choices import TransactionKind, clearing_code
 
@@ -127,6 +129,7 @@ class Command(BaseCommand):
         self._case(alice, officer)
         self._gift(next(p for p in players if p.user.username == DEMO_GIFT_PLAYER), accounts_selectors.find_user(
             StaffRole.ADMIN.value))  # fmt: skip
+        sportsbook_demo.seed(secret=logins["demo-feed-secret"], players={p.user.username: p for p in players})
         # Today's reports, so that their pages show figures at once (Celery is eager when embedded;
         # served, the worker computes them).
         report_services.schedule_reports(day=timezone.now().date())
@@ -234,6 +237,7 @@ class Command(BaseCommand):
         for name in names:
             logins.setdefault(name, f"demo-{secrets.token_urlsafe(9)}")
         logins.setdefault("demo-games-secret", secrets.token_urlsafe(24))
+        logins.setdefault("demo-feed-secret", secrets.token_urlsafe(24))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(logins, indent=2))
         path.chmod(0o600)
