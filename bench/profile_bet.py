@@ -5,9 +5,11 @@ counts Python function calls (cProfile), SQL round trips, CPU seconds of this pr
 PostgreSQL backends serving it. The bet goes through Django's WSGI handler exactly as under
 `make serve` (middleware, DRF view, service, after-commit push on a server loop of its own).
 
-    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--bonus] [--top 30]
+    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--bonus] [--sportsbook] [--top 30]
 
 `--bonus`: every player wagers an active bonus (a staff grant of a campaign with wagering).
+`--sportsbook`: also a player's sportsbook single on a pre-match market (`POST
+/api/player/v1/sportsbook/bets` with a bearer token), measured the same way after the casino bet.
 
 Uses the bench database settings (a fresh database, migrated and seeded here).
 """
@@ -171,7 +173,7 @@ def main() -> None:
         chunks = app(env, lambda s, h, exc_info=None: status.append(s))
         answer = b"".join(chunks)
         chunks.close()
-        if not status[0].startswith("200"):
+        if not status[0].startswith(("200", "201")):
             raise RuntimeError(f"{env['PATH_INFO']} answered {status[0]}: {answer[:300]!r}")
 
     statements = [0]
@@ -241,9 +243,30 @@ def main() -> None:
 
     health = measure("/healthz", health_environ)
     bet = measure("bet", bet_environ)
+    if "--sportsbook" in sys.argv:
+        measure("sportsbook", _sportsbook_environs(players, environ))
     if "stats" in bet:
         print_layers(bet, health)
     print_database_layers(players)
+
+
+def _sportsbook_environs(players: list[str], environ):
+    """A maker of sportsbook singles' requests: the bench's pre-match book (bench.sportsbook_setup)
+    and a bearer token per player."""
+    from bench.sportsbook_setup import markets
+
+    book = markets(50, 3, [int(p) for p in players])
+    counter = iter(range(10**9))
+
+    def make() -> dict:
+        n = next(counter)
+        leg = book["legs"][n % len(book["legs"])]
+        body = json.dumps({"stake": 100, "currency": "EUR", "accept_price_changes": "none", "legs": [leg]}).encode()
+        return environ("POST", "/api/player/v1/sportsbook/bets", body,
+                       {"Authorization": f"Bearer {book['tokens'][n % len(book['tokens'])]}",
+                        "Idempotency-Key": f"p{n}-{uuid.uuid4().hex[:8]}"})  # fmt: skip
+
+    return make
 
 
 # Where a bet's request-thread CPU goes, from the cumulative CPU of the functions that open each
