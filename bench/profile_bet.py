@@ -5,7 +5,8 @@ counts Python function calls (cProfile), SQL round trips, CPU seconds of this pr
 PostgreSQL backends serving it. The bet goes through Django's WSGI handler exactly as under
 `make serve` (middleware, DRF view, service, after-commit push on a server loop of its own).
 
-    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--bonus] [--sportsbook] [--top 30]
+    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--bonus]
+        [--sportsbook] [--top 30]
 
 `--bonus`: every player wagers an active bonus (a staff grant of a campaign with wagering).
 `--sportsbook`: also a player's sportsbook single on a pre-match market (`POST
