@@ -8,13 +8,22 @@ event and platform grown in one transaction), against (a) the provider's signed 
 the same concurrency, in PAIRS alternating slices (the machine's speed drifts over a minute).
 Target: (s) >= 0.7 x (a).
 
+Then settlement: SETTLE_BETS more singles on one market (placed through the service by SETTLERS
+processes at once), its result posted through the signed feed endpoint, and the time from that
+answer until every open bet of the market is settled (won or lost, paid through the wallet, its
+liability off the exposure), polled in the database; with the settlement lag of each bet (its
+`settled_at` after the market's). Target: 10,000 bets within 10 s.
+
 `BENCH=sportsbook python -m bench` runs it. Knobs: BENCH_SECONDS (10, per load), BENCH_PAIRS (4),
 BENCH_SPORTSBOOK_PLAYERS (2000), BENCH_SPORTSBOOK_EVENTS (50, with 3 markets each: bets spread
-over 450 selections, so the exposure rows' locks are shared as on a busy evening).
+over 450 selections, so the exposure rows' locks are shared as on a busy evening),
+BENCH_SPORTSBOOK_SETTLE_BETS (10,000; 0 skips settlement).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -23,7 +32,12 @@ import secrets
 import statistics
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
+from urllib.parse import urlsplit
+
+import psycopg
 
 from bench.load import Result, ratio, run_load
 from bench.server import print_audit, served
@@ -35,6 +49,11 @@ EVENTS = int(os.environ.get("BENCH_SPORTSBOOK_EVENTS", "50"))
 MARKETS = 3
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", "4"))
+SETTLE_BETS = int(os.environ.get("BENCH_SPORTSBOOK_SETTLE_BETS", "10000"))
+SETTLERS = 4  # processes placing the settlement's bets
+SETTLE_MARKET = "bench-e0-m0"
+SETTLE_WAIT = 120.0  # seconds at most for every bet to be settled
+SETTLE_TARGET_S = 10.0
 CONCURRENCY = int(os.environ.get("BENCH_SPORTSBOOK_CLIENTS", "8"))
 MAX_REQUESTS = 100_000
 STAKE = 100
@@ -103,4 +122,67 @@ def sportsbook_benchmark(workers: int) -> None:
         print(f"(s)/(a) = {ratio(sports, casino)} (target >= {TARGET}; pairs "
               f"{' '.join(f'{r:.2f}' for r in pair_ratios)}, median {statistics.median(pair_ratios):.2f})   "
               f"errors (a) = {casino.errors}, (s) = {sports.errors}")  # fmt: skip
+        if SETTLE_BETS:
+            settlement(host, port, env, book, player_ids)
         print_audit(env)
+
+
+def _database(env: dict[str, str]) -> str:
+    parts = urlsplit(env["DATABASE_URL"])
+    return f"host={parts.hostname} port={parts.port or 5432} user={parts.username} dbname={parts.path[1:]}"
+
+
+_MARKET_BETS = (
+    "SELECT count(*) FILTER (WHERE b.status = 'accepted'), count(*) FILTER (WHERE b.status IN ('won', 'lost', 'void')) "
+    "FROM sportsbook_bet b JOIN sportsbook_betleg l ON l.bet_id = b.id JOIN sportsbook_market m ON m.id = l.market_id "
+    "WHERE m.market_id = %s"
+)
+_LAGS = (
+    "SELECT extract(epoch FROM b.settled_at - m.settled_at) FROM sportsbook_bet b "
+    "JOIN sportsbook_betleg l ON l.bet_id = b.id JOIN sportsbook_market m ON m.id = l.market_id "
+    "WHERE m.market_id = %s AND b.settled_at IS NOT NULL ORDER BY 1"
+)
+
+
+def settlement(host: str, port: int, env: dict[str, str], book: dict, player_ids: list[str]) -> None:
+    """Place SETTLE_BETS singles on SETTLE_MARKET, post its result, time their settlement."""
+    share = -(-SETTLE_BETS // SETTLERS)
+    placing = [
+        subprocess.Popen([sys.executable, "-m", "bench.sportsbook_setup", "bets", str(share), SETTLE_MARKET,
+                          *player_ids[n::SETTLERS]], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for n in range(SETTLERS)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    accepted = sum(int(process.communicate(timeout=1800)[0]) for process in placing)
+    placed_in = time.perf_counter() - started
+    with psycopg.connect(_database(env), autocommit=True) as conn:
+        (open_bets, _) = conn.execute(_MARKET_BETS, (SETTLE_MARKET,)).fetchone()
+        (last_seq,) = conn.execute("SELECT last_seq FROM sportsbook_feed WHERE code = %s", (book["feed"],)).fetchone()
+        body = json.dumps({"messages": [{"seq": last_seq + 1, "type": "result", "market_id": SETTLE_MARKET,
+                                         "winners": [f"{SETTLE_MARKET}-home"], "void": []}]}).encode()  # fmt: skip
+        request = urllib.request.Request(
+            f"http://{host}:{port}/api/feed/v1/messages", data=body, method="POST",
+            headers={"Content-Type": "application/json", "X-Feed": book["feed"],
+                     "X-Signature": hmac.new(book["secret"].encode(), body, hashlib.sha256).hexdigest()},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            answered = time.perf_counter()
+            applied = json.loads(answer.read())["applied"]
+        settled, done_in = 0, None
+        while time.perf_counter() - answered < SETTLE_WAIT:
+            (still_open, settled) = conn.execute(_MARKET_BETS, (SETTLE_MARKET,)).fetchone()
+            if still_open == 0:
+                done_in = time.perf_counter() - answered
+                break
+            time.sleep(0.05)
+        lags = [float(row[0]) for row in conn.execute(_LAGS, (SETTLE_MARKET,)).fetchall()]
+    print(f"settlement: {accepted} singles placed on one market by {SETTLERS} processes in {placed_in:.0f} s "
+          f"({open_bets} open at the result, applied {applied})")  # fmt: skip
+    if done_in is None:
+        print(f"settlement: NOT DONE: {settled} of {open_bets} settled after {SETTLE_WAIT:.0f} s")
+        return
+    verdict = "met" if done_in <= SETTLE_TARGET_S else "MISSED"
+    print(f"settlement: {settled} bets settled {done_in:.2f} s after the result's answer (target <= "
+          f"{SETTLE_TARGET_S:.0f} s for 10,000: {verdict}); lag per bet (settled_at - the market's) p50 "
+          f"{statistics.median(lags):.2f} s, p99 {lags[min(len(lags) - 1, int(0.99 * len(lags)))]:.2f} s, "
+          f"max {lags[-1]:.2f} s")  # fmt: skip

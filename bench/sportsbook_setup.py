@@ -7,6 +7,11 @@ python -m bench.sportsbook_setup markets EVENTS MARKETS PLAYER_ID …
     a bearer token for each player named. Prints one JSON object: {"feed", "secret", "tokens":
     [...], "legs": [{"selection_id", "price", "market_version"}, …]} (every selection on sale).
 
+python -m bench.sportsbook_setup bets COUNT MARKET_ID PLAYER_ID …
+    COUNT singles of 1.00 on the selections of MARKET_ID in turn, by the players named in turn,
+    through `services.place_bet` (the stake, the exposure and the bet in one transaction, as the
+    API places them); prints how many were accepted.
+
 The events start tomorrow: pre-match, so a bet is taken at once (no in-play delay), as most
 sportsbook bets are.
 """
@@ -63,8 +68,29 @@ def markets(events: int, market_count: int, player_ids: list[int]) -> dict:
     return {"feed": FEED, "secret": secret, "tokens": tokens, "legs": legs}
 
 
+def bets(count: int, market_id: str, player_ids: list[int]) -> int:
+    from decimal import Decimal
+
+    from apps.sportsbook.intake import LegRequest
+
+    legs = [LegRequest(s.selection_id, Decimal(s.price), s.market.version)
+            for s in Selection.objects.filter(market__market_id=market_id).select_related("market")]  # fmt: skip
+    players = list(Player.objects.filter(pk__in=player_ids))
+    accepted = 0
+    for n in range(count):
+        placed = services.place_bet(
+            player=players[n % len(players)], idempotency_key=f"settle-{market_id}-{n}-{secrets.token_hex(4)}",
+            stake=100, currency="EUR", legs=[legs[n % len(legs)]], accept_price_changes="none",
+        )  # fmt: skip
+        accepted += placed.bet.status == "accepted"
+    return accepted
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    if command != "markets":
+    if command == "markets":
+        print(json.dumps(markets(int(args[0]), int(args[1]), [int(a) for a in args[2:]])))
+    elif command == "bets":
+        print(bets(int(args[0]), args[1], [int(a) for a in args[2:]]))
+    else:
         raise SystemExit(f"unknown command {command!r}")
-    print(json.dumps(markets(int(args[0]), int(args[1]), [int(a) for a in args[2:]])))
