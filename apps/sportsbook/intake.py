@@ -20,7 +20,11 @@ comparison, no query). For a slip it
    stake factor, then the exposure caps of every selection, market and event of the slip and of
    the platform, under the exposure rows' locks (`locks.lock_exposure`, primary-key order). A
    breach refuses with `STAKE_TOO_HIGH` and `error.max_stake`, the largest stake every limit
-   would take now (0: none). Otherwise the rows grow by the bet's liability in one statement;
+   would take now (0: none). Otherwise the rows grow by the bet's liability in one statement,
+   which also moves the liability throttle's window of each market row (throttle.py); a market
+   whose window the bet takes over the throttle's limit is noted on the slip (`throttled`), and
+   the service suspends it once the money has committed (the bet itself stands: it is within
+   every cap);
 4. returns the write of the bet and its legs, which the wallet calls with the stake's
    transaction before commit.
 
@@ -51,7 +55,7 @@ from django.utils import timezone
 
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
-from apps.sportsbook import errors, locks
+from apps.sportsbook import errors, locks, throttle
 from apps.sportsbook.choices import BetStatus, EventStatus, ExposureScope, MarketStatus, PriceChanges
 from apps.sportsbook.models import Bet, BetLeg, Selection
 
@@ -90,6 +94,8 @@ class Slip:
     # that holds no lock): whether in-play legs are refused (`in_play_refused`).
     in_play_closed: bool = False
     bet: Bet | None = field(default=None)
+    # The markets (pks) whose liability throttle this bet crossed (`take_exposure`).
+    throttled: list[int] = field(default_factory=list)
 
 
 class HoldChanged(Exception):
@@ -205,9 +211,14 @@ def _largest_stake_paying(most: int, product: Fraction) -> int:
     return max(math.ceil(Fraction(most + 1) / product) - 1, 0)
 
 
+def unit_of(currency: str) -> int:
+    """Minor units per whole unit of `currency` (100 for EUR, 1 for JPY)."""
+    return 10 ** ISO_4217[currency][1] if currency in ISO_4217 else 1
+
+
 def limits_of(currency: str) -> dict[str, int]:
     """The settings' limits (SPORTSBOOK_LIMITS, whole units) in minor units of `currency`."""
-    unit = 10 ** ISO_4217[currency][1] if currency in ISO_4217 else 1
+    unit = unit_of(currency)
     return {name: whole * unit for name, whole in settings.SPORTSBOOK_LIMITS.items()}
 
 
@@ -228,8 +239,8 @@ def take_exposure(slip: Slip, selections: list[Selection], payout: int, product:
         _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
     ]
     # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
-    rows = locks.lock_exposure(slip.currency, exposure_keys(selections))
-    for (scope, _), (_, amount, cap) in rows.items():
+    rows = locks.lock_exposure_windows(slip.currency, exposure_keys(selections))
+    for (scope, _), (_, amount, cap, _) in rows.items():
         ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - amount, product))
     largest = min(ceilings)
     if slip.stake > largest:
@@ -237,16 +248,45 @@ def take_exposure(slip: Slip, selections: list[Selection], payout: int, product:
             f"The largest stake this slip is taken with now is {largest}.", details={"max_stake": largest}
         )
     if liability:
-        move_exposure([pk for pk, _, _ in rows.values()], liability)
+        windows = _throttle_windows(slip, rows, liability, limits)
+        move_exposure([pk for pk, _, _, _ in rows.values()], liability, windows=windows)
 
 
-def move_exposure(row_ids: list[int], delta: int) -> None:
-    """Add `delta` to the locked exposure rows `row_ids` (one statement)."""
+def _throttle_windows(
+    slip: Slip, rows: dict[locks.ExposureKey, tuple], liability: int, limits: dict[str, int]
+) -> dict[int, throttle.Window]:
+    """The liability throttle's new window of each market row of the slip ({row id: window}), read
+    and written under the rows' locks; the markets whose window the bet takes over its limit are
+    added to `slip.throttled` (the service suspends them once the bet has committed)."""
+    now = timezone.now()  # after the locks: bets on one market meet their window in this order
+    unit = unit_of(slip.currency)
+    windows = {}
+    for (scope, target), (pk, _, cap, window) in rows.items():
+        if scope != ExposureScope.MARKET:
+            continue
+        limit = throttle.limit_of(cap, limits["market"], unit)
+        if limit is None:
+            continue
+        windows[pk], crossed = throttle.take(window, liability, now, limit)
+        if crossed:
+            slip.throttled.append(target)
+    return windows
+
+
+def move_exposure(row_ids: list[int], delta: int, *, windows: dict[int, throttle.Window] | None = None) -> None:
+    """Add `delta` to the locked exposure rows `row_ids` and write the throttle's `windows` of
+    some of them ({row id: window}), in one statement."""
+    params: list[object] = [delta]
+    sets = "amount = amount + %s"
+    if windows:
+        for column, value in (("window_started_at", lambda w: w.started_at), ("window_amount", lambda w: w.amount),
+                              ("previous_window_amount", lambda w: w.previous)):  # fmt: skip
+            sets += f", {column} = CASE id {' '.join(['WHEN %s THEN %s'] * len(windows))} ELSE {column} END"
+            params += [item for pk, window in windows.items() for item in (pk, value(window))]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE sportsbook_exposure SET amount = amount + %s WHERE id IN ("  # noqa: S608 - placeholders only
-            f"{', '.join(['%s'] * len(row_ids))})",
-            [delta, *row_ids],
+            f"UPDATE sportsbook_exposure SET {sets} WHERE id IN ({', '.join(['%s'] * len(row_ids))})",  # noqa: S608 - placeholders only
+            [*params, *row_ids],
         )
 
 
@@ -255,6 +295,7 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
     if origin != ORIGIN or not isinstance(detail, Slip):
         return None
     slip = detail
+    slip.throttled = []  # a placement tried again (HoldChanged) starts afresh
     selections = read_legs(slip.legs)
     delay = in_play_delay(selections)
     if (delay > 0) != slip.held:

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from apps.sportsbook.models import Breaker, BreakerRequest, Exposure, Feed, StakeFactor
+from apps.sportsbook.throttle import Window
 
 # (scope, target id)
 ExposureKey = tuple[str, int]
@@ -72,7 +73,8 @@ def lock_stake_factor(player_id: int) -> StakeFactor | None:
 def _select_exposure(currency: str, keys: list[ExposureKey]) -> list[tuple]:
     pairs = ", ".join(["(%s, %s::bigint)"] * len(keys))
     sql = (
-        "SELECT e.id, e.scope, e.target_id, e.amount, e.cap FROM sportsbook_exposure e "  # noqa: S608 - placeholders only
+        "SELECT e.id, e.scope, e.target_id, e.amount, e.cap, e.window_started_at, e.window_amount, "  # noqa: S608 - placeholders only
+        "e.previous_window_amount FROM sportsbook_exposure e "
         f"JOIN (VALUES {pairs}) AS k (scope, target_id) ON e.scope = k.scope AND e.target_id = k.target_id "
         "WHERE e.currency_id = %s ORDER BY e.id"
     )
@@ -102,11 +104,22 @@ def lock_exposure(currency: str, keys: list[ExposureKey]) -> dict[ExposureKey, t
     row would be held from its insert on, out of primary-key order, and two first bets on the
     same new targets deadlocked (the concurrency test found it): a row missing all the same (a
     caller that did not open them) is opened here as a last resort, sorted, and locked again."""
+    return {key: row[:3] for key, row in lock_exposure_windows(currency, keys).items()}
+
+
+def lock_exposure_windows(
+    currency: str, keys: list[ExposureKey]
+) -> dict[ExposureKey, tuple[int, int, int | None, Window]]:
+    """`lock_exposure`, each row with its liability throttle's window (throttle.py) too: the
+    same one statement."""
     rows = _select_exposure(currency, keys)
     if len(rows) < len(keys):
         open_exposure(currency, keys)
         rows = _select_exposure(currency, keys)
-    return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}
+    return {
+        (scope, target): (pk, amount, cap, Window(started_at, window_amount, previous))
+        for pk, scope, target, amount, cap, started_at, window_amount, previous in rows
+    }
 
 
 def lock_exposure_row(pk: int) -> Exposure:
