@@ -7,12 +7,14 @@ bet commits, the service hands it to this process's timer (`schedule_release`, o
 calls `services.release_pending_bet` at its `release_at`.
 
 One daemon thread per process, started with the first bet, waits on a heap of (due, bet id) under
-a condition variable: a bet due sooner than the one it waits for wakes it at once. A thread rather
+a condition variable: a bet due sooner than the one it waits for wakes it at once. A due bet is
+released on a small pool of threads (`RELEASERS`), so that one release waiting for a lock holds
+back no other. A thread rather
 than the server's event loop because both servers PAM runs have one that suits: embedded
 `make run` (Django's runserver, where a bet is placed in a request thread) and `make serve`'s
 uvicorn workers (a sync view runs in a worker thread); the release is a database transaction,
-which would block an event loop anyway. The thread's own database connection is closed whenever
-the heap empties, so an idle process holds none.
+which would block an event loop anyway. Each releasing thread closes its database connection
+when it finds nothing waiting, so an idle process holds none.
 
 Nothing here is needed for correctness: the release is idempotent (a bet decided already is
 returned as it is; two releases racing move the money once), so the sweep, the player's GET and
@@ -28,6 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connections
@@ -41,18 +44,28 @@ logger = logging.getLogger(__name__)
 MAX_WAITING = 20_000
 # How long an idle timer thread waits before it looks at its stop flag again.
 IDLE_WAIT_S = 1.0
+# Releases that may run at once in a process (each with its own database connection while busy).
+RELEASERS = 4
 
 
 class ReleaseTimer:
-    """Calls `release(bet_id)` at each bet's due time (a wall-clock timestamp, as `release_at`)."""
+    """Calls `release(bet_id)` at each bet's due time (a wall-clock timestamp, as `release_at`), on
+    one of `releasers` threads: a release waiting for a lock (its player's next bet holds the
+    player's accounts) does not hold back the bets due after it."""
 
-    def __init__(self, release: Callable[[int], dt.datetime | None], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, release: Callable[[int], dt.datetime | None], clock: Callable[[], float] = time.time,
+        releasers: int = RELEASERS,
+    ) -> None:  # fmt: skip
         self._release = release
         self._clock = clock
+        self._releasers = releasers
         self._heap: list[tuple[float, int]] = []
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight = 0
 
     def schedule(self, bet_id: int, due: float) -> bool:
         """Release `bet_id` at `due` (seconds since the epoch); False when the heap is full."""
@@ -63,7 +76,9 @@ class ReleaseTimer:
             heapq.heappush(self._heap, (due, bet_id))
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="pam-bet-release", daemon=True)
+                # Daemon threads, the pool's too (3.9+ pools' threads never block the exit).
+                self._pool = ThreadPoolExecutor(max_workers=self._releasers, thread_name_prefix="pam-bet-release")
+                self._thread = threading.Thread(target=self._run, name="pam-bet-timer", daemon=True)
                 self._thread.start()
             self._changed.notify()
         return True
@@ -81,6 +96,9 @@ class ReleaseTimer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _next_due(self) -> int | None:
         """The bet id whose time has come, or None after waiting (until the next one's time, a
@@ -95,25 +113,28 @@ class ReleaseTimer:
                 self._changed.wait(wait)
                 return None
             heapq.heappop(self._heap)
+            self._in_flight += 1
             return bet_id
 
     def _run(self) -> None:
+        while not self._stop.is_set():
+            bet_id = self._next_due()
+            if bet_id is not None:
+                self._pool.submit(self._release_one, bet_id)
+
+    def _release_one(self, bet_id: int) -> None:
         try:
-            while not self._stop.is_set():
-                bet_id = self._next_due()
-                if bet_id is None:
-                    continue
-                try:
-                    later = self._release(bet_id)
-                except Exception:
-                    logger.exception("release of bet %d failed: left to the sweep", bet_id)
-                    later = None
-                if later is not None:  # not yet due by the database's clock: once more then
-                    self.schedule(bet_id, later.timestamp())
-                if not self.waiting():
-                    connections.close_all()  # this thread's: an idle process holds no connection
-        finally:
-            connections.close_all()
+            later = self._release(bet_id)
+        except Exception:
+            logger.exception("release of bet %d failed: left to the sweep", bet_id)
+            later = None
+        if later is not None:  # not yet due by the database's clock: once more then
+            self.schedule(bet_id, later.timestamp())
+        with self._changed:
+            self._in_flight -= 1
+            idle = not self._heap
+        if idle:
+            connections.close_all()  # this thread's: a process with nothing waiting holds none
 
 
 def _release(bet_id: int) -> dt.datetime | None:
