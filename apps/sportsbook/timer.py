@@ -76,7 +76,8 @@ class ReleaseTimer:
             heapq.heappush(self._heap, (due, bet_id))
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
-                # Daemon threads, the pool's too (3.9+ pools' threads never block the exit).
+                # The timer thread is a daemon; at exit the pool's threads finish the releases
+                # already handed to them (a release half-done would be rolled back anyway).
                 self._pool = ThreadPoolExecutor(max_workers=self._releasers, thread_name_prefix="pam-bet-release")
                 self._thread = threading.Thread(target=self._run, name="pam-bet-timer", daemon=True)
                 self._thread.start()
