@@ -1,12 +1,13 @@
 """Run every benchmark; each prints its figures and its baseline from the same run.
 
 `BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them
-(bench/realtime.py, bench/slot_rtp.py, bench/rng.py, bench/studio_wallet.py, bench/crash.py and
-bench/odds.py and bench/sportsbook.py list their own).
+(bench/realtime.py, bench/slot_rtp.py, bench/rng.py, bench/studio_wallet.py, bench/crash.py,
+bench/odds.py, bench/sportsbook.py, bench/bet_delay.py and bench/worldcup_bets.py list their own).
 """
 
 import os
 
+from bench.bet_delay import bet_delay_benchmark
 from bench.bonuses import bonuses_benchmark
 from bench.crash import crash_benchmark
 from bench.odds import odds_benchmark
@@ -18,6 +19,7 @@ from bench.slot_rtp import slot_rtp_benchmark
 from bench.sportsbook import sportsbook_benchmark
 from bench.studio_wallet import studio_wallet_benchmark
 from bench.wallet import wallet_benchmark
+from bench.worldcup_bets import worldcup_bets_benchmark
 
 WORKERS = int(os.environ.get("WORKERS", "2"))
 BENCHMARKS = {
@@ -32,6 +34,8 @@ BENCHMARKS = {
     "crash": crash_benchmark,
     "odds": odds_benchmark,
     "sportsbook": sportsbook_benchmark,
+    "bet_delay": bet_delay_benchmark,
+    "worldcup_bets": worldcup_bets_benchmark,
 }
 
 if __name__ == "__main__":

@@ -397,8 +397,13 @@ SPORTSBOOK_BREAKER_STALE_FEEDS = env.int("SPORTSBOOK_BREAKER_STALE_FEEDS", defau
 SPORTSBOOK_BREAKER_WINDOW_SECONDS = env.float("SPORTSBOOK_BREAKER_WINDOW_SECONDS", default=60.0)
 SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS = env.int("SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS", default=10)
 SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS = env.int("SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS", default=50)
+# pre_match_only also trips when the liability throttle holds more than this many in-play markets
+# that it suspended within the window: in-play liability racing up on several markets at once is
+# the mark of bettors who see the match before the feed does.
+SPORTSBOOK_BREAKER_THROTTLED_MARKETS = env.int("SPORTSBOOK_BREAKER_THROTTLED_MARKETS", default=3)
 if min(SPORTSBOOK_BREAKER_STALE_FEEDS, SPORTSBOOK_BREAKER_PRE_MATCH_SUSPENSIONS,
-       SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS) < 0 or SPORTSBOOK_BREAKER_WINDOW_SECONDS <= 0:  # fmt: skip
+       SPORTSBOOK_BREAKER_IN_PLAY_SUSPENSIONS, SPORTSBOOK_BREAKER_THROTTLED_MARKETS) < 0 \
+        or SPORTSBOOK_BREAKER_WINDOW_SECONDS <= 0:  # fmt: skip
     raise ImproperlyConfigured("The SPORTSBOOK_BREAKER_* thresholds must be 0 or more, the window above 0.")
 # Whether each server process runs the sub-second ticks (apps.common.sweeps: the watchdog) itself.
 # Embedded `make run` has no outbox sweeper, so its server does; `make serve` leaves them to the
@@ -491,6 +496,27 @@ SPORTSBOOK_LIMITS = {
 }  # fmt: skip
 # The most bets one pass of the release sweep decides (the sweeper's next pass does the rest).
 SPORTSBOOK_RELEASE_BATCH = env.int("SPORTSBOOK_RELEASE_BATCH", default=200)
+# Whether each process releases its own pending bets at their `release_at` (a timer thread,
+# apps/sportsbook/timer.py); the sweep stays as the safety net either way.
+SPORTSBOOK_RELEASE_TIMER = env.bool("SPORTSBOOK_RELEASE_TIMER", default=True)
+# The liability throttle (docs/sportsbook.md, "Liability throttle"): a market whose exposure grows
+# by more than its limit within `window_s` seconds is suspended. The limit is the lower of
+# `limit` (whole units of the bet's currency; 0: not used) and `cap_share` of the market's cap
+# (its own, else SPORTSBOOK_LIMITS["market"]; 0: not used); both 0 turn the throttle off.
+SPORTSBOOK_THROTTLE = {
+    "window_s": env.float("SPORTSBOOK_THROTTLE_WINDOW_SECONDS", default=60.0),
+    "limit": env.int("SPORTSBOOK_THROTTLE_LIMIT", default=0),
+    "cap_share": env.str("SPORTSBOOK_THROTTLE_CAP_SHARE", default="0.25"),
+}
+try:
+    _share = Decimal(SPORTSBOOK_THROTTLE["cap_share"])
+except InvalidOperation:
+    _share = Decimal(-1)
+if SPORTSBOOK_THROTTLE["window_s"] <= 0 or SPORTSBOOK_THROTTLE["limit"] < 0 or not 0 <= _share <= 1:
+    raise ImproperlyConfigured(
+        "SPORTSBOOK_THROTTLE_WINDOW_SECONDS must be above 0, SPORTSBOOK_THROTTLE_LIMIT 0 or more and "
+        "SPORTSBOOK_THROTTLE_CAP_SHARE a decimal from 0 to 1."
+    )
 
 # Uploaded files (compliance cases' attachments): through Django's storage, under the data
 # directory unless set. They are evidence staff read in the back office, never served by URL:

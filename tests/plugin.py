@@ -20,6 +20,11 @@ os.environ.pop("DEBUG", None)
 os.environ["DB_POOL_MAX"] = "60"
 # The sandbox PSP pays no withdrawal by itself in tests: payout events are posted by the tests.
 os.environ["PSP_SANDBOX_AUTOPAY"] = "false"
+# The sportsbook's release timer and liability throttle act after commit on their own (a thread,
+# a suspension): off unless a test turns them on (their own tests do), so that the other tests'
+# bets stay pending until they release them and their markets open until they close them.
+os.environ["SPORTSBOOK_RELEASE_TIMER"] = "false"
+os.environ["SPORTSBOOK_THROTTLE_CAP_SHARE"] = "0"
 # Keys of this run only: a developer's `make run` on the same Redis never sees test messages.
 _run = secrets.token_hex(4)
 os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"

@@ -171,6 +171,9 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "sportsbook.view_breakerrequest",
         "sportsbook.add_breakerrequest",
         "sportsbook.approve_breakerrequest",
+        # A market the liability throttle suspended is finance's to look at and reopen (with a
+        # reason, in the staff trail); the feed's own `resume` reopens it too.
+        "sportsbook.resume_throttled_market",
         "sportsbook.view_bet",
         # Every report (docs/reports.md).
         "backoffice.view_reports",

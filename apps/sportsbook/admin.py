@@ -1,7 +1,8 @@
 """The back office's sportsbook: feeds, events, markets and prices, read-only (the feed writes
 them; `create_feed` sets a feed up). A market's margin (overround) is shown beside its prices, and
 each price in the three odds formats. The circuit breakers are switched through requests that a
-second staff member approves (breakers.py). The players' bets, read-only. The exposure per target
+second staff member approves (breakers.py); a market the liability throttle suspended is resumed
+here by a staff member with a reason. The players' bets, read-only. The exposure per target
 with its own cap, and the players' stake factors, set through the services with a reason (staff
 actions `sportsbook.exposure_cap`, `sportsbook.stake_factor`)."""
 
@@ -69,14 +70,41 @@ class SelectionInline(PriceFormats, ReadOnlyInline):
     fields = ("selection_id", "name", "price", "fractional", "american")
 
 
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(required=False, help_text="required to resume a market")
+
+
 @admin.register(Market)
 class MarketAdmin(ReadOnlyAdmin):
-    list_display = ("name", "market_id", "event", "status", "version", "suspended_version", "margin", "last_word_at")
-    list_filter = ("status", "feed")
+    """Read-only, but for one action: a market the liability throttle suspended is resumed by a
+    staff member holding `sportsbook.resume_throttled_market`, with a reason
+    (`services.resume_throttled_market`, which records the staff action)."""
+
+    list_display = ("name", "market_id", "event", "status", "version", "suspended_version", "throttle_suspended",
+                    "margin", "last_word_at")  # fmt: skip
+    list_filter = ("status", "throttle_suspended", "feed")
     search_fields = ("name", "market_id", "event__name")
     list_select_related = ("event",)
     inlines = [SelectionInline]
     readonly_fields = ("margin",)
+    action_form = ReasonActionForm
+    actions = ("resume_throttled",)
+    actions_recorded_by_services = ("resume_throttled",)
+
+    def has_resume_throttled_permission(self, request) -> bool:
+        return request.user.has_perm("sportsbook.resume_throttled_market")
+
+    @admin.action(
+        description="Resume the selected markets the liability throttle suspended (give a reason)",
+        permissions=["resume_throttled"],
+    )
+    def resume_throttled(self, request, queryset) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "Resuming a market needs a reason.", messages.ERROR)
+            return
+        self.decide_each(request, queryset, lambda row: services.resume_throttled_market(
+            market_pk=row.pk, reason=reason, acting_user=request.user), label=str)  # fmt: skip
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("selections")

@@ -14,9 +14,10 @@ A staff member asks for a change with a reason (`request_change`) and another on
 `sportsbook.approve_breakerrequest`, approves (`approve_change`: the change and its effects happen
 then) or rejects it (`reject_change`); the requester never decides their own request (the service
 refuses, and a CHECK in the table). Each step is a staff action in the trail. The automatic
-triggers (`check_triggers`, a tick beside the watchdog's; `trip` for bet intake's liability
-throttle) turn a breaker on at once as the system (the trail's `system_actor` "breakers", the
-breaker row without a person); turning it off always takes the approval path.
+triggers (`check_triggers`, a tick beside the watchdog's; `check_throttle_trigger`, after each
+suspension by bet intake's liability throttle) turn a breaker on at once as the system (the
+trail's `system_actor` "breakers", the breaker row without a person); turning it off always takes
+the approval path.
 
 Lock order (locks.py): a request's row, then the breaker's, then the feeds in primary-key order,
 and the staff trail's head last.
@@ -145,6 +146,32 @@ def check_triggers(*, now: dt.datetime | None = None) -> list[str]:
             if trip(name, reason, now=now):
                 tripped.append(name)
     return tripped
+
+
+def check_throttle_trigger(*, now: dt.datetime | None = None) -> bool:
+    """The liability throttle's trigger, looked at after each of its suspensions (not on the tick:
+    nothing changes between them): `pre_match_only` trips when the throttle holds more than
+    SPORTSBOOK_BREAKER_THROTTLED_MARKETS in-play markets that it suspended within
+    SPORTSBOOK_BREAKER_WINDOW_SECONDS and since the breaker's last change. Returns whether it
+    tripped. A threshold of 0 turns it off."""
+    limit = settings.SPORTSBOOK_BREAKER_THROTTLED_MARKETS
+    if not limit:
+        return False
+    now = timezone.now() if now is None else now
+    row = Breaker.objects.filter(name=BreakerName.PRE_MATCH_ONLY).first()
+    if row is not None and row.is_on:
+        return False
+    since = now - dt.timedelta(seconds=settings.SPORTSBOOK_BREAKER_WINDOW_SECONDS)
+    if row is not None and row.changed_at is not None:
+        since = max(since, row.changed_at)
+    held = Market.objects.filter(
+        throttle_suspended=True, status=MarketStatus.SUSPENDED, event__status=EventStatus.LIVE, throttled_at__gte=since
+    ).count()
+    if held <= limit:
+        return False
+    reason = (f"the liability throttle suspended {held} in-play markets within "
+              f"{settings.SPORTSBOOK_BREAKER_WINDOW_SECONDS:g} s (more than {limit})")  # fmt: skip
+    return trip(BreakerName.PRE_MATCH_ONLY, reason, now=now)
 
 
 def _on(breakers: dict[str, Breaker], name: str) -> bool:

@@ -133,3 +133,15 @@ class BetNotFound(PamError):
     code = "NOT_FOUND"
     status = 404
     default_message = "No such bet."
+
+
+class MarketNotThrottled(PamError):
+    code = "MARKET_NOT_THROTTLED"
+    status = 409
+    default_message = "The liability throttle has not suspended this market (or it was resumed since)."
+
+
+class InvalidThrottleResume(PamError):
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "Resuming a market the throttle suspended needs a reason."

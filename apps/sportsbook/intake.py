@@ -17,14 +17,18 @@ comparison, no query). For a slip it
 2. prices the slip: potential payout = stake x the product of the prices taken, rounded down to
    the minor unit, with exact rational arithmetic;
 3. returns the write of the bet and its legs, which the wallet calls with the stake's
-   transaction before commit; last in it, the exposure: the bet's liability is added to the rows
-   of every selection, market and event of the slip and of the platform, locked in primary-key
-   order, in one statement (`locks.add_exposure`), as the transaction's last statement before its
-   commit (the platform's row is every bet's: it is held for that round trip and the commit);
-4. checks the limits (`limits_of`) against what that statement returned: the maximum payout, the
-   per-bet liability times the player's stake factor, and every row's cap (its own, or the
-   settings' default for its scope) with the amount before the bet. A breach refuses with
-   `STAKE_TOO_HIGH` and `error.max_stake`, the largest stake every limit would take now (0: none).
+   transaction before commit; last in it (so that the exposure rows, the platform's being every
+   bet's, are held only from there to the commit), the exposure:
+4. checks the limits (`limits_of`): the maximum payout, the per-bet liability times the player's
+   stake factor, then the exposure caps of every selection, market and event of the slip and of
+   the platform, under the exposure rows' locks (`locks.lock_exposure_windows`, primary-key
+   order). A breach refuses with `STAKE_TOO_HIGH` and `error.max_stake`, the largest stake every
+   limit would take now (0: none). Otherwise the rows grow by the bet's liability in one
+   statement, which also moves the liability throttle's window of each market row (throttle.py);
+   a market whose window the bet takes over the throttle's limit is noted on the slip
+   (`throttled`), and the service suspends it once the money has committed (the bet itself
+   stands: it is within every cap). The first bet on a target finds its rows missing
+   (`locks.ExposureNotOpen`): its service opens them and places the slip again.
 
 A refusal raised here rolls back the whole money transaction: no stake, no exposure, no bet.
 
@@ -53,7 +57,7 @@ from django.utils import timezone
 
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
-from apps.sportsbook import errors, locks
+from apps.sportsbook import errors, locks, throttle
 from apps.sportsbook.choices import BetStatus, EventStatus, ExposureScope, MarketStatus, PriceChanges
 from apps.sportsbook.models import Bet, BetLeg, Selection
 
@@ -92,6 +96,8 @@ class Slip:
     # that holds no lock): whether in-play legs are refused (`in_play_refused`).
     in_play_closed: bool = False
     bet: Bet | None = field(default=None)
+    # The markets (pks) whose liability throttle this bet crossed (`take_exposure`).
+    throttled: list[int] = field(default_factory=list)
 
 
 class HoldChanged(Exception):
@@ -207,9 +213,14 @@ def _largest_stake_paying(most: int, product: Fraction) -> int:
     return max(math.ceil(Fraction(most + 1) / product) - 1, 0)
 
 
+def unit_of(currency: str) -> int:
+    """Minor units per whole unit of `currency` (100 for EUR, 1 for JPY)."""
+    return 10 ** ISO_4217[currency][1] if currency in ISO_4217 else 1
+
+
 def limits_of(currency: str) -> dict[str, int]:
     """The settings' limits (SPORTSBOOK_LIMITS, whole units) in minor units of `currency`."""
-    unit = 10 ** ISO_4217[currency][1] if currency in ISO_4217 else 1
+    unit = unit_of(currency)
     return {name: whole * unit for name, whole in settings.SPORTSBOOK_LIMITS.items()}
 
 
@@ -221,41 +232,63 @@ def exposure_keys(selections: list[Selection]) -> list[locks.ExposureKey]:
     return [*keys, (ExposureScope.PLATFORM.value, 0)]
 
 
-def own_ceilings(slip: Slip, product: Fraction) -> list[int]:
-    """The largest stakes the bet's own limits take: the maximum payout, and the per-bet
-    liability times the player's stake factor."""
+def take_exposure(slip: Slip, selections: list[Selection], payout: int, product: Fraction) -> None:
+    """The limits' check and the exposure's update (module docstring, 3). Raises StakeTooHigh."""
     limits = limits_of(slip.currency)
-    return [
+    liability = payout - slip.stake
+    ceilings = [
         _largest_stake_paying(limits["max_payout"], product),
         _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
     ]
-
-
-def take_exposure(slip: Slip, selections: list[Selection], payout: int, product: Fraction) -> None:
-    """The exposure's update and the caps' check (module docstring, 3): the bet's liability added to
-    its rows under their locks in one statement (`locks.add_exposure`), then checked against each
-    row's cap; a breach raises StakeTooHigh, whose rollback takes the addition back. Raises
-    ExposureNotOpen for the first bet on new targets (its service opens them and tries again)."""
-    limits = limits_of(slip.currency)
-    liability = payout - slip.stake
-    ceilings = own_ceilings(slip, product)
-    rows = locks.add_exposure(slip.currency, exposure_keys(selections), liability)
-    for (scope, _), (_, after, cap) in rows.items():
-        ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - (after - liability), product))
+    # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
+    rows = locks.lock_exposure_windows(slip.currency, exposure_keys(selections), open_missing=False)
+    for (scope, _), (_, amount, cap, _) in rows.items():
+        ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - amount, product))
     largest = min(ceilings)
     if slip.stake > largest:
         raise errors.StakeTooHigh(
             f"The largest stake this slip is taken with now is {largest}.", details={"max_stake": largest}
         )
+    if liability:
+        windows = _throttle_windows(slip, rows, liability, limits)
+        move_exposure([pk for pk, _, _, _ in rows.values()], liability, windows=windows)
 
 
-def move_exposure(row_ids: list[int], delta: int) -> None:
-    """Add `delta` to the locked exposure rows `row_ids` (one statement)."""
+def _throttle_windows(
+    slip: Slip, rows: dict[locks.ExposureKey, tuple], liability: int, limits: dict[str, int]
+) -> dict[int, throttle.Window]:
+    """The liability throttle's new window of each market row of the slip ({row id: window}), read
+    and written under the rows' locks; the markets whose window the bet takes over its limit are
+    added to `slip.throttled` (the service suspends them once the bet has committed)."""
+    now = timezone.now()  # after the locks: bets on one market meet their window in this order
+    unit = unit_of(slip.currency)
+    windows = {}
+    for (scope, target), (pk, _, cap, window) in rows.items():
+        if scope != ExposureScope.MARKET:
+            continue
+        limit = throttle.limit_of(cap, limits["market"], unit)
+        if limit is None:
+            continue
+        windows[pk], crossed = throttle.take(window, liability, now, limit)
+        if crossed:
+            slip.throttled.append(target)
+    return windows
+
+
+def move_exposure(row_ids: list[int], delta: int, *, windows: dict[int, throttle.Window] | None = None) -> None:
+    """Add `delta` to the locked exposure rows `row_ids` and write the throttle's `windows` of
+    some of them ({row id: window}), in one statement."""
+    params: list[object] = [delta]
+    sets = "amount = amount + %s"
+    if windows:
+        for column, value in (("window_started_at", lambda w: w.started_at), ("window_amount", lambda w: w.amount),
+                              ("previous_window_amount", lambda w: w.previous)):  # fmt: skip
+            sets += f", {column} = CASE id {' '.join(['WHEN %s THEN %s'] * len(windows))} ELSE {column} END"
+            params += [item for pk, window in windows.items() for item in (pk, value(window))]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE sportsbook_exposure SET amount = amount + %s WHERE id IN ("  # noqa: S608 - placeholders only
-            f"{', '.join(['%s'] * len(row_ids))})",
-            [delta, *row_ids],
+            f"UPDATE sportsbook_exposure SET {sets} WHERE id IN ({', '.join(['%s'] * len(row_ids))})",  # noqa: S608 - placeholders only
+            [*params, *row_ids],
         )
 
 
@@ -264,6 +297,7 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
     if origin != ORIGIN or not isinstance(detail, Slip):
         return None
     slip = detail
+    slip.throttled = []  # a placement tried again (HoldChanged) starts afresh
     selections = read_legs(slip.legs)
     delay = in_play_delay(selections)
     if (delay > 0) != slip.held:
@@ -290,14 +324,13 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
             for position, leg in enumerate(priced)
         )  # fmt: skip
         # The legs as written, with their selections, markets and events: the placement's answer
-        # is made from them without reading the bet back.
-        # (What a prefetch_related of `legs` leaves on the bet.)
+        # is made from them without reading the bet back (what a prefetch_related of `legs`
+        # leaves on the bet).
         written = bet.legs.all()
         written._result_cache, written._prefetch_done = rows, True
         bet._prefetched_objects_cache = {"legs": written}
         slip.bet = bet
-        # Last, so that the exposure rows (the platform's is every bet's) are held only from here
-        # to the commit.
+        # Last: the exposure rows (the platform's is every bet's) are held from here to the commit.
         take_exposure(slip, selections, payout, product)
 
     return write_bet

@@ -15,20 +15,20 @@ lock, and a breaker tripped meanwhile waits for that lock and then suspends what
 Bet intake only reads the breakers' state, before the money transaction, and locks none of them.
 
 Exposure. A bet's stake and its exposure commit in the wallet's money transaction, which has
-locked the player's accounts first (apps/wallet/locks.py). The exposure rows the bet touches (its
-selections, markets, events and the platform's row of its currency) are then locked in primary-key
-order and grown in one statement (`add_exposure`: an `UPDATE … FROM (SELECT … ORDER BY id FOR
-UPDATE)`), the transaction's last before its commit: every transaction takes them in primary-key
-order, so two bets on shared markets queue on the first row they share instead of deadlocking,
-and a bet on other markets waits only for the platform's row. The release of a pending bet and a
-settlement take the same locks in the same order (the player's accounts, then its exposure rows,
-`lock_exposure`). Nothing locks exposure rows and then a player's accounts, and no feed or breaker
-lock is ever taken after them, so no cycle can form.
+locked the player's accounts first (apps/wallet/locks.py). Last in that transaction, after the
+stake's write and the bet's rows, the exposure rows the bet touches (its selections, markets,
+events and the platform's row of its currency) are locked in one `SELECT … ORDER BY id FOR
+UPDATE` (`lock_exposure_windows`) and grown in one `UPDATE`: every transaction takes them in
+primary-key order, so two bets on shared markets queue on the first row they share instead of
+deadlocking, and a bet on other markets waits only for the platform's row. The release of a
+pending bet and a settlement take the same locks in the same order (the player's accounts, then
+its exposure rows). Nothing locks exposure rows and then a player's accounts, and no feed or
+breaker lock is ever taken after them, so no cycle can form.
 
 The platform's row is the one every bet of a currency shares: sportsbook bets in one currency
-are serialised on it from that last statement to their commit. That is the price of a platform
-cap that is never breached, and why the statement comes last: the row is held for one round trip
-and the commit, not for the stake's write and the bet's rows.
+are serialised on it from their lock to their commit. That is the price of a platform cap that is
+never breached, and why the exposure comes last in the transaction: the row is held for two round
+trips and the commit, not for the stake's write and the bet's rows too.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from apps.sportsbook.models import Breaker, BreakerRequest, Exposure, Feed, StakeFactor
+from apps.sportsbook.throttle import Window
 
 # (scope, target id)
 ExposureKey = tuple[str, int]
@@ -84,39 +85,14 @@ def _keys_sql(keys: list[ExposureKey]) -> tuple[str, list]:
 def _select_exposure(currency: str, keys: list[ExposureKey]) -> list[tuple]:
     where, params = _keys_sql(keys)
     sql = (
-        "SELECT id, scope, target_id, amount, cap FROM sportsbook_exposure "  # noqa: S608 - placeholders only
-        f"WHERE currency_id = %s AND {where} ORDER BY id"
+        "SELECT id, scope, target_id, amount, cap, window_started_at, window_amount, "  # noqa: S608 - placeholders only
+        f"previous_window_amount FROM sportsbook_exposure WHERE currency_id = %s AND {where} ORDER BY id"
     )
     if connection.vendor == "postgresql":
         sql += " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, [currency, *params])
         return cursor.fetchall()
-
-
-def add_exposure(currency: str, keys: list[ExposureKey], delta: int) -> dict[ExposureKey, tuple[int, int, int | None]]:
-    """Lock the exposure rows of `keys` in `currency`, in primary-key order, and add `delta` to
-    each, in one statement: {(scope, target id): (row id, amount after, cap or None)}. Bet intake's
-    last statement before its commit, so that the rows every bet shares (the platform's) are held
-    for one round trip and the commit. ExposureNotOpen if a row is missing (see lock_exposure)."""
-    where, params = _keys_sql(keys)
-    if connection.vendor == "postgresql":
-        sql = (
-            "UPDATE sportsbook_exposure AS e SET amount = e.amount + %s FROM ("  # noqa: S608 - placeholders only
-            f"SELECT id FROM sportsbook_exposure WHERE currency_id = %s AND {where} ORDER BY id FOR UPDATE"
-            ") AS locked WHERE e.id = locked.id RETURNING e.id, e.scope, e.target_id, e.amount, e.cap"
-        )
-    else:  # SQLite: the writer holds the whole database
-        sql = (
-            "UPDATE sportsbook_exposure SET amount = amount + %s "  # noqa: S608 - placeholders only
-            f"WHERE currency_id = %s AND {where} RETURNING id, scope, target_id, amount, cap"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [delta, currency, *params])
-        rows = cursor.fetchall()
-    if len(rows) < len(set(keys)):
-        raise ExposureNotOpen
-    return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}
 
 
 def open_exposure(currency: str, keys: list[ExposureKey]) -> None:
@@ -132,20 +108,32 @@ def open_exposure(currency: str, keys: list[ExposureKey]) -> None:
 
 def lock_exposure(currency: str, keys: list[ExposureKey]) -> dict[ExposureKey, tuple[int, int, int | None]]:
     """Lock the exposure rows of `keys` in `currency`: {(scope, target id): (row id, amount, cap or
-    None)}. Inside a money transaction only (the release of a pending bet, a settlement); one
-    statement.
+    None)}. Inside a money transaction only; one statement (`lock_exposure_windows`)."""
+    return {key: row[:3] for key, row in lock_exposure_windows(currency, keys).items()}
 
-    The rows exist already (`open_exposure`, before the bet's transaction). Created inside a
-    transaction, a new row would be held from its insert on, out of primary-key order, and two
-    first bets on the same new targets deadlocked (the concurrency test found it); bet intake's
-    `add_exposure` raises ExposureNotOpen instead, and its service opens the rows and places the
-    slip again. A row missing here all the same (a caller that did not open them) is opened as a
-    last resort, sorted, and locked again."""
+
+def lock_exposure_windows(
+    currency: str, keys: list[ExposureKey], *, open_missing: bool = True
+) -> dict[ExposureKey, tuple[int, int, int | None, Window]]:
+    """`lock_exposure`, each row with its liability throttle's window (throttle.py) too: the
+    same one statement.
+
+    The rows must exist before the transaction (`open_exposure`). Created inside it, a new row
+    would be held from its insert on, out of primary-key order, and two first bets on the same new
+    targets deadlocked (the concurrency test found it). So a missing row raises ExposureNotOpen
+    with `open_missing=False` (bet intake: its service opens the rows and places the slip again,
+    which only the first bets on new targets pay); otherwise (a release or a settlement, whose
+    bet opened them) it is opened here as a last resort, sorted, and locked again."""
     rows = _select_exposure(currency, keys)
     if len(rows) < len(set(keys)):
+        if not open_missing:
+            raise ExposureNotOpen
         open_exposure(currency, keys)
         rows = _select_exposure(currency, keys)
-    return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}
+    return {
+        (scope, target): (pk, amount, cap, Window(started_at, window_amount, previous))
+        for pk, scope, target, amount, cap, started_at, window_amount, previous in rows
+    }
 
 
 def lock_exposure_row(pk: int) -> Exposure:

@@ -31,6 +31,12 @@ too); an automatic trigger turns one on at once as the system, never off (`break
 against the feed's `resume`): like the watchdog's, its suspension is lifted by the feed's next
 prices once the breaker is off.
 
+`throttle_suspended` marks a market the liability throttle suspended: bets took more liability on
+it within the throttle's window than the throttle allows (`Exposure.window_amount`, intake.py).
+Unlike the watchdog's, that suspension is not lifted by fresh prices (they say nothing of the
+book's liability): the feed's `resume` or a staff member (`services.resume_throttled_market`)
+lifts it.
+
 A `result` records the winners and the voided selections on the market and marks it settled;
 paying bets comes with settlement (docs/sportsbook.md).
 
@@ -143,6 +149,12 @@ class Market(models.Model):
     breaker_suspended = models.BooleanField(
         default=False, db_default=False, help_text="suspended (or held suspended) by the suspend_in_play breaker"
     )
+    throttle_suspended = models.BooleanField(
+        default=False, db_default=False, help_text="suspended by the liability throttle: its exposure grew too fast"
+    )
+    throttled_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the liability throttle last suspended it"
+    )
     # The last result: selection ids, sorted. Money settlement comes with bet intake.
     winners = models.JSONField(default=list, blank=True)
     void = models.JSONField(default=list, blank=True)
@@ -150,6 +162,7 @@ class Market(models.Model):
 
     class Meta:
         ordering = ["event", "id"]
+        permissions = [("resume_throttled_market", "Can resume a market the liability throttle suspended")]
         constraints = [
             models.UniqueConstraint(fields=["feed", "market_id"], name="sportsbook_market_id_unique_per_feed"),
             models.CheckConstraint(condition=Q(status__in=MarketStatus.values), name="sportsbook_market_status_known"),
@@ -171,6 +184,14 @@ class Market(models.Model):
             models.CheckConstraint(
                 condition=Q(breaker_suspended=False) | Q(status=MarketStatus.SUSPENDED, watchdog_suspended=False),
                 name="sportsbook_market_breaker_suspension_is_a_suspension",
+            ),
+            # The throttle's suspension is the only one a market has while it holds it; a result
+            # may settle a market it suspended (the flag then records that it was).
+            models.CheckConstraint(
+                condition=Q(throttle_suspended=False)
+                | Q(status=MarketStatus.SUSPENDED, watchdog_suspended=False, breaker_suspended=False)
+                | Q(status=MarketStatus.SETTLED),
+                name="sportsbook_market_throttle_suspension_is_a_suspension",
             ),
             models.CheckConstraint(
                 condition=Q(status=MarketStatus.SETTLED, settled_at__isnull=False)
@@ -389,6 +410,11 @@ class Exposure(models.Model):
     cap = models.BigIntegerField(
         null=True, blank=True, help_text="minor units; empty: the platform's default for this scope"
     )
+    # The liability throttle's window (a market's row only; intake.throttle_window): the liability
+    # taken in the window that began at `window_started_at`, and in the one before it.
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    window_amount = models.BigIntegerField(default=0, db_default=0)
+    previous_window_amount = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -400,6 +426,10 @@ class Exposure(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(scope=ExposureScope.PLATFORM) | Q(target_id=0), name="sportsbook_exposure_platform_target"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_amount__gte=0, previous_window_amount__gte=0),
+                name="sportsbook_exposure_window_not_negative",
             ),
         ]
 

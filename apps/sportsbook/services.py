@@ -24,9 +24,17 @@ from apps.common.errors import InvalidRequest
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.sportsbook import feed as messages
-from apps.sportsbook import intake, locks, selectors, signals
+from apps.sportsbook import intake, locks, selectors, signals, timer
 from apps.sportsbook.choices import BetStatus, BreakerName, EventStatus, ExposureScope, MarketStatus, RejectReason
-from apps.sportsbook.errors import InvalidMessage, MarketSuspended, UnknownEvent, UnknownMarket, UnknownSelection
+from apps.sportsbook.errors import (
+    InvalidMessage,
+    InvalidThrottleResume,
+    MarketNotThrottled,
+    MarketSuspended,
+    UnknownEvent,
+    UnknownMarket,
+    UnknownSelection,
+)
 from apps.sportsbook.models import Bet, Event, Exposure, Feed, Market, Selection, StakeFactor, new_bet_id
 from apps.wallet import errors as wallet_errors
 from apps.wallet import services as wallet
@@ -205,8 +213,9 @@ def _reprice(market: Market, prices: Sequence[messages.SelectionPrice]) -> bool:
 def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetime) -> Collection[int]:
     """Suspend (or resume) the market, or every market of the event. A suspension records the
     version it gives the market; a market already in that state, or settled, only hears from
-    the feed (a suspension of the watchdog's becomes the feed's: it now waits for `resume`).
-    Returns the pks of the markets whose version moved."""
+    the feed (a suspension of the watchdog's or the liability throttle's becomes the feed's: it
+    now waits for `resume`). A `resume` ends the throttle's suspension too. Returns the pks of the
+    markets whose version moved."""
     if message.market_id is not None:
         markets = [_market(feed, message.market_id)]
     else:
@@ -219,7 +228,7 @@ def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetim
     moved = []
     for market in markets:
         market.last_word_at = now
-        market.watchdog_suspended = market.breaker_suspended = False
+        market.watchdog_suspended = market.breaker_suspended = market.throttle_suspended = False
         if (
             message.resume
             and market.status == before
@@ -237,8 +246,10 @@ def _apply_suspend(feed: Feed, message: messages.SuspendMessage, now: dt.datetim
             if after == MarketStatus.SUSPENDED:
                 market.suspended_version = market.version
     Market.objects.bulk_update(
-        markets, ["status", "version", "suspended_version", "last_word_at", "watchdog_suspended", "breaker_suspended"]
-    )
+        markets,
+        ["status", "version", "suspended_version", "last_word_at", "watchdog_suspended", "breaker_suspended",
+         "throttle_suspended"],
+    )  # fmt: skip
     return moved
 
 
@@ -478,7 +489,20 @@ def place_bet(
             slip.held, flipped = not slip.held, True
     if posted.replayed or slip.bet is None:
         return Placed(_replay_of(player, idempotency_key, request_fingerprint), replayed=True)
+    _after_placement(slip)
     return Placed(slip.bet, replayed=False)
+
+
+def _after_placement(slip: intake.Slip) -> None:
+    """Once the bet has committed (the wallet's transaction is durable: at once, unless a test
+    holds an outer one): suspend the markets whose liability throttle it crossed, and hand a
+    pending bet to this process's release timer."""
+    if slip.throttled:
+        throttled = list(slip.throttled)
+        transaction.on_commit(lambda: suspend_throttled_markets(market_pks=throttled), robust=True)
+    bet = slip.bet
+    if bet.status == BetStatus.PENDING:
+        transaction.on_commit(lambda: timer.schedule_release(bet.pk, bet.release_at), robust=True)
 
 
 def release_pending_bet(*, bet_id: int, now: dt.datetime | None = None) -> Bet:
@@ -539,6 +563,91 @@ def release_due_bets(*, now: dt.datetime | None = None, limit: int | None = None
         if release_pending_bet(bet_id=bet_id, now=now).status != BetStatus.PENDING:
             decided += 1
     return decided
+
+
+# --- the liability throttle ----------------------------------------------------------------------
+
+THROTTLE_ACTOR = "throttle"
+MARKET_THROTTLED = "sportsbook.market.throttle_suspend"
+MARKET_THROTTLE_RESUMED = "sportsbook.market.throttle_resume"
+
+
+def suspend_throttled_markets(*, market_pks: Iterable[int]) -> list[int]:
+    """Suspend each market whose liability throttle a bet crossed, each in a transaction of its
+    own (`suspend_throttled_market`), then look at the breakers' throttle trigger
+    (`breakers.check_throttle_trigger`); returns the pks of those it suspended. Called after the
+    bet's commit, never inside a money transaction: it takes the feeds' locks."""
+    suspended = [pk for pk in market_pks if suspend_throttled_market(market_pk=pk)]
+    if suspended:
+        # breakers.py builds on this module (it suspends markets through it): imported here.
+        from apps.sportsbook import breakers
+
+        breakers.check_throttle_trigger()
+    return suspended
+
+
+@transaction.atomic(durable=True)
+def suspend_throttled_market(*, market_pk: int) -> bool:
+    """Suspend the market for the liability throttle, as the feed suspends one: version + 1,
+    `suspended_version` that version (a slip priced before is refused MARKET_SUSPENDED even after
+    it resumes), `throttle_suspended`; published after commit and recorded in the staff trail as
+    the system's (`throttle`). Under the feed's lock, as every write of its markets. A market that
+    is not open (suspended by anyone meanwhile, or settled) is left as it is: False."""
+    feed_pk = Market.objects.filter(pk=market_pk).values_list("feed_id", flat=True).first()
+    if feed_pk is None:
+        return False
+    feed = locks.lock_feed(feed_pk)
+    market = Market.objects.get(pk=market_pk)
+    if market.status != MarketStatus.OPEN:
+        return False
+    before = {"status": market.status, "version": market.version}
+    market.status, market.throttle_suspended, market.throttled_at = MarketStatus.SUSPENDED, True, timezone.now()
+    market.version += 1
+    market.suspended_version = market.version
+    market.save(update_fields=["status", "version", "suspended_version", "throttle_suspended", "throttled_at"])
+    publish_markets(feed, [market.pk])
+    window = settings.SPORTSBOOK_THROTTLE["window_s"]
+    staff_trail.record_staff_action(
+        actor=None, system_actor=THROTTLE_ACTOR, action=MARKET_THROTTLED, target=market, before=before,
+        after={"status": market.status, "version": market.version},
+        reason=f"bets took more liability on the market within {window:g} s than the throttle allows",
+    )  # fmt: skip
+    logger.warning("sportsbook.market_throttled", market=market.market_id, feed=feed.code, version=market.version)
+    return True
+
+
+@transaction.atomic
+def resume_throttled_market(*, market_pk: int, reason: str, acting_user: User | None) -> Market:
+    """A staff member reopens a market the liability throttle suspended (version + 1, published),
+    with a reason: a `sportsbook.market.throttle_resume` staff action. In play while the
+    suspend_in_play breaker is on, the breaker holds it instead (suspended, `breaker_suspended`:
+    its feed's next prices after the breaker reopen it). Raises InvalidThrottleResume without a
+    reason, MarketNotThrottled when the throttle's suspension is not (or no longer) what holds it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidThrottleResume
+    feed_pk = Market.objects.filter(pk=market_pk).values_list("feed_id", flat=True).first()
+    if feed_pk is None:
+        raise MarketNotThrottled
+    feed = locks.lock_feed(feed_pk)
+    market = Market.objects.select_related("event").get(pk=market_pk)
+    if not market.throttle_suspended or market.status != MarketStatus.SUSPENDED:
+        raise MarketNotThrottled
+    before = {"status": market.status, "version": market.version, "throttle_suspended": True}
+    market.throttle_suspended = False
+    if market.event.status == EventStatus.LIVE and _held_in_play(feed):
+        market.breaker_suspended = True
+    else:
+        market.status = MarketStatus.OPEN
+        market.version += 1
+    market.save(update_fields=["status", "version", "throttle_suspended", "breaker_suspended"])
+    if market.status == MarketStatus.OPEN:
+        publish_markets(feed, [market.pk])
+    staff_trail.record_staff_action(
+        actor=acting_user, action=MARKET_THROTTLE_RESUMED, target=market, before=before,
+        after={"status": market.status, "version": market.version, "throttle_suspended": False}, reason=reason,
+    )  # fmt: skip
+    return market
 
 
 # --- limits set by staff -------------------------------------------------------------------------

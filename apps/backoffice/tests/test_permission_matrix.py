@@ -59,7 +59,7 @@ from apps.payments.tests.factories import (
 from apps.sportsbook import breakers as sportsbook_breakers
 from apps.sportsbook import services as sportsbook
 from apps.sportsbook.intake import LegRequest
-from apps.sportsbook.models import Breaker, BreakerRequest
+from apps.sportsbook.models import Breaker, BreakerRequest, Market
 from apps.sportsbook.tests.factories import a_feed as sportsbook_feed
 from apps.sportsbook.tests.factories import event as feed_event
 from apps.sportsbook.tests.factories import market as feed_market
@@ -292,6 +292,15 @@ def a_pending_breaker_request(w):
                                               acting_user=make_staff(StaffRole.FINANCE))  # fmt: skip
 
 
+def a_throttled_market(w):
+    """A market of the world's event that the liability throttle has suspended."""
+    number = next(_numbers)
+    assert post_feed_batch(feed_market(100 + number, market_id=f"mk-throttled-{number}")).status_code == 200
+    market = Market.objects.get(market_id=f"mk-throttled-{number}")
+    assert sportsbook.suspend_throttled_market(market_pk=market.pk)
+    return market
+
+
 def a_brand(w):
     return make_brand(code=f"brand{next(_numbers)}", name="Matrix brand")
 
@@ -313,6 +322,7 @@ TARGETS = {
     "compliance.alert": lambda w: an_alert(make_player()),
     "compliance.case": an_open_case,
     "sportsbook.breakerrequest": a_pending_breaker_request,
+    "sportsbook.market": a_throttled_market,
 }
 # What the action forms ask for (a reason, a case's outcome and note, the staff grant's campaign):
 # an action that runs has what it needs, so that its effect shows.

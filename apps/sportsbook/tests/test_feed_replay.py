@@ -16,9 +16,12 @@ from django.core.management import CommandError, call_command
 
 from apps.common.models import OutboxEvent
 from apps.sportsbook import replay
-from apps.sportsbook.models import Event, Feed, Market
+from apps.sportsbook.models import Bet, Event, Feed, Market
+from apps.sportsbook.sandbox import replay_bets
 from apps.sportsbook.sandbox.feedfile import FeedSettings, build_plan, write_feed_file
 from apps.sportsbook.tests.factories import FEED, a_feed, event, heartbeat, market
+from apps.wallet import audit
+from apps.wallet.tests.factories import funded_player
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +165,27 @@ def test_replaying_the_world_cup_every_goal_suspends_its_events_markets_until_re
                 assert version not in suspended_at[market_id]
     assert set(Event.objects.values_list("status", flat=True)) == {"ended"}
     assert set(Market.objects.values_list("status", flat=True)) == {"settled"}
+
+
+def test_replaying_the_world_cup_with_bets_no_price_seen_before_a_goal_stands(tmp_path):
+    # The sample's 14 goals: before each, a bet on every open market of the scoring event, released
+    # after the goal (all rejected MARKET_SUSPENDED); right after each, a bet on each of its markets
+    # (all refused at once); and bets in quiet stretches (all accepted). The whole tournament is
+    # `make bench`'s (BENCH=worldcup_bets).
+    settings = FeedSettings()
+    plan = build_plan(settings, numbers=MATCHES)
+    path = tmp_path / "worldcup.jsonl"
+    write_feed_file(path, settings, numbers=MATCHES)
+    feed = a_feed()
+    players = [funded_player(10_000_000) for _ in range(4)]
+
+    tally = replay_bets.replay_with_bets(path, feed.pk, plan, players, quiet_every_s=300)
+
+    assert tally.unexpected == []
+    assert tally.goals == 14
+    assert tally.before_goal_rejected == tally.before_goal > 0  # 100 %
+    assert tally.while_suspended_refused == tally.while_suspended > 0  # 100 %
+    assert tally.quiet_accepted == tally.quiet > 0
+    assert Bet.objects.filter(status="pending").count() == 0
+    assert Bet.objects.filter(status="accepted").count() == tally.quiet
+    assert audit.run_audit() == {name: [] for name in audit.CHECKS}
