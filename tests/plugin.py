@@ -20,6 +20,9 @@ os.environ.pop("DEBUG", None)
 os.environ["DB_POOL_MAX"] = "60"
 # The sandbox PSP pays no withdrawal by itself in tests: payout events are posted by the tests.
 os.environ["PSP_SANDBOX_AUTOPAY"] = "false"
+# A feed's results are settled in the committing thread, right after the commit: a test sees the
+# settlement once its batch has committed, and no worker thread outlives it.
+os.environ["SPORTSBOOK_SETTLE_IN_BACKGROUND"] = "false"
 # Keys of this run only: a developer's `make run` on the same Redis never sees test messages.
 _run = secrets.token_hex(4)
 os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"

@@ -9,7 +9,7 @@ class SportsbookConfig(AppConfig):
         from django.conf import settings
 
         from apps.common import sweeps
-        from apps.sportsbook import breakers, intake, services
+        from apps.sportsbook import breakers, intake, services, settlement
         from apps.wallet import extensions
 
         # Within a second of the limit (contracts/sportsbook.md): a tick, not a sweeper's pass.
@@ -28,3 +28,10 @@ class SportsbookConfig(AppConfig):
         # position the extension point reserves for the sportsbook (extensions.py).
         extensions.STAKE.register(intake.on_stake, order=extensions.SPORTSBOOK)
         sweeps.register("sportsbook.release_due_bets", services.release_due_bets)
+        # What the settlement workers left (a crash, a bet accepted after its market's settlement
+        # ran), at a tick's pace: the settlement lag of a bet the workers missed stays short.
+        sweeps.register_tick(
+            "sportsbook.settle_due_bets",
+            settlement.settle_due_bets,
+            every=lambda: settings.SPORTSBOOK_SETTLEMENT_TICK_SECONDS,
+        )

@@ -119,14 +119,18 @@ def place_bet(
     return _move_money(player_id, currency, ref, post_bet)
 
 
-def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str) -> Posted:
+def settle_win(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str,
+    commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
     """Credit `amount` (>= 0), split between cash and bonus in the proportion the round's standing
     bets were paid (`_win_split`): a win on cash stakes is cash, a win on bonus stakes is bonus
     money, under the bonus's terms. Owed money: paid even to a blocked player, with no token.
 
-    A zero win is recorded (its id is taken) but moves nothing and keeps the version. Raises
-    UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (every bet of the
-    round was rolled back).
+    A zero win is recorded (its id is taken) but moves nothing and keeps the version. `commit_with`
+    (the sportsbook's settlement of the bet) runs in the same transaction, never on a replay.
+    Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (every bet
+    of the round was rolled back).
     """
     if amount < 0:
         raise ValueError("A win credits a non-negative amount.")
@@ -140,7 +144,32 @@ def settle_win(*, player_id: int, currency: str, amount: int, ref: ExternalRef, 
         return _post(wallet, TransactionKind.WIN, ref, moves, counter=HOUSE, round_id=round_id, game_id=game_id,
                      returned_to_pool=returned)  # fmt: skip
 
-    return _move_money(player_id, currency, ref, post_win)
+    return _move_money(player_id, currency, ref, post_win, commit_with=commit_with)
+
+
+def reclaim_win(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str = "",
+    commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
+    """Take back `amount` (> 0) of a win that a later result lowered (a sportsbook resettlement), to
+    the house: a `resettlement` transaction. What the cash covers comes off it; the rest becomes the
+    player's debt (their debt account grows, as for a chargeback), so no balance goes below zero and
+    the next deposit repays it. Bonus money is left alone. Owed money either way: taken from a
+    blocked player too. `commit_with` runs in the same transaction, never on a replay. Idempotent
+    on `ref`. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction.
+    """
+    if amount <= 0:
+        raise ValueError("A resettlement takes back a positive amount.")
+
+    def post_reclaim(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        from_cash = min(amount, wallet.cash.balance)
+        moves = [(wallet.cash, -from_cash)]
+        if amount > from_cash:
+            moves.append((_open_account(wallet, AccountKind.DEBT), -(amount - from_cash)))
+        return _post(wallet, TransactionKind.RESETTLEMENT, ref, moves, counter=HOUSE, round_id=round_id,
+                     game_id=game_id)  # fmt: skip
+
+    return _move_money(player_id, currency, ref, post_reclaim, commit_with=commit_with)
 
 
 def rollback_bet(

@@ -1,0 +1,316 @@
+"""Settlement: the bets of resulted markets paid through the wallet, and resettled when a later
+result changes a market's outcome (contracts/sportsbook.md, the `result` message).
+
+The rule, per bet. Each leg has a factor: its price if its selection won, 1 if it was voided, 0 if
+it lost. A dead heat (a result that lists k > 1 winners) pays each winner at price / k: the stake
+is split between the k tied selections, each part paid at full price. The payout is
+floor(stake x the product of the factors), in exact rational arithmetic (`Fraction`, as the
+potential payout at intake), so it is never more than the potential payout. A single settles
+when its market has a result; an accumulator as soon as one leg has lost (it is lost then,
+whatever its other markets do) or when every leg's market has a result. Status: `lost` (a leg
+lost: nothing paid), `void` (every leg voided: the stake back), else `won` (a dead heat may pay
+less than the stake, and it is still the bet's win).
+
+The money. A bet's first settlement pays its payout through the wallet's `settle_win` (origin
+`sportsbook`, the bet's id as the round, the id `<bet id>:settle:1`); a loss moves no money. The
+bet's status, payout and `settled_at`, its settlement row (`BetSettlement`) and the removal of its
+liability from its exposure rows commit in the same transaction as the money (the wallet's
+`commit_with`), and losing bets in bulk, in one transaction per batch. A later result that
+changes the outcome resettles the bet: its new payout P' against the P paid, a compensating
+ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win` when P' < P:
+from cash, and what cash does not cover becomes the player's debt), settlement n + 1 with the
+id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at its first
+settlement. The same outcome again changes nothing.
+
+Settling once. Each settlement's wallet id is the bet's and its number, and the settlement only
+writes the bet if the bet is still as the settler read it (same status and count), else it rolls
+the money back (`SettlementRaced`); losing bets are written under their rows' locks after the
+same check; and `(bet, n)` is unique. Two settlers of one bet therefore move money once, and the
+second leaves the bet as the first settled it (if the outcome changed meanwhile, the next pass
+settles it again).
+
+Who settles (`settler.py`): after a feed batch that resulted markets commits, its markets are
+handed to background workers that each run `settle_market`; the settlement sweep
+(`settle_due_bets`, a tick) settles whatever is left (a crash, a bet accepted after its market's
+settlement ran). Settlers share the work by claiming bets with a lease (`locks.claim_bets_to_settle`).
+
+A bet lost early is sometimes resettled to neither: its losing leg's result changes to a win
+while another leg's market has no result yet. It keeps its `lost` settlement until every leg
+can be decided again (nothing was paid, so nothing is owed either way); then it is resettled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.common.events import send_after_commit
+from apps.common.idempotency import ExternalRef, fingerprint
+from apps.sportsbook import intake, locks, selectors, signals
+from apps.sportsbook.choices import SETTLED_BET_STATUSES, BetStatus, MarketStatus
+from apps.sportsbook.models import Bet, BetLeg, BetSettlement, Market, SettledMarket
+from apps.wallet import errors as wallet_errors
+from apps.wallet import services as wallet
+
+logger = structlog.get_logger(__name__)
+
+# How long a settler's claim on a bet holds before another settler may take the bet over.
+LEASE = dt.timedelta(seconds=60)
+# A bound on the rounds of one market's settlement (each claims a batch): far above any market's
+# bets; the sweep finishes what a run leaves.
+MAX_ROUNDS = 10_000
+
+WON, LOST, VOID, UNRESULTED = "won", "lost", "void", "unresulted"
+
+
+class SettlementRaced(Exception):
+    """Another settlement of the bet committed between the read and the write: this one's money is
+    rolled back, and the bet stays as the other left it."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A bet's settlement as its markets' results make it: `status` None while it cannot be
+    decided (an accumulator waiting for a result); `legs` what each leg's result was."""
+
+    status: str | None
+    payout: int
+    legs: list[dict]
+    outcome_at: dt.datetime | None
+
+
+def leg_outcome(leg: BetLeg) -> tuple[dict, Fraction | None]:
+    """A leg's result and factor (None: its market has no result yet). Reads `leg.selection` and
+    `leg.selection.market` (select them with the leg)."""
+    market = leg.selection.market
+    selection_id = leg.selection.selection_id
+    described = {"market_id": market.market_id, "selection_id": selection_id}
+    if market.status != MarketStatus.SETTLED:
+        return {**described, "result": UNRESULTED}, None
+    if selection_id in market.winners:
+        tied = len(market.winners)
+        # The dead-heat rule: the price divided by the number of tied winners.
+        return {**described, "result": WON, "winners": tied}, Fraction(leg.price) / tied
+    if selection_id in market.void:
+        return {**described, "result": VOID}, Fraction(1)
+    return {**described, "result": LOST}, Fraction(0)
+
+
+def outcome_of(bet: Bet, legs: list[BetLeg]) -> Outcome:
+    """What `bet` pays on its markets' results as they are (module docstring)."""
+    described, factors, resulted_at = [], [], []
+    for leg in legs:
+        result, factor = leg_outcome(leg)
+        described.append(result)
+        factors.append(factor)
+        if factor is not None:
+            resulted_at.append(leg.selection.market.settled_at)
+    outcome_at = max(resulted_at, default=None)
+    if any(factor == 0 for factor in factors):
+        return Outcome(BetStatus.LOST, 0, described, outcome_at)
+    if any(factor is None for factor in factors):
+        return Outcome(None, 0, described, outcome_at)
+    if all(result["result"] == VOID for result in described):
+        return Outcome(BetStatus.VOID, bet.stake, described, outcome_at)
+    payout = math.floor(bet.stake * math.prod(factors, start=Fraction(1)))
+    return Outcome(BetStatus.WON, payout, described, outcome_at)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One settlement to write: the bet as read, its new outcome, its number and what moves."""
+
+    bet: Bet
+    legs: list[BetLeg]
+    outcome: Outcome
+    n: int
+    difference: int
+
+    @property
+    def first(self) -> bool:
+        return self.n == 1
+
+
+# --- the services -----------------------------------------------------------------------------------
+
+
+def settle_market(market_pk: int, *, limit: int | None = None) -> int:
+    """Settle (or resettle) every bet on the market that its result makes due, batch by batch
+    (SPORTSBOOK_SETTLEMENT_BATCH bets claimed at a time), at most `limit` bets when given; returns
+    how many settlements were written. Safe to run in several workers at once: each claims its own
+    bets (locks.claim_bets_to_settle). Once no bet on the market is left to settle, the market is
+    recorded as settled at its current result (`SettledMarket`), which the sweep skips."""
+    # Read before the look for bets left: a result that lands after it leaves the record stale.
+    outcome_at = Market.objects.filter(pk=market_pk, status=MarketStatus.SETTLED).values_list("settled_at", flat=True)
+    outcome_at = outcome_at.first()
+    if outcome_at is None:
+        return 0
+    batch = settings.SPORTSBOOK_SETTLEMENT_BATCH
+    done = 0
+    for _ in range(MAX_ROUNDS):
+        size = batch if limit is None else min(batch, limit - done)
+        if size <= 0:
+            return done
+        claimed = locks.claim_bets_to_settle(market_pk=market_pk, limit=size, now=timezone.now(), lease=LEASE)
+        if not claimed:
+            break
+        done += settle_bets(claimed)
+    if not locks.bets_left_to_settle(market_pk):
+        SettledMarket.objects.bulk_create(
+            [SettledMarket(market_id=market_pk, outcome_at=outcome_at)],
+            update_conflicts=True, unique_fields=["market"], update_fields=["outcome_at"],
+        )  # fmt: skip
+    return done
+
+
+def settle_due_bets(limit: int | None = None) -> int:
+    """The settlement sweep (crash safety; a tick, apps.common.sweeps): the markets whose bets
+    are not all settled at their current result, oldest result first, then any accepted bet whose
+    markets' results decide it (a bet accepted after its market's settlement ran). At most `limit`
+    (SPORTSBOOK_SETTLEMENT_BATCH) settlements; returns how many were written."""
+    limit = limit or settings.SPORTSBOOK_SETTLEMENT_BATCH
+    done = 0
+    for market_pk in selectors.list_markets_to_settle(limit=limit):
+        done += settle_market(market_pk, limit=limit - done)
+        if done >= limit:
+            return done
+    claimed = locks.claim_bets_to_settle(market_pk=None, limit=limit - done, now=timezone.now(), lease=LEASE)
+    return done + (settle_bets(claimed) if claimed else 0)
+
+
+def settle_bets(bet_pks: list[int]) -> int:
+    """Settle the bets `bet_pks` (claimed by this settler) on their markets' results as they are
+    now: losing ones in one transaction, the others one wallet transaction each. A bet that cannot
+    be decided, or whose outcome is unchanged, only has its `outcome_at` moved on (nothing is
+    written to the money or the history). Returns how many settlements were written."""
+    bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks)}
+    legs: dict[int, list[BetLeg]] = defaultdict(list)
+    for leg in BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection__market").order_by("bet", "position"):
+        legs[leg.bet_id].append(leg)
+    plans, unchanged = [], []
+    for pk, bet in bets.items():
+        if bet.status not in (BetStatus.ACCEPTED, *SETTLED_BET_STATUSES):
+            continue  # pending or rejected: never settled here
+        outcome = outcome_of(bet, legs[pk])
+        if outcome.status is None and bet.status == BetStatus.ACCEPTED:
+            unchanged.append((bet, None))
+            continue
+        if bet.status != BetStatus.ACCEPTED and (
+            outcome.status is None or (outcome.status, outcome.payout) == (bet.status, bet.payout)
+        ):
+            unchanged.append((bet, outcome.outcome_at))
+            continue
+        plans.append(Plan(bet, legs[pk], outcome, bet.settlement_count + 1, outcome.payout - (bet.payout or 0)))
+    _release_unchanged(unchanged)
+    without_money = [plan for plan in plans if plan.difference == 0]
+    written = _settle_without_money(without_money) if without_money else 0
+    for plan in plans:
+        if plan.difference:
+            written += _settle_with_money(plan)
+    return written
+
+
+# --- the writes -------------------------------------------------------------------------------------
+
+
+def _release_unchanged(unchanged: list[tuple[Bet, dt.datetime | None]]) -> None:
+    """Give back the claims on bets with nothing to write; a settled one's `outcome_at` moves on to
+    the results just read, so the claim's rule no longer finds it due (only if still as read)."""
+    for bet, outcome_at in unchanged:
+        moved = {"outcome_at": outcome_at} if outcome_at is not None and bet.outcome_at != outcome_at else {}
+        Bet.objects.filter(pk=bet.pk, status=bet.status, settlement_count=bet.settlement_count).update(
+            settle_lease_until=None, **moved
+        )
+
+
+def _settlement_row(plan: Plan, now: dt.datetime, tx=None) -> BetSettlement:
+    return BetSettlement(
+        bet=plan.bet, n=plan.n, status=plan.outcome.status, payout=plan.outcome.payout, difference=plan.difference,
+        outcome=plan.outcome.legs, transaction=tx, market_settled_at=plan.outcome.outcome_at, settled_at=now,
+    )  # fmt: skip
+
+
+def _notice(plan: Plan) -> dict:
+    bet = plan.bet
+    return {"player_id": str(bet.player_id), "bet_id": bet.public_id, "status": plan.outcome.status,
+            "payout": plan.outcome.payout, "currency": bet.currency_id, "settlement": plan.n}  # fmt: skip
+
+
+def _take_off_exposure(plans: list[Plan]) -> None:
+    """Take each first-settled bet's liability off its exposure rows: the rows locked in
+    primary-key order, one statement for all of them."""
+    by_currency: dict[str, dict[locks.ExposureKey, int]] = defaultdict(lambda: defaultdict(int))
+    for plan in plans:
+        liability = plan.bet.potential_payout - plan.bet.stake
+        if plan.first and liability:
+            for key in intake.exposure_keys([leg.selection for leg in plan.legs]):
+                by_currency[plan.bet.currency_id][key] -= liability
+    for currency, deltas in sorted(by_currency.items()):
+        rows = locks.lock_exposure(currency, list(deltas))
+        intake.move_exposure_by({rows[key][0]: delta for key, delta in deltas.items()})
+
+
+@transaction.atomic(durable=True)
+def _settle_without_money(plans: list[Plan]) -> int:
+    """The settlements that move no money (a loss; a resettlement that leaves the payout as it
+    was): under the bets' locks, those still as read get their status, payout and settlement row,
+    and a first settlement takes the bet off its exposure, all in this one transaction; one
+    `bets_settled` event for the batch."""
+    now = timezone.now()
+    locked = locks.lock_bets([plan.bet.pk for plan in plans])
+    plans = [plan for plan in plans if locked.get(plan.bet.pk) == (plan.bet.status, plan.n - 1)]
+    if not plans:
+        return 0
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for plan in plans:
+        groups[(plan.outcome.status, plan.outcome.payout, plan.n, plan.outcome.outcome_at)].append(plan.bet.pk)
+    for (status, payout, n, outcome_at), pks in groups.items():
+        Bet.objects.filter(pk__in=pks).update(status=status, payout=payout, settlement_count=n, outcome_at=outcome_at,
+                                              settled_at=now, settle_lease_until=None)  # fmt: skip
+    BetSettlement.objects.bulk_create([_settlement_row(plan, now) for plan in plans])
+    _take_off_exposure(plans)
+    send_after_commit(signals.bets_settled, bets=[_notice(plan) for plan in plans])
+    return len(plans)
+
+
+def _settle_with_money(plan: Plan) -> int:
+    """One settlement that moves money, in the wallet's transaction: the difference paid
+    (`settle_win`) or taken back (`reclaim_win`), and with it (`commit_with`) the bet's new state,
+    its settlement row, its exposure (a first settlement) and its `bets_settled` event. Returns 1,
+    or 0 when another settlement of the bet came first (its outcome stands)."""
+    bet, now = plan.bet, timezone.now()
+
+    def record(tx) -> None:
+        updated = Bet.objects.filter(pk=bet.pk, status=bet.status, settlement_count=plan.n - 1).update(
+            status=plan.outcome.status, payout=plan.outcome.payout, settlement_count=plan.n,
+            outcome_at=plan.outcome.outcome_at, settled_at=now, settle_lease_until=None,
+        )  # fmt: skip
+        if not updated:
+            raise SettlementRaced
+        _settlement_row(plan, now, tx).save(force_insert=True)
+        send_after_commit(signals.bets_settled, bets=[_notice(plan)])
+        # Last, just before the commit: the market's and the platform's rows are every bet's.
+        _take_off_exposure([plan])
+
+    ref = ExternalRef(
+        intake.ORIGIN, f"{bet.public_id}:settle:{plan.n}",
+        fingerprint("sportsbook.settlement", {"bet": bet.public_id, "n": plan.n, "difference": plan.difference}),
+    )  # fmt: skip
+    move = wallet.settle_win if plan.difference > 0 else wallet.reclaim_win
+    try:
+        posted = move(player_id=bet.player_id, currency=bet.currency_id, amount=abs(plan.difference), ref=ref,
+                      round_id=bet.public_id, game_id="", commit_with=record)  # fmt: skip
+    except (SettlementRaced, wallet_errors.DuplicateTransaction):
+        # Another settler wrote this settlement first (DuplicateTransaction: with another
+        # outcome, the market's result having changed between the two reads).
+        logger.info("sportsbook.settlement_raced", bet=bet.public_id, n=plan.n)
+        return 0
+    return 0 if posted.replayed else 1
