@@ -44,9 +44,8 @@ no cycle can form.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import connection
 
@@ -138,7 +137,7 @@ def _json_has(column: str, value: str) -> str:
     """SQL: whether the JSON list `column` holds the string `value`."""
     if connection.vendor == "postgresql":
         return f"jsonb_exists({column}, {value})"
-    return f"EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = {value})"
+    return f"EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = {value})"  # noqa: S608 - column names
 
 
 def _due_sql(*, market: bool) -> str:
@@ -159,7 +158,8 @@ def _due_sql(*, market: bool) -> str:
     if not market:
         return accepted
     done = ", ".join(f"'{status}'" for status in SETTLED_BET_STATUSES)
-    resettle = f"(c.status IN ({done}) AND EXISTS (SELECT 1 {legs} WHERE l.bet_id = c.id AND m.settled_at > c.outcome_at))"
+    newer = "m.settled_at > c.outcome_at"
+    resettle = f"(c.status IN ({done}) AND EXISTS (SELECT 1 {legs} WHERE l.bet_id = c.id AND {newer}))"
     return f"({accepted} OR {resettle}){on_market}"
 
 
@@ -169,9 +169,10 @@ def claim_bets_to_settle(*, market_pk: int | None, limit: int, now: dt.datetime,
     `now + lease` (committed at once: the caller is in autocommit). Rows another settler is
     claiming at this moment are skipped (`SKIP LOCKED`), not waited for. Returns their ids."""
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    due = _due_sql(market=market_pk is not None)
     sql = (
         "UPDATE sportsbook_bet SET settle_lease_until = %s WHERE id IN (SELECT c.id FROM sportsbook_bet c "  # noqa: S608 - constants only
-        f"WHERE (c.settle_lease_until IS NULL OR c.settle_lease_until < %s) AND {_due_sql(market=market_pk is not None)} "
+        f"WHERE (c.settle_lease_until IS NULL OR c.settle_lease_until < %s) AND {due} "
         f"ORDER BY c.id LIMIT %s{lock}) RETURNING id"
     )
     params = [now + lease, now, *([market_pk] if market_pk is not None else []), limit]

@@ -60,6 +60,7 @@ from django.db.models import F, Q
 
 from apps.accounts.models import Currency, Player
 from apps.sportsbook.choices import (
+    SETTLED_BET_STATUSES,
     BetStatus,
     BreakerName,
     BreakerRequestStatus,
@@ -68,7 +69,6 @@ from apps.sportsbook.choices import (
     MarketStatus,
     PriceChanges,
     RejectReason,
-    SETTLED_BET_STATUSES,
 )
 from apps.wallet.models import Transaction
 
@@ -357,18 +357,27 @@ class Bet(models.Model):
             # Settled exactly when it has a payout, a settlement time, the results it is based on
             # and at least one settlement; a standing or rejected bet has none of them.
             models.CheckConstraint(
-                condition=Q(status__in=SETTLED_BET_STATUSES, payout__isnull=False, settled_at__isnull=False,
-                            outcome_at__isnull=False, settlement_count__gte=1)
-                | (~Q(status__in=SETTLED_BET_STATUSES) & Q(payout__isnull=True, settled_at__isnull=True,
-                                                           outcome_at__isnull=True, settlement_count=0)),
+                condition=Q(
+                    status__in=SETTLED_BET_STATUSES,
+                    payout__isnull=False,
+                    settled_at__isnull=False,
+                    outcome_at__isnull=False,
+                    settlement_count__gte=1,
+                )
+                | (
+                    ~Q(status__in=SETTLED_BET_STATUSES)
+                    & Q(payout__isnull=True, settled_at__isnull=True, outcome_at__isnull=True, settlement_count=0)
+                ),
                 name="sportsbook_bet_settled_with_payout",
-            ),  # fmt: skip
+            ),
             # A payout is never more than the potential one (a dead heat or a void leg pays less).
             models.CheckConstraint(
                 condition=Q(payout__isnull=True) | Q(payout__gte=0, payout__lte=F("potential_payout")),
                 name="sportsbook_bet_payout_range",
             ),
-            models.CheckConstraint(condition=~Q(status=BetStatus.LOST) | Q(payout=0), name="sportsbook_bet_lost_pays_nothing"),
+            models.CheckConstraint(
+                condition=~Q(status=BetStatus.LOST) | Q(payout=0), name="sportsbook_bet_lost_pays_nothing"
+            ),
             models.CheckConstraint(
                 condition=~Q(status=BetStatus.VOID) | Q(payout=F("stake")), name="sportsbook_bet_void_pays_the_stake"
             ),

@@ -193,7 +193,8 @@ def settle_bets(bet_pks: list[int]) -> int:
     written to the money or the history). Returns how many settlements were written."""
     bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks)}
     legs: dict[int, list[BetLeg]] = defaultdict(list)
-    for leg in BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection__market").order_by("bet", "position"):
+    rows = BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection__market").order_by("bet", "position")
+    for leg in rows:
         legs[leg.bet_id].append(leg)
     plans, unchanged = [], []
     for pk, bet in bets.items():
