@@ -55,7 +55,7 @@ def debt(player) -> int:
 
 
 def house() -> int:
-    return -(Entry.objects.filter(account__code="house").aggregate(total=Sum("amount"))["total"] or 0)
+    return Entry.objects.filter(account__code="house").aggregate(total=Sum("amount"))["total"] or 0
 
 
 def audit_clean() -> bool:
@@ -83,6 +83,7 @@ def test_a_winning_single_is_paid_stake_times_price_with_its_exposure_taken_off(
     bet = fresh(bet)
     assert (bet.status, bet.payout, bet.settlement_count) == ("won", 3_100, 1)
     assert cash(player) == 10_000 - 1_000 + 3_100
+    assert house() == 1_000 - 3_100
     win = Transaction.objects.get(kind="win")
     assert (win.origin, win.external_id, win.round_id, win.amount) == (
         "sportsbook", f"{bet.public_id}:settle:1", bet.public_id, 3_100)  # fmt: skip
