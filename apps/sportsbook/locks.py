@@ -124,6 +124,33 @@ def lock_exposure(currency: str, keys: list[ExposureKey]) -> dict[ExposureKey, t
     return {(scope, target): (pk, amount, cap) for pk, scope, target, amount, cap in rows}
 
 
+def lock_and_move_exposure(currency: str, deltas: dict[ExposureKey, int]) -> None:
+    """Lock the exposure rows of `deltas`' keys in `currency` in primary-key order, as
+    `lock_exposure` does, and add to each its delta, in one statement (a settlement taking its
+    bets off them: the rows exist, the bets having counted on them). On PostgreSQL the locks are
+    taken by a materialised `SELECT … ORDER BY id FOR UPDATE` before the update touches a row."""
+    deltas = {key: delta for key, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    rows = ", ".join(["(%s, %s::bigint, %s::bigint)"] * len(deltas))
+    params = [*(value for (scope, target), delta in deltas.items() for value in (scope, target, delta)), currency]
+    if connection.vendor != "postgresql":
+        found = lock_exposure(currency, list(deltas))
+        with connection.cursor() as cursor:
+            for key, delta in deltas.items():
+                cursor.execute("UPDATE sportsbook_exposure SET amount = amount + %s WHERE id = %s",
+                               [delta, found[key][0]])  # fmt: skip
+        return
+    sql = (
+        f"WITH k (scope, target_id, delta) AS (VALUES {rows}), "  # noqa: S608 - placeholders only
+        "locked AS MATERIALIZED (SELECT e.id, k.delta FROM sportsbook_exposure e JOIN k ON e.scope = k.scope "
+        "AND e.target_id = k.target_id WHERE e.currency_id = %s ORDER BY e.id FOR UPDATE OF e) "
+        "UPDATE sportsbook_exposure x SET amount = x.amount + locked.delta FROM locked WHERE x.id = locked.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def lock_exposure_row(pk: int) -> Exposure:
     """One exposure row, locked (staff changing its cap): taken alone, so it cannot take part in
     a cycle with the bets' locks."""

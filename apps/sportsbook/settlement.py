@@ -42,6 +42,7 @@ can be decided again (nothing was paid, so nothing is owed either way); then it 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -49,9 +50,12 @@ from fractions import Fraction
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.common import events
+from apps.common.db import prepared_cursor
+from apps.common.errors import PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.sportsbook import intake, locks, selectors, signals
@@ -67,6 +71,11 @@ LEASE = dt.timedelta(seconds=60)
 # A bound on the rounds of one market's settlement (each claims a batch): far above any market's
 # bets; the sweep finishes what a run leaves.
 MAX_ROUNDS = 10_000
+# How many winning bets are paid in one database transaction (`wallet.settle_wins`): one commit for
+# all of them instead of one each, each of which would hold the market's, the event's and the
+# platform's exposure rows through its commit in turn; few enough that the players' accounts it
+# locks are held for a fraction of a second.
+MONEY_BATCH = 50
 
 WON, LOST, VOID, UNRESULTED = "won", "lost", "void", "unresulted"
 
@@ -213,13 +222,95 @@ def settle_bets(bet_pks: list[int]) -> int:
     _release_unchanged(unchanged)
     without_money = [plan for plan in plans if plan.difference == 0]
     written = _settle_without_money(without_money) if without_money else 0
+    paid = [plan for plan in plans if plan.difference > 0]
+    for currency in sorted({plan.bet.currency_id for plan in paid}):
+        in_currency = [plan for plan in paid if plan.bet.currency_id == currency]
+        for start in range(0, len(in_currency), MONEY_BATCH):
+            written += _settle_wins(currency, in_currency[start : start + MONEY_BATCH])
     for plan in plans:
-        if plan.difference:
+        if plan.difference < 0:
             written += _settle_with_money(plan)
     return written
 
 
 # --- the writes -------------------------------------------------------------------------------------
+
+# A settlement that moves money, in one statement on PostgreSQL (it runs once per winning bet, and
+# a round trip here costs more than the statement): the bet's new state if it is still as read,
+# its settlement row and the `bets_settled` outbox row, both only if the bet's row was updated.
+# Returns the event's id, or NULL when another settlement came first.
+_SETTLE_BET = (
+    "WITH b AS (UPDATE sportsbook_bet SET status = %s, payout = %s, settlement_count = %s, "  # noqa: S608 - constant
+    "outcome_at = %s, settled_at = %s, settle_lease_until = NULL "
+    "WHERE id = %s AND status = %s AND settlement_count = %s RETURNING id), "
+    "s AS (INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
+    "market_settled_at, settled_at) SELECT id, %s, %s, %s, %s, %s::jsonb, %s, %s, %s FROM b), "
+    + events.outbox_cte("%s::jsonb", "FROM b")
+    + " SELECT (SELECT id FROM outbox)"
+)
+
+
+_SETTLED_VALUES = (
+    "(%s::bigint, %s::varchar, %s::bigint, %s::integer, %s::timestamptz, %s::varchar, %s::bigint, "
+    "%s::jsonb, %s::bigint)"
+)
+
+
+def _write_settlements(settled: list[tuple[Plan, object]], now: dt.datetime) -> bool:
+    """Write the settlements of a batch that moved money (each with its transaction), each bet
+    only if it is still as the settler read it; whether every one was written (if not, the caller
+    rolls the batch back). One statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return all(_write_settlement(plan, now, tx, event=False) for plan, tx in settled)
+    sql = (
+        f"WITH v (id, status, payout, n, outcome_at, was, difference, outcome, tx) AS (VALUES "  # noqa: S608
+        f"{', '.join([_SETTLED_VALUES] * len(settled))}), "
+        "b AS (UPDATE sportsbook_bet SET status = v.status, payout = v.payout, settlement_count = v.n, "
+        "outcome_at = v.outcome_at, settled_at = %s, settle_lease_until = NULL FROM v WHERE sportsbook_bet.id = v.id "
+        "AND sportsbook_bet.status = v.was AND sportsbook_bet.settlement_count = v.n - 1 RETURNING sportsbook_bet.id), "
+        "s AS (INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
+        "market_settled_at, settled_at) SELECT v.id, v.n, v.status, v.payout, v.difference, v.outcome, v.tx, "
+        "v.outcome_at, %s FROM v JOIN b ON b.id = v.id) SELECT COUNT(*) FROM b"
+    )
+    params = [
+        value
+        for plan, tx in settled
+        for value in (plan.bet.pk, plan.outcome.status, plan.outcome.payout, plan.n, plan.outcome.outcome_at,
+                      plan.bet.status, plan.difference, json.dumps(plan.outcome.legs), tx.pk)
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, now, now])
+        return cursor.fetchone()[0] == len(settled)
+
+
+def _write_settlement(plan: Plan, now: dt.datetime, tx, *, event: bool = True) -> bool:
+    """Write a settlement that moved money (`tx`) if the bet is still as the settler read it, and
+    its `bets_settled` event; whether it was written."""
+    bet, outcome = plan.bet, plan.outcome
+    payload = {"bets": [_notice(plan)]}
+    if connection.vendor != "postgresql":
+        updated = Bet.objects.filter(pk=bet.pk, status=bet.status, settlement_count=plan.n - 1).update(
+            status=outcome.status, payout=outcome.payout, settlement_count=plan.n, outcome_at=outcome.outcome_at,
+            settled_at=now, settle_lease_until=None,
+        )  # fmt: skip
+        if updated:
+            _settlement_row(plan, now, tx).save(force_insert=True)
+            if event:
+                send_after_commit(signals.bets_settled, **payload)
+        return bool(updated)
+    params = [
+        outcome.status, outcome.payout, plan.n, outcome.outcome_at, now, bet.pk, bet.status, plan.n - 1,
+        plan.n, outcome.status, outcome.payout, plan.difference, json.dumps(outcome.legs), tx.pk,
+        outcome.outcome_at, now,
+        *events.outbox_params(signals.bets_settled, json.dumps(payload)),
+    ]  # fmt: skip
+    with prepared_cursor() as cursor:
+        cursor.execute(_SETTLE_BET, params)
+        event_id = cursor.fetchone()[0]
+    if event_id is None:
+        return False
+    events.dispatch_on_commit(event_id, signals.bets_settled, payload)
+    return True
 
 
 def _release_unchanged(unchanged: list[tuple[Bet, dt.datetime | None]]) -> None:
@@ -246,8 +337,8 @@ def _notice(plan: Plan) -> dict:
 
 
 def _take_off_exposure(plans: list[Plan]) -> None:
-    """Take each first-settled bet's liability off its exposure rows: the rows locked in
-    primary-key order, one statement for all of them."""
+    """Take each first-settled bet's liability off its exposure rows: per currency, the rows
+    locked in primary-key order and moved in one statement for all of the bets."""
     by_currency: dict[str, dict[locks.ExposureKey, int]] = defaultdict(lambda: defaultdict(int))
     for plan in plans:
         liability = plan.bet.potential_payout - plan.bet.stake
@@ -255,8 +346,7 @@ def _take_off_exposure(plans: list[Plan]) -> None:
             for key in intake.exposure_keys([leg.selection for leg in plan.legs]):
                 by_currency[plan.bet.currency_id][key] -= liability
     for currency, deltas in sorted(by_currency.items()):
-        rows = locks.lock_exposure(currency, list(deltas))
-        intake.move_exposure_by({rows[key][0]: delta for key, delta in deltas.items()})
+        locks.lock_and_move_exposure(currency, deltas)
 
 
 @transaction.atomic(durable=True)
@@ -282,6 +372,47 @@ def _settle_without_money(plans: list[Plan]) -> int:
     return len(plans)
 
 
+def _settle_wins(currency: str, plans: list[Plan]) -> int:
+    """Pay the winning bets `plans` (first settlements and resettlements upward) in one wallet
+    transaction (`wallet.settle_wins`), one ledger transaction each, with their settlements, their
+    events and their exposure in the same commit. If any of them was settled by another settler
+    meanwhile (or its wallet id was used with another amount), nothing of the batch is kept and
+    each bet is settled on its own instead (`_settle_with_money`), where the other's settlement
+    wins. Returns how many settlements were written."""
+    now = timezone.now()
+
+    def record(written: list) -> None:
+        settled = [(plan, tx) for plan, tx in zip(plans, written, strict=True) if tx is not None]
+        if not settled:
+            return
+        if not _write_settlements(settled, now):
+            raise SettlementRaced
+        send_after_commit(signals.bets_settled, bets=[_notice(plan) for plan, _ in settled])
+        # Last, just before the commit: the market's and the platform's rows are every bet's.
+        _take_off_exposure([plan for plan, _ in settled])
+
+    wins = [
+        wallet.Win(player_id=plan.bet.player_id, amount=plan.difference, ref=_settlement_ref(plan),
+                   round_id=plan.bet.public_id)
+        for plan in plans
+    ]  # fmt: skip
+    try:
+        answers = wallet.settle_wins(currency=currency, wins=wins, commit_with=record)
+    except (SettlementRaced, PamError, IntegrityError):
+        logger.info("sportsbook.settlement_batch_one_by_one", bets=len(plans))
+        return sum(_settle_with_money(plan) for plan in plans)
+    return sum(1 for answer in answers if not answer.replayed)
+
+
+def _settlement_ref(plan: Plan) -> ExternalRef:
+    """A settlement's wallet id: the bet's and the settlement's number (`<bet id>:settle:<n>`)."""
+    bet = plan.bet
+    return ExternalRef(
+        intake.ORIGIN, f"{bet.public_id}:settle:{plan.n}",
+        fingerprint("sportsbook.settlement", {"bet": bet.public_id, "n": plan.n, "difference": plan.difference}),
+    )  # fmt: skip
+
+
 def _settle_with_money(plan: Plan) -> int:
     """One settlement that moves money, in the wallet's transaction: the difference paid
     (`settle_win`) or taken back (`reclaim_win`), and with it (`commit_with`) the bet's new state,
@@ -290,21 +421,12 @@ def _settle_with_money(plan: Plan) -> int:
     bet, now = plan.bet, timezone.now()
 
     def record(tx) -> None:
-        updated = Bet.objects.filter(pk=bet.pk, status=bet.status, settlement_count=plan.n - 1).update(
-            status=plan.outcome.status, payout=plan.outcome.payout, settlement_count=plan.n,
-            outcome_at=plan.outcome.outcome_at, settled_at=now, settle_lease_until=None,
-        )  # fmt: skip
-        if not updated:
+        if not _write_settlement(plan, now, tx):
             raise SettlementRaced
-        _settlement_row(plan, now, tx).save(force_insert=True)
-        send_after_commit(signals.bets_settled, bets=[_notice(plan)])
         # Last, just before the commit: the market's and the platform's rows are every bet's.
         _take_off_exposure([plan])
 
-    ref = ExternalRef(
-        intake.ORIGIN, f"{bet.public_id}:settle:{plan.n}",
-        fingerprint("sportsbook.settlement", {"bet": bet.public_id, "n": plan.n, "difference": plan.difference}),
-    )  # fmt: skip
+    ref = _settlement_ref(plan)
     move = wallet.settle_win if plan.difference > 0 else wallet.reclaim_win
     try:
         posted = move(player_id=bet.player_id, currency=bet.currency_id, amount=abs(plan.difference), ref=ref,

@@ -411,21 +411,34 @@ def test_a_settled_bet_reaches_the_player_as_its_win_and_a_bet_settled_notice(
     with django_capture_on_commit_callbacks(execute=True):
         settle()
     notices = [message["frame"] for to, message in sent if to == group and message["type"] == "player.notice"]
-    assert notices == [{"type": "notice", "kind": "bet_settled", "message": "Your bet has been resettled.",
-                        "data": {"bet_id": won.public_id, "status": "lost", "payout": 0, "currency": "EUR"}}]  # fmt: skip
+    assert notices == [{
+        "type": "notice", "kind": "bet_settled", "message": "Your bet has been resettled.",
+        "data": {"bet_id": won.public_id, "status": "lost", "payout": 0, "currency": "EUR"},
+    }]  # fmt: skip
 
 
-def test_a_winning_bet_settles_in_a_pinned_number_of_queries(api, player, seq, django_assert_num_queries):
+def test_winning_bets_settle_in_a_pinned_number_of_queries(api, player, seq, django_assert_num_queries):
     bet = place(api, home())
     send(result(seq, winners=["mk-1-home"]))
 
-    # The bets and their legs, read once for a whole batch (2); the wallet: the accounts' lock and
-    # the id's look-up (two statements in one round trip), the round's stakes, the write (4); the
-    # bet's update, its settlement row, the event's outbox row, the exposure rows' lock and update
-    # (5); and the test's savepoint and its release around the durable transaction (2).
-    with django_assert_num_queries(13):
+    # The bets and their legs, read once for a whole batch (2); the wallet's batch: the players'
+    # accounts locked, the ids' look-up, the rounds' stakes (3), and one write per win (1); the
+    # bets' updates with their settlement rows (one statement), the event's outbox row, the
+    # exposure rows locked and moved (one statement) (3); and the test's savepoint and its release
+    # around the durable transaction (2).
+    with django_assert_num_queries(11):
         assert settlement.settle_bets([bet.pk]) == 1
     assert fresh(bet).status == "won"
+
+
+def test_each_more_winning_bet_of_a_batch_costs_one_statement(api, player, seq, django_assert_num_queries):
+    bets = [place(api, home(), stake=100, key=f"k{n}") for n in range(5)]
+    send(result(seq, winners=["mk-1-home"]))
+
+    with django_assert_num_queries(11 + 4):
+        assert settlement.settle_bets([bet.pk for bet in bets]) == 5
+    assert cash(player) == 10_000 - 500 + 5 * 310
+    assert audit_clean()
 
 
 def test_the_wallet_reclaims_from_cash_then_as_debt(player):
