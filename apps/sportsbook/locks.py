@@ -190,19 +190,23 @@ def _due_sql(*, market: bool) -> str:
     return f"({accepted} OR {resettle}){on_market}"
 
 
-def claim_bets_to_settle(*, market_pk: int | None, limit: int, now: dt.datetime, lease: dt.timedelta) -> list[int]:
+def claim_bets_to_settle(
+    *, market_pk: int | None, limit: int, now: dt.datetime, lease: dt.timedelta, after_id: int = 0
+) -> list[int]:
     """Claim at most `limit` bets due for settlement (on the market `market_pk`, or any accepted
-    bet when None) that no other settler holds, lowest id first: each gets a lease until
-    `now + lease` (committed at once: the caller is in autocommit). Rows another settler is
-    claiming at this moment are skipped (`SKIP LOCKED`), not waited for. Returns their ids."""
+    bet when None) that no other settler holds, lowest id above `after_id` first: each gets a
+    lease until `now + lease` (committed at once: the caller is in autocommit). Rows another
+    settler is claiming at this moment are skipped (`SKIP LOCKED`), not waited for. Returns their
+    ids. A settler going through a market passes the highest id it claimed, so that each claim
+    starts where the last one ended instead of looking at every bet of the market again."""
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     due = _due_sql(market=market_pk is not None)
     sql = (
         "UPDATE sportsbook_bet SET settle_lease_until = %s WHERE id IN (SELECT c.id FROM sportsbook_bet c "  # noqa: S608 - constants only
-        f"WHERE (c.settle_lease_until IS NULL OR c.settle_lease_until < %s) AND {due} "
+        f"WHERE c.id > %s AND (c.settle_lease_until IS NULL OR c.settle_lease_until < %s) AND {due} "
         f"ORDER BY c.id LIMIT %s{lock}) RETURNING id"
     )
-    params = [now + lease, now, *([market_pk] if market_pk is not None else []), limit]
+    params = [now + lease, after_id, now, *([market_pk] if market_pk is not None else []), limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(pk for (pk,) in cursor.fetchall())

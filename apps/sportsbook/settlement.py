@@ -148,6 +148,12 @@ class Plan:
         return self.n == 1
 
 
+# What settling reads of a bet and of a market.
+_BET_FIELDS = ("public_id", "player_id", "currency_id", "stake", "potential_payout", "status", "payout",
+               "outcome_at", "settlement_count")  # fmt: skip
+_MARKET_FIELDS = ("market_id", "event_id", "status", "winners", "void", "settled_at")
+
+
 # --- the services -----------------------------------------------------------------------------------
 
 
@@ -163,14 +169,18 @@ def settle_market(market_pk: int, *, limit: int | None = None) -> int:
     if outcome_at is None:
         return 0
     batch = settings.SPORTSBOOK_SETTLEMENT_BATCH
-    done = 0
+    done = after_id = 0
     for _ in range(MAX_ROUNDS):
         size = batch if limit is None else min(batch, limit - done)
         if size <= 0:
             return done
-        claimed = locks.claim_bets_to_settle(market_pk=market_pk, limit=size, now=timezone.now(), lease=LEASE)
+        # From the last claim's end: what lies behind was claimed here, or by another settler
+        # (whose bets, should it die, the sweep settles once their lease has run out).
+        claimed = locks.claim_bets_to_settle(market_pk=market_pk, limit=size, now=timezone.now(), lease=LEASE,
+                                             after_id=after_id)  # fmt: skip
         if not claimed:
             break
+        after_id = claimed[-1]
         done += settle_bets(claimed)
     if not locks.bets_left_to_settle(market_pk):
         SettledMarket.objects.bulk_create(
@@ -200,10 +210,15 @@ def settle_bets(bet_pks: list[int]) -> int:
     now: losing ones in one transaction, the others one wallet transaction each. A bet that cannot
     be decided, or whose outcome is unchanged, only has its `outcome_at` moved on (nothing is
     written to the money or the history). Returns how many settlements were written."""
-    bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks)}
+    bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks).only(*_BET_FIELDS)}
     legs: dict[int, list[BetLeg]] = defaultdict(list)
-    rows = BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection__market").order_by("bet", "position")
+    rows = BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection").order_by("bet", "position")
+    rows = rows.only("bet_id", "price", "market_id", "selection__selection_id", "selection__market_id")
+    # Each market once, however many of the bets are on it (one market's thousands, typically).
+    markets = Market.objects.filter(pk__in=BetLeg.objects.filter(bet_id__in=bet_pks).values("market_id"))
+    markets = {market.pk: market for market in markets.only(*_MARKET_FIELDS)}
     for leg in rows:
+        leg.selection.market = markets[leg.selection.market_id]
         legs[leg.bet_id].append(leg)
     plans, unchanged = [], []
     for pk, bet in bets.items():

@@ -421,12 +421,12 @@ def test_winning_bets_settle_in_a_pinned_number_of_queries(api, player, seq, dja
     bet = place(api, home())
     send(result(seq, winners=["mk-1-home"]))
 
-    # The bets and their legs, read once for a whole batch (2); the wallet's batch: the players'
+    # The bets, their legs and their markets, read once for a whole batch (3); the wallet's batch: the players'
     # accounts locked, the ids' look-up, the rounds' stakes (3), and one write per win (1); the
     # bets' updates with their settlement rows (one statement), the event's outbox row, the
     # exposure rows locked and moved (one statement) (3); and the test's savepoint and its release
     # around the durable transaction (2).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert settlement.settle_bets([bet.pk]) == 1
     assert fresh(bet).status == "won"
 
@@ -435,7 +435,7 @@ def test_each_more_winning_bet_of_a_batch_costs_one_statement(api, player, seq, 
     bets = [place(api, home(), stake=100, key=f"k{n}") for n in range(5)]
     send(result(seq, winners=["mk-1-home"]))
 
-    with django_assert_num_queries(11 + 4):
+    with django_assert_num_queries(12 + 4):
         assert settlement.settle_bets([bet.pk for bet in bets]) == 5
     assert cash(player) == 10_000 - 500 + 5 * 310
     assert audit_clean()
