@@ -11,7 +11,9 @@ is settled by several database connections in parallel; another process settling
 thread itself, right after the commit.
 
 Nothing is lost if the process dies before or during the work: the settlement sweep
-(`settlement.settle_due_bets`) finds the markets whose bets are not all settled at their result.
+(`sweep`, a tick of every process that runs the ticks) finds the markets whose bets are not all
+settled at their result. In the background it too runs on the workers, one pass at a time, so the
+ticking thread (the staleness watchdog's, every quarter of a second) never waits for money.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ logger = structlog.get_logger(__name__)
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_sweeping = threading.Event()  # a pass of the sweep is queued or running on the workers
 
 
 def settle_after_commit(market_pks: Iterable[int]) -> None:
@@ -49,6 +52,28 @@ def hand_over(market_pks: list[int]) -> None:
     for pk in market_pks:
         for _ in range(settings.SPORTSBOOK_SETTLEMENT_WORKERS):
             pool.submit(_settle_in_worker, pk)
+
+
+def sweep() -> int:
+    """The settlement sweep's tick: `settlement.settle_due_bets` on a worker (at most one pass
+    queued or running at a time; returns 0), or here and now when settling in the committing
+    thread (returns what it settled)."""
+    if not settings.SPORTSBOOK_SETTLE_IN_BACKGROUND:
+        return settlement.settle_due_bets()
+    if not _sweeping.is_set():
+        _sweeping.set()
+        _workers().submit(_sweep_in_worker)
+    return 0
+
+
+def _sweep_in_worker() -> None:
+    try:
+        settlement.settle_due_bets()
+    except Exception:
+        logger.exception("sportsbook.settlement_sweep_failed")
+    finally:
+        _sweeping.clear()
+        connections.close_all()
 
 
 def _workers() -> ThreadPoolExecutor:

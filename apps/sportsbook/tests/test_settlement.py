@@ -10,6 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from apps.accounts.choices import StaffRole
+from apps.accounts.tests.factories import make_staff
 from apps.common.idempotency import ExternalRef
 from apps.sportsbook import intake, locks, selectors, services, settlement
 from apps.sportsbook.models import Bet, BetSettlement, Exposure
@@ -450,3 +452,64 @@ def test_the_wallet_reclaims_from_cash_then_as_debt(player):
     assert (cash(player), debt(player)) == (0, 2_000)
     assert Transaction.objects.filter(kind="resettlement").count() == 1
     assert audit_clean()
+
+
+# --- what the database refuses -----------------------------------------------------------------------
+
+
+def refused(statement: str, params: tuple = ()) -> str:
+    """Run `statement` in a savepoint, expect the database to refuse it, and return its message."""
+    from django.db import IntegrityError, connection, transaction
+
+    with pytest.raises(IntegrityError) as error, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+    return str(error.value)
+
+
+@pytest.fixture
+def settled_win(api, player, seq) -> Bet:
+    bet = place(api, home())
+    send(result(seq, winners=["mk-1-home"]))
+    settle()
+    return fresh(bet)
+
+
+def test_a_settled_bet_needs_its_payout_and_a_standing_one_has_none(settled_win):
+    assert "sportsbook_bet_settled_with_payout" in refused(
+        "UPDATE sportsbook_bet SET payout = NULL WHERE id = %s", (settled_win.pk,))  # fmt: skip
+    assert "sportsbook_bet_settled_with_payout" in refused(
+        "UPDATE sportsbook_bet SET status = 'accepted' WHERE id = %s", (settled_win.pk,))  # fmt: skip
+
+
+def test_a_payout_above_the_potential_one_or_a_paying_loss_is_refused(settled_win):
+    assert "sportsbook_bet_payout_range" in refused(
+        "UPDATE sportsbook_bet SET payout = potential_payout + 1 WHERE id = %s", (settled_win.pk,))  # fmt: skip
+    assert "sportsbook_bet_lost_pays_nothing" in refused(
+        "UPDATE sportsbook_bet SET status = 'lost' WHERE id = %s", (settled_win.pk,))  # fmt: skip
+    assert "sportsbook_bet_void_pays_the_stake" in refused(
+        "UPDATE sportsbook_bet SET status = 'void' WHERE id = %s", (settled_win.pk,))  # fmt: skip
+
+
+def test_a_settlement_is_once_per_number_and_moves_money_exactly_when_its_payout_changed(settled_win):
+    row = BetSettlement.objects.get(bet=settled_win)
+    copy = ("INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
+            "market_settled_at, settled_at) SELECT bet_id, %s, %s, %s, %s, outcome, %s, market_settled_at, "
+            "settled_at FROM sportsbook_betsettlement WHERE id = %s")  # fmt: skip
+    assert "sportsbook_settlement_once_per_n" in refused(copy, (1, "lost", 0, 0, None, row.pk))
+    assert "sportsbook_settlement_transaction_when_moved" in refused(copy, (2, "won", 3_200, 100, None, row.pk))
+    assert "sportsbook_settlement_lost_pays_nothing" in refused(copy, (2, "lost", 5, -3_095, None, row.pk))
+    assert "sportsbook_settlement_first_pays_all" in refused(
+        "UPDATE sportsbook_betsettlement SET difference = 1 WHERE id = %s", (row.pk,))  # fmt: skip
+
+
+@pytest.mark.parametrize("role", [StaffRole.SUPPORT, StaffRole.FINANCE])
+def test_the_back_office_shows_a_bets_settlement_and_its_history(settled_win, client, role):
+    client.force_login(make_staff(role))
+    response = client.get(f"/backoffice/sportsbook/bet/{settled_win.pk}/change/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "mk-1 mk-1-home: won" in page  # the settlement's row, with its legs' results
+    assert Transaction.objects.get(kind="win").public_id in page or "3100" in page
+    # Read-only: no form to change the bet or its settlements.
+    assert 'name="_save"' not in page
