@@ -32,7 +32,9 @@ against the feed's `resume`): like the watchdog's, its suspension is lifted by t
 prices once the breaker is off.
 
 A `result` records the winners and the voided selections on the market and marks it settled;
-paying bets comes with settlement (docs/sportsbook.md).
+its bets are then settled (`settlement.py`): each settlement of a bet is a `BetSettlement` row (the
+payout, the difference it moved and its ledger transaction), the bet keeps its status and payout,
+and `SettledMarket` records a market whose bets are all settled at its current result.
 
 A player's `Bet` (a single, or an accumulator of legs on different markets) holds its stake and
 its potential payout (stake x the product of the prices taken, rounded down) in minor units of
@@ -144,7 +146,7 @@ class Market(models.Model):
     breaker_suspended = models.BooleanField(
         default=False, db_default=False, help_text="suspended (or held suspended) by the suspend_in_play breaker"
     )
-    # The last result: selection ids, sorted. Money settlement comes with bet intake.
+    # The last result: selection ids, sorted (its bets are settled on it: settlement.py).
     winners = models.JSONField(default=list, blank=True)
     void = models.JSONField(default=list, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True, help_text="when its last result changed it")
