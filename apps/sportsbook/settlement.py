@@ -207,9 +207,10 @@ def settle_due_bets(limit: int | None = None) -> int:
 
 def settle_bets(bet_pks: list[int]) -> int:
     """Settle the bets `bet_pks` (claimed by this settler) on their markets' results as they are
-    now: losing ones in one transaction, the others one wallet transaction each. A bet that cannot
-    be decided, or whose outcome is unchanged, only has its `outcome_at` moved on (nothing is
-    written to the money or the history). Returns how many settlements were written."""
+    now: those that move no money (losses) in one transaction, winning ones in wallet batches of
+    MONEY_BATCH, resettlements downward one wallet transaction each. A bet that cannot be decided,
+    or whose outcome is unchanged, only has its `outcome_at` moved on and its claim given back
+    (nothing is written to the money or the history). Returns how many settlements were written."""
     bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks).only(*_BET_FIELDS)}
     legs: dict[int, list[BetLeg]] = defaultdict(list)
     rows = BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection").order_by("bet", "position")
@@ -330,11 +331,14 @@ def _write_settlement(plan: Plan, now: dt.datetime, tx, *, event: bool = True) -
 
 def _release_unchanged(unchanged: list[tuple[Bet, dt.datetime | None]]) -> None:
     """Give back the claims on bets with nothing to write; a settled one's `outcome_at` moves on to
-    the results just read, so the claim's rule no longer finds it due (only if still as read)."""
+    the results just read, so the claim's rule no longer finds it due (only if still as read).
+    One statement per group of bets alike (a market's unchanged bets: one)."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for bet, outcome_at in unchanged:
-        moved = {"outcome_at": outcome_at} if outcome_at is not None and bet.outcome_at != outcome_at else {}
-        Bet.objects.filter(pk=bet.pk, status=bet.status, settlement_count=bet.settlement_count).update(
-            settle_lease_until=None, **moved
+        groups[(bet.status, bet.settlement_count, outcome_at or bet.outcome_at)].append(bet.pk)
+    for (status, count, outcome_at), pks in groups.items():
+        Bet.objects.filter(pk__in=pks, status=status, settlement_count=count).update(
+            settle_lease_until=None, outcome_at=outcome_at
         )
 
 
