@@ -513,3 +513,19 @@ def test_the_back_office_shows_a_bets_settlement_and_its_history(settled_win, cl
     assert Transaction.objects.get(kind="win").public_id in page or "3100" in page
     # Read-only: no form to change the bet or its settlements.
     assert 'name="_save"' not in page
+
+
+def test_a_win_taken_back_by_a_resettlement_counts_as_lost_again(api, player, seq):
+    """The player's net result (what a loss limit and the reality check count) after a bet of
+    1,000 won (3,100) and then resettled to a loss: -1,000, as if it had lost at once."""
+    from apps.compliance import selectors as compliance
+
+    bet = place(api, home())
+    since = bet.placed_at - dt.timedelta(seconds=1)
+    send(result(seq, winners=["mk-1-home"]))
+    settle()
+    assert compliance.session_result(player.pk, since) == 2_100
+
+    send(result(seq + 1, winners=["mk-1-away"]))
+    settle()
+    assert compliance.session_result(player.pk, since) == -1_000
