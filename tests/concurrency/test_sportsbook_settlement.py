@@ -62,8 +62,9 @@ def assert_settled_on(winner: str, settlements: int) -> None:
     assert max(per_bet) <= settlements
     moved = BetSettlement.objects.exclude(difference=0)
     assert moved.count() == Transaction.objects.filter(kind__in=["win", "resettlement"]).count()
-    assert moved.aggregate(total=Sum("difference"))["total"] == (
-        Transaction.objects.filter(kind__in=["win", "resettlement"]).aggregate(total=Sum("amount"))["total"]
+    assert (
+        moved.aggregate(total=Sum("difference"))["total"]
+        == (Transaction.objects.filter(kind__in=["win", "resettlement"]).aggregate(total=Sum("amount"))["total"])
     )
     paid = Bet.objects.aggregate(total=Sum("payout"))["total"]
     staked = Bet.objects.aggregate(total=Sum("stake"))["total"]
