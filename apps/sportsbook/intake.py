@@ -250,20 +250,6 @@ def move_exposure(row_ids: list[int], delta: int) -> None:
         )
 
 
-def move_exposure_by(deltas: dict[int, int]) -> None:
-    """Add to each locked exposure row its own delta ({row id: delta}; one statement)."""
-    deltas = {pk: delta for pk, delta in deltas.items() if delta}
-    if not deltas:
-        return
-    cases = " ".join(["WHEN %s THEN %s"] * len(deltas))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE sportsbook_exposure SET amount = amount + CASE id {cases} END "  # noqa: S608 - placeholders only
-            f"WHERE id IN ({', '.join(['%s'] * len(deltas))})",
-            [*(value for pair in deltas.items() for value in pair), *deltas],
-        )
-
-
 def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **_: object):
     """The sportsbook's work at a stake (module docstring); nothing for a stake of another origin."""
     if origin != ORIGIN or not isinstance(detail, Slip):

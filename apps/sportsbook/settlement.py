@@ -11,11 +11,13 @@ whatever its other markets do) or when every leg's market has a result. Status: 
 lost: nothing paid), `void` (every leg voided: the stake back), else `won` (a dead heat may pay
 less than the stake, and it is still the bet's win).
 
-The money. A bet's first settlement pays its payout through the wallet's `settle_win` (origin
-`sportsbook`, the bet's id as the round, the id `<bet id>:settle:1`); a loss moves no money. The
-bet's status, payout and `settled_at`, its settlement row (`BetSettlement`) and the removal of its
-liability from its exposure rows commit in the same transaction as the money (the wallet's
-`commit_with`), and losing bets in bulk, in one transaction per batch. A later result that
+The money. A bet's first settlement pays its payout as a wallet `win` (origin `sportsbook`, the
+bet's id as the round, the id `<bet id>:settle:1`); a loss moves no money. The bet's status,
+payout and `settled_at`, its settlement row (`BetSettlement`) and the removal of its liability
+from its exposure rows commit in the same transaction as the money (the wallet's `commit_with`).
+Winning bets are paid MONEY_BATCH at a time in one database transaction (`wallet.settle_wins`: one
+ledger transaction each, one commit), since each bet's own commit would hold the market's and the
+platform's exposure rows in turn; losing bets in bulk, one transaction per batch. A later result that
 changes the outcome resettles the bet: its new payout P' against the P paid, a compensating
 ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win` when P' < P:
 from cash, and what cash does not cover becomes the player's debt), settlement n + 1 with the
