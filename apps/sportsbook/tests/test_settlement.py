@@ -529,3 +529,33 @@ def test_a_win_taken_back_by_a_resettlement_counts_as_lost_again(api, player, se
     send(result(seq + 1, winners=["mk-1-away"]))
     settle()
     assert compliance.session_result(player.pk, since) == -1_000
+
+
+def test_a_batch_of_wins_meeting_a_bet_settled_meanwhile_is_rolled_back_and_paid_one_by_one(api, player, seq):
+    """Two winning bets read for a batch; before it is paid, another settler settles the first as
+    lost (the result changed). The batch is rolled back whole, its bets are settled one by one:
+    the first keeps the other's settlement, the second is paid; the sweep then resettles it."""
+    first, second = place(api, home(), key="a"), place(api, home(), key="b")
+    send(result(seq, winners=["mk-1-home"]))
+    stale = []
+    for bet in (first, second):
+        bet = fresh(bet)
+        legs = list(bet.legs.select_related("selection__market"))
+        outcome = settlement.outcome_of(bet, legs)
+        stale.append(settlement.Plan(bet, legs, outcome, 1, outcome.payout))
+    send(result(seq + 1, winners=["mk-1-away"]))
+    assert settlement.settle_bets([first.pk]) == 1  # lost, by the other settler
+
+    assert settlement._settle_wins("EUR", stale) == 1
+
+    assert (fresh(first).status, fresh(first).payout) == ("lost", 0)
+    assert (fresh(second).status, fresh(second).payout) == ("won", 3_100)
+    assert list(Transaction.objects.filter(kind="win").values_list("external_id", flat=True)) == [
+        f"{second.public_id}:settle:1"
+    ]
+    assert audit_clean()
+    # The second was paid on a result that has changed since: the sweep resettles it.
+    settle()
+    assert (fresh(second).status, cash(player)) == ("lost", 8_000)
+    assert selectors.stored_exposure() == {} == selectors.recompute_exposure()
+    assert audit_clean()
