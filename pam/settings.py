@@ -517,6 +517,16 @@ if SPORTSBOOK_THROTTLE["window_s"] <= 0 or SPORTSBOOK_THROTTLE["limit"] < 0 or n
         "SPORTSBOOK_THROTTLE_WINDOW_SECONDS must be above 0, SPORTSBOOK_THROTTLE_LIMIT 0 or more and "
         "SPORTSBOOK_THROTTLE_CAP_SHARE a decimal from 0 to 1."
     )
+# Settlement (apps/sportsbook/settlement.py): after a feed batch with results commits, its markets
+# go to SPORTSBOOK_SETTLEMENT_WORKERS background threads of the process (off: settled in the
+# committing thread, as the tests do); each claims SPORTSBOOK_SETTLEMENT_BATCH bets at a time. The
+# sweep tick settles what they left, every SPORTSBOOK_SETTLEMENT_TICK_SECONDS.
+SPORTSBOOK_SETTLE_IN_BACKGROUND = env.bool("SPORTSBOOK_SETTLE_IN_BACKGROUND", default=True)
+SPORTSBOOK_SETTLEMENT_WORKERS = env.int("SPORTSBOOK_SETTLEMENT_WORKERS", default=2)
+SPORTSBOOK_SETTLEMENT_BATCH = env.int("SPORTSBOOK_SETTLEMENT_BATCH", default=500)
+SPORTSBOOK_SETTLEMENT_TICK_SECONDS = env.float("SPORTSBOOK_SETTLEMENT_TICK_SECONDS", default=1.0)
+if SPORTSBOOK_SETTLEMENT_WORKERS < 1 or SPORTSBOOK_SETTLEMENT_BATCH < 1 or SPORTSBOOK_SETTLEMENT_TICK_SECONDS <= 0:
+    raise ImproperlyConfigured("The SPORTSBOOK_SETTLEMENT_* settings must be above 0.")
 
 # Uploaded files (compliance cases' attachments): through Django's storage, under the data
 # directory unless set. They are evidence staff read in the back office, never served by URL:

@@ -25,6 +25,9 @@ os.environ["PSP_SANDBOX_AUTOPAY"] = "false"
 # bets stay pending until they release them and their markets open until they close them.
 os.environ["SPORTSBOOK_RELEASE_TIMER"] = "false"
 os.environ["SPORTSBOOK_THROTTLE_CAP_SHARE"] = "0"
+# A feed's results are settled in the committing thread, right after the commit: a test sees the
+# settlement once its batch has committed, and no worker thread outlives it.
+os.environ["SPORTSBOOK_SETTLE_IN_BACKGROUND"] = "false"
 # Keys of this run only: a developer's `make run` on the same Redis never sees test messages.
 _run = secrets.token_hex(4)
 os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"

@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # The circuit breakers' state, for "why can't I bet in play?" questions.
         "sportsbook.view_breaker",
         "sportsbook.view_bet",
+        "sportsbook.view_betsettlement",
     ],
     # Compliance works alerts, KYC and cases and protects players: the player's standing and KYC
     # (accounts.change_player: the status and KYC fields, with a reason, and the lock, freeze and
@@ -121,6 +122,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         "sportsbook.view_breaker",
         "sportsbook.view_breakerrequest",
         "sportsbook.view_bet",
+        "sportsbook.view_betsettlement",
         # Money in and out read, for AML reviews (a case's report lists the same movements);
         # approving withdrawals is finance's.
         "payments.view_depositintent",
@@ -175,6 +177,7 @@ ROLE_PERMISSIONS: dict[StaffRole, list[str] | str] = {
         # reason, in the staff trail); the feed's own `resume` reopens it too.
         "sportsbook.resume_throttled_market",
         "sportsbook.view_bet",
+        "sportsbook.view_betsettlement",
         # Every report (docs/reports.md).
         "backoffice.view_reports",
         "backoffice.view_ggr_report",

@@ -72,7 +72,7 @@ def enabled_threshold_campaigns() -> list[Campaign]:
 # is negative, its rollback positive), as a wager limit counts it. Their net loss: stakes less
 # wins, after rollbacks, as a loss limit counts it (compliance's SUMMED_KINDS).
 STAKE_KINDS = (TransactionKind.BET, TransactionKind.ROLLBACK)
-LOSS_KINDS = (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN)
+LOSS_KINDS = (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN, TransactionKind.RESETTLEMENT)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 

@@ -45,11 +45,12 @@ PERIODS = {
     LimitPeriod.MONTH: dt.timedelta(days=30),
 }
 # Which ledger kinds each money limit sums (Transaction.amount is the player's signed net move):
-# turnover is what bets took less what rollbacks refunded; a loss is that less the wins.
+# turnover is what bets took less what rollbacks refunded; a loss is that less the wins, and plus
+# what a sportsbook resettlement took back of a win from the playable balance.
 SUMMED_KINDS = {
     LimitKind.DEPOSIT: (TransactionKind.DEPOSIT,),
     LimitKind.WAGER: (TransactionKind.BET, TransactionKind.ROLLBACK),
-    LimitKind.LOSS: (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN),
+    LimitKind.LOSS: (TransactionKind.BET, TransactionKind.ROLLBACK, TransactionKind.WIN, TransactionKind.RESETTLEMENT),
 }
 REALITY_CHECK_ACK_URL = "/api/player/v1/reality-check/ack"
 

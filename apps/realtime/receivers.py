@@ -158,3 +158,16 @@ def push_markets_changed(sender, markets: list[dict], event_id: int | None = Non
     odds relay, which sends each to the sockets that follow its event. Built from the event
     alone. A repeat after a crash carries versions the sockets hold, which they drop: no receipt."""
     push(odds.push_messages(markets))
+
+
+@receiver(sportsbook.bets_settled, dispatch_uid="realtime.push_bets_settled")
+def push_bets_settled(sender, bets: list[dict], event_id: int | None = None, **kwargs) -> None:
+    """A `bet_settled` notice to every socket of each bet's player (a winning bet's comes after its
+    win's `wallet.updated` frame; a lost one's alone), all of one event in one push. A repeat
+    after a crash repeats a notice naming the same bet and settlement: no receipt."""
+    services.notify_players(
+        (bet["player_id"], "bet_settled",
+         "Your bet has been resettled." if bet["settlement"] > 1 else "Your bet has been settled.",
+         {"bet_id": bet["bet_id"], "status": bet["status"], "payout": bet["payout"], "currency": bet["currency"]})
+        for bet in bets
+    )  # fmt: skip

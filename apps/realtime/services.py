@@ -4,6 +4,7 @@ the socket) sent to every connection of a player."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import structlog
 from django.db import transaction
@@ -67,6 +68,17 @@ def notify_player(player_id: int | str, *, kind: str, message: str, data: dict |
     """
     frame = protocol.notice(kind, message, data)
     _after_commit([(player_group(player_id), {"type": "player.notice", "frame": frame})])
+
+
+def notify_players(notices: Iterable[tuple[int | str, str, str, dict | None]]) -> None:
+    """`notify_player` for many players at once, (player id, kind, message, data) each: one push
+    for all of them (a batch of settled bets), after commit, never raising."""
+    messages = [
+        (player_group(player_id), {"type": "player.notice", "frame": protocol.notice(kind, message, data)})
+        for player_id, kind, message, data in notices
+    ]
+    if messages:
+        _after_commit(messages)
 
 
 def disconnect_player(

@@ -19,6 +19,7 @@ from apps.sportsbook import breakers, odds, selectors, services
 from apps.sportsbook.choices import BreakerRequestStatus
 from apps.sportsbook.models import (
     Bet,
+    BetSettlement,
     Breaker,
     BreakerRequest,
     Event,
@@ -229,18 +230,38 @@ def _request_label(row: BreakerRequest) -> str:
 # --- bets, exposure and stake factors ----------------------------------------------------------
 
 
+class BetSettlementInline(ReadOnlyInline):
+    """Each settlement of the bet, in order: what it paid, the difference it moved and by which
+    ledger transaction, and the legs' results it was computed from."""
+
+    model = BetSettlement
+    fields = ("n", "status", "payout", "difference", "transaction", "legs_results", "market_settled_at", "settled_at")
+    ordering = ("n",)
+
+    @admin.display(description="legs' results")
+    def legs_results(self, row: BetSettlement) -> str:
+        return format_html_join(
+            "", "<p>{} {}: {}</p>",
+            ((leg["market_id"], leg["selection_id"],
+              f"won (dead heat of {leg['winners']})" if leg.get("winners", 1) > 1 else leg["result"])
+             for leg in row.outcome),
+        )  # fmt: skip
+
+
 @admin.register(Bet)
 class BetAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "player", "status", "stake", "potential_payout", "currency", "placed_at",
-                    "release_at", "reject_reason")  # fmt: skip
+    list_display = ("public_id", "player", "status", "stake", "potential_payout", "payout", "currency", "placed_at",
+                    "settled_at", "reject_reason")  # fmt: skip
     list_filter = ("status", "reject_reason")
     search_fields = ("public_id", "player__user__username")
     list_select_related = ("player__user",)
     fields = (
-        "public_id", "player", "status", "reject_reason", "stake", "potential_payout", "currency",
+        "public_id", "player", "status", "reject_reason", "stake", "potential_payout", "payout", "currency",
         "accept_price_changes", "legs_taken", "stake_transaction", "placed_at", "release_at", "decided_at",
+        "settled_at", "settlement_count", "outcome_at",
     )  # fmt: skip
     readonly_fields = ("legs_taken",)
+    inlines = (BetSettlementInline,)
 
     @admin.display(description="legs")
     def legs_taken(self, bet: Bet) -> str:

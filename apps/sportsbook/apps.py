@@ -9,7 +9,7 @@ class SportsbookConfig(AppConfig):
         from django.conf import settings
 
         from apps.common import sweeps
-        from apps.sportsbook import breakers, intake, services
+        from apps.sportsbook import breakers, intake, services, settler
         from apps.wallet import extensions
 
         # A demo feed's heartbeat (SPORTSBOOK_DEMO_FEED; nothing otherwise), registered before the
@@ -36,3 +36,10 @@ class SportsbookConfig(AppConfig):
         # position the extension point reserves for the sportsbook (extensions.py).
         extensions.STAKE.register(intake.on_stake, order=extensions.SPORTSBOOK)
         sweeps.register("sportsbook.release_due_bets", services.release_due_bets)
+        # What the settlement workers left (a crash, a bet accepted after its market's settlement
+        # ran), at a tick's pace, handed to the workers: the lag of a bet they missed stays short.
+        sweeps.register_tick(
+            "sportsbook.settle_due_bets",
+            settler.sweep,
+            every=lambda: settings.SPORTSBOOK_SETTLEMENT_TICK_SECONDS,
+        )

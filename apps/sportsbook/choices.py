@@ -58,6 +58,14 @@ class BetStatus(models.TextChoices):
     PENDING = "pending", "Pending (in-play delay)"
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected after the delay"
+    # Settled (settlement.py): its payout paid, nothing (lost), or its stake back (every leg void).
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    VOID = "void", "Void (stake back)"
+
+
+# A bet its markets' results have settled: a later result may resettle it, never reopen it.
+SETTLED_BET_STATUSES = (BetStatus.WON, BetStatus.LOST, BetStatus.VOID)
 
 
 class PriceChanges(models.TextChoices):

@@ -29,15 +29,30 @@ The platform's row is the one every bet of a currency shares: sportsbook bets in
 are serialised on it from their lock to their commit. That is the price of a platform cap that is
 never breached, and why the exposure comes last in the transaction: the row is held for two round
 trips and the commit, not for the stake's write and the bet's rows too.
+
+Settlement. Settlers share the bets to settle by claiming them (`claim_bets_to_settle`): one
+`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` that gives each claimed bet a lease, so
+two settlers running at once take different bets without waiting for each other, and a settler
+that dies leaves its bets to the next one once the lease has run out. The lease only shares the
+work: what makes a bet settle once is the settlement's own transaction. A winning bet's is the
+wallet's (the player's accounts first), which then updates the bet's row only if no other
+settlement came first, and locks the exposure rows last, just before its commit, so that bets on
+one market hold the market's and the platform's rows for as short a time as possible. Losing bets
+are settled in bulk in a transaction that locks their rows (`lock_bets`, primary-key order) and
+then the exposure rows. Both take bets before exposure rows, as the release of a pending bet does
+(player's accounts, bet, exposure), and nothing takes a player's accounts after a bet's row, so
+no cycle can form.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db import connection
 
-from apps.sportsbook.models import Breaker, BreakerRequest, Exposure, Feed, StakeFactor
+from apps.sportsbook.choices import SETTLED_BET_STATUSES, BetStatus, MarketStatus
+from apps.sportsbook.models import Bet, Breaker, BreakerRequest, Exposure, Feed, StakeFactor
 from apps.sportsbook.throttle import Window
 
 # (scope, target id)
@@ -136,7 +151,106 @@ def lock_exposure_windows(
     }
 
 
+def lock_and_move_exposure(currency: str, deltas: dict[ExposureKey, int]) -> None:
+    """Lock the exposure rows of `deltas`' keys in `currency` in primary-key order, as
+    `lock_exposure` does, and add to each its delta, in one statement (a settlement taking its
+    bets off them: the rows exist, the bets having counted on them). On PostgreSQL the locks are
+    taken by a materialised `SELECT … ORDER BY id FOR UPDATE` before the update touches a row."""
+    deltas = {key: delta for key, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    rows = ", ".join(["(%s, %s::bigint, %s::bigint)"] * len(deltas))
+    params = [*(value for (scope, target), delta in deltas.items() for value in (scope, target, delta)), currency]
+    if connection.vendor != "postgresql":
+        found = lock_exposure(currency, list(deltas))
+        with connection.cursor() as cursor:
+            for key, delta in deltas.items():
+                cursor.execute("UPDATE sportsbook_exposure SET amount = amount + %s WHERE id = %s",
+                               [delta, found[key][0]])  # fmt: skip
+        return
+    sql = (
+        f"WITH k (scope, target_id, delta) AS (VALUES {rows}), "  # noqa: S608 - placeholders only
+        "locked AS MATERIALIZED (SELECT e.id, k.delta FROM sportsbook_exposure e JOIN k ON e.scope = k.scope "
+        "AND e.target_id = k.target_id WHERE e.currency_id = %s ORDER BY e.id FOR UPDATE OF e) "
+        "UPDATE sportsbook_exposure x SET amount = x.amount + locked.delta FROM locked WHERE x.id = locked.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def lock_exposure_row(pk: int) -> Exposure:
     """One exposure row, locked (staff changing its cap): taken alone, so it cannot take part in
     a cycle with the bets' locks."""
     return Exposure.objects.select_for_update().get(pk=pk)
+
+
+# --- settlement ----------------------------------------------------------------------------------
+
+
+def _json_has(column: str, value: str) -> str:
+    """SQL: whether the JSON list `column` holds the string `value`."""
+    if connection.vendor == "postgresql":
+        return f"jsonb_exists({column}, {value})"
+    return f"EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = {value})"  # noqa: S608 - column names
+
+
+def _due_sql(*, market: bool) -> str:
+    """SQL, over the bet `c`: whether it is due for settlement. Accepted, with every leg's market
+    resulted or a leg lost already (an accumulator is lost at once); or, with `market` (the
+    settlement of one market), settled before on results older than one of its markets' now (a
+    resettlement). Without `market` only accepted bets are looked at (the partial index)."""
+    on_market = " AND c.id IN (SELECT x.bet_id FROM sportsbook_betleg x WHERE x.market_id = %s)"
+    legs = "FROM sportsbook_betleg l JOIN sportsbook_market m ON m.id = l.market_id"
+    won_or_void = f"{_json_has('m.winners', 's.selection_id')} OR {_json_has('m.void', 's.selection_id')}"
+    settled = f"'{MarketStatus.SETTLED}'"
+    accepted = (
+        f"(c.status = '{BetStatus.ACCEPTED}'"
+        f" AND (NOT EXISTS (SELECT 1 {legs} WHERE l.bet_id = c.id AND m.status <> {settled})"
+        f" OR EXISTS (SELECT 1 {legs} JOIN sportsbook_selection s ON s.id = l.selection_id"
+        f" WHERE l.bet_id = c.id AND m.status = {settled} AND NOT ({won_or_void}))))"
+    )
+    if not market:
+        return accepted
+    done = ", ".join(f"'{status}'" for status in SETTLED_BET_STATUSES)
+    newer = "m.settled_at > c.outcome_at"
+    resettle = f"(c.status IN ({done}) AND EXISTS (SELECT 1 {legs} WHERE l.bet_id = c.id AND {newer}))"
+    return f"({accepted} OR {resettle}){on_market}"
+
+
+def claim_bets_to_settle(
+    *, market_pk: int | None, limit: int, now: dt.datetime, lease: dt.timedelta, after_id: int = 0
+) -> list[int]:
+    """Claim at most `limit` bets due for settlement (on the market `market_pk`, or any accepted
+    bet when None) that no other settler holds, lowest id above `after_id` first: each gets a
+    lease until `now + lease` (committed at once: the caller is in autocommit). Rows another
+    settler is claiming at this moment are skipped (`SKIP LOCKED`), not waited for. Returns their
+    ids. A settler going through a market passes the highest id it claimed, so that each claim
+    starts where the last one ended instead of looking at every bet of the market again."""
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    due = _due_sql(market=market_pk is not None)
+    sql = (
+        "UPDATE sportsbook_bet SET settle_lease_until = %s WHERE id IN (SELECT c.id FROM sportsbook_bet c "  # noqa: S608 - constants only
+        f"WHERE c.id > %s AND (c.settle_lease_until IS NULL OR c.settle_lease_until < %s) AND {due} "
+        f"ORDER BY c.id LIMIT %s{lock}) RETURNING id"
+    )
+    params = [now + lease, after_id, now, *([market_pk] if market_pk is not None else []), limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(pk for (pk,) in cursor.fetchall())
+
+
+def bets_left_to_settle(market_pk: int) -> bool:
+    """Whether any bet on the market is still due for settlement, claimed by a settler or not
+    (the claim's own rule, without a lock): a market is done only when none is."""
+    sql = f"SELECT EXISTS (SELECT 1 FROM sportsbook_bet c WHERE {_due_sql(market=True)})"  # noqa: S608 - constants
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [market_pk])
+        return bool(cursor.fetchone()[0])
+
+
+def lock_bets(pks: list[int]) -> dict[int, tuple[str, int]]:
+    """Lock the bets `pks` in primary-key order until the end of the caller's transaction:
+    {pk: (status, settlement count)}, as they are once locked."""
+    rows = Bet.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", "status",
+                                                                                       "settlement_count")  # fmt: skip
+    return {pk: (status, count) for pk, status, count in rows}

@@ -38,7 +38,9 @@ book's liability): the feed's `resume` or a staff member (`services.resume_throt
 lifts it.
 
 A `result` records the winners and the voided selections on the market and marks it settled;
-paying bets comes with settlement (docs/sportsbook.md).
+its bets are then settled (`settlement.py`): each settlement of a bet is a `BetSettlement` row (the
+payout, the difference it moved and its ledger transaction), the bet keeps its status and payout,
+and `SettledMarket` records a market whose bets are all settled at its current result.
 
 A player's `Bet` (a single, or an accumulator of legs on different markets) holds its stake and
 its potential payout (stake x the product of the prices taken, rounded down) in minor units of
@@ -66,6 +68,7 @@ from django.db.models import F, Q
 
 from apps.accounts.models import Currency, Player
 from apps.sportsbook.choices import (
+    SETTLED_BET_STATUSES,
     BetStatus,
     BreakerName,
     BreakerRequestStatus,
@@ -155,7 +158,7 @@ class Market(models.Model):
     throttled_at = models.DateTimeField(
         null=True, blank=True, help_text="when the liability throttle last suspended it"
     )
-    # The last result: selection ids, sorted. Money settlement comes with bet intake.
+    # The last result: selection ids, sorted (its bets are settled on it: settlement.py).
     winners = models.JSONField(default=list, blank=True)
     void = models.JSONField(default=list, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True, help_text="when its last result changed it")
@@ -336,6 +339,17 @@ class Bet(models.Model):
     # An in-play bet's end of delay: when it is re-checked (null: accepted when placed).
     release_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True, help_text="when a pending bet was accepted or rejected")
+    # Settlement (settlement.py): what its last settlement paid in all, when, on the results of
+    # which moment (the latest result time of its markets it was computed from: a market whose
+    # result is newer resettles it), and how many settlements it has had (its BetSettlement rows).
+    payout = models.BigIntegerField(null=True, blank=True, help_text="minor units; empty until settled")
+    settled_at = models.DateTimeField(null=True, blank=True, help_text="when its last settlement was")
+    outcome_at = models.DateTimeField(
+        null=True, blank=True, help_text="the latest result of its markets its settlement is based on"
+    )
+    settlement_count = models.PositiveIntegerField(default=0, db_default=0)
+    # A settler's claim (locks.claim_bets_to_settle): other settlers leave the bet alone until then.
+    settle_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -363,9 +377,38 @@ class Bet(models.Model):
                 condition=Q(status=BetStatus.PENDING) | Q(release_at__isnull=True) | Q(decided_at__isnull=False),
                 name="sportsbook_bet_released_when_decided",
             ),
+            # Settled exactly when it has a payout, a settlement time, the results it is based on
+            # and at least one settlement; a standing or rejected bet has none of them.
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=SETTLED_BET_STATUSES,
+                    payout__isnull=False,
+                    settled_at__isnull=False,
+                    outcome_at__isnull=False,
+                    settlement_count__gte=1,
+                )
+                | (
+                    ~Q(status__in=SETTLED_BET_STATUSES)
+                    & Q(payout__isnull=True, settled_at__isnull=True, outcome_at__isnull=True, settlement_count=0)
+                ),
+                name="sportsbook_bet_settled_with_payout",
+            ),
+            # A payout is never more than the potential one (a dead heat or a void leg pays less).
+            models.CheckConstraint(
+                condition=Q(payout__isnull=True) | Q(payout__gte=0, payout__lte=F("potential_payout")),
+                name="sportsbook_bet_payout_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BetStatus.LOST) | Q(payout=0), name="sportsbook_bet_lost_pays_nothing"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BetStatus.VOID) | Q(payout=F("stake")), name="sportsbook_bet_void_pays_the_stake"
+            ),
         ]
         indexes = [
             models.Index(fields=["player", "id"], name="sportsbook_bet_player_idx"),
+            # The settlement sweep's scan: only accepted bets (the open book).
+            models.Index(fields=["id"], condition=Q(status="accepted"), name="sportsbook_bet_accepted_idx"),
             # The release sweep's queue: only pending bets, soonest first.
             models.Index(fields=["release_at"], condition=Q(status="pending"), name="sportsbook_bet_pending_idx"),
         ]
@@ -396,6 +439,60 @@ class BetLeg(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bet_id}#{self.position} @ {self.price}"
+
+
+class BetSettlement(models.Model):
+    """One settlement of a bet, in order (`n` from 1): the status and the payout it gave, the
+    difference from the one before (what moved: a win, or a resettlement taken back), the wallet
+    transaction that moved it (none when nothing moved: a loss, an unchanged payout), the outcome
+    of each leg it was computed from, and the result time it was based on, so that an auditor can
+    follow every payout and resettlement and a bench can measure the settlement lag."""
+
+    bet = models.ForeignKey(Bet, on_delete=models.PROTECT, related_name="settlements")
+    n = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=BetStatus.choices)
+    payout = models.BigIntegerField(help_text="minor units: what the bet pays in all after this settlement")
+    difference = models.BigIntegerField(help_text="payout minus the previous settlement's (the first: minus 0)")
+    # [{market_id, selection_id, result: won|lost|void|unresulted, winners: k}], in the slip's order.
+    outcome = models.JSONField()
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+")  # fmt: skip
+    market_settled_at = models.DateTimeField(help_text="the latest result of its markets it was based on")
+    settled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["bet", "n"]
+        constraints = [
+            models.UniqueConstraint(fields=["bet", "n"], name="sportsbook_settlement_once_per_n"),
+            models.CheckConstraint(condition=Q(n__gte=1), name="sportsbook_settlement_n_positive"),
+            models.CheckConstraint(condition=Q(status__in=SETTLED_BET_STATUSES), name="sportsbook_settlement_status"),
+            models.CheckConstraint(condition=Q(payout__gte=0), name="sportsbook_settlement_payout_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status=BetStatus.LOST) | Q(payout=0), name="sportsbook_settlement_lost_pays_nothing"
+            ),
+            # Money moved exactly when the payout changed (a first settlement changes it from 0).
+            models.CheckConstraint(
+                condition=Q(difference=0, transaction__isnull=True) | (~Q(difference=0) & Q(transaction__isnull=False)),
+                name="sportsbook_settlement_transaction_when_moved",
+            ),
+            models.CheckConstraint(
+                condition=Q(n__gt=1) | Q(difference=F("payout")), name="sportsbook_settlement_first_pays_all"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bet_id} #{self.n}: {self.status} {self.payout}"
+
+
+class SettledMarket(models.Model):
+    """A market whose bets are all settled at its result of `outcome_at` (the market's
+    `settled_at` then): the settlement sweep looks again only at markets whose result is newer."""
+
+    market = models.OneToOneField(Market, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    outcome_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.market_id} settled at {self.outcome_at}"
 
 
 class Exposure(models.Model):

@@ -8,13 +8,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from apps.accounts.models import Player
 from apps.sportsbook import intake, odds
-from apps.sportsbook.choices import BetStatus, BreakerName, EventStatus
+from apps.sportsbook.choices import BetStatus, BreakerName, EventStatus, MarketStatus
 from apps.sportsbook.errors import BetNotFound
-from apps.sportsbook.models import Bet, BetLeg, Breaker, Event, Exposure, Feed, Market, Selection
+from apps.sportsbook.models import (
+    Bet,
+    BetLeg,
+    BetSettlement,
+    Breaker,
+    Event,
+    Exposure,
+    Feed,
+    Market,
+    Selection,
+    SettledMarket,
+)
 
 PAGE_SIZE = 50
 
@@ -141,7 +152,8 @@ def list_player_bets(player: Player, cursor: int | None = None) -> tuple[list[Be
 def recompute_exposure() -> dict[tuple[str, int, str], int]:
     """Every exposure amount as the standing (accepted and pending) bets make it, from the bets
     and their legs alone: {(scope, target id, currency): amount}, zeros left out. What the stored
-    rows must equal (intake.py's rule)."""
+    rows must equal (intake.py's rule): a rejected bet, and a settled one (won, lost or void),
+    no longer counts."""
     totals: dict[tuple[str, int, str], int] = {}
     standing = Bet.objects.filter(status__in=[BetStatus.ACCEPTED, BetStatus.PENDING])
     legs: dict[int, list[BetLeg]] = {}
@@ -163,3 +175,24 @@ def stored_exposure() -> dict[tuple[str, int, str], int]:
             "scope", "target_id", "currency_id", "amount"
         )
     }
+
+
+# --- settlement ----------------------------------------------------------------------------------
+
+
+def list_markets_to_settle(*, limit: int) -> list[int]:
+    """The resulted markets whose bets are not recorded as all settled at their current result
+    (no `SettledMarket` at its `settled_at`), oldest result first: the settlement sweep's work."""
+    done = SettledMarket.objects.filter(market=OuterRef("pk"), outcome_at=OuterRef("settled_at"))
+    markets = Market.objects.filter(status=MarketStatus.SETTLED).exclude(Exists(done)).order_by("settled_at", "pk")
+    return list(markets.values_list("pk", flat=True)[:limit])
+
+
+def settlement_lags(market_pk: int | None = None) -> list[float]:
+    """The settlement lag of each settlement (of the bets on the market `market_pk`, or all), in
+    seconds: when it was written minus the result it was based on. For the benchmark."""
+    rows = BetSettlement.objects.all()
+    if market_pk is not None:
+        rows = rows.filter(bet__legs__market_id=market_pk)
+    return [(settled - resulted).total_seconds() for settled, resulted in
+            rows.values_list("settled_at", "market_settled_at")]  # fmt: skip

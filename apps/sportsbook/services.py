@@ -24,7 +24,7 @@ from apps.common.errors import InvalidRequest
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.sportsbook import feed as messages
-from apps.sportsbook import intake, locks, selectors, signals, timer
+from apps.sportsbook import intake, locks, selectors, settler, signals, timer
 from apps.sportsbook.choices import BetStatus, BreakerName, EventStatus, ExposureScope, MarketStatus, RejectReason
 from apps.sportsbook.errors import (
     InvalidMessage,
@@ -78,9 +78,12 @@ def apply_feed_batch(*, feed_id: int, batch: Sequence[messages.Message]) -> Batc
     batch is applied.
 
     Sends `markets_changed` after commit with the state of every market the batch changed (and,
-    when the feed was stale, of all its markets: their prices are no longer `delayed`).
+    when the feed was stale, of all its markets: their prices are no longer `delayed`), and hands
+    the markets whose outcome a `result` set or changed to the settlement after commit
+    (settler.py): their bets are paid after the answer, never inside the feed's request.
     """
     feed = locks.lock_feed(feed_id)
+    feed.resulted_markets = set()
     now = timezone.now()
     applied = skipped = 0
     changed: dict[int, None] = {}  # the markets whose version moved, in the order they did
@@ -103,6 +106,7 @@ def apply_feed_batch(*, feed_id: int, batch: Sequence[messages.Message]) -> Batc
         publish_markets(feed, _unsettled(feed))
     else:
         publish_markets(feed, changed)
+    settler.settle_after_commit(feed.resulted_markets)
     return BatchResult(applied=applied, skipped=skipped)
 
 
@@ -276,9 +280,9 @@ def _apply_live(feed: Feed, message: messages.LiveMessage, now: dt.datetime) -> 
 def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime) -> Collection[int]:
     """Record the market's winners and voided selections and mark it settled (a status change:
     version + 1). A later result with another outcome replaces it; one with the same outcome
-    changes nothing. When the event's last market is settled, the event has ended. Paying the
-    bets is bet intake's settlement, which is not built yet. Returns the market's pk if its version
-    moved."""
+    changes nothing. When the event's last market is settled, the event has ended. A new outcome
+    (the first, or another) puts the market in `feed.resulted_markets`, whose bets are settled
+    after the batch commits (settlement.py). Returns the market's pk if its version moved."""
     market = _market(feed, message.market_id)
     known = set(market.selections.values_list("selection_id", flat=True))
     unknown = sorted((set(message.winners) | set(message.void)) - known)
@@ -294,6 +298,7 @@ def _apply_result(feed: Feed, message: messages.ResultMessage, now: dt.datetime)
         market.status = MarketStatus.SETTLED
         market.version += 1
     market.winners, market.void, market.settled_at = winners, void, now
+    feed.resulted_markets.add(market.pk)
     market.watchdog_suspended = market.breaker_suspended = False
     market.save(update_fields=["status", "version", "winners", "void", "settled_at", "last_word_at",
                                "watchdog_suspended", "breaker_suspended"])  # fmt: skip

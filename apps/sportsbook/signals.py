@@ -9,3 +9,10 @@ from apps.common.events import DomainSignal
 # odds sockets, which drop a state at or below the version they hold, so a repeat after a crash
 # is harmless.
 markets_changed = DomainSignal("sportsbook.markets_changed")
+
+# Bets settled or resettled (settlement.py): `bets`, each {player_id, bet_id, status, payout,
+# currency, settlement (its number, from 1)}, sent in the settlement's transaction (a winning
+# bet's: beside its win's `transaction_posted`, after it; a batch of losing bets: one event).
+# Receivers: realtime's `bet_settled` notice to each player. A repeat after a crash repeats a
+# notice naming the same bet and settlement: harmless.
+bets_settled = DomainSignal("sportsbook.bets_settled")

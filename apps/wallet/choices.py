@@ -43,6 +43,9 @@ class TransactionKind(models.TextChoices):
     # A held stake accepted: it moves from the pending-bets account to the house. The player's
     # money does not move (the stake left the playable balance when the bet was taken).
     BET_ACCEPTED = "bet_accepted", "Held bet accepted"
+    # Part of a win taken back because a later result lowered it (a sportsbook resettlement): from
+    # cash, and what cash does not cover becomes the player's debt.
+    RESETTLEMENT = "resettlement", "Win resettled down"
 
 
 # The player's accounts, and those of them whose money can be played (the "balance" every API

@@ -103,6 +103,24 @@ def lock_player_wallet_then(player_id: int, then_sql: str, then_params: list) ->
         return _wallet(lock.fetchall()), then.fetchall()
 
 
+def lock_player_wallets(player_ids: list[int]) -> dict[int, LockedWallet]:
+    """Lock the accounts of several players in one statement, in primary-key order across all of
+    them (the order every lock of accounts takes, so a batch and a single player's call queue
+    instead of deadlocking): {player id: wallet}; a player without accounts is left out. Must run
+    inside a transaction."""
+    sql, _ = _lock_sql(connection.vendor)
+    placeholders = ", ".join(["%s"] * len(player_ids))
+    sql = sql.replace("WHERE a.player_id = %s", f"WHERE a.player_id IN ({placeholders})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(player_ids))
+        rows = cursor.fetchall()
+    player_at = _ACCOUNT_FIELDS.index("player_id")
+    by_player: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_player.setdefault(row[player_at], []).append(row)
+    return {player_id: _wallet(found) for player_id, found in by_player.items()}
+
+
 def _wallet(rows: list[tuple]) -> LockedWallet | None:
     if not rows:
         return None

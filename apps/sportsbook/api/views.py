@@ -134,8 +134,11 @@ class FeedIdField(serializers.Field):
 
 
 BetStatusField = api_schema.enum_field(
-    "SportsbookBetStatus", BetStatus.values, "pending: waiting out an in-play delay; then accepted or rejected"
-)
+    "SportsbookBetStatus", BetStatus.values,
+    "pending: waiting out an in-play delay; then accepted or rejected. An accepted bet is settled by its markets' "
+    "results: won (its payout paid), lost, or void (every leg voided: the stake back); a later result may "
+    "resettle it",
+)  # fmt: skip
 PriceChangesField = api_schema.enum_field(
     "SportsbookPriceChanges", PriceChanges.values, "none: only the prices seen; higher: a better price too; any: any"
 )
@@ -172,7 +175,11 @@ class SportsbookBetSerializer(serializers.Serializer):
     stake = serializers.IntegerField(help_text="minor units")
     currency = serializers.CharField(source="currency_id")
     potential_payout = serializers.IntegerField(help_text="stake x the product of the prices, rounded down")
+    payout = serializers.IntegerField(
+        allow_null=True, help_text="minor units: what the settled bet pays (0 lost, the stake void); null until settled"
+    )
     placed_at = serializers.DateTimeField()
+    settled_at = serializers.DateTimeField(allow_null=True, help_text="its last settlement; null until settled")
     legs = SportsbookLegSerializer(many=True)
 
     def get_reason(self, bet) -> str | None:
@@ -185,11 +192,11 @@ class SportsbookBetListSerializer(serializers.Serializer):
 
 
 def _first_answer(bet) -> dict:
-    """A placement's answer: as the bet was when taken (a replay gets the same)."""
+    """A placement's answer: as the bet was when taken (a replay gets the same, whatever the bet
+    became since: decided after its delay, settled)."""
     body = SportsbookBetSerializer(bet).data
-    if bet.release_at is not None:
-        body = {**body, "status": BetStatus.PENDING, "reason": None}
-    return body
+    taken = BetStatus.PENDING if bet.release_at is not None else BetStatus.ACCEPTED
+    return {**body, "status": taken, "reason": None, "payout": None, "settled_at": None}
 
 
 class BetsApi(APIView):

@@ -63,7 +63,7 @@ def test_a_single_is_accepted_with_its_payout_the_stake_to_the_house_and_its_exp
     bet = Bet.objects.get()
     assert body == {
         "bet_id": bet.public_id, "status": "accepted", "reason": None, "stake": 1_000, "currency": "EUR",
-        "potential_payout": 3_100, "placed_at": body["placed_at"],
+        "potential_payout": 3_100, "payout": None, "placed_at": body["placed_at"], "settled_at": None,
         "legs": [{"selection_id": "mk-1-home", "market_id": "mk-1", "event_id": "ev-1", "price": "3.10",
                   "market_version": 1}],
     }  # fmt: skip

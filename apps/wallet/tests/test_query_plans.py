@@ -93,7 +93,7 @@ def test_round_look_up_is_led_by_the_round(unknown_origin_with_history):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE wallet_transaction")
     # The plan is the same for any bonus account id: the player here has none.
-    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk, 1).query.sql_with_params()
+    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk, 1)
     nodes = explain(sql, list(params))
     # Each bet's entry on the bonus account (the win's split): one index look-up per row of the round.
     on_bonus = [
