@@ -14,6 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
+# The embedded database that tests/conftest.py migrates once per run: the studio's secret (the
+# provider row is given it at migrate, so a process that plays a studio round must be started with
+# it) and the one player it holds (username, password, balance in minor units).
+EMBEDDED_STUDIO_SECRET = "embedded-studio-secret-0123456789"
+EMBEDDED_PLAYER = ("alice", "embedded-horse-42", 500)
+
 # What a test process carries that a fresh operator's shell would not.
 _PAM_VARIABLES = ("DATABASE_URL", "REDIS_URL", "PAM_ENV", "DEBUG", "SECRET_KEY", "ENV_FILE", "PAM_DATA_DIR")
 
