@@ -60,6 +60,18 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def wait_for_path(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Poll until `path` exists (a server's socket), failing early if the server process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        if path.exists():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{path} did not appear within {timeout} s")
+
+
 def stop(process: subprocess.Popen) -> str:
     process.terminate()
     try:
