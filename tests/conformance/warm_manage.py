@@ -95,6 +95,10 @@ def serve(path: str) -> None:
 
     django.setup()
     connections.close_all()  # never one open in the server: each child opens its own
+    # Nor a connection pool: its connections and threads would be shared by every child.
+    pools = [alias for alias in connections if getattr(type(connections[alias]), "_connection_pools", None)]
+    if pools:
+        raise RuntimeError(f"a connection pool exists before the first fork: {pools}")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped as they end
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         # Listening before the socket appears under its name: whoever sees the name can connect.
