@@ -61,8 +61,39 @@ def _staff_trail_verifies(request: pytest.FixtureRequest):
     from apps.compliance import audit
     from apps.compliance.models import StaffAction
 
-    if StaffAction.objects.exists():
-        assert audit.run_audit() == {name: [] for name in audit.CHECKS}
+    if not StaffAction.objects.exists():
+        return
+    digest = _trail_digest()
+    if digest in _clean_trails:
+        return  # the very trail, head and trigger that the audit found clean after an earlier test
+    assert audit.run_audit() == {name: [] for name in audit.CHECKS}
+    _clean_trails.add(digest)
+
+
+# Digests (`_trail_digest`) of the trails the audit found clean in this run. The audit reads
+# nothing else, so the same digest after a later test gives the same answer: a module that builds
+# a trail of 100,000 records once (apps/backoffice/tests/test_admin_scale.py) has it re-verified
+# in full only after the first of its tests, unless a test changed it.
+_clean_trails: set[str] = set()
+
+
+# Everything the staff-action audit (apps/compliance/audit.py) reads: every record with all its
+# columns, in the order written; the chain's head; the append-only trigger's state.
+_TRAIL_DIGEST = """
+SELECT md5(
+    coalesce((SELECT string_agg(t::text, E'\\n' ORDER BY t.id) FROM compliance_staffaction t), '')
+    || '|' || coalesce((SELECT h::text FROM compliance_staffactionhead h WHERE h.id = 1), '')
+    || '|' || coalesce((SELECT string_agg(tgenabled::text, ',') FROM pg_trigger WHERE tgname = %s), '')
+)
+"""
+
+
+def _trail_digest() -> str:
+    from apps.compliance import audit
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(_TRAIL_DIGEST, [audit.TRIGGER])
+        return cursor.fetchone()[0]
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
+# The embedded database that tests/conftest.py migrates once per run: the studio's secret (the
+# provider row is given it at migrate, so a process that plays a studio round must be started with
+# it) and the one player it holds (username, password, balance in minor units).
+EMBEDDED_STUDIO_SECRET = "embedded-studio-secret-0123456789"
+EMBEDDED_PLAYER = ("alice", "embedded-horse-42", 500)
+
 # What a test process carries that a fresh operator's shell would not.
 _PAM_VARIABLES = ("DATABASE_URL", "REDIS_URL", "PAM_ENV", "DEBUG", "SECRET_KEY", "ENV_FILE", "PAM_DATA_DIR")
 
@@ -52,6 +58,18 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> N
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def wait_for_path(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Poll until `path` exists (a server's socket), failing early if the server process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        if path.exists():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{path} did not appear within {timeout} s")
 
 
 def stop(process: subprocess.Popen) -> str:

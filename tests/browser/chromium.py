@@ -34,24 +34,51 @@ def playwright_api():
     return sync_api
 
 
-@contextmanager
-def chromium_page() -> Iterator:
-    """A fresh page in a headless chromium, closed on the way out.
-
-    Playwright's sync API runs an event loop in the calling thread while it is open, and Django's
-    ORM refuses to run in a thread with a running loop: touch the database before, or in a thread.
-    """
+def _require_chromium() -> None:
     if not CHROMIUM.is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
             "(`make test` installs it: apt-get install --no-install-recommends chromium). They never skip.",
             pytrace=False,
         )
+
+
+@contextmanager
+def chromium_browser() -> Iterator:
+    """A headless chromium, closed on the way out, for tests that each take a page of a fresh
+    context from it (`page_of`): a context shares no cookie, storage, route or clock with another,
+    so the tests are as isolated as with a chromium each, without launching one each.
+
+    Playwright's event loop runs in this thread as long as it is open (see `chromium_page`): keep
+    one open across tests only in modules that never touch the database.
+    """
+    _require_chromium()
     with playwright_api().sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def page_of(browser) -> Iterator:
+    """A page in a fresh context of `browser`, the context closed on the way out."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        yield page
+    finally:
+        context.close()
+
+
+@contextmanager
+def chromium_page() -> Iterator:
+    """A fresh page in a headless chromium of its own, closed on the way out.
+
+    Playwright's sync API runs an event loop in the calling thread while it is open, and Django's
+    ORM refuses to run in a thread with a running loop: touch the database before, or in a thread.
+    """
+    with chromium_browser() as browser, page_of(browser) as page:
+        yield page

@@ -18,7 +18,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from apps.studio.models import Session
-from tests.browser.chromium import chromium_page
+from tests.browser.chromium import chromium_browser, page_of
 from tests.browser.test_realtime_client import FAKE_SOCKET, ScriptedSockets  # what both pages run on
 from tests.support import ROOT
 
@@ -114,10 +114,18 @@ def open_room(page, html: str) -> Room:
     return Room(page)
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """One chromium for the module (nothing here touches the database); each test has a fresh
+    context of its own."""
+    with chromium_browser() as running:
+        yield running
+
+
 @pytest.fixture
-def room() -> Iterator[Room]:
+def room(browser) -> Iterator[Room]:
     html = render_page()
-    with chromium_page() as page:
+    with page_of(browser) as page:
         yield open_room(page, html)
 
 
@@ -319,11 +327,11 @@ def test_the_multiplier_is_announced_at_a_sane_rate(room):
     assert len(set(announced)) <= 3  # the snapshot's line, then at most one every 3 s
 
 
-def test_without_session_info_there_is_no_session_bar():
+def test_without_session_info_there_is_no_session_bar(browser):
     html = render_page(show_session_info=False)
     assert 'id="crash-session"' not in html
     assert f'data-session-key="{KEY}"' in html
-    with chromium_page() as page:
+    with page_of(browser) as page:
         room = open_room(page, html)
         room.connected()
         assert room.page.locator("#crash-session").count() == 0

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.chromium import chromium_page
+from tests.browser.chromium import chromium_browser, page_of
 from tests.support import ROOT
 
 ORIGIN = "http://pam.test"
@@ -117,9 +117,17 @@ class Client(ScriptedSockets):
         return self.page.evaluate(f"window.log.{name}")
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """One chromium for the module (nothing here touches the database); each test has a fresh
+    context of its own."""
+    with chromium_browser() as running:
+        yield running
+
+
 @pytest.fixture
-def client() -> Iterator[Client]:
-    with chromium_page() as page:
+def client(browser) -> Iterator[Client]:
+    with page_of(browser) as page:
         driver = Client(page)
 
         def answer(route) -> None:

@@ -1,6 +1,10 @@
 """The shared black-box conformance runner (shared/conformance/wallet_api.py) against PAM served
 as in production: uvicorn with two workers on a real port, the sandbox management commands run as
-separate processes, all on this run's test database. Then the ledger audit must be clean."""
+separate processes, all on this run's test database. Then the ledger audit must be clean.
+
+The runner starts a management command for each of its players (dozens): each runs in a process of
+its own forked from one with Django already set up (warm_manage.py), not in a fresh interpreter
+that would spend seconds of CPU importing Django first. The final audit is a plain `manage.py`."""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from tests.support import ROOT, clean_env, free_port, stop, wait_for_http
+from tests.support import ROOT, clean_env, free_port, stop, wait_for_http, wait_for_path
 
 SHARED = ROOT.parent / "shared"
 RUNNER = SHARED / "conformance" / "wallet_api.py"
 VENV_BIN = ROOT / ".venv" / "bin"
+WARM_MANAGE = Path(__file__).with_name("warm_manage.py")
 EXPECTED_LAST_LINE = "49 passed, 0 failed"
 SERVER_OPTIONS = "--host 127.0.0.1 --port {port} --workers 2 --lifespan off --no-access-log"
 
@@ -72,13 +77,23 @@ def test_wallet_api_passes_the_shared_conformance_runner(tmp_path):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    manage_socket, manage_log = tmp_path / "manage.sock", tmp_path / "manage.log"
+    with manage_log.open("w") as log:
+        manage_server = subprocess.Popen(
+            [str(python), str(WARM_MANAGE), "serve", str(manage_socket)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         try:
             wait_for_http(f"{base_url}/healthz", server)
+            wait_for_path(manage_socket, manage_server)
         except (RuntimeError, TimeoutError) as exc:
-            pytest.fail(f"the server did not start: {exc}\n{_tail(server_log)}", pytrace=False)
+            pytest.fail(f"a server did not start: {exc}\n{_tail(server_log)}\n{_tail(manage_log)}", pytrace=False)
 
-        manage = f"{shlex.quote(str(python))} manage.py"
+        manage = f"{shlex.quote(str(python))} {shlex.quote(str(WARM_MANAGE))} {shlex.quote(str(manage_socket))}"
         runner = subprocess.run(
             [str(python), str(RUNNER), "--base-url", base_url, "--manage", manage, "--cwd", str(ROOT)],
             cwd=ROOT,
@@ -88,7 +103,10 @@ def test_wallet_api_passes_the_shared_conformance_runner(tmp_path):
             timeout=800,
             check=False,
         )
-        output = f"{runner.stdout}\n--- stderr ---\n{runner.stderr}\n--- server log ---\n{_tail(server_log)}"
+        output = (
+            f"{runner.stdout}\n--- stderr ---\n{runner.stderr}\n--- server log ---\n{_tail(server_log)}"
+            f"\n--- management commands' log ---\n{_tail(manage_log)}"
+        )
         lines = [line for line in runner.stdout.splitlines() if line.strip()]
         assert runner.returncode == 0, f"the runner exited {runner.returncode}:\n{output}"
         assert lines, f"the runner printed nothing:\n{output}"
@@ -106,3 +124,4 @@ def test_wallet_api_passes_the_shared_conformance_runner(tmp_path):
         assert audit.returncode == 0, f"wallet_audit exited {audit.returncode}:\n{audit.stdout}\n{audit.stderr}"
     finally:
         stop(server)
+        stop(manage_server)

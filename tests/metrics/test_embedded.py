@@ -5,18 +5,15 @@ import urllib.request
 
 from apps.common.tests.scrape import parse, value
 from tests.platform.test_embedded_mode import PLAY_A_ROUND, runserver
-from tests.support import PYTHON, clean_env, free_port, run
+from tests.support import EMBEDDED_STUDIO_SECRET, PYTHON, clean_env, free_port, run
 
 
-def test_embedded_mode_serves_its_one_process_figures(tmp_path):
+def test_embedded_mode_serves_its_one_process_figures(embedded_data_dir):
+    """On the migrated embedded database with its one player (`embedded_data_dir`)."""
     port = free_port()
-    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
-                    STUDIO_PROVIDER_SECRET="embedded-studio-secret-0123456789")  # fmt: skip
+    env = clean_env(PAM_DATA_DIR=str(embedded_data_dir), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
+                    STUDIO_PROVIDER_SECRET=EMBEDDED_STUDIO_SECRET)  # fmt: skip
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    assert run([PYTHON, "manage.py", "migrate", "--noinput"], env, timeout=300).returncode == 0
-    created = run([PYTHON, "manage.py", "create_player", "alice", "--password", "embedded-horse-42", "--balance",
-                   "500"], env)  # fmt: skip
-    assert created.returncode == 0, created.stderr
 
     with runserver(env, port):
         played = run([PYTHON, "-c", PLAY_A_ROUND, f"http://127.0.0.1:{port}"], env, timeout=120)

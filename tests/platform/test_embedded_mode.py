@@ -8,7 +8,7 @@ import subprocess
 import urllib.request
 from collections.abc import Iterator
 
-from tests.support import PYTHON, ROOT, clean_env, free_port, run, stop, wait_for_http
+from tests.support import EMBEDDED_STUDIO_SECRET, PYTHON, ROOT, clean_env, free_port, run, stop, wait_for_http
 
 SHOW_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps({"
@@ -36,21 +36,20 @@ def runserver(env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
         stop(server)
 
 
-def test_embedded_mode_starts_without_database_url(tmp_path):
-    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings")
+def test_embedded_mode_starts_without_database_url(embedded_data_dir):
+    """`make run`'s server on the database that `migrate` and `create_player` left in the data dir
+    (`embedded_data_dir`: both ran once for the run, and asserted their success)."""
+    env = clean_env(PAM_DATA_DIR=str(embedded_data_dir), DJANGO_SETTINGS_MODULE="pam.settings")
 
     shown = run([PYTHON, "-c", SHOW_SETTINGS], env)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == {
         "engine": "django.db.backends.sqlite3",
-        "name": str(tmp_path / "pam.sqlite3"),
+        "name": str(embedded_data_dir / "pam.sqlite3"),
         "layer": "channels.layers.InMemoryChannelLayer",
         "eager": True,
         "transaction_mode": "IMMEDIATE",
     }
-
-    migrated = run([PYTHON, "manage.py", "migrate", "--noinput"], env, timeout=300)
-    assert migrated.returncode == 0, migrated.stderr
 
     port = free_port()
     with runserver(env, port):
@@ -59,15 +58,12 @@ def test_embedded_mode_starts_without_database_url(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
             assert json.loads(answer.read()) == {"status": "ok", "checks": {"database": "ok"}}
 
-    with sqlite3.connect(tmp_path / "pam.sqlite3") as db:
+    with sqlite3.connect(embedded_data_dir / "pam.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert db.execute("SELECT count(*) FROM accounts_currency").fetchone()[0] > 100
 
-    # The staff-action trail works without its PostgreSQL trigger: an adjustment made by a
-    # command is chained, and the audit checks the chain (and skips the trigger check).
-    created = run([PYTHON, "manage.py", "create_player", "alice", "--password", "embedded-horse-42", "--balance",
-                   "500"], env)  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    # The staff-action trail works without its PostgreSQL trigger: the adjustment that
+    # `create_player` made is chained, and the audit checks the chain (and skips the trigger check).
     audited = run([PYTHON, "manage.py", "staff_audit"], env)
     assert (audited.returncode, audited.stdout.splitlines()[-1]) == (0, "staff_audit: clean (1 staff actions)")
 
@@ -101,18 +97,13 @@ with urllib.request.urlopen(request, timeout=60) as answer:
 """
 
 
-def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(tmp_path):
+def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(embedded_data_dir):
     """`make run`'s mode end to end: the studio, registered at migrate, opens a session from a
     signed launch and plays a slot round through the wallet API of the same server (SQLite, the
     in-memory layer), for a player whose row carries a datetime the money path compares."""
     port = free_port()
-    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
-                    STUDIO_PROVIDER_SECRET="embedded-studio-secret-0123456789")  # fmt: skip
-    migrated = run([PYTHON, "manage.py", "migrate", "--noinput"], env, timeout=300)
-    assert migrated.returncode == 0, migrated.stderr
-    created = run([PYTHON, "manage.py", "create_player", "alice", "--password", "embedded-horse-42", "--balance",
-                   "500"], env)  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    env = clean_env(PAM_DATA_DIR=str(embedded_data_dir), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
+                    STUDIO_PROVIDER_SECRET=EMBEDDED_STUDIO_SECRET)  # fmt: skip
     with runserver(env, port):
         played = run([PYTHON, "-c", PLAY_A_ROUND, f"http://127.0.0.1:{port}"], env, timeout=120)
     assert played.returncode == 0, played.stderr
