@@ -126,16 +126,16 @@ print(json.dumps({
 """
 
 
-def test_make_runs_demo_sportsbook_stays_on_sale_without_a_feed_process(tmp_path):
-    """`make run` as it runs: migrate, `seed_demo` (the demo book and its bets, on SQLite), then the
-    server with SPORTSBOOK_DEMO_FEED: its ticks send the demo feed's heartbeat, so the watchdog
-    (its limit at 1 s here) never finds the feed silent and the live event stays open."""
+def test_make_runs_demo_sportsbook_stays_on_sale_without_a_feed_process(embedded_migrated_dir):
+    """`make run` as it runs: migrate (a copy of the run's, `embedded_migrated_dir`), `seed_demo`
+    (the demo book and its bets, on SQLite), then the server with SPORTSBOOK_DEMO_FEED: its ticks
+    send the demo feed's heartbeat, so the watchdog (its limit at 1 s here) never finds the feed
+    silent and the live event stays open."""
     port = free_port()
-    env = clean_env(PAM_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="pam.settings", SPORTSBOOK_DEMO_FEED="demo",
-                    SPORTSBOOK_STALE_AFTER_SECONDS="1")  # fmt: skip
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        done = run([PYTHON, "manage.py", *command], env, timeout=300)
-        assert done.returncode == 0, done.stderr
+    env = clean_env(PAM_DATA_DIR=str(embedded_migrated_dir), DJANGO_SETTINGS_MODULE="pam.settings",
+                    SPORTSBOOK_DEMO_FEED="demo", SPORTSBOOK_STALE_AFTER_SECONDS="1")  # fmt: skip
+    done = run([PYTHON, "manage.py", "seed_demo"], env, timeout=300)
+    assert done.returncode == 0, done.stderr
 
     def book() -> dict:
         shown = run([PYTHON, "-c", READ_DEMO_BOOK], env)
