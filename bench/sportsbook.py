@@ -8,8 +8,15 @@ event and platform grown in one transaction), against (a) the provider's signed 
 the same concurrency, in PAIRS alternating slices (the machine's speed drifts over a minute).
 Target: (s) >= 0.7 x (a).
 
+Then against caps: CAPS_BETS bets (singles and doubles) by 20 threads on an event of their own
+against small caps (bench/sportsbook_setup.py `caps`): no cap breached, the stored exposure equal
+to its recomputation from the bets (tests/concurrency/test_sportsbook_bets.py checks the same with
+1,000).
+
 Then settlement: SETTLE_BETS more singles on one market (placed through the service by SETTLERS
-processes at once), its result posted through the signed feed endpoint, and the time from that
+processes at once), its result posted through the signed feed endpoint with the outbox sweeper
+running beside the servers as under `make serve` (its settlement tick shares the work with the
+worker that took the result), and the time from that
 answer until every open bet of the market is settled (won or lost, paid through the wallet, its
 liability off the exposure), polled in the database; with the settlement lag of each bet (its
 `settled_at` after the market's). Target: 10,000 bets within 10 s.
@@ -17,7 +24,8 @@ liability off the exposure), polled in the database; with the settlement lag of 
 `BENCH=sportsbook python -m bench` runs it. Knobs: BENCH_SECONDS (10, per load), BENCH_PAIRS (4),
 BENCH_SPORTSBOOK_PLAYERS (2000), BENCH_SPORTSBOOK_EVENTS (50, with 3 markets each: bets spread
 over 450 selections, so the exposure rows' locks are shared as on a busy evening),
-BENCH_SPORTSBOOK_SETTLE_BETS (10,000; 0 skips settlement).
+BENCH_SPORTSBOOK_CAPS_BETS (10,000; 0 skips the caps' run), BENCH_SPORTSBOOK_SETTLE_BETS (10,000; 0 skips
+settlement).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from bench.instances import sweeper
 from bench.load import Result, ratio, run_load
 from bench.server import print_audit, served
 from bench.wallet import bet_requests
@@ -49,6 +58,8 @@ EVENTS = int(os.environ.get("BENCH_SPORTSBOOK_EVENTS", "50"))
 MARKETS = 3
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", "4"))
+CAPS_BETS = int(os.environ.get("BENCH_SPORTSBOOK_CAPS_BETS", "10000"))
+CAPS_THREADS = 20
 SETTLE_BETS = int(os.environ.get("BENCH_SPORTSBOOK_SETTLE_BETS", "10000"))
 SETTLERS = 4  # processes placing the settlement's bets
 SETTLE_MARKET = "bench-e0-m0"
@@ -122,6 +133,8 @@ def sportsbook_benchmark(workers: int) -> None:
         print(f"(s)/(a) = {ratio(sports, casino)} (target >= {TARGET}; pairs "
               f"{' '.join(f'{r:.2f}' for r in pair_ratios)}, median {statistics.median(pair_ratios):.2f})   "
               f"errors (a) = {casino.errors}, (s) = {sports.errors}")  # fmt: skip
+        if CAPS_BETS:
+            against_caps(env, player_ids)
         if SETTLE_BETS:
             settlement(host, port, env, book, player_ids)
         print_audit(env)
@@ -144,6 +157,26 @@ _LAGS = (
 )
 
 
+def against_caps(env: dict[str, str], player_ids: list[str]) -> None:
+    """CAPS_THREADS threads placing CAPS_BETS bets in all against small caps (bench.sportsbook_setup
+    caps): no cap breached, the stored exposure equal to its recomputation."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.sportsbook_setup", "caps", str(CAPS_THREADS), str(CAPS_BETS // CAPS_THREADS),
+         *player_ids[:CAPS_THREADS]], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=3600,
+    )  # fmt: skip
+    found = json.loads(done.stdout)
+    clean = not (found["breaches"] or found["errors"] or found["alive"]) and found["exposure_recomputed"]
+    verdict = "met" if clean else "MISSED"
+    print(f"against caps: {CAPS_THREADS} threads, {found['taken'] + found['refused']} bets in "
+          f"{time.perf_counter() - started:.0f} s: {found['taken']} taken, {found['refused']} refused STAKE_TOO_HIGH "
+          f"(or short of funds); caps breached {len(found['breaches'])}, errors {len(found['errors'])}, stored "
+          f"exposure = its recomputation: {found['exposure_recomputed']} (target: none breached, equal: "
+          f"{verdict})")  # fmt: skip
+    for line in found["breaches"][:5] + found["errors"][:5]:
+        print(f"  {line}")
+
+
 def settlement(host: str, port: int, env: dict[str, str], book: dict, player_ids: list[str]) -> None:
     """Place SETTLE_BETS singles on SETTLE_MARKET, post its result, time their settlement."""
     share = -(-SETTLE_BETS // SETTLERS)
@@ -155,7 +188,9 @@ def settlement(host: str, port: int, env: dict[str, str], book: dict, player_ids
     started = time.perf_counter()
     accepted = sum(int(process.communicate(timeout=1800)[0]) for process in placing)
     placed_in = time.perf_counter() - started
-    with psycopg.connect(_database(env), autocommit=True) as conn:
+    # The outbox sweeper beside the servers, as `make serve` runs it: its settlement tick joins the
+    # settlers of the worker that took the result (they share the bets by claiming them).
+    with sweeper(env), psycopg.connect(_database(env), autocommit=True) as conn:
         (open_bets, _) = conn.execute(_MARKET_BETS, (SETTLE_MARKET,)).fetchone()
         (last_seq,) = conn.execute("SELECT last_seq FROM sportsbook_feed WHERE code = %s", (book["feed"],)).fetchone()
         body = json.dumps({"messages": [{"seq": last_seq + 1, "type": "result", "market_id": SETTLE_MARKET,

@@ -12,6 +12,14 @@ python -m bench.sportsbook_setup bets COUNT MARKET_ID PLAYER_ID …
     through `services.place_bet` (the stake, the exposure and the bet in one transaction, as the
     API places them); prints how many were accepted.
 
+python -m bench.sportsbook_setup caps THREADS BETS_EACH PLAYER_ID …
+    an event of its own (`bench-caps`, three markets) and THREADS threads, each with its own
+    database connection and player, placing BETS_EACH random singles and doubles on it through
+    `services.place_bet` against small caps (in this process: a selection 400.00 of liability, a
+    market 900.00, the event 2,000.00), as tests/concurrency/test_sportsbook_bets.py does with
+    1,000 bets. Prints one JSON object: bets taken and refused, errors, the event's exposure rows
+    above their cap, and whether the stored exposure equals its recomputation from the bets.
+
 The events start tomorrow: pre-match, so a bet is taken at once (no in-play delay), as most
 sportsbook bets are.
 """
@@ -27,6 +35,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
 django.setup()
 
+from django.db import models  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.accounts.models import Player  # noqa: E402
@@ -86,10 +95,92 @@ def bets(count: int, market_id: str, player_ids: list[int]) -> int:
     return accepted
 
 
+CAPS_MARKETS = ("bench-caps-m1", "bench-caps-m2", "bench-caps-m3")
+
+
+def caps(threads: int, bets_each: int, player_ids: list[int]) -> dict:
+    import random
+    import threading
+    from decimal import Decimal
+
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.sportsbook import intake, selectors
+    from apps.sportsbook.errors import StakeTooHigh
+    from apps.sportsbook.models import Exposure, Feed, Market
+    from apps.wallet import errors as wallet_errors
+
+    feed = Feed.objects.get(code=FEED)
+    starts = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    seq = feed.last_seq
+    messages = [{"seq": seq + 1, "type": "event", "event_id": "bench-caps", "name": "Caps v Caps", "sport": "football",
+                 "starts_at": starts, "in_play_delay_s": 0}]  # fmt: skip
+    for n, market in enumerate(CAPS_MARKETS):
+        messages.append({"seq": seq + 2 + n, "type": "market", "event_id": "bench-caps", "market_id": market,
+                         "name": market, "selections": [
+                             {"selection_id": f"{market}-{side}", "name": side, "price": price}
+                             for side, price in (("home", "3.10"), ("draw", "3.20"), ("away", "2.40"))]})  # fmt: skip
+    services.apply_feed_batch(feed_id=feed.pk, batch=parse_batch(json.dumps({"messages": messages}).encode()))
+    # Small caps in this process only (the servers keep theirs); the platform's stays far above
+    # what the run stakes, since the bench's other bets count on it too.
+    settings.SPORTSBOOK_LIMITS = {**settings.SPORTSBOOK_LIMITS, "selection": 400, "market": 900, "event": 2_000,
+                                  "bet_liability": 200, "max_payout": 1_000}  # fmt: skip
+    legs_of = {market: [(f"{market}-{side}", price) for side, price in (("home", "3.10"), ("draw", "3.20"),
+                                                                        ("away", "2.40"))]
+               for market in CAPS_MARKETS}  # fmt: skip
+    players = list(Player.objects.filter(pk__in=player_ids)[:threads])
+    totals = {"taken": 0, "refused": 0, "errors": []}
+    lock = threading.Lock()
+
+    def bettor(player, seed: int) -> None:
+        rng = random.Random(seed)
+        taken = refused = 0
+        try:
+            for n in range(bets_each):
+                markets = rng.sample(CAPS_MARKETS, rng.choice((1, 1, 1, 2)))
+                legs = [intake.LegRequest(selection, Decimal(price), 1)
+                        for selection, price in (rng.choice(legs_of[market]) for market in markets)]  # fmt: skip
+                try:
+                    services.place_bet(player=player, idempotency_key=f"caps-{seed}-{n}",
+                                       stake=rng.randint(100, 5_000), currency="EUR", legs=legs,
+                                       accept_price_changes="none")  # fmt: skip
+                    taken += 1
+                except (StakeTooHigh, wallet_errors.InsufficientFunds):
+                    refused += 1
+        except Exception as exc:  # reported, not raised: the run counts them
+            with lock:
+                totals["errors"].append(repr(exc))
+        finally:
+            connection.close()
+        with lock:
+            totals["taken"] += taken
+            totals["refused"] += refused
+
+    workers = [threading.Thread(target=bettor, args=(player, seed)) for seed, player in enumerate(players)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=1800)
+    limits = intake.limits_of("EUR")
+    markets = list(Market.objects.filter(market_id__in=CAPS_MARKETS).values_list("pk", flat=True))
+    selections = list(Selection.objects.filter(market_id__in=markets).values_list("pk", flat=True))
+    event = Market.objects.filter(pk__in=markets).values_list("event_id", flat=True).first()
+    rows = Exposure.objects.filter(currency_id="EUR").filter(
+        models.Q(scope="selection", target_id__in=selections) | models.Q(scope="market", target_id__in=markets)
+        | models.Q(scope="event", target_id=event)
+    )  # fmt: skip
+    breaches = [f"{row.scope} {row.target_id}: {row.amount}" for row in rows if row.amount > limits[row.scope]]
+    return {**totals, "breaches": breaches, "exposure_recomputed": selectors.stored_exposure() ==
+            selectors.recompute_exposure(), "alive": sum(worker.is_alive() for worker in workers)}  # fmt: skip
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "markets":
         print(json.dumps(markets(int(args[0]), int(args[1]), [int(a) for a in args[2:]])))
+    elif command == "caps":
+        print(json.dumps(caps(int(args[0]), int(args[1]), [int(a) for a in args[2:]])))
     elif command == "bets":
         print(bets(int(args[0]), args[1], [int(a) for a in args[2:]]))
     else:

@@ -10,7 +10,7 @@
  * the deposit is the campaign's qualifying event. The withdraw form warns when an active bonus of
  * the player is forfeited by a withdrawal (GET bonuses).
  */
-import { csrfToken, formatMinor, parseMinor, subscribe } from "./site.js";
+import { callApi, formatMinor, parseMinor, subscribe } from "./site.js";
 
 const config = JSON.parse(document.getElementById("cashier-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -66,28 +66,8 @@ export function refusalText(status, body) {
   }
 }
 
-async function call(method, path, body, idempotencyKey) {
-  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-  let response;
-  try {
-    response = await fetch(API + path, {
-      method,
-      credentials: "same-origin",
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    return { ok: false, status: 0, body: { error: { message: "the network is down; try again." } } };
-  }
-  let parsed = null;
-  try {
-    parsed = await response.json();
-  } catch {
-    parsed = null;
-  }
-  return { ok: response.ok, status: response.status, body: parsed };
+function call(method, path, body, idempotencyKey) {
+  return callApi(method, API + path, body, idempotencyKey);
 }
 
 function amountOf(form) {

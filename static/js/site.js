@@ -51,6 +51,33 @@ export function csrfToken() {
   return input ? input.value : "";
 }
 
+/** A call of the player API on the session (CSRF token, JSON both ways; an Idempotency-Key when
+ * given): {ok, status, body}, body null when the answer is not JSON, and status 0 with an error
+ * in the API's shape when the network failed. */
+export async function callApi(method, url, body, idempotencyKey) {
+  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    return { ok: false, status: 0, body: { error: { message: "the network is down; try again." } } };
+  }
+  let parsed = null;
+  try {
+    parsed = await response.json();
+  } catch {
+    parsed = null;
+  }
+  return { ok: response.ok, status: response.status, body: parsed };
+}
+
 /** `handlers`: any of onState(state, frame), onTransaction(transaction, frame), onNotice(frame),
  * onStatus(status); called after the header is updated. */
 export function subscribe(handlers) {

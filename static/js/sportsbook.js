@@ -25,7 +25,7 @@
  *
  * The header's balance is site.js's: the stake's `wallet.updated` frame moves it.
  */
-import { csrfToken, formatMinor, parseMinor, subscribe } from "./site.js";
+import { callApi, formatMinor, parseMinor, subscribe } from "./site.js";
 import { display } from "./odds-format.js";
 
 const config = JSON.parse(document.getElementById("sportsbook-config").textContent);
@@ -98,28 +98,8 @@ function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function call(method, path, body, idempotencyKey) {
-  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-  let response;
-  try {
-    response = await fetch(API + path, {
-      method,
-      credentials: "same-origin",
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    return { ok: false, status: 0, body: { error: { message: "the network is down; try again." } } };
-  }
-  let parsed = null;
-  try {
-    parsed = await response.json();
-  } catch {
-    parsed = null;
-  }
-  return { ok: response.ok, status: response.status, body: parsed };
+function call(method, path, body, idempotencyKey) {
+  return callApi(method, API + path, body, idempotencyKey);
 }
 
 function priceText(price) {
