@@ -159,11 +159,13 @@ _LAGS = (
 
 def against_caps(env: dict[str, str], player_ids: list[str]) -> None:
     """CAPS_THREADS threads placing CAPS_BETS bets in all against small caps (bench.sportsbook_setup
-    caps): no cap breached, the stored exposure equal to its recomputation."""
+    caps): no cap breached, the stored exposure equal to its recomputation. Each thread keeps its
+    connection, so the process's pool holds one for each."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "bench.sportsbook_setup", "caps", str(CAPS_THREADS), str(CAPS_BETS // CAPS_THREADS),
-         *player_ids[:CAPS_THREADS]], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=3600,
+         *player_ids[:CAPS_THREADS]], cwd=ROOT, env={**env, "DB_POOL_MAX": str(CAPS_THREADS + 2)},
+        capture_output=True, text=True, check=True, timeout=3600,
     )  # fmt: skip
     found = json.loads(done.stdout)
     clean = not (found["breaches"] or found["errors"] or found["alive"]) and found["exposure_recomputed"]

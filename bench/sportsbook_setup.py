@@ -15,10 +15,11 @@ python -m bench.sportsbook_setup bets COUNT MARKET_ID PLAYER_ID …
 python -m bench.sportsbook_setup caps THREADS BETS_EACH PLAYER_ID …
     an event of its own (`bench-caps`, three markets) and THREADS threads, each with its own
     database connection and player, placing BETS_EACH random singles and doubles on it through
-    `services.place_bet` against small caps (in this process: a selection 400.00 of liability, a
-    market 900.00, the event 2,000.00), as tests/concurrency/test_sportsbook_bets.py does with
-    1,000 bets. Prints one JSON object: bets taken and refused, errors, the event's exposure rows
-    above their cap, and whether the stored exposure equals its recomputation from the bets.
+    `services.place_bet` against caps of this process that grow with the run (per bet of it, 4.00
+    of liability on a selection, 9.00 on a market, 20.00 on the event), as
+    tests/concurrency/test_sportsbook_bets.py does with 1,000 bets. Prints one JSON object: bets
+    taken and refused, errors, the event's exposure rows above their cap, and whether the stored
+    exposure equals its recomputation from the bets.
 
 The events start tomorrow: pre-match, so a bet is taken at once (no in-play delay), as most
 sportsbook bets are.
@@ -124,8 +125,16 @@ def caps(threads: int, bets_each: int, player_ids: list[int]) -> dict:
     services.apply_feed_batch(feed_id=feed.pk, batch=parse_batch(json.dumps({"messages": messages}).encode()))
     # Small caps in this process only (the servers keep theirs); the platform's stays far above
     # what the run stakes, since the bench's other bets count on it too.
-    settings.SPORTSBOOK_LIMITS = {**settings.SPORTSBOOK_LIMITS, "selection": 400, "market": 900, "event": 2_000,
-                                  "bet_liability": 200, "max_payout": 1_000}  # fmt: skip
+    # The caps grow with the run: per bet of it, 4.00 of liability on a selection, 9.00 on a market,
+    # 20.00 on the event (about what a bet takes on average), so that bets are taken for much of
+    # the run and every cap is met before its end.
+    bets = threads * bets_each
+    settings.SPORTSBOOK_LIMITS = {**settings.SPORTSBOOK_LIMITS, "selection": 4 * bets, "market": 9 * bets,
+                                  "event": 20 * bets, "bet_liability": 200, "max_payout": 1_000}  # fmt: skip
+    # The liability throttle off, as in the test: bets racing against the caps would otherwise
+    # take these small markets over its limit within the minute, and the markets it suspends
+    # would refuse the rest before the caps are reached.
+    settings.SPORTSBOOK_THROTTLE = {**settings.SPORTSBOOK_THROTTLE, "limit": 0, "cap_share": "0"}
     legs_of = {market: [(f"{market}-{side}", price) for side, price in (("home", "3.10"), ("draw", "3.20"),
                                                                         ("away", "2.40"))]
                for market in CAPS_MARKETS}  # fmt: skip
