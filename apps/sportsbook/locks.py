@@ -153,8 +153,8 @@ def lock_exposure_windows(
 
 def lock_and_move_exposure(currency: str, deltas: dict[ExposureKey, int]) -> None:
     """Lock the exposure rows of `deltas`' keys in `currency` in primary-key order, as
-    `lock_exposure` does, and add to each its delta, in one statement (a settlement taking its
-    bets off them: the rows exist, the bets having counted on them). On PostgreSQL the locks are
+    `lock_exposure` does, and add to each its delta, in one statement (a settlement, or a pending
+    bet's rejection, taking bets off them: the rows exist, the bets having counted on them). On PostgreSQL the locks are
     taken by a materialised `SELECT … ORDER BY id FOR UPDATE` before the update touches a row."""
     deltas = {key: delta for key, delta in deltas.items() if delta}
     if not deltas:

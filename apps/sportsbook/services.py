@@ -543,9 +543,9 @@ def release_pending_bet(*, bet_id: int, now: dt.datetime | None = None) -> Bet:
             status=status, reject_reason=reason or "", decided_at=now
         )
         if updated and reason is not None:
+            liability = bet.potential_payout - bet.stake
             keys = intake.exposure_keys([leg.selection for leg in legs])
-            rows = locks.lock_exposure(bet.currency_id, keys)
-            intake.move_exposure([pk for pk, _, _ in rows.values()], -(bet.potential_payout - bet.stake))
+            locks.lock_and_move_exposure(bet.currency_id, dict.fromkeys(keys, -liability))
 
     # DuplicateTransaction: released the other way by a release that committed first, whose
     # outcome stands.
