@@ -29,6 +29,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 
 from apps.common import sweeps  # noqa: E402
+from apps.common.startup import freeze_startup_objects  # noqa: E402
 from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
 from apps.realtime.routing import odds_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
@@ -70,6 +71,9 @@ async def socket_application(scope, receive, send):
 websocket_application = BrowserOriginValidator(socket_application)
 
 router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
+
+# Last: every module the server runs with is loaded; no full garbage collection walks them again.
+freeze_startup_objects()
 
 
 async def application(scope, receive, send):

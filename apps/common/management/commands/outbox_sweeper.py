@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from apps.common import outbox, sweeps
+from apps.common.startup import freeze_startup_objects
 
 
 class Command(BaseCommand):
@@ -39,6 +40,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"outbox_sweeper: {name}: {count}")
             sweeps.Ticker().run_due()
             return
+        freeze_startup_objects()  # a long-running process: its settlement and watchdog ticks keep time
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
