@@ -23,6 +23,16 @@ def get_player_for_user(user: User) -> Player:
         raise NotAPlayer from None
 
 
+def get_player_of_user(user: User) -> Player:
+    """The user's player profile as the authentication read it with the user (a Bearer token's
+    look-up: no query), else from the database, without its brand or currency: for a caller that
+    needs its id and currency code only. Raises NotAPlayer for staff."""
+    try:
+        return user.player
+    except Player.DoesNotExist:
+        raise NotAPlayer from None
+
+
 def get_player_for_request(request) -> Player | None:
     """The logged-in user's player profile, or None (anonymous, or staff). Read once per request
     and user: the site's header and the page both ask, so the answer is kept on the request
