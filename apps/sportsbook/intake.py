@@ -205,8 +205,11 @@ def _legs_sql(*, with_player: bool) -> str:
         extra = (
             ", (SELECT f.factor FROM sportsbook_stakefactor f WHERE f.player_id = %s), "  # noqa: S608 - constants only
             f"(SELECT {names} FROM sportsbook_breaker b WHERE b.is_on), "
-            "(SELECT count(*) FROM sportsbook_exposure x WHERE x.currency_id = %s AND (x.scope, x.target_id) IN "
-            "(VALUES ('selection', s.id), ('market', m.id), ('event', e.id), ('platform', 0)))"
+            # Each key spelled out: the unique index's four look-ups, where a list of pairs is
+            # planned as a scan of every row of the currency.
+            "(SELECT count(*) FROM sportsbook_exposure x WHERE x.currency_id = %s AND ("
+            "(x.scope = 'selection' AND x.target_id = s.id) OR (x.scope = 'market' AND x.target_id = m.id) OR "
+            "(x.scope = 'event' AND x.target_id = e.id) OR (x.scope = 'platform' AND x.target_id = 0)))"
         )
     return f"SELECT {_LEG_COLUMNS}{extra} {_LEG_TABLES}{where}"
 
