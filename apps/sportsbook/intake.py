@@ -5,7 +5,8 @@ stake's `detail`; `on_stake`, called after the player's accounts are locked and 
 bonuses' checks, returns at once for any stake of another origin (every casino bet: one string
 comparison, no query). For a slip it
 
-1. reads the legs' selections with their markets and events (one query) and checks each leg:
+1. reads the legs' selections with their markets' and events' columns into plain rows
+   (`LegRow`, one prepared statement) and checks each leg:
    `MARKET_SETTLED`; `MARKET_SUSPENDED` when the market is suspended now, or was suspended after
    the version the player saw (`suspended_version > market_version`: a price seen before a goal
    never stands, even after `resume`); `PRICE_CHANGED` when the price moved in a way
@@ -21,14 +22,18 @@ comparison, no query). For a slip it
    bet's, are held only from there to the commit), the exposure:
 4. checks the limits (`limits_of`): the maximum payout, the per-bet liability times the player's
    stake factor, then the exposure caps of every selection, market and event of the slip and of
-   the platform, under the exposure rows' locks (`locks.lock_exposure_windows`, primary-key
-   order). A breach refuses with `STAKE_TOO_HIGH` and `error.max_stake`, the largest stake every
-   limit would take now (0: none). Otherwise the rows grow by the bet's liability in one
-   statement, which also moves the liability throttle's window of each market row (throttle.py);
-   a market whose window the bet takes over the throttle's limit is noted on the slip
-   (`throttled`), and the service suspends it once the money has committed (the bet itself
-   stands: it is within every cap). The first bet on a target finds its rows missing
-   (`locks.ExposureNotOpen`): its service opens them and places the slip again.
+   the platform, on the exposure rows as they were when locked (primary-key order). On
+   PostgreSQL one statement locks the rows, grows them by the bet's liability and moves the
+   liability throttle's window of each market row (throttle.py), answering the rows as they were
+   (`locks.lock_and_take_exposure`): the caps are checked after it, and a breach's exception
+   rolls the update back with the rest. On SQLite the rows are locked (`lock_exposure_windows`),
+   checked, then updated. A breach refuses with `STAKE_TOO_HIGH` and `error.max_stake`, the
+   largest stake every limit would take now (0: none). A market whose window the bet takes over
+   the throttle's limit is noted on the slip (`throttled`), and the service suspends it once the
+   money has committed (the bet itself stands: it is within every cap). The service opens the
+   rows of the first bet on a target before the money transaction (it reads whether they exist
+   with the legs); one still missing here raises `locks.ExposureNotOpen`: the service opens them
+   and places the slip again.
 
 A refusal raised here rolls back the whole money transaction: no stake, no exposure, no bet.
 
@@ -45,6 +50,8 @@ each distinct event.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,6 +62,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
 from apps.sportsbook import errors, locks, throttle
@@ -76,6 +84,63 @@ class LegRequest:
     market_version: int
 
 
+@dataclass(frozen=True)
+class LegRow:
+    """A leg's selection with the columns of its market and event that intake checks: a plain row
+    (`read_legs`), not model instances, on the placement's path. `of` makes one of a Selection
+    whose market and event are loaded (the re-check after an in-play delay)."""
+
+    pk: int
+    selection_id: str
+    price: Decimal
+    market_pk: int
+    market_id: str
+    market_status: str
+    market_version: int
+    suspended_version: int
+    event_pk: int
+    event_id: str
+    event_status: str
+    in_play_delay_s: int
+
+    @classmethod
+    def of(cls, selection: Selection) -> LegRow:
+        market = selection.market
+        event = market.event
+        return cls(
+            selection.pk, selection.selection_id, selection.price, market.pk, market.market_id, market.status,
+            market.version, market.suspended_version, event.pk, event.event_id, event.status, event.in_play_delay_s,
+        )  # fmt: skip
+
+    @property
+    def targets(self) -> tuple[int, int, int]:
+        return self.pk, self.market_pk, self.event_pk
+
+
+@dataclass(frozen=True)
+class TakenLeg:
+    selection_id: str
+    market_id: str
+    event_id: str
+    price: Decimal
+    market_version: int
+
+
+@dataclass(frozen=True)
+class TakenBet:
+    """A bet as the placement wrote it: what its answer shows, from the values written (no read-back)."""
+
+    pk: int
+    public_id: str
+    status: str
+    stake: int
+    currency_id: str
+    potential_payout: int
+    placed_at: dt.datetime
+    release_at: dt.datetime | None
+    legs: tuple[TakenLeg, ...]
+
+
 @dataclass
 class Slip:
     """What the player asked for, and what the participant found (`bet` once written)."""
@@ -92,10 +157,10 @@ class Slip:
     # Whether the stake is held for an in-play delay (the service decided it before the wallet
     # call; `HoldChanged` when an event went in play, or its delay changed, meanwhile).
     held: bool
-    # The circuit breakers' answer, read by the service before the money transaction (one query
-    # that holds no lock): whether in-play legs are refused (`in_play_refused`).
+    # The circuit breakers' answer, read by the service before the money transaction (with the
+    # legs, in a statement that holds no lock): whether in-play legs are refused (`in_play_refused`).
     in_play_closed: bool = False
-    bet: Bet | None = field(default=None)
+    bet: TakenBet | None = field(default=None)
     # The markets (pks) whose liability throttle this bet crossed (`take_exposure`).
     throttled: list[int] = field(default_factory=list)
 
@@ -106,40 +171,103 @@ class HoldChanged(Exception):
 
 
 @dataclass(frozen=True)
-class PricedLeg:
-    selection: Selection
-    seen: LegRequest
-    price: Decimal
+class SlipRead:
+    """What the service reads before the money: the legs, the player's stake factor (None: none
+    set), the circuit breakers that are on and whether the slip's exposure rows exist."""
+
+    legs: list[LegRow]
+    stake_factor: Decimal | None
+    breakers_on: frozenset[str]
+    # Whether every exposure row the slip counts on exists (`locks.open_exposure` otherwise).
+    exposure_open: bool
 
 
-def read_legs(legs: list[LegRequest]) -> list[Selection]:
-    """The legs' selections with their markets and events, in the slip's order. UnknownBetSelection
-    for a selection id no feed sent, or one that more than one market has (the slip names a
-    selection by its id alone, so a feed's selection ids must be unique across its markets);
-    InvalidSlip for two legs on one market."""
+_LEG_COLUMNS = (
+    "s.id, s.selection_id, s.price, m.id, m.market_id, m.status, m.version, m.suspended_version, e.id, e.event_id, "
+    "e.status, e.in_play_delay_s"
+)
+_LEG_TABLES = (
+    "FROM sportsbook_selection s JOIN sportsbook_market m ON m.id = s.market_id "
+    "JOIN sportsbook_event e ON e.id = m.event_id WHERE "
+)
+
+
+@functools.cache
+def _legs_sql(*, with_player: bool) -> str:
+    """The legs' statement (one text per database, whatever the slip: prepared once): the selection
+    ids are one parameter, an array on PostgreSQL, a JSON list on SQLite. `with_player` adds the
+    player's stake factor and the breakers that are on, as columns of every row."""
+    postgresql = connection.vendor == "postgresql"
+    where = "s.selection_id = ANY(%s)" if postgresql else "s.selection_id IN (SELECT value FROM json_each(%s))"
+    extra = ""
+    if with_player:
+        names = "string_agg(b.name, ',')" if postgresql else "group_concat(b.name, ',')"
+        extra = (
+            ", (SELECT f.factor FROM sportsbook_stakefactor f WHERE f.player_id = %s), "  # noqa: S608 - constants only
+            f"(SELECT {names} FROM sportsbook_breaker b WHERE b.is_on), "
+            # Each key spelled out: the unique index's four look-ups, where a list of pairs is
+            # planned as a scan of every row of the currency.
+            "(SELECT count(*) FROM sportsbook_exposure x WHERE x.currency_id = %s AND ("
+            "(x.scope = 'selection' AND x.target_id = s.id) OR (x.scope = 'market' AND x.target_id = m.id) OR "
+            "(x.scope = 'event' AND x.target_id = e.id) OR (x.scope = 'platform' AND x.target_id = 0)))"
+        )
+    return f"SELECT {_LEG_COLUMNS}{extra} {_LEG_TABLES}{where}"
+
+
+def _decimal(value) -> Decimal:
+    # SQLite hands a numeric column back as a float or an int; two places is what it holds.
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _fetch_legs(legs: list[LegRequest], player: tuple[int, str] | None) -> tuple[list[LegRow], list[tuple]]:
     ids = [leg.selection_id for leg in legs]
-    found: dict[str, list[Selection]] = {}
-    for selection in Selection.objects.select_related("market__event").filter(selection_id__in=ids):
-        found.setdefault(selection.selection_id, []).append(selection)
-    selections = []
+    ids_param = ids if connection.vendor == "postgresql" else json.dumps(ids)
+    params = [*player, ids_param] if player is not None else [ids_param]
+    with prepared_cursor() as cursor:
+        cursor.execute(_legs_sql(with_player=player is not None), params)
+        rows = cursor.fetchall()
+    found: dict[str, list[LegRow]] = {}
+    for row in rows:
+        leg = LegRow(row[0], row[1], _decimal(row[2]), *row[3:12])
+        found.setdefault(leg.selection_id, []).append(leg)
+    chosen = []
     for selection_id in ids:
         candidates = found.get(selection_id, [])
         if len(candidates) != 1:
             raise errors.UnknownBetSelection(
                 f"No single selection on sale has the id {selection_id!r}.", details={"selection_id": selection_id}
             )
-        selections.append(candidates[0])
-    if len({selection.market_id for selection in selections}) != len(selections):
+        chosen.append(candidates[0])
+    if len({leg.market_pk for leg in chosen}) != len(chosen):
         raise errors.InvalidSlip("An accumulator's legs are on different markets.")
-    return selections
+    return chosen, rows
 
 
-def in_play_delay(selections: list[Selection]) -> int:
+def read_legs(legs: list[LegRequest]) -> list[LegRow]:
+    """The legs' selections with their markets and events, in the slip's order: one prepared
+    statement. UnknownBetSelection for a selection id no feed sent, or one that more than one
+    market has (the slip names a selection by its id alone, so a feed's selection ids must be
+    unique across its markets); InvalidSlip for two legs on one market."""
+    return _fetch_legs(legs, None)[0]
+
+
+def read_slip(legs: list[LegRequest], *, player_id: int, currency: str) -> SlipRead:
+    """`read_legs`, with the player's stake factor, the circuit breakers that are on (what
+    `selectors.get_breaker_state` reads) and whether the slip's exposure rows in `currency` (the
+    player's) all exist, in the same one statement. Raises as `read_legs`."""
+    chosen, rows = _fetch_legs(legs, (player_id, currency))
+    factor, names = rows[0][12], rows[0][13]
+    return SlipRead(
+        legs=chosen, stake_factor=None if factor is None else _decimal(factor),
+        breakers_on=frozenset(names.split(",")) if names else frozenset(),
+        exposure_open=all(row[14] == 4 for row in rows),
+    )  # fmt: skip
+
+
+def in_play_delay(legs: list[LegRow]) -> int:
     """The longest in-play delay of the slip's live events, in seconds: how long its stake is held
     before the bet is decided (0: none is live, or their delay is 0, and the bet is decided now)."""
-    return max(
-        (s.market.event.in_play_delay_s for s in selections if s.market.event.status == EventStatus.LIVE), default=0
-    )
+    return max((leg.in_play_delay_s for leg in legs if leg.event_status == EventStatus.LIVE), default=0)
 
 
 def in_play_refused(state: BreakerState) -> bool:
@@ -151,25 +279,22 @@ def in_play_refused(state: BreakerState) -> bool:
     return state.in_play_closed or state.prices_delayed
 
 
-def refusal_of(
-    selection: Selection, seen: LegRequest, accept: str | None, *, in_play_closed: bool = False
-) -> PamError | None:
+def refusal_of(leg: LegRow, seen: LegRequest, accept: str | None, *, in_play_closed: bool = False) -> PamError | None:
     """Why the leg cannot be taken as the market is now (None: it can). `accept` None: the
     re-check after an in-play delay, where a price worse than the one taken refuses whatever the
     slip accepted (the bet stands at its price only if the market still offers it).
     `in_play_closed`: the breakers refuse in-play legs (`in_play_refused`), as suspended."""
-    market = selection.market
-    if market.status == MarketStatus.SETTLED:
+    if leg.market_status == MarketStatus.SETTLED:
         return errors.MarketSettled(details={"selection_id": seen.selection_id})
     if (
-        market.status == MarketStatus.SUSPENDED
-        or market.suspended_version > seen.market_version
-        or (in_play_closed and market.event.status == EventStatus.LIVE)
+        leg.market_status == MarketStatus.SUSPENDED
+        or leg.suspended_version > seen.market_version
+        or (in_play_closed and leg.event_status == EventStatus.LIVE)
     ):
         return errors.MarketSuspended(details={"selection_id": seen.selection_id})
-    if seen.market_version > market.version:
+    if seen.market_version > leg.market_version:
         return errors.InvalidSlip(f"The market of {seen.selection_id!r} has no version {seen.market_version} yet.")
-    current = selection.price
+    current = leg.price
     moved = current != seen.price
     allowed = (
         not moved
@@ -182,18 +307,13 @@ def refusal_of(
     return None
 
 
-def price_legs(
-    selections: list[Selection], legs: list[LegRequest], accept: str, *, in_play_closed: bool = False
-) -> list[PricedLeg]:
-    """Check each leg (module docstring, 1) and take the market's current price; raises the first
-    leg's refusal."""
-    priced = []
-    for selection, seen in zip(selections, legs, strict=True):
-        refusal = refusal_of(selection, seen, accept, in_play_closed=in_play_closed)
+def check_legs(rows: list[LegRow], legs: list[LegRequest], accept: str, *, in_play_closed: bool = False) -> None:
+    """Check each leg (module docstring, 1); each is taken at its market's current price (its
+    row's). Raises the first leg's refusal."""
+    for row, seen in zip(rows, legs, strict=True):
+        refusal = refusal_of(row, seen, accept, in_play_closed=in_play_closed)
         if refusal is not None:
             raise refusal
-        priced.append(PricedLeg(selection=selection, seen=seen, price=selection.price))
-    return priced
 
 
 def potential_payout(stake: int, prices: list[Decimal]) -> int:
@@ -224,24 +344,47 @@ def limits_of(currency: str) -> dict[str, int]:
     return {name: whole * unit for name, whole in settings.SPORTSBOOK_LIMITS.items()}
 
 
-def exposure_keys(selections: list[Selection]) -> list[locks.ExposureKey]:
-    """The exposure rows a bet on `selections` counts on (module docstring)."""
-    keys = [(ExposureScope.SELECTION.value, s.pk) for s in selections]
-    keys += [(ExposureScope.MARKET.value, s.market_id) for s in selections]
-    keys += [(ExposureScope.EVENT.value, event) for event in sorted({s.market.event_id for s in selections})]
+def exposure_keys_of(targets) -> list[locks.ExposureKey]:
+    """The exposure rows a bet counts on (module docstring), from its legs' (selection pk, market
+    pk, event pk)."""
+    targets = list(targets)
+    keys = [(ExposureScope.SELECTION.value, selection) for selection, _, _ in targets]
+    keys += [(ExposureScope.MARKET.value, market) for _, market, _ in targets]
+    keys += [(ExposureScope.EVENT.value, event) for event in sorted({event for _, _, event in targets})]
     return [*keys, (ExposureScope.PLATFORM.value, 0)]
 
 
-def take_exposure(slip: Slip, selections: list[Selection], payout: int, product: Fraction) -> None:
-    """The limits' check and the exposure's update (module docstring, 3). Raises StakeTooHigh."""
+def exposure_keys(selections: list[Selection]) -> list[locks.ExposureKey]:
+    """The exposure rows a bet on `selections` (with their markets loaded) counts on."""
+    return exposure_keys_of((s.pk, s.market_id, s.market.event_id) for s in selections)
+
+
+def take_exposure(slip: Slip, legs: list[LegRow], payout: int, product: Fraction) -> None:
+    """The limits' check and the exposure's update (module docstring, 3). Raises StakeTooHigh.
+
+    On PostgreSQL the rows are locked and grown, their throttle windows moved, in one statement
+    (`locks.lock_and_take_exposure`) that returns them as they were: the caps are checked on
+    those, and a refusal's exception rolls the update back with the whole money transaction."""
     limits = limits_of(slip.currency)
     liability = payout - slip.stake
     ceilings = [
         _largest_stake_paying(limits["max_payout"], product),
         _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
     ]
-    # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
-    rows = locks.lock_exposure_windows(slip.currency, exposure_keys(selections), open_missing=False)
+    keys = exposure_keys_of(leg.targets for leg in legs)
+    moved = connection.vendor == "postgresql"
+    if moved:
+        # Taken before the lock is granted (the statement both waits and writes): a bet that
+        # waited meets a window a later `now` may have started, which counts as its start.
+        now = timezone.now()
+        rows = locks.lock_and_take_exposure(
+            slip.currency, keys, liability, now=now, length_us=throttle.window_us(),
+            windows=bool(liability) and throttle.is_on(),
+        )  # fmt: skip
+    else:
+        # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
+        rows = locks.lock_exposure_windows(slip.currency, keys, open_missing=False)
+        now = timezone.now()  # after the locks: bets on one market meet their window in this order
     for (scope, _), (_, amount, cap, _) in rows.items():
         ceilings.append(_largest_stake_within((limits[scope] if cap is None else cap) - amount, product))
     largest = min(ceilings)
@@ -250,17 +393,17 @@ def take_exposure(slip: Slip, selections: list[Selection], payout: int, product:
             f"The largest stake this slip is taken with now is {largest}.", details={"max_stake": largest}
         )
     if liability:
-        windows = _throttle_windows(slip, rows, liability, limits)
-        move_exposure([pk for pk, _, _, _ in rows.values()], liability, windows=windows)
+        windows = _throttle_windows(slip, rows, liability, limits, now)
+        if not moved:
+            move_exposure([pk for pk, _, _, _ in rows.values()], liability, windows=windows)
 
 
 def _throttle_windows(
-    slip: Slip, rows: dict[locks.ExposureKey, tuple], liability: int, limits: dict[str, int]
+    slip: Slip, rows: dict[locks.ExposureKey, tuple], liability: int, limits: dict[str, int], now: dt.datetime
 ) -> dict[int, throttle.Window]:
-    """The liability throttle's new window of each market row of the slip ({row id: window}), read
-    and written under the rows' locks; the markets whose window the bet takes over its limit are
-    added to `slip.throttled` (the service suspends them once the bet has committed)."""
-    now = timezone.now()  # after the locks: bets on one market meet their window in this order
+    """The liability throttle's new window of each market row of the slip ({row id: window}) from
+    the rows as they were under their locks; the markets whose window the bet takes over its limit
+    are added to `slip.throttled` (the service suspends them once the bet has committed)."""
     unit = unit_of(slip.currency)
     windows = {}
     for (scope, target), (pk, _, cap, window) in rows.items():
@@ -292,45 +435,76 @@ def move_exposure(row_ids: list[int], delta: int, *, windows: dict[int, throttle
         )
 
 
+# The bet and its legs in one statement: the legs come from arrays, one element per leg.
+_WRITE_BET = (
+    "WITH b AS (INSERT INTO sportsbook_bet (public_id, player_id, currency_id, stake, potential_payout, status, "
+    "reject_reason, accept_price_changes, idempotency_key, request_fingerprint, stake_transaction_id, placed_at, "
+    "release_at) VALUES (%s, %s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s) RETURNING id), "
+    "l AS (INSERT INTO sportsbook_betleg (bet_id, position, selection_id, market_id, event_id, price, seen_price, "
+    "market_version) SELECT b.id, x.position, x.selection_id, x.market_id, x.event_id, x.price, x.seen_price, "
+    "x.market_version FROM b CROSS JOIN unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::bigint[], "
+    "%s::numeric[], %s::numeric[], %s::bigint[]) AS x (position, selection_id, market_id, event_id, price, "
+    "seen_price, market_version)) "
+    "SELECT id FROM b"
+)
+
+
+def _write_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int, status: str,
+               placed_at: dt.datetime, release_at: dt.datetime | None) -> int:  # fmt: skip
+    """Insert the bet and its legs; returns the bet's pk. One prepared statement on PostgreSQL."""
+    values = [slip.public_id, slip.player_id, slip.currency, slip.stake, payout, status, slip.accept_price_changes,
+              slip.idempotency_key, slip.request_fingerprint, transaction_pk, placed_at, release_at]  # fmt: skip
+    if connection.vendor != "postgresql":
+        bet = Bet.objects.create(**dict(zip(_BET_FIELDS, values, strict=True)))
+        BetLeg.objects.bulk_create(
+            BetLeg(bet=bet, position=position, selection_id=leg.pk, market_id=leg.market_pk, event_id=leg.event_pk,
+                   price=leg.price, seen_price=seen.price, market_version=seen.market_version)
+            for position, (leg, seen) in enumerate(zip(legs, slip.legs, strict=True))
+        )  # fmt: skip
+        return bet.pk
+    arrays = [
+        list(range(len(legs))), [leg.pk for leg in legs], [leg.market_pk for leg in legs],
+        [leg.event_pk for leg in legs], [leg.price for leg in legs], [seen.price for seen in slip.legs],
+        [seen.market_version for seen in slip.legs],
+    ]  # fmt: skip
+    with prepared_cursor() as cursor:
+        cursor.execute(_WRITE_BET, [*values, *arrays])
+        return cursor.fetchone()[0]
+
+
+_BET_FIELDS = ("public_id", "player_id", "currency_id", "stake", "potential_payout", "status", "accept_price_changes",
+               "idempotency_key", "request_fingerprint", "stake_transaction_id", "placed_at", "release_at")  # fmt: skip
+
+
 def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **_: object):
     """The sportsbook's work at a stake (module docstring); nothing for a stake of another origin."""
     if origin != ORIGIN or not isinstance(detail, Slip):
         return None
     slip = detail
     slip.throttled = []  # a placement tried again (HoldChanged) starts afresh
-    selections = read_legs(slip.legs)
-    delay = in_play_delay(selections)
+    legs = read_legs(slip.legs)
+    delay = in_play_delay(legs)
     if (delay > 0) != slip.held:
         raise HoldChanged
-    priced = price_legs(selections, slip.legs, slip.accept_price_changes, in_play_closed=slip.in_play_closed)
-    prices = [leg.price for leg in priced]
+    check_legs(legs, slip.legs, slip.accept_price_changes, in_play_closed=slip.in_play_closed)
+    prices = [leg.price for leg in legs]
     product = math.prod((Fraction(price) for price in prices), start=Fraction(1))
     payout = potential_payout(slip.stake, prices)
     now = timezone.now()
 
     def write_bet(*, transaction, **_: object) -> None:
         held = delay > 0
-        bet = Bet.objects.create(
-            public_id=slip.public_id, player_id=slip.player_id, currency_id=slip.currency, stake=slip.stake,
-            potential_payout=payout, status=BetStatus.PENDING if held else BetStatus.ACCEPTED,
-            accept_price_changes=slip.accept_price_changes, idempotency_key=slip.idempotency_key,
-            request_fingerprint=slip.request_fingerprint, stake_transaction=transaction, placed_at=now,
-            release_at=now + dt.timedelta(seconds=delay) if held else None,
+        status = BetStatus.PENDING if held else BetStatus.ACCEPTED
+        release_at = now + dt.timedelta(seconds=delay) if held else None
+        pk = _write_bet(slip, legs, transaction_pk=transaction.pk, payout=payout, status=status, placed_at=now,
+                        release_at=release_at)  # fmt: skip
+        slip.bet = TakenBet(
+            pk=pk, public_id=slip.public_id, status=status, stake=slip.stake, currency_id=slip.currency,
+            potential_payout=payout, placed_at=now, release_at=release_at,
+            legs=tuple(TakenLeg(leg.selection_id, leg.market_id, leg.event_id, leg.price, seen.market_version)
+                       for leg, seen in zip(legs, slip.legs, strict=True)),
         )  # fmt: skip
-        rows = BetLeg.objects.bulk_create(
-            BetLeg(bet=bet, position=position, selection=leg.selection, market=leg.selection.market,
-                   event=leg.selection.market.event, price=leg.price, seen_price=leg.seen.price,
-                   market_version=leg.seen.market_version)
-            for position, leg in enumerate(priced)
-        )  # fmt: skip
-        # The legs as written, with their selections, markets and events: the placement's answer
-        # is made from them without reading the bet back (what a prefetch_related of `legs`
-        # leaves on the bet).
-        written = bet.legs.all()
-        written._result_cache, written._prefetch_done = rows, True
-        bet._prefetched_objects_cache = {"legs": written}
-        slip.bet = bet
         # Last: the exposure rows (the platform's is every bet's) are held from here to the commit.
-        take_exposure(slip, selections, payout, product)
+        take_exposure(slip, legs, payout, product)
 
     return write_bet

@@ -17,9 +17,9 @@ Bet intake only reads the breakers' state, before the money transaction, and loc
 Exposure. A bet's stake and its exposure commit in the wallet's money transaction, which has
 locked the player's accounts first (apps/wallet/locks.py). Last in that transaction, after the
 stake's write and the bet's rows, the exposure rows the bet touches (its selections, markets,
-events and the platform's row of its currency) are locked in one `SELECT … ORDER BY id FOR
-UPDATE` (`lock_exposure_windows`) and grown in one `UPDATE`: every transaction takes them in
-primary-key order, so two bets on shared markets queue on the first row they share instead of
+events and the platform's row of its currency) are locked in primary-key order and grown in one
+statement (`lock_and_take_exposure`; on SQLite a `SELECT … ORDER BY id` and an `UPDATE`): every
+transaction takes them in primary-key order, so two bets on shared markets queue on the first row they share instead of
 deadlocking, and a bet on other markets waits only for the platform's row. The release of a
 pending bet and a settlement take the same locks in the same order (the player's accounts, then
 its exposure rows). Nothing locks exposure rows and then a player's accounts, and no feed or
@@ -27,8 +27,8 @@ breaker lock is ever taken after them, so no cycle can form.
 
 The platform's row is the one every bet of a currency shares: sportsbook bets in one currency
 are serialised on it from their lock to their commit. That is the price of a platform cap that is
-never breached, and why the exposure comes last in the transaction: the row is held for two round
-trips and the commit, not for the stake's write and the bet's rows too.
+never breached, and why the exposure comes last in the transaction: the row is held for one round
+trip and the commit, not for the stake's write and the bet's rows too.
 
 Settlement. Settlers share the bets to settle by claiming them (`claim_bets_to_settle`): one
 `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` that gives each claimed bet a lease, so
@@ -51,6 +51,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from apps.common.db import prepared_cursor
 from apps.sportsbook.choices import SETTLED_BET_STATUSES, BetStatus, MarketStatus
 from apps.sportsbook.models import Bet, Breaker, BreakerRequest, Exposure, Feed, StakeFactor
 from apps.sportsbook.throttle import Window
@@ -145,6 +146,60 @@ def lock_exposure_windows(
             raise ExposureNotOpen
         open_exposure(currency, keys)
         rows = _select_exposure(currency, keys)
+    return {
+        (scope, target): (pk, amount, cap, Window(started_at, window_amount, previous))
+        for pk, scope, target, amount, cap, started_at, window_amount, previous in rows
+    }
+
+
+# The exposure rows of a bet locked in primary-key order (a materialised `SELECT … ORDER BY id FOR
+# UPDATE`, as `lock_and_move_exposure`), grown by its liability and, for its market rows when
+# `windows`, the liability throttle's window moved as throttle.take moves it (advance to `now`,
+# then add): the row's window while it lasts; the next one, the current amount becoming the
+# previous, once it has ended; a fresh one from `now` once the next has ended too. Answers the
+# rows as they were before.
+_TAKE_EXPOSURE = (
+    "WITH k (scope, target_id) AS (SELECT * FROM unnest(%(scopes)s::varchar[], %(targets)s::bigint[])), "
+    "locked AS MATERIALIZED (SELECT e.id, e.scope, e.target_id, e.amount, e.cap, e.window_started_at, "
+    "e.window_amount, e.previous_window_amount, (e.scope = 'market' AND %(windows)s) AS w, "
+    "floor(EXTRACT(EPOCH FROM (%(now)s - e.window_started_at)) * 1000000)::bigint AS elapsed "
+    "FROM sportsbook_exposure e JOIN k ON e.scope = k.scope AND e.target_id = k.target_id "
+    "WHERE e.currency_id = %(currency)s ORDER BY e.id FOR UPDATE OF e), "
+    "moved AS (UPDATE sportsbook_exposure x SET amount = x.amount + %(liability)s, "
+    "window_started_at = CASE WHEN NOT l.w THEN l.window_started_at "
+    "WHEN l.window_started_at IS NULL OR l.elapsed >= 2 * %(length)s THEN %(now)s "
+    "WHEN l.elapsed < %(length)s THEN l.window_started_at "
+    "ELSE l.window_started_at + %(length)s * interval '1 microsecond' END, "
+    "window_amount = CASE WHEN NOT l.w THEN l.window_amount "
+    "WHEN l.window_started_at IS NOT NULL AND l.elapsed < %(length)s THEN l.window_amount + %(liability)s "
+    "ELSE %(liability)s END, "
+    "previous_window_amount = CASE WHEN NOT l.w THEN l.previous_window_amount "
+    "WHEN l.window_started_at IS NULL OR l.elapsed >= 2 * %(length)s THEN 0 "
+    "WHEN l.elapsed < %(length)s THEN l.previous_window_amount ELSE l.window_amount END "
+    "FROM locked l WHERE x.id = l.id) "
+    "SELECT id, scope, target_id, amount, cap, window_started_at, window_amount, previous_window_amount "
+    "FROM locked ORDER BY id"
+)
+
+
+def lock_and_take_exposure(
+    currency: str, keys: list[ExposureKey], liability: int, *, now: dt.datetime, length_us: int, windows: bool
+) -> dict[ExposureKey, tuple[int, int, int | None, Window]]:
+    """Lock the exposure rows of `keys` in `currency` in primary-key order and add `liability` to
+    each, moving the throttle's window of its market rows to `now` with it when `windows`
+    (throttle.py, `length_us` its length), in one prepared statement (PostgreSQL only): a bet's
+    exposure. Returns the rows as they were before, as `lock_exposure_windows` does; the caller
+    checks its caps on them and raises to refuse, which rolls the update back with its
+    transaction. ExposureNotOpen when a row is missing (bet intake: see `lock_exposure_windows`)."""
+    params = {
+        "scopes": [scope for scope, _ in keys], "targets": [target for _, target in keys], "currency": currency,
+        "liability": liability, "now": now, "length": length_us, "windows": windows,
+    }  # fmt: skip
+    with prepared_cursor() as cursor:
+        cursor.execute(_TAKE_EXPOSURE, params)
+        rows = cursor.fetchall()
+    if len(rows) < len(set(keys)):
+        raise ExposureNotOpen
     return {
         (scope, target): (pk, amount, cap, Window(started_at, window_amount, previous))
         for pk, scope, target, amount, cap, started_at, window_amount, previous in rows

@@ -218,6 +218,8 @@ class Selection(models.Model):
 
     class Meta:
         ordering = ["market", "position", "id"]
+        # A bet slip names its selections by the feed's id alone (intake.read_legs).
+        indexes = [models.Index(fields=["selection_id"], name="sportsbook_selection_feed_id")]
         constraints = [
             models.UniqueConstraint(
                 fields=["market", "selection_id"], name="sportsbook_selection_id_unique_per_market"

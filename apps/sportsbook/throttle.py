@@ -40,6 +40,12 @@ def window_us() -> int:
     return max(1, round(settings.SPORTSBOOK_THROTTLE["window_s"] * 1_000_000))
 
 
+def is_on() -> bool:
+    """Whether the throttle is on: a `limit` or a `cap_share` above 0 (what makes `limit_of` a
+    number for every market, whatever its cap)."""
+    return settings.SPORTSBOOK_THROTTLE["limit"] > 0 or Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"]) > 0
+
+
 def limit_of(cap: int | None, market_default: int, unit: int) -> int | None:
     """The most liability a market of cap `cap` (None: its default `market_default`, minor units)
     may take within the window, in minor units: the lower of SPORTSBOOK_THROTTLE's `limit` (whole

@@ -5,7 +5,7 @@ from apps.sportsbook.api import views
 # Under /api/player/v1/.
 player_urlpatterns = [
     path("sportsbook/events", views.EventsApi.as_view(), name="player-sportsbook-events"),
-    path("sportsbook/bets", views.BetsApi.as_view(), name="player-sportsbook-bets"),
+    path("sportsbook/bets", views.bets_endpoint(), name="player-sportsbook-bets"),
     path("sportsbook/bets/<str:bet_id>", views.BetApi.as_view(), name="player-sportsbook-bet"),
 ]
 

@@ -4,12 +4,22 @@ Thin: check, parse, call one service or selector, shape. The feed endpoint has n
 authentication or parsing: the feed's signature over the raw body is checked before anything is
 parsed. Prices are public: the events need no login. Bets are the player's, authenticated as
 every player endpoint (session or Bearer), with the cashier's Idempotency-Key rules.
+
+A bet's placement (POST on the bets' URL) is served by `bets_endpoint`, a plain Django view
+around the DRF class's own steps (its authentication, permissions, parsing and exception
+handling) that skips what cost the placement most and did nothing for it: the input
+serializer's field machinery for a plainly valid body (`_slip_fields`; any other body is the
+serializer's to refuse, in its words), the output serializer for the new bet, and the renderer.
+The class stays what drf-spectacular documents.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -21,7 +31,7 @@ from apps.common.errors import InvalidRequest
 from apps.common.fields import StrictIntegerField
 from apps.common.money import MAX_AMOUNT
 from apps.common.request_params import CURSOR_PATTERN, IDEMPOTENCY_KEY, KEY_PATTERN, cursor, idempotency_key
-from apps.common.schema import CurrencyCodeField, refusals
+from apps.common.schema import CURRENCY_CODES, CurrencyCodeField, refusals
 from apps.sportsbook import intake, odds, selectors, services
 from apps.sportsbook.api import schema as api_schema
 from apps.sportsbook.choices import BetStatus, PriceChanges
@@ -250,19 +260,121 @@ class BetsApi(APIView):
         },
     )  # fmt: skip
     def post(self, request):
-        player = accounts.get_player_for_user(request.user)
+        return Response(self.place(request), status=status.HTTP_201_CREATED)
+
+    def place(self, request) -> dict:
+        """The placement's answer (201) to the authenticated `request`; raises a refusal."""
+        # The player the authentication read with its user (a Bearer token's look-up: no query).
+        player = accounts.get_player_of_user(request.user)
         key = idempotency_key(request)
-        data = SportsbookBetInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        legs = [intake.LegRequest(leg["selection_id"], leg["price"], leg["market_version"]) for leg in fields["legs"]]
-        placed = services.place_bet(
-            player=player, idempotency_key=key, stake=fields["stake"], currency=fields["currency"], legs=legs,
-            accept_price_changes=fields["accept_price_changes"],
-        )  # fmt: skip
-        # A new bet comes with its legs as written (intake.py); a replay is read back whole.
-        bet = placed.bet if not placed.replayed else selectors.get_player_bet(player, placed.bet.public_id)
-        return Response(_first_answer(bet), status=status.HTTP_201_CREATED)
+        fields = _slip_fields(request.data)
+        if fields is None:
+            data = SportsbookBetInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            fields = dict(data.validated_data)
+            fields["legs"] = [intake.LegRequest(leg["selection_id"], leg["price"], leg["market_version"])
+                              for leg in fields["legs"]]  # fmt: skip
+        placed = services.place_bet(player=player, idempotency_key=key, **fields)
+        if placed.replayed:
+            return _first_answer(selectors.get_player_bet(player, placed.bet.public_id))
+        return _taken_answer(placed.bet)
+
+
+_CURRENCIES = frozenset(CURRENCY_CODES)
+_ACCEPTED_CHANGES = frozenset(PriceChanges.values)
+_PRICE = re.compile(_SLIP_PRICE)
+
+
+def _slip_fields(data) -> dict | None:
+    """The placement's arguments from a body that SportsbookBetInputSerializer takes as it is (each
+    field of the type and range it requires, nothing to coerce), or None for any other body: the
+    serializer then refuses it (or takes it) in its own words."""
+    if type(data) is not dict:
+        return None
+    stake, currency, legs = data.get("stake"), data.get("currency"), data.get("legs")
+    accept = data.get("accept_price_changes", PriceChanges.NONE)
+    if (
+        type(stake) is not int
+        or not 1 <= stake <= MAX_AMOUNT
+        or type(currency) is not str
+        or currency not in _CURRENCIES
+        or not isinstance(accept, str)  # the default is PriceChanges.NONE, a str
+        or accept not in _ACCEPTED_CHANGES
+        or type(legs) is not list
+        or not 1 <= len(legs) <= intake.MAX_LEGS
+    ):
+        return None
+    requests = []
+    for leg in legs:
+        if type(leg) is not dict:
+            return None
+        selection_id, price, version = leg.get("selection_id"), leg.get("price"), leg.get("market_version")
+        if (
+            type(selection_id) is not str
+            or not 1 <= len(selection_id) <= 100
+            or not selection_id.isprintable()
+            or type(price) is not str
+            or not _PRICE.fullmatch(price)
+            or type(version) is not int
+            or version < 1
+        ):
+            return None
+        requests.append(intake.LegRequest(selection_id, odds.parse_decimal(price), version))
+    return {"stake": stake, "currency": currency, "legs": requests, "accept_price_changes": accept}
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def _taken_answer(bet: intake.TakenBet) -> dict:
+    """A new bet's answer, from the values written: what `_first_answer` makes of the bet read back."""
+    return {
+        "bet_id": bet.public_id, "status": bet.status, "reason": None, "stake": bet.stake,
+        "currency": bet.currency_id, "potential_payout": bet.potential_payout, "payout": None,
+        "placed_at": _DATETIME.to_representation(bet.placed_at), "settled_at": None,
+        "legs": [{"selection_id": leg.selection_id, "market_id": leg.market_id, "event_id": leg.event_id,
+                  "price": odds.decimal_string(leg.price), "market_version": leg.market_version} for leg in bet.legs],
+    }  # fmt: skip
+
+
+def _json(body: dict, code: int) -> HttpResponse:
+    # As DRF's JSONRenderer writes it (compact, UTF-8, the two JavaScript line separators escaped).
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return HttpResponse(text.encode(), status=code, content_type="application/json")
+
+
+def bets_endpoint():
+    """The bets' URL: GET is BetsApi's DRF view; POST is served here by BetsApi's own steps (DRF's
+    `initial`: content negotiation, authentication, permissions, throttles; `place`; every refusal
+    and unexpected error through `handle_exception`, hence `api_exception_handler`), answered
+    without DRF's response rendering. Carries `cls` and `initkwargs` as DRF's `as_view` does, so
+    the schema generator documents both methods from the class."""
+    listing = BetsApi.as_view()
+
+    @csrf_exempt  # as every DRF view: SessionAuthentication enforces CSRF for a session's request
+    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "POST":
+            return listing(request, *args, **kwargs)
+        api = BetsApi()
+        api.setup(request, *args, **kwargs)
+        api.request = drf_request = api.initialize_request(request, *args, **kwargs)
+        api.headers = api.default_response_headers
+        headers = {}
+        try:
+            api.initial(drf_request, *args, **kwargs)
+            body, code = api.place(drf_request), 201
+        except Exception as exc:
+            answer = api.handle_exception(exc)
+            body, code = answer.data, answer.status_code
+            headers = {name: value for name, value in answer.items() if name.lower() != "content-type"}
+        response = _json(body, code)
+        for name, value in {**api.headers, **headers}.items():
+            response[name] = value
+        return response
+
+    view.cls, view.initkwargs = BetsApi, {}
+    return view
 
 
 class BetApi(APIView):

@@ -17,6 +17,7 @@ from apps.sportsbook import breakers, services
 from apps.sportsbook.errors import MarketNotThrottled
 from apps.sportsbook.models import Bet, Exposure, Market
 from apps.sportsbook.tests.factories import BETS, a_match, live, market, resume, send, slip, suspend
+from apps.sportsbook.throttle import Window, take
 
 pytestmark = pytest.mark.django_db
 
@@ -304,3 +305,19 @@ def test_markets_throttled_before_the_breakers_last_change_do_not_trip_it_again(
 
     assert breakers.check_throttle_trigger(now=START + dt.timedelta(seconds=2)) is False
     assert breakers.is_on("pre_match_only") is False
+
+
+def test_the_stored_window_is_the_one_the_throttle_computes_to_the_microsecond(api, match):
+    # The bet's statement moves the window in SQL (locks.lock_and_take_exposure): in the same
+    # window, into the next one (its start one length on), and afresh, at the edges of each.
+    expected = Window(None)
+    offsets = [0, 0.000001, 59.999999, 60, 60.5, 119.999999, 240.123456, 300.123455, 420.123456]
+    for n, offset in enumerate(offsets):
+        at = START + dt.timedelta(seconds=offset)
+        with time_machine.travel(at, tick=False):
+            assert place(api, f"k{n}").status_code == 201
+        expected, _ = take(expected, LIABILITY, at, LIMIT)
+        stored = Exposure.objects.values_list("window_started_at", "window_amount", "previous_window_amount").get(
+            scope="market"
+        )
+        assert stored == (expected.started_at, expected.amount, expected.previous), offset

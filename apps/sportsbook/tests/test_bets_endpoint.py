@@ -1,0 +1,148 @@
+"""The placement's plain Django view (api/views.py, `bets_endpoint`): the same authentication,
+permissions, parsing and answers as the DRF class it serves, which the schema still documents.
+Plainly valid bodies are read without the input serializer, as the serializer reads them; any
+other body is the serializer's to refuse, in its words."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from apps.accounts.choices import StaffRole
+from apps.accounts.tests.factories import make_staff
+from apps.sportsbook.api.views import SportsbookBetInputSerializer, _slip_fields
+from apps.sportsbook.intake import MAX_LEGS, LegRequest
+from apps.sportsbook.models import Bet
+from apps.sportsbook.tests.factories import BETS, a_match, slip
+
+pytestmark = pytest.mark.django_db
+
+LEG = {"selection_id": "mk-1-home", "price": "3.10", "market_version": 1}
+
+
+def _leg(**changes) -> dict:
+    return {"stake": 1_000, "currency": "EUR", "legs": [{**LEG, **changes}]}
+
+
+VALID = [
+    slip(("mk-1-home", "3.10", 1)),
+    {"stake": 1, "currency": "JPY", "legs": [LEG]},  # accept_price_changes left out: "none"
+    slip(("a", "1.01", 7), ("b", "99999.99", 1), ("c", "2", 3), accept="any", stake=10**12),
+    {**slip(*[(f"s{n}", "1.5", 1) for n in range(MAX_LEGS)], accept="higher"), "extra": "ignored"},
+    _leg(selection_id="é" * 100),
+]
+INVALID = [
+    None, [], "slip", {}, {"stake": 1_000, "currency": "EUR"},
+    {**slip(("mk-1-home", "3.10", 1)), "stake": True}, {**slip(("mk-1-home", "3.10", 1)), "stake": 100.0},
+    {**slip(("mk-1-home", "3.10", 1)), "stake": "100"}, {**slip(("mk-1-home", "3.10", 1)), "stake": 0},
+    {**slip(("mk-1-home", "3.10", 1)), "stake": 10**18}, {**slip(("mk-1-home", "3.10", 1)), "currency": "eur"},
+    {**slip(("mk-1-home", "3.10", 1)), "currency": ["EUR"]}, {**slip(("mk-1-home", "3.10", 1)), "currency": None},
+    {**slip(("mk-1-home", "3.10", 1)), "accept_price_changes": None},
+    {**slip(("mk-1-home", "3.10", 1)), "accept_price_changes": "ANY"},
+    {"stake": 1_000, "currency": "EUR", "legs": []}, {"stake": 1_000, "currency": "EUR", "legs": {"0": LEG}},
+    {"stake": 1_000, "currency": "EUR", "legs": [LEG] * (MAX_LEGS + 1)},
+    {"stake": 1_000, "currency": "EUR", "legs": ["mk-1-home"]}, {"stake": 1_000, "currency": "EUR", "legs": [None]},
+    _leg(price=3.1), _leg(price="1.00"), _leg(price="3.101"), _leg(price=None), _leg(market_version="1"),
+    _leg(market_version=0), _leg(market_version=True), _leg(market_version=1.0), _leg(selection_id=""),
+    _leg(selection_id="a\n"), _leg(selection_id="x" * 101), _leg(selection_id=5),
+    {"stake": 1_000, "currency": "EUR", "legs": [{"selection_id": "mk-1-home", "price": "3.10"}]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", VALID)
+def test_a_plainly_valid_body_is_read_as_the_serializer_reads_it(body):
+    serializer = SportsbookBetInputSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+    fields = serializer.validated_data
+    legs = [LegRequest(leg["selection_id"], leg["price"], leg["market_version"]) for leg in fields["legs"]]
+
+    assert _slip_fields(body) == {"stake": fields["stake"], "currency": fields["currency"], "legs": legs,
+                                  "accept_price_changes": fields["accept_price_changes"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("body", INVALID)
+def test_any_other_body_is_left_to_the_serializer(body):
+    assert _slip_fields(body) is None
+
+
+@pytest.mark.parametrize("body", [INVALID[0], INVALID[3], INVALID[5], INVALID[19], INVALID[20], INVALID[-1]])
+def test_a_refused_body_is_answered_with_the_serializers_errors(api, player, body):
+    serializer = SportsbookBetInputSerializer(data=body)
+    assert not serializer.is_valid()
+
+    response = api.post(BETS, json.dumps(body), content_type="application/json", headers={"Idempotency-Key": "k"})
+
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "INVALID_REQUEST", "message": "Some fields are missing or invalid.",
+                                         "fields": json.loads(json.dumps(serializer.errors))}}  # fmt: skip
+    assert Bet.objects.exists() is False
+
+
+def test_a_body_that_is_not_json_is_refused_as_drf_refuses_it(api, player):
+    not_json = api.post(BETS, "{", content_type="application/json", headers={"Idempotency-Key": "k"})
+    form = api.post(BETS, "stake=1", content_type="text/plain", headers={"Idempotency-Key": "k"})
+
+    assert (not_json.status_code, not_json.json()["error"]["code"]) == (400, "INVALID_REQUEST")
+    assert not_json.json()["error"]["message"].startswith("JSON parse error")
+    assert (form.status_code, form.json()["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_without_credentials_it_is_401_with_the_bearer_challenge():
+    response = APIClient().post(BETS, slip(("mk-1-home", "3.10", 1)), format="json", headers={"Idempotency-Key": "k"})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "NOT_AUTHENTICATED")
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_bad_token_is_401():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer nope")
+
+    response = client.post(BETS, slip(("mk-1-home", "3.10", 1)), format="json", headers={"Idempotency-Key": "k"})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "NOT_AUTHENTICATED")
+
+
+def test_staff_are_not_players():
+    client = APIClient()
+    client.force_login(make_staff(StaffRole.SUPPORT))
+
+    response = client.post(BETS, slip(("mk-1-home", "3.10", 1)), format="json", headers={"Idempotency-Key": "k"})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "NOT_A_PLAYER")
+
+
+def test_a_session_needs_its_csrf_token(player):
+    a_match()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(player.user)
+    body = json.dumps(slip(("mk-1-home", "3.10", 1)))
+
+    refused = client.post(BETS, body, content_type="application/json", headers={"Idempotency-Key": "k"})
+    client.get("/")  # the site's page sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    taken = client.post(BETS, body, content_type="application/json",
+                        headers={"Idempotency-Key": "k", "X-CSRFToken": token})  # fmt: skip
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "PERMISSION_DENIED")
+    assert taken.status_code == 201, taken.content
+    assert taken.json()["legs"][0]["price"] == "3.10"
+    assert Bet.objects.get().stake == 1_000
+
+
+def test_a_placement_answers_as_drf_did_and_the_list_is_still_drfs(api, player):
+    a_match()
+
+    placed = api.post(BETS, slip(("mk-1-home", "3.10", 1)), format="json", headers={"Idempotency-Key": "k"})
+    listed = api.get(BETS)
+    other = api.put(BETS, {}, format="json")
+
+    assert placed.status_code == 201
+    assert placed["Content-Type"] == "application/json"
+    assert placed["Allow"] == listed["Allow"] == "GET, POST, HEAD, OPTIONS"
+    assert listed.json()["results"][0]["bet_id"] == placed.json()["bet_id"]
+    assert Bet.objects.get().potential_payout == 3_100
+    assert (other.status_code, other.json()["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert Decimal(placed.json()["legs"][0]["price"]) == Decimal("3.10")
