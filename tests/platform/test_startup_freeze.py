@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tests.support import ROOT, clean_env, run
+from tests.support import clean_env, run
 
 PROBE = """
 import gc, sys
