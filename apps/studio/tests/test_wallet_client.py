@@ -2,6 +2,7 @@
 bytes when no answer came (the wallet's idempotency makes that safe)."""
 
 import json
+import ssl
 
 import httpx
 import pytest
@@ -52,3 +53,20 @@ async def test_no_answer_after_every_attempt_is_raised():
     with pytest.raises(WalletUnavailable):
         await client.call("win", {"amount": 0})
     await client.aclose()
+
+
+async def test_clients_share_one_tls_context_made_once(monkeypatch):
+    # Each round and each launch makes a client (`scoped`); building TLS settings loads the CA
+    # bundle, 10 to 100 ms of CPU, so they are made once per process and shared.
+    wallet_client._tls()
+    made = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(1) or real(*a, **k))
+
+    for _ in range(3):
+        async with wallet_client.scoped():
+            pass
+
+    assert made == []
+    assert wallet_client._tls() is wallet_client._tls()
+    assert wallet_client._tls().verify_mode == ssl.CERT_REQUIRED  # httpx's default: verified
