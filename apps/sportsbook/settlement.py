@@ -268,36 +268,39 @@ _SETTLE_BET = (
 )
 
 
-_SETTLED_VALUES = (
-    "(%s::bigint, %s::varchar, %s::bigint, %s::integer, %s::timestamptz, %s::varchar, %s::bigint, "
-    "%s::jsonb, %s::bigint)"
+# The settlements of a batch, in one statement on PostgreSQL whatever the batch's size: each
+# array one column, one element per bet. A bet is written only if it is still as the settler read
+# it (its status and count), and its settlement row only if the bet was; the count says how many.
+# Its text never varies, so it is prepared once per connection (apps.common.db).
+_WRITE_SETTLEMENTS = (
+    "WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::integer[], %s::timestamptz[], "
+    "%s::varchar[], %s::bigint[], %s::text[], %s::bigint[]) AS v (id, status, payout, n, outcome_at, was, difference, "
+    "outcome, tx)), "
+    "b AS (UPDATE sportsbook_bet SET status = v.status, payout = v.payout, settlement_count = v.n, "
+    "outcome_at = v.outcome_at, settled_at = %s, settle_lease_until = NULL FROM v WHERE sportsbook_bet.id = v.id "
+    "AND sportsbook_bet.status = v.was AND sportsbook_bet.settlement_count = v.n - 1 RETURNING sportsbook_bet.id), "
+    "s AS (INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
+    "market_settled_at, settled_at) SELECT v.id, v.n, v.status, v.payout, v.difference, v.outcome::jsonb, v.tx, "
+    "v.outcome_at, %s FROM v JOIN b ON b.id = v.id ORDER BY v.id) SELECT COUNT(*) FROM b"
 )
 
 
 def _write_settlements(settled: list[tuple[Plan, object]], now: dt.datetime) -> bool:
-    """Write the settlements of a batch that moved money (each with its transaction), each bet
-    only if it is still as the settler read it; whether every one was written (if not, the caller
-    rolls the batch back). One statement on PostgreSQL."""
+    """Write the settlements of a batch (each with its transaction, or None for one that moved no
+    money), each bet only if it is still as the settler read it; whether every one was written
+    (if not, a caller whose batch moved money rolls it back). One statement on PostgreSQL."""
     if connection.vendor != "postgresql":
         return all(_write_settlement(plan, now, tx, event=False) for plan, tx in settled)
-    sql = (
-        f"WITH v (id, status, payout, n, outcome_at, was, difference, outcome, tx) AS (VALUES "  # noqa: S608
-        f"{', '.join([_SETTLED_VALUES] * len(settled))}), "
-        "b AS (UPDATE sportsbook_bet SET status = v.status, payout = v.payout, settlement_count = v.n, "
-        "outcome_at = v.outcome_at, settled_at = %s, settle_lease_until = NULL FROM v WHERE sportsbook_bet.id = v.id "
-        "AND sportsbook_bet.status = v.was AND sportsbook_bet.settlement_count = v.n - 1 RETURNING sportsbook_bet.id), "
-        "s AS (INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
-        "market_settled_at, settled_at) SELECT v.id, v.n, v.status, v.payout, v.difference, v.outcome, v.tx, "
-        "v.outcome_at, %s FROM v JOIN b ON b.id = v.id) SELECT COUNT(*) FROM b"
-    )
-    params = [
-        value
-        for plan, tx in settled
-        for value in (plan.bet.pk, plan.outcome.status, plan.outcome.payout, plan.n, plan.outcome.outcome_at,
-                      plan.bet.status, plan.difference, json.dumps(plan.outcome.legs), tx.pk)
+    plans = [plan for plan, _ in settled]
+    columns = [
+        [plan.bet.pk for plan in plans], [plan.outcome.status for plan in plans],
+        [plan.outcome.payout for plan in plans], [plan.n for plan in plans],
+        [plan.outcome.outcome_at for plan in plans], [plan.bet.status for plan in plans],
+        [plan.difference for plan in plans], [json.dumps(plan.outcome.legs) for plan in plans],
+        [None if tx is None else tx.pk for _, tx in settled],
     ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now, now])
+    with prepared_cursor() as cursor:
+        cursor.execute(_WRITE_SETTLEMENTS, [*columns, now, now])
         return cursor.fetchone()[0] == len(settled)
 
 
@@ -381,13 +384,8 @@ def _settle_without_money(plans: list[Plan]) -> int:
     plans = [plan for plan in plans if locked.get(plan.bet.pk) == (plan.bet.status, plan.n - 1)]
     if not plans:
         return 0
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for plan in plans:
-        groups[(plan.outcome.status, plan.outcome.payout, plan.n, plan.outcome.outcome_at)].append(plan.bet.pk)
-    for (status, payout, n, outcome_at), pks in groups.items():
-        Bet.objects.filter(pk__in=pks).update(status=status, payout=payout, settlement_count=n, outcome_at=outcome_at,
-                                              settled_at=now, settle_lease_until=None)  # fmt: skip
-    BetSettlement.objects.bulk_create([_settlement_row(plan, now) for plan in plans])
+    # Under the bets' locks, each is still as read: every one is written.
+    _write_settlements([(plan, None) for plan in plans], now)
     _take_off_exposure(plans)
     send_after_commit(signals.bets_settled, bets=[_notice(plan) for plan in plans])
     return len(plans)
