@@ -176,7 +176,7 @@ def lock_and_move_exposure(currency: str, deltas: dict[ExposureKey, int]) -> Non
 # `lock_and_move_exposure`'s statement: the keys and deltas as arrays, so that its text never
 # varies and it is prepared once per connection (a settlement runs it once per batch).
 _MOVE_EXPOSURE = (
-    "WITH k AS (SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS k (scope, target_id, delta)), "
+    "WITH k AS (SELECT * FROM unnest(%b::varchar[], %b::bigint[], %b::bigint[]) AS k (scope, target_id, delta)), "
     "locked AS MATERIALIZED (SELECT e.id, k.delta FROM sportsbook_exposure e JOIN k ON e.scope = k.scope "
     "AND e.target_id = k.target_id WHERE e.currency_id = %s ORDER BY e.id FOR UPDATE OF e) "
     "UPDATE sportsbook_exposure x SET amount = x.amount + locked.delta FROM locked WHERE x.id = locked.id"
@@ -265,4 +265,4 @@ def lock_bets(pks: list[int]) -> dict[int, tuple[str, int]]:
         return {pk: (status, count) for pk, status, count in cursor.fetchall()}
 
 
-_LOCK_BETS = "SELECT id, status, settlement_count FROM sportsbook_bet WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_LOCK_BETS = "SELECT id, status, settlement_count FROM sportsbook_bet WHERE id = ANY(%b) ORDER BY id FOR UPDATE"

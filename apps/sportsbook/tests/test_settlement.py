@@ -423,13 +423,13 @@ def test_winning_bets_settle_in_a_pinned_number_of_queries(api, player, seq, dja
     bet = place(api, home())
     send(result(seq, winners=["mk-1-home"]))
 
-    # The bets, their legs and their markets, read once for a whole batch (3); the wallet's batch: the players'
-    # accounts locked, the ids' look-up, the rounds' stakes (3), and the wins' ledger rows with
-    # their outbox rows, one statement for the whole batch (1); the bets' updates with their
-    # settlement rows (one statement), the event's outbox row, the exposure rows locked and moved
-    # (one statement) (3); and the test's savepoint and its release around the durable
-    # transaction (2).
-    with django_assert_num_queries(12):
+    # The bets with their legs and selections, and their markets, read once for a whole batch
+    # (2); the wallet's batch: the players' accounts locked, the ids' look-up, the rounds' stakes
+    # (3), and the wins' ledger rows with their outbox rows, one statement for the whole batch
+    # (1); the bets' updates with their settlement rows (one statement), the event's outbox row,
+    # the exposure rows locked and moved (one statement) (3); and the test's savepoint and its
+    # release around the durable transaction (2).
+    with django_assert_num_queries(11):
         assert settlement.settle_bets([bet.pk]) == 1
     assert fresh(bet).status == "won"
 
@@ -441,7 +441,7 @@ def test_a_batch_of_winning_bets_costs_the_statements_of_one(api, player, seq, d
     bets = [place(api, home(), stake=100, key=f"k{n}") for n in range(5)]
     send(result(seq, winners=["mk-1-home"]))
 
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         assert settlement.settle_bets([bet.pk for bet in bets]) == 5
     assert cash(player) == 10_000 - 500 + 5 * 310
     assert audit_clean()
