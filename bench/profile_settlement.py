@@ -7,10 +7,17 @@ pre-match singles of 1.00 by the players in turn, on their three selections in t
 them win, as in `BENCH=sportsbook`'s settlement), placed through `services.place_bet`; both are
 resulted (home wins) through the feed's own path with the hand-over to the settlers held back, and
 each is then settled by one `settlement.settle_market` in this thread: the first one measured, the
-second under cProfile. The after-commit dispatch (the wallet's events, the `bets_settled` notices,
-the pushes' hand-over to a server loop of its own) runs in the settling thread, as in a settler.
+second under cProfile (`--top N`: its N costliest functions, in `PROFILE_SORT` order;
+`PROFILE_DUMP=file`: the whole profile, for pstats). The after-commit dispatch (the wallet's
+events, the `bets_settled` notices, the pushes' hand-over to a server loop of its own) runs in the
+settling thread, as in a settler.
 
-    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_settlement [N] [--players 200] [--top 30]
+    BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_settlement [N] [--players 200]
+        [--money-batch 50] [--top 30]
+
+`--money-batch`: the winning bets paid in one wallet transaction (`settlement.MONEY_BATCH`); the
+run prints how long those transactions held the players' locks (from the wallet call to its
+commit).
 
 Uses the bench database settings (a fresh database, migrated and seeded here). Ends with the
 ledger's audit and the exposure against its recomputation, both of which must be clean.
@@ -35,6 +42,7 @@ from bench.server import set_up_in_process
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
 PLAYERS = int(sys.argv[sys.argv.index("--players") + 1]) if "--players" in sys.argv else 200
 TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 0
+MONEY_BATCH = int(sys.argv[sys.argv.index("--money-batch") + 1]) if "--money-batch" in sys.argv else None
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 MARKETS = ("bench-e0-m0", "bench-e0-m1")
 
@@ -118,7 +126,7 @@ def _open_bets(market_pk: int) -> tuple[int, int]:
 
 def main() -> None:
     set_up_in_process("pamprofsettle")
-    from django.db import connection
+    from django.db import connection, connections
 
     from apps.realtime import push
     from apps.sportsbook import selectors, settlement
@@ -137,6 +145,27 @@ def main() -> None:
     threading.Thread(target=loop.run_forever, daemon=True).start()
     push.serve_from(loop)
 
+    if MONEY_BATCH:
+        settlement.MONEY_BATCH = MONEY_BATCH
+    # How long each wallet batch of wins holds its players' locks: from the call to its commit (the
+    # after-commit dispatch that follows inside the call holds none).
+    held: list[float] = []
+    settle_wins, commit, started = settlement.wallet.settle_wins, connection.commit, [0.0]
+
+    def timed_settle_wins(**kwargs):
+        started[0] = time.perf_counter()
+        try:
+            return settle_wins(**kwargs)
+        finally:
+            started[0] = 0.0
+
+    def timed_commit():
+        commit()
+        if started[0]:
+            held.append(time.perf_counter() - started[0])
+
+    settlement.wallet.settle_wins = timed_settle_wins
+    connections["default"].commit = timed_commit
     statements: Counter[str] = Counter()
 
     def count(execute, sql, params, many, context):
@@ -163,6 +192,9 @@ def main() -> None:
     print(f"per bet: {total / N:.2f} SQL statements (w/o BEGIN/COMMIT and savepoints), Python "
           f"{cpu / N * 1e6:.0f} us CPU (settling thread {thread / N * 1e6:.0f} us), PostgreSQL {backend / N * 1e6:.0f} "
           f"us CPU, wall {wall / N * 1e6:.0f} us")  # fmt: skip
+    held.sort()
+    print(f"wallet batches of at most {settlement.MONEY_BATCH} wins: {len(held)}, each holding its players' locks "
+          f"p50 {held[len(held) // 2] * 1e3:.1f} ms, max {held[-1] * 1e3:.1f} ms")  # fmt: skip
     print("statements of the market's settlement, by kind:")
     for shape, calls in statements.most_common(15):
         print(f"  {calls:6d}  {shape}")
@@ -189,7 +221,7 @@ def main() -> None:
     left = sum(_open_bets(pk)[0] for pk in market_pks.values())
     findings = {name: rows for name, rows in audit.run_audit().items() if rows}
     exposure = selectors.stored_exposure() == selectors.recompute_exposure()
-    print(f"bets left open: {left}; wallet audit: {'clean' if not findings else findings}; "
+    print(f"bets left open: {left}; wallet audit: {findings or 'clean'}; "
           f"exposure = its recomputation: {exposure}")  # fmt: skip
 
 

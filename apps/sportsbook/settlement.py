@@ -16,12 +16,15 @@ bet's id as the round, the id `<bet id>:settle:1`); a loss moves no money. The b
 payout and `settled_at`, its settlement row (`BetSettlement`) and the removal of its liability
 from its exposure rows commit in the same transaction as the money (the wallet's `commit_with`).
 Winning bets are paid MONEY_BATCH at a time in one database transaction (`wallet.settle_wins`: one
-ledger transaction each, one commit), since each bet's own commit would hold the market's and the
-platform's exposure rows in turn; losing bets in bulk, one transaction per batch. A later result that
-changes the outcome resettles the bet: its new payout P' against the P paid, a compensating
-ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win` when P' < P:
-from cash, and what cash does not cover becomes the player's debt), settlement n + 1 with the
-id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at its first
+ledger transaction each, all written in one statement, one commit), since each bet's own commit
+would hold the market's and the platform's exposure rows in turn; losing bets in bulk, one
+transaction per batch. Whatever a batch's size, its reads and writes are one statement each, from
+arrays (the bets' new state with their settlement rows, the exposure, the ledger's rows).
+
+A later result that changes the outcome resettles the bet: its new payout P' against the P paid,
+a compensating ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win`
+when P' < P: from cash, and what cash does not cover becomes the player's debt), settlement n + 1
+with the id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at its first
 settlement. The same outcome again changes nothing.
 
 Settling once. Each settlement's wallet id is the bet's and its number, and the settlement only
@@ -448,8 +451,9 @@ def _settle_without_money(plans: list[Plan]) -> int:
         return 0
     # Under the bets' locks, each is still as read: every one is written.
     _write_settlements([(plan, None) for plan in plans], now)
-    _take_off_exposure(plans)
     send_after_commit(signals.bets_settled, bets=[_notice(plan) for plan in plans])
+    # Last, just before the commit: the market's and the platform's rows are every bet's.
+    _take_off_exposure(plans)
     return len(plans)
 
 
