@@ -159,8 +159,12 @@ def main() -> None:
         finally:
             started[0] = 0.0
 
+    committing = [0.0]
+
     def timed_commit():
+        before = time.perf_counter()
         commit()
+        committing[0] += time.perf_counter() - before
         if started[0]:
             held.append(time.perf_counter() - started[0])
 
@@ -168,9 +172,16 @@ def main() -> None:
     connections["default"].commit = timed_commit
     statements: Counter[str] = Counter()
 
+    waited: Counter[str] = Counter()
+
     def count(execute, sql, params, many, context):
-        statements[_shape(sql)] += 1
-        return execute(sql, params, many, context)
+        shape = _shape(sql)
+        statements[shape] += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            waited[shape] += time.perf_counter() - started
 
     # Measured: the first market, on a fresh connection (its prepared statements made here too,
     # as a settler's first market makes them).
@@ -194,10 +205,11 @@ def main() -> None:
           f"us CPU, wall {wall / N * 1e6:.0f} us")  # fmt: skip
     held.sort()
     print(f"wallet batches of at most {settlement.MONEY_BATCH} wins: {len(held)}, each holding its players' locks "
-          f"p50 {held[len(held) // 2] * 1e3:.1f} ms, max {held[-1] * 1e3:.1f} ms")  # fmt: skip
-    print("statements of the market's settlement, by kind:")
+          f"p50 {held[len(held) // 2] * 1e3:.1f} ms, max {held[-1] * 1e3:.1f} ms; COMMITs: "
+          f"{committing[0] * 1e3:.0f} ms wall in all")  # fmt: skip
+    print("statements of the market's settlement, by kind: how many, wall ms in all (execute and fetch):")
     for shape, calls in statements.most_common(15):
-        print(f"  {calls:6d}  {shape}")
+        print(f"  {calls:6d} {waited[shape] * 1e3:7.0f}  {shape}")
 
     profiled = market_pks[MARKETS[1]]
     profiler = cProfile.Profile(time.thread_time)  # CPU, not waiting
