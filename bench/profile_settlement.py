@@ -13,11 +13,13 @@ events, the `bets_settled` notices, the pushes' hand-over to a server loop of it
 settling thread, as in a settler.
 
     BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_settlement [N] [--players 200]
-        [--money-batch 50] [--top 30]
+        [--money-batch 50] [--threads 1] [--top 30]
 
 `--money-batch`: the winning bets paid in one wallet transaction (`settlement.MONEY_BATCH`); the
 run prints how long those transactions held the players' locks (from the wallet call to its
-commit).
+commit). `--threads K`: the first market settled by K threads at once, each with its own
+connection, as the settler's workers share a market (`settler.py`): then the CPU figures are the
+process's and the threads' backends', and the locks' times are not taken.
 
 Uses the bench database settings (a fresh database, migrated and seeded here). Ends with the
 ledger's audit and the exposure against its recomputation, both of which must be clean.
@@ -43,6 +45,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
 PLAYERS = int(sys.argv[sys.argv.index("--players") + 1]) if "--players" in sys.argv else 200
 TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 0
 MONEY_BATCH = int(sys.argv[sys.argv.index("--money-batch") + 1]) if "--money-batch" in sys.argv else None
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 MARKETS = ("bench-e0-m0", "bench-e0-m1")
 
@@ -124,6 +127,46 @@ def _open_bets(market_pk: int) -> tuple[int, int]:
     return bets.filter(status="accepted").count(), bets.filter(status="won").count()
 
 
+def _settle_in_threads(market_pk: int, count, statements: Counter[str]) -> None:
+    """The market settled by THREADS threads at once, each on its own connection: wall, CPU and
+    statements per bet, and whether every bet was settled once."""
+    from django.db import connection
+
+    from apps.sportsbook import settlement
+
+    written, backends = [0] * THREADS, [0.0] * THREADS
+    ready = threading.Barrier(THREADS + 1)
+
+    def settler(n: int) -> None:
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        ready.wait()
+        before = _backend_cpu_of(pid)
+        try:
+            with connection.execute_wrapper(count):
+                written[n] = settlement.settle_market(market_pk)
+            backends[n] = _backend_cpu_of(pid) - before
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=settler, args=(n,)) for n in range(THREADS)]
+    for worker in workers:
+        worker.start()
+    cpu0 = time.process_time()
+    ready.wait()
+    wall0 = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - wall0
+    cpu, backend = time.process_time() - cpu0, sum(backends)
+    still_open, won = _open_bets(market_pk)
+    total = sum(statements.values())
+    print(f"{THREADS} threads settled {sum(written)} of {N} bets ({'+'.join(map(str, written))}; {won} won, "
+          f"{still_open} left open) in {wall:.2f} s wall")  # fmt: skip
+    print(f"per bet: {total / N:.2f} SQL statements, Python {cpu / N * 1e6:.0f} us CPU (the process), PostgreSQL "
+          f"{backend / N * 1e6:.0f} us CPU (their backends), wall {wall / N * 1e6:.0f} us")  # fmt: skip
+
+
 def main() -> None:
     set_up_in_process("pamprofsettle")
     from django.db import connection, connections
@@ -183,9 +226,12 @@ def main() -> None:
         finally:
             waited[shape] += time.perf_counter() - started
 
+    measured = market_pks[MARKETS[0]]
+    if THREADS > 1:
+        _settle_in_threads(measured, count, statements)
+        return
     # Measured: the first market, on a fresh connection (its prepared statements made here too,
     # as a settler's first market makes them).
-    measured = market_pks[MARKETS[0]]
     connection.close()
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
