@@ -24,8 +24,8 @@ arrays (the bets' new state with their settlement rows, the exposure, the ledger
 A later result that changes the outcome resettles the bet: its new payout P' against the P paid,
 a compensating ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win`
 when P' < P: from cash, and what cash does not cover becomes the player's debt), settlement n + 1
-with the id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at its first
-settlement. The same outcome again changes nothing.
+with the id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at
+its first settlement. The same outcome again changes nothing.
 
 Settling once. Each settlement's wallet id is the bet's and its number, and the settlement only
 writes the bet if the bet is still as the settler read it (same status and count), else it rolls
@@ -303,23 +303,24 @@ def _read_bets(bet_pks: list[int]) -> tuple[dict[int, Bet | BetRead], dict[int, 
             leg.selection.market = markets[leg.selection.market_id]
             legs[leg.bet_id].append(leg)
         return bets, legs
-    bets: dict[int, BetRead] = {}
+    read: dict[int, BetRead] = {}
     with prepared_cursor() as cursor:
         cursor.execute(_READ_BETS, [list(bet_pks)])
         for *bet, price, selection_pk, selection_id, market_pk in cursor.fetchall():
-            if bet[0] not in bets:
-                bets[bet[0]] = BetRead(*bet)
+            if bet[0] not in read:
+                read[bet[0]] = BetRead(*bet)
             selection = SelectionRead(selection_pk, selection_id, market_pk, markets[market_pk])
             legs[bet[0]].append(LegRead(price, selection))
-    return bets, legs
+    return read, legs
 
 
 # --- the writes -------------------------------------------------------------------------------------
 
-# A settlement that moves money, in one statement on PostgreSQL (it runs once per winning bet, and
-# a round trip here costs more than the statement): the bet's new state if it is still as read,
-# its settlement row and the `bets_settled` outbox row, both only if the bet's row was updated.
-# Returns the event's id, or NULL when another settlement came first.
+# A settlement that moves money on its own (a resettlement that takes money back, or a bet of a
+# batch of wins rolled back), in one statement on PostgreSQL (a round trip here costs more than the
+# statement): the bet's new state if it is still as read, its settlement row and the
+# `bets_settled` outbox row, both only if the bet's row was updated. Returns the event's id, or
+# NULL when another settlement came first.
 _SETTLE_BET = (
     "WITH b AS (UPDATE sportsbook_bet SET status = %s, payout = %s, settlement_count = %s, "  # noqa: S608 - constant
     "outcome_at = %s, settled_at = %s, settle_lease_until = NULL "
