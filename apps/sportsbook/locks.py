@@ -214,8 +214,6 @@ def lock_and_move_exposure(currency: str, deltas: dict[ExposureKey, int]) -> Non
     deltas = {key: delta for key, delta in deltas.items() if delta}
     if not deltas:
         return
-    rows = ", ".join(["(%s, %s::bigint, %s::bigint)"] * len(deltas))
-    params = [*(value for (scope, target), delta in deltas.items() for value in (scope, target, delta)), currency]
     if connection.vendor != "postgresql":
         found = lock_exposure(currency, list(deltas))
         with connection.cursor() as cursor:
@@ -223,14 +221,20 @@ def lock_and_move_exposure(currency: str, deltas: dict[ExposureKey, int]) -> Non
                 cursor.execute("UPDATE sportsbook_exposure SET amount = amount + %s WHERE id = %s",
                                [delta, found[key][0]])  # fmt: skip
         return
-    sql = (
-        f"WITH k (scope, target_id, delta) AS (VALUES {rows}), "  # noqa: S608 - placeholders only
-        "locked AS MATERIALIZED (SELECT e.id, k.delta FROM sportsbook_exposure e JOIN k ON e.scope = k.scope "
-        "AND e.target_id = k.target_id WHERE e.currency_id = %s ORDER BY e.id FOR UPDATE OF e) "
-        "UPDATE sportsbook_exposure x SET amount = x.amount + locked.delta FROM locked WHERE x.id = locked.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    keys = list(deltas)
+    params = [[scope for scope, _ in keys], [target for _, target in keys], list(deltas.values()), currency]
+    with prepared_cursor() as cursor:
+        cursor.execute(_MOVE_EXPOSURE, params)
+
+
+# `lock_and_move_exposure`'s statement: the keys and deltas as arrays, so that its text never
+# varies and it is prepared once per connection (a settlement runs it once per batch).
+_MOVE_EXPOSURE = (
+    "WITH k AS (SELECT * FROM unnest(%b::varchar[], %b::bigint[], %b::bigint[]) AS k (scope, target_id, delta)), "
+    "locked AS MATERIALIZED (SELECT e.id, k.delta FROM sportsbook_exposure e JOIN k ON e.scope = k.scope "
+    "AND e.target_id = k.target_id WHERE e.currency_id = %s ORDER BY e.id FOR UPDATE OF e) "
+    "UPDATE sportsbook_exposure x SET amount = x.amount + locked.delta FROM locked WHERE x.id = locked.id"
+)
 
 
 def lock_exposure_row(pk: int) -> Exposure:
@@ -306,6 +310,13 @@ def bets_left_to_settle(market_pk: int) -> bool:
 def lock_bets(pks: list[int]) -> dict[int, tuple[str, int]]:
     """Lock the bets `pks` in primary-key order until the end of the caller's transaction:
     {pk: (status, settlement count)}, as they are once locked."""
-    rows = Bet.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", "status",
-                                                                                       "settlement_count")  # fmt: skip
-    return {pk: (status, count) for pk, status, count in rows}
+    if connection.vendor != "postgresql":
+        rows = Bet.objects.filter(pk__in=pks).order_by("pk").values_list("pk", "status", "settlement_count")
+        return {pk: (status, count) for pk, status, count in rows}
+    # Plain SQL, prepared: a settlement's batch of losers runs it with hundreds of ids.
+    with prepared_cursor() as cursor:
+        cursor.execute(_LOCK_BETS, [list(pks)])
+        return {pk: (status, count) for pk, status, count in cursor.fetchall()}
+
+
+_LOCK_BETS = "SELECT id, status, settlement_count FROM sportsbook_bet WHERE id = ANY(%b) ORDER BY id FOR UPDATE"

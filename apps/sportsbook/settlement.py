@@ -16,13 +16,16 @@ bet's id as the round, the id `<bet id>:settle:1`); a loss moves no money. The b
 payout and `settled_at`, its settlement row (`BetSettlement`) and the removal of its liability
 from its exposure rows commit in the same transaction as the money (the wallet's `commit_with`).
 Winning bets are paid MONEY_BATCH at a time in one database transaction (`wallet.settle_wins`: one
-ledger transaction each, one commit), since each bet's own commit would hold the market's and the
-platform's exposure rows in turn; losing bets in bulk, one transaction per batch. A later result that
-changes the outcome resettles the bet: its new payout P' against the P paid, a compensating
-ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win` when P' < P:
-from cash, and what cash does not cover becomes the player's debt), settlement n + 1 with the
-id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at its first
-settlement. The same outcome again changes nothing.
+ledger transaction each, all written in one statement, one commit), since each bet's own commit
+would hold the market's and the platform's exposure rows in turn; losing bets in bulk, one
+transaction per batch. Whatever a batch's size, its reads and writes are one statement each, from
+arrays (the bets' new state with their settlement rows, the exposure, the ledger's rows).
+
+A later result that changes the outcome resettles the bet: its new payout P' against the P paid,
+a compensating ledger transaction for the difference (`settle_win` when P' > P; `reclaim_win`
+when P' < P: from cash, and what cash does not cover becomes the player's debt), settlement n + 1
+with the id `<bet id>:settle:<n>`. Exposure is not touched by a resettlement: the bet left it at
+its first settlement. The same outcome again changes nothing.
 
 Settling once. Each settlement's wallet id is the bet's and its number, and the settlement only
 writes the bet if the bet is still as the settler read it (same status and count), else it rolls
@@ -213,16 +216,7 @@ def settle_bets(bet_pks: list[int]) -> int:
     MONEY_BATCH, resettlements downward one wallet transaction each. A bet that cannot be decided,
     or whose outcome is unchanged, only has its `outcome_at` moved on and its claim given back
     (nothing is written to the money or the history). Returns how many settlements were written."""
-    bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks).only(*_BET_FIELDS)}
-    legs: dict[int, list[BetLeg]] = defaultdict(list)
-    rows = BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection").order_by("bet", "position")
-    rows = rows.only("bet_id", "price", "market_id", "selection__selection_id", "selection__market_id")
-    # Each market once, however many of the bets are on it (one market's thousands, typically).
-    markets = Market.objects.filter(pk__in=BetLeg.objects.filter(bet_id__in=bet_pks).values("market_id"))
-    markets = {market.pk: market for market in markets.only(*_MARKET_FIELDS)}
-    for leg in rows:
-        leg.selection.market = markets[leg.selection.market_id]
-        legs[leg.bet_id].append(leg)
+    bets, legs = _read_bets(bet_pks)
     plans, unchanged = [], []
     for pk, bet in bets.items():
         if bet.status not in (BetStatus.ACCEPTED, *SETTLED_BET_STATUSES):
@@ -251,12 +245,82 @@ def settle_bets(bet_pks: list[int]) -> int:
     return written
 
 
+# --- the reads --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BetRead:
+    """What settling reads of a bet: the fields of `Bet` it uses, under their names."""
+
+    pk: int
+    public_id: str
+    player_id: int
+    currency_id: str
+    stake: int
+    potential_payout: int
+    status: str
+    payout: int | None
+    outcome_at: dt.datetime | None
+    settlement_count: int
+
+
+@dataclass(slots=True)
+class SelectionRead:
+    pk: int
+    selection_id: str
+    market_id: int
+    market: Market
+
+
+@dataclass(slots=True)
+class LegRead:
+    """What settling reads of a leg: its price and its selection (with the selection's market)."""
+
+    price: object
+    selection: SelectionRead
+
+
+# A batch's bets with their legs and selections, in one prepared statement: the ORM's instances of
+# the three models cost more than the rest of a losing bet's settlement.
+_READ_BETS = (
+    f"SELECT {', '.join(f'b.{field}' for field in ('id', *_BET_FIELDS))}, l.price, s.id, s.selection_id, "  # noqa: S608 - column names
+    "s.market_id FROM sportsbook_bet b JOIN sportsbook_betleg l ON l.bet_id = b.id "
+    "JOIN sportsbook_selection s ON s.id = l.selection_id WHERE b.id = ANY(%b) ORDER BY b.id, l.position"
+)
+
+
+def _read_bets(bet_pks: list[int]) -> tuple[dict[int, Bet | BetRead], dict[int, list[BetLeg | LegRead]]]:
+    """The bets `bet_pks` and their legs in order, each leg's selection with its market: ({bet
+    pk: bet}, {bet pk: legs}). Each market is read once, however many of the bets are on it (one
+    market's thousands, typically)."""
+    markets = Market.objects.filter(pk__in=BetLeg.objects.filter(bet_id__in=bet_pks).values("market_id"))
+    markets = {market.pk: market for market in markets.only(*_MARKET_FIELDS)}
+    legs: dict[int, list] = defaultdict(list)
+    if connection.vendor != "postgresql":
+        bets = {bet.pk: bet for bet in Bet.objects.filter(pk__in=bet_pks).only(*_BET_FIELDS)}
+        rows = BetLeg.objects.filter(bet_id__in=bet_pks).select_related("selection").order_by("bet", "position")
+        for leg in rows.only("bet_id", "price", "market_id", "selection__selection_id", "selection__market_id"):
+            leg.selection.market = markets[leg.selection.market_id]
+            legs[leg.bet_id].append(leg)
+        return bets, legs
+    read: dict[int, BetRead] = {}
+    with prepared_cursor() as cursor:
+        cursor.execute(_READ_BETS, [list(bet_pks)])
+        for *bet, price, selection_pk, selection_id, market_pk in cursor.fetchall():
+            if bet[0] not in read:
+                read[bet[0]] = BetRead(*bet)
+            selection = SelectionRead(selection_pk, selection_id, market_pk, markets[market_pk])
+            legs[bet[0]].append(LegRead(price, selection))
+    return read, legs
+
+
 # --- the writes -------------------------------------------------------------------------------------
 
-# A settlement that moves money, in one statement on PostgreSQL (it runs once per winning bet, and
-# a round trip here costs more than the statement): the bet's new state if it is still as read,
-# its settlement row and the `bets_settled` outbox row, both only if the bet's row was updated.
-# Returns the event's id, or NULL when another settlement came first.
+# A settlement that moves money on its own (a resettlement that takes money back, or a bet of a
+# batch of wins rolled back), in one statement on PostgreSQL (a round trip here costs more than the
+# statement): the bet's new state if it is still as read, its settlement row and the
+# `bets_settled` outbox row, both only if the bet's row was updated. Returns the event's id, or
+# NULL when another settlement came first.
 _SETTLE_BET = (
     "WITH b AS (UPDATE sportsbook_bet SET status = %s, payout = %s, settlement_count = %s, "  # noqa: S608 - constant
     "outcome_at = %s, settled_at = %s, settle_lease_until = NULL "
@@ -268,36 +332,41 @@ _SETTLE_BET = (
 )
 
 
-_SETTLED_VALUES = (
-    "(%s::bigint, %s::varchar, %s::bigint, %s::integer, %s::timestamptz, %s::varchar, %s::bigint, "
-    "%s::jsonb, %s::bigint)"
+# The settlements of a batch, in one statement on PostgreSQL whatever the batch's size: each
+# array one column, one element per bet. A bet is written only if it is still as the settler read
+# it (its status and count), and its settlement row only if the bet was; the count says how many.
+# Its text never varies, so it is prepared once per connection (apps.common.db). The arrays travel
+# in binary (`%b`): in text, psycopg escapes each string element with a regular expression, which
+# cost more than the statement itself.
+_WRITE_SETTLEMENTS = (
+    "WITH v AS (SELECT * FROM unnest(%b::bigint[], %b::varchar[], %b::bigint[], %b::integer[], %b::timestamptz[], "
+    "%b::varchar[], %b::bigint[], %b::text[], %b::bigint[]) AS v (id, status, payout, n, outcome_at, was, difference, "
+    "outcome, tx)), "
+    "b AS (UPDATE sportsbook_bet SET status = v.status, payout = v.payout, settlement_count = v.n, "
+    "outcome_at = v.outcome_at, settled_at = %s, settle_lease_until = NULL FROM v WHERE sportsbook_bet.id = v.id "
+    "AND sportsbook_bet.status = v.was AND sportsbook_bet.settlement_count = v.n - 1 RETURNING sportsbook_bet.id), "
+    "s AS (INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
+    "market_settled_at, settled_at) SELECT v.id, v.n, v.status, v.payout, v.difference, v.outcome::jsonb, v.tx, "
+    "v.outcome_at, %s FROM v JOIN b ON b.id = v.id ORDER BY v.id) SELECT COUNT(*) FROM b"
 )
 
 
 def _write_settlements(settled: list[tuple[Plan, object]], now: dt.datetime) -> bool:
-    """Write the settlements of a batch that moved money (each with its transaction), each bet
-    only if it is still as the settler read it; whether every one was written (if not, the caller
-    rolls the batch back). One statement on PostgreSQL."""
+    """Write the settlements of a batch (each with its transaction, or None for one that moved no
+    money), each bet only if it is still as the settler read it; whether every one was written
+    (if not, a caller whose batch moved money rolls it back). One statement on PostgreSQL."""
     if connection.vendor != "postgresql":
         return all(_write_settlement(plan, now, tx, event=False) for plan, tx in settled)
-    sql = (
-        f"WITH v (id, status, payout, n, outcome_at, was, difference, outcome, tx) AS (VALUES "  # noqa: S608
-        f"{', '.join([_SETTLED_VALUES] * len(settled))}), "
-        "b AS (UPDATE sportsbook_bet SET status = v.status, payout = v.payout, settlement_count = v.n, "
-        "outcome_at = v.outcome_at, settled_at = %s, settle_lease_until = NULL FROM v WHERE sportsbook_bet.id = v.id "
-        "AND sportsbook_bet.status = v.was AND sportsbook_bet.settlement_count = v.n - 1 RETURNING sportsbook_bet.id), "
-        "s AS (INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "
-        "market_settled_at, settled_at) SELECT v.id, v.n, v.status, v.payout, v.difference, v.outcome, v.tx, "
-        "v.outcome_at, %s FROM v JOIN b ON b.id = v.id) SELECT COUNT(*) FROM b"
-    )
-    params = [
-        value
-        for plan, tx in settled
-        for value in (plan.bet.pk, plan.outcome.status, plan.outcome.payout, plan.n, plan.outcome.outcome_at,
-                      plan.bet.status, plan.difference, json.dumps(plan.outcome.legs), tx.pk)
+    plans = [plan for plan, _ in settled]
+    columns = [
+        [plan.bet.pk for plan in plans], [plan.outcome.status for plan in plans],
+        [plan.outcome.payout for plan in plans], [plan.n for plan in plans],
+        [plan.outcome.outcome_at for plan in plans], [plan.bet.status for plan in plans],
+        [plan.difference for plan in plans], [json.dumps(plan.outcome.legs) for plan in plans],
+        [None if tx is None else tx.pk for _, tx in settled],
     ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now, now])
+    with prepared_cursor() as cursor:
+        cursor.execute(_WRITE_SETTLEMENTS, [*columns, now, now])
         return cursor.fetchone()[0] == len(settled)
 
 
@@ -381,15 +450,11 @@ def _settle_without_money(plans: list[Plan]) -> int:
     plans = [plan for plan in plans if locked.get(plan.bet.pk) == (plan.bet.status, plan.n - 1)]
     if not plans:
         return 0
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for plan in plans:
-        groups[(plan.outcome.status, plan.outcome.payout, plan.n, plan.outcome.outcome_at)].append(plan.bet.pk)
-    for (status, payout, n, outcome_at), pks in groups.items():
-        Bet.objects.filter(pk__in=pks).update(status=status, payout=payout, settlement_count=n, outcome_at=outcome_at,
-                                              settled_at=now, settle_lease_until=None)  # fmt: skip
-    BetSettlement.objects.bulk_create([_settlement_row(plan, now) for plan in plans])
-    _take_off_exposure(plans)
+    # Under the bets' locks, each is still as read: every one is written.
+    _write_settlements([(plan, None) for plan in plans], now)
     send_after_commit(signals.bets_settled, bets=[_notice(plan) for plan in plans])
+    # Last, just before the commit: the market's and the platform's rows are every bet's.
+    _take_off_exposure(plans)
     return len(plans)
 
 

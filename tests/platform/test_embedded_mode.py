@@ -154,3 +154,43 @@ def test_make_runs_demo_sportsbook_stays_on_sale_without_a_feed_process(embedded
     assert now["stale"] is False
     assert {status for _, status in now["markets"]} == {"open"}
     assert len(now["markets"]) == 8
+
+
+SETTLE_DEMO_MARKETS = """
+import django, json
+django.setup()
+from apps.sportsbook import selectors, services
+from apps.sportsbook.feed import parse_batch
+from apps.sportsbook.models import Bet, Feed
+from apps.wallet import audit
+feed = Feed.objects.get(code="demo")
+results = [("demo-1-1x2", "home"), ("demo-2-1x2", "home"), ("demo-3-1x2", "away")]
+messages = [{"seq": feed.last_seq + 1 + n, "type": "result", "market_id": market, "winners": [f"{market}-{side}"],
+             "void": []} for n, (market, side) in enumerate(results)]
+services.apply_feed_batch(feed_id=feed.pk, batch=parse_batch(json.dumps({"messages": messages}).encode()))
+print(json.dumps({
+    "bets": sorted(Bet.objects.values_list("idempotency_key", "status", "payout")),
+    "exposure": selectors.stored_exposure() == selectors.recompute_exposure(),
+    "audit": {name: rows for name, rows in audit.run_audit().items() if rows},
+}))
+"""
+
+
+def test_the_demo_bets_settle_on_sqlite(embedded_migrated_dir):
+    """Settlement's SQLite branch (its statements from arrays are PostgreSQL's): the demo's bets,
+    their markets resulted, settle in the committing thread: alice's single wins 1,000 x 2.10, her
+    double and bob's single lose; the ledger and the exposure stay consistent."""
+    env = clean_env(PAM_DATA_DIR=str(embedded_migrated_dir), DJANGO_SETTINGS_MODULE="pam.settings",
+                    SPORTSBOOK_SETTLE_IN_BACKGROUND="false")  # fmt: skip
+    done = run([PYTHON, "manage.py", "seed_demo"], env, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    settled = run([PYTHON, "-c", SETTLE_DEMO_MARKETS], env, timeout=120)
+
+    assert settled.returncode == 0, settled.stderr
+    answer = json.loads(settled.stdout.splitlines()[-1])
+    assert answer["bets"] == [
+        ["demo-alice-bet-1", "won", 2_100], ["demo-alice-bet-2", "lost", 0], ["demo-bob-bet-1", "lost", 0],
+    ]  # fmt: skip
+    assert answer["exposure"] is True
+    assert answer["audit"] == {}
