@@ -10,11 +10,24 @@ from apps.realtime import views as site_views
 from apps.sportsbook.api import urls as sportsbook_urls
 
 urlpatterns = [
+    # Django tries the patterns in order and resolves every request anew: the APIs first, the
+    # busiest first (every game round calls the wallet's, every sportsbook bet the player API's
+    # sportsbook patterns), so that a call to them does not walk the site's and the back office's
+    # patterns. No two patterns here match one path, so the order changes no answer.
+    path("api/wallet/v1/", include("apps.wallet.api.urls")),
+    path("api/player/v1/", include(sportsbook_urls.player_urlpatterns)),
+    path("api/player/v1/", include("apps.accounts.api.urls")),
+    path("api/player/v1/", include("apps.realtime.api.urls")),
+    path("api/player/v1/", include("apps.compliance.api.urls")),
+    path("api/player/v1/", include(payments_urls.player_urlpatterns)),
+    path("api/player/v1/", include("apps.bonuses.api.urls")),
+    path("api/player/v1/", include("apps.games.api.urls")),
+    # The odds feeds' signed batches (contracts/sportsbook.md).
+    path("api/feed/v1/", include(sportsbook_urls.feed_urlpatterns)),
+    path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
     # The player site: the wallet pages are the real-time app's, the account pages accounts',
     # the cashier payments', the responsible-gambling page compliance's, the bonuses page bonuses',
     # the lobby and the game pages games', the sportsbook page the sportsbook's.
-    # First: every game round calls it, and Django tries the patterns in order.
-    path("api/wallet/v1/", include("apps.wallet.api.urls")),
     path("", site_views.player_page, name="site-home"),
     path("cashier/", payments_views.cashier_page, name="site-cashier"),
     path("history/", site_views.history_page, name="site-history"),
@@ -28,16 +41,6 @@ urlpatterns = [
     # Prometheus's scrape, to the configured addresses only (a plain view: not in the API schema).
     path("metrics", common_views.metrics_view, name="metrics"),
     path("backoffice/", admin.site.urls),
-    path("api/player/v1/", include("apps.accounts.api.urls")),
-    path("api/player/v1/", include("apps.realtime.api.urls")),
-    path("api/player/v1/", include("apps.compliance.api.urls")),
-    path("api/player/v1/", include(payments_urls.player_urlpatterns)),
-    path("api/player/v1/", include("apps.bonuses.api.urls")),
-    path("api/player/v1/", include("apps.games.api.urls")),
-    path("api/player/v1/", include(sportsbook_urls.player_urlpatterns)),
-    path("api/payments/v1/", include(payments_urls.webhook_urlpatterns)),
-    # The odds feeds' signed batches (contracts/sportsbook.md).
-    path("api/feed/v1/", include(sportsbook_urls.feed_urlpatterns)),
     # The staff API: the back office's decisions (four eyes) for staff sessions.
     path("api/backoffice/v1/", include("apps.backoffice.api.urls")),
     path("sandbox-psp/", include("apps.payments.sandbox_urls")),

@@ -1,13 +1,14 @@
 """The login throttle's answer on every login page: 429 with `Retry-After`; staff sessions'
 inactivity limit."""
 
+import functools
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from apps.accounts import selectors
 from apps.accounts.choices import StaffLoginOutcome
@@ -69,8 +70,17 @@ class StaffIdleMiddleware:
 
 
 def _in_backoffice(request) -> bool:
-    # The session first: the signed APIs have none, and skip the reverse.
-    return hasattr(request, "session") and request.path_info.startswith(reverse("admin:index"))
+    # The session first: the signed APIs have none, and skip the look-up.
+    if not hasattr(request, "session"):
+        return False
+    return request.path_info.startswith(_admin_index(get_urlconf(), get_script_prefix()))
+
+
+@functools.lru_cache(maxsize=8)
+def _admin_index(urlconf: str | None, script_prefix: str) -> str:
+    # What `reverse` answers for this URL configuration and script prefix, its two inputs: reversed
+    # on every request of a session, it cost a player API call about 150 Python calls.
+    return reverse("admin:index", urlconf=urlconf)
 
 
 def _end_idle_staff_session(request) -> None:

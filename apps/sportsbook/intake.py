@@ -5,8 +5,11 @@ stake's `detail`; `on_stake`, called after the player's accounts are locked and 
 bonuses' checks, returns at once for any stake of another origin (every casino bet: one string
 comparison, no query). For a slip it
 
-1. reads the legs' selections with their markets' and events' columns into plain rows
-   (`LegRow`, one prepared statement) and checks each leg:
+1. takes the legs' selections with their markets' and events' columns as plain rows (`LegRow`):
+   those the service read before the money (`Slip.read`) when they pass every check, the bet's
+   write then reading them again in its own statement and raising `LegsMoved` (the service places
+   the slip again) unless they are unchanged; otherwise (SQLite, or a slip they refuse) read
+   again under the player's lock, one prepared statement. It checks each leg:
    `MARKET_SETTLED`; `MARKET_SUSPENDED` when the market is suspended now, or was suspended after
    the version the player saw (`suspended_version > market_version`: a price seen before a goal
    never stands, even after `resume`); `PRICE_CHANGED` when the price moved in a way
@@ -17,9 +20,9 @@ comparison, no query). For a slip it
    being taken as usual;
 2. prices the slip: potential payout = stake x the product of the prices taken, rounded down to
    the minor unit, with exact rational arithmetic;
-3. returns the write of the bet and its legs, which the wallet calls with the stake's
-   transaction before commit; last in it (so that the exposure rows, the platform's being every
-   bet's, are held only from there to the commit), the exposure:
+3. returns the write of the bet and its legs (with the legs' check of 1), which the wallet calls
+   with the stake's transaction before commit; last in it (so that the exposure rows, the
+   platform's being every bet's, are held only from there to the commit), the exposure:
 4. checks the limits (`limits_of`): the maximum payout, the per-bet liability times the player's
    stake factor, then the exposure caps of every selection, market and event of the slip and of
    the platform, on the exposure rows as they were when locked (primary-key order). On
@@ -160,9 +163,18 @@ class Slip:
     # The circuit breakers' answer, read by the service before the money transaction (with the
     # legs, in a statement that holds no lock): whether in-play legs are refused (`in_play_refused`).
     in_play_closed: bool = False
+    # The legs as the service read them before the money (`read_slip`): taken as they are, and
+    # checked against the rows as the bet's write finds them, when they pass (`on_stake`); None:
+    # read under the player's lock, as on SQLite.
+    read: list[LegRow] | None = None
     bet: TakenBet | None = field(default=None)
     # The markets (pks) whose liability throttle this bet crossed (`take_exposure`).
     throttled: list[int] = field(default_factory=list)
+
+
+class LegsMoved(Exception):
+    """A leg's selection, market or event changed between the service's read and the bet's write:
+    the service places the slip again, reading the legs under the player's lock."""
 
 
 class HoldChanged(Exception):
@@ -449,9 +461,17 @@ _WRITE_BET = (
 )
 
 
+# The same, answering the legs' selections with their markets and events as the statement finds
+# them (`verified`): the check that the legs taken are the legs as they are, in the same round trip.
+_READ_LEGS_BY_PK = f"SELECT (SELECT id FROM b), {_LEG_COLUMNS} {_LEG_TABLES}s.id = ANY(%s::bigint[])"  # noqa: S608 - constants
+_WRITE_BET_AND_READ_LEGS = _WRITE_BET.removesuffix("SELECT id FROM b") + _READ_LEGS_BY_PK
+
+
 def _write_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int, status: str,
-               placed_at: dt.datetime, release_at: dt.datetime | None) -> int:  # fmt: skip
-    """Insert the bet and its legs; returns the bet's pk. One prepared statement on PostgreSQL."""
+               placed_at: dt.datetime, release_at: dt.datetime | None, verified: bool = False) -> int:  # fmt: skip
+    """Insert the bet and its legs; returns the bet's pk. One prepared statement on PostgreSQL.
+    `verified` (PostgreSQL): the same statement reads the legs' rows, and LegsMoved is raised
+    unless they are `legs` as they were read before."""
     values = [slip.public_id, slip.player_id, slip.currency, slip.stake, payout, status, slip.accept_price_changes,
               slip.idempotency_key, slip.request_fingerprint, transaction_pk, placed_at, release_at]  # fmt: skip
     if connection.vendor != "postgresql":
@@ -467,13 +487,28 @@ def _write_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: i
         [leg.event_pk for leg in legs], [leg.price for leg in legs], [seen.price for seen in slip.legs],
         [seen.market_version for seen in slip.legs],
     ]  # fmt: skip
+    if not verified:
+        with prepared_cursor() as cursor:
+            cursor.execute(_WRITE_BET, [*values, *arrays])
+            return cursor.fetchone()[0]
     with prepared_cursor() as cursor:
-        cursor.execute(_WRITE_BET, [*values, *arrays])
-        return cursor.fetchone()[0]
+        cursor.execute(_WRITE_BET_AND_READ_LEGS, [*values, *arrays, arrays[1]])
+        rows = cursor.fetchall()
+    found = {row[1]: LegRow(*row[1:]) for row in rows}
+    if len(found) != len(legs) or any(found.get(leg.pk) != leg for leg in legs):
+        raise LegsMoved
+    return rows[0][0]
 
 
 _BET_FIELDS = ("public_id", "player_id", "currency_id", "stake", "potential_payout", "status", "accept_price_changes",
                "idempotency_key", "request_fingerprint", "stake_transaction_id", "placed_at", "release_at")  # fmt: skip
+
+
+def _refused(legs: list[LegRow], slip: Slip) -> bool:
+    return any(
+        refusal_of(leg, seen, slip.accept_price_changes, in_play_closed=slip.in_play_closed) is not None
+        for leg, seen in zip(legs, slip.legs, strict=True)
+    )
 
 
 def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **_: object):
@@ -481,8 +516,16 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
     if origin != ORIGIN or not isinstance(detail, Slip):
         return None
     slip = detail
-    slip.throttled = []  # a placement tried again (HoldChanged) starts afresh
-    legs = read_legs(slip.legs)
+    slip.throttled = []  # a placement tried again (HoldChanged, LegsMoved) starts afresh
+    # The legs as the service read them, when they pass as they are (the common case): the bet's
+    # write checks that they still are (LegsMoved otherwise), a statement less than reading them
+    # again here. Any other slip is judged on its rows as they are under the player's lock.
+    legs = slip.read if connection.vendor == "postgresql" else None
+    if legs is not None and (_refused(legs, slip) or (in_play_delay(legs) > 0) != slip.held):
+        legs = None
+    verified = legs is not None
+    if legs is None:
+        legs = read_legs(slip.legs)
     delay = in_play_delay(legs)
     if (delay > 0) != slip.held:
         raise HoldChanged
@@ -497,7 +540,7 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
         status = BetStatus.PENDING if held else BetStatus.ACCEPTED
         release_at = now + dt.timedelta(seconds=delay) if held else None
         pk = _write_bet(slip, legs, transaction_pk=transaction.pk, payout=payout, status=status, placed_at=now,
-                        release_at=release_at)  # fmt: skip
+                        release_at=release_at, verified=verified)  # fmt: skip
         slip.bet = TakenBet(
             pk=pk, public_id=slip.public_id, status=status, stake=slip.stake, currency_id=slip.currency,
             potential_payout=payout, placed_at=now, release_at=release_at,

@@ -465,7 +465,7 @@ def place_bet(
         accept_price_changes=accept_price_changes, idempotency_key=idempotency_key,
         request_fingerprint=request_fingerprint,
         stake_factor=Decimal(1) if read.stake_factor is None else read.stake_factor,
-        held=intake.in_play_delay(read.legs) > 0, in_play_closed=in_play_closed,
+        held=intake.in_play_delay(read.legs) > 0, in_play_closed=in_play_closed, read=read.legs,
     )  # fmt: skip
     # A replay of the key is the wallet's to find: the stake's id is the key's, and the wallet
     # answers the first stake (or DuplicateTransaction for another body) before the participant
@@ -492,6 +492,10 @@ def place_bet(
                 raise
             locks.open_exposure(player.currency_id, intake.exposure_keys_of(leg.targets for leg in read.legs))
             opened = True
+        except intake.LegsMoved:
+            # A leg's market moved between the read above and the bet's write: once more, the
+            # legs read under the player's lock (which cannot raise this again).
+            slip.read = None
         except intake.HoldChanged:
             # An event went in play (or its delay changed) since the look above: once more, held
             # as it is now; a second change in a row is a feed flapping, refused as suspended.

@@ -392,3 +392,72 @@ def test_a_wager_limit_applies_as_at_the_casino(api, player):
 
     assert (response.status_code, error(response)["code"]) == (403, "LIMIT_REACHED")
     assert_nothing_moved(player, before)
+
+
+# --- a market that moves during the placement -----------------------------------------------------
+
+
+def _move_after_the_read(monkeypatch, *messages: dict) -> None:
+    """The feed's `messages` commit between the service's read of the legs (before the money) and
+    the bet's write (under the player's lock)."""
+    read_slip = services.intake.read_slip
+
+    def read_then_move(*args, **kwargs):
+        read = read_slip(*args, **kwargs)
+        monkeypatch.setattr(services.intake, "read_slip", read_slip)
+        send(*messages)
+        return read
+
+    monkeypatch.setattr(services.intake, "read_slip", read_then_move)
+
+
+@pytest.mark.parametrize(("accept", "code", "taken"), [("none", 409, None), ("any", 201, "3.50")])
+def test_a_price_that_moves_during_the_placement_is_judged_as_it_is_at_the_write(
+    api, player, monkeypatch, accept, code, taken
+):
+    # The bet's write finds the price the service read no longer stands: the slip is placed again
+    # on the legs as they are under the lock, refused or taken at the new price as it accepts.
+    seq = a_match()
+    _move_after_the_read(monkeypatch, market(seq, prices=("3.50", "3.20", "2.40")))
+    before = ledger()
+
+    response = place(api, slip(("mk-1-home", "3.10", 1), stake=1_000, accept=accept))
+
+    assert response.status_code == code, response.content
+    if taken is None:
+        assert (error(response)["code"], error(response)["price"]) == ("PRICE_CHANGED", "3.50")
+        assert ledger() == before
+        assert Bet.objects.exists() is False
+    else:
+        assert response.json()["legs"][0]["price"] == taken
+        assert response.json()["potential_payout"] == 3_500
+        assert Bet.objects.get().legs.get().price == Decimal(taken)
+        assert exposure()[("platform", 0)] == 2_500
+    assert Transaction.objects.filter(kind="bet").count() == (0 if taken is None else 1)
+    assert audit.run_audit() == {name: [] for name in audit.CHECKS}
+
+
+def test_a_market_suspended_during_the_placement_is_refused_and_moves_nothing(api, player, monkeypatch):
+    seq = a_match()
+    _move_after_the_read(monkeypatch, suspend(seq, market_id="mk-1"))
+    before = ledger()
+
+    response = place(api, slip(("mk-1-home", "3.10", 1)))
+
+    assert (response.status_code, error(response)["code"]) == (409, "MARKET_SUSPENDED")
+    assert ledger() == before
+    assert Bet.objects.exists() is False
+    assert balance(player) == 10_000
+
+
+def test_a_market_resumed_during_the_placement_takes_the_bet(api, player, monkeypatch):
+    # Suspended (version 2) when the service read it, open again (version 3, the one the player
+    # saw) under the lock: judged on the market as it is then.
+    seq = a_match()
+    send(suspend(seq, market_id="mk-1"))
+    _move_after_the_read(monkeypatch, resume(seq + 1, market_id="mk-1"))
+
+    response = place(api, slip(("mk-1-home", "3.10", 3)))
+
+    assert response.status_code == 201, response.content
+    assert Transaction.objects.filter(kind="bet").count() == 1
