@@ -76,7 +76,7 @@ async def _connect(host: str, port: int, count: int, workers: int | None) -> tup
     return kept, "+".join(str(n) for n in spread)
 
 
-ATTEMPTS_TO_SPREAD = 10
+ATTEMPTS_TO_SPREAD = 5
 
 
 async def _connect_spread(host: str, port: int, count: int, workers: int) -> tuple[list[Connection], list[int]]:
