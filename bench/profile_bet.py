@@ -29,6 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.profiling import backend_cpu_of, package_of
 from bench.server import set_up_in_process
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
@@ -66,16 +67,6 @@ def _gc_timer(phase: str, info: dict) -> None:
     else:
         _gc["seconds"] += time.thread_time() - _gc["started"]
         _gc["full"] += info["generation"] == 2
-
-
-def _package(filename: str) -> str:
-    """`django.db`, `psycopg`, `apps.wallet`, `stdlib`…: where a profiled function lives."""
-    if "site-packages/" in filename:
-        parts = filename.split("site-packages/", 1)[1].split("/")
-        return ".".join(parts[:2]) if parts[0] in ("django", "apps", "rest_framework") else parts[0]
-    if "/work/main/" in filename:
-        return ".".join(filename.split("/work/main/", 1)[1].split("/")[:2]).removesuffix(".py")
-    return "stdlib/builtins"
 
 
 def main() -> None:
@@ -230,7 +221,7 @@ def main() -> None:
         print(f"{name:<10} function calls per request: {stats.total_calls / len(sample):.0f}")
         by_package: dict[str, int] = {}
         for (filename, _, _), (_, calls, *_) in stats.stats.items():
-            package = _package(filename)
+            package = package_of(filename)
             by_package[package] = by_package.get(package, 0) + calls
         ranked = sorted(by_package.items(), key=lambda item: -item[1])[:12]
         print("           by package: " + ", ".join(f"{p} {c / len(sample):.0f}" for p, c in ranked))
@@ -325,11 +316,6 @@ def print_layers(bet: dict, health: dict) -> None:
     print(f"  {'other threads: push loop, outbox marks':<50} {bet['process_us'] - bet['thread_us']:6.0f} us")
 
 
-def _backend_cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _plain_sql_bets(n: int, accounts: int = 10_000) -> float:
     """PostgreSQL CPU of the plain-SQL bet of `make bench` (bench/wallet.py's (c): lock the row,
     update the balance, insert an entry, commit), on its own connection: microseconds per bet."""
@@ -358,9 +344,9 @@ def _plain_sql_bets(n: int, accounts: int = 10_000) -> float:
                     conn.execute(PLAIN_INSERT, (account, balance - 1))
 
         bets(min(1000, n))
-        before = _backend_cpu_of(conn.info.backend_pid)
+        before = backend_cpu_of(conn.info.backend_pid)
         bets(n)
-        return (_backend_cpu_of(conn.info.backend_pid) - before) / n * 1e6
+        return (backend_cpu_of(conn.info.backend_pid) - before) / n * 1e6
 
 
 def print_database_layers(players: list[str]) -> None:
@@ -390,9 +376,9 @@ def print_database_layers(players: list[str]) -> None:
                 cursor.execute(setting)
         bets(300)  # warm: this connection's prepared statements
         pid = connection.connection.info.backend_pid
-        before = _backend_cpu_of(pid)
+        before = backend_cpu_of(pid)
         bets(N // 2)
-        spent = (_backend_cpu_of(pid) - before) / (N // 2) * 1e6
+        spent = (backend_cpu_of(pid) - before) / (N // 2) * 1e6
         connection.close()
         return spent
 

@@ -37,8 +37,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench.profiling import backend_cpu_of, funded_players, package_of
 from bench.server import set_up_in_process
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
@@ -46,23 +46,7 @@ PLAYERS = int(sys.argv[sys.argv.index("--players") + 1]) if "--players" in sys.a
 TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 0
 MONEY_BATCH = int(sys.argv[sys.argv.index("--money-batch") + 1]) if "--money-batch" in sys.argv else None
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
-ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 MARKETS = ("bench-e0-m0", "bench-e0-m1")
-
-
-def _backend_cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _package(filename: str) -> str:
-    """`django.db`, `psycopg`, `apps.wallet`, `stdlib`…: where a profiled function lives."""
-    if "site-packages/" in filename:
-        parts = filename.split("site-packages/", 1)[1].split("/")
-        return ".".join(parts[:2]) if parts[0] in ("django", "rest_framework") else parts[0]
-    if filename.startswith(ROOT):
-        return ".".join(filename.removeprefix(ROOT).split("/")[:2]).removesuffix(".py")
-    return "stdlib/builtins"
 
 
 def _shape(sql: str) -> str:
@@ -75,23 +59,10 @@ def _shape(sql: str) -> str:
 
 def _seed(n: int) -> tuple[list[int], dict[str, int]]:
     """PLAYERS funded players and, on each of MARKETS, n open singles: (player ids, {market id: pk})."""
-    from apps.accounts.models import Brand, Currency, Player, User
-    from apps.common.idempotency import ExternalRef
     from apps.sportsbook.models import Market
-    from apps.wallet import services
-    from apps.wallet.choices import TransactionKind
     from bench import sportsbook_setup
 
-    brand, _ = Brand.objects.get_or_create(code="prof", defaults={"name": "Prof"})
-    eur = Currency.objects.get(code="EUR")
-    players = []
-    for p in range(PLAYERS):
-        user = User.objects.create(username=f"settle{p}")
-        player = Player.objects.create(user=user, brand=brand, email=f"s{p}@x.invalid", country="MT", currency=eur,
-                                       date_of_birth="1990-01-01", kyc_status="verified")  # fmt: skip
-        services.credit(player_id=player.pk, currency="EUR", amount=10**9, kind=TransactionKind.DEPOSIT,
-                        ref=ExternalRef("prof", str(player.pk), "seed"), counter="clearing:prof")  # fmt: skip
-        players.append(player.pk)
+    players = funded_players("settle", PLAYERS)
     sportsbook_setup.markets(1, len(MARKETS), players)
     for market in MARKETS:
         accepted = sportsbook_setup.bets(n, market, players)
@@ -141,11 +112,11 @@ def _settle_in_threads(market_pk: int, count, statements: Counter[str]) -> None:
         connection.ensure_connection()
         pid = connection.connection.info.backend_pid
         ready.wait()
-        before = _backend_cpu_of(pid)
+        before = backend_cpu_of(pid)
         try:
             with connection.execute_wrapper(count):
                 written[n] = settlement.settle_market(market_pk)
-            backends[n] = _backend_cpu_of(pid) - before
+            backends[n] = backend_cpu_of(pid) - before
         finally:
             connection.close()
 
@@ -236,11 +207,11 @@ def main() -> None:
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
     time.sleep(0.2)
-    cpu0, thread0, backend0, wall0 = time.process_time(), time.thread_time(), _backend_cpu_of(pid), time.perf_counter()
+    cpu0, thread0, backend0, wall0 = time.process_time(), time.thread_time(), backend_cpu_of(pid), time.perf_counter()
     with connection.execute_wrapper(count):
         written = settlement.settle_market(measured)
     thread, wall = time.thread_time() - thread0, time.perf_counter() - wall0
-    backend = _backend_cpu_of(pid) - backend0
+    backend = backend_cpu_of(pid) - backend0
     asyncio.run_coroutine_threadsafe(push.drained(), loop).result(60)
     cpu = time.process_time() - cpu0
     still_open, won = _open_bets(measured)
@@ -267,7 +238,7 @@ def main() -> None:
     print(f"function calls per bet (cProfile, the second market): {stats.total_calls / N:.0f}")
     by_package: Counter[str] = Counter()
     for (filename, _, _), (_, calls, *_) in stats.stats.items():
-        by_package[_package(filename)] += calls
+        by_package[package_of(filename)] += calls
     print("  by package: " + ", ".join(f"{p} {c / N:.0f}" for p, c in by_package.most_common(12)))
     if os.environ.get("PROFILE_DUMP"):  # a file for pstats (e.g. print_callers) afterwards
         profiler.dump_stats(os.environ["PROFILE_DUMP"])

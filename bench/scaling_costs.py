@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 
+from bench.profiling import funded_players
 from bench.server import set_up_in_process
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
@@ -35,22 +36,7 @@ def _setup() -> None:
 
 
 def _players() -> list[int]:
-    from apps.accounts.models import Brand, Currency, Player, User
-    from apps.common.idempotency import ExternalRef
-    from apps.wallet import services
-    from apps.wallet.choices import TransactionKind
-
-    brand, _ = Brand.objects.get_or_create(code="costs", defaults={"name": "Costs"})
-    eur = Currency.objects.get(code="EUR")
-    players = []
-    for n in range(PLAYERS):
-        user = User.objects.create(username=f"costs{n}")
-        player = Player.objects.create(user=user, brand=brand, email=f"c{n}@x.invalid", country="MT", currency=eur,
-                                       date_of_birth="1990-01-01", kyc_status="verified")  # fmt: skip
-        services.credit(player_id=player.pk, currency="EUR", amount=10**9, kind=TransactionKind.DEPOSIT,
-                        ref=ExternalRef("costs", str(player.pk), "seed"), counter="clearing:costs")  # fmt: skip
-        players.append(player.pk)
-    return players
+    return funded_players("costs", PLAYERS)
 
 
 def _bets(players: list[int], count: int) -> None:
