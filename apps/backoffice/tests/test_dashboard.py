@@ -232,7 +232,10 @@ def test_players_online_is_unavailable_not_an_error_while_redis_does_not_answer(
     a Redis that went away)."""
     record = presence_of(get_channel_layer())
     reader = record._sync_client()
-    record._reader = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    # Built as the record builds its own (a pool from the URL, with its time-outs): a client made
+    # with host and port instead retries a refused connection with back-off, for seconds.
+    closed = redis.ConnectionPool.from_url("redis://127.0.0.1:1", socket_connect_timeout=1, socket_timeout=1)
+    record._reader = redis.Redis(connection_pool=closed)
     try:
         client.force_login(make_staff(StaffRole.SUPPORT))
         shown = figures(client)["players_online"]
