@@ -15,7 +15,6 @@ The class stays what drf-spectacular documents.
 
 from __future__ import annotations
 
-import json
 import re
 
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +30,7 @@ from apps.common.errors import InvalidRequest
 from apps.common.fields import StrictIntegerField
 from apps.common.money import MAX_AMOUNT
 from apps.common.request_params import CURSOR_PATTERN, IDEMPOTENCY_KEY, KEY_PATTERN, cursor, idempotency_key
+from apps.common.responses import json_response
 from apps.common.schema import CURRENCY_CODES, CurrencyCodeField, refusals
 from apps.sportsbook import intake, odds, selectors, services
 from apps.sportsbook.api import schema as api_schema
@@ -337,13 +337,6 @@ def _taken_answer(bet: intake.TakenBet) -> dict:
     }  # fmt: skip
 
 
-def _json(body: dict, code: int) -> HttpResponse:
-    # As DRF's JSONRenderer writes it (compact, UTF-8, the two JavaScript line separators escaped).
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return HttpResponse(text.encode(), status=code, content_type="application/json")
-
-
 def bets_endpoint():
     """The bets' URL: GET is BetsApi's DRF view; POST is served here by BetsApi's own steps (DRF's
     `initial`: content negotiation, authentication, permissions, throttles; `place`; every refusal
@@ -368,7 +361,7 @@ def bets_endpoint():
             answer = api.handle_exception(exc)
             body, code = answer.data, answer.status_code
             headers = {name: value for name, value in answer.items() if name.lower() != "content-type"}
-        response = _json(body, code)
+        response = json_response(body, code)
         for name, value in {**api.headers, **headers}.items():
             response[name] = value
         return response

@@ -12,8 +12,6 @@ its Python time (measured with bench/profile_bet.py).
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import MethodNotAllowed
@@ -24,6 +22,7 @@ from rest_framework.views import APIView
 from apps.accounts.selectors import is_known_currency
 from apps.common.errors import api_exception_handler
 from apps.common.idempotency import ExternalRef, fingerprint
+from apps.common.responses import json_response
 from apps.games import selectors as game_selectors
 from apps.games import services as games
 from apps.wallet import errors, selectors, services
@@ -62,11 +61,6 @@ class WalletApi(APIView):
         raise NotImplementedError
 
 
-def _json(body: dict, status: int = 200) -> HttpResponse:
-    # Compact, as DRF's JSON renderer writes it.
-    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status, content_type="application/json")
-
-
 def endpoint(api: type[WalletApi]):
     """The URL's view for operation `api`: POST only, CSRF-exempt (no cookies: the signature is
     the authentication), every refusal and every unexpected error answered as DRF's views answer
@@ -80,12 +74,12 @@ def endpoint(api: type[WalletApi]):
         try:
             if request.method != "POST":
                 raise MethodNotAllowed(request.method)
-            return _json(operation.answer(request))
+            return json_response(operation.answer(request))
         except Exception as exc:
             # The API's one mapping of errors to answers: a refusal's code and status, a bug
             # logged with its traceback and answered 500, all in the error shape.
             answer = api_exception_handler(exc, {"view": operation})
-            response = _json(answer.data, answer.status_code)
+            response = json_response(answer.data, answer.status_code)
             if isinstance(exc, MethodNotAllowed):
                 response["Allow"] = "POST"
             return response
