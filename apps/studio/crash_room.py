@@ -32,17 +32,17 @@ import structlog
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from apps.common.tokens import hash_token
-from apps.studio import crash, locks, wallet_client
+from apps.studio import crash, crash_reads, locks, wallet_client
 from apps.studio.models import CrashBet, CrashBetState, CrashChain, CrashPhase, CrashRound, Session
-from apps.studio.threads import in_db_thread
+from apps.studio.threads import in_db_thread, in_runner_thread
 
 logger = structlog.get_logger(__name__)
 
-GAME_CODE = "pam-crash"
+GAME_CODE = crash_reads.GAME_CODE
 GROUP = "studio.crash"
 MAX_STAKE = 10**12  # the wallet API's largest amount
 SETTLE_CONCURRENCY = 8  # win calls in flight at once when a round is settled
@@ -311,7 +311,7 @@ async def settle(round_: CrashRound, bets: list[CrashBet]) -> list[dict[str, Any
             return bet.pk
 
     paid = await asyncio.gather(*(one(bet) for bet in bets))
-    return await in_db_thread(close_round)(round_, [pk for pk in paid if pk is not None])
+    return await in_runner_thread(close_round)(round_, [pk for pk in paid if pk is not None])
 
 
 # --- Bets and cash-outs (any instance) ---------------------------------------------------------------
@@ -479,20 +479,6 @@ async def cash_out(session: Session) -> CashedOut:
 # --- The snapshot ------------------------------------------------------------------------------------
 
 
-def _snapshot_rows(sessions: QuerySet[Session]) -> tuple[Session | None, CrashRound | None, list[CrashBet], Any]:
-    """The session (of the crash room only) and the room as it stands: (None, …) without it."""
-    session = sessions.first()
-    if session is None or session.game_code != GAME_CODE:
-        return None, None, [], None
-    round_ = latest_round()
-    bets = []
-    if round_ is not None:
-        shown = [CrashBetState.ACCEPTED, CrashBetState.CASHED_OUT, CrashBetState.LOST]
-        bets = list(CrashBet.objects.filter(round=round_, state__in=shown).order_by("pk"))
-    chain = round_.chain if round_ is not None else current_chain()
-    return session, round_, bets, chain
-
-
 def _bet_shown(bet: CrashBet) -> dict[str, Any]:
     return {"player": alias(bet.player_id), "stake": bet.stake, "cashout_x100": bet.cashout_x100, "win": bet.win}
 
@@ -513,21 +499,22 @@ async def join(key: str) -> tuple[Session, dict[str, Any]] | None:
     trip (what a late joiner waits for); None when the key opens no crash session."""
     if not key:
         return None
-    session, round_, bets, chain = await in_db_thread(_snapshot_rows)(Session.objects.filter(key_hash=hash_token(key)))
-    if session is None:
+    view = await in_db_thread(crash_reads.by_key_hash)(hash_token(key))
+    if view.session is None:
         return None
-    return session, _snapshot_frame(session, round_, bets, chain)
+    return view.session, _snapshot_frame(view)
 
 
 async def snapshot(session: Session) -> dict[str, Any]:
     """The room as it stands, for a socket that asks again (`snapshot`)."""
-    found, round_, bets, chain = await in_db_thread(_snapshot_rows)(Session.objects.filter(pk=session.pk))
-    return _snapshot_frame(found or session, round_, bets, chain)
+    view = await in_db_thread(crash_reads.by_session_id)(session.pk)
+    return _snapshot_frame(view if view.session is not None else view._replace(session=session))
 
 
-def _snapshot_frame(session: Session, round_: CrashRound | None, bets: list[CrashBet], chain: Any) -> dict[str, Any]:
+def _snapshot_frame(view: crash_reads.RoomView) -> dict[str, Any]:
     """No wallet call: `you.balance` is null, and the consumer sends the wallet's balance after
     it, in `crash.balance`."""
+    session, round_, bets, chain = view
     now = timezone.now()
     round_shown = None
     if round_ is not None:
@@ -673,13 +660,13 @@ class Runner:
             await asyncio.sleep(min(remaining, tick))
 
     async def lead(self) -> None:
-        round_ = await in_db_thread(latest_round)()
+        round_ = await in_runner_thread(latest_round)()
         while True:  # while it leads: a lost lease (LeaseLost) or an error ends it
             await self._renew()
             if round_ is None or (round_.phase == CrashPhase.CRASHED and round_.settled_at is not None):
                 if round_ is not None and round_.crashed_at is not None:
                     await self._sleep_until(round_.crashed_at + timedelta(milliseconds=settings.STUDIO_CRASH_PAUSE_MS))
-                round_, opened = await in_db_thread(open_round)()
+                round_, opened = await in_runner_thread(open_round)()
                 if opened:
                     await self._publish(
                         {
@@ -698,8 +685,8 @@ class Runner:
             if round_.phase == CrashPhase.BETTING:
                 await self._sleep_until(round_.betting_closes_at)
                 await self._await_pending_bets(round_)
-                if not await in_db_thread(start_round)(round_):
-                    round_ = await in_db_thread(latest_round)()
+                if not await in_runner_thread(start_round)(round_):
+                    round_ = await in_runner_thread(latest_round)()
                     continue
                 await self._publish(
                     {"type": "crash.started", "number": round_.number, "started_at": iso(round_.started_at)}
@@ -717,13 +704,13 @@ class Runner:
                         "seed": seeds_of(round_.chain).seed(round_.chain_index).hex(),
                     }
                 )
-                crashed = await in_db_thread(crash_round)(round_)
+                crashed = await in_runner_thread(crash_round)(round_)
                 if crashed is None:
-                    round_ = await in_db_thread(latest_round)()
+                    round_ = await in_runner_thread(latest_round)()
                     continue
                 self.rounds_played += 1
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": crashed.results})
-                owed = await in_db_thread(owed_calls)(round_)
+                owed = await in_runner_thread(owed_calls)(round_)
                 if owed.unsettled or owed.stale:
                     # The ledger's closing calls (the losers' zero wins) wait for the results frame
                     # to reach the sockets (within the pause): a burst of wallet calls at once would
@@ -734,7 +721,7 @@ class Runner:
                 if owed.stale:
                     await roll_back_stale(owed.stale)
             if round_.phase == CrashPhase.CRASHED and round_.settled_at is None:  # taken over after its crash
-                bets = await in_db_thread(unsettled_bets)(round_)
+                bets = await in_runner_thread(unsettled_bets)(round_)
                 results = await settle(round_, bets)
                 await self._publish({"type": "crash.settled", "number": round_.number, "results": results})
 
@@ -747,7 +734,7 @@ class Runner:
         and in the crash's results, not accepted after the round it was for has crashed."""
         deadline = time.monotonic() + PENDING_WAIT.total_seconds()
         for _ in range(10**6):
-            if time.monotonic() >= deadline or not await in_db_thread(has_pending_bets)(round_):
+            if time.monotonic() >= deadline or not await in_runner_thread(has_pending_bets)(round_):
                 return
             await self._renew()
             await asyncio.sleep(0.02)
