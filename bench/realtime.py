@@ -192,15 +192,17 @@ class Client:
     resumed: bool = False  # once set, repeats are replays, not live duplicates
     resyncs: int = 0
     reader: asyncio.Task | None = None
-    last_frame: float = 0.0
+    last_frame: float = 0.0  # arrival of the last frame other than a heartbeat
 
     async def read(self) -> None:
         from websockets.exceptions import ConnectionClosed
 
         with contextlib.suppress(ConnectionClosed):
             async for raw in self.ws:
-                now = self.last_frame = time.perf_counter()
+                now = time.perf_counter()
                 frame = json.loads(raw)
+                if frame.get("type") != "heartbeat":  # the server's pushes; beats never stop
+                    self.last_frame = now
                 if frame.get("type") == "wallet.updated":
                     if frame["version"] in self.frames:
                         self.duplicates += not self.resumed
