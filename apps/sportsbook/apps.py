@@ -9,7 +9,7 @@ class SportsbookConfig(AppConfig):
         from django.conf import settings
 
         from apps.common import sweeps
-        from apps.sportsbook import breakers, intake, services, settler
+        from apps.sportsbook import breakers, intake, receivers, services, settler, signals
         from apps.wallet import extensions
 
         # A demo feed's heartbeat (SPORTSBOOK_DEMO_FEED; nothing otherwise), registered before the
@@ -35,6 +35,7 @@ class SportsbookConfig(AppConfig):
         # Bet intake commits with the stake: its participant at the wallet's STAKE moment, in the
         # position the extension point reserves for the sportsbook (extensions.py).
         extensions.STAKE.register(intake.on_stake, order=extensions.SPORTSBOOK)
+        signals.markets_throttled.connect(receivers.suspend_throttled_markets, dispatch_uid="sportsbook.throttled")
         sweeps.register("sportsbook.release_due_bets", services.release_due_bets)
         # What the settlement workers left (a crash, a bet accepted after its market's settlement
         # ran), at a tick's pace, handed to the workers: the lag of a bet they missed stays short.

@@ -32,8 +32,9 @@ comparison, no query). For a slip it
    rolls the update back with the rest. On SQLite the rows are locked (`lock_exposure_windows`),
    checked, then updated. A breach refuses with `STAKE_TOO_HIGH` and `error.max_stake`, the
    largest stake every limit would take now (0: none). A market whose window the bet takes over
-   the throttle's limit is noted on the slip (`throttled`), and the service suspends it once the
-   money has committed (the bet itself stands: it is within every cap). The service opens the
+   the throttle's limit is noted on the slip (`throttled`) and in the outbox with the bet
+   (`signals.markets_throttled`): it is suspended once the money has committed, or by the
+   outbox's sweeper after a crash (the bet itself stands: it is within every cap). The service opens the
    rows of the first bet on a target before the money transaction (it reads whether they exist
    with the legs); one still missing here raises `locks.ExposureNotOpen`: the service opens them
    and places the slip again.
@@ -65,10 +66,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from apps.common import events
 from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
-from apps.sportsbook import errors, locks, throttle
+from apps.sportsbook import errors, locks, signals, throttle
 from apps.sportsbook.choices import BetStatus, EventStatus, ExposureScope, MarketStatus, PriceChanges
 from apps.sportsbook.models import Bet, BetLeg, Selection
 
@@ -408,6 +410,10 @@ def take_exposure(slip: Slip, legs: list[LegRow], payout: int, product: Fraction
         windows = _throttle_windows(slip, rows, liability, limits, now)
         if not moved:
             move_exposure([pk for pk, _, _, _ in rows.values()], liability, windows=windows)
+    if slip.throttled:
+        # With the bet, in its transaction: the markets are suspended once it commits, or by the
+        # outbox's sweeper if this process dies first.
+        events.send_after_commit(signals.markets_throttled, markets=list(slip.throttled), crossed_at=now.isoformat())
 
 
 def _throttle_windows(

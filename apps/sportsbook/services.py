@@ -510,11 +510,8 @@ def place_bet(
 
 def _after_placement(slip: intake.Slip) -> None:
     """Once the bet has committed (the wallet's transaction is durable: at once, unless a test
-    holds an outer one): suspend the markets whose liability throttle it crossed, and hand a
-    pending bet to this process's release timer."""
-    if slip.throttled:
-        throttled = list(slip.throttled)
-        transaction.on_commit(lambda: suspend_throttled_markets(market_pks=throttled), robust=True)
+    holds an outer one): hand a pending bet to this process's release timer. (The markets whose
+    liability throttle it crossed are suspended through the outbox: `signals.markets_throttled`.)"""
     bet = slip.bet
     if bet.status == BetStatus.PENDING:
         transaction.on_commit(lambda: timer.schedule_release(bet.pk, bet.release_at), robust=True)
@@ -587,12 +584,13 @@ MARKET_THROTTLED = "sportsbook.market.throttle_suspend"
 MARKET_THROTTLE_RESUMED = "sportsbook.market.throttle_resume"
 
 
-def suspend_throttled_markets(*, market_pks: Iterable[int]) -> list[int]:
-    """Suspend each market whose liability throttle a bet crossed, each in a transaction of its
-    own (`suspend_throttled_market`), then look at the breakers' throttle trigger
-    (`breakers.check_throttle_trigger`); returns the pks of those it suspended. Called after the
-    bet's commit, never inside a money transaction: it takes the feeds' locks."""
-    suspended = [pk for pk in market_pks if suspend_throttled_market(market_pk=pk)]
+def suspend_throttled_markets(*, market_pks: Iterable[int], crossed_at: dt.datetime | None = None) -> list[int]:
+    """Suspend each market whose liability throttle a bet crossed (at `crossed_at`), each in a
+    transaction of its own (`suspend_throttled_market`), then look at the breakers' throttle
+    trigger (`breakers.check_throttle_trigger`); returns the pks of those it suspended. Called
+    after the bet's commit (the receiver of `signals.markets_throttled`), never inside a money
+    transaction: it takes the feeds' locks."""
+    suspended = [pk for pk in market_pks if suspend_throttled_market(market_pk=pk, crossed_at=crossed_at)]
     if suspended:
         # breakers.py builds on this module (it suspends markets through it): imported here.
         from apps.sportsbook import breakers
@@ -602,18 +600,22 @@ def suspend_throttled_markets(*, market_pks: Iterable[int]) -> list[int]:
 
 
 @transaction.atomic(durable=True)
-def suspend_throttled_market(*, market_pk: int) -> bool:
+def suspend_throttled_market(*, market_pk: int, crossed_at: dt.datetime | None = None) -> bool:
     """Suspend the market for the liability throttle, as the feed suspends one: version + 1,
     `suspended_version` that version (a slip priced before is refused MARKET_SUSPENDED even after
     it resumes), `throttle_suspended`; published after commit and recorded in the staff trail as
     the system's (`throttle`). Under the feed's lock, as every write of its markets. A market that
-    is not open (suspended by anyone meanwhile, or settled) is left as it is: False."""
+    is not open (suspended by anyone meanwhile, or settled) is left as it is: False; so is one the
+    throttle suspended at or after `crossed_at` (the crossing was answered already: a repeat of
+    its event must not undo a staff member's reopening)."""
     feed_pk = Market.objects.filter(pk=market_pk).values_list("feed_id", flat=True).first()
     if feed_pk is None:
         return False
     feed = locks.lock_feed(feed_pk)
     market = Market.objects.get(pk=market_pk)
     if market.status != MarketStatus.OPEN:
+        return False
+    if crossed_at is not None and market.throttled_at is not None and market.throttled_at >= crossed_at:
         return False
     before = {"status": market.status, "version": market.version}
     market.status, market.throttle_suspended, market.throttled_at = MarketStatus.SUSPENDED, True, timezone.now()

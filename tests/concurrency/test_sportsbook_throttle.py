@@ -35,9 +35,9 @@ def test_twenty_bets_at_once_cross_the_throttle_once(settings, monkeypatch):
     crossings = []
     suspend = services.suspend_throttled_markets
 
-    def counted(*, market_pks):
+    def counted(*, market_pks, crossed_at):
         crossings.append(list(market_pks))
-        return suspend(market_pks=market_pks)
+        return suspend(market_pks=market_pks, crossed_at=crossed_at)
 
     monkeypatch.setattr(services, "suspend_throttled_markets", counted)
 

@@ -11,9 +11,10 @@ import time_machine
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
+from apps.common import events, outbox
 from apps.common.outbox import OutboxEvent
 from apps.compliance.models import StaffAction
-from apps.sportsbook import breakers, services
+from apps.sportsbook import breakers, services, signals
 from apps.sportsbook.errors import MarketNotThrottled
 from apps.sportsbook.models import Bet, Exposure, Market
 from apps.sportsbook.tests.factories import BETS, a_match, live, market, resume, send, slip, suspend
@@ -100,6 +101,32 @@ def test_nothing_is_suspended_before_the_commit(api, match, django_capture_on_co
     for callback in callbacks:
         callback()
     assert state() == ("suspended", 2, 2, True)
+
+
+def test_a_crossing_whose_process_died_before_the_suspension_is_suspended_by_the_outbox_sweeper(
+    api, match, django_capture_on_commit_callbacks
+):
+    """The crossing is in the outbox with the bet: a process that dies between the commit and the
+    suspension (here: the callbacks never run) leaves it to the sweeper. A second delivery of the
+    same event (the sweeper after a crash that came after the suspension) leaves alone a market a
+    trader has reopened since."""
+    for key in ("a", "b"):
+        place_committed(api, django_capture_on_commit_callbacks, key)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert place(api, "c").json()["status"] == "accepted"
+    assert state() == ("open", 1, 0, False)
+    (event,) = OutboxEvent.objects.filter(name="sportsbook.markets_throttled", dispatched_at=None)
+    assert event.payload["markets"] == [Market.objects.get().pk]
+
+    assert outbox.sweep(grace=dt.timedelta(0)) >= 1
+
+    assert state() == ("suspended", 2, 2, True)
+    assert trail(services.MARKET_THROTTLED) == [(None, services.THROTTLE_ACTOR)]
+    finance = make_staff(StaffRole.FINANCE)
+    services.resume_throttled_market(market_pk=Market.objects.get().pk, reason="checked", acting_user=finance)
+    assert state() == ("open", 3, 2, False)
+    events.dispatch(event.pk, signals.markets_throttled, event.payload)
+    assert state() == ("open", 3, 2, False)  # answered already: the trader's reopening stands
 
 
 def test_a_slip_priced_before_the_throttle_is_refused_even_after_the_resume(
