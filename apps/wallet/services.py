@@ -929,11 +929,14 @@ def _stakes_of(rows: list[tuple]) -> RoundStakes:
 
 
 # The stakes of many rounds at once (`settle_wins`), on PostgreSQL: each transaction of the rounds
-# with its entry on its player's bonus account.
+# with its entry on its player's bonus account, found by that account's id (as `_round_stakes`
+# does): joined on the accounts' kind instead, the planner scanned every bonus account of the
+# platform for each transaction (240 ms for 50 wins with 2,000 players).
 _MANY_ROUNDS = (
     "SELECT t.origin, t.round_id, t.player_id, t.kind, t.external_id, t.reverses_external_id, t.amount, "
-    "COALESCE((SELECT u0.amount FROM wallet_entry u0 JOIN wallet_account b ON b.id = u0.account_id "
-    "WHERE u0.transaction_id = t.id AND b.kind = %s LIMIT 1), 0) FROM wallet_transaction t "
+    "COALESCE((SELECT u0.amount FROM wallet_entry u0 WHERE u0.transaction_id = t.id AND u0.account_id = p.bonus_id "
+    "LIMIT 1), 0) FROM wallet_transaction t "
+    "JOIN unnest(%b::bigint[], %b::bigint[]) AS p (player_id, bonus_id) ON p.player_id = t.player_id "
     "WHERE t.round_id = ANY(%b) AND t.origin = ANY(%b) AND t.kind IN (%s, %s)"
 )
 
@@ -945,8 +948,12 @@ def _many_round_stakes(rounds: list[tuple[str, str, int, int]]) -> dict[tuple[st
         return {(origin, round_id, player): _round_stakes(origin, round_id, player, bonus)
                 for origin, round_id, player, bonus in rounds}  # fmt: skip
     wanted = {(origin, round_id, player) for origin, round_id, player, _ in rounds}
-    params = [AccountKind.BONUS.value, sorted({key[1] for key in wanted}), sorted({key[0] for key in wanted}),
-              TransactionKind.BET.value, TransactionKind.ROLLBACK.value]  # fmt: skip
+    bonus_of = {player: bonus for _, _, player, bonus in rounds}
+    players = sorted(bonus_of)
+    params = [
+        players, [bonus_of[player] for player in players], sorted({key[1] for key in wanted}),
+        sorted({key[0] for key in wanted}), TransactionKind.BET.value, TransactionKind.ROLLBACK.value,
+    ]  # fmt: skip
     found: dict[tuple[str, str, int], list[tuple]] = {key: [] for key in wanted}
     with prepared_cursor() as cursor:
         cursor.execute(_MANY_ROUNDS, params)

@@ -99,6 +99,27 @@ def test_a_win_splits_between_cash_and_bonus_as_the_bet_was_paid():
         ("cash", 60, 60, 4), ("bonus", 140, 570, 3), ("house", -200, None, None)]  # fmt: skip
 
 
+def test_many_wins_in_one_batch_split_each_as_its_own_bet_was_paid():
+    """`settle_wins` finds each round's bonus share on its own player's bonus account: a split
+    bet, an all-bonus bet and a cash bet beside a bonus balance, settled together."""
+    split, on_bonus, on_cash = funded_player(30), make_player(username="all-bonus"), funded_player(100)
+    grant_bonus(split, 500)
+    grant_bonus(on_bonus, 500)
+    grant_bonus(on_cash, 500)
+    bet(split, 100, round_id="r-split")  # 30 from cash, 70 from bonus
+    bet(on_bonus, 200, round_id="r-bonus")  # all from bonus
+    bet(on_cash, 100, round_id="r-cash")  # all from cash
+
+    answers = services.settle_wins(currency="EUR", wins=[
+        services.Win(player_id=split.pk, amount=200, ref=a_ref(), round_id="r-split"),
+        services.Win(player_id=on_bonus.pk, amount=1000, ref=a_ref(), round_id="r-bonus"),
+        services.Win(player_id=on_cash.pk, amount=300, ref=a_ref(), round_id="r-cash"),
+    ])  # fmt: skip
+
+    assert [wallet(player)[:2] for player in (split, on_bonus, on_cash)] == [(60, 570), (0, 1300), (300, 500)]
+    assert entries_of(answers[0].transaction_id)[:2] == [("cash", 60, 60, 4), ("bonus", 140, 570, 3)]
+
+
 def test_the_odd_minor_unit_of_a_split_win_goes_to_cash():
     player = funded_player(1)
     grant_bonus(player, 2)
