@@ -113,6 +113,48 @@ def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(embedded_dat
     assert audited.returncode == 0, audited.stdout
 
 
+JOIN_THE_CRASH_ROOM = """
+import asyncio, django, json, sys, urllib.request
+django.setup()
+import websockets
+from django.conf import settings
+from apps.accounts.models import Player
+from apps.common import launch
+from apps.games import services as games
+from apps.games.models import Provider
+
+base = sys.argv[1]
+player = Player.objects.get(user__username="alice")
+token = games.issue_launch_token(player=player, provider=Provider.objects.get(code=settings.STUDIO_PROVIDER_CODE))
+params = {"token": token, "jurisdiction": "", "min_cycle_ms": "0", "autoplay": "1", "session_info": "1"}
+query = launch.signed_query(settings.STUDIO_PROVIDER_SECRET, "pam-crash", params)
+with urllib.request.urlopen(f"{base}/studio/play/pam-crash/?{query}", timeout=30) as page:
+    key = page.read().decode().split('data-session-key="')[1].split('"')[0]
+
+async def join():
+    url = base.replace("http", "ws", 1) + f"/ws/studio/crash/?session={key}"
+    async with websockets.connect(url, origin=base, open_timeout=30) as socket:
+        return json.loads(await asyncio.wait_for(socket.recv(), 30))
+
+print(json.dumps(asyncio.run(join())))
+"""
+
+
+def test_embedded_mode_serves_the_crash_rooms_snapshot(embedded_data_dir):
+    """The crash room on SQLite (the room's state read with the ORM, not PostgreSQL's one
+    statement): a launched player's socket gets its snapshot, the room's runner starting with it."""
+    port = free_port()
+    env = clean_env(PAM_DATA_DIR=str(embedded_data_dir), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
+                    STUDIO_PROVIDER_SECRET=EMBEDDED_STUDIO_SECRET)  # fmt: skip
+    with runserver(env, port):
+        joined = run([PYTHON, "-c", JOIN_THE_CRASH_ROOM, f"http://127.0.0.1:{port}"], env, timeout=120)
+    assert joined.returncode == 0, joined.stderr
+    snapshot = json.loads(joined.stdout.splitlines()[-1])
+    assert snapshot["type"] == "crash.snapshot"
+    assert snapshot["you"]["player"].startswith("Player ")
+    assert snapshot["you"]["show_session_info"] is True
+
+
 READ_DEMO_BOOK = """
 import django, json
 django.setup()
