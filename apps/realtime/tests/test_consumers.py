@@ -511,3 +511,46 @@ async def test_an_idle_socket_outlives_the_layers_blocking_receive(settings):
         frame = await communicator.receive_json_from(timeout=5)
     assert (frame["type"], frame["version"]) == ("wallet.updated", 2)
     await communicator.disconnect()
+
+
+async def test_a_settled_sportsbook_bet_reaches_the_players_socket(settings):
+    """Through the player's socket, not a stand-in for the push: a won single's win comes as its
+    `wallet.updated` frame and right after it its `bet_settled` notice; a lost single's notice
+    comes alone, in the losing bets' own event."""
+    from decimal import Decimal
+
+    from apps.sportsbook import intake
+    from apps.sportsbook import services as sportsbook
+    from apps.sportsbook.tests.factories import a_match, result, send
+
+    settings.REALTIME_HEARTBEAT_SECONDS = 25
+    player = await funded_player(5_000)
+    seq = await database_sync_to_async(a_match)(delay=0)
+
+    @database_sync_to_async
+    def single(selection_id: str, price: str, key: str):
+        return sportsbook.place_bet(
+            player=player, idempotency_key=key, stake=1_000, currency="EUR",
+            legs=[intake.LegRequest(selection_id, Decimal(price), 1)], accept_price_changes="none",
+        ).bet  # fmt: skip
+
+    won, lost = await single("mk-1-home", "3.10", "k1"), await single("mk-1-draw", "3.20", "k2")
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    hello = await communicator.receive_json_from(timeout=5)
+    assert (hello["type"], hello["balance"]) == ("hello", 3_000)
+
+    await database_sync_to_async(send)(result(seq, winners=["mk-1-home"]))  # settled in the committing thread
+
+    frames = []
+    while sum(frame["type"] == "notice" for frame in frames) < 2:
+        frame = await communicator.receive_json_from(timeout=10)
+        if frame["type"] != "heartbeat":
+            frames.append(frame)
+    assert sorted(frame["type"] for frame in frames) == ["notice", "notice", "wallet.updated"]
+    notices = {frame["data"]["bet_id"]: (frame["kind"], frame["data"]["status"], frame["data"]["payout"])
+               for frame in frames if frame["type"] == "notice"}  # fmt: skip
+    assert notices == {won.public_id: ("bet_settled", "won", 3_100), lost.public_id: ("bet_settled", "lost", 0)}
+    win_at = next(n for n, frame in enumerate(frames) if frame["type"] == "wallet.updated")
+    assert (frames[win_at]["transaction"]["kind"], frames[win_at]["balance"]) == ("win", 6_100)
+    assert frames[win_at + 1]["data"]["bet_id"] == won.public_id  # the won bet's notice right after its win
+    await communicator.disconnect()
