@@ -142,10 +142,6 @@ def new_chain(length: int | None = None) -> CrashChain:
     )
 
 
-def current_chain() -> CrashChain | None:
-    return CrashChain.objects.order_by("-pk").first()
-
-
 def latest_round() -> CrashRound | None:
     return CrashRound.objects.select_related("chain").order_by("-number").first()
 
