@@ -97,17 +97,23 @@ with urllib.request.urlopen(request, timeout=60) as answer:
 """
 
 
+def against_the_studio(data_dir, script: str) -> tuple[dict[str, str], dict]:
+    """`script` run against `make run`'s server on `data_dir`, with the studio's secret of the
+    embedded set-up: (the environment, the JSON of its last line)."""
+    port = free_port()
+    env = clean_env(PAM_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
+                    STUDIO_PROVIDER_SECRET=EMBEDDED_STUDIO_SECRET)  # fmt: skip
+    with runserver(env, port):
+        done = run([PYTHON, "-c", script, f"http://127.0.0.1:{port}"], env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return env, json.loads(done.stdout.splitlines()[-1])
+
+
 def test_embedded_mode_plays_a_studio_round_over_its_own_wallet_api(embedded_data_dir):
     """`make run`'s mode end to end: the studio, registered at migrate, opens a session from a
     signed launch and plays a slot round through the wallet API of the same server (SQLite, the
     in-memory layer), for a player whose row carries a datetime the money path compares."""
-    port = free_port()
-    env = clean_env(PAM_DATA_DIR=str(embedded_data_dir), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
-                    STUDIO_PROVIDER_SECRET=EMBEDDED_STUDIO_SECRET)  # fmt: skip
-    with runserver(env, port):
-        played = run([PYTHON, "-c", PLAY_A_ROUND, f"http://127.0.0.1:{port}"], env, timeout=120)
-    assert played.returncode == 0, played.stderr
-    answer = json.loads(played.stdout.splitlines()[-1])
+    env, answer = against_the_studio(embedded_data_dir, PLAY_A_ROUND)
     assert answer["balance"] == 500 - 10 + answer["payout"]
     audited = run([PYTHON, "manage.py", "wallet_audit"], env)
     assert audited.returncode == 0, audited.stdout
@@ -143,13 +149,7 @@ print(json.dumps(asyncio.run(join())))
 def test_embedded_mode_serves_the_crash_rooms_snapshot(embedded_data_dir):
     """The crash room on SQLite (the room's state read with the ORM, not PostgreSQL's one
     statement): a launched player's socket gets its snapshot, the room's runner starting with it."""
-    port = free_port()
-    env = clean_env(PAM_DATA_DIR=str(embedded_data_dir), DJANGO_SETTINGS_MODULE="pam.settings", PORT=str(port),
-                    STUDIO_PROVIDER_SECRET=EMBEDDED_STUDIO_SECRET)  # fmt: skip
-    with runserver(env, port):
-        joined = run([PYTHON, "-c", JOIN_THE_CRASH_ROOM, f"http://127.0.0.1:{port}"], env, timeout=120)
-    assert joined.returncode == 0, joined.stderr
-    snapshot = json.loads(joined.stdout.splitlines()[-1])
+    _, snapshot = against_the_studio(embedded_data_dir, JOIN_THE_CRASH_ROOM)
     assert snapshot["type"] == "crash.snapshot"
     assert snapshot["you"]["player"].startswith("Player ")
     assert snapshot["you"]["show_session_info"] is True
