@@ -52,17 +52,22 @@ def _read(column: str, value: str | int) -> RoomView:
     return _view_of(row) if row is not None else NOBODY
 
 
+def latest_round() -> CrashRound | None:
+    return CrashRound.objects.select_related("chain").order_by("-number").first()
+
+
 def _read_with_orm(column: str, value: str | int) -> RoomView:
     session = Session.objects.filter(**{column: value}).first()
     if session is None or session.game_code != GAME_CODE:
         return NOBODY
-    round_ = CrashRound.objects.select_related("chain").order_by("-number").first()
+    round_ = latest_round()
     if round_ is None:
         return RoomView(session, None, [], CrashChain.objects.order_by("-pk").first())
     bets = list(CrashBet.objects.filter(round=round_, state__in=SHOWN).order_by("pk"))
     return RoomView(session, round_, bets, round_.chain)
 
 
+@cache  # read on every join: the models' columns do not change
 def _fields(model) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields]
 

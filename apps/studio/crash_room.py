@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from apps.common.tokens import hash_token
 from apps.studio import crash, crash_reads, locks, wallet_client
+from apps.studio.crash_reads import latest_round
 from apps.studio.models import CrashBet, CrashBetState, CrashChain, CrashPhase, CrashRound, Session
 from apps.studio.threads import in_db_thread, in_runner_thread
 
@@ -140,10 +141,6 @@ def new_chain(length: int | None = None) -> CrashChain:
         terminal_seed=terminal.hex(),
         created_at=timezone.now(),
     )
-
-
-def latest_round() -> CrashRound | None:
-    return CrashRound.objects.select_related("chain").order_by("-number").first()
 
 
 def open_round() -> tuple[CrashRound, bool]:
