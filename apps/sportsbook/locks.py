@@ -47,6 +47,7 @@ no cycle can form.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 from django.db import connection
@@ -156,10 +157,11 @@ def lock_exposure_windows(
 # UPDATE`, as `lock_and_move_exposure`), grown by its liability and, for its market rows when
 # `windows`, the liability throttle's window moved as throttle.take moves it (advance to `now`,
 # then add): the row's window while it lasts; the next one, the current amount becoming the
-# previous, once it has ended; a fresh one from `now` once the next has ended too. Answers the
-# rows as they were before.
+# previous, once it has ended; a fresh one from `now` once the next has ended too. The caller's
+# writes (`writes`: CTEs, the last named `written`, one row) come first in the statement; each
+# answered row is `written`'s columns, then the exposure row as it was before.
 _TAKE_EXPOSURE = (
-    "WITH k (scope, target_id) AS (SELECT * FROM unnest(%(scopes)s::varchar[], %(targets)s::bigint[])), "
+    "k (scope, target_id) AS (SELECT * FROM unnest(%(scopes)s::varchar[], %(targets)s::bigint[])), "
     "locked AS MATERIALIZED (SELECT e.id, e.scope, e.target_id, e.amount, e.cap, e.window_started_at, "
     "e.window_amount, e.previous_window_amount, (e.scope = 'market' AND %(windows)s) AS w, "
     "floor(EXTRACT(EPOCH FROM (%(now)s - e.window_started_at)) * 1000000)::bigint AS elapsed "
@@ -177,32 +179,43 @@ _TAKE_EXPOSURE = (
     "WHEN l.window_started_at IS NULL OR l.elapsed >= 2 * %(length)s THEN 0 "
     "WHEN l.elapsed < %(length)s THEN l.previous_window_amount ELSE l.window_amount END "
     "FROM locked l WHERE x.id = l.id) "
-    "SELECT id, scope, target_id, amount, cap, window_started_at, window_amount, previous_window_amount "
-    "FROM locked ORDER BY id"
+    "SELECT written.*, l.id, l.scope, l.target_id, l.amount, l.cap, l.window_started_at, l.window_amount, "
+    "l.previous_window_amount FROM locked l CROSS JOIN written ORDER BY l.id"
 )
 
 
+@functools.cache
+def _take_exposure_sql(writes: str) -> str:
+    return f"WITH {writes}, {_TAKE_EXPOSURE}"
+
+
 def lock_and_take_exposure(
-    currency: str, keys: list[ExposureKey], liability: int, *, now: dt.datetime, length_us: int, windows: bool
-) -> dict[ExposureKey, tuple[int, int, int | None, Window]]:
-    """Lock the exposure rows of `keys` in `currency` in primary-key order and add `liability` to
-    each, moving the throttle's window of its market rows to `now` with it when `windows`
-    (throttle.py, `length_us` its length), in one prepared statement (PostgreSQL only): a bet's
-    exposure. Returns the rows as they were before, as `lock_exposure_windows` does; the caller
-    checks its caps on them and raises to refuse, which rolls the update back with its
-    transaction. ExposureNotOpen when a row is missing (bet intake: see `lock_exposure_windows`)."""
+    currency: str, keys: list[ExposureKey], liability: int, *, now: dt.datetime, length_us: int, windows: bool,
+    writes: str, params: dict[str, object],
+) -> tuple[tuple, dict[ExposureKey, tuple[int, int, int | None, Window]]]:  # fmt: skip
+    """Write the caller's rows (`writes`, a constant text of data-modifying CTEs whose last, named
+    `written`, answers one row; `params` their values), then lock the exposure rows of `keys` in
+    `currency` in primary-key order and add `liability` to each, moving the throttle's window of
+    its market rows to `now` with it when `windows` (throttle.py, `length_us` its length), in one
+    prepared statement (PostgreSQL only): a bet and its exposure, one round trip.
+
+    Returns `written`'s row and the exposure rows as they were before, as `lock_exposure_windows`
+    does; the caller checks its caps on them and raises to refuse, which rolls the update back
+    with its transaction. ExposureNotOpen when a row is missing (bet intake: see
+    `lock_exposure_windows`)."""
     params = {
-        "scopes": [scope for scope, _ in keys], "targets": [target for _, target in keys], "currency": currency,
-        "liability": liability, "now": now, "length": length_us, "windows": windows,
+        **params, "scopes": [scope for scope, _ in keys], "targets": [target for _, target in keys],
+        "currency": currency, "liability": liability, "now": now, "length": length_us, "windows": windows,
     }  # fmt: skip
     with prepared_cursor() as cursor:
-        cursor.execute(_TAKE_EXPOSURE, params)
+        cursor.execute(_take_exposure_sql(writes), params)
         rows = cursor.fetchall()
     if len(rows) < len(set(keys)):
         raise ExposureNotOpen
-    return {
+    width = len(rows[0]) - 8
+    return rows[0][:width], {
         (scope, target): (pk, amount, cap, Window(started_at, window_amount, previous))
-        for pk, scope, target, amount, cap, started_at, window_amount, previous in rows
+        for pk, scope, target, amount, cap, started_at, window_amount, previous in (row[width:] for row in rows)
     }
 
 

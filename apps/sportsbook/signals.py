@@ -17,7 +17,7 @@ markets_changed = DomainSignal("sportsbook.markets_changed")
 # notice naming the same bet and settlement: harmless.
 bets_settled = DomainSignal("sportsbook.bets_settled")
 
-# Markets whose liability throttle a bet crossed (intake.take_exposure): `markets`, their pks, and
+# Markets whose liability throttle a bet crossed (intake.take_bet): `markets`, their pks, and
 # `crossed_at`, the bet's time, sent in the bet's money transaction. Receiver: the sportsbook's
 # own suspension (receivers.py), which leaves a market the throttle suspended at or after
 # `crossed_at` as it is: a repeat after a crash never suspends again what a staff member reopened.

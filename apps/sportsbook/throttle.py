@@ -7,7 +7,7 @@ length just before. The growth over the last `window_s` seconds is estimated as 
 the current window's amount plus the previous one's in the proportion of it that is still within
 `window_s` of now (a burst astride two windows is counted, which two fixed windows would miss
 half of). Rows are read and written under their locks, in the bet's money transaction
-(intake.take_exposure), so bets on one market move their window one after the other, and exactly
+(intake.take_bet), so bets on one market move their window one after the other, and exactly
 one of them can be the bet that takes the growth over the limit: the crossing bet.
 
 Only gross growth counts: a rejected pending bet takes its liability off the exposure, not off

@@ -12,7 +12,7 @@ from apps.compliance import services as compliance
 from apps.sportsbook import selectors, services
 from apps.sportsbook.intake import LegRequest, potential_payout
 from apps.sportsbook.models import Bet, BetLeg, Exposure, Selection
-from apps.sportsbook.tests.factories import BETS, a_match, market, result, resume, send, slip, suspend
+from apps.sportsbook.tests.factories import BETS, a_match, event, live, market, result, resume, send, slip, suspend
 from apps.wallet import audit
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet.models import Entry, Transaction
@@ -461,3 +461,24 @@ def test_a_market_resumed_during_the_placement_takes_the_bet(api, player, monkey
 
     assert response.status_code == 201, response.content
     assert Transaction.objects.filter(kind="bet").count() == 1
+
+
+def test_an_event_whose_delay_changes_during_the_placement_holds_the_bet_as_it_is_at_the_write(
+    api, player, monkeypatch
+):
+    # Only the event's row changes (its market's version stays 1): the write still finds the leg
+    # moved, and the slip is placed again on the event as it is under the lock, held 8 s, not 5.
+    seq = a_match(delay=5)
+    send(live(seq))
+    _move_after_the_read(monkeypatch, event(seq + 1, in_play_delay_s=8))
+
+    response = place(api, slip(("mk-1-home", "3.10", 1)))
+
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "pending"
+    bet = Bet.objects.get()
+    assert (bet.release_at - bet.placed_at).total_seconds() == 8
+    assert bet.legs.count() == 1
+    assert Transaction.objects.filter(kind="bet").count() == 1
+    assert exposure()[("platform", 0)] == 2_100
+    assert audit.run_audit() == {name: [] for name in audit.CHECKS}
