@@ -324,9 +324,13 @@ def new_bet_id() -> str:
 
 
 class Bet(models.Model):
-    public_id = models.CharField(max_length=40, unique=True, default=new_bet_id, editable=False)
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    # Unique by a constraint (Meta), not `unique=True`: on PostgreSQL that adds a second index for
+    # `LIKE 'prefix%'` look-ups, which nothing makes, and every bet would pay its insert.
+    public_id = models.CharField(max_length=40, default=new_bet_id, editable=False)
+    # No index of their own, as in the ledger: a player's bets are found through
+    # `sportsbook_bet_player_idx` (player, id), and nothing looks bets up by currency.
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
     stake = models.BigIntegerField(help_text="minor units")
     potential_payout = models.BigIntegerField(help_text="stake x the product of the prices taken, rounded down")
     status = models.CharField(max_length=16, choices=BetStatus.choices)
@@ -355,6 +359,7 @@ class Bet(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="sportsbook_bet_public_id_unique"),
             models.UniqueConstraint(fields=["player", "idempotency_key"], name="sportsbook_bet_key_per_player"),
             models.CheckConstraint(condition=Q(stake__gt=0), name="sportsbook_bet_stake_positive"),
             models.CheckConstraint(
@@ -420,7 +425,8 @@ class Bet(models.Model):
 
 
 class BetLeg(models.Model):
-    bet = models.ForeignKey(Bet, on_delete=models.PROTECT, related_name="legs")
+    # Found through the unique (bet, position) and (bet, market) indexes: no index of its own.
+    bet = models.ForeignKey(Bet, on_delete=models.PROTECT, related_name="legs", db_index=False)
     position = models.PositiveSmallIntegerField(help_text="its place in the slip, from 0")
     selection = models.ForeignKey(Selection, on_delete=models.PROTECT, related_name="+")
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
