@@ -70,10 +70,11 @@ class StaffIdleMiddleware:
 
 
 def _in_backoffice(request) -> bool:
-    # The session first: the signed APIs have none, and skip the look-up.
+    # The session first: the signed APIs have none, and skip the look-up. The whole path, against
+    # the reversed index: both carry the script prefix when PAM is served under a path.
     if not hasattr(request, "session"):
         return False
-    return request.path_info.startswith(_admin_index(get_urlconf(), get_script_prefix()))
+    return request.path.startswith(_admin_index(get_urlconf(), get_script_prefix()))
 
 
 @functools.lru_cache(maxsize=8)

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 
@@ -351,6 +351,25 @@ def test_a_staff_session_ends_after_the_idle_limit(client, clock, settings):
     assert "_auth_user_id" not in client.session
     assert outcomes()[-1] == ("sam", "idle_logout", "sam", ADDRESS, AGENT)
     assert client.get(INDEX).status_code == 302  # and stays signed out
+
+
+def test_a_staff_session_ends_after_the_idle_limit_when_served_under_a_path(client, clock, settings):
+    # Behind a proxy that serves PAM under /pam (SCRIPT_NAME): the back office is /pam/backoffice/,
+    # its path within the application still /backoffice/.
+    make_staff(StaffRole.SUPPORT, username="sam")
+    assert signed_in(sign_in(client, "sam"))
+    clock.shift(settings.STAFF_SESSION_IDLE_SECONDS + 1)
+
+    set_script_prefix("/pam/")
+    try:
+        response = client.get(INDEX, SCRIPT_NAME="/pam")
+    finally:
+        set_script_prefix("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/pam{LOGIN}")
+    assert "_auth_user_id" not in client.session
+    assert outcomes()[-1][:2] == ("sam", "idle_logout")
 
 
 def test_the_activity_stamp_moves_at_most_once_a_minute(client, clock):
