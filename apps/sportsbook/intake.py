@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -205,26 +204,20 @@ _LEG_TABLES = (
 )
 
 
-@functools.cache
-def _legs_sql(*, with_player: bool, single: bool) -> str:
-    """The legs' statement (one text per database and kind of slip: each prepared once): the
-    selection ids are one parameter, an array on PostgreSQL, a JSON list on SQLite; a single's one
-    id is a plain value. `with_player` adds the player's stake factor and the breakers that are
-    on, as columns of every row.
+@functools.lru_cache(maxsize=2 * MAX_LEGS)
+def _legs_sql(*, with_player: bool, legs: int) -> str:
+    """The legs' statement for a slip of `legs` legs (one text per number of legs, each prepared
+    once): each selection id a plain parameter. `with_player` adds the player's stake factor and
+    the breakers that are on, as columns of every row.
 
-    Why a single has a text of its own: PostgreSQL plans a prepared statement for its parameters'
-    values until a plan for any values (generic) is estimated no dearer. An array parameter of
-    unknown length is estimated at ten ids, which makes the generic plan look several times
-    dearer than a one-id plan, so every single was planned afresh (about 0.3 ms of the server's
-    CPU per bet here, more than running it). With a plain value the generic plan is the one-id
-    plan, and it is kept."""
+    Why a text per number of legs: PostgreSQL plans a prepared statement for its parameters'
+    values until a plan for any values (generic) is estimated no dearer. The ids as one array
+    parameter, of unknown length, are estimated at ten, which made the generic plan look several
+    times dearer than a plan for the slip's own ids, so every slip was planned afresh (about
+    0.3 ms of the server's CPU per bet here, more than running it). With one parameter per id the
+    generic plan is the plan for that many ids, and it is kept."""
     postgresql = connection.vendor == "postgresql"
-    if single:
-        where = "s.selection_id = %s"
-    elif postgresql:
-        where = "s.selection_id = ANY(%s)"
-    else:
-        where = "s.selection_id IN (SELECT value FROM json_each(%s))"
+    where = "s.selection_id = %s" if legs == 1 else f"s.selection_id IN ({', '.join(['%s'] * legs)})"
     extra = ""
     if with_player:
         names = "string_agg(b.name, ',')" if postgresql else "group_concat(b.name, ',')"
@@ -247,11 +240,9 @@ def _decimal(value) -> Decimal:
 
 def _fetch_legs(legs: list[LegRequest], player: tuple[int, str] | None) -> tuple[list[LegRow], list[tuple]]:
     ids = [leg.selection_id for leg in legs]
-    single = len(ids) == 1
-    ids_param = ids[0] if single else ids if connection.vendor == "postgresql" else json.dumps(ids)
-    params = [*player, ids_param] if player is not None else [ids_param]
+    params = [*player, *ids] if player is not None else ids
     with prepared_cursor() as cursor:
-        cursor.execute(_legs_sql(with_player=player is not None, single=single), params)
+        cursor.execute(_legs_sql(with_player=player is not None, legs=len(ids)), params)
         rows = cursor.fetchall()
     found: dict[str, list[LegRow]] = {}
     for row in rows:

@@ -4,10 +4,13 @@ statements are pinned too, whatever the number of its legs."""
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
+from apps.common.errors import PamError
 from apps.sportsbook import breakers, services
 from apps.sportsbook.intake import LegRequest
 from apps.sportsbook.tests.factories import a_feed, a_match, event, heartbeat, market, post_batch, suspend
@@ -94,3 +97,28 @@ def test_a_bet_costs_its_statements_whatever_its_legs(django_assert_num_queries)
     # The breakers are read once, before the money transaction: no longer under the player's lock.
     breaker_reads = [n for n, query in enumerate(captured.captured_queries) if "sportsbook_breaker" in query["sql"]]
     assert breaker_reads == [0]
+
+
+@pytest.mark.parametrize("legs", [1, 3])
+def test_the_legs_read_keeps_one_plan_for_any_slip_of_its_size(legs):
+    # PostgreSQL keeps a prepared statement's generic plan once it is estimated no dearer than
+    # one for the values at hand; the legs' read is one of every bet's statements, and planning
+    # it cost more than running it. Placed often enough on one connection, a slip's read is
+    # executed on the generic plan (pg_prepared_statements counts both kinds of plan).
+    a_match(markets=("mk-1", "mk-2", "mk-3"))
+    player = funded_player(1_000_000)
+    for n in range(12):
+        slip = [LegRequest(f"mk-{m}-{('home', 'draw', 'away')[n % 3]}", Decimal("3.10"), 1) for m in (1, 2, 3)][:legs]
+        with contextlib.suppress(PamError):  # a price that is not the one on sale: refused, read all the same
+            services.place_bet(player=player, idempotency_key=f"key-{n}", stake=100, currency="EUR", legs=slip,
+                               accept_price_changes="any")  # fmt: skip
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT s.id, s.selection_id%%sportsbook_stakefactor%%'"
+        )
+        (generic, custom), *others = cursor.fetchall()
+    assert others == []
+    assert generic >= 1
+    assert custom <= 5
