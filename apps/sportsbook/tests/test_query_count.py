@@ -115,10 +115,11 @@ def test_the_legs_read_keeps_one_plan_for_any_slip_of_its_size(legs):
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
             "WHERE statement LIKE 'SELECT s.id, s.selection_id%%sportsbook_stakefactor%%'"
         )
-        (generic, custom), *others = cursor.fetchall()
-    assert others == []
+        # This connection may hold the read of other sizes too: the one with this slip's
+        # parameters (the player, the currency and one per leg).
+        [(generic, custom)] = [(g, c) for text, g, c in cursor.fetchall() if text.count("$") == 2 + legs]
     assert generic >= 1
     assert custom <= 5
