@@ -424,8 +424,12 @@ def take_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int
         _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
     ]
     keys = exposure_keys_of(leg.targets for leg in legs)
-    values = [slip.public_id, slip.player_id, slip.currency, slip.stake, payout, status, slip.accept_price_changes,
-              slip.idempotency_key, slip.request_fingerprint, transaction_pk, placed_at, release_at]  # fmt: skip
+    columns = {
+        "public_id": slip.public_id, "player_id": slip.player_id, "currency_id": slip.currency, "stake": slip.stake,
+        "potential_payout": payout, "status": status, "accept_price_changes": slip.accept_price_changes,
+        "idempotency_key": slip.idempotency_key, "request_fingerprint": slip.request_fingerprint,
+        "stake_transaction_id": transaction_pk, "placed_at": placed_at, "release_at": release_at,
+    }  # fmt: skip
     moved = connection.vendor == "postgresql"
     if moved:
         # Taken before the lock is granted (the statement both waits and writes): a bet that
@@ -434,12 +438,12 @@ def take_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int
         (pk, written_legs), rows = locks.lock_and_take_exposure(
             slip.currency, keys, liability, now=now, length_us=throttle.window_us(),
             windows=bool(liability) and throttle.is_on(), writes=_WRITE_BET,
-            params=_bet_params(values, slip, legs, verified=verified),
+            params=_bet_params(columns, slip, legs, verified=verified),
         )  # fmt: skip
         if written_legs != len(legs):
             raise LegsMoved
     else:
-        pk = _create_bet(values, slip, legs)
+        pk = _create_bet(columns, slip, legs)
         # Locked even when the bet's own limits refuse it: `max_stake` is what every limit would take.
         rows = locks.lock_exposure_windows(slip.currency, keys, open_missing=False)
         now = timezone.now()  # after the locks: bets on one market meet their window in this order
@@ -525,14 +529,11 @@ _WRITE_BET = (
     "written AS (SELECT (SELECT id FROM b) AS bet_id, (SELECT count(*) FROM l) AS legs)"
 )
 
-_BET_FIELDS = ("public_id", "player_id", "currency_id", "stake", "potential_payout", "status", "accept_price_changes",
-               "idempotency_key", "request_fingerprint", "stake_transaction_id", "placed_at", "release_at")  # fmt: skip
 
-
-def _bet_params(values: list, slip: Slip, legs: list[LegRow], *, verified: bool) -> dict[str, object]:
-    """`_WRITE_BET`'s parameters: the bet's `values` (in `_BET_FIELDS`' order), the legs as arrays."""
+def _bet_params(columns: dict[str, object], slip: Slip, legs: list[LegRow], *, verified: bool) -> dict[str, object]:
+    """`_WRITE_BET`'s parameters: the bet's `columns` (its field names), the legs as arrays."""
     return {
-        **dict(zip(_BET_FIELDS, values, strict=True)), "verified": verified,
+        **columns, "verified": verified,
         "positions": list(range(len(legs))), "selections": [leg.pk for leg in legs],
         "markets": [leg.market_pk for leg in legs], "events": [leg.event_pk for leg in legs],
         "prices": [leg.price for leg in legs], "seen_prices": [seen.price for seen in slip.legs],
@@ -543,9 +544,9 @@ def _bet_params(values: list, slip: Slip, legs: list[LegRow], *, verified: bool)
     }  # fmt: skip
 
 
-def _create_bet(values: list, slip: Slip, legs: list[LegRow]) -> int:
+def _create_bet(columns: dict[str, object], slip: Slip, legs: list[LegRow]) -> int:
     """The bet and its legs through the ORM (SQLite); returns the bet's pk."""
-    bet = Bet.objects.create(**dict(zip(_BET_FIELDS, values, strict=True)))
+    bet = Bet.objects.create(**columns)
     BetLeg.objects.bulk_create(
         BetLeg(bet=bet, position=position, selection_id=leg.pk, market_id=leg.market_pk, event_id=leg.event_pk,
                price=leg.price, seen_price=seen.price, market_version=seen.market_version)
