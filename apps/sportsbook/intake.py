@@ -437,7 +437,7 @@ def take_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int
         now = timezone.now()
         (pk, written_legs), rows = locks.lock_and_take_exposure(
             slip.currency, keys, liability, now=now, length_us=throttle.window_us(),
-            windows=bool(liability) and throttle.is_on(), writes=_WRITE_BET,
+            windows=bool(liability) and throttle.is_on(), writes=_write_bet_sql(len(legs)),
             params=_bet_params(columns, slip, legs, verified=verified),
         )  # fmt: skip
         if written_legs != len(legs):
@@ -502,10 +502,12 @@ def move_exposure(row_ids: list[int], delta: int, *, windows: dict[int, throttle
         )
 
 
-# The bet and its legs, the writes ahead of the exposure's in `take_bet`'s statement: the legs come
-# from arrays, one element per leg, each written only if its selection, market and event are as
-# they were read (`verified`; a leg read under the player's lock is written as it is). `written`
-# answers the bet's id and how many legs were written: fewer than the slip's is LegsMoved.
+# The bet and its legs, the writes ahead of the exposure's in `take_bet`'s statement: each leg
+# written only if its selection, market and event are as they were read (`verified`; a leg read
+# under the player's lock is written as it is). `written` answers the bet's id and how many legs
+# were written: fewer than the slip's is LegsMoved. One text per number of legs, each leg's values
+# parameters of their own (`_LEG_VALUES`): arrays cost the client more to send, and a list of
+# unknown length is planned for ten rows, a hash over every market where a leg needs one look-up.
 _WRITE_BET = (
     "b AS (INSERT INTO sportsbook_bet (public_id, player_id, currency_id, stake, potential_payout, status, "
     "reject_reason, accept_price_changes, idempotency_key, request_fingerprint, stake_transaction_id, placed_at, "
@@ -514,10 +516,7 @@ _WRITE_BET = (
     "%(placed_at)s, %(release_at)s) RETURNING id), "
     "l AS (INSERT INTO sportsbook_betleg (bet_id, position, selection_id, market_id, event_id, price, seen_price, "
     "market_version) SELECT b.id, x.position, x.selection_id, x.market_id, x.event_id, x.price, x.seen_price, "
-    "x.market_version FROM b CROSS JOIN unnest(%(positions)s::smallint[], %(selections)s::bigint[], "
-    "%(markets)s::bigint[], %(events)s::bigint[], %(prices)s::numeric[], %(seen_prices)s::numeric[], "
-    "%(seen_versions)s::bigint[], %(market_statuses)s::varchar[], %(market_versions)s::bigint[], "
-    "%(suspended_versions)s::bigint[], %(event_statuses)s::varchar[], %(delays)s::integer[]) AS x (position, "
+    "x.market_version FROM b CROSS JOIN (VALUES {legs}) AS x (position, "
     "selection_id, market_id, event_id, price, seen_price, market_version, market_status, version, "
     "suspended_version, event_status, in_play_delay_s) "
     "JOIN sportsbook_selection s ON s.id = x.selection_id AND s.market_id = x.market_id "
@@ -528,20 +527,33 @@ _WRITE_BET = (
     "AND e.in_play_delay_s = x.in_play_delay_s) RETURNING 1), "
     "written AS (SELECT (SELECT id FROM b) AS bet_id, (SELECT count(*) FROM l) AS legs)"
 )
+# One leg's row of `_WRITE_BET`'s VALUES: its position (a constant of the text), its rows, prices
+# and the market version seen, then its rows' state as read.
+_LEG_VALUES = (
+    "({position}::smallint, %(selection{position})s::bigint, %(market{position})s::bigint, "
+    "%(event{position})s::bigint, %(price{position})s::numeric, %(seen_price{position})s::numeric, "
+    "%(seen_version{position})s::bigint, %(market_status{position})s::varchar, %(market_version{position})s::bigint, "
+    "%(suspended_version{position})s::bigint, %(event_status{position})s::varchar, %(delay{position})s::integer)"
+)
+
+
+@functools.cache
+def _write_bet_sql(legs: int) -> str:
+    return _WRITE_BET.format(legs=", ".join(_LEG_VALUES.format(position=position) for position in range(legs)))
 
 
 def _bet_params(columns: dict[str, object], slip: Slip, legs: list[LegRow], *, verified: bool) -> dict[str, object]:
-    """`_WRITE_BET`'s parameters: the bet's `columns` (its field names), the legs as arrays."""
-    return {
-        **columns, "verified": verified,
-        "positions": list(range(len(legs))), "selections": [leg.pk for leg in legs],
-        "markets": [leg.market_pk for leg in legs], "events": [leg.event_pk for leg in legs],
-        "prices": [leg.price for leg in legs], "seen_prices": [seen.price for seen in slip.legs],
-        "seen_versions": [seen.market_version for seen in slip.legs],
-        "market_statuses": [leg.market_status for leg in legs], "market_versions": [leg.market_version for leg in legs],
-        "suspended_versions": [leg.suspended_version for leg in legs],
-        "event_statuses": [leg.event_status for leg in legs], "delays": [leg.in_play_delay_s for leg in legs],
-    }  # fmt: skip
+    """`_write_bet_sql`'s parameters: the bet's `columns` (its field names), then each leg's."""
+    params = {**columns, "verified": verified}
+    for position, (leg, seen) in enumerate(zip(legs, slip.legs, strict=True)):
+        params |= {
+            f"selection{position}": leg.pk, f"market{position}": leg.market_pk, f"event{position}": leg.event_pk,
+            f"price{position}": leg.price, f"seen_price{position}": seen.price,
+            f"seen_version{position}": seen.market_version, f"market_status{position}": leg.market_status,
+            f"market_version{position}": leg.market_version, f"suspended_version{position}": leg.suspended_version,
+            f"event_status{position}": leg.event_status, f"delay{position}": leg.in_play_delay_s,
+        }  # fmt: skip
+    return params
 
 
 def _create_bet(columns: dict[str, object], slip: Slip, legs: list[LegRow]) -> int:

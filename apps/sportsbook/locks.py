@@ -161,12 +161,10 @@ def lock_exposure_windows(
 # writes (`writes`: CTEs, the last named `written`, one row) come first in the statement; each
 # answered row is `written`'s columns, then the exposure row as it was before.
 _TAKE_EXPOSURE = (
-    "k (scope, target_id) AS (SELECT * FROM unnest(%(scopes)s::varchar[], %(targets)s::bigint[])), "
     "locked AS MATERIALIZED (SELECT e.id, e.scope, e.target_id, e.amount, e.cap, e.window_started_at, "
     "e.window_amount, e.previous_window_amount, (e.scope = 'market' AND %(windows)s) AS w, "
     "floor(EXTRACT(EPOCH FROM (%(now)s - e.window_started_at)) * 1000000)::bigint AS elapsed "
-    "FROM sportsbook_exposure e JOIN k ON e.scope = k.scope AND e.target_id = k.target_id "
-    "WHERE e.currency_id = %(currency)s ORDER BY e.id FOR UPDATE OF e), "
+    "FROM sportsbook_exposure e WHERE e.currency_id = %(currency)s AND ({keys}) ORDER BY e.id FOR UPDATE OF e), "
     "moved AS (UPDATE sportsbook_exposure x SET amount = x.amount + %(liability)s, "
     "window_started_at = CASE WHEN NOT l.w THEN l.window_started_at "
     "WHEN l.window_started_at IS NULL OR l.elapsed >= 2 * %(length)s THEN %(now)s "
@@ -185,8 +183,12 @@ _TAKE_EXPOSURE = (
 
 
 @functools.cache
-def _take_exposure_sql(writes: str) -> str:
-    return f"WITH {writes}, {_TAKE_EXPOSURE}"
+def _take_exposure_sql(writes: str, keys: int) -> str:
+    # Each key spelled out, one text per number of keys: the unique index's look-ups, where a
+    # list of keys (an array, a join) is planned as a scan of every row of the currency, rows
+    # that every bet of the currency updates and that each scan must then step through.
+    where = " OR ".join(f"(e.scope = %(scope{i})s AND e.target_id = %(target{i})s::bigint)" for i in range(keys))
+    return f"WITH {writes}, {_TAKE_EXPOSURE.format(keys=where)}"
 
 
 def lock_and_take_exposure(
@@ -204,11 +206,12 @@ def lock_and_take_exposure(
     with its transaction. ExposureNotOpen when a row is missing (bet intake: see
     `lock_exposure_windows`)."""
     params = {
-        **params, "scopes": [scope for scope, _ in keys], "targets": [target for _, target in keys],
+        **params, **{f"scope{i}": scope for i, (scope, _) in enumerate(keys)},
+        **{f"target{i}": target for i, (_, target) in enumerate(keys)},
         "currency": currency, "liability": liability, "now": now, "length": length_us, "windows": windows,
     }  # fmt: skip
     with prepared_cursor() as cursor:
-        cursor.execute(_take_exposure_sql(writes), params)
+        cursor.execute(_take_exposure_sql(writes, len(keys)), params)
         rows = cursor.fetchall()
     if len(rows) < len(set(keys)):
         raise ExposureNotOpen

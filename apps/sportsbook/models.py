@@ -510,7 +510,10 @@ class Exposure(models.Model):
     scope = models.CharField(max_length=16, choices=ExposureScope.choices)
     # The selection's, market's or event's primary key; 0 for the platform.
     target_id = models.BigIntegerField()
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: every look-up names the row's scope and target too (the unique
+    # constraint's index), and the planner, offered one on the currency alone, chose it for a
+    # bet's rows and stepped through every row of the currency.
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
     amount = models.BigIntegerField(default=0)
     cap = models.BigIntegerField(
         null=True, blank=True, help_text="minor units; empty: the platform's default for this scope"

@@ -100,7 +100,7 @@ def test_a_bet_costs_its_statements_whatever_its_legs(django_assert_num_queries)
 
 
 @pytest.mark.parametrize("legs", [1, 3])
-def test_the_legs_read_keeps_one_plan_for_any_slip_of_its_size(legs):
+def test_the_legs_read_and_the_bets_write_keep_one_plan_for_any_slip_of_its_size(legs):
     # PostgreSQL keeps a prepared statement's generic plan once it is estimated no dearer than
     # one for the values at hand; the legs' read is one of every bet's statements, and planning
     # it cost more than running it. Placed often enough on one connection, a slip's read is
@@ -121,5 +121,14 @@ def test_the_legs_read_keeps_one_plan_for_any_slip_of_its_size(legs):
         # This connection may hold the read of other sizes too: the one with this slip's
         # parameters (the player, the currency and one per leg).
         [(generic, custom)] = [(g, c) for text, g, c in cursor.fetchall() if text.count("$") == 2 + legs]
+        # The bet's write with its exposure: one text per number of legs (one VALUES row each)
+        # and of exposure rows, each a parameter of its own, planned once for every slip alike.
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH b AS (INSERT INTO sportsbook_bet%%'"
+        )
+        [(bet_generic, bet_custom)] = [(g, c) for text, g, c in cursor.fetchall() if text.count("::smallint") == legs]
     assert generic >= 1
     assert custom <= 5
+    assert bet_generic >= 1
+    assert bet_custom <= 5
