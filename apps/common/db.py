@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def prepared_cursor():
@@ -24,11 +24,19 @@ def prepared_cursor():
 
     Only for statements whose text does not vary with the values: a value belongs in a
     parameter, and a statement rewritten for each call would only fill psycopg's cache."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(_server_binding_cursor()(connection.connection))
+    db = default_connection()
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        return db._prepare_cursor(_server_binding_cursor()(db.connection))
+
+
+def default_connection():
+    """This thread's default connection, as `django.db.connection` is, looked up once: each
+    attribute read through that proxy looks the connection up again (about eight calls), which
+    the money path's functions, reading several for every statement, would pay each time."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 @cache

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
-from apps.common.db import prepared_cursor
+from apps.common.db import default_connection, prepared_cursor
 from apps.wallet.choices import AccountKind
 from apps.wallet.models import Account, AdjustmentRequest
 
@@ -89,15 +89,16 @@ def lock_player_wallet_then(player_id: int, then_sql: str, then_params: list) ->
     us committed (what the idempotency look-up needs). Prepared, because planning the two cost
     PostgreSQL more than running them. Elsewhere they are two executes.
     """
-    sql, _ = _lock_sql(connection.vendor)
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = default_connection()  # once: every attribute of Django's `connection` is a look-up
+    sql, _ = _lock_sql(db.vendor)
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, [player_id])
             wallet = _wallet(cursor.fetchall())
             cursor.execute(then_sql, then_params)
             return wallet, cursor.fetchall()
     with prepared_cursor() as lock, prepared_cursor() as then:
-        with connection.wrap_database_errors, connection.connection.pipeline():
+        with db.wrap_database_errors, db.connection.pipeline():
             lock.execute(sql, [player_id])
             then.execute(then_sql, then_params)
         return _wallet(lock.fetchall()), then.fetchall()
@@ -131,13 +132,14 @@ def lock_player_wallets(player_ids: list[int]) -> dict[int, LockedWallet]:
 def _wallet(rows: list[tuple]) -> LockedWallet | None:
     if not rows:
         return None
-    _, player_fields = _lock_sql(connection.vendor)
+    db = default_connection()
+    _, player_fields = _lock_sql(db.vendor)
     split = len(_ACCOUNT_FIELDS)
-    db = connection.alias
-    player = _as_the_orm_reads(Player.from_db(db, player_fields, rows[0][split:]))
+    naive = db.vendor != "postgresql"
+    player = _as_the_orm_reads(Player.from_db(db.alias, player_fields, rows[0][split:]), naive=naive)
     by_kind = {}
     for row in rows:
-        account = _as_the_orm_reads(Account.from_db(db, _ACCOUNT_FIELDS, row[:split]))
+        account = _as_the_orm_reads(Account.from_db(db.alias, _ACCOUNT_FIELDS, row[:split]), naive=naive)
         account.player = player
         by_kind[account.kind] = account
     return LockedWallet(
@@ -153,10 +155,10 @@ def _datetime_fields(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(f.attname for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField))
 
 
-def _as_the_orm_reads(instance: models.Model) -> models.Model:
-    """SQLite's raw rows carry naive datetimes (stored in UTC), which the ORM's converters would
-    have made aware; PostgreSQL's are aware already. The money path compares them with now."""
-    if connection.vendor != "postgresql":
+def _as_the_orm_reads(instance: models.Model, *, naive: bool) -> models.Model:
+    """SQLite's raw rows (`naive`) carry naive datetimes (stored in UTC), which the ORM's converters
+    would have made aware; PostgreSQL's are aware already. The money path compares them with now."""
+    if naive:
         for name in _datetime_fields(type(instance)):
             value = getattr(instance, name)
             if value is not None and timezone.is_naive(value):
