@@ -39,13 +39,13 @@ SECONDS = float(os.environ.get("AB_SECONDS", "5"))
 KINDS = os.environ.get("AB_KINDS", "sa")
 CONCURRENCY = 8
 WARM_SECONDS = 1.5
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def serve() -> None:
     """The helper: this checkout served and seeded, its coordinates on stdout. Run as a script of
     the comparing checkout (an older one may not have this module): its imports are the served
-    checkout's."""
+    checkout's, so it seeds as `BENCH=sportsbook` does in its own steps rather than through a
+    helper that an older checkout would lack."""
     sys.path[0] = os.getcwd()
     from bench import sportsbook
     from bench.server import served
@@ -70,10 +70,8 @@ def serve() -> None:
         sys.stdin.read()
 
 
-def _stat(pid: int) -> tuple[int, float]:
-    """(parent pid, CPU seconds so far) of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _processes() -> dict[int, tuple[str, int]]:
@@ -83,17 +81,19 @@ def _processes() -> dict[int, tuple[str, int]]:
         if entry.isdigit():
             try:
                 command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found[int(entry)] = (command, _stat(int(entry))[0])
+                found[int(entry)] = (command, _parent_of(int(entry)))
             except OSError:
                 continue
     return found
 
 
 def _cpu(pids: list[int]) -> float:
+    from bench.profiling import backend_cpu_of  # here: the helper (`--serve`) starts without `bench` on its path
+
     total = 0.0
     for pid in pids:
         try:
-            total += _stat(pid)[1]
+            total += backend_cpu_of(pid)  # any process's, a worker's as well as a backend's
         except OSError:
             continue  # a backend that ended
     return total
