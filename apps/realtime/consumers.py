@@ -35,6 +35,7 @@ from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Player
 from apps.common import metrics
 from apps.realtime import extensions, feed, protocol, selectors
+from apps.realtime.gathered import beat_calls
 from apps.realtime.groups import BACKOFFICE_FEED, player_group
 from apps.realtime.mailroom import mailroom_of
 from apps.realtime.presence import presence_of
@@ -48,9 +49,11 @@ NOT_ALLOWED = 4403
 # A channel-layer call that takes longer than this is given up (the socket stays open, the next
 # beat tries again): a hung Redis must not stall a handshake or a heartbeat.
 LAYER_CALL_TIMEOUT = 3.0
-# Group joins and leaves in flight at once per process. redis-py's pool refuses a command past its
-# max_connections instead of waiting (measured: 300 sockets joining at once, 200 refused with
-# MaxConnectionsError); this keeps the consumers well below it, beside pushes and receives.
+# Group leaves and presence removals in flight at once per process. redis-py's pool refuses a
+# command past its max_connections instead of waiting (measured: 300 sockets joining at once, 200
+# refused with MaxConnectionsError); this keeps the consumers well below it, beside pushes and
+# receives. Joins and presence renewals need no slot: a process has one of each in flight
+# (gathered.py).
 LAYER_CALLS_AT_ONCE = 50
 _layer_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
@@ -188,11 +191,13 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
 
     async def join_groups(self) -> bool:
         """(Re-)join every group; False, logged, if the backplane did not answer. Re-joining also
-        renews the group's expiry in Redis."""
+        renews the group's expiry in Redis. Gathered with the process's other joins of the moment
+        (gathered.py): a crowd of sockets beating or connecting together is one round trip."""
+        join = beat_calls(self.channel_layer).join
         try:
-            async with asyncio.timeout(LAYER_CALL_TIMEOUT), _layer_slot():
+            async with asyncio.timeout(LAYER_CALL_TIMEOUT):
                 for group in self.groups_to_join:
-                    await self.channel_layer.group_add(group, self.channel_name)
+                    await join((group, self.channel_name))
         except Exception as exc:
             logger.info("realtime.group_join_failed", groups=self.groups_to_join, error=repr(exc))
             return False
@@ -318,7 +323,7 @@ class PlayerConsumer(_BackplaneMember):
         # If Redis is down the socket is served anyway and joins on a later beat. Counted online
         # by the time the client has its `hello`; both calls at once, so a Redis that does not
         # answer holds the handshake for one timeout, not two.
-        await asyncio.gather(self.join_groups(), self._present(prune=True))
+        await asyncio.gather(self.join_groups(), self._present())
         await self.accept_to_serve()
         await self.send_json(protocol.hello(await _state(player.pk)))
         self.start_beating()
@@ -358,26 +363,29 @@ class PlayerConsumer(_BackplaneMember):
             timer.cancel()
         self._timers = None
         if self.player_id is not None:
-            await self._presence_call(functools.partial(presence_of(self.channel_layer).gone, self.channel_name))
+            await self._presence_call(
+                functools.partial(presence_of(self.channel_layer).gone, self.channel_name), gathered=False
+            )
         await super().disconnect(code)
 
     async def beat(self) -> None:
         """The current version, read from the ledger: a client that lost a frame on the backplane
         (or a whole outage of it) sees the gap within one period and sends `resume`. Then the
         socket is still open for the players-online figure (presence.py)."""
-        await self.send_json(protocol.heartbeat((await _state(self.player_id)).version))
+        await self.send_json(protocol.heartbeat(await beat_calls(self.channel_layer).version(self.player_id)))
         await self._present()
 
-    async def _present(self, prune: bool = False) -> None:
-        await self._presence_call(
-            functools.partial(presence_of(self.channel_layer).seen, self.channel_name, prune=prune)
-        )
+    async def _present(self) -> None:
+        """Counted online (presence.py) from now until a few beats ahead; the sets' expired
+        members pruned."""
+        await self._presence_call(functools.partial(beat_calls(self.channel_layer).seen, self.channel_name))
 
-    async def _presence_call(self, call: Callable[[], Awaitable[None]]) -> None:
+    async def _presence_call(self, call: Callable[[], Awaitable[object]], gathered: bool = True) -> None:
         """One presence call, bounded as the group calls are; a failure is logged, never raised:
-        the figure goes stale, the socket goes on."""
+        the figure goes stale, the socket goes on. One not `gathered` (a disconnect's) also takes
+        a slot of the process's layer calls."""
         try:
-            async with asyncio.timeout(LAYER_CALL_TIMEOUT), _layer_slot():
+            async with asyncio.timeout(LAYER_CALL_TIMEOUT), contextlib.nullcontext() if gathered else _layer_slot():
                 await call()
         except Exception as exc:
             logger.info("realtime.presence_failed", error=repr(exc))

@@ -17,10 +17,12 @@ also catches a restart the receive loop never saw as an error, and does nothing 
 a restart that kept the data (the marker, like the groups, survived). The probe is one task per
 process, so an idle socket still holds nothing of its own.
 
-This reads channels-redis (4.3, pinned) through `receive_single` and its channel naming, as push.py
-uses its group helpers. Nothing else in the process may `receive()` on the layer's consumer
-channels, or the two would take each other's messages. A layer without that shape (the in-memory
-layer of embedded mode) has no mailroom: each consumer receives for itself.
+This reads channels-redis's storage (4.3, pinned: a sorted set per process list, its
+serialisation and channel naming) directly, many messages a round trip (`Mailroom._receive`), as
+push.py writes it through its group helpers; `BZMPOP` needs Redis 7.0 or later. Nothing else in
+the process may `receive()` on the layer's consumer channels, or the two would take each other's
+messages. A layer without that shape (the in-memory layer of embedded mode) has no mailroom: each
+consumer receives for itself.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # seconds, doubling, with jitter
 PROBE_SECONDS = 0.5
 MARKER_TTL = 3600  # seconds; every probe renews it, so it outlives the process by at most this
 # Consumers re-joining (a group call each, also bounded by consumers.LAYER_CALLS_AT_ONCE), then
-# beating (a database read each), at once after the backplane forgot them.
+# beating (a database read each, gathered: gathered.py), at once after the backplane forgot them.
 REJOINS_AT_ONCE = 20
+# Messages taken from Redis in one round trip at most: under load, one batch per turn of the loop.
+RECEIVE_BATCH = 100
 
 Deliver = Callable[[dict], None]
 Rejoin = Callable[[], Awaitable[bool]]
@@ -101,7 +105,7 @@ class Mailroom:
         delay = RETRY_FIRST
         while True:
             try:
-                channels, message = await self.layer.receive_single(process_channel)
+                batch = await self._receive(process_channel)
             except Exception as exc:  # redis ConnectionError/TimeoutError, OSError: Redis is away
                 if asyncio.current_task().cancelling():  # a cancel that redis-py turned into an error
                     raise
@@ -115,10 +119,37 @@ class Mailroom:
                 delay = min(delay * 2, RETRY_MAX)
                 continue
             delay = RETRY_FIRST
-            for channel in channels if isinstance(channels, list) else [channels]:
-                recipient = self.recipients.get(channel)
-                if recipient is not None:
-                    recipient[0](message)
+            for channels, message in batch:
+                for channel in channels if isinstance(channels, list) else [channels]:
+                    recipient = self.recipients.get(channel)
+                    if recipient is not None:
+                        recipient[0](message)
+
+    async def _receive(self, process_channel: str) -> list[tuple[str | list[str], dict]]:
+        """The messages waiting in the process's list, oldest first, up to RECEIVE_BATCH of them,
+        in one round trip: `BZMPOP` blocks (at most the layer's `brpop_timeout`, then answers
+        nothing) until one is there and takes the others with it. Each is (its channel, or the
+        list of this process's channels it is for, as channels-redis's group send stores it; the
+        message).
+
+        channels-redis's `receive_single` takes one message in four round trips (its backup
+        queue's restore, the pop, the backup and its clean-up, each after the last), and a
+        server process's event loop waits for the GIL behind the request threads after every
+        one of them: under load the frames queued in Redis faster than one loop could take them.
+        A batch lost with a connection that broke after Redis popped it is lost to the sockets
+        as a frame over capacity is, and recovered the same way: heartbeat and `resume`."""
+        layer = self.layer
+        connection = layer.connection(layer.consistent_hash(process_channel))
+        popped = await connection.bzmpop(
+            layer.brpop_timeout, 1, [layer.prefix + process_channel], min=True, count=RECEIVE_BATCH
+        )
+        if popped is None:
+            return []
+        batch = []
+        for content, _score in popped[1]:
+            message = layer.deserialize(content)
+            batch.append((message.pop("__asgi_channel__", process_channel), message))
+        return batch
 
     async def _watch(self) -> None:
         """Probe every host each PROBE_SECONDS; when one has forgotten the process, every

@@ -8,9 +8,10 @@ heartbeats pushes the expiry on, its disconnect removes it. A socket of a proces
 filled again by the next beats (and at once by the mailroom's re-join beat). The count is the
 members whose expiry is still ahead.
 
-Each connect and each beat costs one round trip (a pipeline), a disconnect one command; nothing
-on the database. The consumer bounds each call in time and logs and ignores a failure: presence
-is a figure for the back office, never a reason to refuse or drop a player's socket.
+Each connect and each beat costs one round trip (a pipeline), shared by the process's connects
+and beats of one moment (gathered.py), a disconnect one command; nothing on the database. The
+consumer bounds each call in time and logs and ignores a failure: presence is a figure for the
+back office, never a reason to refuse or drop a player's socket.
 
 The in-memory layer (embedded mode: one process) keeps the same record in the process.
 
@@ -61,6 +62,17 @@ class RedisPresence:
             pipe.expire(self.key, int(expiry - now) + 60)
             await pipe.execute()
 
+    async def seen_many(self, sockets: list[str]) -> None:
+        """`seen` of each of these sockets, with the prune, in one round trip (the process's
+        beats and connects of one moment: gathered.py)."""
+        now = time.time()
+        expiry = _expiry(now)
+        async with self.layer.connection(self.index).pipeline(transaction=False) as pipe:
+            pipe.zadd(self.key, dict.fromkeys(sockets, expiry))
+            pipe.zremrangebyscore(self.key, "-inf", now)
+            pipe.expire(self.key, int(expiry - now) + 60)
+            await pipe.execute()
+
     async def gone(self, socket: str) -> None:
         await self.layer.connection(self.index).zrem(self.key, socket)
 
@@ -104,6 +116,10 @@ class LocalPresence:
             if prune:
                 for stale in [name for name, expiry in self._expiries.items() if expiry <= now]:
                     del self._expiries[stale]
+
+    async def seen_many(self, sockets: list[str]) -> None:
+        for socket in sockets:
+            await self.seen(socket, prune=True)
 
     async def gone(self, socket: str) -> None:
         with self._lock:

@@ -45,6 +45,15 @@ def get_wallet_state(player_id: int) -> WalletState:
     return WalletState(str(player_id), cash.currency_id, cash.balance, bonus.balance, cash.version)
 
 
+def get_wallet_versions(player_ids: list[int]) -> dict[int, int]:
+    """Each player's wallet version as last committed (no lock), in one read: what the heartbeats
+    of many sockets show. A player with no accounts yet is at 0, as `get_wallet_state` says."""
+    versions = dict.fromkeys(player_ids, 0)
+    cash = Account.objects.filter(player_id__in=player_ids, kind=AccountKind.CASH)
+    versions.update(cash.values_list("player_id", "version"))
+    return versions
+
+
 def list_events_since(player_id: int, since_version: int, limit: int) -> list[dict]:
     """The `transaction_posted` payloads of the player's money movements after `since_version`,
     in version order, rebuilt from the ledger (the ledger is the event store); at most `limit`.

@@ -55,7 +55,7 @@ def redis_knows_the_socket(port: int, player_id: int) -> bool:
     """The restarted Redis holds the player's group again and a receive loop is blocked on it."""
     client = redis.Redis(port=port, socket_timeout=2, socket_connect_timeout=2)
     group = f"{os.environ['CHANNEL_LAYER_PREFIX']}:group:{player_group(player_id)}"
-    blocked = any(c.get("cmd") == "bzpopmin" for c in client.client_list())
+    blocked = any(c.get("cmd") == "bzmpop" for c in client.client_list())
     return bool(client.exists(group)) and blocked
 
 

@@ -7,7 +7,7 @@ from channels.layers import get_channel_layer
 
 from apps.realtime import consumers
 from apps.realtime.groups import player_group
-from apps.realtime.mailroom import Mailroom
+from apps.realtime.mailroom import RECEIVE_BATCH, Mailroom
 
 pytestmark = pytest.mark.django_db  # no queries, but the run's settings point at the test database
 
@@ -73,3 +73,44 @@ async def test_a_socket_that_closed_while_owed_a_rejoin_is_owed_nothing():
     await mailroom._rejoin_owed()
 
     assert mailroom._owed == set()
+
+
+async def test_the_mailroom_takes_what_waits_for_its_process_in_one_round_trip_in_order():
+    """Frames queued for the process's sockets while its loop was busy (a burst of bets) come out
+    of Redis together, oldest first, each to its own socket's channel; with nothing waiting the
+    receive blocks until the next one is sent."""
+    layer = get_channel_layer()
+    mailroom = Mailroom(layer, asyncio.get_running_loop())
+    channels = [await layer.new_channel() for _ in range(3)]
+    groups = [player_group(f"mailroom{n}") for n in range(3)]
+    for channel, group in zip(channels, groups, strict=True):
+        await layer.group_add(group, channel)
+    process_channel = layer.non_local_name(channels[0])
+    for n in range(150):  # more than one batch
+        await layer.group_send(groups[n % 3], {"type": "wallet.updated", "n": n})
+    commands = []
+    connection = layer.connection(layer.consistent_hash(process_channel))
+    original = connection.bzmpop
+
+    async def counted(*args, **kwargs):
+        commands.append(args)
+        return await original(*args, **kwargs)
+
+    connection.bzmpop = counted
+    try:
+        first = await mailroom._receive(process_channel)
+        second = await mailroom._receive(process_channel)
+        assert len(commands) == 2
+        waiting = asyncio.create_task(mailroom._receive(process_channel))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await layer.group_send(groups[0], {"type": "wallet.updated", "n": 150})
+        third = await asyncio.wait_for(waiting, 2)
+    finally:
+        del connection.bzmpop
+        for channel, group in zip(channels, groups, strict=True):
+            await layer.group_discard(group, channel)
+
+    assert [len(first), len(second), len(third)] == [RECEIVE_BATCH, 50, 1]
+    received = [(channel, message["n"]) for channel, message in first + second + third]
+    assert received == [([channels[n % 3]], n) for n in range(151)]
