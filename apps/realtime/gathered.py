@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 from channels.db import database_sync_to_async
@@ -56,29 +57,27 @@ class Gathered(Generic[K, V]):
                 try:
                     values = await self._fetch(list(batch))
                 except Exception as exc:
-                    _settle(batch, exception=exc)
+                    _settle(itertools.chain.from_iterable(batch.values()), exception=exc)
                     continue
                 for key, futures in batch.items():
-                    _settle({key: futures}, value=values.get(key))
-                batch = {}
+                    _settle(futures, value=values.get(key))
         finally:
             self._task = None
             # Cancelled with its loop: nobody waits for ever on a batch that will never come.
             gone = RuntimeError("the server loop stopped before the call was made")
-            _settle(batch, exception=gone)
-            _settle(self._waiting, exception=gone)
+            _settle(itertools.chain(*batch.values(), *self._waiting.values()), exception=gone)
             self._waiting = {}
 
 
-def _settle(batch: dict, *, value=None, exception: BaseException | None = None) -> None:
-    for futures in batch.values():
-        for future in futures:
-            if future.done():  # its caller gave up
-                continue
-            if exception is None:
-                future.set_result(value)
-            else:
-                future.set_exception(exception)
+def _settle(futures: Iterable[asyncio.Future], *, value=None, exception: BaseException | None = None) -> None:
+    """Answer each future still waiting (one whose caller gave up is done already)."""
+    for future in futures:
+        if future.done():
+            continue
+        if exception is None:
+            future.set_result(value)
+        else:
+            future.set_exception(exception)
 
 
 class BeatCalls:
