@@ -55,6 +55,7 @@ def check_redis(url: str) -> str | None:
     client = redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS)
     try:
         client.ping()
+        version = client.info("server").get("redis_version", "")
     except redis.RedisError as exc:
         return (
             f"Redis is not reachable (REDIS_URL={url}): {exc}\n"
@@ -63,7 +64,10 @@ def check_redis(url: str) -> str | None:
         )
     finally:
         client.close()
-    return None
+    from apps.common.health import redis_too_old
+
+    too_old = redis_too_old(version)
+    return None if too_old is None else f"{too_old} (REDIS_URL={url})"
 
 
 def problems() -> list[str]:

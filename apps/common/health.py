@@ -19,8 +19,12 @@ def check_database() -> str | None:
     return None
 
 
+# Each server process reads its sockets' messages with BZMPOP (apps/realtime/mailroom.py).
+REDIS_MINIMUM = (7, 0)
+
+
 def check_redis() -> str | None:
-    """None when the configured Redis answers PING."""
+    """None when the configured Redis answers PING and is recent enough for the mailroom."""
     client = redis.Redis.from_url(
         settings.REDIS_URL,
         socket_connect_timeout=PROBE_TIMEOUT_SECONDS,
@@ -28,8 +32,20 @@ def check_redis() -> str | None:
     )
     try:
         client.ping()
+        return redis_too_old(client.info("server").get("redis_version", ""))
     except redis.RedisError as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
         client.close()
-    return None
+
+
+def redis_too_old(version: str) -> str | None:
+    """Why a Redis of `version` (INFO's `redis_version`) cannot serve PAM, or None."""
+    try:
+        found = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        found = ()
+    if found >= REDIS_MINIMUM:
+        return None
+    needed = ".".join(map(str, REDIS_MINIMUM))
+    return f"Redis {needed} or later is needed (the real-time mailroom reads with BZMPOP); this one is {version!r}"
