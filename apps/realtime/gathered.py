@@ -92,7 +92,7 @@ class BeatCalls:
         self.join: Gathered[tuple[str, str], bool] = Gathered(self._join)
 
     async def _seen(self, sockets: list[str]) -> dict[str, bool]:
-        await presence_of(self.layer).seen_many(sockets)
+        await presence_of(self.layer).seen_many(sockets, prune=True)
         return dict.fromkeys(sockets, True)
 
     async def _join(self, memberships: list[tuple[str, str]]) -> dict[tuple[str, str], bool]:

@@ -49,27 +49,20 @@ class RedisPresence:
         self._reader_lock = threading.Lock()
 
     async def seen(self, socket: str, *, prune: bool = False) -> None:
-        """`socket` is open: count it until an expiry from now. `prune` also drops the sockets
-        whose expiry passed (on connect: the set then never grows past the open sockets and those
-        of the last few heartbeats). The key itself expires a minute after the last socket's
-        expiry (relative, on Redis's clock: no server's clock can cut it short)."""
-        now = time.time()
-        expiry = _expiry(now)
-        async with self.layer.connection(self.index).pipeline(transaction=False) as pipe:
-            pipe.zadd(self.key, {socket: expiry})
-            if prune:
-                pipe.zremrangebyscore(self.key, "-inf", now)
-            pipe.expire(self.key, int(expiry - now) + 60)
-            await pipe.execute()
+        await self.seen_many([socket], prune=prune)
 
-    async def seen_many(self, sockets: list[str]) -> None:
-        """`seen` of each of these sockets, with the prune, in one round trip (the process's
-        beats and connects of one moment: gathered.py)."""
+    async def seen_many(self, sockets: list[str], *, prune: bool = False) -> None:
+        """These sockets are open: count them until an expiry from now, in one round trip (the
+        process's beats and connects of one moment: gathered.py). `prune` also drops the sockets
+        whose expiry passed (the set then never grows past the open sockets and those of the last
+        few heartbeats). The key itself expires a minute after the last socket's expiry
+        (relative, on Redis's clock: no server's clock can cut it short)."""
         now = time.time()
         expiry = _expiry(now)
         async with self.layer.connection(self.index).pipeline(transaction=False) as pipe:
             pipe.zadd(self.key, dict.fromkeys(sockets, expiry))
-            pipe.zremrangebyscore(self.key, "-inf", now)
+            if prune:
+                pipe.zremrangebyscore(self.key, "-inf", now)
             pipe.expire(self.key, int(expiry - now) + 60)
             await pipe.execute()
 
@@ -110,16 +103,15 @@ class LocalPresence:
         self._lock = threading.Lock()  # sockets on the event loop, readers on request threads
 
     async def seen(self, socket: str, *, prune: bool = False) -> None:
+        await self.seen_many([socket], prune=prune)
+
+    async def seen_many(self, sockets: list[str], *, prune: bool = False) -> None:
         now = time.time()
         with self._lock:
-            self._expiries[socket] = _expiry(now)
+            self._expiries.update(dict.fromkeys(sockets, _expiry(now)))
             if prune:
                 for stale in [name for name, expiry in self._expiries.items() if expiry <= now]:
                     del self._expiries[stale]
-
-    async def seen_many(self, sockets: list[str]) -> None:
-        for socket in sockets:
-            await self.seen(socket, prune=True)
 
     async def gone(self, socket: str) -> None:
         with self._lock:
