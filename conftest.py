@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts import registration_throttle, throttling
 from apps.bonuses import triggers as bonus_triggers
+from apps.common import events
 from apps.compliance import engine as rule_engine
 from apps.wallet.services import forget_system_accounts
 from tests import database_reset
@@ -147,6 +148,9 @@ def _close_connection_pools_before_teardown(django_db_setup, django_db_blocker):
     if not connections["default"].settings_dict["NAME"].startswith(TEST_DATABASE_PREFIX):
         return  # no test of the run used the database: none was created, nothing holds it
     with django_db_blocker.unblock():
+        # Mark the run's last dispatched events while the database is there: the exit hook's
+        # flush would otherwise wait out the pool's timeout against a dropped database.
+        events.dispatched.flush()
         for connection in connections.all():
             if getattr(connection, "pool", None) is not None:
                 connection.close_pool()

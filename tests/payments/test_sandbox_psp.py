@@ -10,7 +10,6 @@ second HTTP request that PAM verifies afresh."""
 from __future__ import annotations
 
 import http.server
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from apps.payments.tests.factories import (
     start_deposit,
     verified_player,
 )
+from tests.support import serve_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 WAIT = 20
@@ -81,8 +81,7 @@ class _Forward(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def front(live_server, settings) -> Iterator[FlakyFront]:
     server = FlakyFront(live_server.url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     settings.PSP_SANDBOX_WEBHOOK_URL = server.url + "/api/payments/v1/webhooks/{provider}"
     settings.PSP_SANDBOX_RETRY_BASE_SECONDS = 0.05
     settings.PSP_SANDBOX_LATE_SECONDS = 0.5

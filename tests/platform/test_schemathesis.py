@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from hypothesis.strategies._internal import regex as hypothesis_regex
 from schemathesis.core import NotSet
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
@@ -44,6 +46,30 @@ FUNDS = 10**12  # minor units: the most one call may move
 CONFIG = schemathesis.Config.from_dict(
     {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}}}
 )
+
+
+def _built_once(regex_strategy: Callable) -> Callable:
+    """Hypothesis's `regex_strategy`, building each pattern's strategy once.
+
+    Hypothesis builds a character class by walking every code point of its ranges; the schema's
+    free-text fields are checked against the class of all printable characters (about 280,000),
+    and schemathesis asks for the same patterns again for each operation and case kind: about 80
+    builds of a third of a second to a second each, most of the run's collection. A strategy is an
+    immutable description of what to draw, so one pattern's is the same object every time."""
+    built: dict[tuple, object] = {}
+
+    def regex_strategy_once(regex, fullmatch, *, alphabet, **options):
+        pattern = (regex.pattern, regex.flags) if hasattr(regex, "pattern") else (regex, 0)
+        key = (*pattern, fullmatch, repr(alphabet), tuple(sorted(options.items())))
+        if key not in built:
+            built[key] = regex_strategy(regex, fullmatch, alphabet=alphabet, **options)
+        return built[key]
+
+    return regex_strategy_once
+
+
+hypothesis_regex.regex_strategy = _built_once(hypothesis_regex.regex_strategy)
+
 # Loaded at collection, from the URL clients read it at; serving it touches no database.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
 # The fuzzing player's bearer token. Schemathesis builds some requests at collection, before any

@@ -22,6 +22,7 @@ from apps.common import launch
 from apps.games.services import issue_launch_token, save_provider
 from apps.studio import wallet_client
 from apps.wallet.models import Transaction
+from tests.support import serve_in_thread
 
 KEY = re.compile(r'data-session-key="([^"]+)"')
 
@@ -126,8 +127,7 @@ class Studio:
 def studio(live_server, settings, monkeypatch):
     monkeypatch.setattr(wallet_client, "RETRY_DELAY", 0)
     front = Front(live_server.url)
-    thread = threading.Thread(target=front.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(front)
     settings.STUDIO_WALLET_URL = front.url
     provider = save_provider(code=settings.STUDIO_PROVIDER_CODE, secret=settings.STUDIO_PROVIDER_SECRET)
     try:
