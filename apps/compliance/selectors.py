@@ -44,9 +44,9 @@ PERIODS = {
     LimitPeriod.WEEK: dt.timedelta(days=7),
     LimitPeriod.MONTH: dt.timedelta(days=30),
 }
-# Which ledger kinds each money limit sums (Transaction.amount is the player's signed net move):
+# Which ledger kinds each money limit sums (the player's signed move, the wallet's `sum_ledger`):
 # turnover is what bets took less what rollbacks refunded; a loss is that less the wins, and plus
-# what a sportsbook resettlement took back of a win from the playable balance.
+# what a sportsbook resettlement took back of a win, from the cash or left as the player's debt.
 SUMMED_KINDS = {
     LimitKind.DEPOSIT: (TransactionKind.DEPOSIT,),
     LimitKind.WAGER: (TransactionKind.BET, TransactionKind.ROLLBACK),

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Player
 from apps.common import rtp
@@ -116,17 +118,43 @@ def count_events_since(player_id: int, since_version: int) -> int:
 
 
 # --- the ledger summed over windows (player protection's limits and reality checks) ----------------
-# `Transaction.amount` is the player's signed net move, so a sum over some kinds is what those
-# movements did to the player: bets negative, wins and deposits positive.
+# A sum over some kinds is what those movements did to the player: bets negative, wins and deposits
+# positive. `Transaction.amount` is what a movement did to the playable balance; a movement that
+# takes more than the cash holds leaves the rest as the player's debt (a win taken back by a
+# resettlement, a chargeback), and that part is the player's move too: a win taken back counts
+# whole against a loss limit, whether the cash or a debt paid for it. Only those kinds read their
+# entries, so a window of bets and wins reads none.
+DEBT_LEAVING_KINDS = (TransactionKind.RESETTLEMENT, TransactionKind.CHARGEBACK)
+
+
+def _player_move() -> Combinable:
+    """A transaction's whole move for the player (aliased by the ORM): `amount` and its debt."""
+    debt = (
+        Entry.objects.filter(transaction_id=OuterRef("pk"), account__kind=AccountKind.DEBT)
+        .order_by()
+        .values("transaction_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    left_as_debt = Case(When(kind__in=DEBT_LEAVING_KINDS, then=Coalesce(Subquery(debt), 0)), default=Value(0))
+    return F("amount") + left_as_debt
+
+
+# The same in SQL, the ledger aliased `t` (ledger_windows_sql); only this module's constants.
+_PLAYER_MOVE_SQL = (
+    f"t.amount + CASE WHEN t.kind IN ({sql_constants(DEBT_LEAVING_KINDS)}) THEN COALESCE((SELECT SUM(e.amount) "  # noqa: S608
+    "FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id "
+    f"WHERE e.transaction_id = t.id AND a.kind = {sql_constants([AccountKind.DEBT])}), 0) ELSE 0 END"
+)
 
 
 def sum_ledger(player_id: int, *, kinds: Iterable[str], since: dt.datetime | None = None) -> int:
-    """The sum of the player's transactions of `kinds` (minor units), all of them or those created
-    at or after `since`."""
+    """The sum of the player's moves in transactions of `kinds` (minor units), all of them or
+    those created at or after `since`."""
     transactions = Transaction.objects.filter(player_id=player_id, kind__in=list(kinds))
     if since is not None:
         transactions = transactions.filter(created_at__gte=since)
-    return transactions.aggregate(total=Sum("amount", default=0))["total"]
+    return transactions.aggregate(total=Sum(_player_move(), default=0))["total"]
 
 
 def sum_ledger_windows(player_id: int, windows: Sequence[tuple[Iterable[str], dt.datetime]]) -> list[int]:
@@ -135,7 +163,7 @@ def sum_ledger_windows(player_id: int, windows: Sequence[tuple[Iterable[str], dt
     query, whatever the number of windows, ranging over the player's rows since the earliest."""
     if not windows:
         return []
-    sums = {f"w{n}": Sum("amount", filter=Q(created_at__gt=after, kind__in=list(kinds)), default=0)
+    sums = {f"w{n}": Sum(_player_move(), filter=Q(created_at__gt=after, kind__in=list(kinds)), default=0)
             for n, (kinds, after) in enumerate(windows)}  # fmt: skip
     earliest = min(after for _, after in windows)
     totals = Transaction.objects.filter(player_id=player_id, created_at__gt=earliest).aggregate(**sums)
@@ -179,7 +207,8 @@ def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
         if not name.isidentifier() or not set(kinds) <= set(TransactionKind.values):
             raise ValueError(f"Not a ledger window: {name!r} of {kinds!r}.")
     sums = ", ".join(
-        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.kind IN ({sql_constants(kinds)})), 0) AS {name}"
+        f"COALESCE(SUM({_PLAYER_MOVE_SQL}) FILTER (WHERE t.created_at > %s AND t.kind IN ({sql_constants(kinds)})), 0) "
+        f"AS {name}"
         for name, kinds in columns
     )
     return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608

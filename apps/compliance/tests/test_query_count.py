@@ -68,10 +68,11 @@ def test_a_player_with_wager_and_loss_limits_adds_one_select(players):
     (state,) = added_by_compliance(a_bet(plain), a_bet(limited))
 
     # The protection state (exclusion, KYC hold, session start) joined to the limits, and the
-    # ledger summed once over every window of a wager or loss limit (3 periods each).
+    # ledger summed once over every window of a wager or loss limit (3 periods each), each row's
+    # amount with the debt it left (read only for the kinds that leave one).
     assert all(table in state for table in ("compliance_playerprotection", "compliance_exclusion", "compliance_limit"))
-    assert state.startswith("WITH u AS MATERIALIZED (SELECT COALESCE(SUM(t.amount) FILTER")
-    assert state.count("FILTER") == 6
+    assert state.startswith("WITH u AS MATERIALIZED (SELECT COALESCE(SUM(t.amount + CASE WHEN t.kind IN (")
+    assert state.count("FILTER") == state.count("FROM wallet_entry e") == 6
     assert "FROM wallet_transaction t WHERE t.player_id" in state
 
 

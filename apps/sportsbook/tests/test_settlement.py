@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
+from django.utils import timezone
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
@@ -308,6 +309,34 @@ def test_a_resettlement_down_past_the_balance_leaves_a_debt_and_never_a_negative
     send(result(seq + 2, winners=["mk-1-home"]))
     settle()
     assert (cash(player), debt(player)) == (3_100, 3_000)
+    assert audit_clean()
+
+
+def test_a_win_taken_back_past_the_balance_counts_whole_against_a_loss_limit(api, player, seq):
+    """A win taken back by a resettlement is lost again whether the cash or a debt paid for it: the
+    player's net result, a loss limit's usage and the bet path's own limit check count all of it."""
+    from apps.compliance import selectors as compliance
+    from apps.compliance.tests.factories import deposit, limit
+
+    bet = place(api, home())  # 1,000 at 3.10
+    since = bet.placed_at - dt.timedelta(seconds=1)
+    send(result(seq, winners=["mk-1-home"]))
+    settle()
+    wallet_services.adjust_balance(player_id=player.pk, amount=-12_000, reason="withdrawn", acting_user=None)
+    send(result(seq + 1, winners=["mk-1-away"]))
+    settle()
+    assert (cash(player), debt(player)) == (0, 3_000)  # 100 of the 3,100 from the cash, the rest owed
+
+    assert compliance.session_result(player.pk, since) == -1_000
+    assert compliance.usage(player.pk, timezone.now(), [("loss", "24h")]) == {("loss", "24h"): 1_000}
+
+    deposit(player, 5_000)  # repays the debt first: 2,000 to play
+    limit(player, "loss", "24h", 1_200)
+    refused = api.post(BETS, slip(home("mk-2"), stake=300), format="json", headers={"Idempotency-Key": "k2"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "LIMIT_REACHED")
+    assert cash(player) == 2_000  # nothing taken
+    place(api, home("mk-2"), stake=200, key="k3")
+    assert cash(player) == 1_800
     assert audit_clean()
 
 
