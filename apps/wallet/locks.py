@@ -83,7 +83,8 @@ def lock_player_wallet_then(player_id: int, then_sql: str, then_params: list) ->
     """`lock_player_wallet`, then the query `then_sql` once the lock is held: (the wallet or None,
     the query's rows).
 
-    On PostgreSQL both go in one round trip, as two prepared statements in one pipeline: the
+    On PostgreSQL both go in one round trip, with the transaction's BEGIN when they are its first
+    statements (`_begins_here`), as two prepared statements in one pipeline: the
     server executes the second only after the first has its locks, and, in READ COMMITTED, with a
     snapshot of its own taken then, so it sees whatever a transaction that held the lock before
     us committed (what the idempotency look-up needs). Prepared, because planning the two cost
@@ -98,10 +99,36 @@ def lock_player_wallet_then(player_id: int, then_sql: str, then_params: list) ->
             cursor.execute(then_sql, then_params)
             return wallet, cursor.fetchall()
     with prepared_cursor() as lock, prepared_cursor() as then:
-        with db.wrap_database_errors, db.connection.pipeline():
-            lock.execute(sql, [player_id])
-            then.execute(then_sql, then_params)
+        with db.wrap_database_errors:
+            begin = _begins_here(db.connection)
+            with db.connection.pipeline():
+                if begin:
+                    db.connection.execute("BEGIN", prepare=False)
+                lock.execute(sql, [player_id])
+                then.execute(then_sql, then_params)
         return _wallet(lock.fetchall()), then.fetchall()
+
+
+def _begins_here(pg) -> bool:
+    """Whether the lock is the first statement of a transaction that Django has opened but
+    psycopg not yet begun; if so, makes the caller send the BEGIN itself, in the lock's pipeline.
+
+    psycopg sends the BEGIN of a transaction before its first statement and waits for its answer
+    (in a pipeline too: it syncs after it), a round trip of its own on every money call. Sent by
+    the caller as the pipeline's first statement, it travels with the lock and the look-up. For
+    that, psycopg must not begin on its own: its `autocommit` is set (allowed while idle, and
+    the server is in the transaction from the BEGIN on); Django keeps its own flag, and psycopg's
+    COMMIT and ROLLBACK go by the server's transaction state, not by that setting, which Django
+    sets again when the block ends. Only for psycopg's default transaction (no isolation level,
+    read-only or deferrable set on the connection), whose BEGIN is the plain one sent here."""
+    from psycopg.pq import TransactionStatus
+
+    if pg.autocommit or pg.info.transaction_status != TransactionStatus.IDLE:
+        return False  # Django's autocommit (no transaction), or a transaction already under way
+    if pg.isolation_level is not None or pg.read_only is not None or pg.deferrable is not None:
+        return False
+    pg.autocommit = True
+    return True
 
 
 def lock_player_wallets(player_ids: list[int]) -> dict[int, LockedWallet]:

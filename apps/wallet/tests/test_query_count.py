@@ -2,7 +2,8 @@
 call shows up here first.
 
 The test runs inside pytest-django's transaction, so the service's `atomic(durable=True)` is a
-SAVEPOINT / RELEASE SAVEPOINT pair here; in production the same two are BEGIN and COMMIT.
+SAVEPOINT / RELEASE SAVEPOINT pair here; in production the same two are BEGIN, which travels in
+the lock's pipeline, and COMMIT (test_round_trips.py reads them off the wire).
 
 On PostgreSQL a round trip costs more than the work of any statement of a bet (measured with
 bench/profile_bet.py), so the lock travels with the idempotency look-up (two prepared statements

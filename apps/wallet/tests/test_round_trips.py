@@ -1,0 +1,100 @@
+"""What a money call sends to PostgreSQL, message by message, outside any test transaction (as in
+production): the BEGIN travels in the lock's pipeline, so a bet is three round trips (the BEGIN,
+the lock and the look-up; the ledger's write; the COMMIT). Read from libpq's own trace of the
+connection: a round trip ends at each `Sync` (or at a simple `Query`, which syncs itself)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from psycopg import pq
+
+from apps.accounts.tests.factories import make_player
+from apps.wallet import errors, selectors
+from apps.wallet.services import adjust_balance
+from apps.wallet.tests.factories import bet, funded_player
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _sent(tmp_path, call) -> list[str]:
+    """The frontend's messages of `call` on this thread's connection, each statement named by its
+    first word: 'Bind BEGIN', 'Bind SELECT', 'Sync', 'Query COMMIT', ... (a statement is a Bind
+    in the extended protocol, prepared or not; a Query in the simple one)."""
+    connection.ensure_connection()
+    pg = connection.connection
+    path = tmp_path / "libpq.trace"
+    with open(path, "w") as trace:
+        pg.pgconn.trace(trace.fileno())
+        pg.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            call()
+        finally:
+            pg.pgconn.untrace()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        statements = dict(cursor.fetchall())
+    sent = []
+    for line in path.read_text().splitlines():
+        direction, _, message, *rest = line.split("\t")
+        if direction != "F":
+            continue
+        quoted = rest[0].split('"') if rest else []
+        if message == "Parse":  # Parse "name" "text": the text of a statement bound later
+            statements[quoted[1]] = quoted[3]
+        elif message == "Bind":  # Bind "portal" "statement"
+            sent.append(f"Bind {statements[quoted[3]].split(' ', 1)[0]}")
+        elif message == "Query":
+            sent.append(f"Query {quoted[1].split(' ', 1)[0]}")
+        elif message == "Sync":
+            sent.append("Sync")
+    return sent
+
+
+def _psycopg_autocommit_matches_django() -> bool:
+    return connection.connection.autocommit == connection.get_autocommit()
+
+
+def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_path):
+    player = funded_player(10_000)
+    bet(player, 100)  # the house account exists, its id remembered
+
+    sent = _sent(tmp_path, lambda: bet(player, 100))
+
+    assert sent == [
+        "Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync",  # the lock and the idempotency look-up
+        "Bind WITH", "Sync",  # the ledger's one statement
+        "Query COMMIT",
+    ]  # fmt: skip
+    assert selectors.get_wallet_state(player.pk).balance == 9_800
+    assert _psycopg_autocommit_matches_django()
+
+
+def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path):
+    player = funded_player(100)
+
+    def refused():
+        with pytest.raises(errors.InsufficientFunds):
+            bet(player, 500)
+
+    sent = _sent(tmp_path, refused)
+
+    assert sent[:4] == ["Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync"]
+    assert sent[-1] == "Query ROLLBACK"
+    assert _psycopg_autocommit_matches_django()
+    assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    assert bet(player, 100).balance == 0  # the next call begins and commits as usual
+
+
+def test_a_lock_after_the_transaction_began_sends_no_begin(tmp_path):
+    # A player's first money call finds no accounts, opens them and locks again, in the same
+    # transaction: the second lock's pipeline must not begin again.
+    player = make_player(currency="EUR")
+
+    sent = _sent(tmp_path, lambda: adjust_balance(player_id=player.pk, amount=500, reason="first", acting_user=None))
+
+    money_call = sent[: sent.index("Query COMMIT") + 1]  # receivers after the commit have their own
+    assert money_call[:4] == ["Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync"], money_call
+    assert money_call.count("Bind BEGIN") + money_call.count("Query BEGIN") == 1, money_call
+    assert selectors.get_wallet_state(player.pk).balance == 500
+    assert _psycopg_autocommit_matches_django()
