@@ -3,7 +3,8 @@
 Django's HTTP stack is synchronous (the ORM, the money services, most middleware). Run through
 Django's ASGI handler, each request crosses between the event loop and threads once per
 middleware hook (measured: 32 crossings and about 3 ms for /healthz); run through its WSGI
-handler on a2wsgi's thread pool, it crosses once. WebSockets stay on the event loop (Channels).
+handler on a2wsgi's thread pool, it crosses once, and back once (pam/wsgi_bridge.py). WebSockets
+stay on the event loop (Channels).
 
 The studio's pages and API (/studio/) go through Django's ASGI handler instead: their views are
 async and wait on the wallet API over HTTP, often this very server; on the thread pool each round
@@ -22,7 +23,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pam.settings")
 # Django must be set up before anything imports models.
 django_wsgi_app = get_wsgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -34,10 +34,11 @@ from apps.realtime import push  # noqa: E402
 from apps.realtime.middleware import BrowserOriginValidator, TicketAuthMiddleware  # noqa: E402
 from apps.realtime.routing import odds_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 from apps.studio.routing import websocket_urlpatterns as studio_websocket_urlpatterns  # noqa: E402
+from pam.wsgi_bridge import OneHopWSGIMiddleware  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
 # enough to run PAM; a deployment with heavy traffic puts a CDN or reverse proxy in front.
-wsgi_http_application = WSGIMiddleware(StaticFilesHandler(django_wsgi_app), workers=settings.HTTP_THREADS)
+wsgi_http_application = OneHopWSGIMiddleware(StaticFilesHandler(django_wsgi_app), workers=settings.HTTP_THREADS)
 studio_http_application = ASGIHandler()
 STUDIO_PREFIX = "/studio/"
 
