@@ -236,3 +236,12 @@ def test_the_demo_bets_settle_on_sqlite(embedded_migrated_dir):
     ]  # fmt: skip
     assert answer["exposure"] is True
     assert answer["audit"] == {}
+
+
+def test_the_embedded_ledger_keeps_the_limits_index(embedded_migrated_dir):
+    # The wallet's migrations rebuild its table on SQLite, which drops the indexes its models do
+    # not declare; the limits' ledger index is created again after them.
+    with contextlib.closing(sqlite3.connect(embedded_migrated_dir / "pam.sqlite3")) as db:
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'wallet_transaction'"
+        by_name = dict(db.execute(query).fetchall())
+    assert "(player_id, created_at)" in by_name["compliance_tx_player_time_idx"]
