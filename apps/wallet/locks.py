@@ -15,6 +15,7 @@ from functools import cache
 
 from django.db import connection, models
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from apps.accounts.choices import BonusState
 from apps.accounts.models import Player
@@ -121,8 +122,6 @@ def _begins_here(pg) -> bool:
     COMMIT and ROLLBACK go by the server's transaction state, not by that setting, which Django
     sets again when the block ends. Only for psycopg's default transaction (no isolation level,
     read-only or deferrable set on the connection), whose BEGIN is the plain one sent here."""
-    from psycopg.pq import TransactionStatus
-
     if pg.autocommit or pg.info.transaction_status != TransactionStatus.IDLE:
         return False  # Django's autocommit (no transaction), or a transaction already under way
     if pg.isolation_level is not None or pg.read_only is not None or pg.deferrable is not None:

@@ -4,6 +4,7 @@ the server for each kind of answer, and how often the request's thread waits for
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 import pytest
 from a2wsgi.wsgi import Body
@@ -21,10 +22,15 @@ def _scope(method: str = "POST", headers: list[tuple[bytes, bytes]] = ()) -> dic
     }  # fmt: skip
 
 
-def _serve(app, scope: dict, incoming: list[dict], monkeypatch) -> tuple[list[dict], int]:
-    """Runs one request through the bridge: (the messages sent to the server, how many times the
-    request's thread waited for the loop)."""
-    waits = 0
+class Served(NamedTuple):
+    sent: list[dict]  # the messages sent to the server
+    waits: int  # how many times the request's thread waited for the loop
+    receives: int  # how many messages the bridge asked the server for
+
+
+def _serve(app, scope: dict, incoming: list[dict], monkeypatch) -> Served:
+    """Runs one request through the bridge."""
+    waits = receives = 0
     real = asyncio.run_coroutine_threadsafe
 
     def counted(coroutine, loop):
@@ -39,6 +45,8 @@ def _serve(app, scope: dict, incoming: list[dict], monkeypatch) -> tuple[list[di
         queue = list(incoming)
 
         async def receive():
+            nonlocal receives
+            receives += 1
             return queue.pop(0) if queue else {"type": "http.disconnect"}
 
         async def send(message):
@@ -47,7 +55,7 @@ def _serve(app, scope: dict, incoming: list[dict], monkeypatch) -> tuple[list[di
         await OneHopWSGIMiddleware(app, workers=2)(scope, receive, send)
 
     asyncio.run(run())
-    return sent, waits
+    return Served(sent, waits, receives)
 
 
 def _echo(environ, start_response):
@@ -59,7 +67,7 @@ def _echo(environ, start_response):
 
 def test_a_post_and_its_answer_cross_to_the_thread_and_back_once(monkeypatch):
     body = b'{"amount": 100}'
-    sent, waits = _serve(
+    sent, waits, _ = _serve(
         _echo, _scope(headers=[(b"content-length", str(len(body)).encode())]),
         [{"type": "http.request", "body": body[:5], "more_body": True}, {"type": "http.request", "body": body[5:]}],
         monkeypatch,
@@ -79,38 +87,28 @@ def test_a_body_larger_than_the_read_ahead_is_read_from_the_thread(monkeypatch):
     incoming[-1]["more_body"] = False
     size = str(len(chunk) * 3).encode()
 
-    sent, waits = _serve(_echo, _scope(headers=[(b"content-length", size)]), incoming, monkeypatch)
+    sent, waits, _ = _serve(_echo, _scope(headers=[(b"content-length", size)]), incoming, monkeypatch)
 
     assert waits == 3  # a2wsgi's read, one wait per message
     assert sent[1]["body"] == chunk * 3
 
 
 def test_a_body_of_unknown_length_is_read_from_the_thread(monkeypatch):
-    sent, waits = _serve(_echo, _scope(), [{"type": "http.request", "body": b"abc"}], monkeypatch)
+    sent, waits, _ = _serve(_echo, _scope(), [{"type": "http.request", "body": b"abc"}], monkeypatch)
 
     assert waits == 1
     assert sent[1]["body"] == b"abc"
 
 
-def test_a_get_without_a_body_reads_nothing():
-    received = []
+def test_a_get_without_a_body_reads_nothing(monkeypatch):
+    def app(environ, start_response):
+        start_response("204 No Content", [])
+        return HttpResponse(status=204)
 
-    async def run():
-        async def receive():
-            received.append(1)
-            return {"type": "http.disconnect"}
+    served = _serve(app, _scope("GET"), [], monkeypatch)
 
-        async def send(message):
-            pass
-
-        def app(environ, start_response):
-            start_response("204 No Content", [])
-            return HttpResponse(status=204)
-
-        await OneHopWSGIMiddleware(app, workers=1)(_scope("GET"), receive, send)
-
-    asyncio.run(run())
-    assert received == []
+    assert (served.receives, served.waits) == (0, 0)
+    assert served.sent[0]["status"] == 204
 
 
 def test_a_streaming_answer_is_sent_chunk_by_chunk_from_the_thread(monkeypatch):
@@ -119,7 +117,7 @@ def test_a_streaming_answer_is_sent_chunk_by_chunk_from_the_thread(monkeypatch):
         start_response("200 OK", list(response.items()))
         return response
 
-    sent, waits = _serve(app, _scope("GET"), [], monkeypatch)
+    sent, waits, _ = _serve(app, _scope("GET"), [], monkeypatch)
 
     assert [(message["type"], message.get("body")) for message in sent] == [
         ("http.response.start", None),
@@ -135,7 +133,7 @@ def test_an_empty_streaming_answer_still_starts(monkeypatch):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return iter(())
 
-    sent, _ = _serve(app, _scope("GET"), [], monkeypatch)
+    sent, _, _ = _serve(app, _scope("GET"), [], monkeypatch)
 
     assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
     assert sent[1]["body"] == b""
@@ -143,7 +141,7 @@ def test_an_empty_streaming_answer_still_starts(monkeypatch):
 
 def test_a_client_gone_before_its_body_came_leaves_the_view_what_arrived(monkeypatch):
     half = [{"type": "http.request", "body": b"12345", "more_body": True}]
-    sent, _ = _serve(_echo, _scope(headers=[(b"content-length", b"10")]), half, monkeypatch)
+    sent, _, _ = _serve(_echo, _scope(headers=[(b"content-length", b"10")]), half, monkeypatch)
 
     assert sent[1]["body"] == b"12345"
 
