@@ -45,7 +45,7 @@ test: $(VENV)/.dev $(CHROMIUM)
 	@$(PY) -m tests.preflight
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 ## serve: production-like (PostgreSQL, Redis, $(WORKERS) uvicorn processes and the outbox sweeper) on $(HOST):$(PORT)
 serve: $(VENV)/.runtime .env

@@ -31,6 +31,25 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test has a node id of its own: pytest-xdist (`make test` runs the suite on two
+    workers) hands out tests by node id, and of tests sharing one it would run a single one.
+
+    Schemathesis names each operation's test `test[POST /path]`, but under pytest 9.2 the node
+    id is built from the function's name and a parametrization's id only, and schemathesis's
+    items have no parametrization: the operation is given back to the id here."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and getattr(item, "callspec", None) is None and not item.nodeid.endswith(f"[{label}]"):
+            item._id = item.parent.id.child(item.originalname).with_params(label)
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    shared = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    if shared:
+        raise pytest.UsageError("Tests share a node id (pytest-xdist would run one of each): " + ", ".join(shared))
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
     """Every test hashes passwords with MD5 unless marked `production_password_hashers`.

@@ -16,8 +16,15 @@ does less work to reach it:
   TRUNCATE stays for tables with many rows and for a role that may not turn triggers off: then
   only the tables written since their last TRUNCATE, with every table that refers to them;
 - the migrations' rows are left in place when they are exactly as the reload wrote them, compared
-  by a digest of each table's rows; the next serialized test then needs no reload. Any other test
-  first gets the tables emptied as Django would have left them.
+  by a digest of each table's rows; the next serialized test then needs no reload. When a test
+  changed them, every table it wrote is emptied and the rows are reloaded at once, not at the next
+  serialized test's set-up.
+
+So every test, transactional or not, starts with the migrations' rows in place, as Django's own
+order (every `TestCase` before any `TransactionTestCase`) would give it. Django's reset leaves
+the tables empty after a serialized test instead, which a non-transactional test after it would
+not expect; with the suite's files shared between two workers (pytest-xdist, by file), each
+worker runs both kinds in the order its files come.
 
 The digest is taken right after a reload into an empty database, so "left in place" means
 "identical to what the reload would write", not "identical to what the migrations wrote".
@@ -31,7 +38,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.core import serializers
 from django.db import connections, transaction
-from django.test import TestCase, TransactionTestCase
+from django.test import TransactionTestCase
 
 # Above this many rows in one table, TRUNCATE (a new file) beats DELETE (a dead row each).
 DELETE_AT_MOST = 5000
@@ -237,7 +244,8 @@ def reset_after(db_name: str) -> None:
     """After a serialized test: empty every table but the migrations' rows if those are untouched
     (by DELETE where it may, else by TRUNCATE of every table written to since its last TRUNCATE
     and of every table that refers to one of them, reloading the migrations' rows it took);
-    otherwise truncate every table written to, as Django's flush would."""
+    otherwise truncate every table written to, as Django's flush would, and reload the migrations'
+    rows: the database is left at the snapshot either way."""
     tables = _tables(db_name)
     written = written_tables(db_name)
     snapshot = tables.snapshot or {}
@@ -265,8 +273,15 @@ def reset_after(db_name: str) -> None:
         _truncate(db_name, _with_referrers(db_name, written_tables(db_name)))
         if not tables.unvacuumed:
             _stop_vacuuming(db_name)
-    tables.at_snapshot = untouched
-    tables.empty = not untouched
+        # The migrations' rows at once, not at the next serialized test's set-up: the next test
+        # may be a non-transactional one (the suite's files run on two workers, each its own mix
+        # of both kinds), which must find the rows it would find had no transactional test run.
+        connection = connections[db_name]
+        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+        if tables.snapshot is None:
+            tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
+    tables.at_snapshot = True
+    tables.empty = False
 
 
 def _leave_the_snapshot(db_name: str) -> None:
@@ -280,7 +295,6 @@ def _leave_the_snapshot(db_name: str) -> None:
 
 _django_fixture_setup = TransactionTestCase._fixture_setup.__func__
 _django_fixture_teardown = TransactionTestCase._fixture_teardown
-_django_test_case_fixture_setup = TestCase._fixture_setup.__func__
 
 
 def _reloads(cls, db_name: str) -> bool:
@@ -335,17 +349,8 @@ def _fixture_teardown(self) -> None:
         reset_after(db_name)
 
 
-@classmethod
-def _test_case_fixture_setup(cls) -> None:
-    for db_name in cls._databases_names(include_mirrors=False):
-        if db_name in _state:
-            _leave_the_snapshot(db_name)
-    _django_test_case_fixture_setup(cls)
-
-
 def install() -> None:
     """Route Django's test-case set-up and tear-down through this module (pytest-django builds its
     test cases on these two classes)."""
     TransactionTestCase._fixture_setup = _fixture_setup
     TransactionTestCase._fixture_teardown = _fixture_teardown
-    TestCase._fixture_setup = _test_case_fixture_setup

@@ -34,6 +34,22 @@ os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"
 os.environ["CACHE_KEY_PREFIX"] = f"pamtest{_run}"
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (`make test`): a worker per core, as PostgreSQL's connections allow."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        allowed = preflight.max_connections(preflight.test_database_url())
+    except Exception:  # PostgreSQL is away: one worker, and pytest_configure says why
+        return 1
+    count = preflight.workers(cores, allowed)
+    if count < cores:
+        print(
+            f"PostgreSQL's max_connections is {allowed}: the suite runs on {count} worker(s) for {cores} cores "
+            f"(each needs up to {preflight.CONNECTIONS_PER_WORKER}; raise max_connections to run on every core)"
+        )
+    return count
+
+
 def pytest_configure(config: pytest.Config) -> None:
     found = preflight.problems()
     if found:

@@ -70,6 +70,28 @@ def check_redis(url: str) -> str | None:
     return None if too_old is None else f"{too_old} (REDIS_URL={url})"
 
 
+# The most connections one pytest-xdist worker holds at once: its threads' pool (DB_POOL_MAX, 60
+# in tests: the concurrency tests run 50 threads) and the servers some tests start.
+CONNECTIONS_PER_WORKER = 70
+
+
+def max_connections(url: str) -> int:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password or None, dbname="postgres", connect_timeout=TIMEOUT_SECONDS,
+    ) as conn:  # fmt: skip
+        return int(conn.execute("SHOW max_connections").fetchone()[0])
+
+
+def workers(cores: int, allowed_connections: int) -> int:
+    """How many pytest-xdist workers `make test` runs: one per core, as many as PostgreSQL's
+    `max_connections` leaves room for (at least one)."""
+    return max(1, min(cores, allowed_connections // CONNECTIONS_PER_WORKER))
+
+
 def problems() -> list[str]:
     return [p for p in (check_postgres(test_database_url()), check_redis(test_redis_url())) if p]
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from apps.accounts.models import Currency, Player
 from apps.wallet.errors import InsufficientFunds
 from apps.wallet.models import Entry
 from apps.wallet.tests.factories import bet, funded_player
@@ -37,6 +38,21 @@ def test_rows_of_a_test_go_and_the_untouched_migrations_rows_stay_as_a_reload_wr
     assert kept == djangos_reset()
     assert kept["wallet_entry"] is None
     assert kept["accounts_currency"] is not None
+
+
+def test_migrations_rows_that_a_test_changed_are_written_again_before_the_next_test():
+    # given: a test that changed a row the migrations wrote
+    database_reset.reload_from_empty("default")
+    player = funded_player(1_000)
+    Currency.objects.filter(code="EUR").update(name="changed by a test")
+    # when
+    database_reset.reset_after("default")
+    # then: the migrations' rows are back at once (a non-transactional test may come next, and
+    # it expects them), exactly as Django's reset would reload them, and the test's rows are gone
+    assert database_reset.is_at_snapshot("default") is True
+    assert Currency.objects.get(code="EUR").name != "changed by a test"
+    assert not Player.objects.filter(pk=player.pk).exists()
+    assert database_reset.digests_of_every_table("default") == djangos_reset()
 
 
 def test_no_table_keeps_a_page_that_autovacuum_could_hand_to_a_new_row():

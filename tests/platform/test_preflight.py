@@ -39,3 +39,13 @@ def test_pytest_itself_stops_before_any_test_when_postgres_is_missing():
 def test_preflight_passes_when_both_are_up():
     env = clean_env(TEST_DATABASE_URL=preflight.test_database_url(), REDIS_URL=preflight.test_redis_url())
     assert run([PYTHON, "-m", "tests.preflight"], env, timeout=30).returncode == 0
+
+
+def test_make_test_runs_a_worker_per_core_as_postgresqls_connections_allow():
+    per_worker = preflight.CONNECTIONS_PER_WORKER
+    assert preflight.workers(2, 300) == 2
+    assert preflight.workers(2, 2 * per_worker) == 2
+    assert preflight.workers(2, 2 * per_worker - 1) == 1  # PostgreSQL's default of 100 here
+    assert preflight.workers(8, 300) == 300 // per_worker
+    assert preflight.workers(2, 10) == 1  # never none
+    assert preflight.max_connections(preflight.test_database_url()) >= 1

@@ -205,7 +205,7 @@ def test_a_forged_signature_is_refused_and_moves_nothing(player, deposit):
     refused(post_webhook(body, provider="nobody"), 401, "INVALID_SIGNATURE")
 
     assert (ledger_rows(), status_of(deposit)) == (before, DepositStatus.PENDING)
-    assert list(WebhookEvent.objects.values_list("verdict", "event_id", "reason")) == [
+    assert list(WebhookEvent.objects.order_by("pk").values_list("verdict", "event_id", "reason")) == [
         ("refused", "", "INVALID_SIGNATURE: The signature is wrong."),
         ("refused", "", "INVALID_SIGNATURE: The signature is missing."),
         ("refused", "", "INVALID_SIGNATURE: The timestamp is missing or not an integer."),

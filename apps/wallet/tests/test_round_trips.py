@@ -21,7 +21,11 @@ def _sent(tmp_path, call) -> list[str]:
     """The frontend's messages of `call` on this thread's connection, each statement named by its
     first word: 'Bind BEGIN', 'Bind SELECT', 'Sync', 'Query COMMIT', ... (a statement is a Bind
     in the extended protocol, prepared or not; a Query in the simple one)."""
-    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        # psycopg empties its cache of prepared statements on DEALLOCATE ALL. Full (earlier tests
+        # on this connection fill it), it would deallocate one during the call, a Query of its
+        # own in the trace; empty, every statement the call binds is parsed in it.
+        cursor.execute("DEALLOCATE ALL")
     pg = connection.connection
     path = tmp_path / "libpq.trace"
     with open(path, "w") as trace:
