@@ -6,6 +6,7 @@ connection: a round trip ends at each `Sync` (or at a simple `Query`, which sync
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from psycopg import pq
 
@@ -14,6 +15,9 @@ from apps.wallet import errors, selectors
 from apps.wallet.services import adjust_balance
 from apps.wallet.tests.factories import bet, funded_player
 
+# psycopg prepares a statement at its fifth run on a connection (DB_PREPARE_THRESHOLD).
+PREPARED_AFTER = int(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"])
+
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
@@ -21,12 +25,11 @@ def _sent(tmp_path, call) -> list[str]:
     """The frontend's messages of `call` on this thread's connection, each statement named by its
     first word: 'Bind BEGIN', 'Bind SELECT', 'Sync', 'Query COMMIT', ... (a statement is a Bind
     in the extended protocol, prepared or not; a Query in the simple one)."""
-    with connection.cursor() as cursor:
-        # psycopg empties its cache of prepared statements on DEALLOCATE ALL. Full (earlier tests
-        # on this connection fill it), it would deallocate one during the call, a Query of its
-        # own in the trace; empty, every statement the call binds is parsed in it.
-        cursor.execute("DEALLOCATE ALL")
+    connection.ensure_connection()
     pg = connection.connection
+    # A statement prepared before the call has no Parse in the trace, and may be gone from the
+    # server after it (psycopg deallocates every one at a rollback): looked up in both.
+    statements = _prepared()
     path = tmp_path / "libpq.trace"
     with open(path, "w") as trace:
         pg.pgconn.trace(trace.fileno())
@@ -35,9 +38,7 @@ def _sent(tmp_path, call) -> list[str]:
             call()
         finally:
             pg.pgconn.untrace()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
-        statements = dict(cursor.fetchall())
+    statements |= _prepared()
     sent = []
     for line in path.read_text().splitlines():
         direction, _, message, *rest = line.split("\t")
@@ -53,6 +54,12 @@ def _sent(tmp_path, call) -> list[str]:
         elif message == "Sync":
             sent.append("Sync")
     return sent
+
+
+def _prepared() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
 
 
 def _psycopg_autocommit_matches_django() -> bool:
@@ -75,7 +82,9 @@ def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_pat
 
 
 def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path):
-    player = funded_player(100)
+    player = funded_player(100 + PREPARED_AFTER)
+    for _ in range(PREPARED_AFTER):
+        bet(player, 1)  # the money path's statements prepared on this connection, as in a server
 
     def refused():
         with pytest.raises(errors.InsufficientFunds):
@@ -84,7 +93,9 @@ def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path):
     sent = _sent(tmp_path, refused)
 
     assert sent[:4] == ["Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync"]
-    assert sent[-1] == "Query ROLLBACK"
+    # psycopg forgets its prepared statements at every rollback: DEALLOCATE ALL, a round trip of
+    # its own, and the next calls run their statements unprepared until they are prepared again.
+    assert sent[-2:] == ["Query ROLLBACK", "Query DEALLOCATE"]
     assert _psycopg_autocommit_matches_django()
     assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
     assert bet(player, 100).balance == 0  # the next call begins and commits as usual
