@@ -1,5 +1,6 @@
 """Fixtures shared by apps/*/tests and tests/ (the test services are set up by tests/plugin.py)."""
 
+import collections
 import uuid
 
 import pytest
@@ -32,8 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test has a node id of its own: pytest-xdist (`make test` runs the suite on two
-    workers) hands out tests by node id, and of tests sharing one it would run a single one.
+    """Every test has a node id of its own: pytest-xdist (`make test` runs the suite on a worker
+    per core) hands out tests by node id, and of tests sharing one it would run a single one.
 
     Schemathesis names each operation's test `test[POST /path]`, but under pytest 9.2 the node
     id is built from the function's name and a parametrization's id only, and schemathesis's
@@ -42,10 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         label = getattr(item, "operation_label", None)
         if label and getattr(item, "callspec", None) is None and not item.nodeid.endswith(f"[{label}]"):
             item._id = item.parent.id.child(item.originalname).with_params(label)
-    seen: dict[str, int] = {}
-    for item in items:
-        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
-    shared = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    shared = sorted(nodeid for nodeid, count in collections.Counter(item.nodeid for item in items).items() if count > 1)
     if shared:
         raise pytest.UsageError("Tests share a node id (pytest-xdist would run one of each): " + ", ".join(shared))
 

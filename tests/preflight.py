@@ -24,20 +24,24 @@ def test_redis_url() -> str:
     return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
+def _maintenance_connection(url: str):
+    """A connection to the server's maintenance database: the test database itself is created by
+    the run."""
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password or None, dbname="postgres", connect_timeout=TIMEOUT_SECONDS,
+    )  # fmt: skip
+
+
 def check_postgres(url: str) -> str | None:
     import psycopg
 
     parts = urlsplit(url)
     try:
-        # The server's maintenance database: the test database itself is created by the run.
-        with psycopg.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            user=parts.username or "postgres",
-            password=parts.password or None,
-            dbname="postgres",
-            connect_timeout=TIMEOUT_SECONDS,
-        ):
+        with _maintenance_connection(url):
             return None
     except psycopg.Error as exc:
         where = f"{parts.hostname}:{parts.port or 5432}"
@@ -76,13 +80,7 @@ CONNECTIONS_PER_WORKER = 70
 
 
 def max_connections(url: str) -> int:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname or "127.0.0.1", port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password or None, dbname="postgres", connect_timeout=TIMEOUT_SECONDS,
-    ) as conn:  # fmt: skip
+    with _maintenance_connection(url) as conn:
         return int(conn.execute("SHOW max_connections").fetchone()[0])
 
 
