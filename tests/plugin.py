@@ -34,6 +34,26 @@ os.environ["CHANNEL_LAYER_PREFIX"] = f"pamtest{_run}"
 os.environ["CACHE_KEY_PREFIX"] = f"pamtest{_run}"
 
 
+# The tests that hold the most connections at once (up to 50 threads, each with its own): one
+# unit of work for pytest-xdist, so that no two of them run at the same time on two workers.
+MANY_CONNECTIONS = "tests/concurrency/"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile` (`make test`): a unit of work per file, but one for every file of
+    MANY_CONNECTIONS, which a single worker then runs one after another."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return MANY_CONNECTIONS if nodeid.startswith(MANY_CONNECTIONS) else super()._split_scope(nodeid)
+
+    return _Scheduling(config, log)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (`make test`): a worker per core, as PostgreSQL's connections allow."""
     cores = len(os.sched_getaffinity(0))
@@ -45,7 +65,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     if count < cores:
         print(
             f"PostgreSQL's max_connections is {allowed}: the suite runs on {count} worker(s) for {cores} cores "
-            f"(each needs up to {preflight.CONNECTIONS_PER_WORKER}; raise max_connections to run on every core)"
+            f"(raise max_connections to run on every core)"
         )
     return count
 

@@ -74,9 +74,11 @@ def check_redis(url: str) -> str | None:
     return None if too_old is None else f"{too_old} (REDIS_URL={url})"
 
 
-# The most connections one pytest-xdist worker holds at once: its threads' pool (DB_POOL_MAX, 60
-# in tests: the concurrency tests run 50 threads) and the servers some tests start.
-CONNECTIONS_PER_WORKER = 70
+# The most connections a pytest-xdist worker holds at once: the one that runs the concurrency
+# tests (50 threads, one connection each; tests/plugin.py gives them all to one worker), and
+# each other (its tests' servers; measured: 22 at most).
+CONNECTIONS_OF_THE_CONCURRENCY_WORKER = 60
+CONNECTIONS_PER_OTHER_WORKER = 30
 
 
 def max_connections(url: str) -> int:
@@ -87,7 +89,8 @@ def max_connections(url: str) -> int:
 def workers(cores: int, allowed_connections: int) -> int:
     """How many pytest-xdist workers `make test` runs: one per core, as many as PostgreSQL's
     `max_connections` leaves room for (at least one)."""
-    return max(1, min(cores, allowed_connections // CONNECTIONS_PER_WORKER))
+    others = (allowed_connections - CONNECTIONS_OF_THE_CONCURRENCY_WORKER) // CONNECTIONS_PER_OTHER_WORKER
+    return max(1, min(cores, 1 + others))
 
 
 def problems() -> list[str]:

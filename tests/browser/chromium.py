@@ -31,6 +31,9 @@ def playwright_api():
         from playwright import sync_api
     except ImportError:
         pytest.fail("playwright is missing: install requirements-dev.txt (make test does)", pytrace=False)
+    # An expectation waits as long as an action (WAIT_MS), not Playwright's 5 s: `make test` runs
+    # another worker on the same cores, and a fresh server's first page can take longer than that.
+    sync_api.expect.set_options(timeout=WAIT_MS)
     return sync_api
 
 

@@ -42,10 +42,10 @@ def test_preflight_passes_when_both_are_up():
 
 
 def test_make_test_runs_a_worker_per_core_as_postgresqls_connections_allow():
-    per_worker = preflight.CONNECTIONS_PER_WORKER
     assert preflight.workers(2, 300) == 2
-    assert preflight.workers(2, 2 * per_worker) == 2
-    assert preflight.workers(2, 2 * per_worker - 1) == 1  # PostgreSQL's default of 100 here
-    assert preflight.workers(8, 300) == 300 // per_worker
+    assert preflight.workers(2, 100) == 2  # PostgreSQL's default
+    assert preflight.workers(2, 89) == 1
+    assert preflight.workers(8, 300) == 8
+    assert preflight.workers(16, 300) == 1 + (300 - 60) // 30
     assert preflight.workers(2, 10) == 1  # never none
     assert preflight.max_connections(preflight.test_database_url()) >= 1
