@@ -65,7 +65,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     if count < cores:
         print(
             f"PostgreSQL's max_connections is {allowed}: the suite runs on {count} worker(s) for {cores} cores "
-            f"(raise max_connections to run on every core)"
+            "(raise max_connections to run on every core)"
         )
     return count
 
