@@ -61,7 +61,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ROOT_URLCONF = "pam.urls"
 WSGI_APPLICATION = None  # served through pam.asgi (HTTP on a thread pool, WebSockets on the loop)
 # Threads per server process for HTTP requests; each holds at most one pooled DB connection.
-HTTP_THREADS = env.int("HTTP_THREADS", default=8)
+# Two keep a process's core busy (a request waits on PostgreSQL about half its time); every
+# thread more only queues for the interpreter's lock, which the event loop needs too for each
+# answer and each socket frame it sends (docs/configuration.md).
+HTTP_THREADS = env.int("HTTP_THREADS", default=2)
 ASGI_APPLICATION = "pam.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
