@@ -6,9 +6,11 @@ PostgreSQL backends serving it. The bet goes through Django's WSGI handler exact
 `make serve` (middleware, DRF view, service, after-commit push on a server loop of its own).
 
     BENCH_DATABASE=pam_prof_me .venv/bin/python -m bench.profile_bet [N] [--limits] [--rules] [--bonus]
-        [--sportsbook] [--top 30]
+        [--refusals K] [--sportsbook] [--top 30]
 
 `--bonus`: every player wagers an active bonus (a staff grant of a campaign with wagering).
+`--refusals K`: every K-th casino bet asks for more than the player has (refused, 402), as a
+player at the end of their money does: what a rollback costs the bets after it on a connection.
 `--sportsbook`: also a player's sportsbook single on a pre-match market (`POST
 /api/player/v1/sportsbook/bets` with a bearer token), measured the same way after the casino bet.
 
@@ -36,6 +38,8 @@ from bench.server import set_up_in_process
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
 ROUNDS = 3  # of the PostgreSQL figures, taken in turn (print_database_layers)
 TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 25
+# `--refusals K`: every K-th bet asks for more than the player has (INSUFFICIENT_FUNDS, 402).
+REFUSE_EVERY = int(sys.argv[sys.argv.index("--refusals") + 1]) if "--refusals" in sys.argv else 0
 
 
 def _setup() -> None:
@@ -153,7 +157,8 @@ def main() -> None:
     def bet_environ() -> dict:
         n = next(counter)
         body = json.dumps({
-            "player_id": players[n % len(players)], "currency": "EUR", "amount": 1,
+            "player_id": players[n % len(players)], "currency": "EUR",
+            "amount": 10**11 if REFUSE_EVERY and n % REFUSE_EVERY == REFUSE_EVERY - 1 else 1,
             "transaction_id": f"t{n}-{uuid.uuid4().hex[:8]}", "round_id": uuid.uuid4().hex[:12], "game_id": "slot",
         }).encode()  # fmt: skip
         return environ("POST", "/api/wallet/v1/bet", body,
@@ -167,7 +172,7 @@ def main() -> None:
         chunks = app(env, lambda s, h, exc_info=None: status.append(s))
         answer = b"".join(chunks)
         chunks.close()
-        if not status[0].startswith(("200", "201")):
+        if not status[0].startswith(("200", "201")) and not (REFUSE_EVERY and status[0].startswith("402")):
             raise RuntimeError(f"{env['PATH_INFO']} answered {status[0]}: {answer[:300]!r}")
 
     statements = [0]
