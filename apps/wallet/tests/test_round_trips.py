@@ -21,6 +21,21 @@ PREPARED_AFTER = int(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_statement_prepared_yet():
+    """Each test starts from a connection with no statement prepared, as a server's does, whatever
+    earlier tests on this worker prepared on it. Past 100 of them (psycopg's `prepared_max`),
+    preparing one more deallocates the least recently used, a Close and a Sync sent before the
+    next statement, which the trace would count as one more round trip of the money call. A
+    rollback makes psycopg forget them all, on the server too (`DEALLOCATE ALL`)."""
+    connection.ensure_connection()
+    pg = connection.connection
+    pg.autocommit = False  # psycopg begins before its next statement
+    pg.execute("SELECT 1")
+    pg.rollback()
+    pg.autocommit = True  # Django's: outside any atomic block, the connection is in autocommit
+
+
 def _sent(tmp_path, call) -> list[str]:
     """The frontend's messages of `call` on this thread's connection, each statement named by its
     first word: 'Bind BEGIN', 'Bind SELECT', 'Sync', 'Query COMMIT', ... (a statement is a Bind
