@@ -38,7 +38,6 @@ from bench.server import set_up_in_process
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
 ROUNDS = 3  # of the PostgreSQL figures, taken in turn (print_database_layers)
 TOP = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 25
-# `--refusals K`: every K-th bet asks for more than the player has (INSUFFICIENT_FUNDS, 402).
 REFUSE_EVERY = int(sys.argv[sys.argv.index("--refusals") + 1]) if "--refusals" in sys.argv else 0
 
 

@@ -170,11 +170,23 @@ def reload_from_empty(db_name: str) -> None:
     migrations' rows; the result is remembered as the snapshot."""
     tables = _tables(db_name)
     _truncate(db_name, set(tables.names))
-    connection = connections[db_name]
-    connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
-    tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
+    _reload_every_table(db_name)
+    _take_snapshot(db_name)
     tables.at_snapshot = True
     tables.empty = False
+
+
+def _reload_every_table(db_name: str) -> None:
+    """The migrations' rows written again, as Django's set-up of a serialized test writes them."""
+    connection = connections[db_name]
+    connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+
+
+def _take_snapshot(db_name: str) -> None:
+    """Remember the digest of every table that holds rows now, just after a reload into an empty
+    database: what "at the snapshot" is compared with."""
+    tables = _tables(db_name)
+    tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
 
 
 def is_at_snapshot(db_name: str) -> bool:
@@ -276,10 +288,9 @@ def reset_after(db_name: str) -> None:
         # The migrations' rows at once, not at the next serialized test's set-up: the next test
         # may be a non-transactional one (the suite's files run on two workers, each its own mix
         # of both kinds), which must find the rows it would find had no transactional test run.
-        connection = connections[db_name]
-        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+        _reload_every_table(db_name)
         if tables.snapshot is None:
-            tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
+            _take_snapshot(db_name)
     tables.at_snapshot = True
     tables.empty = False
 
@@ -328,7 +339,7 @@ def _fixture_setup(cls) -> None:
         tables = _tables(db_name)
         tables.at_snapshot = tables.empty = False
         if db_name in from_empty and tables.snapshot is None:
-            tables.snapshot = _digests(db_name, _non_empty(db_name, tables.names))
+            _take_snapshot(db_name)
 
 
 def _fixture_teardown(self) -> None:
