@@ -22,6 +22,7 @@ import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
+from redis.commands.core import AsyncScript
 
 from apps.common import events, metrics
 
@@ -50,14 +51,29 @@ def serve_from(loop: asyncio.AbstractEventLoop) -> None:
     _server_loop = loop
 
 
-# channels-redis's group-send script, taking a score per message instead of one for the whole
-# call: two frames for one channel in the same call must keep their order (a sorted set orders
-# equal scores by the random bytes each serialised message starts with).
-_GROUP_SEND_LUA = """
+# channels-redis's group send as two scripts, each one command for a whole batch of pushes, where
+# its `group_send` takes two to four commands per group (a bet pushes to two groups).
+#
+# The first drops each group's expired members and reads the rest.
+_MEMBERS_LUA = """
+local members = {}
+for i = 1, #KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[1])
+    members[i] = redis.call('ZRANGE', KEYS[i], 0, -1)
+end
+return members
+"""
+# The second, per delivery (a member channel's key and its copy of the message), drops the key's
+# expired messages and adds the copy under the channel's capacity. A score per delivery, not one
+# for the whole call: two frames for one channel in the same batch keep their order (a sorted set
+# orders equal scores by the random bytes each serialised message starts with).
+_DELIVER_LUA = """
 local over_capacity = 0
 local n = #KEYS
 local expiry = ARGV[3 * n + 1]
+local expired = ARGV[3 * n + 2]
 for i = 1, n do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired)
     if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
         redis.call('ZADD', KEYS[i], ARGV[2 * n + i], ARGV[i])
         redis.call('EXPIRE', KEYS[i], expiry)
@@ -67,17 +83,20 @@ for i = 1, n do
 end
 return over_capacity
 """
+# Called by their SHA (EVALSHA); redis-py loads a script again if the server has forgotten it (a
+# restart, SCRIPT FLUSH).
+_MEMBERS = AsyncScript(None, _MEMBERS_LUA.encode())
+_DELIVER = AsyncScript(None, _DELIVER_LUA.encode())
 
 
 async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> None:
-    """`group_send` of each (group, message), in order, with two Redis round trips per Redis host
-    for the whole batch instead of two to four per group (one bet pushes to two groups).
+    """`group_send` of each (group, message), in order, in one command per Redis host for the
+    membership and one for the deliveries, for the whole batch.
 
     The same steps as channels-redis's `group_send` (channels_redis 4.3, pinned), through its
-    helpers: drop expired group members and read the groups (one pipeline), then drop expired
-    messages and add each message to each member channel under capacity (one pipeline, one
-    script). A channel over capacity misses the frame, as with group_send; the client recovers
-    through heartbeat and `resume`.
+    helpers: drop expired group members and read the groups, then drop expired messages and add
+    each message to each member channel under capacity. A channel over capacity misses the frame,
+    as with group_send; the client recovers through heartbeat and `resume`.
     """
     by_host: dict[int, list[tuple[str, dict]]] = collections.defaultdict(list)
     for group, message in messages:
@@ -85,13 +104,11 @@ async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> Non
         by_host[layer.consistent_hash(group)].append((group, message))
     deliveries: dict[int, list[tuple[str, bytes, int]]] = collections.defaultdict(list)
     for index, items in by_host.items():
-        pipe = layer.connection(index).pipeline(transaction=False)
-        for group, _ in items:
-            key = layer._group_key(group)
-            pipe.zremrangebyscore(key, min=0, max=int(time.time()) - layer.group_expiry)
-            pipe.zrange(key, 0, -1)
-        members = (await pipe.execute())[1::2]
+        keys = [layer._group_key(group) for group, _ in items]
+        members = await _MEMBERS(keys, [int(time.time()) - layer.group_expiry], client=layer.connection(index))
         for (_, message), names in zip(items, members, strict=True):
+            if not names:
+                continue
             channel_keys, payloads, capacities = layer._map_channel_keys_to_connection(
                 [name.decode("utf8") for name in names], message
             )
@@ -99,14 +116,10 @@ async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> Non
                 deliveries[channel_index].extend((key, payloads[key], capacities[key]) for key in keys)
     for index, items in deliveries.items():
         now = time.time()
-        pipe = layer.connection(index).pipeline(transaction=False)
-        for key in dict.fromkeys(key for key, _, _ in items):
-            pipe.zremrangebyscore(key, min=0, max=int(now) - int(layer.expiry))
         keys = [key for key, _, _ in items]
         args = [payload for _, payload, _ in items] + [capacity for _, _, capacity in items]
-        args += [now + position * 1e-6 for position in range(len(items))] + [layer.expiry]
-        pipe.eval(_GROUP_SEND_LUA, len(keys), *keys, *args)
-        over_capacity = (await pipe.execute())[-1]
+        args += [now + position * 1e-6 for position in range(len(items))] + [layer.expiry, int(now) - int(layer.expiry)]
+        over_capacity = await _DELIVER(keys, args, client=layer.connection(index))
         if over_capacity:
             logger.info("realtime.channels_over_capacity", channels=over_capacity, deliveries=len(items))
 

@@ -68,3 +68,46 @@ async def test_a_push_after_redis_restarted_reaches_it_on_a_pooled_connection_ma
         assert push.failures == before
         assert [(await layer.receive(channel))["n"] for _ in range(pool_size)] == list(range(1, pool_size + 1))
         await layer.flush()
+
+
+async def test_a_channel_at_capacity_misses_the_frame_and_the_group_expired_members_are_dropped(monkeypatch):
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
+
+    hosts = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    layer = RedisChannelLayer(hosts=hosts, prefix=f"pushtest{uuid.uuid4().hex[:8]}", capacity=2, group_expiry=60)
+    monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+    group = f"pushtest.{uuid.uuid4().hex}"
+    # Channels of their own (not this process's specific ones, which share one key and capacity).
+    full, room, gone = (f"pushtest{name}.{uuid.uuid4().hex}" for name in ("full", "room", "gone"))
+    for channel in (full, room, gone):
+        await layer.group_add(group, channel)
+    # `gone` joined longer ago than the group expiry: the push drops it from the group.
+    await layer.connection(0).zadd(layer._group_key(group), {gone: 1})
+    await push._send_all([(group, {"type": "t", "n": n}) for n in (1, 2)])
+    assert [(await layer.receive(room))["n"] for _ in range(2)] == [1, 2]  # `room` drained
+    before = push.failures
+    await push._send_all([(group, {"type": "t", "n": 3})])  # `full` holds 1 and 2 still
+
+    assert push.failures == before
+    assert (await layer.receive(room))["n"] == 3
+    assert [(await layer.receive(full))["n"] for _ in range(2)] == [1, 2]
+    assert await layer.connection(0).zcard(layer.prefix + full) == 0  # 3 never joined them
+    members = await layer.connection(0).zrange(layer._group_key(group), 0, -1)
+    assert sorted(members) == sorted(channel.encode() for channel in (full, room))
+    await layer.flush()
+
+
+async def test_a_push_after_the_server_forgot_its_scripts_loads_them_again():
+    layer = get_channel_layer()
+    group = f"pushtest.{uuid.uuid4().hex}"
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    await layer.connection(0).script_flush()
+    before = push.failures
+
+    await push._send_all([(group, {"type": "t", "n": 1})])
+
+    assert push.failures == before
+    assert (await layer.receive(channel))["n"] == 1
+    await layer.group_discard(group, channel)
