@@ -116,7 +116,7 @@ def compare(checkouts: dict[str, str]) -> None:
         processes = _processes()
         for server in servers.values():
             [main] = [pid for pid, (command, _) in processes.items()
-                      if "uvicorn" in command and f"--port {server['port']}" in command]  # fmt: skip
+                      if "uvicorn" in command and f"--port {server['port']} " in f"{command} "]  # fmt: skip
             server["workers"] = [pid for pid, (_, parent) in processes.items() if parent == main]
             server["loads"] = {
                 "a": (bet_requests(server["provider"], server["secret"], server["players"]), lambda s, _: s == 200),
