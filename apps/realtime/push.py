@@ -64,7 +64,7 @@ end
 return members
 """
 # The second, per delivery (a member channel's key and its copy of the message), drops the key's
-# expired messages and adds the copy under the channel's capacity. A score per delivery, not one
+# expired messages (once per key) and adds the copy under the channel's capacity. A score per delivery, not one
 # for the whole call: two frames for one channel in the same batch keep their order (a sorted set
 # orders equal scores by the random bytes each serialised message starts with).
 _DELIVER_LUA = """
@@ -72,8 +72,12 @@ local over_capacity = 0
 local n = #KEYS
 local expiry = ARGV[3 * n + 1]
 local expired = ARGV[3 * n + 2]
+local swept = {}
 for i = 1, n do
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired)
+    if not swept[KEYS[i]] then
+        redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired)
+        swept[KEYS[i]] = true
+    end
     if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
         redis.call('ZADD', KEYS[i], ARGV[2 * n + i], ARGV[i])
         redis.call('EXPIRE', KEYS[i], expiry)
@@ -104,8 +108,8 @@ async def _group_send_batch(layer: RedisChannelLayer, messages: Messages) -> Non
         by_host[layer.consistent_hash(group)].append((group, message))
     deliveries: dict[int, list[tuple[str, bytes, int]]] = collections.defaultdict(list)
     for index, items in by_host.items():
-        keys = [layer._group_key(group) for group, _ in items]
-        members = await _MEMBERS(keys, [int(time.time()) - layer.group_expiry], client=layer.connection(index))
+        group_keys = [layer._group_key(group) for group, _ in items]
+        members = await _MEMBERS(group_keys, [int(time.time()) - layer.group_expiry], client=layer.connection(index))
         for (_, message), names in zip(items, members, strict=True):
             if not names:
                 continue
