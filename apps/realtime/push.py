@@ -64,9 +64,9 @@ end
 return members
 """
 # The second, per delivery (a member channel's key and its copy of the message), drops the key's
-# expired messages (once per key) and adds the copy under the channel's capacity. A score per delivery, not one
-# for the whole call: two frames for one channel in the same batch keep their order (a sorted set
-# orders equal scores by the random bytes each serialised message starts with).
+# expired messages (once per key) and adds the copy under the channel's capacity. A score per
+# delivery, not one for the whole call: two frames for one channel in the same batch keep their
+# order (a sorted set orders equal scores by the random bytes each serialised message starts with).
 _DELIVER_LUA = """
 local over_capacity = 0
 local n = #KEYS
