@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import psycopg
@@ -27,9 +28,11 @@ PLAYERS = int(os.environ.get("BENCH_PLAYERS", "10000"))
 # with limits stays within 10 % of one without, measured in the same run).
 LIMITED = int(os.environ.get("BENCH_LIMITED", str(max(1, PLAYERS // 5))))
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
-# (a) and (a') alternate in this many pairs of slices (DURATION / PAIRS each), in the order
-# a a' a' a a a' …: the speed of this shared machine drifts over a minute by more than the 10 %
-# measured, and neighbouring slices see the same machine.
+# The four loads run in this many rounds of slices (DURATION / PAIRS each), in the order
+# a a' b c, then c b a' a, …: the speed of this shared machine drifts over a minute by more than
+# the 10 % that (a')/(a) measures, and a ceiling from (b) and (c) run a minute after (a) compared
+# (a) with another machine. Neighbouring slices see the same machine; each round gives its own
+# (a')/(a) and (a)/ceiling.
 PAIRS = int(os.environ.get("BENCH_PAIRS", "4"))
 MAX_REQUESTS = 100_000
 PROFILE_BETS = int(os.environ.get("BENCH_PROFILE_BETS", "3000"))
@@ -65,10 +68,10 @@ PLAIN_UPDATE = "UPDATE bench_account SET balance = %s WHERE id = %s"
 PLAIN_INSERT = "INSERT INTO bench_entry (account_id, amount, balance_after) VALUES (%s, -1, %s)"
 
 
-def plain_sql(database_url: str, concurrency: int, accounts: int) -> Result:
+def plain_sql(database_url: str, concurrency: int, accounts: int, duration: float = DURATION) -> Result:
     """The floor: one bet as PostgreSQL does it with nothing around it (lock the row, update the
     balance, insert an entry, commit), on tables of its own in the bench database."""
-    result = Result("plain SQL bet (psycopg)", concurrency)
+    result = Result("(c) plain SQL bet (psycopg)", concurrency)
 
     async def client(deadline: float, budget: list[int]) -> None:
         async with await psycopg.AsyncConnection.connect(database_url) as conn:
@@ -83,7 +86,7 @@ def plain_sql(database_url: str, concurrency: int, accounts: int) -> Result:
                 result.latencies.append(time.perf_counter() - started)
 
     async def main() -> None:
-        deadline, budget = time.monotonic() + DURATION, [MAX_REQUESTS]
+        deadline, budget = time.monotonic() + duration, [MAX_REQUESTS]
         started = time.perf_counter()
         await asyncio.gather(*(client(deadline, budget) for _ in range(concurrency)))
         result.seconds = time.perf_counter() - started
@@ -103,24 +106,42 @@ def prepare_plain_sql(database_url: str, accounts: int) -> None:
         conn.execute("INSERT INTO bench_account SELECT g, 10000000 FROM generate_series(1, %s) g", (accounts,))
 
 
-def alternating_bets(host: str, port: int, free, limited, *, concurrency: int, workers: int):
-    """(a) on players without limits and (a') on players with them, in PAIRS alternating slices:
-    both merged over their slices, and the ratio (a')/(a) of each pair."""
+@dataclass
+class Rounds:
+    """The four loads at one concurrency, each merged over its slices, and each round's ratios."""
+
+    bets: Result
+    limited: Result
+    health: Result
+    sql: Result
+    limited_ratios: list[float]  # (a')/(a) of each round
+    ceiling_ratios: list[float]  # (a)/ceiling of each round
+
+
+def interleaved(host: str, port: int, free, limited, database_url: str, *, concurrency: int, workers: int) -> Rounds:
+    """(a), (a'), (b) and (c) in PAIRS rounds of slices, the order reversed every other round."""
     totals = {
         "a": Result("(a) signed bet via API", concurrency),
         "a'": Result("(a') the same, with limits", concurrency),
+        "b": Result("(b) GET /healthz", concurrency),
     }
-    requests = {"a": free, "a'": limited}
-    pair_ratios = []
-    for pair in range(PAIRS):
+    requests = {"a": free, "a'": limited, "b": lambda _n: ("GET", "/healthz", {}, b"")}
+    sql_total = Result("(c) plain SQL bet (psycopg)", concurrency)
+    limited_ratios, ceiling_ratios = [], []
+    for round_ in range(PAIRS):
         rates = {}
-        for key in ("a", "a'") if pair % 2 == 0 else ("a'", "a"):
-            part = run_load(totals[key].name, host, port, requests[key], concurrency=concurrency,
-                            duration=DURATION / PAIRS, max_requests=MAX_REQUESTS, workers=workers)  # fmt: skip
-            totals[key].absorb(part)
+        for key in ("a", "a'", "b", "c") if round_ % 2 == 0 else ("c", "b", "a'", "a"):
+            if key == "c":
+                part = plain_sql(database_url, concurrency, PLAYERS, DURATION / PAIRS)
+                sql_total.absorb(part)
+            else:
+                part = run_load(totals[key].name, host, port, requests[key], concurrency=concurrency,
+                                duration=DURATION / PAIRS, max_requests=MAX_REQUESTS, workers=workers)  # fmt: skip
+                totals[key].absorb(part)
             rates[key] = part.rate
-        pair_ratios.append(rates["a'"] / rates["a"] if rates["a"] else float("nan"))
-    return totals["a"], totals["a'"], pair_ratios
+        limited_ratios.append(rates["a'"] / rates["a"] if rates["a"] else float("nan"))
+        ceiling_ratios.append(_of_ceiling(rates["a"], rates["b"], rates["c"]))
+    return Rounds(totals["a"], totals["a'"], totals["b"], sql_total, limited_ratios, ceiling_ratios)
 
 
 def wallet_benchmark(workers: int) -> None:
@@ -143,24 +164,21 @@ def wallet_benchmark(workers: int) -> None:
             conn.execute("VACUUM ANALYZE")
         rows = []
         for concurrency in (8, 32):
-            bets, limited, pair_ratios = alternating_bets(
+            rounds = interleaved(
                 host, port, bet_requests(provider, secret, player_ids), bet_requests(provider, secret, limited_ids),
-                concurrency=concurrency, workers=workers,
+                database_url, concurrency=concurrency, workers=workers,
             )  # fmt: skip
-            health = run_load("(b) GET /healthz", host, port, lambda _n: ("GET", "/healthz", {}, b""),
-                              concurrency=concurrency, duration=DURATION, max_requests=MAX_REQUESTS,
-                              workers=workers)  # fmt: skip
-            sql = plain_sql(database_url, concurrency, PLAYERS)
-            for result in (bets, limited, health, sql):
+            for result in (rounds.bets, rounds.limited, rounds.health, rounds.sql):
                 print(result.line())
-            rows.append((concurrency, bets, limited, health, sql, pair_ratios))
-        for concurrency, bets, limited, health, sql, pair_ratios in rows:
-            print(f"c={concurrency}: (a)/ceiling = {of_ceiling(bets, health, sql)} (target >= 0.5; ceiling "
-                  f"1/(1/(b) + 1/(c)): a request's work and the plain-SQL bet's, on the same cores)   "
-                  f"(a)/(b) = {ratio(bets, health)}   (a)/(c) = {ratio(bets, sql)}   "
-                  f"(a) p99 = {bets.percentile(99):.1f} ms   errors (a) = {bets.errors}   "
-                  f"with limits (a')/(a) = {ratio(limited, bets)} (pairs {' '.join(f'{r:.2f}' for r in pair_ratios)}, "
-                  f"median {statistics.median(pair_ratios):.2f}), errors (a') = {limited.errors}")  # fmt: skip
+            rows.append((concurrency, rounds))
+        for concurrency, r in rows:
+            print(f"c={concurrency}: (a)/ceiling = {of_ceiling(r.bets, r.health, r.sql)} (target >= 0.5; ceiling "
+                  f"1/(1/(b) + 1/(c)): a request's work and the plain-SQL bet's, on the same cores; rounds "
+                  f"{_listed(r.ceiling_ratios)}, median {statistics.median(r.ceiling_ratios):.2f})   "
+                  f"(a)/(b) = {ratio(r.bets, r.health)}   (a)/(c) = {ratio(r.bets, r.sql)}   "
+                  f"(a) p99 = {r.bets.percentile(99):.1f} ms   errors (a) = {r.bets.errors}   "
+                  f"with limits (a')/(a) = {ratio(r.limited, r.bets)} (rounds {_listed(r.limited_ratios)}, "
+                  f"median {statistics.median(r.limited_ratios):.2f}), errors (a') = {r.limited.errors}")  # fmt: skip
         print_audit(env)
     print_bet_profile()
 
@@ -168,9 +186,17 @@ def wallet_benchmark(workers: int) -> None:
 def of_ceiling(bets: Result, health: Result, sql: Result) -> str:
     """(a) against the rate of a bet that cost exactly a `/healthz` request plus the plain-SQL
     bet's database work, on the same cores: 1 / (1/(b) + 1/(c))."""
-    if not (bets.rate and health.rate and sql.rate):
-        return "n/a"
-    return f"{bets.rate * (1 / health.rate + 1 / sql.rate):.2f}"
+    return f"{_of_ceiling(bets.rate, health.rate, sql.rate):.2f}"
+
+
+def _of_ceiling(bets: float, health: float, sql: float) -> float:
+    if not (bets and health and sql):
+        return float("nan")
+    return bets * (1 / health + 1 / sql)
+
+
+def _listed(ratios: list[float]) -> str:
+    return " ".join(f"{r:.2f}" for r in ratios)
 
 
 def print_bet_profile() -> None:
