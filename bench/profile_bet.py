@@ -415,7 +415,7 @@ def print_database_layers(players: list[str]) -> None:
             events.dispatch_on_commit = real_dispatch
 
     # The backend's CPU for the same work moves by a third between runs on this machine (other
-    # processes, checkpoints): the four figures are measured in turn, ROUNDS times, and each is
+    # processes, checkpoints): the five figures are measured in turn, ROUNDS times, and each is
     # the median of its rounds, so that a ratio compares figures of the same moments.
     rounds: dict[str, list[float]] = {"whole": [], "unchecked": [], "undispatched": [], "without_outbox": [],
                                       "plain": []}  # fmt: skip
