@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from unittest import mock
 
 from bench.profiling import backend_cpu_of, package_of
 from bench.server import set_up_in_process
@@ -397,22 +398,14 @@ def print_database_layers(players: list[str]) -> None:
         return spent
 
     def without_outbox() -> float:
-        real_event = services._event
-        services._event = lambda tx, wallet: None  # no outbox row (and no dispatch)
-        try:
+        with mock.patch.object(services, "_event", return_value=None):  # no outbox row, no dispatch
             return per_bet()
-        finally:
-            services._event = real_event
 
     def without_dispatch() -> float:
         """The outbox row written, its dispatch after commit skipped: no statement of the bet's
         connection changes, only the client's pause between one bet's COMMIT and the next BEGIN."""
-        real_dispatch = events.dispatch_on_commit
-        events.dispatch_on_commit = lambda event_id, signal, payload: None
-        try:
+        with mock.patch.object(events, "dispatch_on_commit", return_value=None):
             return per_bet()
-        finally:
-            events.dispatch_on_commit = real_dispatch
 
     # The backend's CPU for the same work moves by a third between runs on this machine (other
     # processes, checkpoints): the five figures are measured in turn, ROUNDS times, and each is

@@ -124,24 +124,23 @@ def interleaved(host: str, port: int, free, limited, database_url: str, *, concu
         "a": Result("(a) signed bet via API", concurrency),
         "a'": Result("(a') the same, with limits", concurrency),
         "b": Result("(b) GET /healthz", concurrency),
+        "c": Result("(c) plain SQL bet (psycopg)", concurrency),
     }
     requests = {"a": free, "a'": limited, "b": lambda _n: ("GET", "/healthz", {}, b"")}
-    sql_total = Result("(c) plain SQL bet (psycopg)", concurrency)
     limited_ratios, ceiling_ratios = [], []
     for round_ in range(PAIRS):
         rates = {}
         for key in ("a", "a'", "b", "c") if round_ % 2 == 0 else ("c", "b", "a'", "a"):
             if key == "c":
                 part = plain_sql(database_url, concurrency, PLAYERS, DURATION / PAIRS)
-                sql_total.absorb(part)
             else:
                 part = run_load(totals[key].name, host, port, requests[key], concurrency=concurrency,
                                 duration=DURATION / PAIRS, max_requests=MAX_REQUESTS, workers=workers)  # fmt: skip
-                totals[key].absorb(part)
+            totals[key].absorb(part)
             rates[key] = part.rate
         limited_ratios.append(rates["a'"] / rates["a"] if rates["a"] else float("nan"))
-        ceiling_ratios.append(_of_ceiling(rates["a"], rates["b"], rates["c"]))
-    return Rounds(totals["a"], totals["a'"], totals["b"], sql_total, limited_ratios, ceiling_ratios)
+        ceiling_ratios.append(of_ceiling(rates["a"], rates["b"], rates["c"]))
+    return Rounds(totals["a"], totals["a'"], totals["b"], totals["c"], limited_ratios, ceiling_ratios)
 
 
 def wallet_benchmark(workers: int) -> None:
@@ -172,7 +171,8 @@ def wallet_benchmark(workers: int) -> None:
                 print(result.line())
             rows.append((concurrency, rounds))
         for concurrency, r in rows:
-            print(f"c={concurrency}: (a)/ceiling = {of_ceiling(r.bets, r.health, r.sql)} (target >= 0.5; ceiling "
+            print(f"c={concurrency}: (a)/ceiling = {of_ceiling(r.bets.rate, r.health.rate, r.sql.rate):.2f} "
+                  f"(target >= 0.5; ceiling "
                   f"1/(1/(b) + 1/(c)): a request's work and the plain-SQL bet's, on the same cores; rounds "
                   f"{_listed(r.ceiling_ratios)}, median {statistics.median(r.ceiling_ratios):.2f})   "
                   f"(a)/(b) = {ratio(r.bets, r.health)}   (a)/(c) = {ratio(r.bets, r.sql)}   "
@@ -183,13 +183,9 @@ def wallet_benchmark(workers: int) -> None:
     print_bet_profile()
 
 
-def of_ceiling(bets: Result, health: Result, sql: Result) -> str:
-    """(a) against the rate of a bet that cost exactly a `/healthz` request plus the plain-SQL
-    bet's database work, on the same cores: 1 / (1/(b) + 1/(c))."""
-    return f"{_of_ceiling(bets.rate, health.rate, sql.rate):.2f}"
-
-
-def _of_ceiling(bets: float, health: float, sql: float) -> float:
+def of_ceiling(bets: float, health: float, sql: float) -> float:
+    """(a)'s rate against the rate of a bet that cost exactly a `/healthz` request plus the
+    plain-SQL bet's database work, on the same cores: 1 / (1/(b) + 1/(c))."""
     if not (bets and health and sql):
         return float("nan")
     return bets * (1 / health + 1 / sql)
