@@ -10,7 +10,7 @@ class BonusesConfig(AppConfig):
         from apps.common import sweeps
         from apps.wallet import extensions
 
-        extensions.STAKE.register(wagering.on_stake, order=extensions.BONUSES)
+        extensions.STAKE.register(wagering.on_stake, order=extensions.BONUSES, quiet=extensions.Quiet.NO_BONUS)
         extensions.REFUND.register(wagering.on_refund, order=extensions.BONUSES)
         extensions.WITHDRAWAL.register(wagering.on_withdrawal, order=extensions.BONUSES)
         sweeps.register("bonuses.expire_due_bonuses", services.expire_due_bonuses)

@@ -21,7 +21,9 @@ class ComplianceConfig(AppConfig):
         staff_trail.register_recorder(staff_audit.record_staff_action)
         # The wallet imports no compliance code: its money transaction calls these checks through
         # its extension point, first of any participant (extensions.py states the order).
-        wallet_extensions.STAKE.register(gate.assert_may_stake, order=wallet_extensions.COMPLIANCE)
+        wallet_extensions.STAKE.register(
+            gate.assert_may_stake, order=wallet_extensions.COMPLIANCE, quiet=wallet_extensions.Quiet.FREE_PLAYER
+        )
         wallet_extensions.DEPOSIT.register(gate.deposit_credited, order=wallet_extensions.COMPLIANCE)
         wallet_extensions.WITHDRAWAL.register(gate.assert_may_withdraw, order=wallet_extensions.COMPLIANCE)
         wallet_extensions.CHARGEBACK.register(gate.lock_for_chargeback, order=wallet_extensions.COMPLIANCE)

@@ -34,7 +34,7 @@ class SportsbookConfig(AppConfig):
         )
         # Bet intake commits with the stake: its participant at the wallet's STAKE moment, in the
         # position the extension point reserves for the sportsbook (extensions.py).
-        extensions.STAKE.register(intake.on_stake, order=extensions.SPORTSBOOK)
+        extensions.STAKE.register(intake.on_stake, order=extensions.SPORTSBOOK, quiet=extensions.Quiet.NO_DETAIL)
         signals.markets_throttled.connect(receivers.suspend_throttled_markets, dispatch_uid="sportsbook.throttled")
         sweeps.register("sportsbook.release_due_bets", services.release_due_bets)
         # What the settlement workers left (a crash, a bet accepted after its market's settlement

@@ -72,6 +72,16 @@ before it can move money. Registering the same participant at the same moment an
 one position, nor can one participant hold two at the same moment: either raises
 `ImproperlyConfigured` at start-up.
 
+Quiet conditions
+----------------
+A casino bet of a player on whom no participant acts is one server-side function on PostgreSQL
+(`fast_bet.py`): the lock, the look-up, the checks and the writes in one round trip, with no
+participant called. For that, each participant of `STAKE` states, when it registers, the
+condition under which it does nothing, as one of `Quiet`'s terms; the function checks every term
+on the rows it locks and leaves any other bet to the Python path, which calls the participants.
+A participant registered without one switches the function off: every bet then takes the Python
+path (`Moment.quiet_conditions`).
+
 Cost: the wallet iterates `moment.participants`, a tuple rebuilt only when something registers,
 and calls each one directly: no dispatch or lookup per call, and a list only when a participant
 returns something to call after the write.
@@ -80,6 +90,7 @@ returns something to call after the write.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -90,22 +101,37 @@ BONUSES = 200
 SPORTSBOOK = 300
 
 
+class Quiet(StrEnum):
+    """When a participant of `STAKE` does nothing, in the terms the wallet's bet function checks
+    on the locked rows (fast_bet.py)."""
+
+    # The player's row: active, no player-protection checks to run (`needs_compliance_checks`),
+    # no reality check due at the bet's time.
+    FREE_PLAYER = "free_player"
+    # No bonus money and no active bonus (`LockedWallet.holds_bonus` is false).
+    NO_BONUS = "no_bonus"
+    # The caller of `place_bet` said nothing of the stake (`detail` is None: a game provider's bet).
+    NO_DETAIL = "no_detail"
+
+
 class Moment:
     """A named point of the money transaction whose participants the wallet calls in order."""
 
-    __slots__ = ("_registered", "name", "participants")
+    __slots__ = ("_quiet", "_registered", "name", "participants")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._registered: tuple[tuple[int, Participant], ...] = ()
+        self._quiet: dict[Participant, Quiet | None] = {}
         # What the wallet iterates: the participants alone, in order.
         self.participants: tuple[Participant, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Moment {self.name}>"
 
-    def register(self, participant: Participant, *, order: int) -> None:
-        """Call `participant(player=, wallet=, amount=, …)` at this moment, at position `order` (above).
+    def register(self, participant: Participant, *, order: int, quiet: Quiet | None = None) -> None:
+        """Call `participant(player=, wallet=, amount=, …)` at this moment, at position `order`
+        (above); `quiet`: when it does nothing (above, "Quiet conditions").
 
         Again with the same participant and order: nothing changes. Raises ImproperlyConfigured
         if `order` is taken by another participant, or this participant is already at another.
@@ -118,7 +144,13 @@ class Moment:
             if taken == order:
                 raise ImproperlyConfigured(f"Position {order} at {self.name} is taken by {registered!r}.")
         self._registered = tuple(sorted((*self._registered, (order, participant)), key=lambda entry: entry[0]))
+        self._quiet[participant] = quiet
         self.participants = tuple(registered for _, registered in self._registered)
+
+    def quiet_conditions(self) -> frozenset[Quiet] | None:
+        """Every participant's quiet condition, or None if one stated none."""
+        conditions = [self._quiet.get(participant) for participant in self.participants]
+        return None if None in conditions else frozenset(conditions)
 
     def registered(self) -> tuple[tuple[int, Participant], ...]:
         """(order, participant) of each participant, in the order they are called."""

@@ -32,7 +32,7 @@ from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
-from apps.wallet import chain, errors, extensions, locks, signals
+from apps.wallet import chain, errors, extensions, fast_bet, locks, signals
 from apps.wallet.choices import (
     ADJUSTMENTS,
     BALANCE_SIGN,
@@ -95,6 +95,11 @@ def place_bet(
     """
     if amount <= 0:
         raise ValueError("A bet stakes a positive amount.")
+    if not held and detail is None:
+        answer = fast_bet.place_bet(player_id=player_id, currency=currency, amount=amount, ref=ref,
+                                    round_id=round_id, game_id=game_id)  # fmt: skip
+        if answer is not None:
+            return Posted(**answer)
     counter = PENDING_BETS if held else HOUSE
 
     def post_bet(wallet: locks.LockedWallet, rollback_first: Transaction | None) -> Transaction:

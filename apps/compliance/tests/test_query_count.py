@@ -3,7 +3,9 @@ query already read the player row and its `needs_compliance_checks` flag), one p
 for a player with limits or an exclusion (the state, the limits and their usage together). The
 wallet's own count is pinned in apps/wallet/tests/test_query_count.py; these compare against a
 bet of a player without limits in the same test, so that they say what compliance adds and
-nothing else."""
+nothing else. Both bets take the wallet's Python path here (`python_path`): the plain player's
+would otherwise be the wallet's bet function, one statement, which a player with checks to run
+costs one statement more before the Python path (apps/wallet/tests/test_query_count.py)."""
 
 import datetime as dt
 
@@ -14,8 +16,14 @@ from django.test.utils import CaptureQueriesContext
 from apps.accounts.models import Player
 from apps.common.models import OutboxEvent
 from apps.compliance.tests.factories import bet, funded_player, limit
+from apps.wallet import fast_bet
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def python_path(monkeypatch):
+    monkeypatch.setattr(fast_bet, "usable", lambda: False)
 
 
 def added_by_compliance(plain: CaptureQueriesContext, limited: CaptureQueriesContext) -> list[str]:

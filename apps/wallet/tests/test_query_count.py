@@ -1,7 +1,10 @@
 """The number of queries of the hot paths, pinned: a bet or a win that starts doing more work per
 call shows up here first.
 
-The test runs inside pytest-django's transaction, so the service's `atomic(durable=True)` is a
+A free player's bet is one statement, the bet function (fast_bet.py), which production sends in
+autocommit; here, inside pytest-django's transaction, it is wrapped in a savepoint. Every other
+money call, and a bet the function leaves to the Python path (`python_path` below switches the
+function off to pin that path's own statements), runs in the service's `atomic(durable=True)`: a
 SAVEPOINT / RELEASE SAVEPOINT pair here; in production the same two are BEGIN, which travels in
 the lock's pipeline, and COMMIT (test_round_trips.py reads them off the wire).
 
@@ -14,8 +17,10 @@ below is one round trip.
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from apps.wallet import extensions
+from apps.accounts.models import Player
+from apps.wallet import extensions, fast_bet
 from apps.wallet.services import forget_system_accounts
 from apps.wallet.tests.factories import bet, funded_player, grant_bonus, win
 
@@ -39,6 +44,11 @@ def player_at_the_table():
     return player
 
 
+@pytest.fixture
+def python_path(monkeypatch):
+    monkeypatch.setattr(fast_bet, "usable", lambda: False)
+
+
 def assert_lock_then_lookup(lock: str, lookup: str) -> None:
     assert "FROM wallet_account" in lock
     assert lock.endswith("FOR UPDATE OF a")
@@ -54,7 +64,34 @@ def assert_one_statement_write(query: str, *, updates: int, outbox: bool = True)
     assert ("INSERT INTO common_outboxevent" in query) == outbox
 
 
-def test_one_bet_takes_four_round_trips(player_at_the_table, django_assert_num_queries):
+def test_a_free_players_bet_is_the_bet_function_alone(player_at_the_table, django_assert_num_queries):
+    # 1. SAVEPOINT (nothing in production: the statement is its own transaction)
+    # 2. SELECT * FROM wallet_place_bet(...): the lock, the look-up, the checks, the transaction,
+    #    its entries, the cash account's update and the outbox row
+    # 3. RELEASE SAVEPOINT (nothing in production)
+    with django_assert_num_queries(3) as captured:
+        bet(player_at_the_table, 100)
+
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "RELEASE"]
+    assert sql(captured, 1).startswith("SELECT * FROM wallet_place_bet(")
+
+
+def test_a_bet_the_function_declines_costs_its_statement_before_the_python_path(player_at_the_table, monkeypatch):
+    # A player with player-protection checks to run: compliance's participant acts, so the
+    # function declines after its lock, and the Python path runs as it would without it.
+    Player.objects.filter(pk=player_at_the_table.pk).update(needs_compliance_checks=True)
+    with CaptureQueriesContext(connection) as declined:
+        bet(player_at_the_table, 100)
+    monkeypatch.setattr(fast_bet, "usable", lambda: False)
+    with CaptureQueriesContext(connection) as python_only:
+        bet(player_at_the_table, 100)
+
+    assert statements(declined)[:3] == ["SAVEPOINT", "SELECT", "RELEASE"]
+    assert "wallet_place_bet" in sql(declined, 1)
+    assert statements(declined)[3:] == statements(python_only)
+
+
+def test_one_bet_takes_four_round_trips(player_at_the_table, python_path, django_assert_num_queries):
     # 1. SAVEPOINT (BEGIN in production)
     # 2. SELECT ... FOR UPDATE OF the player's cash and bonus accounts, joined to the player row
     #    (the lock; compliance reads the player's status from that row, no extra query); then, in
@@ -74,7 +111,7 @@ def test_one_bet_takes_four_round_trips(player_at_the_table, django_assert_num_q
 
 
 def test_one_bet_from_cash_and_bonus_updates_both_accounts_in_the_same_statement(
-    player_at_the_table, django_assert_num_queries, monkeypatch
+    player_at_the_table, python_path, django_assert_num_queries, monkeypatch
 ):
     # The wallet's own statements: the bonuses app's participant (its wagering count, pinned in
     # apps/bonuses/tests/test_wagering_rules.py) is left out here.
@@ -88,7 +125,7 @@ def test_one_bet_from_cash_and_bonus_updates_both_accounts_in_the_same_statement
     assert_one_statement_write(sql(captured, 3), updates=2)
 
 
-def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, django_assert_num_queries):
+def test_first_bet_of_a_process_looks_the_house_up_once(player_at_the_table, python_path, django_assert_num_queries):
     # A new worker process does not know the house account's id yet: two more queries, once
     # (INSERT ... ON CONFLICT DO NOTHING, then SELECT its id), before the ledger write.
     forget_system_accounts()
@@ -117,14 +154,26 @@ def test_one_win_takes_five_round_trips(player_at_the_table, django_assert_num_q
     assert_one_statement_write(sql(captured, 4), updates=1)
 
 
-def test_the_bets_statements_are_prepared_on_postgresql(player_at_the_table):
+def test_the_bet_functions_call_is_prepared_on_postgresql(player_at_the_table):
+    """PostgreSQL plans the call once per connection (apps.common.db); the function's own
+    statements are planned once per connection by PL/pgSQL."""
+    for _ in range(6):
+        bet(player_at_the_table, 1)
+    assert any(statement.startswith("SELECT * FROM wallet_place_bet($1") for statement in prepared_statements())
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_python_paths_statements_are_prepared_on_postgresql(player_at_the_table, python_path):
     """PostgreSQL plans the lock, the look-up and the ledger write once per connection
     (apps.common.db), not on every bet."""
     for _ in range(6):
         bet(player_at_the_table, 1)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
+    prepared = prepared_statements()
     assert any(statement.startswith("WITH t AS (INSERT INTO wallet_transaction") for statement in prepared)
     assert any("FROM wallet_account a JOIN accounts_player" in statement for statement in prepared)
     assert any(statement.startswith("SELECT") and "WHERE external_id = $1" in statement for statement in prepared)

@@ -1,5 +1,7 @@
 """What a money call sends to PostgreSQL, message by message, outside any test transaction (as in
-production): the BEGIN travels in the lock's pipeline, so a bet is three round trips (the BEGIN,
+production). A free player's bet is one round trip: the bet function's call, in autocommit
+(apps/wallet/fast_bet.py). On the Python path (any other money call, and a bet the function
+leaves to it) the BEGIN travels in the lock's pipeline, so a bet is three round trips (the BEGIN,
 the lock and the look-up; the ledger's write; the COMMIT). Read from libpq's own trace of the
 connection: a round trip ends at each `Sync` (or at a simple `Query`, which syncs itself)."""
 
@@ -11,7 +13,7 @@ from django.db import connection
 from psycopg import pq
 
 from apps.accounts.tests.factories import make_player
-from apps.wallet import errors, selectors
+from apps.wallet import errors, fast_bet, selectors
 from apps.wallet.services import adjust_balance
 from apps.wallet.tests.factories import bet, funded_player
 
@@ -81,7 +83,40 @@ def _psycopg_autocommit_matches_django() -> bool:
     return connection.connection.autocommit == connection.get_autocommit()
 
 
-def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_path):
+@pytest.fixture
+def python_path(monkeypatch):
+    monkeypatch.setattr(fast_bet, "usable", lambda: False)
+
+
+def test_a_free_players_bet_is_one_round_trip(tmp_path):
+    player = funded_player(10_000)
+    bet(player, 100)
+
+    sent = _sent(tmp_path, lambda: bet(player, 100))
+
+    assert sent[:2] == ["Bind SELECT", "Sync"]  # SELECT * FROM wallet_place_bet(...)
+    assert "Bind BEGIN" not in sent
+    assert "Query COMMIT" not in sent
+    assert selectors.get_wallet_state(player.pk).balance == 9_800
+    assert _psycopg_autocommit_matches_django()
+
+
+def test_a_free_players_refused_bet_rolls_nothing_back(tmp_path):
+    # The function answers a refusal instead of raising: its transaction commits having written
+    # nothing, and psycopg keeps the connection's prepared statements (no DEALLOCATE).
+    player = funded_player(100 + PREPARED_AFTER + 1)
+    for _ in range(PREPARED_AFTER + 1):
+        bet(player, 1)  # the call prepared (psycopg prepares it at the run after the threshold)
+
+    def refused():
+        with pytest.raises(errors.InsufficientFunds):
+            bet(player, 500)
+
+    assert _sent(tmp_path, refused) == ["Bind SELECT", "Sync"]
+    assert bet(player, 100).balance == 0
+
+
+def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_path, python_path):
     player = funded_player(10_000)
     bet(player, 100)  # the house account exists, its id remembered
 
@@ -96,7 +131,7 @@ def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_pat
     assert _psycopg_autocommit_matches_django()
 
 
-def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path):
+def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path, python_path):
     player = funded_player(100 + PREPARED_AFTER)
     for _ in range(PREPARED_AFTER):
         bet(player, 1)  # the money path's statements prepared on this connection, as in a server
