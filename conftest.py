@@ -12,6 +12,7 @@ from apps.accounts import registration_throttle, throttling
 from apps.bonuses import triggers as bonus_triggers
 from apps.common import events
 from apps.compliance import engine as rule_engine
+from apps.wallet import fast_bet
 from apps.wallet.services import forget_system_accounts
 from tests import database_reset
 
@@ -121,10 +122,13 @@ def api_client() -> APIClient:
 
 @pytest.fixture(autouse=True)
 def _fresh_system_account_ids():
-    """System account ids are remembered per process; each test's database starts without them."""
+    """System account ids, and the players the bet function declined, are remembered per process;
+    each test's database starts without them."""
     forget_system_accounts()
+    fast_bet.forget_declined()
     yield
     forget_system_accounts()
+    fast_bet.forget_declined()
 
 
 @pytest.fixture(autouse=True)

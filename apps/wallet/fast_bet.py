@@ -10,18 +10,25 @@ money movement itself: served at 8 clients, a bet cost the workers and PostgreSQ
 
 `wallet_place_bet` (migration 0015) takes the lock, looks the id up, checks, and writes the same
 rows the Python path writes (services._post), in one statement and its own transaction. It
-answers with an outcome instead of raising; `python` means the bet is not one it takes (accounts
-to open, a player a participant acts on), and the caller runs the Python path from the start,
-which decides it as before. Both paths write the same rows, the same chain hash and the same
+answers with an outcome instead of raising; `accounts` (accounts to open) and `participants` (a
+player a participant acts on) mean the bet is not one it takes, and the caller runs the Python
+path from the start, which decides it as before. Both paths write the same rows, the same chain hash and the same
 event (apps/wallet/tests/test_fast_bet.py holds them equal).
 
 The function is used only when every participant of STAKE states its quiet condition: a
 participant registered without one switches it off, so a rule added later is never skipped.
+
+A bet the function declines because a participant would act on the player (limits, a bonus) has
+cost one statement for nothing; the process remembers that player for `DECLINED_FOR` seconds and
+sends their bets straight to the Python path meanwhile. The memory only chooses the path: the
+Python path is right for every player, and the function checks the player's row under the lock
+whenever it runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from time import monotonic
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,6 +43,17 @@ _PLACE_BET = "SELECT * FROM wallet_place_bet(%s, %s, %s, %s, %s, %s, %s, %s, %s,
 
 # The terms the function checks; a participant's condition outside them is not taken.
 _CHECKED = frozenset({extensions.Quiet.FREE_PLAYER, extensions.Quiet.NO_BONUS, extensions.Quiet.NO_DETAIL})
+
+DECLINED_FOR = 60.0  # seconds a declined player's bets skip the function
+DECLINED_MAX = 100_000  # players remembered at most; then the memory starts afresh
+# {player id: monotonic() of the decline}. Plain dict operations, atomic under the GIL: the
+# request threads of a process share it.
+_declined: dict[int, float] = {}
+
+
+def forget_declined() -> None:
+    """Forget every declined player (for tests, whose players come and go with their database)."""
+    _declined.clear()
 
 
 def usable() -> bool:
@@ -54,6 +72,11 @@ def place_bet(
     # Strings the chain's JSON would escape beyond ASCII are left to Python's json.dumps.
     if not (ref.origin + ref.external_id + ref.fingerprint + round_id + game_id).isascii() or not usable():
         return None
+    declined_at = _declined.get(player_id)
+    if declined_at is not None:
+        if monotonic() - declined_at < DECLINED_FOR:
+            return None
+        _declined.pop(player_id, None)
     now = timezone.now()
     params = [player_id, currency, amount, ref.origin, ref.external_id, ref.fingerprint, round_id, game_id, now,
               signals.transaction_posted.name]  # fmt: skip
@@ -64,7 +87,12 @@ def place_bet(
         # the Python path retries and answers them (services._move_money).
         return None
     outcome, posted_id, event_id, balance, version, cash, wallet_currency, brand_id = row
-    if outcome == "python":
+    if outcome == "participants":
+        if len(_declined) >= DECLINED_MAX:
+            _declined.clear()
+        _declined[player_id] = monotonic()
+        return None
+    if outcome == "accounts":
         return None
     state = {"balance": balance, "currency": wallet_currency}
     if outcome not in ("ok", "replayed"):

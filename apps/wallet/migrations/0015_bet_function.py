@@ -6,9 +6,9 @@ COMMIT of its own.
 
 It writes exactly what the Python path writes for the same bet (services._post), and answers with
 an outcome instead of raising: `ok`, `replayed`, `duplicate`, `rolled_back`, `currency_mismatch`,
-`insufficient_funds`, or `python` when the bet is not one it takes (accounts or the house account
-to open, a player on whom a participant of the wallet's STAKE moment acts: extensions.Quiet), for
-the Python path to take from the start. Everything the database checks still applies: the
+`insufficient_funds`; or, for a bet it does not take, which the Python path then takes from the
+start, `accounts` (the player's accounts or the house account to open) or `participants` (a
+player on whom a participant of the wallet's STAKE moment acts: extensions.Quiet). Everything the database checks still applies: the
 CHECKs, the deferred foreign keys, the append-only and zero-sum triggers.
 
 The chain hash is chain.link's: the same JSON text, with compact separators, each string as
@@ -67,7 +67,7 @@ BEGIN
     SELECT a.id INTO house_id FROM wallet_account a
      WHERE a.code = 'house' AND a.currency_id = wallet_currency AND a.player_id IS NULL;
     IF cash_id IS NULL OR bonus IS NULL OR house_id IS NULL THEN
-        outcome := 'python';  -- accounts to open first
+        outcome := 'accounts';
         RETURN;
     END IF;
     new_balance := new_cash + bonus;
@@ -81,7 +81,7 @@ BEGIN
       FROM accounts_player p WHERE p.id = p_player;
     IF owner.status <> 'active' OR owner.needs_compliance_checks OR p_now >= owner.reality_check_due_at
        OR bonus > 0 OR owner.bonus_state = 'active' THEN
-        outcome := 'python';
+        outcome := 'participants';
         RETURN;
     END IF;
     player_brand := owner.brand_id;

@@ -259,3 +259,24 @@ def test_a_player_without_accounts_is_left_to_the_python_path():
 
     assert not took_the_function(captured)
     assert (refusal.code, refusal.extra) == ("INSUFFICIENT_FUNDS", {"balance": 0, "currency": "EUR"})
+
+
+def test_a_declined_player_skips_the_function_for_a_while(monkeypatch):
+    player = funded_player(10_000)
+    bet(player, 100)
+    Player.objects.filter(pk=player.pk).update(needs_compliance_checks=True)
+    clock = [1_000.0]
+    monkeypatch.setattr(fast_bet, "monotonic", lambda: clock[0])
+
+    declined, _ = bet_captured(player, 100)
+    skipped, _ = bet_captured(player, 100)
+    Player.objects.filter(pk=player.pk).update(needs_compliance_checks=False)
+    still_skipped, _ = bet_captured(player, 100)
+    clock[0] += fast_bet.DECLINED_FOR
+    taken, posted = bet_captured(player, 100)
+
+    assert "wallet_place_bet" in declined.captured_queries[1]["sql"]
+    assert not any("wallet_place_bet" in query["sql"] for query in skipped.captured_queries)
+    assert not any("wallet_place_bet" in query["sql"] for query in still_skipped.captured_queries)
+    assert took_the_function(taken)
+    assert posted.balance == 9_500
