@@ -101,8 +101,7 @@ def place_bet(
               "balance": balance, "version": version, "replayed": outcome == "replayed"}  # fmt: skip
     if outcome == "replayed":
         return answer
-    event = _event(player_id, brand_id, amount, version, balance, cash, wallet_currency, game_id, now)
-    event["transaction_id"] = str(posted_id)
+    event = _event(posted_id, player_id, brand_id, amount, version, balance, cash, wallet_currency, game_id, now)
     events.dispatch_on_commit(event_id, signals.transaction_posted, event)
     return answer
 
@@ -120,9 +119,11 @@ def _call(params: list) -> tuple:
         return cursor.fetchone()
 
 
-def _event(player_id, brand_id, amount, version, balance, cash, currency, game_id, now: dt.datetime) -> dict:
-    """services._event's payload for this bet (the function writes the same to the outbox)."""
+def _event(posted_id, player_id, brand_id, amount, version, balance, cash, currency, game_id, now: dt.datetime) -> dict:
+    """The `transaction_posted` payload of services._event for this bet, with its transaction's id
+    (the function writes the same to the outbox)."""
     return {
+        "transaction_id": str(posted_id),
         "player_id": str(player_id),
         "brand_id": brand_id,
         "kind": "bet",
