@@ -27,7 +27,6 @@ whenever it runs.
 
 from __future__ import annotations
 
-import datetime as dt
 from time import monotonic
 
 from django.db import IntegrityError, transaction
@@ -36,7 +35,6 @@ from django.utils import timezone
 from apps.common import events
 from apps.common.db import default_connection, prepared_cursor
 from apps.common.idempotency import ExternalRef
-from apps.common.timestamps import iso_utc
 from apps.wallet import errors, extensions, signals
 
 _PLACE_BET = "SELECT * FROM wallet_place_bet(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -101,7 +99,12 @@ def place_bet(
               "balance": balance, "version": version, "replayed": outcome == "replayed"}  # fmt: skip
     if outcome == "replayed":
         return answer
-    event = _event(posted_id, player_id, brand_id, amount, version, balance, cash, wallet_currency, game_id, now)
+    # The payload the function wrote to the outbox: the Python path's, with no bonus money.
+    event = signals.posted_payload(
+        player_id=player_id, brand_id=brand_id, kind="bet", amount=-amount, version=version, balance=balance,
+        cash=cash, bonus=0, currency=wallet_currency, game_id=game_id, created_at=now,
+    )  # fmt: skip
+    event["transaction_id"] = str(posted_id)
     events.dispatch_on_commit(event_id, signals.transaction_posted, event)
     return answer
 
@@ -117,25 +120,6 @@ def _call(params: list) -> tuple:
     with transaction.atomic(), prepared_cursor() as cursor:
         cursor.execute(_PLACE_BET, params)
         return cursor.fetchone()
-
-
-def _event(posted_id, player_id, brand_id, amount, version, balance, cash, currency, game_id, now: dt.datetime) -> dict:
-    """The `transaction_posted` payload of services._event for this bet, with its transaction's id
-    (the function writes the same to the outbox)."""
-    return {
-        "transaction_id": str(posted_id),
-        "player_id": str(player_id),
-        "brand_id": brand_id,
-        "kind": "bet",
-        "amount": -amount,
-        "version": version,
-        "balance": balance,
-        "cash": cash,
-        "bonus": 0,
-        "currency": currency,
-        "game_id": game_id,
-        "created_at": iso_utc(now),
-    }
 
 
 _REFUSALS = {

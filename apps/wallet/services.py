@@ -31,7 +31,6 @@ from apps.common import events, staff_trail
 from apps.common.db import prepared_cursor
 from apps.common.errors import PamError
 from apps.common.idempotency import ExternalRef, fingerprint
-from apps.common.timestamps import iso_utc
 from apps.wallet import chain, errors, extensions, fast_bet, locks, signals
 from apps.wallet.choices import (
     ADJUSTMENTS,
@@ -1310,16 +1309,8 @@ def _posted_before(refs: list[ExternalRef]) -> dict[tuple[str, str], Transaction
 
 def _event(tx: Transaction, wallet: locks.LockedWallet) -> dict:
     """`transaction_posted`'s payload but for `transaction_id`: the row is written with it."""
-    return {
-        "player_id": str(wallet.player.pk),
-        "brand_id": wallet.player.brand_id,  # the back-office feed's brand filter, without a query
-        "kind": tx.kind,
-        "amount": tx.amount,
-        "version": wallet.version,
-        "balance": wallet.balance,
-        "cash": wallet.cash.balance,
-        "bonus": wallet.bonus.balance,
-        "currency": tx.currency_id,
-        "game_id": tx.game_id,
-        "created_at": iso_utc(tx.created_at),
-    }
+    return signals.posted_payload(
+        player_id=wallet.player.pk, brand_id=wallet.player.brand_id, kind=tx.kind, amount=tx.amount,
+        version=wallet.version, balance=wallet.balance, cash=wallet.cash.balance, bonus=wallet.bonus.balance,
+        currency=tx.currency_id, game_id=tx.game_id, created_at=tx.created_at,
+    )  # fmt: skip
