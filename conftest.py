@@ -120,6 +120,13 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+@pytest.fixture
+def python_path(monkeypatch):
+    """Bets as the wallet takes them with its bet function switched off (apps/wallet/fast_bet.py):
+    for tests that pin the Python path's own statements."""
+    monkeypatch.setattr(fast_bet, "usable", lambda: False)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_system_account_ids():
     """System account ids, and the players the bet function declined, are remembered per process;

@@ -16,14 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from apps.accounts.models import Player
 from apps.common.models import OutboxEvent
 from apps.compliance.tests.factories import bet, funded_player, limit
-from apps.wallet import fast_bet
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def python_path(monkeypatch):
-    monkeypatch.setattr(fast_bet, "usable", lambda: False)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("python_path")]
 
 
 def added_by_compliance(plain: CaptureQueriesContext, limited: CaptureQueriesContext) -> list[str]:

@@ -27,12 +27,6 @@ from apps.wallet.tests.factories import ORIGIN, a_ref, bet, funded_player, grant
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def python_path(monkeypatch):
-    """Bets as the wallet takes them when the function is switched off."""
-    monkeypatch.setattr(fast_bet, "usable", lambda: False)
-
-
 def took_the_function(captured: CaptureQueriesContext) -> bool:
     sql = [query["sql"] for query in captured.captured_queries]
     return any("wallet_place_bet" in text for text in sql) and not any("FOR UPDATE OF a" in text for text in sql)

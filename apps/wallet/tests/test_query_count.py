@@ -44,11 +44,6 @@ def player_at_the_table():
     return player
 
 
-@pytest.fixture
-def python_path(monkeypatch):
-    monkeypatch.setattr(fast_bet, "usable", lambda: False)
-
-
 def assert_lock_then_lookup(lock: str, lookup: str) -> None:
     assert "FROM wallet_account" in lock
     assert lock.endswith("FOR UPDATE OF a")

@@ -13,7 +13,7 @@ from django.db import connection
 from psycopg import pq
 
 from apps.accounts.tests.factories import make_player
-from apps.wallet import errors, fast_bet, selectors
+from apps.wallet import errors, selectors
 from apps.wallet.services import adjust_balance
 from apps.wallet.tests.factories import bet, funded_player
 
@@ -81,11 +81,6 @@ def _prepared() -> dict[str, str]:
 
 def _psycopg_autocommit_matches_django() -> bool:
     return connection.connection.autocommit == connection.get_autocommit()
-
-
-@pytest.fixture
-def python_path(monkeypatch):
-    monkeypatch.setattr(fast_bet, "usable", lambda: False)
 
 
 def test_a_free_players_bet_is_one_round_trip(tmp_path):
