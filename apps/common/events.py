@@ -210,6 +210,10 @@ class _Dispatched:
     def __init__(self) -> None:
         self._ids: list[int] = []
         self._lock = threading.Lock()
+        # Held for a whole flush: a flush that finds the queue empty while another thread's flush
+        # is still marking what it took waits for it, so that when `flush()` returns every event
+        # queued before the call is marked (or kept for the next round).
+        self._flushing = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -231,24 +235,25 @@ class _Dispatched:
         database error the ids are kept for the next round."""
         from apps.common.models import OutboxEvent
 
-        with self._lock:
-            ids, self._ids = self._ids, []
-        if not ids:
-            return 0
-        updated = 0
-        try:
-            now = timezone.now()
-            for start in range(0, len(ids), self.BATCH):
-                chunk = ids[start : start + self.BATCH]
-                updated += OutboxEvent.objects.filter(pk__in=chunk, dispatched_at__isnull=True).update(
-                    dispatched_at=now, claimed_until=None
-                )
-        except Exception as exc:
-            logger.warning("outbox.mark_dispatched_failed", events=len(ids), error=repr(exc))
+        with self._flushing:
             with self._lock:
-                self._ids[:0] = ids
-            connection.close()
-        return updated
+                ids, self._ids = self._ids, []
+            if not ids:
+                return 0
+            updated = 0
+            try:
+                now = timezone.now()
+                for start in range(0, len(ids), self.BATCH):
+                    chunk = ids[start : start + self.BATCH]
+                    updated += OutboxEvent.objects.filter(pk__in=chunk, dispatched_at__isnull=True).update(
+                        dispatched_at=now, claimed_until=None
+                    )
+            except Exception as exc:
+                logger.warning("outbox.mark_dispatched_failed", events=len(ids), error=repr(exc))
+                with self._lock:
+                    self._ids[:0] = ids
+                connection.close()
+            return updated
 
 
 dispatched = _Dispatched()

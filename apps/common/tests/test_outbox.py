@@ -237,3 +237,42 @@ def test_an_event_under_another_sweepers_lease_is_not_taken_again():
 
     assert [claimed.pk for claimed in first] == [row.pk]
     assert second == []
+
+
+def test_a_flush_returns_only_once_a_flush_in_flight_on_another_thread_has_marked_its_events(monkeypatch):
+    """The background thread may have taken the queue and still be marking it: a flush called
+    meanwhile (a test's, the one at exit) finds the queue empty, and must wait for that mark."""
+    import threading
+
+    marking, release, marked = threading.Event(), threading.Event(), []
+
+    class SlowRows:
+        def __init__(self, ids):
+            self.ids = ids
+
+        def update(self, **_):
+            marking.set()
+            assert release.wait(5)
+            marked.extend(self.ids)
+            return len(self.ids)
+
+    class Manager:
+        def filter(self, pk__in, **_):
+            return SlowRows(pk__in)
+
+    monkeypatch.setattr(OutboxEvent, "objects", Manager())
+    queue = events._Dispatched()
+    queue._ids = [1, 2]
+    in_flight = threading.Thread(target=queue.flush)
+    in_flight.start()
+    assert marking.wait(5)
+    second = threading.Thread(target=queue.flush)
+    second.start()
+    second.join(0.2)
+
+    assert second.is_alive()  # waiting for the mark in flight, not returned with nothing done
+    release.set()
+    second.join(5)
+    in_flight.join(5)
+    assert not second.is_alive()
+    assert marked == [1, 2]
