@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP to Django's WSGI handler on a thread pool; WebSockets to Channels.
+"""ASGI entry point: HTTP to Django's WSGI handler on thread pools; WebSockets to Channels.
 
 Django's HTTP stack is synchronous (the ORM, the money services, most middleware). Run through
 Django's ASGI handler, each request crosses between the event loop and threads once per
@@ -38,15 +38,28 @@ from pam.wsgi_bridge import OneHopWSGIMiddleware  # noqa: E402
 
 # Static files (admin, API docs) are served by the app itself under /static/, so one process is
 # enough to run PAM; a deployment with heavy traffic puts a CDN or reverse proxy in front.
-wsgi_http_application = OneHopWSGIMiddleware(StaticFilesHandler(django_wsgi_app), workers=settings.HTTP_THREADS)
+wsgi_app = StaticFilesHandler(django_wsgi_app)
+# The APIs that integrators and players' clients call, and the health checks, on threads of their
+# own (`HTTP_THREADS`); pages, the back office (its API included), the API docs and metrics on
+# others (`PAGE_THREADS`): a slow export or schema build never holds a bet or a probe.
+API_PREFIXES = ("/api/wallet/", "/api/player/", "/api/feed/", "/api/payments/", "/healthz", "/readyz")
+api_http_application = OneHopWSGIMiddleware(wsgi_app, workers=settings.HTTP_THREADS, name="api")
+page_http_application = OneHopWSGIMiddleware(wsgi_app, workers=settings.PAGE_THREADS, name="page")
 studio_http_application = ASGIHandler()
 STUDIO_PREFIX = "/studio/"
 
 
+def http_application_for(path: str):
+    """The application that serves an HTTP request for `path`."""
+    if path.startswith(STUDIO_PREFIX):
+        return studio_http_application
+    if path.startswith(API_PREFIXES):
+        return api_http_application
+    return page_http_application
+
+
 async def http_application(scope, receive, send):
-    if scope["path"].startswith(STUDIO_PREFIX):
-        return await studio_http_application(scope, receive, send)
-    return await wsgi_http_application(scope, receive, send)
+    return await http_application_for(scope["path"])(scope, receive, send)
 
 
 # Browsers send an Origin, which must be one of ALLOWED_HOSTS; scripts with a ticket send none.

@@ -59,12 +59,15 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 ROOT_URLCONF = "pam.urls"
-WSGI_APPLICATION = None  # served through pam.asgi (HTTP on a thread pool, WebSockets on the loop)
-# Threads per server process for HTTP requests; each holds at most one pooled DB connection.
-# Two keep a process's core busy (a request waits on PostgreSQL about half its time); every
-# thread more only queues for the interpreter's lock, which the event loop needs too for each
-# answer and each socket frame it sends (docs/configuration.md).
+WSGI_APPLICATION = None  # served through pam.asgi (HTTP on thread pools, WebSockets on the loop)
+# Threads per server process for the APIs (integrators', players', the health checks; pam/asgi.py),
+# and for everything else served on threads (pages, the back office, the API docs, metrics): two
+# pools, so a slow page never holds a bet. Each thread holds at most one pooled DB connection.
+# Two API threads keep a process's core busy (a bet waits on PostgreSQL about half its time; with
+# one, a quarter fewer bets); every thread more only queues for the interpreter's lock, which the
+# event loop needs too for each answer and each socket frame it sends (docs/configuration.md).
 HTTP_THREADS = env.int("HTTP_THREADS", default=2)
+PAGE_THREADS = env.int("PAGE_THREADS", default=2)
 ASGI_APPLICATION = "pam.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import Body, WSGIMiddleware, WSGIResponder, build_environ
 from django.http import HttpResponse
@@ -123,7 +124,13 @@ class OneHopResponder(WSGIResponder):
 
 
 class OneHopWSGIMiddleware(WSGIMiddleware):
-    """a2wsgi's `WSGIMiddleware` with `OneHopResponder` for HTTP requests."""
+    """a2wsgi's `WSGIMiddleware` with `OneHopResponder` for HTTP requests, on a pool of `workers`
+    threads named after `name` (in thread dumps and py-spy)."""
+
+    def __init__(self, app, workers: int = 10, send_queue_size: int = 10, *, name: str = "WSGI") -> None:
+        super().__init__(app, workers=workers, send_queue_size=send_queue_size)
+        self.executor.shutdown(wait=False)
+        self.executor = ThreadPoolExecutor(thread_name_prefix=name, max_workers=workers)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
