@@ -34,6 +34,15 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def http_scope(path: str, method: str = "GET", headers: list[tuple[bytes, bytes]] = ()) -> dict:
+    """An ASGI HTTP scope for a request to `path`, as uvicorn makes one."""
+    return {
+        "type": "http", "http_version": "1.1", "method": method, "path": path, "raw_path": path.encode(),
+        "root_path": "", "scheme": "http", "query_string": b"", "headers": list(headers),
+        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+    }  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 
 from pam import asgi
 from pam.wsgi_bridge import OneHopWSGIMiddleware
+from tests.support import http_scope
 
 
 @pytest.mark.parametrize(
@@ -46,14 +47,6 @@ def test_each_pool_has_the_configured_threads_under_its_own_name():
     assert names[asgi.page_http_application].startswith("page")
 
 
-def _scope(path: str) -> dict:
-    return {
-        "type": "http", "http_version": "1.1", "method": "GET", "path": path, "raw_path": path.encode(),
-        "root_path": "", "scheme": "http", "query_string": b"", "headers": [],
-        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-    }  # fmt: skip
-
-
 def test_a_page_holding_every_page_thread_does_not_hold_a_bet_or_a_probe(monkeypatch):
     release = threading.Event()
     started = threading.Event()
@@ -78,7 +71,7 @@ def test_a_page_holding_every_page_thread_does_not_hold_a_bet_or_a_probe(monkeyp
         async def send(message):
             sent.append(message)
 
-        await asgi.http_application(_scope(path), receive, send)
+        await asgi.http_application(http_scope(path), receive, send)
         return b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
 
     async def run() -> tuple[list[bytes], bool]:

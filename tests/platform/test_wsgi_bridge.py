@@ -12,14 +12,11 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from pam import wsgi_bridge
 from pam.wsgi_bridge import OneHopWSGIMiddleware
+from tests.support import http_scope
 
 
 def _scope(method: str = "POST", headers: list[tuple[bytes, bytes]] = ()) -> dict:
-    return {
-        "type": "http", "http_version": "1.1", "method": method, "path": "/api/wallet/v1/bet", "raw_path": b"",
-        "root_path": "", "scheme": "http", "query_string": b"", "headers": list(headers),
-        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-    }  # fmt: skip
+    return http_scope("/api/wallet/v1/bet", method, headers)
 
 
 class Served(NamedTuple):

@@ -93,10 +93,14 @@ def colocation_groups(sql: str) -> dict[str, str]:
 # --- the bet path's tables --------------------------------------------------------------------------
 
 
+def tables_in(texts) -> set[str]:
+    """The existing tables these SQL texts name."""
+    named = {name for text in texts for name in _TABLE_AFTER_KEYWORD.findall(text)}
+    return named & set(connection.introspection.table_names())
+
+
 def tables_named(captured: CaptureQueriesContext) -> set[str]:
-    existing = set(connection.introspection.table_names())
-    named = {name for query in captured.captured_queries for name in _TABLE_AFTER_KEYWORD.findall(query["sql"])}
-    return named & existing
+    return tables_in(query["sql"] for query in captured.captured_queries)
 
 
 def tables_of_the_bet_function() -> set[str]:
@@ -105,7 +109,7 @@ def tables_of_the_bet_function() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'wallet_place_bet'")
         (source,) = cursor.fetchone()
-    return set(_TABLE_AFTER_KEYWORD.findall(source)) & set(connection.introspection.table_names())
+    return tables_in([source])
 
 
 def a_player_with_every_limit():
