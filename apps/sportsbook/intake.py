@@ -2,8 +2,10 @@
 
 The sportsbook's service (`services.place_bet`) hands the wallet's `place_bet` a `Slip` as the
 stake's `detail`; `on_stake`, called after the player's accounts are locked and compliance's and
-bonuses' checks, returns at once for any stake of another origin (every casino bet: one string
-comparison, no query). For a slip it
+bonuses' checks (for a player on whom those are quiet, by the wallet's bet function, after it has
+written the stake, with no `wallet`: apps/wallet/extensions.py, "Quiet conditions"), returns at
+once for any stake of another origin (every casino bet: one string comparison, no query). For a
+slip it
 
 1. takes the legs' selections with their markets' and events' columns as plain rows (`LegRow`):
    those the service read before the money (`Slip.read`) when they pass every check, the bet's

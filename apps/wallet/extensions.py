@@ -82,6 +82,14 @@ on the rows it locks and leaves any other bet to the Python path, which calls th
 A participant registered without one switches the function off: every bet then takes the Python
 path (`Moment.quiet_conditions`).
 
+A participant quiet by `NO_DETAIL` acts on its own app's stakes, whatever the player. For such a
+stake of a player on whom every other participant is quiet, the function locks the accounts,
+checks and writes the movement, then this participant is called in the same transaction with
+`player` and `wallet` None (it must not need them), then what it returns, with the transaction
+written; its refusal rolls the movement back. A stake the player cannot afford is left to the
+Python path, where the participants run before the balance check, so that their refusal comes
+first on both paths.
+
 Cost: the wallet iterates `moment.participants`, a tuple rebuilt only when something registers,
 and calls each one directly: no dispatch or lookup per call, and a list only when a participant
 returns something to call after the write.
@@ -151,6 +159,10 @@ class Moment:
         """Every participant's quiet condition, or None if one stated none."""
         conditions = [self._quiet.get(participant) for participant in self.participants]
         return None if None in conditions else frozenset(conditions)
+
+    def quiet_by(self, condition: Quiet) -> tuple[Participant, ...]:
+        """The participants whose quiet condition is `condition`, in order."""
+        return tuple(participant for participant in self.participants if self._quiet.get(participant) == condition)
 
     def registered(self) -> tuple[tuple[int, Participant], ...]:
         """(order, participant) of each participant, in the order they are called."""

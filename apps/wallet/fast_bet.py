@@ -18,6 +18,12 @@ event (apps/wallet/tests/test_fast_bet.py holds them equal).
 The function is used only when every participant of STAKE states its quiet condition: a
 participant registered without one switches it off, so a rule added later is never skipped.
 
+A stake with `detail` (a sportsbook slip; one held for an in-play delay stays on the Python path)
+of such a player goes through the function too, in a durable transaction with the work of the
+participants quiet by NO_DETAIL, which are the only ones that may act on it (`_with_detail`):
+BEGIN, the function, their statements, COMMIT, where the Python path takes BEGIN, the lock with
+the look-up, the write, their statements and COMMIT, with the wallet read into model instances.
+
 A bet the function declines because a participant would act on the player (limits, a bonus) has
 cost one statement for nothing; the process remembers that player for `DECLINED_FOR` seconds and
 sends their bets straight to the Python path meanwhile. The memory only chooses the path: the
@@ -27,15 +33,20 @@ whenever it runs.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from time import monotonic
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from apps.common import events
 from apps.common.db import default_connection, prepared_cursor
+from apps.common.errors import PamError
 from apps.common.idempotency import ExternalRef
 from apps.wallet import errors, extensions, signals
+from apps.wallet.choices import TransactionKind
+from apps.wallet.models import Transaction
 
 _PLACE_BET = "SELECT * FROM wallet_place_bet(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
@@ -62,11 +73,13 @@ def usable() -> bool:
 
 
 def place_bet(
-    *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str
-) -> dict | None:
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str,
+    detail: object = None,
+) -> dict | None:  # fmt: skip
     """Post the bet through the function: the fields of the answer (services.Posted's), or None
     when the Python path must take it. Raises the wallet's refusals as the Python path does, with
-    the balance and currency beside them."""
+    the balance and currency beside them. With `detail` (the sportsbook's slip), in a transaction
+    with the work of the participants that act on it (`_with_detail`)."""
     # Strings the chain's JSON would escape beyond ASCII are left to Python's json.dumps.
     if not (ref.origin + ref.external_id + ref.fingerprint + round_id + game_id).isascii() or not usable():
         return None
@@ -75,38 +88,123 @@ def place_bet(
         if monotonic() - declined_at < DECLINED_FOR:
             return None
         _declined.pop(player_id, None)
-    now = timezone.now()
-    params = [player_id, currency, amount, ref.origin, ref.external_id, ref.fingerprint, round_id, game_id, now,
-              signals.transaction_posted.name]  # fmt: skip
+    call = _Call(player_id, currency, amount, ref, round_id, game_id, timezone.now())
+    if detail is not None:
+        return _with_detail(call, detail)
     try:
-        row = _call(params)
+        row = _call(call.params())
     except IntegrityError:
         # A concurrent call with the same id for another player, or a deferred check at commit:
         # the Python path retries and answers them (services._move_money).
         return None
-    outcome, posted_id, event_id, balance, version, cash, wallet_currency, brand_id = row
+    answer = _answer(call, row)
+    if answer is not None and not answer["replayed"]:
+        _dispatch(call, row)
+    return answer
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One bet's arguments, and the moment it is written at."""
+
+    player_id: int
+    currency: str
+    amount: int
+    ref: ExternalRef
+    round_id: str
+    game_id: str
+    now: dt.datetime
+
+    def params(self) -> list:
+        ref = self.ref
+        return [self.player_id, self.currency, self.amount, ref.origin, ref.external_id, ref.fingerprint,
+                self.round_id, self.game_id, self.now, signals.transaction_posted.name]  # fmt: skip
+
+
+def _answer(call: _Call, row: tuple) -> dict | None:
+    """The function's outcome as the answer's fields, a refusal raised, or None for a bet it left
+    to the Python path (a declined player is remembered)."""
+    outcome, posted_id, _, balance, version, _, wallet_currency, _ = row
     if outcome == "participants":
         if len(_declined) >= DECLINED_MAX:
             _declined.clear()
-        _declined[player_id] = monotonic()
+        _declined[call.player_id] = monotonic()
         return None
     if outcome == "accounts":
         return None
     state = {"balance": balance, "currency": wallet_currency}
     if outcome not in ("ok", "replayed"):
-        raise _REFUSALS[outcome](wallet_currency, currency, state)
-    answer = {"transaction_id": str(posted_id), "player_id": str(player_id), "currency": wallet_currency,
-              "balance": balance, "version": version, "replayed": outcome == "replayed"}  # fmt: skip
-    if outcome == "replayed":
-        return answer
-    # The payload the function wrote to the outbox: the Python path's, with no bonus money.
+        raise _REFUSALS[outcome](wallet_currency, call.currency, state)
+    return {"transaction_id": str(posted_id), "player_id": str(call.player_id), "currency": wallet_currency,
+            "balance": balance, "version": version, "replayed": outcome == "replayed"}  # fmt: skip
+
+
+def _dispatch(call: _Call, row: tuple) -> None:
+    """The event of a bet the function wrote, dispatched once it commits: the payload it wrote to
+    the outbox (the Python path's, with no bonus money)."""
+    _, posted_id, event_id, balance, version, cash, wallet_currency, brand_id = row
     event = signals.posted_payload(
-        player_id=player_id, brand_id=brand_id, kind="bet", amount=-amount, version=version, balance=balance,
-        cash=cash, bonus=0, currency=wallet_currency, game_id=game_id, created_at=now,
+        player_id=call.player_id, brand_id=brand_id, kind="bet", amount=-call.amount, version=version,
+        balance=balance, cash=cash, bonus=0, currency=wallet_currency, game_id=call.game_id, created_at=call.now,
     )  # fmt: skip
     event["transaction_id"] = str(posted_id)
     events.dispatch_on_commit(event_id, signals.transaction_posted, event)
-    return answer
+
+
+def _with_detail(call: _Call, detail: object) -> dict | None:
+    """A stake with `detail` (the sportsbook's slip): the function, then the work of the
+    participants quiet by NO_DETAIL (the only ones that may act on a player the function takes),
+    in one durable transaction, so that a refusal of theirs rolls the movement back with it.
+
+    They are called after the movement is written, with `player` and `wallet` None
+    (extensions.py, "Quiet conditions"), then what they return, with the transaction written.
+    The Python path calls them before the balance check, so a stake the player cannot afford is
+    left to it: a refusal of theirs comes first there, as it must here."""
+    acting = extensions.STAKE.quiet_by(extensions.Quiet.NO_DETAIL)
+    try:
+        with transaction.atomic(durable=True):
+            with prepared_cursor() as cursor:
+                cursor.execute(_PLACE_BET, call.params())
+                row = cursor.fetchone()
+            if row[0] == "insufficient_funds":
+                return None
+            answer = _answer(call, row)
+            if answer is None or answer["replayed"]:
+                return answer
+            written = _written(call, row)
+            try:
+                afters = [
+                    after
+                    for participant in acting
+                    if (after := participant(player=None, wallet=None, amount=call.amount, game_id=call.game_id,
+                                             origin=call.ref.origin, detail=detail)) is not None
+                ]  # fmt: skip
+                for after in afters:
+                    after(transaction=written)
+            except PamError as refusal:
+                # The contract: errors carry the balance, the one before the movement they undo.
+                refusal.extra = {"balance": answer["balance"] + call.amount, "currency": answer["currency"],
+                                 **refusal.extra}  # fmt: skip
+                raise
+            _dispatch(call, row)
+            return answer
+    except IntegrityError:
+        # As above; a participant's own write meeting a concurrent one too.
+        return None
+
+
+def _written(call: _Call, row: tuple) -> Transaction:
+    """The transaction the function wrote, as the participants' work after the write gets it,
+    built from what the call knows (its chain hash, left deferred, is read if asked for)."""
+    _, posted_id, _, balance, version, _, wallet_currency, _ = row
+    values = {
+        "id": posted_id, "kind": TransactionKind.BET, "player_id": call.player_id, "currency_id": wallet_currency,
+        "amount": -call.amount, "origin": call.ref.origin, "external_id": call.ref.external_id,
+        "fingerprint": call.ref.fingerprint, "round_id": call.round_id, "game_id": call.game_id,
+        "reverses_id": None, "reverses_external_id": "", "reason": "", "acting_user_id": None,
+        "balance_after": balance, "wallet_version": version, "created_at": call.now,
+    }  # fmt: skip
+    return Transaction.from_db(DEFAULT_DB_ALIAS, list(values), list(values.values()))
 
 
 def _call(params: list) -> tuple:

@@ -94,9 +94,9 @@ def place_bet(
     """
     if amount <= 0:
         raise ValueError("A bet stakes a positive amount.")
-    if not held and detail is None:
+    if not held:
         answer = fast_bet.place_bet(player_id=player_id, currency=currency, amount=amount, ref=ref,
-                                    round_id=round_id, game_id=game_id)  # fmt: skip
+                                    round_id=round_id, game_id=game_id, detail=detail)  # fmt: skip
         if answer is not None:
             return Posted(**answer)
     counter = PENDING_BETS if held else HOUSE

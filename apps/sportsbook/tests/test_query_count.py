@@ -82,18 +82,19 @@ def test_a_bet_costs_its_statements_whatever_its_legs(django_assert_num_queries)
 
     # Before the money: the legs with the stake factor and the circuit breakers' state, one
     # statement (a replay of the key is the wallet's look-up's to find, and the exposure rows
-    # exist). The wallet's: savepoint, lock + idempotency look-up (one round trip, two statements
-    # captured), the write, release. The participant's, one statement: the bet with its legs
-    # (each written only if its market is as read before the money), then the exposure rows
-    # locked and grown.
-    with django_assert_num_queries(1 + 5 + 1) as captured:
+    # exist). The wallet's, for a free player: savepoint (BEGIN outside a test's transaction),
+    # the bet function (the lock, the look-up, the stake's write), release (COMMIT). The
+    # participant's, one statement between them: the bet with its legs (each written only if
+    # its market is as read before the money), then the exposure rows locked and grown.
+    with django_assert_num_queries(1 + 3 + 1) as captured:
         services.place_bet(player=player, idempotency_key="second", stake=100, currency="EUR", legs=legs,
                            accept_price_changes="none")  # fmt: skip
 
     statements = [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
-    assert statements == ["SELECT", "SAVEPOINT", "SELECT", "SELECT", "WITH", "WITH", "RELEASE"]
-    assert "sportsbook_bet" in captured.captured_queries[5]["sql"]
-    assert "FOR UPDATE" in captured.captured_queries[5]["sql"]
+    assert statements == ["SELECT", "SAVEPOINT", "SELECT", "WITH", "RELEASE"]
+    assert "wallet_place_bet" in captured.captured_queries[2]["sql"]
+    assert "sportsbook_bet" in captured.captured_queries[3]["sql"]
+    assert "FOR UPDATE" in captured.captured_queries[3]["sql"]
     # The breakers are read once, before the money transaction: no longer under the player's lock.
     breaker_reads = [n for n, query in enumerate(captured.captured_queries) if "sportsbook_breaker" in query["sql"]]
     assert breaker_reads == [0]

@@ -93,6 +93,18 @@ def test_a_position_holds_one_participant_and_a_participant_one_position():
     assert moment.registered() == ((100, first),)
 
 
+def test_the_participants_quiet_by_a_condition_are_found_in_their_order():
+    moment = extensions.Moment("test")
+    compliance, bonuses, sportsbook, other = (recorder([], name) for name in ("c", "b", "s", "o"))
+    moment.register(sportsbook, order=300, quiet=extensions.Quiet.NO_DETAIL)
+    moment.register(compliance, order=100, quiet=extensions.Quiet.FREE_PLAYER)
+    moment.register(other, order=400, quiet=extensions.Quiet.NO_DETAIL)
+    moment.register(bonuses, order=200, quiet=extensions.Quiet.NO_BONUS)
+
+    assert moment.quiet_by(extensions.Quiet.NO_DETAIL) == (sportsbook, other)
+    assert moment.quiet_by(extensions.Quiet.FREE_PLAYER) == (compliance,)
+
+
 # --- the wallet calls them -----------------------------------------------------------------------
 
 
