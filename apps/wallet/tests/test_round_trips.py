@@ -16,6 +16,7 @@ from apps.accounts.tests.factories import make_player
 from apps.wallet import errors, selectors
 from apps.wallet.services import adjust_balance
 from apps.wallet.tests.factories import bet, funded_player
+from tests.libpq_trace import autocommit_matches_django, forget_prepared_statements, messages_sent
 
 # psycopg prepares a statement at its fifth run on a connection (DB_PREPARE_THRESHOLD).
 PREPARED_AFTER = int(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"])
@@ -25,75 +26,20 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @pytest.fixture(autouse=True)
 def _no_statement_prepared_yet():
-    """Each test starts from a connection with no statement prepared, as a server's does, whatever
-    earlier tests on this worker prepared on it. Past 100 of them (psycopg's `prepared_max`),
-    preparing one more deallocates the least recently used, a Close and a Sync sent before the
-    next statement, which the trace would count as one more round trip of the money call. A
-    rollback makes psycopg forget them all, on the server too (`DEALLOCATE ALL`)."""
-    connection.ensure_connection()
-    pg = connection.connection
-    pg.autocommit = False  # psycopg begins before its next statement
-    pg.execute("SELECT 1")
-    pg.rollback()
-    pg.autocommit = True  # Django's: outside any atomic block, the connection is in autocommit
-
-
-def _sent(tmp_path, call) -> list[str]:
-    """The frontend's messages of `call` on this thread's connection, each statement named by its
-    first word: 'Bind BEGIN', 'Bind SELECT', 'Sync', 'Query COMMIT', ... (a statement is a Bind
-    in the extended protocol, prepared or not; a Query in the simple one)."""
-    connection.ensure_connection()
-    pg = connection.connection
-    # A statement prepared before the call has no Parse in the trace, and may be gone from the
-    # server after it (psycopg deallocates every one at a rollback): looked up in both.
-    statements = _prepared()
-    path = tmp_path / "libpq.trace"
-    with open(path, "w") as trace:
-        pg.pgconn.trace(trace.fileno())
-        pg.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            call()
-        finally:
-            pg.pgconn.untrace()
-    statements |= _prepared()
-    sent = []
-    for line in path.read_text().splitlines():
-        direction, _, message, *rest = line.split("\t")
-        if direction != "F":
-            continue
-        quoted = rest[0].split('"') if rest else []
-        if message == "Parse":  # Parse "name" "text": the text of a statement bound later
-            statements[quoted[1]] = quoted[3]
-        elif message == "Bind":  # Bind "portal" "statement"
-            sent.append(f"Bind {statements[quoted[3]].split(' ', 1)[0]}")
-        elif message == "Query":
-            sent.append(f"Query {quoted[1].split(' ', 1)[0]}")
-        elif message == "Sync":
-            sent.append("Sync")
-    return sent
-
-
-def _prepared() -> dict[str, str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
-        return dict(cursor.fetchall())
-
-
-def _psycopg_autocommit_matches_django() -> bool:
-    return connection.connection.autocommit == connection.get_autocommit()
+    forget_prepared_statements()
 
 
 def test_a_free_players_bet_is_one_round_trip(tmp_path):
     player = funded_player(10_000)
     bet(player, 100)
 
-    sent = _sent(tmp_path, lambda: bet(player, 100))
+    sent = messages_sent(tmp_path, lambda: bet(player, 100))
 
     assert sent[:2] == ["Bind SELECT", "Sync"]  # SELECT * FROM wallet_place_bet(...)
     assert "Bind BEGIN" not in sent
     assert "Query COMMIT" not in sent
     assert selectors.get_wallet_state(player.pk).balance == 9_800
-    assert _psycopg_autocommit_matches_django()
+    assert autocommit_matches_django()
 
 
 def test_a_free_players_refused_bet_rolls_nothing_back(tmp_path):
@@ -107,7 +53,7 @@ def test_a_free_players_refused_bet_rolls_nothing_back(tmp_path):
         with pytest.raises(errors.InsufficientFunds):
             bet(player, 500)
 
-    assert _sent(tmp_path, refused) == ["Bind SELECT", "Sync"]
+    assert messages_sent(tmp_path, refused) == ["Bind SELECT", "Sync"]
     assert bet(player, 100).balance == 0
 
 
@@ -115,7 +61,7 @@ def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_pat
     player = funded_player(10_000)
     bet(player, 100)  # the house account exists, its id remembered
 
-    sent = _sent(tmp_path, lambda: bet(player, 100))
+    sent = messages_sent(tmp_path, lambda: bet(player, 100))
 
     assert sent == [
         "Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync",  # the lock and the idempotency look-up
@@ -123,7 +69,7 @@ def test_a_bet_is_three_round_trips_with_the_begin_in_the_locks_pipeline(tmp_pat
         "Query COMMIT",
     ]  # fmt: skip
     assert selectors.get_wallet_state(player.pk).balance == 9_800
-    assert _psycopg_autocommit_matches_django()
+    assert autocommit_matches_django()
 
 
 def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path, python_path):
@@ -135,13 +81,13 @@ def test_a_refused_bet_rolls_back_and_the_connection_is_as_before(tmp_path, pyth
         with pytest.raises(errors.InsufficientFunds):
             bet(player, 500)
 
-    sent = _sent(tmp_path, refused)
+    sent = messages_sent(tmp_path, refused)
 
     assert sent[:4] == ["Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync"]
     # psycopg forgets its prepared statements at every rollback: DEALLOCATE ALL, a round trip of
     # its own, and the next calls run their statements unprepared until they are prepared again.
     assert sent[-2:] == ["Query ROLLBACK", "Query DEALLOCATE"]
-    assert _psycopg_autocommit_matches_django()
+    assert autocommit_matches_django()
     assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
     assert bet(player, 100).balance == 0  # the next call begins and commits as usual
 
@@ -151,10 +97,12 @@ def test_a_lock_after_the_transaction_began_sends_no_begin(tmp_path):
     # transaction: the second lock's pipeline must not begin again.
     player = make_player(currency="EUR")
 
-    sent = _sent(tmp_path, lambda: adjust_balance(player_id=player.pk, amount=500, reason="first", acting_user=None))
+    sent = messages_sent(
+        tmp_path, lambda: adjust_balance(player_id=player.pk, amount=500, reason="first", acting_user=None)
+    )
 
     money_call = sent[: sent.index("Query COMMIT") + 1]  # receivers after the commit have their own
     assert money_call[:4] == ["Bind BEGIN", "Bind SELECT", "Bind SELECT", "Sync"], money_call
     assert money_call.count("Bind BEGIN") + money_call.count("Query BEGIN") == 1, money_call
     assert selectors.get_wallet_state(player.pk).balance == 500
-    assert _psycopg_autocommit_matches_django()
+    assert autocommit_matches_django()

@@ -1,0 +1,84 @@
+"""What a bet slip's placement sends to PostgreSQL, message by message, outside any test
+transaction (as in production; tests/libpq_trace.py reads libpq's trace). A free player's single
+whose exposure rows exist is five round trips: the legs' read before the money; the BEGIN; the
+wallet's bet function; the bet's write with its exposure; the COMMIT. (The BEGIN sent in the
+function's pipeline, as the Python path's lock does, saved PostgreSQL a round trip and cost the
+request thread as much in psycopg's pipeline: measured, not kept.)"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from psycopg import pq
+
+from apps.sportsbook import errors, services
+from apps.sportsbook.intake import LegRequest
+from apps.sportsbook.models import Bet, Selection
+from apps.sportsbook.tests.factories import a_match
+from apps.wallet import selectors as wallet_selectors
+from apps.wallet.tests.factories import bet, funded_player
+from tests.libpq_trace import autocommit_matches_django, forget_prepared_statements, messages_sent
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+HOME = [LegRequest("mk-1-home", Decimal("3.10"), 1)]
+
+
+@pytest.fixture(autouse=True)
+def _no_statement_prepared_yet():
+    forget_prepared_statements()
+
+
+def place(player, key: str, stake: int = 100):
+    return services.place_bet(player=player, idempotency_key=key, stake=stake, currency="EUR", legs=HOME,
+                              accept_price_changes="none")  # fmt: skip
+
+
+@pytest.fixture
+def player():
+    """A free player, after a first bet that opened the slip's exposure rows (and a casino bet
+    that opened the house account)."""
+    a_match()
+    bet(funded_player(10), 1)
+    player = funded_player(100_000)
+    place(player, "first")
+    return player
+
+
+def test_a_free_players_single_is_five_round_trips(tmp_path, player):
+    sent = messages_sent(tmp_path, lambda: place(player, "second"))
+
+    placement = sent[: sent.index("Query COMMIT") + 1]  # receivers after the commit have their own
+    assert placement == [
+        "Bind SELECT", "Sync",  # the legs, the stake factor, the breakers, whether the rows exist
+        "Query BEGIN",
+        "Bind SELECT", "Sync",  # the bet function: the lock, the look-up, the stake
+        "Bind WITH", "Sync",  # the bet, its legs, the exposure rows locked and grown
+        "Query COMMIT",
+    ]  # fmt: skip
+    assert Bet.objects.count() == 2
+    assert wallet_selectors.get_wallet_state(player.pk).balance == 100_000 - 200
+    assert autocommit_matches_django()
+
+
+def test_a_slip_refused_after_the_function_rolls_back_and_the_connection_is_as_before(tmp_path, player):
+    home = Selection.objects.get(selection_id="mk-1-home").pk
+    services.set_exposure_cap(scope="selection", target_id=home, currency="EUR", cap=300, reason="hot",
+                              acting_user=None)  # fmt: skip
+
+    def refused():
+        with pytest.raises(errors.StakeTooHigh):
+            place(player, "second", stake=1_000)
+
+    sent = messages_sent(tmp_path, refused)
+
+    assert sent[:5] == ["Bind SELECT", "Sync", "Query BEGIN", "Bind SELECT", "Sync"]
+    assert "Query ROLLBACK" in sent
+    assert "Query COMMIT" not in sent
+    assert autocommit_matches_django()
+    assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    assert wallet_selectors.get_wallet_state(player.pk).balance == 100_000 - 100
+    place(player, "third", stake=40)  # the next placement begins and commits as usual (within the cap)
+    assert Bet.objects.count() == 2
