@@ -80,9 +80,10 @@ class Player(models.Model):
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
     # Decided by compliance only, written through accounts' services. The wallet's lock query
     # reads this row with the accounts, so these two let a bet skip every player-protection
-    # query when nothing can refuse it: the flag is set while the player has a limit, an
-    # exclusion or a KYC hold, and a reality check is sent after the first bet past
-    # `reality_check_due_at`.
+    # query when nothing can refuse it: the flag is set while the player has a wager, loss or
+    # session limit, an exclusion, a KYC hold or a reality check awaiting its acknowledgement
+    # (not for a deposit limit, which the cashier reads at each deposit), and a reality check is
+    # sent after the first bet past `reality_check_due_at`.
     needs_compliance_checks = models.BooleanField(default=False)
     reality_check_due_at = models.DateTimeField(null=True, blank=True)
     # Decided by bonuses only, written through accounts' services, read by the wallet's lock

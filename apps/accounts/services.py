@@ -376,8 +376,8 @@ def add_player_note(*, player_id: int, author: User, text: str) -> PlayerNote:
 
 
 def set_needs_compliance_checks(*, player_id: int, needed: bool) -> None:
-    """Whether the money path must ask compliance about the player's stakes and deposits. Writes
-    only when the value changes, in the caller's transaction."""
+    """Whether the money path must ask compliance about the player's stakes (a deposit's start
+    asks it every time). Writes only when the value changes, in the caller's transaction."""
     Player.objects.filter(pk=player_id).exclude(needs_compliance_checks=needed).update(needs_compliance_checks=needed)
 
 

@@ -8,6 +8,10 @@ class LimitKind(models.TextChoices):
     SESSION = "session", "Session time (minutes)"
 
 
+# The limits a stake counts against; a deposit limit is the cashier's alone (gate.assert_may_deposit).
+STAKE_LIMIT_KINDS = (LimitKind.WAGER, LimitKind.LOSS, LimitKind.SESSION)
+
+
 class LimitPeriod(models.TextChoices):
     """Rolling windows of the money limits; a session limit has none (stored as "")."""
 

@@ -15,8 +15,9 @@ with the money or not at all: the deposit that reaches the KYC threshold puts th
 KYC hold (`services.hold_for_kyc`), and a bet that finds a reality check due writes its
 `reality_check_due` event to the outbox.
 
-A player whose row says `needs_compliance_checks = False` (no limit, exclusion or KYC hold) is
-decided from the row the lock query already read: no query at all.
+A player whose row says `needs_compliance_checks = False` (no wager, loss or session limit, no
+exclusion, KYC hold or reality check awaiting its acknowledgement) stakes on the row the lock
+query already read: no query at all. A deposit's start reads the deposit limits every time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from apps.common.db import prepared_cursor, sql_constants
 from apps.common.events import send_after_commit
 from apps.common.timestamps import aware_from_sql, iso_utc
 from apps.compliance import services, signals
-from apps.compliance.choices import LimitKind, LimitPeriod
+from apps.compliance.choices import STAKE_LIMIT_KINDS, LimitKind, LimitPeriod
 from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded, RealityCheckPending
 from apps.compliance.models import Exclusion, limit_in_force, reality_check_awaits_ack
 from apps.compliance.selectors import (
@@ -47,8 +48,6 @@ from apps.compliance.selectors import (
     used_of,
 )
 from apps.wallet import selectors as wallet_selectors
-
-_STAKE_LIMITS = (LimitKind.WAGER, LimitKind.LOSS, LimitKind.SESSION)
 
 
 def assert_may_stake(*, player: Player, amount: int, **_: object) -> None:
@@ -67,7 +66,7 @@ def assert_may_stake(*, player: Player, amount: int, **_: object) -> None:
         raise PlayerBlocked(f"The player's account is {player.status}.")
     now = timezone.now()
     if player.needs_compliance_checks:
-        state = _money_path_state(player.pk, now, kinds=_STAKE_LIMITS)
+        state = _money_path_state(player.pk, now, kinds=STAKE_LIMIT_KINDS)
         _refuse_if_held(player, state, now)
         if state.reality_check_awaits_ack:
             sent = {"sent_at": iso_utc(state.reality_check_sent_at), "acknowledge": REALITY_CHECK_ACK_URL}
@@ -93,15 +92,16 @@ def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None
     a limit together (the cashier serialises a player's starts). Raises PlayerBlocked (the
     account is not active), PlayerExcluded, KycRequired (unverified and the profile's KYC
     threshold already reached), LimitReached (with the limit's `remaining` headroom). Writes
-    nothing.
+    nothing. One statement for the protection state and the deposit limits, whatever the
+    player's `needs_compliance_checks` (which a deposit limit does not set: it says whether a
+    stake has anything to check, and a deposit is started far less often than a bet is placed).
     """
     if player.status != PlayerStatus.ACTIVE:
         raise PlayerBlocked(f"The player's account is {player.status}.")
     now = timezone.now()
-    if player.needs_compliance_checks:
-        state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
-        _refuse_if_held(player, state, now)
-        _refuse_over_limits(state, amount + pending)
+    state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
+    _refuse_if_held(player, state, now)
+    _refuse_over_limits(state, amount + pending)
     if player.kyc_status != KycStatus.VERIFIED and total_deposits(player.pk) >= kyc_threshold(player):
         raise KycRequired("Deposits are paused until the player's identity is verified.")
 

@@ -7,8 +7,9 @@ Design overview
 The wallet asks `gate.assert_may_stake` / `assert_may_deposit` inside its money transaction,
 after locking the player's accounts (through its extension point, `apps.wallet.extensions`). The
 lock query already reads the player row, and `Player.needs_compliance_checks` says whether
-anything here can refuse that player: a player with no limits, exclusion or KYC hold costs the
-bet no query at all. Every service here that creates such a rule sets the flag in the same
+anything here can refuse that player's stakes: a player with no wager, loss or session limit,
+exclusion or KYC hold costs the bet no query at all (the cashier reads the deposit limits at each
+deposit's start). Every service here that creates such a rule sets the flag in the same
 transaction.
 
 Nothing is ever applied by a scheduled job. A queued limit increase is a row with its

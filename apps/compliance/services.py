@@ -2,9 +2,9 @@
 reality checks, the KYC hold, an account locked, frozen or re-opened, and the play session
 started at login.
 
-Every write that can make a player refusable sets `Player.needs_compliance_checks` in the same
-transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for the
-players who have none of it. The flag and the reality check's due time are on the player row,
+Every write that can make a player's stakes refusable sets `Player.needs_compliance_checks` in
+the same transaction (`_refresh_flag`): that flag is what lets the wallet skip every query here for
+the players who have none of it. The flag and the reality check's due time are on the player row,
 which is accounts': they are written through accounts' services, never here. Side effects
 (ending sessions, closing sockets, notices) are domain events sent after commit (`signals.py`):
 the real-time app receives those the player sees; compliance never calls it. A change by
@@ -34,6 +34,7 @@ from apps.common.money import MAX_AMOUNT
 from apps.common.timestamps import iso_utc
 from apps.compliance import engine, errors, locks, rules, selectors, signals, staff_audit
 from apps.compliance.choices import (
+    STAKE_LIMIT_KINDS,
     ExclusionKind,
     LimitChangeStatus,
     LimitKind,
@@ -521,11 +522,16 @@ def refresh_checks(player_id: int) -> None:
 
 
 def _refresh_flag(player_id: int, now: dt.datetime) -> None:
-    """Set `Player.needs_compliance_checks` to whether anything here can refuse the player: a
-    limit in force or pending, an exclusion not yet returned from, a KYC hold while unverified, a
-    reality check not yet acknowledged."""
+    """Set `Player.needs_compliance_checks` to whether anything here can refuse the player's
+    stakes: a wager, loss or session limit in force or pending, an exclusion not yet returned
+    from, a KYC hold while unverified, a reality check not yet acknowledged. A deposit limit alone
+    does not: the cashier reads the deposit limits at every deposit's start, and a player whom
+    only those protect (every player, in a jurisdiction that sets them at registration) bets on
+    the wallet's fast path."""
     has_limits = (
-        Limit.objects.filter(player_id=player_id).filter(Q(amount__isnull=False) | Q(has_pending=True)).exists()
+        Limit.objects.filter(player_id=player_id, kind__in=STAKE_LIMIT_KINDS)
+        .filter(Q(amount__isnull=False) | Q(has_pending=True))
+        .exists()
     )
     protection = PlayerProtection.objects.select_related("exclusion", "player").filter(player_id=player_id).first()
     excluded = held = paused = False

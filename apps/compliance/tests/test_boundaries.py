@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from apps.compliance import gate, selectors
+from apps.compliance.choices import STAKE_LIMIT_KINDS
 from apps.compliance.tests.factories import START, bet, funded_player, limit
 
 COMPLIANCE = Path(selectors.__file__).resolve().parent
@@ -139,11 +140,11 @@ def test_the_money_path_state_is_read_by_column_name_not_position(clock, monkeyp
     bet(player, 1_500)
     now = START + dt.timedelta(minutes=5)
 
-    as_written = gate._money_path_state(player.pk, now, kinds=gate._STAKE_LIMITS)
+    as_written = gate._money_path_state(player.pk, now, kinds=STAKE_LIMIT_KINDS)
     gate._state_sql.cache_clear()
     monkeypatch.setattr(gate, "_STATE_COLUMNS", tuple(reversed(gate._STATE_COLUMNS)))
     try:
-        reversed_columns = gate._money_path_state(player.pk, now, kinds=gate._STAKE_LIMITS)
+        reversed_columns = gate._money_path_state(player.pk, now, kinds=STAKE_LIMIT_KINDS)
     finally:
         gate._state_sql.cache_clear()
 

@@ -42,6 +42,9 @@ def test_a_new_limit_and_a_decrease_apply_at_once(clock):
     limit(player, "deposit", "24h", 5_000)
 
     assert in_force(player) == (5_000, None)
+    # A deposit limit is the cashier's to check, at every deposit's start: the bets stay free.
+    assert fresh(player).needs_compliance_checks is False
+    limit(player, "wager", "24h", 5_000)
     assert fresh(player).needs_compliance_checks is True
 
 

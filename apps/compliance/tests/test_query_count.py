@@ -91,14 +91,13 @@ def test_the_statement_is_prepared_on_postgresql(players):
     assert any("compliance_limit" in statement and "wallet_transaction" in statement for statement in prepared)
 
 
-def test_a_player_with_only_a_deposit_limit_adds_one_select_to_a_bet(players):
-    """A deposit limit cannot refuse a bet: the statement's usage part finds no wager or loss
-    limit and sums nothing."""
+def test_a_player_with_only_a_deposit_limit_adds_no_query_to_a_bet(players):
+    """A deposit limit cannot refuse a bet: it leaves the player's row unflagged (the cashier
+    reads it at each deposit's start), and the bet costs what a free player's does."""
     plain, limited = players
     limit(limited, "deposit", "24h", 50_000)
 
-    (state,) = added_by_compliance(a_bet(plain), a_bet(limited))
-    assert "compliance_limit" in state
+    assert added_by_compliance(a_bet(plain), a_bet(limited)) == []
 
 
 def test_a_due_reality_check_adds_only_its_outbox_row(players):
