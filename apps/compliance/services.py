@@ -526,8 +526,8 @@ def _refresh_flag(player_id: int, now: dt.datetime) -> None:
     stakes: a wager, loss or session limit in force or pending, an exclusion not yet returned
     from, a KYC hold while unverified, a reality check not yet acknowledged. A deposit limit alone
     does not: the cashier reads the deposit limits at every deposit's start, and a player whom
-    only those protect (every player, in a jurisdiction that sets them at registration) bets on
-    the wallet's fast path."""
+    only those protect (every player, in a jurisdiction that sets them at registration) bets
+    through the wallet's bet function."""
     has_limits = (
         Limit.objects.filter(player_id=player_id, kind__in=STAKE_LIMIT_KINDS)
         .filter(Q(amount__isnull=False) | Q(has_pending=True))
