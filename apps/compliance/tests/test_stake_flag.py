@@ -16,6 +16,7 @@ from apps.accounts.models import Player
 from apps.compliance import services
 from apps.compliance.errors import LimitReached
 from apps.compliance.tests.factories import bet, deposit, fresh, funded_player, limit
+from apps.wallet.tests.factories import bet_paths
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +32,10 @@ def test_a_player_with_only_deposit_limits_bets_through_the_bet_function_and_dep
     with CaptureQueriesContext(connection) as captured:
         bet(fresh(player), 100)
 
-    sql = [query["sql"] for query in captured.captured_queries]
     assert fresh(player).needs_compliance_checks is False
-    assert any("wallet_place_bet" in text for text in sql)
-    # Neither the Python path's lock nor the limits' read (the receivers after the commit have
-    # statements of their own).
-    assert not any("FOR UPDATE OF a" in text or "compliance_limit" in text for text in sql)
+    assert bet_paths(captured) == (True, False)
+    # No read of the limits (the receivers after the commit have statements of their own).
+    assert not any("compliance_limit" in query["sql"] for query in captured.captured_queries)
     deposit(fresh(player), 5_000)
     with pytest.raises(LimitReached):
         deposit(fresh(player), 1)

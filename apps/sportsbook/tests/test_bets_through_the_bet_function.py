@@ -25,7 +25,7 @@ from apps.sportsbook.tests.factories import a_match, live, send, suspend
 from apps.wallet import audit, fast_bet
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet.models import Account, Entry, Transaction
-from apps.wallet.tests.factories import bet, funded_player
+from apps.wallet.tests.factories import bet, bet_paths, funded_player
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +53,6 @@ def place(player, key: str = "key-1", legs=HOME, stake: int = 1_000) -> tuple[Ca
 def on_the_python_path(player, **kwargs) -> tuple[CaptureQueriesContext, object]:
     with mock.patch.object(fast_bet, "usable", return_value=False):
         return place(player, **kwargs)
-
-
-def paths(captured: CaptureQueriesContext) -> tuple[bool, bool]:
-    """Whether the bet function ran, and whether the Python path's lock of the accounts did."""
-    sql = [query["sql"] for query in captured.captured_queries]
-    return any("wallet_place_bet" in text for text in sql), any("FOR UPDATE OF a" in text for text in sql)
 
 
 VARYING_IN_EVENT = ("player_id", "transaction_id", "created_at")
@@ -98,8 +92,8 @@ def test_a_free_players_slip_writes_through_the_function_what_the_python_path_wr
     through, placed = place(first)
     python, placed_too = on_the_python_path(second)
 
-    assert paths(through) == (True, False)
-    assert paths(python) == (False, True)
+    assert bet_paths(through) == (True, False)
+    assert bet_paths(python) == (False, True)
     assert written(Bet.objects.get(public_id=placed.bet.public_id)) == written(
         Bet.objects.get(public_id=placed_too.bet.public_id)
     )
@@ -118,7 +112,7 @@ def test_a_replay_of_the_key_through_the_function_answers_the_first_bet_and_move
 
     captured, again = place(player)
 
-    assert paths(captured) == (True, False)
+    assert bet_paths(captured) == (True, False)
     assert again.replayed is True
     assert again.bet.public_id == first.bet.public_id
     assert Bet.objects.count() == 1
@@ -137,7 +131,7 @@ def test_a_cap_refusing_the_slip_after_the_function_rolls_the_stake_back_and_car
     through, refused = place(first, stake=2_400)
     _, refused_too = on_the_python_path(second, stake=2_400)
 
-    assert paths(through) == (True, False)
+    assert bet_paths(through) == (True, False)
     assert refusal_of(refused) == refusal_of(refused_too)
     assert refused.extra == {"balance": 10_000, "currency": "EUR"}
     assert refused.details == {"max_stake": 2_381}
@@ -156,7 +150,7 @@ def test_a_suspended_market_is_refused_after_the_function_wrote_the_stake_and_no
 
     captured, refused = place(player)
 
-    assert paths(captured) == (True, False)
+    assert bet_paths(captured) == (True, False)
     assert refusal_of(refused)[0].__name__ == "MarketSuspended"
     assert wallet_selectors.get_wallet_state(player.pk).balance == 10_000
     assert Transaction.objects.filter(player=player, kind="bet").exists() is False
@@ -173,7 +167,7 @@ def test_a_stake_the_player_cannot_afford_is_the_python_paths_whose_slip_refusal
     through, refused = place(first, stake=1_000)
     _, refused_too = on_the_python_path(second, stake=1_000)
 
-    assert paths(through) == (True, True)
+    assert bet_paths(through) == (True, True)
     assert refusal_of(refused) == refusal_of(refused_too)
     assert refusal_of(refused)[0].__name__ == "MarketSuspended"
 
@@ -185,7 +179,7 @@ def test_a_stake_above_the_balance_on_an_open_market_is_refused_by_the_wallet():
 
     captured, refused = place(player, stake=1_000)
 
-    assert paths(captured) == (True, True)
+    assert bet_paths(captured) == (True, True)
     assert refusal_of(refused)[0].__name__ == "InsufficientFunds"
     assert refused.extra == {"balance": 500, "currency": "EUR"}
     assert (Transaction.objects.count(), Bet.objects.exists()) == (ledger, False)
@@ -198,7 +192,7 @@ def test_a_stake_held_for_an_in_play_delay_takes_the_python_path():
 
     captured, placed = place(player)
 
-    assert paths(captured) == (False, True)
+    assert bet_paths(captured) == (False, True)
     assert placed.bet.status == BetStatus.PENDING
     assert wallet_selectors.get_wallet_state(player.pk).balance == 9_000
 
@@ -211,7 +205,7 @@ def test_a_player_a_participant_acts_on_takes_the_python_path():
 
     captured, placed = place(player)
 
-    assert paths(captured) == (True, True)  # declined by the function, then taken as before
+    assert bet_paths(captured) == (True, True)  # declined by the function, then taken as before
     assert placed.bet.status == BetStatus.ACCEPTED
     captured, _ = place(player, key="key-2")
-    assert paths(captured) == (False, True)  # remembered: straight to the Python path
+    assert bet_paths(captured) == (False, True)  # remembered: straight to the Python path

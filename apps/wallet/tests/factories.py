@@ -114,3 +114,10 @@ def ledger_rows() -> tuple[list, list, list]:
         list(Entry.objects.order_by("pk").values_list("pk", flat=True)),
         list(Account.objects.order_by("pk").values_list("pk", "balance", "version")),
     )
+
+
+def bet_paths(captured) -> tuple[bool, bool]:
+    """Whether the wallet's bet function ran among the statements `captured` (a
+    CaptureQueriesContext), and whether the Python path's lock of the accounts did."""
+    sql = [query["sql"] for query in captured.captured_queries]
+    return any("wallet_place_bet" in text for text in sql), any("FOR UPDATE OF a" in text for text in sql)

@@ -22,14 +22,13 @@ from apps.common.errors import PamError
 from apps.common.models import OutboxEvent
 from apps.wallet import audit, chain, extensions, fast_bet, locks, services
 from apps.wallet.models import Account, Entry, Transaction
-from apps.wallet.tests.factories import ORIGIN, a_ref, bet, funded_player, grant_bonus, rollback
+from apps.wallet.tests.factories import ORIGIN, a_ref, bet, bet_paths, funded_player, grant_bonus, rollback
 
 pytestmark = pytest.mark.django_db
 
 
 def took_the_function(captured: CaptureQueriesContext) -> bool:
-    sql = [query["sql"] for query in captured.captured_queries]
-    return any("wallet_place_bet" in text for text in sql) and not any("FOR UPDATE OF a" in text for text in sql)
+    return bet_paths(captured) == (True, False)
 
 
 def bet_captured(player, amount: int, **kwargs) -> tuple[CaptureQueriesContext, object]:
