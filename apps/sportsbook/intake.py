@@ -43,6 +43,11 @@ slip it
 
 A refusal raised here rolls back the whole money transaction: no stake, no exposure, no bet.
 
+On PostgreSQL a free player's pre-match slip that passes as read is not brought here at all:
+`statement_of` hands the wallet the same work as one server-side function (the stake, then 3 and
+4 in SQL), which leaves to this participant any slip it would not take as it is, so every refusal
+is worded and every throttle crossing recorded here.
+
 Exposure (docs/sportsbook.md, "Exposure"): a bet's liability is its potential payout minus its
 stake, what the book loses if it wins. It counts in full on each of its selections and markets,
 once on each event it touches, and once on the platform; for a single that makes a selection's
@@ -73,6 +78,7 @@ from apps.common.money import ISO_4217
 from apps.sportsbook import errors, locks, signals, throttle
 from apps.sportsbook.choices import BetStatus, EventStatus, ExposureScope, MarketStatus, PriceChanges
 from apps.sportsbook.models import Bet, BetLeg, Selection
+from apps.wallet.extensions import StakeStatement
 
 if TYPE_CHECKING:
     from apps.sportsbook.selectors import BreakerState
@@ -574,6 +580,64 @@ def _refused(legs: list[LegRow], slip: Slip) -> bool:
         refusal_of(leg, seen, slip.accept_price_changes, in_play_closed=slip.in_play_closed) is not None
         for leg, seen in zip(legs, slip.legs, strict=True)
     )
+
+
+# sportsbook_place_bet's own arguments (migration 0011), after the wallet's ten: each cast to its
+# parameter's type, so that the call names one function whatever types the values are sent as.
+_STATEMENT_ARGUMENTS = (
+    "%s::text, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::text, "
+    "%s::bigint[], %s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::bigint[], %s::text[], "
+    "%s::bigint[], %s::bigint[], %s::text[], %s::integer[], "
+    "%s::text[], %s::bigint[], %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::boolean, %s::bigint, "
+    "%s::bigint, %s::numeric"
+)
+
+
+def statement_of(slip: Slip) -> StakeStatement | None:
+    """The slip's work as one server-side function (`sportsbook_place_bet`, migration 0011), for
+    the wallet to run in place of its own bet function (extensions.StakeStatement): the stake,
+    the bet, its legs and the exposure in one round trip. Only for a slip `on_stake` would take
+    as the service read it (PostgreSQL; legs that pass as read; not held; within the limits that
+    do not depend on the exposure rows): None otherwise. The function leaves to `on_stake` any slip
+    whose legs moved, whose exposure rows are missing or over a cap, or that crosses a market's
+    liability throttle, where refusals are worded and crossings recorded."""
+    legs = slip.read
+    if legs is None or slip.held or connection.vendor != "postgresql" or in_play_delay(legs) > 0:
+        return None
+    if _refused(legs, slip):
+        return None
+    limits = limits_of(slip.currency)
+    product = price_product([leg.price for leg in legs])
+    payout = payout_at(slip.stake, product)
+    if slip.stake > min(
+        _largest_stake_paying(limits["max_payout"], product),
+        _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
+    ):
+        return None
+    keys = exposure_keys_of(leg.targets for leg in legs)
+    share = Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"])
+    most = settings.SPORTSBOOK_THROTTLE["limit"] * unit_of(slip.currency)
+    placed_at = timezone.now()
+    params = (
+        slip.public_id, placed_at, payout, slip.accept_price_changes, slip.idempotency_key, slip.request_fingerprint,
+        [leg.pk for leg in legs], [leg.market_pk for leg in legs], [leg.event_pk for leg in legs],
+        [leg.price for leg in legs], [seen.price for seen in slip.legs], [seen.market_version for seen in slip.legs],
+        [leg.market_status for leg in legs], [leg.market_version for leg in legs],
+        [leg.suspended_version for leg in legs], [leg.event_status for leg in legs],
+        [leg.in_play_delay_s for leg in legs], [scope for scope, _ in keys], [target for _, target in keys],
+        limits["selection"], limits["market"], limits["event"], limits["platform"],
+        payout > slip.stake and throttle.is_on(), throttle.window_us(), most or None, share or None,
+    )  # fmt: skip
+
+    def done(columns: tuple) -> None:
+        slip.bet = TakenBet(
+            pk=columns[0], public_id=slip.public_id, status=BetStatus.ACCEPTED, stake=slip.stake,
+            currency_id=slip.currency, potential_payout=payout, placed_at=placed_at, release_at=None,
+            legs=tuple(TakenLeg(leg.selection_id, leg.market_id, leg.event_id, leg.price, seen.market_version)
+                       for leg, seen in zip(legs, slip.legs, strict=True)),
+        )  # fmt: skip
+
+    return StakeStatement(on_stake, "sportsbook_place_bet", _STATEMENT_ARGUMENTS, params, done)
 
 
 def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **_: object):

@@ -482,7 +482,7 @@ def place_bet(
         try:
             posted = wallet.place_bet(
                 player_id=player.pk, currency=currency, amount=stake, ref=ref, round_id=slip.public_id, game_id="",
-                held=slip.held, detail=slip,
+                held=slip.held, detail=slip, statement=intake.statement_of(slip),
             )  # fmt: skip
             break
         except locks.ExposureNotOpen:

@@ -90,6 +90,16 @@ written; its refusal rolls the movement back. A stake the player cannot afford i
 Python path, where the participants run before the balance check, so that their refusal comes
 first on both paths.
 
+Such a participant may also hand the wallet its work as SQL (`StakeStatement`, passed to
+`place_bet` by its app with the stake): a server-side function that calls the wallet's bet
+function with the wallet's ten arguments, does the participant's writes and checks after it, and
+answers the bet function's columns followed by its own. When that participant is the only one
+quiet by `NO_DETAIL`, the wallet calls the function in place of its own, in autocommit: one
+round trip for the movement and the participant's work. The function raises SQLSTATE `PP001`
+for any stake it does not take as it is (a refusal to word, a case it leaves to Python); nothing
+it wrote stays, and the wallet then places the stake as above, calling the participant in
+Python, which decides it.
+
 Cost: the wallet iterates `moment.participants`, a tuple rebuilt only when something registers,
 and calls each one directly: no dispatch or lookup per call, and a list only when a participant
 returns something to call after the write.
@@ -98,6 +108,7 @@ returns something to call after the write.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import ImproperlyConfigured
@@ -174,3 +185,18 @@ REFUND = Moment("refund")
 DEPOSIT = Moment("deposit")
 WITHDRAWAL = Moment("withdrawal")
 CHARGEBACK = Moment("chargeback")
+
+
+@dataclass(frozen=True)
+class StakeStatement:
+    """A participant's work at one stake as a server-side function ("Quiet conditions"):
+    `function` is called with the wallet's ten arguments of its bet function, then `params`, whose
+    placeholders `arguments` gives (a constant text, each cast to its parameter's type); it
+    answers the bet function's columns, then its own, which the wallet hands to `done` once the
+    movement has committed (not for a replay or a refusal)."""
+
+    participant: Participant
+    function: str
+    arguments: str
+    params: tuple
+    done: Callable[[tuple], None]

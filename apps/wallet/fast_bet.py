@@ -23,6 +23,9 @@ of such a player goes through the function too, in a durable transaction with th
 participants quiet by NO_DETAIL, which are the only ones that may act on it (`_with_detail`):
 BEGIN, the function, their statements, COMMIT, where the Python path takes BEGIN, the lock with
 the look-up, the write, their statements and COMMIT, with the wallet read into model instances.
+When that participant's app hands its work over as SQL (`extensions.StakeStatement`: the
+sportsbook's slip), its function runs in place of the bet function, alone, in autocommit
+(`_in_statement`): one round trip; a stake it does not take as it is comes to `_with_detail`.
 
 A bet the function declines because a participant would act on the player (limits, a bonus) has
 cost one statement for nothing; the process remembers that player for `DECLINED_FOR` seconds and
@@ -37,7 +40,7 @@ import datetime as dt
 from dataclasses import dataclass
 from time import monotonic
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from apps.common import events
@@ -48,7 +51,8 @@ from apps.wallet import errors, extensions, signals
 from apps.wallet.choices import TransactionKind
 from apps.wallet.models import Transaction
 
-_PLACE_BET = "SELECT * FROM wallet_place_bet(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ARGUMENTS = "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+_PLACE_BET = f"SELECT * FROM wallet_place_bet({_ARGUMENTS})"  # noqa: S608 - placeholders only
 
 # The terms the function checks; a participant's condition outside them is not taken.
 _CHECKED = frozenset({extensions.Quiet.FREE_PLAYER, extensions.Quiet.NO_BONUS, extensions.Quiet.NO_DETAIL})
@@ -74,12 +78,13 @@ def usable() -> bool:
 
 def place_bet(
     *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str,
-    detail: object = None,
+    detail: object = None, statement: extensions.StakeStatement | None = None,
 ) -> dict | None:  # fmt: skip
     """Post the bet through the function: the fields of the answer (services.Posted's), or None
     when the Python path must take it. Raises the wallet's refusals as the Python path does, with
-    the balance and currency beside them. With `detail` (the sportsbook's slip), in a transaction
-    with the work of the participants that act on it (`_with_detail`)."""
+    the balance and currency beside them. With `detail` (the sportsbook's slip), through its
+    `statement` when that stands for every participant acting on it (`_in_statement`), else in a
+    transaction with the work of those participants (`_with_detail`)."""
     # Strings the chain's JSON would escape beyond ASCII are left to Python's json.dumps.
     if not (ref.origin + ref.external_id + ref.fingerprint + round_id + game_id).isascii() or not usable():
         return None
@@ -90,9 +95,11 @@ def place_bet(
         _declined.pop(player_id, None)
     call = _Call(player_id, currency, amount, ref, round_id, game_id, timezone.now())
     if detail is not None:
+        if statement is not None and extensions.STAKE.quiet_by(extensions.Quiet.NO_DETAIL) == (statement.participant,):
+            return _in_statement(call, detail, statement)
         return _with_detail(call, detail)
     try:
-        row = _call(call.params())
+        row = _call(_PLACE_BET, call.params())
     except IntegrityError:
         # A concurrent call with the same id for another player, or a deferred check at commit:
         # the Python path retries and answers them (services._move_money).
@@ -193,6 +200,34 @@ def _with_detail(call: _Call, detail: object) -> dict | None:
         return None
 
 
+# The SQLSTATE a participant's function raises for a stake it does not take as it is.
+_NOT_TAKEN = "PP001"
+
+
+def _in_statement(call: _Call, detail: object, statement: extensions.StakeStatement) -> dict | None:
+    """A stake with `detail` through its participant's `statement`, in autocommit: the bet
+    function's outcome as `_answer` takes it, and the participant's own columns to `done` once
+    written. A stake the player cannot afford is the Python path's (as in `_with_detail`); one the
+    statement does not take (`_NOT_TAKEN`) is `_with_detail`'s, which calls the participant."""
+    # The function's name and placeholders are the participant's constants, never a value.
+    sql = f"SELECT * FROM {statement.function}({_ARGUMENTS}, {statement.arguments})"  # noqa: S608
+    try:
+        row = _call(sql, [*call.params(), *statement.params])
+    except IntegrityError:
+        return None
+    except DatabaseError as error:
+        if getattr(error.__cause__, "sqlstate", None) != _NOT_TAKEN:
+            raise
+        return _with_detail(call, detail)
+    if row[0] == "insufficient_funds":
+        return None
+    answer = _answer(call, row[:8])
+    if answer is not None and not answer["replayed"]:
+        statement.done(row[8:])
+        _dispatch(call, row[:8])
+    return answer
+
+
 def _written(call: _Call, row: tuple) -> Transaction:
     """The transaction the function wrote, as the participants' work after the write gets it,
     built from what the call knows (its chain hash, left deferred, is read if asked for)."""
@@ -207,16 +242,16 @@ def _written(call: _Call, row: tuple) -> Transaction:
     return Transaction.from_db(DEFAULT_DB_ALIAS, list(values), list(values.values()))
 
 
-def _call(params: list) -> tuple:
+def _call(sql: str, params: list) -> tuple:
     db = default_connection()
     if not db.in_atomic_block:
         # Autocommit: the statement is its own transaction, committed before the answer.
         with prepared_cursor() as cursor:
-            cursor.execute(_PLACE_BET, params)
+            cursor.execute(sql, params)
             return cursor.fetchone()
-    # Inside a caller's transaction (tests), a savepoint keeps it usable after an IntegrityError.
+    # Inside a caller's transaction (tests), a savepoint keeps it usable after an error.
     with transaction.atomic(), prepared_cursor() as cursor:
-        cursor.execute(_PLACE_BET, params)
+        cursor.execute(sql, params)
         return cursor.fetchone()
 
 

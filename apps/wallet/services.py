@@ -78,14 +78,15 @@ class Posted:
 
 def place_bet(
     *, player_id: int, currency: str, amount: int, ref: ExternalRef, round_id: str, game_id: str,
-    held: bool = False, detail: object = None,
+    held: bool = False, detail: object = None, statement: extensions.StakeStatement | None = None,
 ) -> Posted:  # fmt: skip
     """Debit `amount` (> 0) for one game round: cash first, then bonus money.
 
     The stake goes to the house; with `held` (a sportsbook bet waiting out an in-play delay) to
     the pending-bets account instead, until `release_held_bet` accepts or rejects it. `detail` is
     the caller's own description of the stake, opaque to the wallet, handed to the participants
-    of `extensions.STAKE` (the sportsbook's slip).
+    of `extensions.STAKE` (the sportsbook's slip); `statement`, its participant's work as SQL
+    (extensions.py, "Quiet conditions"), which the wallet may run in place of calling it.
 
     A replay of `ref` returns the first answer and moves nothing, even after the bet was rolled
     back. Raises UnknownPlayer, CurrencyMismatch, DuplicateTransaction, TransactionRolledBack (a
@@ -96,7 +97,8 @@ def place_bet(
         raise ValueError("A bet stakes a positive amount.")
     if not held:
         answer = fast_bet.place_bet(player_id=player_id, currency=currency, amount=amount, ref=ref,
-                                    round_id=round_id, game_id=game_id, detail=detail)  # fmt: skip
+                                    round_id=round_id, game_id=game_id, detail=detail,
+                                    statement=statement)  # fmt: skip
         if answer is not None:
             return Posted(**answer)
     counter = PENDING_BETS if held else HOUSE

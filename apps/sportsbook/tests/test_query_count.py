@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import contextlib
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
 
 from apps.common.errors import PamError
-from apps.sportsbook import breakers, services
+from apps.sportsbook import breakers, intake, services
 from apps.sportsbook.intake import LegRequest
 from apps.sportsbook.tests.factories import a_feed, a_match, event, heartbeat, market, post_batch, suspend
 from apps.wallet.tests.factories import funded_player
@@ -82,37 +83,51 @@ def test_a_bet_costs_its_statements_whatever_its_legs(django_assert_num_queries)
 
     # Before the money: the legs with the stake factor and the circuit breakers' state, one
     # statement (a replay of the key is the wallet's look-up's to find, and the exposure rows
-    # exist). The wallet's, for a free player: savepoint (BEGIN outside a test's transaction),
-    # the bet function (the lock, the look-up, the stake's write), release (COMMIT). The
-    # participant's, one statement between them: the bet with its legs (each written only if
-    # its market is as read before the money), then the exposure rows locked and grown.
-    with django_assert_num_queries(1 + 3 + 1) as captured:
+    # exist). Then, for a free player, one statement: sportsbook_place_bet, the wallet's bet
+    # function (the lock, the look-up, the stake's write), the bet with its legs (each written
+    # only if its market is as read before the money), the exposure rows locked and grown; in
+    # autocommit outside a test's transaction, here within a savepoint.
+    with django_assert_num_queries(1 + 3) as captured:
         services.place_bet(player=player, idempotency_key="second", stake=100, currency="EUR", legs=legs,
                            accept_price_changes="none")  # fmt: skip
 
     statements = [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
-    assert statements == ["SELECT", "SAVEPOINT", "SELECT", "WITH", "RELEASE"]
-    assert "wallet_place_bet" in captured.captured_queries[2]["sql"]
-    assert "sportsbook_bet" in captured.captured_queries[3]["sql"]
-    assert "FOR UPDATE" in captured.captured_queries[3]["sql"]
+    assert statements == ["SELECT", "SAVEPOINT", "SELECT", "RELEASE"]
+    assert "sportsbook_place_bet" in captured.captured_queries[2]["sql"]
     # The breakers are read once, before the money transaction: no longer under the player's lock.
     breaker_reads = [n for n, query in enumerate(captured.captured_queries) if "sportsbook_breaker" in query["sql"]]
     assert breaker_reads == [0]
 
 
+# The bet's write: sportsbook_place_bet's call, or the participant's write with its exposure when
+# that statement is not used (one text per number of legs, one VALUES row each, and of exposure
+# rows, each a parameter of its own).
+BET_WRITES = {
+    "statement": "SELECT * FROM sportsbook_place_bet(%%",
+    "participant": "WITH b AS (INSERT INTO sportsbook_bet%%",
+}
+
+
+@pytest.mark.parametrize("write", list(BET_WRITES))
 @pytest.mark.parametrize("legs", [1, 3])
-def test_the_legs_read_and_the_bets_write_keep_one_plan_for_any_slip_of_its_size(legs):
+def test_the_legs_read_and_the_bets_write_keep_one_plan_for_any_slip_of_its_size(legs, write):
     # PostgreSQL keeps a prepared statement's generic plan once it is estimated no dearer than
     # one for the values at hand; the legs' read is one of every bet's statements, and planning
     # it cost more than running it. Placed often enough on one connection, a slip's read is
     # executed on the generic plan (pg_prepared_statements counts both kinds of plan).
     a_match(markets=("mk-1", "mk-2", "mk-3"))
     player = funded_player(1_000_000)
-    for n in range(12):
-        slip = [LegRequest(f"mk-{m}-{('home', 'draw', 'away')[n % 3]}", Decimal("3.10"), 1) for m in (1, 2, 3)][:legs]
-        with contextlib.suppress(PamError):  # a price that is not the one on sale: refused, read all the same
-            services.place_bet(player=player, idempotency_key=f"key-{n}", stake=100, currency="EUR", legs=slip,
-                               accept_price_changes="any")  # fmt: skip
+    ways = (
+        contextlib.nullcontext()
+        if write == "statement"
+        else mock.patch.object(intake, "statement_of", return_value=None)
+    )
+    with ways:
+        for n in range(12):
+            slip = [LegRequest(f"mk-{m}-{('home', 'draw', 'away')[n % 3]}", Decimal("3.10"), 1) for m in (1, 2, 3)]
+            with contextlib.suppress(PamError):  # a price that is not the one on sale: refused, read all the same
+                services.place_bet(player=player, idempotency_key=f"key-{n}", stake=100, currency="EUR",
+                                   legs=slip[:legs], accept_price_changes="any")  # fmt: skip
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -122,13 +137,14 @@ def test_the_legs_read_and_the_bets_write_keep_one_plan_for_any_slip_of_its_size
         # This connection may hold the read of other sizes too: the one with this slip's
         # parameters (the player, the currency and one per leg).
         [(generic, custom)] = [(g, c) for text, g, c in cursor.fetchall() if text.count("$") == 2 + legs]
-        # The bet's write with its exposure: one text per number of legs (one VALUES row each)
-        # and of exposure rows, each a parameter of its own, planned once for every slip alike.
         cursor.execute(
-            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'WITH b AS (INSERT INTO sportsbook_bet%%'"
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            [BET_WRITES[write].replace("%%", "%")],
         )
-        [(bet_generic, bet_custom)] = [(g, c) for text, g, c in cursor.fetchall() if text.count("::smallint") == legs]
+        found = cursor.fetchall()
+        if write == "participant":
+            found = [row for row in found if row[0].count("::smallint") == legs]
+        [(_, bet_generic, bet_custom)] = found
     assert generic >= 1
     assert custom <= 5
     assert bet_generic >= 1

@@ -1,9 +1,9 @@
 """What a bet slip's placement sends to PostgreSQL, message by message, outside any test
 transaction (as in production; tests/libpq_trace.py reads libpq's trace). A free player's single
-whose exposure rows exist is five round trips: the legs' read before the money; the BEGIN; the
-wallet's bet function; the bet's write with its exposure; the COMMIT. (The BEGIN sent in the
-function's pipeline, as the Python path's lock does, saved PostgreSQL a round trip and cost the
-request thread as much in psycopg's pipeline: measured, not kept.)"""
+whose exposure rows exist is two round trips: the legs' read before the money, then one statement
+(`sportsbook_place_bet`: the wallet's bet function, the bet, its legs, the exposure), each in
+autocommit. A slip that statement does not take as it is goes on to the bet function with the
+participant in Python, in a transaction of its own."""
 
 from __future__ import annotations
 
@@ -47,23 +47,19 @@ def player():
     return player
 
 
-def test_a_free_players_single_is_five_round_trips(tmp_path, player):
+def test_a_free_players_single_is_two_round_trips(tmp_path, player):
     sent = messages_sent(tmp_path, lambda: place(player, "second"))
 
-    placement = sent[: sent.index("Query COMMIT") + 1]  # receivers after the commit have their own
-    assert placement == [
+    assert sent == [
         "Bind SELECT", "Sync",  # the legs, the stake factor, the breakers, whether the rows exist
-        "Query BEGIN",
-        "Bind SELECT", "Sync",  # the bet function: the lock, the look-up, the stake
-        "Bind WITH", "Sync",  # the bet, its legs, the exposure rows locked and grown
-        "Query COMMIT",
+        "Bind SELECT", "Sync",  # sportsbook_place_bet: the lock, the look-up, the stake, the bet, the exposure
     ]  # fmt: skip
     assert Bet.objects.count() == 2
     assert wallet_selectors.get_wallet_state(player.pk).balance == 100_000 - 200
     assert autocommit_matches_django()
 
 
-def test_a_slip_refused_after_the_function_rolls_back_and_the_connection_is_as_before(tmp_path, player):
+def test_a_slip_refused_after_the_statement_rolls_back_and_the_connection_is_as_before(tmp_path, player):
     home = Selection.objects.get(selection_id="mk-1-home").pk
     services.set_exposure_cap(scope="selection", target_id=home, currency="EUR", cap=300, reason="hot",
                               acting_user=None)  # fmt: skip
@@ -74,7 +70,9 @@ def test_a_slip_refused_after_the_function_rolls_back_and_the_connection_is_as_b
 
     sent = messages_sent(tmp_path, refused)
 
-    assert sent[:5] == ["Bind SELECT", "Sync", "Query BEGIN", "Bind SELECT", "Sync"]
+    # The legs' read, the statement (which leaves the cap's refusal to the participant), then
+    # the bet function and the participant's write in a transaction, rolled back.
+    assert sent[:7] == ["Bind SELECT", "Sync", "Bind SELECT", "Sync", "Query BEGIN", "Bind SELECT", "Sync"]
     assert "Query ROLLBACK" in sent
     assert "Query COMMIT" not in sent
     assert autocommit_matches_django()
