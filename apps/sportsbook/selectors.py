@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import TokenPlayer
 from apps.sportsbook import intake, odds
 from apps.sportsbook.choices import BetStatus, BreakerName, EventStatus, MarketStatus
 from apps.sportsbook.errors import BetNotFound
@@ -129,9 +130,9 @@ def _with_legs(bets):
     return bets.prefetch_related(Prefetch("legs", queryset=legs))
 
 
-def get_player_bet(player: Player, bet_id: str) -> Bet:
+def get_player_bet(player: Player | TokenPlayer, bet_id: str) -> Bet:
     """The player's bet `bet_id` (its public id) with its legs; BetNotFound for another's or none."""
-    bet = _with_legs(Bet.objects.filter(player=player, public_id=bet_id)).first()
+    bet = _with_legs(Bet.objects.filter(player_id=player.pk, public_id=bet_id)).first()
     if bet is None:
         raise BetNotFound
     return bet

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player, User
+from apps.accounts.selectors import TokenPlayer
 from apps.common import staff_trail
 from apps.common.errors import InvalidRequest
 from apps.common.events import send_after_commit
@@ -427,18 +428,19 @@ def _stake_ref(player_id: int, idempotency_key: str, request_fingerprint: str) -
     return ExternalRef(intake.ORIGIN, f"bet:{player_id}:{key}", request_fingerprint)
 
 
-def _replay_of(player: Player, idempotency_key: str, request_fingerprint: str) -> Bet | None:
-    bet = Bet.objects.filter(player=player, idempotency_key=idempotency_key).first()
+def _replay_of(player_id: int, idempotency_key: str, request_fingerprint: str) -> Bet | None:
+    bet = Bet.objects.filter(player_id=player_id, idempotency_key=idempotency_key).first()
     if bet is not None and bet.request_fingerprint != request_fingerprint:
         raise wallet_errors.DuplicateTransaction("This Idempotency-Key was used with another body.")
     return bet
 
 
 def place_bet(
-    *, player: Player, idempotency_key: str, stake: int, currency: str, legs: list[intake.LegRequest],
+    *, player: Player | TokenPlayer, idempotency_key: str, stake: int, currency: str, legs: list[intake.LegRequest],
     accept_price_changes: str,
 ) -> Placed:  # fmt: skip
-    """Take a single (one leg) or an accumulator: the stake through the wallet's `place_bet`
+    """Take a single (one leg) or an accumulator for `player` (its `pk` and `currency_id` are what
+    is read of it): the stake through the wallet's `place_bet`
     (origin `sportsbook`, the bet's id as its round), the exposure and the bet's rows in the same
     transaction (intake.py). An in-play slip (a leg's event live with a delay) is `pending`: its
     stake is held in the pending-bets account until `release_pending_bet`; otherwise `accepted`.
@@ -503,7 +505,7 @@ def place_bet(
                 raise MarketSuspended("A market of the slip changed state during the placement; try again.") from None
             slip.held, flipped = not slip.held, True
     if posted.replayed or slip.bet is None:
-        return Placed(_replay_of(player, idempotency_key, request_fingerprint), replayed=True)
+        return Placed(_replay_of(player.pk, idempotency_key, request_fingerprint), replayed=True)
     _after_placement(slip)
     return Placed(slip.bet, replayed=False)
 

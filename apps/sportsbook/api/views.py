@@ -5,16 +5,21 @@ authentication or parsing: the feed's signature over the raw body is checked bef
 parsed. Prices are public: the events need no login. Bets are the player's, authenticated as
 every player endpoint (session or Bearer), with the cashier's Idempotency-Key rules.
 
-A bet's placement (POST on the bets' URL) is served by `bets_endpoint`, a plain Django view
-around the DRF class's own steps (its authentication, permissions, parsing and exception
-handling) that skips what cost the placement most and did nothing for it: the input
-serializer's field machinery for a plainly valid body (`_slip_fields`; any other body is the
-serializer's to refuse, in its words), the output serializer for the new bet, and the renderer.
-The class stays what drf-spectacular documents.
+A bet's placement (POST on the bets' URL) is served by `bets_endpoint`, a plain Django view.
+The common request (a Bearer token, a JSON body the slip takes as it is, nothing to negotiate:
+`_plain_placement`) is served without DRF's request at all: the token read into the player's id
+and currency by one statement, the body by `json.loads`, the answer and any refusal made as the
+DRF steps make them. Any other request goes through the DRF class's own steps (its
+authentication, permissions, parsing and exception handling), which word every refusal of the
+request itself; they too skip the input serializer's field machinery for a plainly valid body
+(`_slip_fields`; any other body is the serializer's to refuse, in its words), the output
+serializer for the new bet, and the renderer. The class stays what drf-spectacular documents.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors as accounts
-from apps.common.errors import InvalidRequest
+from apps.common.errors import InvalidRequest, api_exception_handler
 from apps.common.fields import StrictIntegerField
 from apps.common.money import MAX_AMOUNT
 from apps.common.request_params import CURSOR_PATTERN, IDEMPOTENCY_KEY, KEY_PATTERN, cursor, idempotency_key
@@ -337,8 +342,72 @@ def _taken_answer(bet: intake.TakenBet) -> dict:
     }  # fmt: skip
 
 
+# What `_plain_placement` takes: an Accept header the JSON renderer answers as it is (DRF's
+# negotiation would pick it), and the body's charset as DRF's JSON parser reads it.
+_PLAIN_ACCEPTS = frozenset({"", "*/*", "application/json"})
+_PLAIN_CHARSETS = frozenset({"utf-8", "utf8"})
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # DRF's parser refuses NaN and Infinity (STRICT_JSON)
+
+
+def _plain_placement(request: HttpRequest) -> HttpResponse | None:
+    """The placement of a request the DRF steps would authenticate by its Bearer token and parse
+    without a word (no query string, an Accept the JSON renderer answers, a UTF-8 JSON body that
+    `_slip_fields` takes, a live token of a player), served without them and answered as they
+    answer; None for any other request, which they then take whole, so that every refusal of the
+    request itself (401, 403, 406, 415, a body's 400) is theirs, in their words."""
+    meta = request.META
+    header = meta.get("HTTP_AUTHORIZATION", "")
+    if (
+        not header.startswith("Bearer ")
+        or not header.isascii()
+        or meta.get("QUERY_STRING")
+        or meta.get("HTTP_ACCEPT", "") not in _PLAIN_ACCEPTS
+        or request.content_type != "application/json"
+        or request.content_params.get("charset", "utf-8").lower() not in _PLAIN_CHARSETS
+    ):
+        return None
+    credentials = header.split()
+    if len(credentials) != 2:
+        return None
+    try:
+        fields = _slip_fields(json.loads(request.body.decode(), parse_constant=_no_constant))
+    except ValueError:  # not UTF-8, not JSON
+        return None
+    if fields is None:
+        return None
+    player = accounts.get_token_player(credentials[1])
+    if player is None:
+        return None
+    try:
+        placed = services.place_bet(player=player, idempotency_key=idempotency_key(request), **fields)
+        if placed.replayed:
+            body, code = _first_answer(selectors.get_player_bet(player, placed.bet.public_id)), 201
+        else:
+            body, code = _taken_answer(placed.bet), 201
+    except Exception as exc:  # answered as DRF's handle_exception answers every exception
+        answer = api_exception_handler(exc, {"view": BetsApi()})
+        body, code = answer.data, answer.status_code
+    response = json_response(body, code)
+    for name, value in _bets_headers().items():
+        response[name] = value
+    return response
+
+
+@functools.cache
+def _bets_headers() -> dict[str, str]:
+    """The headers DRF adds to every answer of BetsApi (`Allow`), set up as for a request (which
+    adds HEAD beside GET)."""
+    api = BetsApi()
+    api.setup(HttpRequest())
+    return dict(api.default_response_headers)
+
+
 def bets_endpoint():
-    """The bets' URL: GET is BetsApi's DRF view; POST is served here by BetsApi's own steps (DRF's
+    """The bets' URL: GET is BetsApi's DRF view; POST is `_plain_placement`'s when it takes the
+    request, else served here by BetsApi's own steps (DRF's
     `initial`: content negotiation, authentication, permissions, throttles; `place`; every refusal
     and unexpected error through `handle_exception`, hence `api_exception_handler`), answered
     without DRF's response rendering. Carries `cls` and `initkwargs` as DRF's `as_view` does, so
@@ -349,6 +418,9 @@ def bets_endpoint():
     def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method != "POST":
             return listing(request, *args, **kwargs)
+        plain = _plain_placement(request)
+        if plain is not None:
+            return plain
         api = BetsApi()
         api.setup(request, *args, **kwargs)
         api.request = drf_request = api.initialize_request(request, *args, **kwargs)
