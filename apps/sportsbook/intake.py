@@ -586,10 +586,8 @@ def _refused(legs: list[LegRow], slip: Slip) -> bool:
 # parameter's type, so that the call names one function whatever types the values are sent as.
 _STATEMENT_ARGUMENTS = (
     "%s::text, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::text, "
-    "%s::bigint[], %s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::bigint[], %s::text[], "
-    "%s::bigint[], %s::bigint[], %s::text[], %s::integer[], "
-    "%s::text[], %s::bigint[], %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::boolean, %s::bigint, "
-    "%s::bigint, %s::numeric"
+    "%s::bigint[], %s::numeric[], %s::text[], %s::text[], %s::bigint[], "
+    "%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::boolean, %s::bigint, %s::bigint, %s::numeric"
 )
 
 
@@ -618,13 +616,15 @@ def statement_of(slip: Slip) -> StakeStatement | None:
     share = Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"])
     most = settings.SPORTSBOOK_THROTTLE["limit"] * unit_of(slip.currency)
     placed_at = timezone.now()
+    pairs = list(zip(legs, slip.legs, strict=True))
     params = (
         slip.public_id, placed_at, payout, slip.accept_price_changes, slip.idempotency_key, slip.request_fingerprint,
-        [leg.pk for leg in legs], [leg.market_pk for leg in legs], [leg.event_pk for leg in legs],
-        [leg.price for leg in legs], [seen.price for seen in slip.legs], [seen.market_version for seen in slip.legs],
-        [leg.market_status for leg in legs], [leg.market_version for leg in legs],
-        [leg.suspended_version for leg in legs], [leg.event_status for leg in legs],
-        [leg.in_play_delay_s for leg in legs], [scope for scope, _ in keys], [target for _, target in keys],
+        # Each leg as the function takes it: seven numbers, two prices, two states.
+        [number for leg, seen in pairs for number in (leg.pk, leg.market_pk, leg.event_pk, seen.market_version,
+                                                      leg.market_version, leg.suspended_version, leg.in_play_delay_s)],
+        [price for leg, seen in pairs for price in (leg.price, seen.price)],
+        [state for leg, _ in pairs for state in (leg.market_status, leg.event_status)],
+        [scope for scope, _ in keys], [target for _, target in keys],
         limits["selection"], limits["market"], limits["event"], limits["platform"],
         payout > slip.stake and throttle.is_on(), throttle.window_us(), most or None, share or None,
     )  # fmt: skip

@@ -24,9 +24,7 @@ CREATE OR REPLACE FUNCTION sportsbook_place_bet(
     p_player bigint, p_currency text, p_amount bigint, p_origin text, p_external_id text, p_fingerprint text,
     p_round_id text, p_game_id text, p_now timestamptz, p_event text,
     p_public_id text, p_placed_at timestamptz, p_payout bigint, p_accept text, p_key text, p_request_fingerprint text,
-    p_selections bigint[], p_markets bigint[], p_events bigint[], p_prices numeric[], p_seen_prices numeric[],
-    p_seen_versions bigint[], p_market_statuses text[], p_market_versions bigint[], p_suspended_versions bigint[],
-    p_event_statuses text[], p_delays integer[],
+    p_legs bigint[], p_prices numeric[], p_states text[],
     p_scopes text[], p_targets bigint[], p_selection_limit bigint, p_market_limit bigint, p_event_limit bigint,
     p_platform_limit bigint, p_windows boolean, p_length bigint, p_throttle_limit bigint, p_cap_share numeric,
     OUT outcome text, OUT posted_id bigint, OUT event_id bigint, OUT new_balance bigint, OUT new_version bigint,
@@ -56,17 +54,22 @@ BEGIN
     VALUES (p_public_id, p_player, p_currency, p_amount, p_payout, 'accepted', '', p_accept, p_key,
             p_request_fingerprint, posted_id, p_placed_at, NULL)
     RETURNING id INTO bet_id;
-    -- Each leg written only if its selection, market and event are as the service read them.
-    FOR i IN 1 .. cardinality(p_selections) LOOP
+    -- Each leg written only if its selection, market and event are as the service read them. A
+    -- leg is seven numbers of p_legs (its selection, market and event, the market version the
+    -- player saw, then the market's version, suspended version and the event's in-play delay as
+    -- read), two prices of p_prices (its selection's as read, the player's) and two states of
+    -- p_states (its market's and event's as read): three arrays, where one per column cost the
+    -- client more to send than the rest of the call's arguments.
+    FOR i IN 0 .. cardinality(p_states) / 2 - 1 LOOP
         INSERT INTO sportsbook_betleg (bet_id, position, selection_id, market_id, event_id, price, seen_price,
                                        market_version)
-        SELECT bet_id, i - 1, s.id, m.id, e.id, s.price, p_seen_prices[i], p_seen_versions[i]
+        SELECT bet_id, i, s.id, m.id, e.id, s.price, p_prices[2 * i + 2], p_legs[7 * i + 4]
           FROM sportsbook_selection s JOIN sportsbook_market m ON m.id = s.market_id
           JOIN sportsbook_event e ON e.id = m.event_id
-         WHERE s.id = p_selections[i] AND m.id = p_markets[i] AND e.id = p_events[i] AND s.price = p_prices[i]
-           AND m.status = p_market_statuses[i] AND m.version = p_market_versions[i]
-           AND m.suspended_version = p_suspended_versions[i] AND e.status = p_event_statuses[i]
-           AND e.in_play_delay_s = p_delays[i];
+         WHERE s.id = p_legs[7 * i + 1] AND m.id = p_legs[7 * i + 2] AND e.id = p_legs[7 * i + 3]
+           AND s.price = p_prices[2 * i + 1] AND m.status = p_states[2 * i + 1] AND m.version = p_legs[7 * i + 5]
+           AND m.suspended_version = p_legs[7 * i + 6] AND e.status = p_states[2 * i + 2]
+           AND e.in_play_delay_s = p_legs[7 * i + 7];
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'PP001', MESSAGE = 'sportsbook_place_bet: a leg moved';
         END IF;
@@ -126,8 +129,7 @@ $$;
 REVERSE = """
 DROP FUNCTION IF EXISTS sportsbook_place_bet(
     bigint, text, bigint, text, text, text, text, text, timestamptz, text, text, timestamptz, bigint, text, text, text,
-    bigint[], bigint[], bigint[], numeric[], numeric[], bigint[], text[], bigint[], bigint[], text[], integer[],
-    text[], bigint[], bigint, bigint, bigint, bigint, boolean, bigint, bigint, numeric
+    bigint[], numeric[], text[], text[], bigint[], bigint, bigint, bigint, bigint, boolean, bigint, bigint, numeric
 );
 """
 
