@@ -346,6 +346,9 @@ def _taken_answer(bet: intake.TakenBet) -> dict:
 # negotiation would pick it), and the body's charset as DRF's JSON parser reads it.
 _PLAIN_ACCEPTS = frozenset({"", "*/*", "application/json"})
 _PLAIN_CHARSETS = frozenset({"utf-8", "utf8"})
+# A slip of the most legs is a few KiB: a longer body, or one of no stated length, is the DRF
+# steps', with Django's own limit on what a request may send.
+_PLAIN_MAX_BODY = 16_384
 
 
 def _no_constant(name: str):
@@ -354,8 +357,9 @@ def _no_constant(name: str):
 
 def _plain_placement(request: HttpRequest) -> HttpResponse | None:
     """The placement of a request the DRF steps would authenticate by its Bearer token and parse
-    without a word (no query string, an Accept the JSON renderer answers, a UTF-8 JSON body that
-    `_slip_fields` takes, a live token of a player), served without them and answered as they
+    without a word (no query string, an Accept the JSON renderer answers, a UTF-8 JSON body of a
+    stated length within `_PLAIN_MAX_BODY` that `_slip_fields` takes, a live token of a player),
+    served without them and answered as they
     answer; None for any other request, which they then take whole, so that every refusal of the
     request itself (401, 403, 406, 415, a body's 400) is theirs, in their words."""
     meta = request.META
@@ -370,7 +374,8 @@ def _plain_placement(request: HttpRequest) -> HttpResponse | None:
     ):
         return None
     credentials = header.split()
-    if len(credentials) != 2:
+    length = meta.get("CONTENT_LENGTH", "")
+    if len(credentials) != 2 or not length.isdigit() or int(length) > _PLAIN_MAX_BODY:
         return None
     try:
         fields = _slip_fields(json.loads(request.body.decode(), parse_constant=_no_constant))

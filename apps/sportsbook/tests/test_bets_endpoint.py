@@ -260,6 +260,7 @@ OTHER_REQUESTS = {
     "unknown token": ({"HTTP_AUTHORIZATION": "Bearer unknown"}, 401),
     "NaN": ({"body": "NaN"}, 400),
     "utf-16": ({"body": "utf-16"}, 400),
+    "long body": ({"body": "padded"}, 201),
 }
 
 
@@ -272,7 +273,10 @@ def test_any_other_request_is_the_drf_steps_whole(case):
     extra = {"HTTP_AUTHORIZATION": f"Bearer {token}", **extra}
     extra["HTTP_AUTHORIZATION"] = extra["HTTP_AUTHORIZATION"].format(token=token)
     body = json.dumps(slip(("mk-1-home", "3.10", 1)))
-    content = {"NaN": body.replace("1000", "NaN"), "utf-16": body.encode("utf-16")}.get(extra.pop("body", ""), body)
+    padded = body[:-1] + ', "padding": "' + "x" * 20_000 + '"}'
+    content = {"NaN": body.replace("1000", "NaN"), "utf-16": body.encode("utf-16"), "padded": padded}.get(
+        extra.pop("body", ""), body
+    )
     content_type = extra.pop("CONTENT_TYPE", "application/json")
     query = extra.pop("QUERY_STRING", "")
 
