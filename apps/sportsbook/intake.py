@@ -413,6 +413,26 @@ def exposure_keys(selections: list[Selection]) -> list[locks.ExposureKey]:
     return exposure_keys_of((s.pk, s.market_id, s.market.event_id) for s in selections)
 
 
+def _bet_ceilings(slip: Slip, limits: dict[str, int], product: Ratio) -> list[int]:
+    """The largest stakes the bet's own limits take (module docstring, 4): the maximum payout,
+    then the per-bet liability times the player's stake factor; the exposure caps come after."""
+    return [
+        _largest_stake_paying(limits["max_payout"], product),
+        _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
+    ]
+
+
+def _taken(slip: Slip, legs: list[LegRow], *, pk: int, status: str, payout: int, placed_at: dt.datetime,
+           release_at: dt.datetime | None) -> TakenBet:  # fmt: skip
+    """The bet as it was written: its answer's values (no read-back)."""
+    return TakenBet(
+        pk=pk, public_id=slip.public_id, status=status, stake=slip.stake, currency_id=slip.currency,
+        potential_payout=payout, placed_at=placed_at, release_at=release_at,
+        legs=tuple(TakenLeg(leg.selection_id, leg.market_id, leg.event_id, leg.price, seen.market_version)
+                   for leg, seen in zip(legs, slip.legs, strict=True)),
+    )  # fmt: skip
+
+
 def take_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int, product: Ratio, status: str,
              placed_at: dt.datetime, release_at: dt.datetime | None, verified: bool) -> int:  # fmt: skip
     """Write the bet and its legs, then check the limits and update the exposure (module
@@ -427,10 +447,7 @@ def take_bet(slip: Slip, legs: list[LegRow], *, transaction_pk: int, payout: int
     and updated."""
     limits = limits_of(slip.currency)
     liability = payout - slip.stake
-    ceilings = [
-        _largest_stake_paying(limits["max_payout"], product),
-        _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
-    ]
+    ceilings = _bet_ceilings(slip, limits, product)
     keys = exposure_keys_of(leg.targets for leg in legs)
     columns = {
         "public_id": slip.public_id, "player_id": slip.player_id, "currency_id": slip.currency, "stake": slip.stake,
@@ -607,14 +624,10 @@ def statement_of(slip: Slip) -> StakeStatement | None:
     limits = limits_of(slip.currency)
     product = price_product([leg.price for leg in legs])
     payout = payout_at(slip.stake, product)
-    if slip.stake > min(
-        _largest_stake_paying(limits["max_payout"], product),
-        _largest_stake_within(math.floor(slip.stake_factor * limits["bet_liability"]), product),
-    ):
+    if slip.stake > min(_bet_ceilings(slip, limits, product)):
         return None
     keys = exposure_keys_of(leg.targets for leg in legs)
-    share = Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"])
-    most = settings.SPORTSBOOK_THROTTLE["limit"] * unit_of(slip.currency)
+    most, share = throttle.limit_terms(unit_of(slip.currency))
     placed_at = timezone.now()
     pairs = list(zip(legs, slip.legs, strict=True))
     params = (
@@ -626,16 +639,12 @@ def statement_of(slip: Slip) -> StakeStatement | None:
         [state for leg, _ in pairs for state in (leg.market_status, leg.event_status)],
         [scope for scope, _ in keys], [target for _, target in keys],
         limits["selection"], limits["market"], limits["event"], limits["platform"],
-        payout > slip.stake and throttle.is_on(), throttle.window_us(), most or None, share or None,
+        payout > slip.stake and throttle.is_on(), throttle.window_us(), most, share,
     )  # fmt: skip
 
     def done(columns: tuple) -> None:
-        slip.bet = TakenBet(
-            pk=columns[0], public_id=slip.public_id, status=BetStatus.ACCEPTED, stake=slip.stake,
-            currency_id=slip.currency, potential_payout=payout, placed_at=placed_at, release_at=None,
-            legs=tuple(TakenLeg(leg.selection_id, leg.market_id, leg.event_id, leg.price, seen.market_version)
-                       for leg, seen in zip(legs, slip.legs, strict=True)),
-        )  # fmt: skip
+        slip.bet = _taken(slip, legs, pk=columns[0], status=BetStatus.ACCEPTED, payout=payout, placed_at=placed_at,
+                          release_at=None)  # fmt: skip
 
     return StakeStatement(on_stake, "sportsbook_place_bet", _STATEMENT_ARGUMENTS, params, done)
 
@@ -671,11 +680,6 @@ def on_stake(*, wallet, amount: int, origin: str = "", detail: object = None, **
         # from there to the commit.
         pk = take_bet(slip, legs, transaction_pk=transaction.pk, payout=payout, product=product, status=status,
                       placed_at=now, release_at=release_at, verified=verified)  # fmt: skip
-        slip.bet = TakenBet(
-            pk=pk, public_id=slip.public_id, status=status, stake=slip.stake, currency_id=slip.currency,
-            potential_payout=payout, placed_at=now, release_at=release_at,
-            legs=tuple(TakenLeg(leg.selection_id, leg.market_id, leg.event_id, leg.price, seen.market_version)
-                       for leg, seen in zip(legs, slip.legs, strict=True)),
-        )  # fmt: skip
+        slip.bet = _taken(slip, legs, pk=pk, status=status, payout=payout, placed_at=now, release_at=release_at)
 
     return write_bet

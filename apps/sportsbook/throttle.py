@@ -46,16 +46,21 @@ def is_on() -> bool:
     return settings.SPORTSBOOK_THROTTLE["limit"] > 0 or Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"]) > 0
 
 
+def limit_terms(unit: int) -> tuple[int | None, Decimal | None]:
+    """SPORTSBOOK_THROTTLE's `limit` in minor units (whole units times `unit`) and its
+    `cap_share`, each None when 0 (not used): what `limit_of` takes the lower of."""
+    most = settings.SPORTSBOOK_THROTTLE["limit"] * unit
+    share = Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"])
+    return most or None, share or None
+
+
 def limit_of(cap: int | None, market_default: int, unit: int) -> int | None:
     """The most liability a market of cap `cap` (None: its default `market_default`, minor units)
-    may take within the window, in minor units: the lower of SPORTSBOOK_THROTTLE's `limit` (whole
-    units, times `unit`) and its `cap_share` of the cap, each when above 0; None: the throttle is
-    off."""
-    candidates = []
-    if settings.SPORTSBOOK_THROTTLE["limit"] > 0:
-        candidates.append(settings.SPORTSBOOK_THROTTLE["limit"] * unit)
-    share = Decimal(settings.SPORTSBOOK_THROTTLE["cap_share"])
-    if share > 0:
+    may take within the window, in minor units: the lower of SPORTSBOOK_THROTTLE's `limit` and its
+    `cap_share` of the cap, each when above 0 (`limit_terms`); None: the throttle is off."""
+    most, share = limit_terms(unit)
+    candidates = [] if most is None else [most]
+    if share is not None:
         candidates.append(math.floor(Fraction(share) * (market_default if cap is None else cap)))
     return min(candidates) if candidates else None
 

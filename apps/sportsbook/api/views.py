@@ -279,10 +279,16 @@ class BetsApi(APIView):
             fields = dict(data.validated_data)
             fields["legs"] = [intake.LegRequest(leg["selection_id"], leg["price"], leg["market_version"])
                               for leg in fields["legs"]]  # fmt: skip
-        placed = services.place_bet(player=player, idempotency_key=key, **fields)
-        if placed.replayed:
-            return _first_answer(selectors.get_player_bet(player, placed.bet.public_id))
-        return _taken_answer(placed.bet)
+        return _placement_answer(player, key, fields)
+
+
+def _placement_answer(player, key: str, fields: dict) -> dict:
+    """Place the slip (`_slip_fields`' or the serializer's `fields`) and answer it: the new bet
+    from the values written, a replay as the first answer."""
+    placed = services.place_bet(player=player, idempotency_key=key, **fields)
+    if placed.replayed:
+        return _first_answer(selectors.get_player_bet(player, placed.bet.public_id))
+    return _taken_answer(placed.bet)
 
 
 _CURRENCIES = frozenset(CURRENCY_CODES)
@@ -359,9 +365,9 @@ def _plain_placement(request: HttpRequest) -> HttpResponse | None:
     """The placement of a request the DRF steps would authenticate by its Bearer token and parse
     without a word (no query string, an Accept the JSON renderer answers, a UTF-8 JSON body of a
     stated length within `_PLAIN_MAX_BODY` that `_slip_fields` takes, a live token of a player),
-    served without them and answered as they
-    answer; None for any other request, which they then take whole, so that every refusal of the
-    request itself (401, 403, 406, 415, a body's 400) is theirs, in their words."""
+    served without them and answered as they answer; None for any other request, which they then
+    take whole, so that every refusal of the request itself (401, 403, 406, 415, a body's 400) is
+    theirs, in their words."""
     meta = request.META
     header = meta.get("HTTP_AUTHORIZATION", "")
     if (
@@ -387,11 +393,7 @@ def _plain_placement(request: HttpRequest) -> HttpResponse | None:
     if player is None:
         return None
     try:
-        placed = services.place_bet(player=player, idempotency_key=idempotency_key(request), **fields)
-        if placed.replayed:
-            body, code = _first_answer(selectors.get_player_bet(player, placed.bet.public_id)), 201
-        else:
-            body, code = _taken_answer(placed.bet), 201
+        body, code = _placement_answer(player, idempotency_key(request), fields), 201
     except Exception as exc:  # answered as DRF's handle_exception answers every exception
         answer = api_exception_handler(exc, {"view": BetsApi()})
         body, code = answer.data, answer.status_code
