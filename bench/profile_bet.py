@@ -234,6 +234,8 @@ def main() -> None:
         print("           by package: " + ", ".join(f"{p} {c / len(sample):.0f}" for p, c in ranked))
         if os.environ.get("PROFILE_CALLEES"):  # e.g. "_move_money,_post": what each calls, cumulative
             pstats.Stats(profiler).sort_stats("cumulative").print_callees(*os.environ["PROFILE_CALLEES"].split(","))
+        if os.environ.get("PROFILE_CALLERS"):  # e.g. "__getattribute__": who calls each, and how often
+            pstats.Stats(profiler).sort_stats("ncalls").print_callers(*os.environ["PROFILE_CALLERS"].split(","))
         if "--top" in sys.argv:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(TOP)

@@ -104,10 +104,18 @@ class TokenPlayer:
     currency_id: str
 
 
-_PLAYER_OF_KEY_HASH = (
+# The player of a live token of an active user (`id`, `currency_id`; no row: an unknown, expired
+# or revoked token, or a staff user's), with `token_player_params`: what `get_user_for_token`
+# decides, as a query that a reader needing the player in its own statement may embed.
+PLAYER_OF_KEY_HASH_SQL = (
     "SELECT p.id, p.currency_id FROM accounts_authtoken t JOIN accounts_user u ON u.id = t.user_id "
     "JOIN accounts_player p ON p.user_id = u.id WHERE t.key_hash = %s AND t.expires_at > %s AND u.is_active LIMIT 1"
 )
+
+
+def token_player_params(token: str) -> list:
+    """PLAYER_OF_KEY_HASH_SQL's parameters for `token`, now."""
+    return [hash_token(token), timezone.now()]
 
 
 def get_token_player(token: str) -> TokenPlayer | None:
@@ -115,7 +123,7 @@ def get_token_player(token: str) -> TokenPlayer | None:
     or a staff user's token), in one prepared statement: what `get_user_for_token` decides, for a
     view that needs the player's id and currency only."""
     with prepared_cursor() as cursor:
-        cursor.execute(_PLAYER_OF_KEY_HASH, [hash_token(token), timezone.now()])
+        cursor.execute(PLAYER_OF_KEY_HASH_SQL, token_player_params(token))
         row = cursor.fetchone()
     return None if row is None else TokenPlayer(row[0], row[1])
 

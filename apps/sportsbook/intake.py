@@ -71,8 +71,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from apps.accounts import selectors as accounts
+from apps.accounts.selectors import TokenPlayer
 from apps.common import events
-from apps.common.db import prepared_cursor
+from apps.common.db import numbers_array, prepared_cursor, texts_array
 from apps.common.errors import PamError
 from apps.common.money import ISO_4217
 from apps.sportsbook import errors, locks, signals, throttle
@@ -212,11 +214,14 @@ _LEG_TABLES = (
 )
 
 
-@functools.lru_cache(maxsize=2 * MAX_LEGS)
-def _legs_sql(*, with_player: bool, legs: int) -> str:
+@functools.lru_cache(maxsize=3 * MAX_LEGS)
+def _legs_sql(*, player: str | None, legs: int) -> str:
     """The legs' statement for a slip of `legs` legs (one text per number of legs, each prepared
-    once): each selection id a plain parameter. `with_player` adds the player's stake factor and
-    the breakers that are on, as columns of every row.
+    once): each selection id a plain parameter. `player` "id": the player's stake factor, the
+    breakers that are on and the count of the slip's exposure rows in the player's currency, as
+    columns of every row, the player's id and currency parameters; "token": the same, and first
+    the player's id and currency as their token's query finds them (a row with no leg when no
+    selection matches, no row when the token is not a live player's).
 
     Why a text per number of legs: PostgreSQL plans a prepared statement for its parameters'
     values until a plan for any values (generic) is estimated no dearer. The ids as one array
@@ -226,19 +231,26 @@ def _legs_sql(*, with_player: bool, legs: int) -> str:
     generic plan is the plan for that many ids, and it is kept."""
     postgresql = connection.vendor == "postgresql"
     where = "s.selection_id = %s" if legs == 1 else f"s.selection_id IN ({', '.join(['%s'] * legs)})"
-    extra = ""
-    if with_player:
-        names = "string_agg(b.name, ',')" if postgresql else "group_concat(b.name, ',')"
-        extra = (
-            ", (SELECT f.factor FROM sportsbook_stakefactor f WHERE f.player_id = %s), "  # noqa: S608 - constants only
-            f"(SELECT {names} FROM sportsbook_breaker b WHERE b.is_on), "
-            # Each key spelled out: the unique index's four look-ups, where a list of pairs is
-            # planned as a scan of every row of the currency.
-            "(SELECT count(*) FROM sportsbook_exposure x WHERE x.currency_id = %s AND ("
-            "(x.scope = 'selection' AND x.target_id = s.id) OR (x.scope = 'market' AND x.target_id = m.id) OR "
-            "(x.scope = 'event' AND x.target_id = e.id) OR (x.scope = 'platform' AND x.target_id = 0)))"
-        )
-    return f"SELECT {_LEG_COLUMNS}{extra} {_LEG_TABLES}{where}"
+    if player is None:
+        return f"SELECT {_LEG_COLUMNS} {_LEG_TABLES}{where}"
+    player_id, currency = ("%s", "%s") if player == "id" else ("p.id", "p.currency_id")
+    names = "string_agg(b.name, ',')" if postgresql else "group_concat(b.name, ',')"
+    columns = (
+        f"{_LEG_COLUMNS}, (SELECT f.factor FROM sportsbook_stakefactor f WHERE f.player_id = {player_id}), "  # noqa: S608 - constants only
+        f"(SELECT {names} FROM sportsbook_breaker b WHERE b.is_on), "
+        # Each key spelled out: the unique index's four look-ups, where a list of pairs is
+        # planned as a scan of every row of the currency.
+        f"(SELECT count(*) FROM sportsbook_exposure x WHERE x.currency_id = {currency} AND ("
+        "(x.scope = 'selection' AND x.target_id = s.id) OR (x.scope = 'market' AND x.target_id = m.id) OR "
+        "(x.scope = 'event' AND x.target_id = e.id) OR (x.scope = 'platform' AND x.target_id = 0)))"
+    )
+    if player == "id":
+        return f"SELECT {columns} {_LEG_TABLES}{where}"
+    joined = _LEG_TABLES.removeprefix("FROM ").removesuffix(" WHERE ")
+    return (
+        f"SELECT p.id, p.currency_id, {columns} "  # noqa: S608 - constants and the accounts' query only
+        f"FROM ({accounts.PLAYER_OF_KEY_HASH_SQL}) p LEFT JOIN ({joined}) ON {where}"
+    )
 
 
 def _decimal(value) -> Decimal:
@@ -246,27 +258,44 @@ def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def _fetch_legs(legs: list[LegRequest], player: tuple[int, str] | None) -> tuple[list[LegRow], list[tuple]]:
-    ids = [leg.selection_id for leg in legs]
-    params = [*player, *ids] if player is not None else ids
-    with prepared_cursor() as cursor:
-        cursor.execute(_legs_sql(with_player=player is not None, legs=len(ids)), params)
-        rows = cursor.fetchall()
+def _chosen_legs(legs: list[LegRequest], rows: list[tuple]) -> list[LegRow]:
+    """The slip's legs from the rows of `_legs_sql` (each row's first twelve columns; a row
+    without a leg is skipped), in the slip's order; raises as `read_legs`."""
     found: dict[str, list[LegRow]] = {}
     for row in rows:
-        leg = LegRow(row[0], row[1], _decimal(row[2]), *row[3:12])
-        found.setdefault(leg.selection_id, []).append(leg)
+        if row[0] is not None:
+            leg = LegRow(row[0], row[1], _decimal(row[2]), *row[3:12])
+            found.setdefault(leg.selection_id, []).append(leg)
     chosen = []
-    for selection_id in ids:
-        candidates = found.get(selection_id, [])
+    for request in legs:
+        candidates = found.get(request.selection_id, [])
         if len(candidates) != 1:
             raise errors.UnknownBetSelection(
-                f"No single selection on sale has the id {selection_id!r}.", details={"selection_id": selection_id}
+                f"No single selection on sale has the id {request.selection_id!r}.",
+                details={"selection_id": request.selection_id},
             )
         chosen.append(candidates[0])
     if len({leg.market_pk for leg in chosen}) != len(chosen):
         raise errors.InvalidSlip("An accumulator's legs are on different markets.")
-    return chosen, rows
+    return chosen
+
+
+def _slip_read(legs: list[LegRequest], rows: list[tuple]) -> SlipRead:
+    """The SlipRead of `_legs_sql`'s rows for a player (their first columns the legs'; a slip's
+    rows all carry the same stake factor and breakers)."""
+    chosen = _chosen_legs(legs, rows)
+    factor, names = rows[0][12], rows[0][13]
+    return SlipRead(
+        legs=chosen, stake_factor=None if factor is None else _decimal(factor),
+        breakers_on=frozenset(names.split(",")) if names else frozenset(),
+        exposure_open=all(row[14] == 4 for row in rows),
+    )  # fmt: skip
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def read_legs(legs: list[LegRequest]) -> list[LegRow]:
@@ -274,20 +303,32 @@ def read_legs(legs: list[LegRequest]) -> list[LegRow]:
     statement. UnknownBetSelection for a selection id no feed sent, or one that more than one
     market has (the slip names a selection by its id alone, so a feed's selection ids must be
     unique across its markets); InvalidSlip for two legs on one market."""
-    return _fetch_legs(legs, None)[0]
+    ids = [leg.selection_id for leg in legs]
+    return _chosen_legs(legs, _rows(_legs_sql(player=None, legs=len(ids)), ids))
 
 
 def read_slip(legs: list[LegRequest], *, player_id: int, currency: str) -> SlipRead:
     """`read_legs`, with the player's stake factor, the circuit breakers that are on (what
     `selectors.get_breaker_state` reads) and whether the slip's exposure rows in `currency` (the
     player's) all exist, in the same one statement. Raises as `read_legs`."""
-    chosen, rows = _fetch_legs(legs, (player_id, currency))
-    factor, names = rows[0][12], rows[0][13]
-    return SlipRead(
-        legs=chosen, stake_factor=None if factor is None else _decimal(factor),
-        breakers_on=frozenset(names.split(",")) if names else frozenset(),
-        exposure_open=all(row[14] == 4 for row in rows),
-    )  # fmt: skip
+    ids = [leg.selection_id for leg in legs]
+    return _slip_read(legs, _rows(_legs_sql(player="id", legs=len(ids)), [player_id, currency, *ids]))
+
+
+def read_slip_of_token(token: str, legs: list[LegRequest]) -> tuple[TokenPlayer, SlipRead] | None:
+    """The player of a live token (accounts.get_token_player) and `read_slip` for them, in one
+    statement on PostgreSQL (two elsewhere); None, having read no leg, when the token is not a
+    live player's. Raises as `read_legs` for a live player's token."""
+    if connection.vendor != "postgresql":
+        player = accounts.get_token_player(token)
+        if player is None:
+            return None
+        return player, read_slip(legs, player_id=player.pk, currency=player.currency_id)
+    ids = [leg.selection_id for leg in legs]
+    rows = _rows(_legs_sql(player="token", legs=len(ids)), [*accounts.token_player_params(token), *ids])
+    if not rows:
+        return None
+    return TokenPlayer(rows[0][0], rows[0][1]), _slip_read(legs, [row[2:] for row in rows])
 
 
 def in_play_delay(legs: list[LegRow]) -> int:
@@ -600,7 +641,8 @@ def _refused(legs: list[LegRow], slip: Slip) -> bool:
 
 
 # sportsbook_place_bet's own arguments (migration 0011), after the wallet's ten: each cast to its
-# parameter's type, so that the call names one function whatever types the values are sent as.
+# parameter's type, so that the call names one function whatever types the values are sent as
+# (the arrays go as their text forms: apps/common/db.py, `numbers_array`).
 _STATEMENT_ARGUMENTS = (
     "%s::text, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::text, "
     "%s::bigint[], %s::numeric[], %s::text[], %s::text[], %s::bigint[], "
@@ -633,11 +675,12 @@ def statement_of(slip: Slip) -> StakeStatement | None:
     params = (
         slip.public_id, placed_at, payout, slip.accept_price_changes, slip.idempotency_key, slip.request_fingerprint,
         # Each leg as the function takes it: seven numbers, two prices, two states.
-        [number for leg, seen in pairs for number in (leg.pk, leg.market_pk, leg.event_pk, seen.market_version,
-                                                      leg.market_version, leg.suspended_version, leg.in_play_delay_s)],
-        [price for leg, seen in pairs for price in (leg.price, seen.price)],
-        [state for leg, _ in pairs for state in (leg.market_status, leg.event_status)],
-        [scope for scope, _ in keys], [target for _, target in keys],
+        numbers_array(number for leg, seen in pairs
+                      for number in (leg.pk, leg.market_pk, leg.event_pk, seen.market_version, leg.market_version,
+                                     leg.suspended_version, leg.in_play_delay_s)),
+        numbers_array(price for leg, seen in pairs for price in (leg.price, seen.price)),
+        texts_array(state for leg, _ in pairs for state in (leg.market_status, leg.event_status)),
+        texts_array(scope for scope, _ in keys), numbers_array(target for _, target in keys),
         limits["selection"], limits["market"], limits["event"], limits["platform"],
         payout > slip.stake and throttle.is_on(), throttle.window_us(), most, share,
     )  # fmt: skip

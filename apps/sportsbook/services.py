@@ -437,10 +437,11 @@ def _replay_of(player_id: int, idempotency_key: str, request_fingerprint: str) -
 
 def place_bet(
     *, player: Player | TokenPlayer, idempotency_key: str, stake: int, currency: str, legs: list[intake.LegRequest],
-    accept_price_changes: str,
+    accept_price_changes: str, read: intake.SlipRead | None = None,
 ) -> Placed:  # fmt: skip
     """Take a single (one leg) or an accumulator for `player` (its `pk` and `currency_id` are what
-    is read of it): the stake through the wallet's `place_bet`
+    is read of it; `read`: its slip as `intake.read_slip` read it, when the caller has): the stake
+    through the wallet's `place_bet`
     (origin `sportsbook`, the bet's id as its round), the exposure and the bet's rows in the same
     transaction (intake.py). An in-play slip (a leg's event live with a delay) is `pending`: its
     stake is held in the pending-bets account until `release_pending_bet`; otherwise `accepted`.
@@ -460,7 +461,8 @@ def place_bet(
     # breakers.py imports this module) in one statement, before the money transaction: a query
     # less inside it, and no weaker for it, since neither place locks the breakers. Whether a
     # leg is in play is decided in the participant, on the event as it is under the player's lock.
-    read = intake.read_slip(legs, player_id=player.pk, currency=player.currency_id)
+    if read is None:
+        read = intake.read_slip(legs, player_id=player.pk, currency=player.currency_id)
     in_play_closed = intake.in_play_refused(selectors.BreakerState(on=read.breakers_on))
     slip = intake.Slip(
         public_id=new_bet_id(), player_id=player.pk, currency=currency, stake=stake, legs=legs,

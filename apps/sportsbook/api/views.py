@@ -282,10 +282,11 @@ class BetsApi(APIView):
         return _placement_answer(player, key, fields)
 
 
-def _placement_answer(player, key: str, fields: dict) -> dict:
-    """Place the slip (`_slip_fields`' or the serializer's `fields`) and answer it: the new bet
-    from the values written, a replay as the first answer."""
-    placed = services.place_bet(player=player, idempotency_key=key, **fields)
+def _placement_answer(player, key: str, fields: dict, read: intake.SlipRead | None = None) -> dict:
+    """Place the slip (`_slip_fields`' or the serializer's `fields`; `read`, the slip read with
+    the player's token) and answer it: the new bet from the values written, a replay as the first
+    answer."""
+    placed = services.place_bet(player=player, idempotency_key=key, read=read, **fields)
     if placed.replayed:
         return _first_answer(selectors.get_player_bet(player, placed.bet.public_id))
     return _taken_answer(placed.bet)
@@ -389,11 +390,17 @@ def _plain_placement(request: HttpRequest) -> HttpResponse | None:
         return None
     if fields is None:
         return None
-    player = accounts.get_token_player(credentials[1])
-    if player is None:
+    try:
+        key = idempotency_key(request)
+    except InvalidRequest:  # the DRF steps' to answer: a token they refuse comes first (401)
         return None
     try:
-        body, code = _placement_answer(player, idempotency_key(request), fields), 201
+        # The token's player and the slip's legs in one statement: None when the token is not a
+        # live player's (the DRF steps answer it), having read no leg.
+        found = intake.read_slip_of_token(credentials[1], fields["legs"])
+        if found is None:
+            return None
+        body, code = _placement_answer(found[0], key, fields, read=found[1]), 201
     except Exception as exc:  # answered as DRF's handle_exception answers every exception
         answer = api_exception_handler(exc, {"view": BetsApi()})
         body, code = answer.data, answer.status_code

@@ -398,17 +398,22 @@ def test_a_wager_limit_applies_as_at_the_casino(api, player):
 
 
 def _move_after_the_read(monkeypatch, *messages: dict) -> None:
-    """The feed's `messages` commit between the service's read of the legs (before the money) and
-    the bet's write (under the player's lock)."""
-    read_slip = services.intake.read_slip
+    """The feed's `messages` commit between the read of the legs before the money (with the
+    player's token, or for the player) and the bet's write (under the player's lock)."""
+    readers = {name: getattr(services.intake, name) for name in ("read_slip", "read_slip_of_token")}
 
-    def read_then_move(*args, **kwargs):
-        read = read_slip(*args, **kwargs)
-        monkeypatch.setattr(services.intake, "read_slip", read_slip)
-        send(*messages)
+    def read_then_move(name):
+        def read(*args, **kwargs):
+            found = readers[name](*args, **kwargs)
+            for original, reader in readers.items():
+                monkeypatch.setattr(services.intake, original, reader)
+            send(*messages)
+            return found
+
         return read
 
-    monkeypatch.setattr(services.intake, "read_slip", read_then_move)
+    for name in readers:
+        monkeypatch.setattr(services.intake, name, read_then_move(name))
 
 
 @pytest.mark.parametrize(("accept", "code", "taken"), [("none", 409, None), ("any", 201, "3.50")])

@@ -2,21 +2,25 @@
 transaction (as in production; tests/libpq_trace.py reads libpq's trace). A free player's single
 whose exposure rows exist is two round trips: the legs' read before the money, then one statement
 (`sportsbook_place_bet`: the wallet's bet function, the bet, its legs, the exposure), each in
-autocommit. A slip that statement does not take as it is goes on to the bet function with the
-participant in Python, in a transaction of its own."""
+autocommit; placed over the API with a bearer token, the token's player is read with the legs.
+A slip that statement does not take as it is goes on to the bet function with the participant in
+Python, in a transaction of its own."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from psycopg import pq
 
+from apps.accounts.services import issue_token
 from apps.sportsbook import errors, services
 from apps.sportsbook.intake import LegRequest
 from apps.sportsbook.models import Bet, Selection
-from apps.sportsbook.tests.factories import a_match
+from apps.sportsbook.tests.factories import BETS, a_match, slip
 from apps.wallet import selectors as wallet_selectors
 from apps.wallet.tests.factories import bet, funded_player
 from tests.libpq_trace import autocommit_matches_django, forget_prepared_statements, messages_sent
@@ -56,6 +60,24 @@ def test_a_free_players_single_is_two_round_trips(tmp_path, player):
     ]  # fmt: skip
     assert Bet.objects.count() == 2
     assert wallet_selectors.get_wallet_state(player.pk).balance == 100_000 - 200
+    assert autocommit_matches_django()
+
+
+def test_a_single_placed_with_a_bearer_token_is_two_round_trips(tmp_path, player):
+    token = issue_token(player.user)
+
+    def post():
+        answer = Client().post(BETS, json.dumps(slip(("mk-1-home", "3.10", 1))), content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_IDEMPOTENCY_KEY="second")  # fmt: skip
+        assert answer.status_code == 201, answer.content
+
+    sent = messages_sent(tmp_path, post)
+
+    assert sent == [
+        "Bind SELECT", "Sync",  # the token's player, and the legs, the stake factor, the breakers, the rows
+        "Bind SELECT", "Sync",  # sportsbook_place_bet
+    ]  # fmt: skip
+    assert Bet.objects.count() == 2
     assert autocommit_matches_django()
 
 
