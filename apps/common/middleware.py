@@ -84,29 +84,48 @@ class RequestMetricsMiddleware(AroundMiddleware):
         return response
 
 
-# --- browser-only middleware, skipped on the signed integrator APIs ------------------------------
+# --- browser-only middleware, skipped where no browser state can be ------------------------------
 
 # Calls here are authenticated by their signature alone (contracts/wallet-api.md): they carry no
 # cookies, and sessions, CSRF, `request.user` and messages mean nothing to them. Running that
 # middleware anyway cost a provider's bet about a third of a trivial request's CPU (measured with
 # bench/profile_bet.py), on the hottest path of the product.
 SIGNED_API_PREFIXES = ("/api/wallet/",)
+# The player API: a call that authenticates by its bearer token and sends no cookie has no
+# session, so no CSRF to check and no messages (a browser's call, with its cookies, is served
+# with them). Its views read the player from DRF's authentication, never from the session.
+PLAYER_API_PREFIX = "/api/player/"
+
+
+def without_browser_state(request) -> bool:
+    """Whether the browser-only middleware passes `request` straight through: a call to a signed
+    API, or a player API call with a bearer token and no cookie."""
+    path = request.path_info
+    if path.startswith(SIGNED_API_PREFIXES):
+        return True
+    meta = request.META
+    return (
+        path.startswith(PLAYER_API_PREFIX)
+        and not meta.get("HTTP_COOKIE")
+        and meta.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+    )
 
 
 def _browser_only(middleware: type) -> type:
-    """A subclass of `middleware` that passes requests to the signed APIs straight through.
+    """A subclass of `middleware` that passes requests without browser state straight through
+    (`without_browser_state`).
 
     A subclass, so that Django's and the admin's system checks (which look for subclasses of
     SessionMiddleware, AuthenticationMiddleware, MessageMiddleware) still recognise it.
     """
 
     def __call__(self, request):
-        if request.path_info.startswith(SIGNED_API_PREFIXES):
+        if without_browser_state(request):
             return self.get_response(request)
         return middleware.__call__(self, request)
 
     async def __acall__(self, request):
-        if request.path_info.startswith(SIGNED_API_PREFIXES):
+        if without_browser_state(request):
             return await self.get_response(request)
         return await middleware.__acall__(self, request)
 
