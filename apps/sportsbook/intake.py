@@ -72,7 +72,6 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts
-from apps.accounts.selectors import TokenPlayer
 from apps.common import events
 from apps.common.db import numbers_array, prepared_cursor, texts_array
 from apps.common.errors import PamError
@@ -315,7 +314,7 @@ def read_slip(legs: list[LegRequest], *, player_id: int, currency: str) -> SlipR
     return _slip_read(legs, _rows(_legs_sql(player="id", legs=len(ids)), [player_id, currency, *ids]))
 
 
-def read_slip_of_token(token: str, legs: list[LegRequest]) -> tuple[TokenPlayer, SlipRead] | None:
+def read_slip_of_token(token: str, legs: list[LegRequest]) -> tuple[accounts.TokenPlayer, SlipRead] | None:
     """The player of a live token (accounts.get_token_player) and `read_slip` for them, in one
     statement on PostgreSQL (two elsewhere); None, having read no leg, when the token is not a
     live player's. Raises as `read_legs` for a live player's token."""
@@ -328,7 +327,7 @@ def read_slip_of_token(token: str, legs: list[LegRequest]) -> tuple[TokenPlayer,
     rows = _rows(_legs_sql(player="token", legs=len(ids)), [*accounts.token_player_params(token), *ids])
     if not rows:
         return None
-    return TokenPlayer(rows[0][0], rows[0][1]), _slip_read(legs, [row[2:] for row in rows])
+    return accounts.TokenPlayer(rows[0][0], rows[0][1]), _slip_read(legs, [row[2:] for row in rows])
 
 
 def in_play_delay(legs: list[LegRow]) -> int:

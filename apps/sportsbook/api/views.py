@@ -7,9 +7,9 @@ every player endpoint (session or Bearer), with the cashier's Idempotency-Key ru
 
 A bet's placement (POST on the bets' URL) is served by `bets_endpoint`, a plain Django view.
 The common request (a Bearer token, a JSON body the slip takes as it is, nothing to negotiate:
-`_plain_placement`) is served without DRF's request at all: the token read into the player's id
-and currency by one statement, the body by `json.loads`, the answer and any refusal made as the
-DRF steps make them. Any other request goes through the DRF class's own steps (its
+`_plain_placement`) is served without DRF's request at all: the token's player (id and currency)
+read in the same statement as the slip's legs, the body by `json.loads`, the answer and any
+refusal made as the DRF steps make them. Any other request goes through the DRF class's own steps (its
 authentication, permissions, parsing and exception handling), which word every refusal of the
 request itself; they too skip the input serializer's field machinery for a plainly valid body
 (`_slip_fields`; any other body is the serializer's to refuse, in its words), the output
@@ -367,8 +367,8 @@ def _plain_placement(request: HttpRequest) -> HttpResponse | None:
     without a word (no query string, an Accept the JSON renderer answers, a UTF-8 JSON body of a
     stated length within `_PLAIN_MAX_BODY` that `_slip_fields` takes, a live token of a player),
     served without them and answered as they answer; None for any other request, which they then
-    take whole, so that every refusal of the request itself (401, 403, 406, 415, a body's 400) is
-    theirs, in their words."""
+    take whole, so that every refusal of the request itself (401, 403, 406, 415, a body's or an
+    Idempotency-Key's 400) is theirs, in their words."""
     meta = request.META
     header = meta.get("HTTP_AUTHORIZATION", "")
     if (
@@ -400,7 +400,8 @@ def _plain_placement(request: HttpRequest) -> HttpResponse | None:
         found = intake.read_slip_of_token(credentials[1], fields["legs"])
         if found is None:
             return None
-        body, code = _placement_answer(found[0], key, fields, read=found[1]), 201
+        player, read = found
+        body, code = _placement_answer(player, key, fields, read=read), 201
     except Exception as exc:  # answered as DRF's handle_exception answers every exception
         answer = api_exception_handler(exc, {"view": BetsApi()})
         body, code = answer.data, answer.status_code
