@@ -194,6 +194,40 @@ def test_a_cap_refusing_the_slip_is_worded_by_the_participant_and_moves_nothing(
     assert (ways(captured), placed.bet.status) == (["statement"], BetStatus.ACCEPTED)
 
 
+THROTTLE_OFF = {"window_s": 60.0, "limit": 0, "cap_share": "0"}
+THROTTLE_WIDE = {"window_s": 60.0, "limit": 1_000_000, "cap_share": "0"}  # on, never crossed here
+
+
+@pytest.mark.parametrize(
+    ("scope", "throttle"),
+    [("selection", THROTTLE_OFF), ("market", THROTTLE_OFF), ("market", THROTTLE_WIDE), ("event", THROTTLE_OFF),
+     ("platform", THROTTLE_OFF), ("event", THROTTLE_WIDE)],
+    ids=["selection", "market", "market-window-moving", "event", "platform", "event-window-moving"],
+)  # fmt: skip
+def test_every_rows_cap_holds_in_the_statement_to_the_minor_unit(settings, scope, throttle):
+    """Each scope's cap holds in the statement to the minor unit, a market's row whether its
+    throttle window moves or not: the largest stake the cap takes is one statement, and a stake
+    a unit more is refused by the participant, as the Python path refuses it."""
+    settings.SPORTSBOOK_THROTTLE = throttle
+    a_match()
+    home = Selection.objects.select_related("market").get(selection_id="mk-1-home")
+    target = {"selection": home.pk, "market": home.market_id, "event": home.market.event_id, "platform": 0}[scope]
+    services.set_exposure_cap(scope=scope, target_id=target, currency="EUR", cap=5_000, reason="hot",
+                              acting_user=None)  # fmt: skip
+    player = funded_player(10_000)
+
+    over, refused = place(player, key="over", stake=2_382)  # liability 5,002
+    taken, placed = place(player, key="within", stake=2_381)  # liability 5,000: the cap exactly
+
+    assert ways(over) == ["statement", "function"]
+    assert refusal_of(refused)[1] == {"max_stake": 2_381}
+    assert (ways(taken), placed.bet.status) == (["statement"], BetStatus.ACCEPTED)
+    assert Exposure.objects.get(scope=scope, target_id=target).amount == 5_000
+    assert wallet_selectors.get_wallet_state(player.pk).balance == 10_000 - 2_381
+    assert selectors.recompute_exposure() == selectors.stored_exposure()
+    assert audit.run_audit() == {name: [] for name in audit.CHECKS}
+
+
 def test_a_stake_above_the_players_limits_of_the_bet_never_reaches_the_statement(settings):
     settings.SPORTSBOOK_LIMITS = {**settings.SPORTSBOOK_LIMITS, "max_payout": 30}
     a_match()
