@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db import models
 
 from apps.common.admin import AuditedAdmin, ReadOnlyAdmin
 from apps.payments import services
@@ -50,6 +51,9 @@ class DepositIntentAdmin(ReadOnlyAdmin):
     list_filter = ("status", "flagged_for_staff", "provider")
     search_fields = ("public_id", "player__user__username")
     list_select_related = ("player__user", "provider")
+    # The scheme a scheme-less address would be read with (the PSP's hosted page is an absolute
+    # address, so none is): Django 6's default, which Django 5 warns of until it is named.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookEvent)
