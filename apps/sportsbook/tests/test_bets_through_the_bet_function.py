@@ -200,14 +200,15 @@ THROTTLE_WIDE = {"window_s": 60.0, "limit": 1_000_000, "cap_share": "0"}  # on, 
 
 @pytest.mark.parametrize(
     ("scope", "throttle"),
-    [("selection", THROTTLE_OFF), ("market", THROTTLE_OFF), ("market", THROTTLE_WIDE), ("event", THROTTLE_OFF),
-     ("platform", THROTTLE_OFF), ("event", THROTTLE_WIDE)],
-    ids=["selection", "market", "market-window-moving", "event", "platform", "event-window-moving"],
+    [("market", THROTTLE_OFF), ("market", THROTTLE_WIDE), ("event", THROTTLE_OFF), ("event", THROTTLE_WIDE),
+     ("platform", THROTTLE_OFF)],
+    ids=["market", "market-window-moving", "event", "event-window-moving", "platform"],
 )  # fmt: skip
 def test_every_rows_cap_holds_in_the_statement_to_the_minor_unit(settings, scope, throttle):
-    """Each scope's cap holds in the statement to the minor unit, a market's row whether its
-    throttle window moves or not: the largest stake the cap takes is one statement, and a stake
-    a unit more is refused by the participant, as the Python path refuses it."""
+    """The market's, event's and platform's caps hold in the statement to the minor unit as the
+    selection's does (the test above), a market's row whether its throttle window moves or not:
+    the largest stake the cap takes is one statement, and a stake a unit more is the participant's
+    refusal."""
     settings.SPORTSBOOK_THROTTLE = throttle
     a_match()
     home = Selection.objects.select_related("market").get(selection_id="mk-1-home")
