@@ -46,27 +46,30 @@ under its lock in the transaction that writes it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts import selectors as accounts
 from apps.accounts.models import Player, User
 from apps.common import staff_trail
-from apps.common.errors import PamError
+from apps.common.errors import InvalidRequest, PamError
 from apps.common.events import send_after_commit
 from apps.common.idempotency import ExternalRef, fingerprint
 from apps.common.timestamps import iso_utc
 from apps.compliance import gate
 from apps.compliance.errors import LimitReached
 from apps.payments import errors, locks, risk, selectors, signals
-from apps.payments.adapters import adapter_for
+from apps.payments.adapters import adapter_for, sandbox
 from apps.payments.adapters.base import WebhookEvent as Event
+from apps.payments.adapters.base import parse_event
 from apps.payments.choices import (
     CREDITED,
     AdapterName,
@@ -177,6 +180,20 @@ def start_deposit(*, player: Player, amount: int, currency: str, provider_code: 
             raise
         return Started(_with_redirect(intent), replayed=True)
     return Started(_with_redirect(intent), replayed=False)
+
+
+def pay_in_sandbox(*, deposit: DepositIntent, card: str = sandbox.CARD_SUCCEEDS) -> str:
+    """What the sandbox PSP does when `card` pays `deposit` on its hosted page, applied here and
+    now: the webhook its delivery worker would send, received as the webhook endpoint receives a
+    verified one; its verdict. For the demo seeder, which runs before any server could take the
+    webhook over HTTP. InvalidRequest when the sandbox is off (`PSP_SANDBOX_ENABLED`: a test card
+    credits real ledger money) or the deposit is another PSP's."""
+    if not settings.PSP_SANDBOX_ENABLED:
+        raise InvalidRequest("The sandbox PSP is off.")
+    if not isinstance(adapter_for(deposit.provider), sandbox.SandboxAdapter):
+        raise InvalidRequest("Only the sandbox PSP's deposits are paid in the sandbox.")
+    event = parse_event(json.dumps(sandbox.deposit_event(deposit, card)).encode())
+    return receive_webhook(provider=deposit.provider, event=event)
 
 
 def _assert_may_deposit(player: Player, amount: int, pending: int) -> None:

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from apps.accounts.models import Player, User
 from apps.bonuses import selectors as bonuses_selectors
 from apps.games.models import Provider
-from apps.payments.models import PaymentProvider, Withdrawal
+from apps.payments.models import DepositIntent, PaymentProvider, WebhookEvent, Withdrawal
 from apps.wallet import selectors as wallet
 from apps.wallet.models import Transaction
 
@@ -64,6 +64,26 @@ def test_seeded_players_have_money_and_a_history(settings, tmp_path):
         assert kinds.count("bet") == 7 + (2 if bonus else 0) + len(stakes)
         assert kinds.count("win") == 3  # the zero wins moved nothing and are not shown
         assert history.rows[0].balance_after == EXPECTED_BALANCE - spent + bonus
+
+
+def test_the_demo_deposits_came_through_the_sandbox_cashier_each_with_its_webhook_once(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    deposits = DepositIntent.objects.order_by("player__user__username", "created_at")
+    assert [(d.player.user.username, d.provider.code, d.amount, d.currency_id, d.status) for d in deposits] == [
+        ("alice", "sandbox", 30_000, "EUR", "succeeded"), ("alice", "sandbox", 20_000, "EUR", "succeeded"),
+        ("alice", "sandbox", 150_000, "EUR", "succeeded"),
+        ("bob", "sandbox", 30_000, "GBP", "succeeded"), ("bob", "sandbox", 20_000, "GBP", "succeeded"),
+        ("carol", "sandbox", 30_000, "SEK", "succeeded"), ("carol", "sandbox", 20_000, "SEK", "succeeded"),
+    ]  # fmt: skip
+    webhooks = WebhookEvent.objects.order_by("reference")
+    assert sorted((w.type, w.reference, w.verdict) for w in webhooks) == sorted(
+        ("deposit.succeeded", d.public_id, "applied") for d in deposits
+    )
+    credits = Transaction.objects.filter(kind="deposit").order_by("player_id", "id")
+    assert sorted(t.external_id for t in credits) == sorted(f"deposit:{d.public_id}" for d in deposits)
 
 
 def test_carol_wagers_the_demo_gift_across_the_slot_and_the_roulette(settings, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import Player
-from apps.backoffice.management.commands.seed_demo import DEMO_PROVIDER, DEMO_PSP
+from apps.backoffice.management.commands.seed_demo import DEMO_PROVIDER
 from apps.bonuses import selectors, services
 from apps.bonuses.models import Bonus, Campaign, GameWeight
 from apps.common.idempotency import ExternalRef, fingerprint
@@ -21,7 +21,7 @@ from apps.payments import services as payments
 from apps.payments.services import SANDBOX
 from apps.payments.tests.factories import account_balance, assert_audit_clean
 from apps.wallet import services as wallet
-from apps.wallet.choices import AccountKind, TransactionKind, clearing_code
+from apps.wallet.choices import AccountKind
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -53,9 +53,7 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
     assert [c.code for c in selectors.list_eligible_campaigns(alice)] == ["WELCOME100"]
 
     # Alice's next deposit, 150.00, is matched up to 100.00, to wager 10 x, for 30 days.
-    ref = ExternalRef(f"psp:{DEMO_PSP}", "welcome-test-deposit", fingerprint("deposit", {"amount": 15_000}))
-    wallet.credit(player_id=alice.pk, currency="EUR", amount=15_000, kind=TransactionKind.DEPOSIT, ref=ref,
-                  counter=clearing_code(DEMO_PSP))  # fmt: skip
+    deposit(alice, 15_000, "welcome-test-deposit")
     bonus = Bonus.objects.get(player=alice, campaign=welcome)
     assert (bonus.status, bonus.amount, bonus.wagering_required) == ("active", 10_000, 100_000)
     assert bonus.expires_at == bonus.granted_at + dt.timedelta(days=30)
@@ -84,13 +82,18 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
     # Bob's wallet is in GBP: WELCOME100 matches his deposit up to 100.00 GBP.
     bob = Player.objects.get(user__username="bob")
     services.opt_in(bob, "WELCOME100")
-    ref = ExternalRef(f"psp:{DEMO_PSP}", "welcome-test-deposit-gbp", fingerprint("deposit", {"amount": 25_000}))
-    wallet.credit(player_id=bob.pk, currency="GBP", amount=25_000, kind=TransactionKind.DEPOSIT, ref=ref,
-                  counter=clearing_code(DEMO_PSP))  # fmt: skip
+    deposit(bob, 25_000, "welcome-test-deposit-gbp")
     pounds = Bonus.objects.get(player=bob, campaign=welcome)
     assert (pounds.currency_id, pounds.amount, pounds.wagering_required) == ("GBP", 10_000, 100_000)
     assert account_balance(bob, AccountKind.BONUS) == 10_000
     assert_audit_clean()
+
+
+def deposit(player: Player, amount: int, key: str) -> None:
+    """A deposit at the demo's cashier, paid with the sandbox PSP's test card."""
+    started = payments.start_deposit(player=player, amount=amount, currency=player.currency_id, provider_code=SANDBOX,
+                                     idempotency_key=key)  # fmt: skip
+    assert payments.pay_in_sandbox(deposit=started.payment) == "applied"
 
 
 def play(player: Player, stake: int, game_id: str) -> None:

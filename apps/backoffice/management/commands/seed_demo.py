@@ -1,6 +1,7 @@
 """Demo data for `make run`: a brand, one staff user per role, and players with money and a
-history (deposits, bets and wins of a demo game provider), so the site and the back office show a
-living platform at once; the sandbox PSP, so the cashier works; and `alice`, verified, with a
+history (deposits paid through the sandbox PSP's cashier, bets and wins of a demo game provider), so
+the site and the back office show a living platform at once, the deposits with their webhooks; the
+sandbox PSP, so the cashier works; and `alice`, verified, with a
 withdrawal awaiting approval (the back office's approval queue has one, her cashier a Cancel);
 the deposit-threshold behaviour rule enabled, so that alice's large deposit raises an alert, and a
 case opened on it, assigned to the compliance officer (the back office's Compliance alerts and cases);
@@ -41,9 +42,9 @@ from apps.compliance import selectors as compliance_selectors
 from apps.compliance import services as compliance
 from apps.games import services as games
 from apps.payments import services as payments
+from apps.payments.choices import DepositStatus
 from apps.sportsbook import demo as sportsbook_demo
 from apps.wallet import services as wallet
-from apps.wallet.choices import TransactionKind, clearing_code
 
 DEMO_BRAND = ("demo", "PAM Demo Casino")
 DEMO_PLAYERS = [
@@ -53,7 +54,6 @@ DEMO_PLAYERS = [
     ("carol", "carol@example.com", "SE", "SEK", dt.date(1999, 1, 30)),
 ]
 DEMO_PROVIDER = "demo-games"
-DEMO_PSP = "demo-psp"  # the clearing account the demo deposits come from, until payments' sandbox
 # Each player's history, in minor units: ("deposit", amount) or a game round ("round", stake, win).
 DEMO_HISTORY = [
     ("deposit", 30_000),
@@ -123,7 +123,7 @@ class Command(BaseCommand):
         self._campaign(accounts_selectors.find_user(StaffRole.ADMIN.value))
         # Each movement is its own durable money transaction, after the people are committed.
         for player in players:
-            self._history(player)
+            self._history(player, sandbox.code)
         alice = next(p for p in players if p.user.username == PENDING_WITHDRAWAL[0])
         self._pending_withdrawal(alice, sandbox.code)
         self._case(alice, officer)
@@ -155,16 +155,14 @@ class Command(BaseCommand):
         accounts.set_password(user=player.user, password=logins[username])
         return player
 
-    def _history(self, player: Player) -> None:
-        """The player's deposits and game rounds, each with a fixed external id: a replay after
-        the first run (it moves nothing)."""
+    def _history(self, player: Player, psp: str) -> None:
+        """The player's deposits and game rounds, each with a fixed idempotency key or external
+        id: a replay after the first run (it moves nothing)."""
         currency = player.currency_id
         for n, (kind, *amounts) in enumerate(DEMO_HISTORY):
             name = f"demo-{player.user.username}-{n}"
             if kind == "deposit":
-                ref = ExternalRef(f"psp:{DEMO_PSP}", name, fingerprint("demo-deposit", {"amount": amounts[0]}))
-                wallet.credit(player_id=player.pk, currency=currency, amount=amounts[0], kind=TransactionKind.DEPOSIT,
-                              ref=ref, counter=clearing_code(DEMO_PSP))  # fmt: skip
+                self._deposit(player, psp, name, amounts[0])
                 continue
             stake, win = amounts
             round_fields = {"player_id": player.pk, "currency": currency, "round_id": f"{name}-round",
@@ -177,12 +175,18 @@ class Command(BaseCommand):
         waits for staff. The fixed idempotency key makes a second run a replay."""
         _, deposit, amount = PENDING_WITHDRAWAL
         accounts.set_kyc_status(player_id=player.pk, kyc_status=KycStatus.VERIFIED, reason="demo data")
-        ref = ExternalRef(f"psp:{DEMO_PSP}", f"demo-{player.user.username}-large",
-                          fingerprint("demo-deposit", {"amount": deposit}))  # fmt: skip
-        wallet.credit(player_id=player.pk, currency=player.currency_id, amount=deposit, kind=TransactionKind.DEPOSIT,
-                      ref=ref, counter=clearing_code(DEMO_PSP))  # fmt: skip
+        self._deposit(player, provider, f"demo-{player.user.username}-large", deposit)
         payments.request_withdrawal(player=player, amount=amount, currency=player.currency_id, provider_code=provider,
                                     idempotency_key=f"demo-{player.user.username}-withdrawal")  # fmt: skip
+
+    def _deposit(self, player: Player, psp: str, key: str, amount: int) -> None:
+        """A deposit as the player makes one at the cashier: the intent, then the sandbox PSP's
+        webhook for a test card that pays, received in-process (no server runs yet). A second
+        run finds the intent paid and moves nothing."""
+        deposit = payments.start_deposit(player=player, amount=amount, currency=player.currency_id, provider_code=psp,
+                                         idempotency_key=key).payment  # fmt: skip
+        if deposit.status == DepositStatus.PENDING:
+            payments.pay_in_sandbox(deposit=deposit)
 
     def _enable_rule(self, officer) -> None:
         """The deposit-threshold rule on, as a compliance officer would turn it on (a new version and
