@@ -19,7 +19,7 @@ from apps.compliance.models import StaffAction
 from apps.games import selectors as games
 from apps.payments import services as payments
 from apps.payments.services import SANDBOX
-from apps.payments.tests.factories import account_balance, assert_audit_clean
+from apps.payments.tests.factories import account_balance, assert_audit_clean, start_deposit
 from apps.wallet import services as wallet
 from apps.wallet.choices import AccountKind
 
@@ -91,9 +91,7 @@ def test_seed_demo_saves_welcome100_once(settings, tmp_path):
 
 def deposit(player: Player, amount: int, key: str) -> None:
     """A deposit at the demo's cashier, paid with the sandbox PSP's test card."""
-    started = payments.start_deposit(player=player, amount=amount, currency=player.currency_id, provider_code=SANDBOX,
-                                     idempotency_key=key)  # fmt: skip
-    assert payments.pay_in_sandbox(deposit=started.payment) == "applied"
+    assert payments.pay_in_sandbox(deposit=start_deposit(player, amount, SANDBOX, key=key)) == "applied"
 
 
 def play(player: Player, stake: int, game_id: str) -> None:
