@@ -68,6 +68,8 @@ class Account(models.Model):
             models.UniqueConstraint(
                 fields=["code", "currency"], condition=Q(player__isnull=True), name="one_system_account_per_currency"
             ),
+            # What an entry's foreign key to its account and currency refers to (Entry.account).
+            models.UniqueConstraint(fields=["id", "currency"], name="account_id_currency_unique"),
         ]
 
     def __str__(self) -> str:
@@ -158,9 +160,17 @@ class Entry(models.Model):
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
     # Indexed with the entry's id (`wallet_entry_account_idx`): an account's entries in order, its
     # statement in the back office, from the index alone.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    # On PostgreSQL the account and the currency are one foreign key, `(account_id, currency_id)`
+    # to the account's `(id, currency_id)` (migration 0017): an entry is in its account's currency,
+    # and its currency exists because the account's does. One check an entry at commit instead of
+    # two, and no look-up of the currency table (a scan: two pages are planned as one).
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False, db_constraint=False
+    )
     # Copied from the account so the zero-sum check groups by currency without a join.
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
+    currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     amount = models.BigIntegerField()
     # Player accounts only: the account's balance and version after this entry (null for the
     # system side, whose balance is derived).

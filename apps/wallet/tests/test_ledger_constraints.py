@@ -213,3 +213,32 @@ def test_entries_are_checked_at_commit_not_one_by_one():
         insert_entry(tx_id, house.pk, -5)
 
     assert list(Entry.objects.filter(transaction_id=tx_id).order_by("pk").values_list("amount", flat=True)) == [5, -5]
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def test_an_entry_is_in_its_accounts_currency():
+    """An entry's account and currency are one foreign key (to the account's id and currency): a
+    currency that exists but is not the account's is refused, as is an account that does not."""
+    player = funded_player(1000)
+    cash = Account.objects.get(player=player, kind="cash")
+    tx_id = insert_transaction(player.pk, "keys")
+    # Checked as the row is written rather than at commit, so that each refusal is its own.
+    sql("SET CONSTRAINTS entry_account_currency_fk IMMEDIATE")
+    insert = (
+        "INSERT INTO wallet_entry (transaction_id, account_id, currency_id, amount, balance_after, account_version) "
+        "VALUES (%s, %s, %s, 5, NULL, NULL)"
+    )
+    missing = Account.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1
+
+    assert "entry_account_currency_fk" in refused(insert, (tx_id, cash.pk, "SEK"))
+    assert "entry_account_currency_fk" in refused(insert, (tx_id, missing, "EUR"))
+    # The account's own currency is taken (and the other side balances the transaction, which
+    # the test's end checks with every deferred constraint).
+    sql(insert, (tx_id, cash.pk, "EUR"))
+    insert_entry(tx_id, Account.objects.get(code="adjustments", currency="EUR").pk, -5)
+    assert sorted(Entry.objects.filter(transaction_id=tx_id).values_list("currency_id", "amount")) == [
+        ("EUR", -5),
+        ("EUR", 5),
+    ]
