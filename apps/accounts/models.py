@@ -95,6 +95,9 @@ class Player(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint("brand", Lower("email"), name="player_email_unique_per_brand"),
+            # What the ledger's and the bets' foreign keys to their player and currency refer to: a
+            # transaction or a bet is in its player's currency (wallet 0018, sportsbook 0012).
+            models.UniqueConstraint(fields=["id", "currency"], name="player_id_currency_unique"),
             models.CheckConstraint(condition=models.Q(status__in=PlayerStatus.values), name="player_status_valid"),
             models.CheckConstraint(condition=models.Q(kyc_status__in=KycStatus.values), name="player_kyc_status_valid"),
             models.CheckConstraint(

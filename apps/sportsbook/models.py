@@ -328,9 +328,13 @@ class Bet(models.Model):
     # `LIKE 'prefix%'` look-ups, which nothing makes, and every bet would pay its insert.
     public_id = models.CharField(max_length=40, default=new_bet_id, editable=False)
     # No index of their own, as in the ledger: a player's bets are found through
-    # `sportsbook_bet_player_idx` (player, id), and nothing looks bets up by currency.
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False)
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # `sportsbook_bet_player_idx` (player, id), and nothing looks bets up by currency. On
+    # PostgreSQL one foreign key, `(player_id, currency_id)` to the player's `(id, currency_id)`
+    # (migration 0012), as the ledger's transactions: a bet is in its player's currency.
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     stake = models.BigIntegerField(help_text="minor units")
     potential_payout = models.BigIntegerField(help_text="stake x the product of the prices taken, rounded down")
     status = models.CharField(max_length=16, choices=BetStatus.choices)

@@ -81,8 +81,13 @@ class Transaction(models.Model):
     kind = models.CharField(max_length=24, choices=TransactionKind.choices)
     # No single-column indexes where one would only slow every insert: `player` leads
     # `transaction_player_version_idx`, and a currency is one of a handful of values.
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False)
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # On PostgreSQL the player and the currency are one foreign key, `(player_id, currency_id)` to
+    # the player's `(id, currency_id)` (migration 0018): a transaction is in its player's currency,
+    # one check at commit instead of two, and no look-up of the currency table.
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     # The player's net movement (cash + bonus), signed; 0 for records that move nothing.
     amount = models.BigIntegerField()
     origin = models.CharField(max_length=80)

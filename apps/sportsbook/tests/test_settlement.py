@@ -523,6 +523,17 @@ def test_a_payout_above_the_potential_one_or_a_paying_loss_is_refused(settled_wi
         "UPDATE sportsbook_bet SET status = 'void' WHERE id = %s", (settled_win.pk,))  # fmt: skip
 
 
+def test_a_bet_is_in_its_players_currency(settled_win):
+    """A bet's player and currency are one foreign key (to the player's id and currency)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS sportsbook_bet_player_currency_fk IMMEDIATE")
+
+    assert "sportsbook_bet_player_currency_fk" in refused(
+        "UPDATE sportsbook_bet SET currency_id = 'SEK' WHERE id = %s", (settled_win.pk,))  # fmt: skip
+
+
 def test_a_settlement_is_once_per_number_and_moves_money_exactly_when_its_payout_changed(settled_win):
     row = BetSettlement.objects.get(bet=settled_win)
     copy = ("INSERT INTO sportsbook_betsettlement (bet_id, n, status, payout, difference, outcome, transaction_id, "

@@ -23,14 +23,16 @@ def refused(statement: str, params: tuple = ()) -> str:
     return str(error.value)
 
 
+INSERT_TRANSACTION = (
+    "INSERT INTO wallet_transaction (kind, player_id, currency_id, amount, origin, external_id, fingerprint, "
+    "round_id, game_id, reverses_id, reverses_external_id, reason, acting_user_id, balance_after, "
+    "wallet_version, created_at) "
+    "VALUES ('adjustment', %s, %s, %s, %s, %s, 'f', '', '', NULL, '', 'raw', NULL, 0, 0, now()) RETURNING id"
+)
+
+
 def insert_transaction(player_id: int, external_id: str, *, origin: str = "raw:sql", amount: int = 0) -> int:
-    return sql(
-        "INSERT INTO wallet_transaction (kind, player_id, currency_id, amount, origin, external_id, fingerprint, "
-        "round_id, game_id, reverses_id, reverses_external_id, reason, acting_user_id, balance_after, "
-        "wallet_version, created_at) "
-        "VALUES ('adjustment', %s, 'EUR', %s, %s, %s, 'f', '', '', NULL, '', 'raw', NULL, 0, 0, now()) RETURNING id",
-        (player_id, amount, origin, external_id),
-    )[0][0]
+    return sql(INSERT_TRANSACTION, (player_id, "EUR", amount, origin, external_id))[0][0]
 
 
 def insert_entry(transaction_id: int, account_id: int, amount: int) -> None:
@@ -242,3 +244,16 @@ def test_an_entry_is_in_its_accounts_currency():
         ("EUR", -5),
         ("EUR", 5),
     ]
+
+
+def test_a_transaction_is_in_its_players_currency():
+    """A transaction's player and currency are one foreign key (to the player's id and currency): a
+    currency that exists but is not the player's is refused, as is a player that does not."""
+    player = funded_player(1000)
+    sql("SET CONSTRAINTS transaction_player_currency_fk IMMEDIATE")
+
+    assert "transaction_player_currency_fk" in refused(INSERT_TRANSACTION, (player.pk, "SEK", 0, "raw:sql", "sek"))
+    assert "transaction_player_currency_fk" in refused(
+        INSERT_TRANSACTION, (player.pk + 1_000, "EUR", 0, "raw:sql", "x")
+    )
+    assert insert_transaction(player.pk, "eur")
