@@ -35,12 +35,14 @@ def insert_transaction(player_id: int, external_id: str, *, origin: str = "raw:s
     return sql(INSERT_TRANSACTION, (player_id, "EUR", amount, origin, external_id))[0][0]
 
 
+INSERT_ENTRY = (
+    "INSERT INTO wallet_entry (transaction_id, account_id, currency_id, amount, balance_after, account_version) "
+    "VALUES (%s, %s, %s, %s, NULL, NULL)"
+)
+
+
 def insert_entry(transaction_id: int, account_id: int, amount: int) -> None:
-    sql(
-        "INSERT INTO wallet_entry (transaction_id, account_id, currency_id, amount, balance_after, account_version) "
-        "VALUES (%s, %s, 'EUR', %s, NULL, NULL)",
-        (transaction_id, account_id, amount),
-    )
+    sql(INSERT_ENTRY, (transaction_id, account_id, "EUR", amount))
 
 
 def write_one_sided_transaction(player_id: int, account_id: int, written: list[int]) -> None:
@@ -228,17 +230,13 @@ def test_an_entry_is_in_its_accounts_currency():
     tx_id = insert_transaction(player.pk, "keys")
     # Checked as the row is written rather than at commit, so that each refusal is its own.
     sql("SET CONSTRAINTS entry_account_currency_fk IMMEDIATE")
-    insert = (
-        "INSERT INTO wallet_entry (transaction_id, account_id, currency_id, amount, balance_after, account_version) "
-        "VALUES (%s, %s, %s, 5, NULL, NULL)"
-    )
     missing = Account.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1
 
-    assert "entry_account_currency_fk" in refused(insert, (tx_id, cash.pk, "SEK"))
-    assert "entry_account_currency_fk" in refused(insert, (tx_id, missing, "EUR"))
+    assert "entry_account_currency_fk" in refused(INSERT_ENTRY, (tx_id, cash.pk, "SEK", 5))
+    assert "entry_account_currency_fk" in refused(INSERT_ENTRY, (tx_id, missing, "EUR", 5))
     # The account's own currency is taken (and the other side balances the transaction, which
     # the test's end checks with every deferred constraint).
-    sql(insert, (tx_id, cash.pk, "EUR"))
+    insert_entry(tx_id, cash.pk, 5)
     insert_entry(tx_id, Account.objects.get(code="adjustments", currency="EUR").pk, -5)
     assert sorted(Entry.objects.filter(transaction_id=tx_id).values_list("currency_id", "amount")) == [
         ("EUR", -5),
