@@ -98,10 +98,12 @@ class Player(models.Model):
             # What the ledger's and the bets' foreign keys to their player and currency refer to: a
             # transaction or a bet is in its player's currency (wallet 0018, sportsbook 0012).
             models.UniqueConstraint(fields=["id", "currency"], name="player_id_currency_unique"),
-            models.CheckConstraint(condition=models.Q(status__in=PlayerStatus.values), name="player_status_valid"),
-            models.CheckConstraint(condition=models.Q(kyc_status__in=KycStatus.values), name="player_kyc_status_valid"),
+            models.CheckConstraint(condition=models.Q(status__one_of=PlayerStatus.values), name="player_status_valid"),
             models.CheckConstraint(
-                condition=models.Q(bonus_state__in=BonusState.values), name="player_bonus_state_valid"
+                condition=models.Q(kyc_status__one_of=KycStatus.values), name="player_kyc_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bonus_state__one_of=BonusState.values), name="player_bonus_state_valid"
             ),
             models.CheckConstraint(condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="player_country_iso_3166"),
         ]
@@ -183,9 +185,11 @@ class KycDocument(models.Model):
         permissions = [("decide_kyc", "Can approve or reject a player's KYC")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(content_type__in=list(KYC_DOCUMENT_TYPES)), name="kyc_document_type_sniffed"
+                condition=models.Q(content_type__one_of=list(KYC_DOCUMENT_TYPES)), name="kyc_document_type_sniffed"
             ),
-            models.CheckConstraint(condition=models.Q(kind__in=KycDocumentKind.values), name="kyc_document_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__one_of=KycDocumentKind.values), name="kyc_document_kind_valid"
+            ),
         ]
         indexes = [models.Index(fields=["player", "uploaded_at"], name="kyc_document_player_idx")]
 

@@ -58,8 +58,8 @@ class ReportRun(models.Model):
             ("view_payments_report", "Can view the payments report"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=ReportKind.values), name="report_run_kind_valid"),
-            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="report_run_status_valid"),
+            models.CheckConstraint(condition=Q(kind__one_of=ReportKind.values), name="report_run_kind_valid"),
+            models.CheckConstraint(condition=Q(status__one_of=RunStatus.values), name="report_run_status_valid"),
         ]
         indexes = [models.Index(fields=["kind", "day", "-id"], name="report_run_kind_day_idx")]
 

@@ -80,9 +80,9 @@ class Campaign(models.Model):
         constraints = [
             # Players type opt-in codes in any case: one campaign per code, whatever its case.
             models.UniqueConstraint(Upper("code"), name="campaign_code_unique_any_case"),
-            models.CheckConstraint(condition=Q(kind__in=CampaignKind.values), name="campaign_kind_known"),
-            models.CheckConstraint(condition=Q(trigger__in=Trigger.values), name="campaign_trigger_known"),
-            models.CheckConstraint(condition=Q(wagering_base__in=WageringBase.values), name="campaign_base_known"),
+            models.CheckConstraint(condition=Q(kind__one_of=CampaignKind.values), name="campaign_kind_known"),
+            models.CheckConstraint(condition=Q(trigger__one_of=Trigger.values), name="campaign_trigger_known"),
+            models.CheckConstraint(condition=Q(wagering_base__one_of=WageringBase.values), name="campaign_base_known"),
             models.CheckConstraint(condition=Q(budget__gte=0), name="campaign_budget_not_negative"),
             models.CheckConstraint(condition=Q(match_percent__gt=0), name="campaign_match_positive"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="campaign_amount_positive"),
@@ -175,7 +175,7 @@ class Bonus(models.Model):
             models.Index(fields=["expires_at"], condition=Q(status="active"), name="bonus_active_expiry"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=BonusStatus.values), name="bonus_status_known"),
+            models.CheckConstraint(condition=Q(status__one_of=BonusStatus.values), name="bonus_status_known"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bonus_amount_positive"),
             # Not bounded by the amount: wins on bonus stakes are bonus money too.
             models.CheckConstraint(condition=Q(remaining__gte=0), name="bonus_remaining_not_negative"),

@@ -8,7 +8,10 @@ class CommonConfig(AppConfig):
     label = "common"
 
     def ready(self) -> None:
+        from apps.common import lookups
         from apps.common.log_filters import RedactTickets
+
+        lookups.register()
 
         # uvicorn configured its loggers before Django was set up; a filter leaves their handlers
         # and formats as they are.

@@ -127,7 +127,7 @@ class Limit(models.Model):
             models.UniqueConstraint(fields=["player", "kind", "period"], name="one_limit_per_kind_and_period"),
             models.CheckConstraint(
                 condition=(Q(kind=LimitKind.SESSION) & Q(period=""))
-                | (~Q(kind=LimitKind.SESSION) & Q(period__in=LimitPeriod.values)),
+                | (~Q(kind=LimitKind.SESSION) & Q(period__one_of=LimitPeriod.values)),
                 name="limit_period_matches_kind",
             ),
             models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="limit_amount_positive"),
@@ -357,8 +357,8 @@ class Rule(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(type__in=RuleType.values), name="rule_type_valid"),
-            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="rule_severity_valid"),
+            models.CheckConstraint(condition=Q(type__one_of=RuleType.values), name="rule_type_valid"),
+            models.CheckConstraint(condition=Q(severity__one_of=Severity.values), name="rule_severity_valid"),
         ]
 
     def __str__(self) -> str:
@@ -470,7 +470,7 @@ class IdentityMark(models.Model):
         db_table = "compliance_identity_mark"
         constraints = [
             models.UniqueConstraint(fields=["kind", "value", "player"], name="identity_mark_unique"),
-            models.CheckConstraint(condition=Q(kind__in=MarkKind.values), name="identity_mark_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__one_of=MarkKind.values), name="identity_mark_kind_valid"),
         ]
         indexes = [models.Index(fields=["kind", "value", "last_seen"], name="identity_mark_seen_idx")]
 
@@ -553,7 +553,8 @@ class Alert(models.Model):
 
 
 RESOLVED_WITH_OUTCOME = (
-    Q(status=CaseStatus.RESOLVED, outcome__in=CaseOutcome.values, resolved_at__isnull=False) & ~Q(resolution_note="")
+    Q(status=CaseStatus.RESOLVED, outcome__one_of=CaseOutcome.values, resolved_at__isnull=False)
+    & ~Q(resolution_note="")
 ) | (~Q(status=CaseStatus.RESOLVED) & Q(outcome="", resolved_at__isnull=True))
 
 
@@ -581,7 +582,7 @@ class Case(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "-created_at"], name="case_status_idx")]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_valid"),
+            models.CheckConstraint(condition=Q(status__one_of=CaseStatus.values), name="case_status_valid"),
             # An outcome exactly when resolved, with its time and a note that says why.
             models.CheckConstraint(condition=RESOLVED_WITH_OUTCOME, name="case_outcome_when_resolved"),
             models.CheckConstraint(condition=Q(period_start__lt=F("period_end")), name="case_period_valid"),

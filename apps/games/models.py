@@ -55,7 +55,7 @@ class Game(models.Model):
         permissions = [("view_live_rtp", "Can view the live RTP report")]
         constraints = [
             models.UniqueConstraint(fields=["provider", "code"], name="game_code_unique_per_provider"),
-            models.CheckConstraint(condition=models.Q(game_type__in=GameType.values), name="game_type_known"),
+            models.CheckConstraint(condition=models.Q(game_type__one_of=GameType.values), name="game_type_known"),
             models.CheckConstraint(
                 condition=models.Q(declared_rtp__isnull=True) | models.Q(declared_rtp__gt=0, declared_rtp__lt=10),
                 name="game_declared_rtp_range",

@@ -55,7 +55,7 @@ class PaymentProvider(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(min_deposit__gt=0), name="provider_min_deposit_positive"),
             models.CheckConstraint(condition=Q(max_deposit__gte=models.F("min_deposit")), name="provider_max_ge_min"),
-            models.CheckConstraint(condition=Q(adapter__in=AdapterName.values), name="provider_adapter_known"),
+            models.CheckConstraint(condition=Q(adapter__one_of=AdapterName.values), name="provider_adapter_known"),
             models.CheckConstraint(condition=~Q(webhook_secret=""), name="provider_webhook_secret_set"),
         ]
 
@@ -130,9 +130,9 @@ class DepositIntent(CashierRequest):
                 condition=Q(credited_amount__isnull=True) | Q(credited_amount__gt=0),
                 name="deposit_credited_amount_positive",
             ),
-            models.CheckConstraint(condition=Q(status__in=DepositStatus.values), name="deposit_status_valid"),
+            models.CheckConstraint(condition=Q(status__one_of=DepositStatus.values), name="deposit_status_valid"),
             models.CheckConstraint(
-                condition=Q(status__in=[DepositStatus.PENDING, DepositStatus.FAILED])
+                condition=Q(status__one_of=[DepositStatus.PENDING, DepositStatus.FAILED])
                 | Q(credited_amount__isnull=False),
                 name="deposit_credited_has_amount",
             ),
@@ -171,7 +171,7 @@ class Withdrawal(CashierRequest):
     class Meta(CashierRequest.Meta):
         constraints = [
             *CashierRequest.Meta.constraints,
-            models.CheckConstraint(condition=Q(status__in=WithdrawalStatus.values), name="withdrawal_status_valid"),
+            models.CheckConstraint(condition=Q(status__one_of=WithdrawalStatus.values), name="withdrawal_status_valid"),
         ]
         indexes = [
             models.Index(fields=["player", "-id"], name="withdrawal_player_newest"),
@@ -207,7 +207,7 @@ class WebhookEvent(models.Model):
                 condition=~Q(verdict__in=[WebhookVerdict.DUPLICATE, WebhookVerdict.REFUSED]),
                 name="webhook_event_once_per_provider",
             ),
-            models.CheckConstraint(condition=Q(verdict__in=WebhookVerdict.values), name="webhook_verdict_valid"),
+            models.CheckConstraint(condition=Q(verdict__one_of=WebhookVerdict.values), name="webhook_verdict_valid"),
             models.CheckConstraint(
                 condition=Q(verdict=WebhookVerdict.REFUSED) | ~Q(event_id=""), name="webhook_event_id_unless_refused"
             ),

@@ -124,7 +124,9 @@ class Event(models.Model):
             models.UniqueConstraint(fields=["feed", "event_id"], name="sportsbook_event_id_unique_per_feed"),
             # What the markets' composite foreign key (event, feed) refers to (migration 0002).
             models.UniqueConstraint(fields=["id", "feed"], name="sportsbook_event_id_feed_unique"),
-            models.CheckConstraint(condition=Q(status__in=EventStatus.values), name="sportsbook_event_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__one_of=EventStatus.values), name="sportsbook_event_status_known"
+            ),
             models.CheckConstraint(
                 condition=Q(in_play_delay_s__gte=0, in_play_delay_s__lte=MAX_IN_PLAY_DELAY_S),
                 name="sportsbook_event_in_play_delay_range",
@@ -168,7 +170,9 @@ class Market(models.Model):
         permissions = [("resume_throttled_market", "Can resume a market the liability throttle suspended")]
         constraints = [
             models.UniqueConstraint(fields=["feed", "market_id"], name="sportsbook_market_id_unique_per_feed"),
-            models.CheckConstraint(condition=Q(status__in=MarketStatus.values), name="sportsbook_market_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__one_of=MarketStatus.values), name="sportsbook_market_status_known"
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="sportsbook_market_version_positive"),
             models.CheckConstraint(
                 condition=Q(suspended_version__gte=0, suspended_version__lte=F("version")),
@@ -254,7 +258,7 @@ class Breaker(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(name__in=BreakerName.values), name="sportsbook_breaker_name_known"),
+            models.CheckConstraint(condition=Q(name__one_of=BreakerName.values), name="sportsbook_breaker_name_known"),
             models.CheckConstraint(
                 condition=Q(is_on=False) | Q(changed_at__isnull=False), name="sportsbook_breaker_on_when_changed"
             ),
@@ -294,7 +298,7 @@ class BreakerRequest(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=BreakerRequestStatus.values), name="sportsbook_breaker_request_status_known"
+                condition=Q(status__one_of=BreakerRequestStatus.values), name="sportsbook_breaker_request_status_known"
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="sportsbook_breaker_request_has_reason"),
             models.CheckConstraint(
@@ -369,14 +373,14 @@ class Bet(models.Model):
             models.CheckConstraint(
                 condition=Q(potential_payout__gte=F("stake")), name="sportsbook_bet_payout_covers_stake"
             ),
-            models.CheckConstraint(condition=Q(status__in=BetStatus.values), name="sportsbook_bet_status_known"),
+            models.CheckConstraint(condition=Q(status__one_of=BetStatus.values), name="sportsbook_bet_status_known"),
             models.CheckConstraint(
-                condition=Q(accept_price_changes__in=PriceChanges.values), name="sportsbook_bet_price_changes_known"
+                condition=Q(accept_price_changes__one_of=PriceChanges.values), name="sportsbook_bet_price_changes_known"
             ),
             # Rejected exactly when it has a reason; pending only with its end of delay, and
             # decided (accepted or rejected) after a delay only with the moment it was.
             models.CheckConstraint(
-                condition=Q(status=BetStatus.REJECTED, reject_reason__in=RejectReason.values)
+                condition=Q(status=BetStatus.REJECTED, reject_reason__one_of=RejectReason.values)
                 | (~Q(status=BetStatus.REJECTED) & Q(reject_reason="")),
                 name="sportsbook_bet_rejected_with_reason",
             ),
@@ -392,14 +396,14 @@ class Bet(models.Model):
             # and at least one settlement; a standing or rejected bet has none of them.
             models.CheckConstraint(
                 condition=Q(
-                    status__in=SETTLED_BET_STATUSES,
+                    status__one_of=SETTLED_BET_STATUSES,
                     payout__isnull=False,
                     settled_at__isnull=False,
                     outcome_at__isnull=False,
                     settlement_count__gte=1,
                 )
                 | (
-                    ~Q(status__in=SETTLED_BET_STATUSES)
+                    ~Q(status__one_of=SETTLED_BET_STATUSES)
                     & Q(payout__isnull=True, settled_at__isnull=True, outcome_at__isnull=True, settlement_count=0)
                 ),
                 name="sportsbook_bet_settled_with_payout",
@@ -477,7 +481,9 @@ class BetSettlement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["bet", "n"], name="sportsbook_settlement_once_per_n"),
             models.CheckConstraint(condition=Q(n__gte=1), name="sportsbook_settlement_n_positive"),
-            models.CheckConstraint(condition=Q(status__in=SETTLED_BET_STATUSES), name="sportsbook_settlement_status"),
+            models.CheckConstraint(
+                condition=Q(status__one_of=SETTLED_BET_STATUSES), name="sportsbook_settlement_status"
+            ),
             models.CheckConstraint(condition=Q(payout__gte=0), name="sportsbook_settlement_payout_not_negative"),
             models.CheckConstraint(
                 condition=~Q(status=BetStatus.LOST) | Q(payout=0), name="sportsbook_settlement_lost_pays_nothing"
@@ -531,7 +537,9 @@ class Exposure(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "target_id", "currency"], name="sportsbook_exposure_unique"),
-            models.CheckConstraint(condition=Q(scope__in=ExposureScope.values), name="sportsbook_exposure_scope_known"),
+            models.CheckConstraint(
+                condition=Q(scope__one_of=ExposureScope.values), name="sportsbook_exposure_scope_known"
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="sportsbook_exposure_not_negative"),
             models.CheckConstraint(
                 condition=Q(cap__isnull=True) | Q(cap__gte=0), name="sportsbook_exposure_cap_not_negative"

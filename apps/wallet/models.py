@@ -55,11 +55,11 @@ class Account(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind__in=PLAYER_KINDS) | Q(balance__gte=0), name="player_account_balance_not_negative"
+                condition=~Q(kind__one_of=PLAYER_KINDS) | Q(balance__gte=0), name="player_account_balance_not_negative"
             ),
             models.CheckConstraint(
-                condition=(Q(kind__in=PLAYER_KINDS) & Q(player__isnull=False) & Q(code=""))
-                | (~Q(kind__in=PLAYER_KINDS) & Q(player__isnull=True) & ~Q(code="")),
+                condition=(Q(kind__one_of=PLAYER_KINDS) & Q(player__isnull=False) & Q(code=""))
+                | (~Q(kind__one_of=PLAYER_KINDS) & Q(player__isnull=True) & ~Q(code="")),
                 name="account_player_xor_system_code",
             ),
             models.UniqueConstraint(
@@ -126,7 +126,7 @@ class Transaction(models.Model):
             models.UniqueConstraint(
                 fields=["reverses"], condition=Q(reverses__isnull=False), name="transaction_reverses_once"
             ),
-            models.CheckConstraint(condition=Q(kind__in=TransactionKind.values), name="transaction_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__one_of=TransactionKind.values), name="transaction_kind_valid"),
             models.CheckConstraint(
                 condition=Q(kind=TransactionKind.ROLLBACK) | (Q(reverses__isnull=True) & Q(reverses_external_id="")),
                 name="only_rollbacks_reverse",
@@ -230,10 +230,10 @@ class AdjustmentRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="adjustment_request_amount_not_zero"),
             models.CheckConstraint(
-                condition=Q(status__in=AdjustmentStatus.values), name="adjustment_request_status_valid"
+                condition=Q(status__one_of=AdjustmentStatus.values), name="adjustment_request_status_valid"
             ),
             models.CheckConstraint(
-                condition=Q(reason_code__in=AdjustmentReason.values), name="adjustment_request_reason_code_valid"
+                condition=Q(reason_code__one_of=AdjustmentReason.values), name="adjustment_request_reason_code_valid"
             ),
             # Posted exactly when approved.
             models.CheckConstraint(
