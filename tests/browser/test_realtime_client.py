@@ -227,7 +227,7 @@ def test_reconnects_after_a_drop_and_resumes_from_the_held_version(client):
 
     client.close(1006)
     assert client.log("statuses")[-1] == "reconnecting"
-    client.run_for(999)  # the first retry comes within 1 s
+    client.run_for(1_000)  # the first retry comes within 1 s (drawn from 500 ms up to, not including, 1 s)
     assert client.sockets() == 2
     client.open()
     client.frame(hello(7))
