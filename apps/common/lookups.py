@@ -8,7 +8,7 @@ Why it matters there: PostgreSQL keeps a CHECK as the text of its expression tre
 statement that inserts or updates a row reads that text back into a tree and folds the ARRAY
 into a constant before it checks anything. A list of eighteen kinds stored as eighteen
 constants is four kilobytes read on every bet; as one array it is a third of that, with nothing
-to fold. On the bet's path that was 5 to 7 % of PostgreSQL's time per bet (docs/benchmarks.md,
+to fold. On the bets' path that was 4.5 to 7 % of PostgreSQL's time per bet (docs/benchmarks.md,
 "CHECK constraints as one array constant").
 
 Partial indexes keep `__in`: PostgreSQL reads an index's predicate once per connection, not per
