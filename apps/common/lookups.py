@@ -19,11 +19,7 @@ from django.db import migrations
 from django.db.models import CharField
 from django.db.models.lookups import In
 
-
-def _array_literal(values) -> str:
-    """`values` as a PostgreSQL array literal, each element quoted (so that no value can split it)."""
-    quoted = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
-    return "{" + ",".join(quoted) + "}"
+from apps.common.db import texts_array
 
 
 class OneOf(In):
@@ -34,7 +30,7 @@ class OneOf(In):
             return super().as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = [value for value in self.rhs if value is not None]
-        return f"{lhs} = ANY (%s::text[])", (*lhs_params, _array_literal(values))
+        return f"{lhs} = ANY (%s::text[])", (*lhs_params, texts_array(values))
 
 
 def register() -> None:

@@ -4,7 +4,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from apps.common.lookups import _array_literal
 from apps.wallet.models import Account, Transaction
 from apps.wallet.tests.factories import funded_player
 
@@ -55,10 +54,3 @@ def test_one_of_filters_as_in_does():
     assert Transaction.objects.count() > 0
     assert set(Transaction.objects.filter(kind__one_of=listed)) == set(Transaction.objects.filter(kind__in=listed))
     assert not Transaction.objects.filter(kind__one_of=["spin"]).exists()
-
-
-@pytest.mark.parametrize("values", [["a", "b"], ['say "hi"', "back\\slash", "com,ma", "{brace}", " padded ", "NULL"]])
-def test_the_array_literal_holds_each_value_as_it_is(values):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT %s::text[]", [_array_literal(values)])
-        assert cursor.fetchone()[0] == values
