@@ -14,8 +14,8 @@ import json
 import pytest
 from django.db import connection
 
-from apps.accounts.tests.factories import make_player
 from apps.wallet import services
+from apps.wallet.tests.factories import funded_player
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,9 @@ HISTORY = 3000
 @pytest.fixture
 def unknown_origin_with_history():
     """A player with HISTORY bets of ORIGIN that the statistics have never seen. (ANALYZE is
-    transactional: the test's rollback takes these statistics away again.)"""
-    player = make_player()
+    transactional: the test's rollback takes these statistics away again, but for the table's
+    size in pages and rows.)"""
+    player = funded_player(HISTORY)  # its accounts opened by a deposit
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE wallet_transaction")
         cursor.execute(
@@ -36,6 +37,15 @@ def unknown_origin_with_history():
             "SELECT 'bet', %s, %s, -1, %s, 'tx-' || g, 'f', 'round-' || g, 'game', '', '', 0, g, now() "
             "FROM generate_series(1, %s) g",
             [player.pk, player.currency_id, ORIGIN, HISTORY],
+        )
+        # Each bet's two entries, the player's cash account's and the other side's (the funding's
+        # system account), as the ledger holds them.
+        cursor.execute(
+            "INSERT INTO wallet_entry (transaction_id, account_id, currency_id, amount) "
+            "SELECT t.id, e.account_id, e.currency_id, CASE WHEN a.kind = 'cash' THEN -1 ELSE 1 END "
+            "FROM wallet_transaction t, wallet_entry e JOIN wallet_account a ON a.id = e.account_id "
+            "WHERE t.origin = %s AND e.transaction_id = (SELECT max(transaction_id) FROM wallet_entry)",
+            [ORIGIN],
         )
     return player
 
@@ -88,12 +98,17 @@ def test_rollback_look_up_is_two_index_look_ups(unknown_origin_with_history):
 def test_round_look_up_is_led_by_the_round(unknown_origin_with_history):
     """A win's look-up of its round. Its plan does depend on the statistics: it is checked once
     they know the round ids for what they are, unique or nearly (a planner that believed one
-    round id common would scan by origin)."""
+    round id common would scan by origin), and know the entries as a ledger has them (statistics
+    of an empty entry table, which an earlier test's ANALYZE can leave behind, plan a scan of it)."""
     player = unknown_origin_with_history
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE wallet_transaction")
-    # The plan is the same for any bonus account id: the player here has none.
-    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk, 1)
+        cursor.execute("ANALYZE wallet_entry")
+        cursor.execute("SELECT id FROM wallet_account WHERE player_id = %s AND kind = 'cash'", [player.pk])
+        busy_account = cursor.fetchone()[0]
+    # An account with an entry in every transaction (the player has no bonus account): scanning
+    # its entries would cost the whole history, the round's own entries one look-up each.
+    sql, params = services._round_bets_and_rollbacks(ORIGIN, "round-1", player.pk, busy_account)
     nodes = explain(sql, list(params))
     # Each bet's entry on the bonus account (the win's split): one index look-up per row of the round.
     on_bonus = [
