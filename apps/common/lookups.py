@@ -38,21 +38,44 @@ def register() -> None:
 
 
 class OnPostgreSQL(migrations.SeparateDatabaseAndState):
-    """Migration operations whose schema changes run on PostgreSQL only, their state everywhere:
-    for constraints rewritten with `one_of`, whose SQL on SQLite is the `IN` it was. There the
-    change would only rebuild each table, and a rebuilt table keeps only the indexes its models
-    declare (not those other apps' migrations added to it)."""
+    """CHECK constraints replaced by ones of the same name (`RemoveConstraint` and `AddConstraint`
+    pairs), in the schema on PostgreSQL only and in the state everywhere: for constraints
+    rewritten with `one_of`, whose SQL on SQLite is the `IN` it was. There the change would only
+    rebuild each table, and a rebuilt table keeps only the indexes its models declare (not those
+    other apps' migrations added to it).
+
+    On PostgreSQL each constraint is dropped and added `NOT VALID` in one `ALTER TABLE` (the table
+    locked for a moment, new rows checked from then on), then validated in a statement of its own,
+    which reads the table under a lock that lets rows be written meanwhile. In a migration with
+    `atomic = False` the two are two transactions, so a large ledger is never locked for the
+    length of a scan; run again after a failure, the pair only does the same again."""
 
     def __init__(self, *operations):
+        removed = {(op.model_name, op.name) for op in operations if isinstance(op, migrations.RemoveConstraint)}
+        added = {(op.model_name, op.constraint.name) for op in operations if isinstance(op, migrations.AddConstraint)}
+        if removed != added or len(operations) != len(removed) + len(added):
+            raise ValueError("OnPostgreSQL takes constraints removed and added again under the same names")
         super().__init__(database_operations=list(operations), state_operations=list(operations))
 
     def deconstruct(self):
         return self.__class__.__qualname__, list(self.state_operations), {}
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        self._replace(app_label, schema_editor, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        self._replace(app_label, schema_editor, to_state)
+
+    def _replace(self, app_label, schema_editor, to_state) -> None:
+        """Each constraint as `to_state` has it, in place of the one of its name."""
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for op in self.database_operations:
+            if not isinstance(op, migrations.AddConstraint):
+                continue
+            model = to_state.apps.get_model(app_label, op.model_name)
+            constraint = next(c for c in model._meta.constraints if c.name == op.constraint.name)
+            table, name = schema_editor.quote_name(model._meta.db_table), schema_editor.quote_name(constraint.name)
+            check = constraint.constraint_sql(model, schema_editor)  # CONSTRAINT "name" CHECK (…)
+            schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}, ADD {check} NOT VALID")
+            schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")

@@ -8,6 +8,8 @@ from apps.common.lookups import OnPostgreSQL
 
 
 class Migration(migrations.Migration):
+    # Each constraint's validation a transaction of its own: see OnPostgreSQL.
+    atomic = False
 
     dependencies = [
         ('accounts', '0011_player_id_currency_unique'),

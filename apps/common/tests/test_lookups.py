@@ -54,3 +54,62 @@ def test_one_of_filters_as_in_does():
     assert Transaction.objects.count() > 0
     assert set(Transaction.objects.filter(kind__one_of=listed)) == set(Transaction.objects.filter(kind__in=listed))
     assert not Transaction.objects.filter(kind__one_of=["spin"]).exists()
+
+
+REWRITES = ("accounts", "backoffice", "bonuses", "compliance", "games", "payments", "sportsbook", "wallet")
+
+
+def _rewrite(loader, app: str):
+    """The app's `check_lists_as_arrays` migration, and the states before and after it."""
+    name = next(key[1] for key in loader.disk_migrations if key[0] == app and key[1].endswith("check_lists_as_arrays"))
+    migration = loader.get_migration(app, name)
+    return migration, loader.project_state((app, name), at_end=False), loader.project_state((app, name))
+
+
+def _definitions(names: list[str]) -> dict[str, tuple[str, bool]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint WHERE conname = ANY (%s)",
+            [names],
+        )
+        return {name: (definition, valid) for name, definition, valid in cursor.fetchall()}
+
+
+def test_each_rewrite_drops_and_adds_in_one_statement_then_validates_in_another():
+    """A large table is locked only for a moment: each constraint added NOT VALID where the old
+    one is dropped, then validated (a scan that lets rows be written meanwhile), in a migration
+    that runs them as transactions of their own."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from apps.common.lookups import OnPostgreSQL
+
+    loader = MigrationLoader(connection)
+    for app in REWRITES:
+        migration, before, after = _rewrite(loader, app)
+        assert migration.atomic is False, app
+        (operation,) = migration.operations
+        assert isinstance(operation, OnPostgreSQL), app
+        with connection.schema_editor(collect_sql=True, atomic=False) as editor:
+            operation.database_forwards(app, editor, before, after)
+        names = [op.constraint.name for op in operation.database_operations if hasattr(op, "constraint")]
+        assert len(editor.collected_sql) == 2 * len(names), app
+        pairs = [editor.collected_sql[n : n + 2] for n in range(0, len(editor.collected_sql), 2)]
+        for name, (replace, validate) in zip(names, pairs, strict=True):
+            assert f'DROP CONSTRAINT "{name}", ADD CONSTRAINT "{name}" CHECK (' in replace
+            assert replace.rstrip(";").endswith(" NOT VALID")
+            assert validate.rstrip(";").endswith(f'VALIDATE CONSTRAINT "{name}"')
+
+
+def test_a_rewrite_applied_again_leaves_its_constraints_as_they_were_and_validated():
+    """What a migration run again after a failure does: the same constraints, validated."""
+    from django.db.migrations.loader import MigrationLoader
+
+    migration, before, after = _rewrite(MigrationLoader(connection), "wallet")
+    (operation,) = migration.operations
+    names = [op.constraint.name for op in operation.database_operations if hasattr(op, "constraint")]
+    found = _definitions(names)
+    assert len(found) == len(names)
+    assert all(valid for _, valid in found.values())
+    with connection.schema_editor(atomic=False) as editor:  # inside the test's transaction
+        operation.database_forwards("wallet", editor, before, after)
+    assert _definitions(names) == found

@@ -8,6 +8,8 @@ from apps.common.lookups import OnPostgreSQL
 
 
 class Migration(migrations.Migration):
+    # Each constraint's validation a transaction of its own: see OnPostgreSQL.
+    atomic = False
 
     dependencies = [
         ('games', '0001_squashed_0004_game_rtp'),

@@ -9,6 +9,8 @@ from apps.common.lookups import OnPostgreSQL
 
 
 class Migration(migrations.Migration):
+    # Each constraint's validation a transaction of its own: see OnPostgreSQL.
+    atomic = False
 
     dependencies = [
         ('accounts', '0012_check_lists_as_arrays'),
