@@ -16,7 +16,7 @@ statement.
 """
 
 from django.db import migrations
-from django.db.models import CharField
+from django.db.models import CharField, CheckConstraint
 from django.db.models.lookups import In
 
 from apps.common.db import texts_array
@@ -52,9 +52,13 @@ class OnPostgreSQL(migrations.SeparateDatabaseAndState):
 
     def __init__(self, *operations):
         removed = {(op.model_name, op.name) for op in operations if isinstance(op, migrations.RemoveConstraint)}
-        added = {(op.model_name, op.constraint.name) for op in operations if isinstance(op, migrations.AddConstraint)}
+        added = {
+            (op.model_name, op.constraint.name)
+            for op in operations
+            if isinstance(op, migrations.AddConstraint) and isinstance(op.constraint, CheckConstraint)
+        }
         if removed != added or len(operations) != len(removed) + len(added):
-            raise ValueError("OnPostgreSQL takes constraints removed and added again under the same names")
+            raise ValueError("OnPostgreSQL takes CHECK constraints removed and added again under the same names")
         super().__init__(database_operations=list(operations), state_operations=list(operations))
 
     def deconstruct(self):

@@ -113,3 +113,21 @@ def test_a_rewrite_applied_again_leaves_its_constraints_as_they_were_and_validat
     with connection.schema_editor(atomic=False) as editor:  # inside the test's transaction
         operation.database_forwards("wallet", editor, before, after)
     assert _definitions(names) == found
+
+
+def test_on_postgresql_takes_only_check_constraints_replaced_under_their_names():
+    from django.db import migrations, models
+
+    from apps.common.lookups import OnPostgreSQL
+
+    check = models.CheckConstraint(condition=models.Q(kind__one_of=["bet"]), name="kind_known")
+    unique = models.UniqueConstraint(fields=["kind"], name="kind_known")
+    removed = migrations.RemoveConstraint("transaction", "kind_known")
+    OnPostgreSQL(removed, migrations.AddConstraint("transaction", check))
+    for operations in (
+        [migrations.AddConstraint("transaction", check)],  # nothing removed
+        [migrations.RemoveConstraint("transaction", "other"), migrations.AddConstraint("transaction", check)],
+        [removed, migrations.AddConstraint("transaction", unique)],
+    ):
+        with pytest.raises(ValueError, match="CHECK constraints removed and added again"):
+            OnPostgreSQL(*operations)
