@@ -12,7 +12,8 @@ socket gauges over the processes still alive.
 Labels are bounded: a route is the URL pattern's name, never the path; a provider is a configured
 one; a kind or verdict is one of the code's choices. Recording costs a lock and an add (a write
 into the mapped file with several processes) and is done after the work it measures, never inside
-a money transaction. Only the outbox collector reads the database, at scrape time.
+a money transaction. Only two collectors read the database, at scrape time: the outbox's backlog
+and the database's transaction id ages.
 """
 
 from __future__ import annotations
@@ -158,6 +159,40 @@ class OutboxCollector:
         )  # fmt: skip
 
 
+# --- the database's transaction id ages, read at scrape time ---------------------------------------
+
+_AGES_SQL = "SELECT age(datfrozenxid), mxid_age(datminmxid) FROM pg_database WHERE datname = current_database()"
+
+
+class DatabaseAgesCollector:
+    """How far PostgreSQL is from wrapping its transaction ids and its multixacts around: the
+    ages that autovacuum's freezing keeps down (docs/configuration.md: concurrent bets make about
+    a multixact each on the house account's row). Read when scraped, one statement on
+    `pg_database`; nothing on SQLite, and a database that does not answer leaves the two out of
+    the scrape (logged), never fails it."""
+
+    def collect(self):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(_AGES_SQL)
+                xid_age, multixact_age = cursor.fetchone()
+        except Exception as exc:
+            logger.warning("metrics.database_ages_unread", error=repr(exc))
+            return
+        yield GaugeMetricFamily(
+            "pam_database_xid_age", "Transactions since the database's oldest unfrozen transaction id.",
+            value=xid_age,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "pam_database_multixact_age", "Multixacts since the database's oldest unfrozen multixact id.",
+            value=multixact_age,
+        )  # fmt: skip
+
+
 # --- the scrape ----------------------------------------------------------------------------------
 
 
@@ -179,15 +214,15 @@ def multiprocess_dir() -> str | None:
 
 
 def render() -> tuple[bytes, str]:
-    """The scrape: every process's figures (or this process's alone) and the outbox's, in the
-    Prometheus text format; returns the body and its content type."""
+    """The scrape: every process's figures (or this process's alone), the outbox's and the
+    database's ages, in the Prometheus text format; returns the body and its content type."""
     path = multiprocess_dir()
     if path is None:
         figures = REGISTRY
     else:
         forget_dead_processes(path)
         figures = multiprocess.MultiProcessCollector(None, path=path)
-    return generate_latest(_Sources(figures, OutboxCollector())), CONTENT_TYPE_LATEST
+    return generate_latest(_Sources(figures, OutboxCollector(), DatabaseAgesCollector())), CONTENT_TYPE_LATEST
 
 
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db$")

@@ -27,3 +27,4 @@ def test_embedded_mode_serves_its_one_process_figures(embedded_data_dir):
     # Read from SQLite (the round's events may still be marked dispatched a moment later).
     assert {("pam_outbox_backlog", frozenset()), ("pam_outbox_oldest_age_seconds", frozenset())} <= set(samples)
     assert "process_cpu_seconds_total" in {name for name, _ in samples}  # the single process's own
+    assert not {name for name, _ in samples if name.startswith("pam_database_")}  # PostgreSQL's alone

@@ -1,5 +1,5 @@
-"""/metrics: who may read it, what the HTTP middleware records, and the outbox figures read at
-scrape time (docs/metrics.md). The cross-app figures (a bet, a socket, a webhook) and several
+"""/metrics: who may read it, what the HTTP middleware records, and the outbox's figures and the
+database's ages read at scrape time (docs/metrics.md). The cross-app figures (a bet, a socket, a webhook) and several
 processes are in tests/metrics/."""
 
 from __future__ import annotations
@@ -221,3 +221,21 @@ def test_a_database_that_fails_leaves_the_outbox_out_of_the_scrape_not_the_rest(
 
     assert "pam_outbox_backlog" not in names(samples)
     assert REQUESTS in names(samples)
+
+
+# --- the database's ages -------------------------------------------------------------------------
+
+
+def test_the_database_s_transaction_id_and_multixact_ages_are_read_at_scrape_time(client):
+    def ages() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(metrics._AGES_SQL)
+            return cursor.fetchone()
+
+    before = ages()
+    samples = scrape(client)
+    after = ages()
+
+    assert before[0] <= value(samples, "pam_database_xid_age") <= after[0]
+    assert before[1] <= value(samples, "pam_database_multixact_age") <= after[1]
+    assert after[0] > 0  # a database in use has used transaction ids since its last freeze
