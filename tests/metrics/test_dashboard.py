@@ -1,5 +1,5 @@
 """docs/grafana-dashboard.json reads what PAM exports: every panel's expressions name metrics (and
-labels) that apps.common.metrics and the outbox collector define, every metric has a panel, and
+labels) that apps.common.metrics and its scrape-time collectors define, every metric has a panel, and
 the data source is the `${DS_PROMETHEUS}` input that Grafana asks for on import."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
 def exported() -> tuple[dict[str, str], set[str]]:
     """{sample name: family} of every PAM metric, and every label they carry."""
     samples: dict[str, str] = {}
-    families = [*REGISTRY.collect(), *metrics.OutboxCollector().collect()]
+    families = [*REGISTRY.collect(), *metrics.OutboxCollector().collect(), *metrics.DatabaseAgesCollector().collect()]
     for family in families:
         if family.name.startswith("pam_"):
             for suffix in _SUFFIXES[family.type]:
