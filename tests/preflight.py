@@ -20,6 +20,11 @@ def test_database_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
 
 
+def test_server_url() -> str:
+    """The test database's PostgreSQL server, without a database: append `/name` for one."""
+    return test_database_url().rsplit("/", 1)[0]
+
+
 def test_redis_url() -> str:
     return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 

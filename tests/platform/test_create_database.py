@@ -9,18 +9,14 @@ from tests import preflight
 from tests.support import PYTHON, clean_env, run
 
 
-def _server_url() -> str:
-    return preflight.test_database_url().rsplit("/", 1)[0]
-
-
 def _exists(name: str) -> bool:
-    with psycopg.connect(f"{_server_url()}/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{preflight.test_server_url()}/postgres", autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
 def test_creates_the_database_once(tmp_path):
     name = f"pam_createdb_{secrets.token_hex(4)}"
-    env = clean_env(DATABASE_URL=f"{_server_url()}/{name}", PAM_DATA_DIR=str(tmp_path))
+    env = clean_env(DATABASE_URL=f"{preflight.test_server_url()}/{name}", PAM_DATA_DIR=str(tmp_path))
     try:
         first = run([PYTHON, "manage.py", "create_database"], env)
         assert (first.returncode, first.stdout.strip()) == (0, f"created database {name}"), first.stderr
@@ -28,7 +24,7 @@ def test_creates_the_database_once(tmp_path):
         again = run([PYTHON, "manage.py", "create_database"], env)
         assert (again.returncode, again.stdout.strip()) == (0, "")
     finally:
-        with psycopg.connect(f"{_server_url()}/postgres", autocommit=True) as conn:
+        with psycopg.connect(f"{preflight.test_server_url()}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 

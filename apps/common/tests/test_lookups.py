@@ -2,8 +2,10 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, migrations, models, transaction
+from django.db.migrations.loader import MigrationLoader
 
+from apps.common.lookups import OnPostgreSQL
 from apps.wallet.models import Account, Transaction
 from apps.wallet.tests.factories import funded_player
 
@@ -59,11 +61,16 @@ def test_one_of_filters_as_in_does():
 REWRITES = ("accounts", "backoffice", "bonuses", "compliance", "games", "payments", "sportsbook", "wallet")
 
 
-def _rewrite(loader, app: str):
-    """The app's `check_lists_as_arrays` migration, and the states before and after it."""
+def _rewrite(app: str):
+    """The app's `check_lists_as_arrays` migration, its one operation, the names of the
+    constraints it replaces, and the states before and after it."""
+    loader = MigrationLoader(connection)
     name = next(key[1] for key in loader.disk_migrations if key[0] == app and key[1].endswith("check_lists_as_arrays"))
     migration = loader.get_migration(app, name)
-    return migration, loader.project_state((app, name), at_end=False), loader.project_state((app, name))
+    (operation,) = migration.operations
+    names = [op.constraint.name for op in operation.database_operations if hasattr(op, "constraint")]
+    before, after = loader.project_state((app, name), at_end=False), loader.project_state((app, name))
+    return migration, operation, names, before, after
 
 
 def _definitions(names: list[str]) -> dict[str, tuple[str, bool]]:
@@ -79,19 +86,12 @@ def test_each_rewrite_drops_and_adds_in_one_statement_then_validates_in_another(
     """A large table is locked only for a moment: each constraint added NOT VALID where the old
     one is dropped, then validated (a scan that lets rows be written meanwhile), in a migration
     that runs them as transactions of their own."""
-    from django.db.migrations.loader import MigrationLoader
-
-    from apps.common.lookups import OnPostgreSQL
-
-    loader = MigrationLoader(connection)
     for app in REWRITES:
-        migration, before, after = _rewrite(loader, app)
+        migration, operation, names, before, after = _rewrite(app)
         assert migration.atomic is False, app
-        (operation,) = migration.operations
         assert isinstance(operation, OnPostgreSQL), app
         with connection.schema_editor(collect_sql=True, atomic=False) as editor:
             operation.database_forwards(app, editor, before, after)
-        names = [op.constraint.name for op in operation.database_operations if hasattr(op, "constraint")]
         assert len(editor.collected_sql) == 2 * len(names), app
         pairs = [editor.collected_sql[n : n + 2] for n in range(0, len(editor.collected_sql), 2)]
         for name, (replace, validate) in zip(names, pairs, strict=True):
@@ -102,11 +102,7 @@ def test_each_rewrite_drops_and_adds_in_one_statement_then_validates_in_another(
 
 def test_a_rewrite_applied_again_leaves_its_constraints_as_they_were_and_validated():
     """What a migration run again after a failure does: the same constraints, validated."""
-    from django.db.migrations.loader import MigrationLoader
-
-    migration, before, after = _rewrite(MigrationLoader(connection), "wallet")
-    (operation,) = migration.operations
-    names = [op.constraint.name for op in operation.database_operations if hasattr(op, "constraint")]
+    _, operation, names, before, after = _rewrite("wallet")
     found = _definitions(names)
     assert len(found) == len(names)
     assert all(valid for _, valid in found.values())
@@ -116,10 +112,6 @@ def test_a_rewrite_applied_again_leaves_its_constraints_as_they_were_and_validat
 
 
 def test_on_postgresql_takes_only_check_constraints_replaced_under_their_names():
-    from django.db import migrations, models
-
-    from apps.common.lookups import OnPostgreSQL
-
     check = models.CheckConstraint(condition=models.Q(kind__one_of=["bet"]), name="kind_known")
     unique = models.UniqueConstraint(fields=["kind"], name="kind_known")
     removed = migrations.RemoveConstraint("transaction", "kind_known")
