@@ -121,8 +121,7 @@ def sportsbook_benchmark(workers: int) -> None:
             "s": (Result("(s) sportsbook single (player API)", CONCURRENCY),
                   sportsbook_requests(book["tokens"], book["legs"]), _accepted),
         }  # fmt: skip
-        every_leg = sportsbook_requests(book["tokens"], book["legs"], every_leg=True)
-        warm_up(host, port, loads, every_leg, len(book["legs"]), workers)
+        warm_up(host, port, loads, book, workers)
         pair_ratios = []
         for pair in range(PAIRS):
             rates = {}
@@ -146,14 +145,15 @@ def sportsbook_benchmark(workers: int) -> None:
         print_audit(env)
 
 
-def warm_up(host: str, port: int, loads: dict, every_leg, bets: int, workers: int) -> None:
-    """Each load once before the measured slices, not counted: a single on every leg of the book
-    (`every_leg`, `bets` of them), then as many casino bets. A selection's first bet also opens its
-    exposure rows in the player's currency (apps/sportsbook/locks.py, `open_exposure`: a transaction
-    of its own, then the bet on the path that judges every case in Python), once in the book's life;
-    in a 10 s run on a new book of 450 selections, about half of the first slice's 600 or so
-    singles would be firsts.
+def warm_up(host: str, port: int, loads: dict, book: dict, workers: int) -> None:
+    """Each load once before the measured slices, not counted: a single on every leg of the book,
+    in turn, then as many casino bets. A selection's first bet also opens its exposure rows in the
+    player's currency (apps/sportsbook/locks.py, `open_exposure`: a transaction of its own, then the
+    bet on the path that judges every case in Python), once in the book's life; in a 10 s run on a
+    new book of 450 selections, about half of the first slice's 600 or so singles would be firsts.
     The workers' connections prepare their statements here too. Printed, so the cold rates show."""
+    bets = len(book["legs"])
+    every_leg = sportsbook_requests(book["tokens"], book["legs"], every_leg=True)
     rates = {}
     for key, make in (("s", every_leg), ("a", loads["a"][1])):
         name, ok = loads[key][0].name, loads[key][2]

@@ -18,12 +18,13 @@ MIGRATE_TIMEOUT = 300.0
 
 def test_processes_migrating_together_wait_for_the_lock_and_apply_each_migration_once(tmp_path):
     name = f"pam_migrate_{secrets.token_hex(4)}"
-    with psycopg.connect(f"{preflight.test_server_url()}/postgres", autocommit=True) as server:
+    server_url = preflight.test_server_url()
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as server:
         server.execute(f"CREATE DATABASE {name}")
-    env = clean_env(DATABASE_URL=f"{preflight.test_server_url()}/{name}", PAM_DATA_DIR=str(tmp_path))
+    env = clean_env(DATABASE_URL=f"{server_url}/{name}", PAM_DATA_DIR=str(tmp_path))
     processes = []
     try:
-        with psycopg.connect(f"{preflight.test_server_url()}/{name}", autocommit=True) as holder:
+        with psycopg.connect(f"{server_url}/{name}", autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s, 0)", [_MIGRATIONS])  # as a migrate under way would
             command = [PYTHON, "manage.py", "migrate", "--noinput"]
             pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
@@ -46,5 +47,5 @@ def test_processes_migrating_together_wait_for_the_lock_and_apply_each_migration
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        with psycopg.connect(f"{preflight.test_server_url()}/postgres", autocommit=True) as server:
+        with psycopg.connect(f"{server_url}/postgres", autocommit=True) as server:
             server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

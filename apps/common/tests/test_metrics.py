@@ -1,6 +1,6 @@
 """/metrics: who may read it, what the HTTP middleware records, and the outbox's figures and the
-database's ages read at scrape time (docs/metrics.md). The cross-app figures (a bet, a socket, a webhook) and several
-processes are in tests/metrics/."""
+database's ages read at scrape time (docs/metrics.md). The cross-app figures (a bet, a socket, a
+webhook) and several processes are in tests/metrics/."""
 
 from __future__ import annotations
 
