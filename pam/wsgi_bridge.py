@@ -10,7 +10,14 @@ of these hand-overs took a tenth of a worker's time). Here:
 
 - a body of known length up to `READ_AHEAD_BYTES` is read on the loop before the thread starts
   (the request is on the socket already, or on its way), so the thread never waits for it; a
-  larger body, or one of unknown length, is read from the thread as a2wsgi reads it;
+  larger body is read from the thread as a2wsgi reads it;
+- a chunked body (`Transfer-Encoding`, no `Content-Length`) is read on the loop too, up to one
+  byte past Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`, and handed over with the length read as its
+  `CONTENT_LENGTH`: Django's WSGI request reads `CONTENT_LENGTH` bytes and no more, so without it
+  the view would see an empty body (a signed call's signature would never match). One longer than
+  the limit reaches the view cut at the limit and one byte, declared so: every view that reads
+  it refuses it as too large (Django's own check, or a signed endpoint's smaller bound), never
+  a part of it as the whole;
 - a response whose body is in memory (Django's `HttpResponse`, not a streaming one) is handed
   back whole with the thread's result, and the loop sends it; a streaming response is sent
   chunk by chunk from the thread, as a2wsgi sends it.
@@ -23,10 +30,13 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import Body, WSGIMiddleware, WSGIResponder, build_environ
+from django.conf import settings
 from django.http import HttpResponse
 
 # Enough for any API call or form post; larger uploads are read from the thread.
 READ_AHEAD_BYTES = 64 * 1024
+# Django's default, where the setting is None (no limit): a chunked body is held in memory whole.
+CHUNKED_BODY_FALLBACK_BYTES = 2_621_440
 
 
 class _ReadBody(Body):
@@ -38,23 +48,41 @@ class _ReadBody(Body):
         self._has_more = False
 
 
-async def _read_ahead(scope, receive, loop) -> Body:
-    length = next((value for name, value in scope.get("headers", ()) if name == b"content-length"), None)
+def _chunked_body_limit() -> int:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return CHUNKED_BODY_FALLBACK_BYTES if limit is None else limit
+
+
+async def _receive_body(receive, most: int) -> bytes:
+    """The body's messages until its end, or until more than `most` bytes came."""
+    chunks, size, more = [], 0, True
+    while more and size <= most:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: the view reads what came
+            break
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _read_ahead(scope, receive, loop) -> tuple[Body, int | None]:
+    """The request's body for the thread, and the length to declare for a chunked one (None:
+    the request's own `Content-Length`, or none)."""
+    headers = dict(scope.get("headers", ()))
+    length = headers.get(b"content-length")
+    if length is None and b"transfer-encoding" in headers:
+        limit = _chunked_body_limit()
+        body = (await _receive_body(receive, limit))[: limit + 1]
+        return _ReadBody(body), len(body)
     try:
         size = int(length) if length is not None else None
     except ValueError:
         size = None
     if size is None or not 0 <= size <= READ_AHEAD_BYTES:
-        return Body(loop, receive)
-    chunks = []
-    more = size > 0
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away: the view reads what came
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    return _ReadBody(b"".join(chunks))
+        return Body(loop, receive), None
+    return _ReadBody(await _receive_body(receive, size) if size > 0 else b""), None
 
 
 class OneHopResponder(WSGIResponder):
@@ -65,7 +93,10 @@ class OneHopResponder(WSGIResponder):
     async def __call__(self, scope, receive, send) -> None:
         # a2wsgi's WSGIResponder.__call__ (1.10), with the body read ahead and the whole answer
         # sent from here when the thread returns it.
-        environ = build_environ(scope, await _read_ahead(scope, receive, self.loop))
+        body, chunked_length = await _read_ahead(scope, receive, self.loop)
+        environ = build_environ(scope, body)
+        if chunked_length is not None:
+            environ["CONTENT_LENGTH"] = str(chunked_length)
         sender = None
         try:
             sender = self.loop.create_task(self.sender(send))

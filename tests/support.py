@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import socketserver
@@ -41,6 +42,36 @@ def http_scope(path: str, method: str = "GET", headers: list[tuple[bytes, bytes]
         "root_path": "", "scheme": "http", "query_string": b"", "headers": list(headers),
         "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
     }  # fmt: skip
+
+
+def chunked_post(path: str, body: bytes, headers: dict[str, str], chunk: int = 1024) -> tuple[int, bytes]:
+    """POST `body` with `Transfer-Encoding: chunked` (no Content-Length) to `path`, through the
+    HTTP bridge the server runs Django's WSGI handler on (pam/wsgi_bridge.py), its messages as
+    uvicorn hands a chunked body over: the answer's status and body. On this test process's
+    database, from a thread of the bridge's: the test's rows must be committed."""
+    from django.core.wsgi import get_wsgi_application
+
+    from pam.wsgi_bridge import OneHopWSGIMiddleware
+
+    sent = [(b"transfer-encoding", b"chunked")]
+    sent += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    messages = [{"type": "http.request", "body": body[i : i + chunk], "more_body": True}
+                for i in range(0, len(body), chunk)]  # fmt: skip
+    messages.append({"type": "http.request", "body": b"", "more_body": False})
+    answer: list[dict] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        answer.append(message)
+
+    bridge = OneHopWSGIMiddleware(get_wsgi_application(), workers=1)
+    try:
+        asyncio.run(bridge(http_scope(path, "POST", sent), receive, send))
+    finally:
+        bridge.executor.shutdown(wait=True)
+    return answer[0]["status"], b"".join(message.get("body", b"") for message in answer[1:])
 
 
 def free_port() -> int:

@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 import pytest
 from a2wsgi.wsgi import Body
+from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
 
 from pam import wsgi_bridge
@@ -95,6 +97,66 @@ def test_a_body_of_unknown_length_is_read_from_the_thread(monkeypatch):
 
     assert waits == 1
     assert sent[1]["body"] == b"abc"
+
+
+def _django_body(environ, start_response):
+    """What a Django view reads as the body (its length declared in the answer), or 413 when
+    Django refuses it as too large."""
+    try:
+        body = WSGIRequest(environ).body
+    except RequestDataTooBig:
+        response = HttpResponse(status=413)
+    else:
+        response = HttpResponse(body, headers={"X-Declared": environ.get("CONTENT_LENGTH", "")})
+    start_response(f"{response.status_code} OK", list(response.items()))
+    return response
+
+
+def _chunked(body: bytes, size: int) -> list[dict]:
+    messages = [{"type": "http.request", "body": body[i : i + size], "more_body": True}
+                for i in range(0, len(body), size)]  # fmt: skip
+    return [*messages, {"type": "http.request", "body": b"", "more_body": False}]
+
+
+def test_a_chunked_body_reaches_django_whole_read_on_the_loop(monkeypatch):
+    body = b'{"messages": [{"seq": 1, "type": "heartbeat"}]}' * 100
+    scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
+
+    sent, waits, _ = _serve(_django_body, scope, _chunked(body, 1000), monkeypatch)
+
+    assert waits == 0
+    assert sent[0]["status"] == 200
+    assert (b"x-declared", str(len(body)).encode()) in sent[0]["headers"]
+    assert sent[1]["body"] == body
+
+
+def test_an_empty_chunked_body_is_empty(monkeypatch):
+    scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
+
+    sent, _, _ = _serve(_django_body, scope, _chunked(b"", 10), monkeypatch)
+
+    assert sent[1]["body"] == b""
+
+
+def test_a_chunked_body_over_djangos_limit_is_refused_not_cut(monkeypatch, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5000
+    scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
+    incoming = _chunked(b"x" * 50_000, 1000)
+
+    sent, _, receives = _serve(_django_body, scope, incoming, monkeypatch)
+
+    assert sent[0]["status"] == 413
+    assert receives == 6  # read up to the limit and a byte past it, no further
+
+
+def test_a_chunked_body_just_within_djangos_limit_is_taken(monkeypatch, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5000
+    scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
+
+    sent, _, _ = _serve(_django_body, scope, _chunked(b"y" * 5000, 1000), monkeypatch)
+
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b"y" * 5000
 
 
 def test_a_get_without_a_body_reads_nothing(monkeypatch):

@@ -16,8 +16,11 @@ from apps.compliance.errors import PlayerBlocked
 from apps.payments import services
 from apps.payments.choices import DepositStatus, EventType, WebhookVerdict
 from apps.payments.models import DepositIntent, WebhookEvent, Withdrawal
+from apps.payments.signature import signed_headers
 from apps.payments.tests.factories import (
+    PROVIDER,
     SECRET,
+    WEBHOOK,
     a_provider,
     account_balance,
     assert_audit_clean,
@@ -31,6 +34,7 @@ from apps.wallet import errors as wallet_errors
 from apps.wallet.choices import AccountKind, TransactionKind, clearing_code
 from apps.wallet.models import Transaction
 from apps.wallet.tests.factories import bet, ledger_rows, system_balance
+from tests.support import chunked_post
 
 pytestmark = pytest.mark.django_db
 
@@ -253,6 +257,35 @@ def test_a_body_over_64_kib_is_413_and_never_parsed(player, deposit, monkeypatch
 
     assert (parsed, cash(player), status_of(deposit)) == ([], 0, DepositStatus.PENDING)
     assert_audit_clean()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_chunked_event_is_read_whole_as_served():
+    a_provider()
+    player = verified_player()
+    deposit = start_deposit(player, 5_000)
+    raw = json.dumps(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).encode()
+    headers = {"Content-Type": "application/json", **signed_headers(SECRET, raw, int(time.time()))}
+
+    status, answer = chunked_post(WEBHOOK.format(provider=PROVIDER), raw, headers, chunk=100)
+
+    assert (status, json.loads(answer)) == (200, {"status": "applied"})
+    assert cash(player) == 5_000
+    assert_audit_clean()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_chunked_body_over_64_kib_is_413_as_served():
+    a_provider()
+    deposit = start_deposit(verified_player(), 5_000)
+    body = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    raw = json.dumps({**body, "padding": "x" * (64 * 1024)}).encode()
+    headers = {"Content-Type": "application/json", **signed_headers(SECRET, raw, int(time.time()))}
+
+    status, answer = chunked_post(WEBHOOK.format(provider=PROVIDER), raw, headers)
+
+    assert (status, json.loads(answer)["error"]["code"]) == (413, "INVALID_REQUEST")
+    assert status_of(deposit) == DepositStatus.PENDING
 
 
 def test_a_body_longer_than_its_declared_length_is_413(rf, player, deposit):

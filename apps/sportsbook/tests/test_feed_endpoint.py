@@ -12,9 +12,11 @@ import pytest
 from django.utils import timezone
 
 from apps.sportsbook.models import Event, Feed, Market, Selection
-from apps.sportsbook.signature import MAX_BODY_BYTES
+from apps.sportsbook.signature import MAX_BODY_BYTES, signed_headers
 from apps.sportsbook.tests.factories import (
+    ENDPOINT,
     FEED,
+    SECRET,
     a_feed,
     event,
     heartbeat,
@@ -26,6 +28,7 @@ from apps.sportsbook.tests.factories import (
     resume,
     suspend,
 )
+from tests.support import chunked_post
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +121,33 @@ def test_a_body_of_exactly_256_kib_is_read(feed):
 
     assert response.status_code == 200
     assert response.json() == {"applied": 1, "skipped": 0}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_chunked_batch_is_read_whole_as_served():
+    a_feed()
+    body = json.dumps({"messages": [event(1), heartbeat(2)]}).encode()
+
+    status, answer = chunked_post(
+        ENDPOINT, body, {"Content-Type": "application/json", **signed_headers(FEED, SECRET, body)}
+    )
+
+    assert (status, json.loads(answer)) == (200, {"applied": 2, "skipped": 0})
+    assert Feed.objects.get(code=FEED).last_seq == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_chunked_batch_over_256_kib_is_refused_as_served():
+    a_feed()
+    body = json.dumps({"messages": [heartbeat(1)], "pad": "x" * MAX_BODY_BYTES}).encode()
+
+    status, answer = chunked_post(
+        ENDPOINT, body, {"Content-Type": "application/json", **signed_headers(FEED, SECRET, body)}
+    )
+
+    assert status == 413
+    assert json.loads(answer)["error"]["code"] == "INVALID_REQUEST"
+    assert Feed.objects.get(code=FEED).last_seq == 0
 
 
 # --- malformed batches ---------------------------------------------------------------------------
