@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -43,7 +44,11 @@ def read_body(request: HttpRequest) -> bytes:
 def check_signature(headers: Mapping[str, str], secret: str, body: bytes, now: float | None = None) -> None:
     """Raise InvalidSignature (with the reason as its message) unless the timestamp is an integer
     within TIMESTAMP_WINDOW_SECONDS of `now` and the signature is the HMAC of it and the body. A
-    repeated header arrives joined with a comma, so it never matches."""
+    repeated header arrives joined with a comma, so it never matches.
+
+    The window is in whole seconds, the stamp's unit: `now`'s second against the stamp, so that a
+    stamp made 300 s back within the same second is as good as one 300 s ahead (compared with the
+    fraction, the past edge was refused and the future one taken)."""
     stamp = headers.get("X-Webhook-Timestamp", "")
     provided = headers.get("X-Webhook-Signature", "")
     if not provided:
@@ -53,6 +58,6 @@ def check_signature(headers: Mapping[str, str], secret: str, body: bytes, now: f
     # Compared as bytes: compare_digest raises on a str with a non-ASCII character (a forger's header).
     if not hmac.compare_digest(signature_of(secret, stamp, body).encode(), provided.encode()):
         raise errors.InvalidSignature("The signature is wrong.")
-    now = time.time() if now is None else now
-    if len(stamp.lstrip("-").lstrip("0")) > _MAX_STAMP_DIGITS or abs(now - int(stamp)) > TIMESTAMP_WINDOW_SECONDS:
+    second = math.floor(time.time() if now is None else now)
+    if len(stamp.lstrip("-").lstrip("0")) > _MAX_STAMP_DIGITS or abs(second - int(stamp)) > TIMESTAMP_WINDOW_SECONDS:
         raise errors.InvalidSignature(f"The timestamp is more than {TIMESTAMP_WINDOW_SECONDS} s from PAM's clock.")

@@ -603,6 +603,19 @@ def test_the_window_is_300_seconds_either_way_inclusive():
             check_signature(signed_headers(SECRET, body, now + skew), SECRET, body, now=now)
 
 
+def test_the_window_is_in_whole_seconds_of_the_clock_the_same_either_way():
+    from apps.payments.errors import InvalidSignature
+    from apps.payments.signature import check_signature, signed_headers
+
+    body, second = b"{}", 1_800_000_000
+    for now in (second, second + 0.2, second + 0.9):
+        for skew in (-300, 300):
+            check_signature(signed_headers(SECRET, body, second + skew), SECRET, body, now=now)
+        for skew in (-301, 301):
+            with pytest.raises(InvalidSignature):
+                check_signature(signed_headers(SECRET, body, second + skew), SECRET, body, now=now)
+
+
 def test_an_uppercase_signature_is_not_the_contracts_and_is_refused(player, deposit):
     from apps.payments.signature import signed_headers
 
