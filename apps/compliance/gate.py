@@ -101,7 +101,7 @@ def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None
     now = timezone.now()
     state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
     _refuse_if_held(player, state, now)
-    _refuse_over_limits(state, amount + pending)
+    _refuse_over_limits(state, amount, pending)
     if player.kyc_status != KycStatus.VERIFIED and total_deposits(player.pk) >= kyc_threshold(player):
         raise KycRequired("Deposits are paused until the player's identity is verified.")
 
@@ -274,14 +274,17 @@ def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
     return f"The {what.lower()} has ended; the account reopens at {iso_utc(exclusion.returns_at())}."
 
 
-def _refuse_over_limits(state: _MoneyPathState, amount: int) -> None:
+def _refuse_over_limits(state: _MoneyPathState, amount: int, pending: int = 0) -> None:
     """Every limit is checked against its own window, so where limits overlap (a 24-hour one
-    inside a 7-day one, a wager and a loss limit) the lowest headroom decides."""
-    used = state.used
+    inside a 7-day one, a wager and a loss limit) the lowest headroom decides. `pending` (the
+    deposits started and not yet credited) counts as used: the headroom said is what is left
+    for `amount`."""
+    used = {window: taken + pending for window, taken in state.used.items()} if pending else state.used
     for (kind, period), limit in sorted(state.limits.items(), key=lambda item: item[1] - used[item[0]]):
         if used[(kind, period)] + amount > limit:
             left = max(limit - used[(kind, period)], 0)
+            under_way = f", after {pending} in deposits under way" if pending else ""
             raise LimitReached(
-                f"This would pass the {period} {kind} limit of {limit} ({left} left).",
+                f"This would pass the {period} {kind} limit of {limit} ({left} left{under_way}).",
                 details={"limit": {"kind": kind, "period": period, "amount": limit, "remaining": left}},
             )

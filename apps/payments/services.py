@@ -200,12 +200,11 @@ def _assert_may_deposit(player: Player, amount: int, pending: int) -> None:
     try:
         gate.assert_may_deposit(player=player, amount=amount, pending=pending)
     except LimitReached as refusal:
-        # The contract puts the headroom at `error.remaining`; compliance says it per limit, from
-        # the ledger: the deposits started and not yet paid take their share of it too.
+        # The contract puts the headroom at `error.remaining`; compliance says it per limit (the
+        # deposits started and not yet paid counted).
         limit = refusal.details.get("limit")
         if limit is not None and limit.get("remaining") is not None:
-            remaining = max(limit["remaining"] - pending, 0)
-            refusal.details = {**refusal.details, "limit": {**limit, "remaining": remaining}, "remaining": remaining}
+            refusal.details = {**refusal.details, "remaining": limit["remaining"]}
         raise
 
 

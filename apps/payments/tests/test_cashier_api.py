@@ -120,7 +120,12 @@ def test_a_deposit_over_a_limit_is_refused_with_the_headroom():
     answer = post(client, DEPOSITS, pay(5_000), key="b")
 
     assert error_of(answer) == (403, "LIMIT_REACHED")
-    assert answer.json()["error"]["remaining"] == 3_000
+    error = answer.json()["error"]
+    assert (error["remaining"], error["limit"]["remaining"]) == (3_000, 3_000)
+    assert (
+        error["message"]
+        == "This would pass the 24h deposit limit of 8000 (3000 left, after 5000 in deposits under way)."
+    )
 
 
 def test_an_unverified_player_past_the_kyc_threshold_must_verify_first():
