@@ -1,7 +1,10 @@
 """Replaying a recorded feed file (`manage.py feed_replay`): the sandbox's format
 (apps/sportsbook/sandbox/feedfile.py, docs/sportsbook-sandbox.md), JSON lines
 `{"at": seconds from the start, "body": {"messages": [...]}}`, each body sent `at / speed` seconds
-after the replay started, in file order.
+after the replay started, in file order. A line may also be a body as the feed endpoint takes it
+(`{"messages": [...]}`), or one message of it (`{"seq": …, "type": …}`, sent in a body of its
+own): it carries no time of its own and is sent with the timed line before it (at 0 before any),
+so that a capture of bodies alone replays as fast as the endpoint takes them.
 
 Two ways to send, one timing:
 
@@ -46,7 +49,7 @@ Send = Callable[[bytes], tuple[int, int]]  # a body -> (applied, skipped)
 
 def read_lines(path: Path | str) -> Iterator[tuple[float, bytes]]:
     """(at, body) of each line of the file, in order; ReplayError naming the first line that is
-    not `{"at": seconds, "body": {...}}` or goes back in time."""
+    none of the three forms, or goes back in time."""
     last = 0.0
     with Path(path).open(encoding="utf-8") as lines:
         for number, text in enumerate(lines, 1):
@@ -54,13 +57,23 @@ def read_lines(path: Path | str) -> Iterator[tuple[float, bytes]]:
                 continue
             try:
                 line = json.loads(text)
-                at, body = line["at"], line["body"]
-            except (ValueError, TypeError, KeyError):
-                raise ReplayError(f'line {number}: not {{"at": seconds, "body": {{...}}}}') from None
-            if isinstance(at, bool) or not isinstance(at, int | float) or at < last or not isinstance(body, dict):
-                raise ReplayError(f"line {number}: `at` must be seconds, never earlier than the line before")
-            last = at
-            yield float(at), json.dumps(body, separators=(",", ":")).encode()
+            except ValueError:
+                line = None
+            if isinstance(line, dict) and "body" in line:
+                at, body = line.get("at"), line["body"]
+                if isinstance(at, bool) or not isinstance(at, int | float) or at < last or not isinstance(body, dict):
+                    raise ReplayError(f"line {number}: `at` must be seconds, never earlier than the line before")
+                last = float(at)
+            elif isinstance(line, dict) and "messages" in line:
+                body = line
+            elif isinstance(line, dict) and "type" in line:
+                body = {"messages": [line]}
+            else:
+                raise ReplayError(
+                    f'line {number}: not {{"at": seconds, "body": {{...}}}}, a body {{"messages": [...]}} '
+                    'or a message {"seq": n, "type": ...}'
+                )
+            yield last, json.dumps(body, separators=(",", ":")).encode()
 
 
 def in_process(feed_id: int) -> Send:

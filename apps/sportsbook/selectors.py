@@ -38,6 +38,10 @@ def get_feed(code: str) -> Feed | None:
     return Feed.objects.filter(code=code).first()
 
 
+def feed_codes() -> list[str]:
+    return sorted(Feed.objects.values_list("code", flat=True))
+
+
 def list_events(*, statuses: Iterable[str]) -> list[Event]:
     """The events in `statuses`, soonest first, each with its markets and their selections in
     the feed's order: three queries whatever the number of events."""

@@ -184,3 +184,53 @@ def test_replaying_the_world_cup_every_goal_suspends_and_no_price_seen_before_a_
     assert Bet.objects.filter(status__in=SETTLED_BET_STATUSES).count() == tally.quiet
     assert Bet.objects.filter(status="accepted").count() == 0
     assert audit.run_audit() == {name: [] for name in audit.CHECKS}
+
+
+def test_a_line_may_be_a_body_or_a_message_sent_with_the_timed_line_before_it(tmp_path):
+    path = tmp_path / "feed.jsonl"
+    lines = [
+        {"messages": [event(1)]},
+        {"at": 60, "body": {"messages": [market(2)]}},
+        {"messages": [heartbeat(3)]},
+        heartbeat(4),
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    read = [(at, json.loads(body)) for at, body in replay.read_lines(path)]
+
+    assert read == [
+        (0.0, {"messages": [event(1)]}),
+        (60.0, {"messages": [market(2)]}),
+        (60.0, {"messages": [heartbeat(3)]}),
+        (60.0, {"messages": [heartbeat(4)]}),
+    ]
+
+
+@pytest.mark.parametrize("line", ["[1, 2]", '"text"', '{"at": 0}', "not json"])
+def test_a_line_of_none_of_the_forms_is_refused(tmp_path, line):
+    path = tmp_path / "feed.jsonl"
+    path.write_text('{"messages": []}\n' + line + "\n")
+
+    with pytest.raises(replay.ReplayError, match="line 2"):
+        list(replay.read_lines(path))
+
+
+def test_without_a_feed_named_the_command_takes_the_only_feed_there_is(tmp_path, capsys):
+    a_feed("only-one")
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({"messages": [event(1), market(2)]}) + "\n")
+
+    call_command("feed_replay", str(path), "--speed", "1000000")
+
+    assert "for the feed 'only-one', the only one" in capsys.readouterr().out
+    assert (Feed.objects.get().last_seq, Market.objects.get().version) == (2, 1)
+
+
+def test_without_a_feed_named_and_several_feeds_the_command_asks_for_the_sandbox(tmp_path):
+    a_feed("one")
+    a_feed("two")
+    path = write_lines(tmp_path / "feed.jsonl", (0, [event(1)]))
+
+    with pytest.raises(CommandError, match="No feed 'sandbox'"):
+        call_command("feed_replay", str(path))
+    assert set(Feed.objects.values_list("last_seq", flat=True)) == {0}
