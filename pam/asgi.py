@@ -74,7 +74,22 @@ odds_sockets = URLRouter(odds_websocket_urlpatterns)
 ODDS_SOCKET_PREFIX = "/ws/odds/"
 
 
+# Every socket path a router above serves: any other is refused at the handshake (HTTP 403, as a
+# refused connection is), where the routers would raise (an HTTP 500 in the server's log).
+SOCKET_PATHS = frozenset(
+    "/" + str(route.pattern)
+    for route in (*websocket_urlpatterns, *studio_websocket_urlpatterns, *odds_websocket_urlpatterns)
+)
+
+
+async def _no_such_socket(scope, receive, send):
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 4404})
+
+
 async def socket_application(scope, receive, send):
+    if scope["path"] not in SOCKET_PATHS:
+        return await _no_such_socket(scope, receive, send)
     if scope["path"].startswith(STUDIO_SOCKET_PREFIX):
         return await studio_sockets(scope, receive, send)
     if scope["path"].startswith(ODDS_SOCKET_PREFIX):

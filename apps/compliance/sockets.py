@@ -19,11 +19,12 @@ from apps.realtime.extensions import Notice, PlayerSocketExtension
 CLOSED_FOR_PLAY = {
     PlayerStatus.LOCKED: "This account is locked: contact support.",
     PlayerStatus.FROZEN: "This account is frozen until it is reviewed: contact support.",
+    PlayerStatus.CLOSED: "This account is closed: contact support.",
 }
 
 
 def refusal_notice(player: Player) -> Notice | None:
-    """The `account_locked` notice for a player whose account is locked or frozen (reason: the
+    """The `account_locked` notice for a player whose account is locked, frozen or closed (reason: the
     status) or who is under a time-out or self-exclusion, else None. The status is the row's (read
     at connect): no query for a player whose row says there is nothing else to check."""
     if player.status in CLOSED_FOR_PLAY:

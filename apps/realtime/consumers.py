@@ -179,6 +179,19 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
             async with self._dispatching:
                 await self.dispatch(message)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """A client frame that is not JSON text (binary, empty, not JSON) is answered with an
+        `invalid_request` notice, as a malformed message is, and the socket stays open: channels'
+        JSON consumer would raise and drop the connection without a close."""
+        try:
+            if text_data is None:
+                raise ValueError("a binary frame")
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_json(protocol.notice("invalid_request", "A message is a JSON object sent as text."))
+            return
+        await self.receive_json(content, **kwargs)
+
     async def close(self, code=None, reason=None) -> None:
         self.closing = True
         await super().close(code=code, reason=reason)
@@ -291,12 +304,30 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
         metrics.socket_opened(self.socket_kind)
 
 
+# A wallet frame that comes ahead of the one before it (another process's push went out sooner,
+# or the one before was lost on the backplane) waits this long for it; then the frames missing
+# are read from the ledger. Either way the player gets them in version order.
+GAP_WAIT_SECONDS = 0.05
+
+
+@database_sync_to_async
+def _frames_since(player_id: int, version: int) -> list[dict]:
+    return selectors.list_frames_since(player_id, version)
+
+
 class PlayerConsumer(_BackplaneMember):
     """`/ws/player/`: the player's own wallet frames and notices, by session cookie or one-time
-    ticket."""
+    ticket. Wallet frames go out in version order, each once: a live frame at or below the version
+    the socket has sent is dropped, and one ahead of a missing one is held until the missing one
+    comes (or is read from the ledger, after GAP_WAIT_SECONDS)."""
 
     socket_kind = metrics.PLAYER_SOCKET
     player_id: int | None = None
+    version = 0  # the wallet version this socket has sent the player: its hello's, then each frame's
+    # Live frames held for one missing before them, by version, and the timer that reads the
+    # missing ones from the ledger: None while nothing is held (almost always).
+    _ahead: dict[int, dict] | None = None
+    _gap_timer: asyncio.TimerHandle | None = None
     # The extensions' timers of this socket, by extension name: the asyncio timer while it
     # waits, the task while its callable runs. None while there is none (most sockets).
     _timers: dict[str, asyncio.TimerHandle | asyncio.Task] | None = None
@@ -325,7 +356,9 @@ class PlayerConsumer(_BackplaneMember):
         # answer holds the handshake for one timeout, not two.
         await asyncio.gather(self.join_groups(), self._present())
         await self.accept_to_serve()
-        await self.send_json(protocol.hello(await _state(player.pk)))
+        hello = protocol.hello(await _state(player.pk))
+        await self.send_json(hello)
+        self.version = hello["version"]
         self.start_beating()
         for extension, due_at in added.timers:
             self._watch(extension, due_at)
@@ -362,6 +395,7 @@ class PlayerConsumer(_BackplaneMember):
         for timer in (self._timers or {}).values():
             timer.cancel()
         self._timers = None
+        self._forget_held()
         if self.player_id is not None:
             await self._presence_call(
                 functools.partial(presence_of(self.channel_layer).gone, self.channel_name), gathered=False
@@ -395,17 +429,80 @@ class PlayerConsumer(_BackplaneMember):
             await self.resume(content)
 
     async def resume(self, content: dict) -> None:
-        """Replay from the ledger every frame after `since_version` (or `resync`)."""
+        """Replay from the ledger every frame after `since_version` (or `resync`), all of them:
+        the client asked (a live frame it already has is its own to ignore)."""
         since = content.get("since_version")
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             await self.send_json(protocol.notice("invalid_request", "resume needs a non-negative since_version"))
             return
-        for frame in await database_sync_to_async(selectors.list_frames_since)(self.player_id, since):
+        for frame in await _frames_since(self.player_id, since):
             await self.send_json(frame)
+            self.version = max(self.version, frame["version"])
+        await self._send_held()
 
     async def wallet_updated(self, message: dict) -> None:
-        """Forward a wallet frame; the client orders by `version` and resumes on a gap."""
-        await self.send_json(message["frame"])
+        """A live wallet frame: sent if it is the next version (then any held after it), held if
+        one before it is missing, dropped if sent already (by a resume or a gap's read)."""
+        frame = message["frame"]
+        if frame["version"] <= self.version:
+            return
+        if frame["version"] > self.version + 1:
+            self._hold(frame)
+            return
+        await self._send_wallet(frame)
+        await self._send_held()
+
+    async def _send_wallet(self, frame: dict) -> None:
+        await self.send_json(frame)
+        self.version = frame["version"]
+
+    def _hold(self, frame: dict) -> None:
+        if self._ahead is None:
+            self._ahead = {}
+        self._ahead[frame["version"]] = frame
+        if self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SECONDS, self._gap_overdue)
+
+    async def _send_held(self, *, gaps_too: bool = False) -> None:
+        """The held frames that now follow in order (with `gaps_too`, every one, in order: the
+        client resumes across a gap that the ledger could not fill)."""
+        while self._ahead:
+            following = self.version + 1 if not gaps_too else min(self._ahead)
+            frame = self._ahead.pop(following, None)
+            if frame is None:
+                return
+            if frame["version"] > self.version:
+                await self._send_wallet(frame)
+        self._forget_held()
+
+    def _forget_held(self) -> None:
+        self._ahead = None
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+
+    def _gap_overdue(self) -> None:
+        self._gap_timer = None
+        if self._ahead and not (self.ended or self.closing):
+            self._deliver({"type": "wallet.gap"})  # in turn with the layer's messages
+
+    async def wallet_gap(self, message: dict) -> None:
+        """The frames before a held one did not come in time: read them from the ledger."""
+        if self._ahead:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Send what the ledger has after the version sent (then what is held), in order. A
+        failed read sends what is held as it is: the client resumes across the gap."""
+        try:
+            frames = await _frames_since(self.player_id, self.version)
+        except Exception as exc:
+            logger.warning("realtime.catch_up_failed", player_id=self.player_id, error=repr(exc))
+            frames = []
+        for frame in frames:
+            if frame["version"] > self.version:
+                await self._send_wallet(frame)
+        await self._send_held(gaps_too=True)
 
     async def player_notice(self, message: dict) -> None:
         """Forward a `notice` frame (services.notify_player)."""
@@ -413,7 +510,11 @@ class PlayerConsumer(_BackplaneMember):
 
     async def player_disconnect(self, message: dict) -> None:
         """Send the `notice` saying why, then close with the given code (services.disconnect_player,
-        e.g. on self-exclusion); every socket of the player, on every instance, gets it."""
+        e.g. on self-exclusion); every socket of the player, on every instance, gets it. First the
+        wallet frames committed by then, from the ledger: the movement that closed the account (a
+        chargeback, the bet that tripped a rule's lock) would otherwise reach the socket after its
+        close, and a closed player's socket cannot resume."""
+        await self._catch_up()
         await self.send_json(message["frame"])
         await self.close(code=message["code"])
 

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
+from apps.accounts import services as accounts_services
 from apps.accounts.choices import StaffRole
 from apps.accounts.tests.factories import make_staff
 from apps.compliance import engine, services
@@ -92,12 +93,17 @@ def closed_player(close):
     return player
 
 
+def close_for_good(*, player, message):
+    accounts_services.set_player_status(player_id=player.pk, status="closed")
+
+
 @pytest.mark.parametrize(
     ("close", "status", "message"),
     [(services.lock_account, "locked", "This account is locked: contact support."),
-     (services.freeze_account, "frozen", "This account is frozen until it is reviewed: contact support.")],
+     (services.freeze_account, "frozen", "This account is frozen until it is reviewed: contact support."),
+     (close_for_good, "closed", "This account is closed: contact support.")],
 )  # fmt: skip
-async def test_a_locked_or_frozen_player_gets_no_new_socket_only_the_notice_and_4403(close, status, message):
+async def test_a_locked_frozen_or_closed_player_gets_no_new_socket_only_the_notice_and_4403(close, status, message):
     player = await closed_player(close)
     ticket = await database_sync_to_async(realtime.issue_ticket)(player=player)
     communicator = WebsocketCommunicator(application, f"/ws/player/?ticket={ticket}")

@@ -554,3 +554,127 @@ async def test_a_settled_sportsbook_bet_reaches_the_players_socket(settings):
     assert (frames[win_at]["transaction"]["kind"], frames[win_at]["balance"]) == ("win", 6_100)
     assert frames[win_at + 1]["data"]["bet_id"] == won.public_id  # the won bet's notice right after its win
     await communicator.disconnect()
+
+
+# --- wallet frames in version order -------------------------------------------------------------
+
+
+async def bets_unpushed(player, amounts: list[int]) -> list[dict]:
+    """Bets whose live frames are kept back (the test sends them itself, in its own order): the
+    wallet frames they would have pushed to the player, by version."""
+    kept: list[dict] = []
+    group = player_group(player.pk)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "apps.realtime.receivers.push", lambda messages: kept.extend(m for g, m in messages if g == group)
+        )
+        for amount in amounts:
+            await bet(player, amount)
+    return sorted((m for m in kept if m["type"] == "wallet.updated"), key=lambda m: m["frame"]["version"])
+
+
+async def send_live(player, *messages: dict) -> None:
+    layer = get_channel_layer()
+    for message in messages:
+        await layer.group_send(player_group(player.pk), message)
+
+
+async def versions_received(communicator, count: int) -> list[int]:
+    return [(await communicator.receive_json_from(timeout=5))["version"] for _ in range(count)]
+
+
+async def test_live_frames_that_come_out_of_order_reach_the_player_in_version_order():
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    assert (await communicator.receive_json_from(timeout=5))["version"] == 1
+    v2, v3, v4, v5 = await bets_unpushed(player, [10, 20, 30, 40])
+
+    await send_live(player, v4, v3, v2, v5)
+
+    frames = [await communicator.receive_json_from(timeout=5) for _ in range(4)]
+    assert frames == [v2["frame"], v3["frame"], v4["frame"], v5["frame"]]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_frame_missing_before_a_live_one_is_read_from_the_ledger_and_sent_first():
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)  # hello, version 1
+    v2, v3, v4 = await bets_unpushed(player, [10, 20, 30])
+
+    await send_live(player, v4)  # 2 and 3 never come live (lost on the backplane)
+
+    frames = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+    assert frames == [v2["frame"], v3["frame"], v4["frame"]]
+    await send_live(player, v3, v2)  # late: sent already
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_live_frame_the_player_has_is_not_sent_again():
+    player = await funded_player(1000)
+    (v2,) = await bets_unpushed(player, [10])
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    assert (await communicator.receive_json_from(timeout=5))["version"] == 2  # hello
+
+    await send_live(player, v2)
+
+    assert await communicator.receive_nothing(timeout=0.3)
+    await bet(player, 5)
+    assert await versions_received(communicator, 1) == [3]
+    await communicator.disconnect()
+
+
+async def test_a_resume_fills_a_gap_and_the_held_frames_follow_it(monkeypatch):
+    monkeypatch.setattr("apps.realtime.consumers.GAP_WAIT_SECONDS", 30)  # only the resume fills it
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)
+    _, v3 = await bets_unpushed(player, [10, 20])
+    await send_live(player, v3)
+    assert await communicator.receive_nothing(timeout=0.2)
+
+    await communicator.send_json_to({"type": "resume", "since_version": 1})
+
+    assert await versions_received(communicator, 2) == [2, 3]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_the_movement_that_closes_the_account_reaches_the_socket_before_the_close():
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)
+    (v2,) = await bets_unpushed(player, [10])  # its live frame comes after the close
+
+    await database_sync_to_async(services.disconnect_player)(player.pk, kind="account_locked", message="Locked.")
+
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame == v2["frame"]
+    assert (await communicator.receive_json_from(timeout=5))["kind"] == "account_locked"
+    await assert_closed_with(communicator, 4403)
+
+
+@pytest.mark.parametrize("sent", [{"bytes": b"\x00\x01"}, {"text": ""}, {"text": "not json"}])
+async def test_a_message_that_is_not_json_text_gets_a_notice_and_the_socket_stays_open(sent):
+    player = await funded_player(1000)
+    communicator, _ = await connect(f"/ws/player/?ticket={await ticket_for(player)}")
+    await communicator.receive_json_from(timeout=5)
+
+    await communicator.send_input({"type": "websocket.receive", **sent})
+
+    frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["kind"]) == ("notice", "invalid_request")
+    await bet(player, 10)
+    assert await versions_received(communicator, 1) == [2]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/player", "/ws/player/extra/"])
+async def test_a_socket_path_nothing_serves_is_refused_at_the_handshake(path):
+    communicator = WebsocketCommunicator(application, path)
+
+    connected, code = await communicator.connect(timeout=5)
+
+    assert (connected, code) == (False, 4404)
