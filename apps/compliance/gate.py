@@ -18,12 +18,21 @@ KYC hold (`services.hold_for_kyc`), and a bet that finds a reality check due wri
 A player whose row says `needs_compliance_checks = False` (no wager, loss or session limit, no
 exclusion, KYC hold or reality check awaiting its acknowledgement) stakes on the row the lock
 query already read: no query at all. A deposit's start reads the deposit limits every time.
+
+A limit that refuses a stake or a deposit's start tells the player's sockets (a `limit_reached`
+notice) as it raises: the refusal's transaction rolls back, so an event sent after commit would
+never leave, and nothing that calls the gate takes a refusal back (the wallet, so the casino's
+and the sportsbook's bets, the cashier and the launch let it propagate), so the refusal is final
+once raised. Its receiver runs under the player's lock and must wait for nothing: the real-time
+app hands the push to its server's loop (`signals.limit_reached`). A stake that uses a wager or
+loss limit up exactly says so too, once it has committed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -32,6 +41,7 @@ from django.utils import timezone
 
 from apps.accounts.choices import KycStatus, PlayerStatus
 from apps.accounts.models import Player
+from apps.common import events
 from apps.common.db import prepared_cursor, sql_constants
 from apps.common.events import send_after_commit
 from apps.common.timestamps import aware_from_sql, iso_utc
@@ -50,7 +60,7 @@ from apps.compliance.selectors import (
 from apps.wallet import selectors as wallet_selectors
 
 
-def assert_may_stake(*, player: Player, amount: int, **_: object) -> None:
+def assert_may_stake(*, player: Player, amount: int, **_: object) -> Callable[..., None] | None:
     """Raise unless `player` may stake `amount` (minor units) now.
 
     Raises PlayerBlocked (the account is not active), PlayerExcluded (a time-out or
@@ -58,13 +68,21 @@ def assert_may_stake(*, player: Player, amount: int, **_: object) -> None:
     (unverified past the profile's deposit threshold), LimitReached (the stake would take a wager
     or loss limit's rolling-window usage past the limit, or the session time limit has passed),
     RealityCheckPending (a LimitReached: the last reality check is not acknowledged yet).
+    A limit's refusal (not a reality check's) sends the player a `limit_reached` notice as it
+    raises (`_tell_refused`).
     Costs no query unless the player's row has `needs_compliance_checks`; then one statement
     (prepared) for the protection state, the limits and their usage.
     Registers the player's due reality check (`reality_check_due`, after commit).
+
+    Returns None, or, when the stake uses a wager or loss limit up exactly (nothing left after
+    it), what tells the player so once the stake is written (the wallet's extension point calls
+    it then, and the notice leaves after commit: a stake rolled back tells nothing). The launch,
+    which asks for the smallest stake and writes none, drops it.
     """
     if player.status != PlayerStatus.ACTIVE:
         raise PlayerBlocked(f"The player's account is {player.status}.")
     now = timezone.now()
+    used_up = None
     if player.needs_compliance_checks:
         state = _money_path_state(player.pk, now, kinds=STAKE_LIMIT_KINDS)
         _refuse_if_held(player, state, now)
@@ -74,12 +92,18 @@ def assert_may_stake(*, player: Player, amount: int, **_: object) -> None:
         session = state.limits.pop((LimitKind.SESSION, ""), None)
         started = state.session_started_at
         if session is not None and started is not None and now - started >= dt.timedelta(minutes=session):
-            raise LimitReached(f"The session time limit of {session} minutes has been reached.")
-        _refuse_over_limits(state, amount)
+            limit = {"kind": LimitKind.SESSION.value, "period": "", "amount": session, "remaining": 0}
+            refusal = LimitReached(
+                f"The session time limit of {session} minutes has been reached.", details={"limit": limit}
+            )
+            _tell_refused(player.pk, refusal, {**limit, "started_at": iso_utc(started)})
+            raise refusal
+        used_up = _refuse_over_limits(player.pk, state, amount)
     if player.reality_check_due_at is not None and now >= player.reality_check_due_at:
         send_after_commit(
             signals.reality_check_due, player_id=str(player.pk), due_at=iso_utc(player.reality_check_due_at)
         )
+    return used_up
 
 
 def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None:
@@ -101,7 +125,9 @@ def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None
     now = timezone.now()
     state = _money_path_state(player.pk, now, kinds=(LimitKind.DEPOSIT,))
     _refuse_if_held(player, state, now)
-    _refuse_over_limits(state, amount, pending)
+    # A start that uses a deposit limit up exactly says nothing: it is not a deposit until the
+    # player pays, and may never be one; the next start's refusal tells the player.
+    _refuse_over_limits(player.pk, state, amount, pending)
     if player.kyc_status != KycStatus.VERIFIED and total_deposits(player.pk) >= kyc_threshold(player):
         raise KycRequired("Deposits are paused until the player's identity is verified.")
 
@@ -274,17 +300,53 @@ def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
     return f"The {what.lower()} has ended; the account reopens at {iso_utc(exclusion.returns_at())}."
 
 
-def _refuse_over_limits(state: _MoneyPathState, amount: int, pending: int = 0) -> None:
+def _refuse_over_limits(
+    player_id: int, state: _MoneyPathState, amount: int, pending: int = 0
+) -> Callable[..., None] | None:
     """Every limit is checked against its own window, so where limits overlap (a 24-hour one
     inside a 7-day one, a wager and a loss limit) the lowest headroom decides. `pending` (the
     deposits started and not yet credited) counts as used: the headroom said is what is left
-    for `amount`."""
+    for `amount`. A refusal tells the player (`_tell_refused`) and raises LimitReached; otherwise
+    returns, when `amount` uses that limit up exactly, the call that tells the player so once the
+    stake is written (`_tell_used_up`)."""
+    if not state.limits:
+        return None
     used = {window: taken + pending for window, taken in state.used.items()} if pending else state.used
-    for (kind, period), limit in sorted(state.limits.items(), key=lambda item: item[1] - used[item[0]]):
-        if used[(kind, period)] + amount > limit:
-            left = max(limit - used[(kind, period)], 0)
-            under_way = f", after {pending} in deposits under way" if pending else ""
-            raise LimitReached(
-                f"This would pass the {period} {kind} limit of {limit} ({left} left{under_way}).",
-                details={"limit": {"kind": kind, "period": period, "amount": limit, "remaining": left}},
-            )
+    (kind, period), limit = min(state.limits.items(), key=lambda item: item[1] - used[item[0]])
+    after = used[(kind, period)] + amount
+    if after > limit:
+        left = max(limit - used[(kind, period)], 0)
+        under_way = f", after {pending} in deposits under way" if pending else ""
+        details = {"kind": kind, "period": period, "amount": limit, "remaining": left}
+        refusal = LimitReached(
+            f"This would pass the {period} {kind} limit of {limit} ({left} left{under_way}).",
+            details={"limit": details},
+        )
+        _tell_refused(player_id, refusal, details)
+        raise refusal
+    return _tell_used_up(player_id, kind, period, limit) if after == limit else None
+
+
+def _tell_refused(player_id: int, refusal: LimitReached, data: dict) -> None:
+    """Send `limit_reached` for `refusal` at once (its transaction is about to roll back). Never
+    raises (a failing receiver is logged), so the refusal's answer is the same whatever the
+    backplane does."""
+    events.send_robust(
+        signals.limit_reached, {"player_id": str(player_id), "message": refusal.message, "data": dict(data)}
+    )
+
+
+def _tell_used_up(player_id: int, kind: str, period: str, limit: int) -> Callable[..., None]:
+    """The stake's after-write call (wallet extensions) for a limit it leaves nothing of: a
+    `limit_reached` notice through the outbox, so it leaves once the stake commits, after the
+    stake's own frame, and never for a stake rolled back (another participant's refusal, the
+    balance)."""
+
+    def tell(**_: object) -> None:
+        send_after_commit(
+            signals.player_notice, player_id=str(player_id), kind="limit_reached",
+            message=f"The {period} {kind} limit of {limit} is used up (0 left).",
+            data={"kind": kind, "period": period, "amount": limit, "remaining": 0},
+        )  # fmt: skip
+
+    return tell

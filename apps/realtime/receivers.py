@@ -1,5 +1,6 @@
 """Domain events become frames: wallet events for the player and for the back-office feed,
-compliance events as notices to the player (and closed sockets when they may no longer play),
+compliance events as notices to the player (a limit's refusal at once, since it commits
+nothing; closed sockets when they may no longer play),
 behaviour-rule alerts, limit changes, exclusions and withdrawal approvals to the back-office feed (feed.py decides
 which staff get which), a bonus's grant as a notice to the player, the sportsbook's market changes
 to the odds sockets (odds.py).
@@ -98,6 +99,14 @@ def push_compliance_notice(
     if data is None and reason is not None:  # an event recorded before notices carried their data
         data = {"reason": reason}
     services.notify_player(player_id, kind=kind, message=message, data=data)
+
+
+@receiver(compliance.limit_reached, dispatch_uid="realtime.push_limit_reached")
+def push_limit_reached(sender, player_id: str, message: str, data: dict, **kwargs) -> None:
+    """A `limit_reached` notice to every socket of the player, as a limit refuses a stake or a
+    deposit: sent uncommitted, since the refusal's transaction rolls back (a notice after commit
+    would never leave). The refusal is final once raised, so nothing is told that did not happen."""
+    services.notify_player_uncommitted(player_id, kind="limit_reached", message=message, data=data)
 
 
 @receiver(bonuses.bonus_granted, dispatch_uid="realtime.push_bonus_granted")

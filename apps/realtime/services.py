@@ -70,6 +70,24 @@ def notify_player(player_id: int | str, *, kind: str, message: str, data: dict |
     _after_commit([(player_group(player_id), {"type": "player.notice", "frame": frame})])
 
 
+def notify_player_uncommitted(player_id: int | str, *, kind: str, message: str, data: dict | None = None) -> None:
+    """`notify_player` at once, not after commit: only for what a transaction decided that rolls
+    it back (a limit's refusal), which `notify_player` would never send. Anything a commit decides
+    must go through `notify_player`, or a rolled-back decision would still reach the player.
+
+    Called inside that transaction, under the player's lock: in a server the push is handed to
+    the server's loop and not waited for (push.py); outside one (a management command, a test
+    without a loop) it is sent before this returns. Never raises: a failure is logged and counted.
+    """
+    frame = protocol.notice(kind, message, data)
+    messages = [(player_group(player_id), {"type": "player.notice", "frame": frame})]
+    try:
+        push.push(messages)
+    except Exception as exc:  # push.push logs its own failures; this is one it could not catch
+        push.count_failure()
+        logger.warning("realtime.push_failed", groups=[g for g, _ in messages], error=repr(exc))
+
+
 def notify_players(notices: Iterable[tuple[int | str, str, str, dict | None]]) -> None:
     """`notify_player` for many players at once, (player id, kind, message, data) each: one push
     for all of them (a batch of settled bets), after commit, never raising."""
