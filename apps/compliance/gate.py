@@ -156,7 +156,8 @@ def assert_may_withdraw(*, player: Player, amount: int, **_: object) -> None:
 
 
 def lock_for_chargeback(*, player: Player, amount: int, **_: object) -> None:
-    """A chargeback (the wallet's `CHARGEBACK` moment, inside its transaction): the account is
+    """A chargeback (the wallet's `CHARGEBACK` moment, inside its transaction; or the cashier's
+    record of one that came before its deposit's success, inside that transaction): the account is
     locked with it, so no bet or deposit follows, whatever the balance, and the player's open
     sockets are told why and closed."""
     services.lock_account(player=player, message="A deposit was charged back. Your account is locked: contact support.")

@@ -47,8 +47,8 @@ class BrandPaymentSettingsAdmin(AuditedAdmin):
 @admin.register(DepositIntent)
 class DepositIntentAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "created_at", "player", "provider", "amount", "credited_amount", "currency", "status",
-                    "flagged_for_staff")  # fmt: skip
-    list_filter = ("status", "flagged_for_staff", "provider")
+                    "early_reversal", "reversal_event", "flagged_for_staff", "flag_reason")  # fmt: skip
+    list_filter = ("status", "early_reversal", "flagged_for_staff", "provider")
     search_fields = ("public_id", "player__user__username")
     list_select_related = ("player__user", "provider")
     # The scheme a scheme-less address would be read with (the PSP's hosted page is an absolute

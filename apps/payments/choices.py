@@ -46,5 +46,13 @@ class EventType(models.TextChoices):
     PAYOUT_FAILED = "payout.failed"
 
 
+# The events that take a deposit's money back. One that arrives before the deposit's success waits
+# on the deposit (`DepositIntent.early_reversal`, these labels) and is taken back with the credit.
+REVERSAL_EVENTS = {
+    EventType.DEPOSIT_REFUNDED: "Refund before the success",
+    EventType.DEPOSIT_CHARGEBACK: "Chargeback before the success",
+}
+
+
 class AdapterName(models.TextChoices):
     SANDBOX = "sandbox", "PAM's sandbox PSP"

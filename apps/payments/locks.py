@@ -12,6 +12,12 @@ approval, a verdict written after a refusal) takes the record, then the payment,
 the wallet while it holds them (it cannot: the wallet's services are durable transactions, which
 refuse to run inside another). So a payments lock is never held while waiting for a ledger lock.
 A player's deposit starts queue on an advisory lock of their own, taken before anything else.
+
+The one payments transaction that writes the player row, a chargeback recorded before its
+deposit's success (compliance locks the account in it), writes it after the record's lock and
+before the deposit's, as a success that takes a chargeback back does (its wallet transaction
+writes the player row, then its `commit_with` locks the record and the deposit). A deposit's lock
+takes its own row only: the player row is never locked after a deposit.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from apps.payments.models import DepositIntent, WebhookEvent, Withdrawal
 
 
 def lock_deposit(pk: int) -> DepositIntent:
-    """The deposit, locked until the end of the caller's transaction."""
-    return DepositIntent.objects.select_for_update().select_related("provider", "player").get(pk=pk)
+    """The deposit, locked until the end of the caller's transaction; its provider and player are
+    read with it, not locked. A lock on the player row too would take it after the deposit's,
+    while a success that takes a chargeback back writes the player row (the account's lock)
+    before it locks the deposit: the two orders could deadlock."""
+    return DepositIntent.objects.select_for_update(of=("self",)).select_related("provider", "player").get(pk=pk)
 
 
 def lock_withdrawal(pk: int) -> Withdrawal:

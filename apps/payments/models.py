@@ -17,8 +17,10 @@ from django.db import models
 from django.db.models import Q
 
 from apps.payments.choices import (
+    REVERSAL_EVENTS,
     AdapterName,
     DepositStatus,
+    EventType,
     WebhookVerdict,
     WithdrawalStatus,
 )
@@ -108,14 +110,26 @@ class CashierRequest(models.Model):
 
 class DepositIntent(CashierRequest):
     """A deposit the player started at a PSP. `credited_amount` is what the PSP reported and the
-    wallet credited (it may differ from `amount`, what the player asked for)."""
+    wallet credited (it may differ from `amount`, what the player asked for).
+
+    A refund or chargeback the PSP sends before the deposit's success (PSPs do send them out of
+    order, and never again once answered 200) is kept on the deposit: `early_reversal` is its
+    type, `reversal_event` its id, and the status stays `pending` (or `failed`). The success that
+    follows credits the deposit and takes the money back in one transaction, leaving it `refunded`
+    or `charged_back`; a deposit that never succeeds keeps the reversal, with no money moved.
+    """
 
     public_id = models.CharField(max_length=40, unique=True, default=new_deposit_id, editable=False)
     status = models.CharField(max_length=16, choices=DepositStatus.choices, default=DepositStatus.PENDING)
     credited_amount = models.BigIntegerField(null=True, blank=True, help_text="minor units the PSP reported")
     reversal_event = models.CharField(
-        max_length=100, blank=True, help_text="the refund or chargeback event that took the money back"
-    )
+        max_length=100, blank=True,
+        help_text="the refund or chargeback event that took the money back, or waits for the success to",
+    )  # fmt: skip
+    early_reversal = models.CharField(
+        max_length=32, blank=True, choices=list(REVERSAL_EVENTS.items()),
+        help_text="a refund or chargeback that came before the deposit's success: taken back with the credit",
+    )  # fmt: skip
     redirect_url = models.URLField(max_length=2000, blank=True)
     flagged_for_staff = models.BooleanField(default=False)
     flag_reason = models.TextField(blank=True)
@@ -135,6 +149,28 @@ class DepositIntent(CashierRequest):
                 condition=Q(status__one_of=[DepositStatus.PENDING, DepositStatus.FAILED])
                 | Q(credited_amount__isnull=False),
                 name="deposit_credited_has_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(early_reversal__one_of=["", *REVERSAL_EVENTS]), name="deposit_early_reversal_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(early_reversal="") | ~Q(reversal_event=""), name="deposit_early_reversal_names_event"
+            ),
+            # A reversal recorded on a deposit never credited can only be one waiting for the credit.
+            models.CheckConstraint(
+                condition=~Q(status__one_of=[DepositStatus.PENDING, DepositStatus.FAILED])
+                | Q(reversal_event="")
+                | ~Q(early_reversal=""),
+                name="deposit_uncredited_reversal_waits",
+            ),
+            # The success that credits a deposit with a waiting reversal takes the money back in the
+            # same transaction: such a deposit is never `succeeded`, and ends as its reversal says.
+            models.CheckConstraint(
+                condition=Q(early_reversal="")
+                | Q(status__one_of=[DepositStatus.PENDING, DepositStatus.FAILED])
+                | Q(early_reversal=EventType.DEPOSIT_REFUNDED, status=DepositStatus.REFUNDED)
+                | Q(early_reversal=EventType.DEPOSIT_CHARGEBACK, status=DepositStatus.CHARGED_BACK),
+                name="deposit_early_reversal_taken_back_with_credit",
             ),
         ]
         indexes = [models.Index(fields=["player", "-id"], name="deposit_player_newest")]

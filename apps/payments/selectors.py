@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet, Sum, Value
+from django.db.models import Count, Q, QuerySet, Sum, Value
 
 from apps.accounts.models import Brand, Currency, Player
 from apps.payments import errors
@@ -124,9 +124,11 @@ def pending_deposits_total(player_id: int, since: dt.datetime) -> int:
 
 
 def has_reversed_deposit(player_id: int) -> bool:
-    """Whether a deposit of the player was ever refunded or charged back."""
+    """Whether a deposit of the player was ever refunded or charged back, or the PSP sent a refund
+    or chargeback of one not credited (yet): it has said the payment was reversed either way."""
     return DepositIntent.objects.filter(
-        player_id=player_id, status__in=[DepositStatus.REFUNDED, DepositStatus.CHARGED_BACK]
+        Q(status__in=[DepositStatus.REFUNDED, DepositStatus.CHARGED_BACK]) | ~Q(early_reversal=""),
+        player_id=player_id,
     ).exists()
 
 

@@ -7,6 +7,7 @@ idempotent on a key derived from the payment (so a retried step never moves mone
 | --- | --- | --- |
 | a deposit's credit | `credit` | `deposit:<deposit_id>` |
 | its refund or chargeback | `reverse_deposit` | `deposit:<deposit_id>:reversal` |
+| both, the reversal having come first | `credit_reversed_deposit` | the two above |
 | a withdrawal's reservation | `reserve_withdrawal` | `withdrawal:<withdrawal_id>` |
 | its payout | `pay_withdrawal` | `withdrawal:<withdrawal_id>:paid` |
 | its return (failed, cancelled, rejected) | `return_withdrawal` | `withdrawal:<withdrawal_id>:returned` |
@@ -41,6 +42,14 @@ deposit is a replay too (`ignored`, already credited), or, with another amount, 
 wallet as another body (`ignored`). Competing outcomes of one payment (a payout's success and its
 failure, a cancellation and an approval) are exclusive because each checks the payment's status
 under its lock in the transaction that writes it.
+
+A refund or chargeback of a deposit not credited yet waits on the deposit (one payments
+transaction, no money; a chargeback locks the account in it) and is `applied`: the PSP never sends
+it again. The success then credits and takes back in one wallet call; its `commit_with` checks
+that no reversal was recorded after its first look (one was: the lone credit rolls back and the
+success looks again), and a reversal that finds the deposit credited since its first look rolls
+back and takes the money back as after any success. docs/payments.md, "A refund or chargeback
+before the success".
 """
 
 from __future__ import annotations
@@ -496,6 +505,20 @@ class _NoEffect(PamError):
         self.verdict, self.reason = verdict, reason
 
 
+class _StaleLook(PamError):
+    """Raised in a wallet call's `commit_with`: the payment changed since the first look in a way
+    that changes the movement itself (a refund or chargeback recorded on a deposit whose credit
+    was about to move alone). It rolls the money back; the caller looks again and moves the
+    right money. Never leaves this module."""
+
+    code = "PAYMENT_CHANGED_SINCE_FIRST_LOOK"
+
+
+class _NotWaiting(Exception):
+    """A reversal found, under the locks, that it cannot wait on the deposit after all (credited,
+    or another reversal waits already): what its transaction wrote is rolled back."""
+
+
 def _decide(record: WebhookEvent, verdict: str, reason: str) -> None:
     """Write the verdict on the record, inside the caller's transaction, which locked the record
     with `_lock_pending` first."""
@@ -594,6 +617,8 @@ def _with_money(
 
     try:
         posted = effect.move(payment, commit_with)
+    except _StaleLook:
+        raise
     except _NoEffect as no_effect:
         if no_effect.verdict == WebhookVerdict.DUPLICATE:
             _record_duplicate(provider, event, record)
@@ -655,8 +680,30 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
         return _unknown(record, provider, event, "deposit")
     if event.currency != intent.currency_id and intent.status not in CREDITED:
         return _settled(record, provider, event, lambda: _another_currency(intent.pk, event))
+    try:
+        return _credit_deposit(record, provider, event, intent)
+    except _StaleLook:
+        # A refund or chargeback was recorded on the deposit after the first look and before the
+        # credit's lock; it can be recorded only once, so the second look is the last.
+        return _credit_deposit(record, provider, event, _deposit_of(provider, event.reference))
+
+
+def _credit_deposit(record: WebhookEvent, provider: PaymentProvider, event: Event, intent: DepositIntent) -> str:
+    """The success's money: the credit, and with it, in the same wallet transaction, the refund
+    or chargeback that came before it (`intent.early_reversal`, as the first look saw it; a
+    reversal recorded since is found under the deposit's lock and raises `_StaleLook`)."""
+    waiting = intent.early_reversal
+    chargeback = waiting == EventType.DEPOSIT_CHARGEBACK
+    reversal_posted: list[bool] = []
 
     def apply(locked: DepositIntent) -> str:
+        if locked.early_reversal != waiting:
+            raise _StaleLook("A reversal was recorded on the deposit since the first look.")
+        if waiting and not reversal_posted:
+            # A wallet replay: the credit committed earlier without its status, so its reversal
+            # never moved. This module never leaves that state; finishing it by hand beats
+            # marking the money as taken back when it was not.
+            raise RuntimeError(f"deposit {locked.public_id}: credited without its status while a reversal waits")
         was = locked.status
         locked.status, locked.credited_amount = DepositStatus.SUCCEEDED, event.amount
         reason = f"credited {event.amount} {locked.currency_id}"
@@ -668,6 +715,13 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
             )
         if was == DepositStatus.FAILED:
             reason += " after a deposit.failed"
+        if waiting:
+            locked.status = DepositStatus.CHARGED_BACK if chargeback else DepositStatus.REFUNDED
+            what = "charged back: the account is locked" if chargeback else "refunded"
+            reason += (
+                f", then {event.amount} {locked.currency_id} taken back, {what} "
+                f"(the {_reversal_noun(waiting)}, event {locked.reversal_event}, came before the success)"
+            )
         locked.instrument_fingerprint = adapter_for(provider).instrument_fingerprint(event)
         locked.save()
         if locked.instrument_fingerprint:
@@ -680,10 +734,25 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
 
     def move(deposit: DepositIntent, commit_with: wallet.CommitWith) -> wallet.Posted:
         # Never refused for player protection: the PSP took the player's money, so it is theirs.
-        return wallet.credit(
+        if not waiting:
+            return wallet.credit(
+                player_id=deposit.player_id, currency=deposit.currency_id, amount=event.amount,
+                kind=TransactionKind.DEPOSIT, ref=_deposit_ref(deposit, event.amount),
+                counter=clearing_code(provider.code), commit_with=commit_with,
+            )  # fmt: skip
+
+        def with_reversal(tx: object) -> None:
+            reversal_posted.append(True)
+            commit_with(tx)
+
+        # The reversal that came first is taken back in the credit's own transaction: the same
+        # ledger transactions as a reversal after the success, and no moment in which the player
+        # holds money the PSP has already taken back.
+        return wallet.credit_reversed_deposit(
             player_id=deposit.player_id, currency=deposit.currency_id, amount=event.amount,
-            kind=TransactionKind.DEPOSIT, ref=_deposit_ref(deposit, event.amount),
-            counter=clearing_code(provider.code), commit_with=commit_with,
+            ref=_deposit_ref(deposit, event.amount), reversal_ref=_reversal_ref(deposit),
+            reversal_kind=TransactionKind.CHARGEBACK if chargeback else TransactionKind.REFUND,
+            counter=clearing_code(provider.code), commit_with=with_reversal,
         )  # fmt: skip
 
     effect = _MoneyEffect(
@@ -692,6 +761,10 @@ def _deposit_succeeded(record: WebhookEvent, provider: PaymentProvider, event: E
         conflict="credited already with another amount, by another event",
     )  # fmt: skip
     return _with_money(record, provider, event, intent, effect)
+
+
+def _reversal_noun(event_type: str) -> str:
+    return "chargeback" if event_type == EventType.DEPOSIT_CHARGEBACK else "refund"
 
 
 def _another_currency(deposit_pk: int, event: Event) -> Decision:
@@ -721,15 +794,32 @@ def _deposit_failed(record: WebhookEvent, provider: PaymentProvider, event: Even
         if locked.status != DepositStatus.PENDING:
             return WebhookVerdict.IGNORED, f"the deposit is {locked.status}: a failure changes nothing"
         locked.status = DepositStatus.FAILED
-        locked.save(update_fields=["status", "updated_at"])
+        reason = "the deposit failed"
+        if locked.early_reversal:
+            reason += _flag_reversal_of_failed(locked, event.event_id)
+        locked.save(update_fields=["status", "flagged_for_staff", "flag_reason", "updated_at"])
         # With the status, in its transaction: a failure recorded is a failure announced.
         send_after_commit(
             signals.deposit_failed, player_id=str(locked.player_id), deposit_id=locked.public_id,
             amount=locked.amount, currency=locked.currency_id, created_at=iso_utc(locked.updated_at),
         )  # fmt: skip
-        return WebhookVerdict.APPLIED, "the deposit failed"
+        return WebhookVerdict.APPLIED, reason
 
     return _settled(record, provider, event, decide)
+
+
+def _flag_reversal_of_failed(locked: DepositIntent, event_id: str) -> str:
+    """A deposit the PSP says failed, with a refund or chargeback of it recorded too: a
+    contradiction for staff (the PSP may still send a success, which would credit the deposit and
+    take it back at once). Flags the locked deposit (the caller saves it); the verdict's words."""
+    noun = _reversal_noun(locked.early_reversal)
+    locked.flagged_for_staff = True
+    locked.flag_reason = (
+        f"event {event_id}: the PSP says the deposit failed and sent a {noun} of it (event {locked.reversal_event}): "
+        "nothing was credited or taken back"
+        + ("; the chargeback locked the account" if locked.early_reversal == EventType.DEPOSIT_CHARGEBACK else "")
+    )
+    return f"; its {noun} (event {locked.reversal_event}) moved no money and waits on a success: flagged for staff"
 
 
 def _deposit_reversed(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
@@ -737,8 +827,16 @@ def _deposit_reversed(record: WebhookEvent, provider: PaymentProvider, event: Ev
     if intent is None:
         return _unknown(record, provider, event, "deposit")
     chargeback = event.type == EventType.DEPOSIT_CHARGEBACK
+    if intent.status in (DepositStatus.PENDING, DepositStatus.FAILED) and not intent.reversal_event:
+        verdict = _record_early_reversal(record, provider, event, intent)
+        if verdict is not None:
+            return verdict
+        intent = _deposit_of(provider, event.reference)  # credited, or another reversal waits
 
     def unchanged(deposit: DepositIntent) -> str | None:
+        if deposit.early_reversal and deposit.status in (DepositStatus.PENDING, DepositStatus.FAILED):
+            noun = _reversal_noun(deposit.early_reversal)
+            return f"the deposit's {noun} is already recorded (event {deposit.reversal_event}), waiting on its success"
         # A reversal event recorded with the deposit still `succeeded` names the event whose money
         # moved without its status (never left now, but a database may hold one): that event
         # finishes it, no other one does.
@@ -764,6 +862,47 @@ def _deposit_reversed(record: WebhookEvent, provider: PaymentProvider, event: Ev
 
     effect = _MoneyEffect(lock=lambda: locks.lock_deposit(intent.pk), unchanged=unchanged, apply=apply, move=move)
     return _with_money(record, provider, event, intent, effect)
+
+
+def _record_early_reversal(
+    record: WebhookEvent, provider: PaymentProvider, event: Event, intent: DepositIntent
+) -> str | None:
+    """A refund or chargeback of a deposit not credited (yet): kept on the deposit, to be taken
+    back in the transaction of its success (`_credit_deposit`), and `applied`, since what it says
+    is recorded at once: the PSP, answered 200, never sends it again. A chargeback locks the
+    account at once, as it would after a success: the PSP says the player disputed the payment.
+    One payments transaction, no money. None, with everything rolled back, when the locks show a
+    deposit credited since the first look (the caller takes the money back now) or another
+    reversal recorded first."""
+    chargeback = event.type == EventType.DEPOSIT_CHARGEBACK
+    try:
+        with transaction.atomic():
+            locked_record = _lock_pending(record)
+            if chargeback:
+                # Before the deposit's lock: a success's wallet transaction writes the player row
+                # (its chargeback's lock) before it locks the deposit, so the player row comes first
+                # here too, or the two could deadlock.
+                gate.lock_for_chargeback(player=accounts.get_player(intent.player_id), amount=intent.amount)
+            locked = locks.lock_deposit(intent.pk)
+            if locked.status not in (DepositStatus.PENDING, DepositStatus.FAILED) or locked.reversal_event:
+                raise _NotWaiting
+            locked.early_reversal, locked.reversal_event = event.type, event.event_id
+            noun = _reversal_noun(event.type)
+            reason = f"the deposit is {locked.status}: its {noun} is recorded, to take the money back with its success"
+            if chargeback:
+                reason += "; the account is locked"
+            fields = ["early_reversal", "reversal_event", "updated_at"]
+            if locked.status == DepositStatus.FAILED:
+                reason += _flag_reversal_of_failed(locked, event.event_id)
+                fields += ["flagged_for_staff", "flag_reason"]
+            locked.save(update_fields=fields)
+            _decide(locked_record, WebhookVerdict.APPLIED, reason)
+            return WebhookVerdict.APPLIED
+    except _AlreadyDecided:
+        _record_duplicate(provider, event, record)
+        return WebhookVerdict.DUPLICATE
+    except _NotWaiting:
+        return None
 
 
 def _payout(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:

@@ -19,8 +19,8 @@ wallet's own checks (the balance) and before anything is written:
   wagering it counted for);
 - `DEPOSIT`: a credit of kind deposit (`credit`);
 - `WITHDRAWAL`: a withdrawal's reservation (`reserve_withdrawal`);
-- `CHARGEBACK`: a chargeback taking a deposit back (`reverse_deposit`): compliance locks the
-  account in the same transaction.
+- `CHARGEBACK`: a chargeback taking a deposit back (`reverse_deposit`, or `credit_reversed_deposit`
+  when it came before the deposit's success): compliance locks the account in the same transaction.
 
 A deposit's participants see money the payment provider has already taken: they may record what
 it means (compliance's KYC hold) but do not refuse it for the player's standing; that refusal

@@ -565,19 +565,26 @@ def credit(
         raise ValueError("A credit is positive.")
 
     def post_credit(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
-        if kind == TransactionKind.DEPOSIT:
-            for participant in extensions.DEPOSIT.participants:
-                participant(player=wallet.player, wallet=wallet, amount=amount)
-        account = wallet.bonus if to_bonus else wallet.cash
-        posted = _post(wallet, kind, ref, [(account, amount)], counter=counter)
-        if kind == TransactionKind.DEPOSIT and wallet.debt is not None and wallet.debt.balance:
-            repaid = min(wallet.debt.balance, wallet.cash.balance)
-            # The repayment's own id: the deposit's, under an origin of its own (unique together).
-            repayment = ExternalRef(f"{ref.origin}#debt", ref.external_id, ref.fingerprint)
-            _post(wallet, TransactionKind.DEBT_REPAID, repayment, [(wallet.cash, -repaid), (wallet.debt, repaid)])
-        return posted
+        return _post_credit(wallet, kind=kind, amount=amount, ref=ref, counter=counter, to_bonus=to_bonus)
 
     return _move_money(player_id, currency, ref, post_credit, commit_with=commit_with)
+
+
+def _post_credit(
+    wallet: locks.LockedWallet, *, kind: TransactionKind, amount: int, ref: ExternalRef, counter: str, to_bonus: bool
+) -> Transaction:
+    """`credit`'s movement, under the caller's lock: the credit, then a deposit's debt repayment."""
+    if kind == TransactionKind.DEPOSIT:
+        for participant in extensions.DEPOSIT.participants:
+            participant(player=wallet.player, wallet=wallet, amount=amount)
+    account = wallet.bonus if to_bonus else wallet.cash
+    posted = _post(wallet, kind, ref, [(account, amount)], counter=counter)
+    if kind == TransactionKind.DEPOSIT and wallet.debt is not None and wallet.debt.balance:
+        repaid = min(wallet.debt.balance, wallet.cash.balance)
+        # The repayment's own id: the deposit's, under an origin of its own (unique together).
+        repayment = ExternalRef(f"{ref.origin}#debt", ref.external_id, ref.fingerprint)
+        _post(wallet, TransactionKind.DEBT_REPAID, repayment, [(wallet.cash, -repaid), (wallet.debt, repaid)])
+    return posted
 
 
 # --- withdrawals: cash -> pending -> paid out, or back -------------------------------------------
@@ -659,22 +666,61 @@ def reverse_deposit(
     withdrawal are left alone. The participants of `extensions.CHARGEBACK` run for a chargeback
     (compliance locks the account in this transaction). Idempotent on `ref`.
     """
+    _check_reversal(kind, amount)
+
+    def post_reversal(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        return _post_reversal(wallet, kind=kind, amount=amount, ref=ref, counter=counter)
+
+    return _move_money(player_id, currency, ref, post_reversal, commit_with=commit_with)
+
+
+def credit_reversed_deposit(
+    *, player_id: int, currency: str, amount: int, ref: ExternalRef, counter: str, reversal_ref: ExternalRef,
+    reversal_kind: TransactionKind, commit_with: CommitWith | None = None,
+) -> Posted:  # fmt: skip
+    """A deposit whose refund or chargeback the payment provider sent before its success: the
+    deposit's credit (`credit`, on `ref`) and its reversal (`reverse_deposit`, on `reversal_ref`)
+    in one durable transaction, as the same ledger transactions those two calls write one after
+    the other: the deposit, a `debt_repaid` if the player owed, then the `refund` or `chargeback`
+    (cash first, the rest as debt; a chargeback's participants lock the account). The credit and
+    its reversal commit together or not at all, so no moment shows the player money the provider
+    has already taken back.
+
+    Idempotent on `ref`: a replay answers the credit's values and moves nothing. The answer and
+    `commit_with`'s argument are the credit's transaction. Raises what `credit` raises.
+    """
+    if amount <= 0:
+        raise ValueError("A credit is positive.")
+    _check_reversal(reversal_kind, amount)
+
+    def post_both(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
+        posted = _post_credit(wallet, kind=TransactionKind.DEPOSIT, amount=amount, ref=ref, counter=counter,
+                              to_bonus=False)  # fmt: skip
+        _post_reversal(wallet, kind=reversal_kind, amount=amount, ref=reversal_ref, counter=counter)
+        return posted
+
+    return _move_money(player_id, currency, ref, post_both, commit_with=commit_with)
+
+
+def _check_reversal(kind: TransactionKind, amount: int) -> None:
     if kind not in (TransactionKind.REFUND, TransactionKind.CHARGEBACK):
         raise ValueError("A deposit is reversed by a refund or a chargeback.")
     if amount <= 0:
         raise ValueError("A reversal is positive.")
 
-    def post_reversal(wallet: locks.LockedWallet, _: Transaction | None) -> Transaction:
-        if kind == TransactionKind.CHARGEBACK:
-            for participant in extensions.CHARGEBACK.participants:
-                participant(player=wallet.player, wallet=wallet, amount=amount)
-        from_cash = min(amount, wallet.cash.balance)
-        moves = [(wallet.cash, -from_cash)]
-        if amount > from_cash:
-            moves.append((_open_account(wallet, AccountKind.DEBT), -(amount - from_cash)))
-        return _post(wallet, kind, ref, moves, counter=counter)
 
-    return _move_money(player_id, currency, ref, post_reversal, commit_with=commit_with)
+def _post_reversal(
+    wallet: locks.LockedWallet, *, kind: TransactionKind, amount: int, ref: ExternalRef, counter: str
+) -> Transaction:
+    """`reverse_deposit`'s movement, under the caller's lock."""
+    if kind == TransactionKind.CHARGEBACK:
+        for participant in extensions.CHARGEBACK.participants:
+            participant(player=wallet.player, wallet=wallet, amount=amount)
+    from_cash = min(amount, wallet.cash.balance)
+    moves = [(wallet.cash, -from_cash)]
+    if amount > from_cash:
+        moves.append((_open_account(wallet, AccountKind.DEBT), -(amount - from_cash)))
+    return _post(wallet, kind, ref, moves, counter=counter)
 
 
 # --- bonus money's end ---------------------------------------------------------------------------

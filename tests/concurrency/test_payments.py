@@ -113,6 +113,33 @@ def test_a_success_racing_a_failure_ends_credited_once():
     assert_audit_clean()
 
 
+@pytest.mark.parametrize("reversal", [EventType.DEPOSIT_REFUNDED, EventType.DEPOSIT_CHARGEBACK])
+def test_a_reversal_racing_the_success_it_came_before_moves_the_money_once_each_way(reversal):
+    """Whichever commits first (the reversal waiting on the deposit, or the credit), both are
+    applied and the deposit ends taken back: one credit, one reversal, the player's cash as it
+    was, a chargeback's lock, no deadlock. A few rounds, to meet both orders."""
+    chargeback = reversal == EventType.DEPOSIT_CHARGEBACK
+    for _ in range(3):
+        player = verified_player(1_000)
+        deposit = start_deposit(player, 5_000)
+
+        answers = race(
+            answer_of(event(reversal, deposit.public_id, 5_000)),
+            answer_of(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)),
+        )
+
+        assert answers == ["applied", "applied"]
+        moved = Transaction.objects.filter(player=player).exclude(kind=TransactionKind.ADJUSTMENT)
+        assert sorted(moved.values_list("kind", "amount")) == sorted(
+            [(TransactionKind.DEPOSIT, 5_000), (TransactionKind.CHARGEBACK if chargeback else TransactionKind.REFUND,
+                                                -5_000)]
+        )  # fmt: skip
+        status = DepositIntent.objects.get(pk=deposit.pk).status
+        assert (status, cash(player)) == ("charged_back" if chargeback else "refunded", 1_000)
+        assert player.__class__.objects.get(pk=player.pk).status == ("locked" if chargeback else "active")
+    assert_audit_clean()
+
+
 def test_two_deposits_started_together_cannot_pass_a_limit_together():
     player = verified_player()
     compliance.set_limit(player=player, kind="deposit", period="24h", amount=8_000)

@@ -352,14 +352,6 @@ def test_a_chargeback_locks_the_account_even_when_the_cash_covers_it(player):
         bet(player, 1)
 
 
-def test_a_refund_of_a_deposit_never_credited_is_ignored(player, deposit):
-    before = ledger_rows()
-
-    answer = post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
-
-    assert (answer.json(), ledger_rows(), status_of(deposit)) == ({"status": "ignored"}, before, "pending")
-
-
 def test_a_deposit_is_taken_back_once_whatever_events_say_so(player):
     deposit = credited(player)
     post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
@@ -383,6 +375,295 @@ def test_a_deposit_credited_after_a_debt_repays_it_first(player):
 
     assert (cash(player), account_balance(player, AccountKind.DEBT)) == (3_000, 0)
     assert_audit_clean()
+
+
+# --- refunds and chargebacks before the success -----------------------------------------------------
+# PSPs send events out of order, and never resend one answered 200: a reversal that arrives first
+# waits on the deposit and is taken back in the success's own transaction.
+
+
+def ledger_of(player) -> list[tuple[str, int, str]]:
+    """The player's transactions, in order: kind, amount, external id."""
+    rows = Transaction.objects.filter(player=player).order_by("wallet_version", "pk")
+    return list(rows.values_list("kind", "amount", "external_id"))
+
+
+def verdicts(reference: str) -> list[tuple[str, str, str]]:
+    rows = WebhookEvent.objects.filter(reference=reference).order_by("pk")
+    return list(rows.values_list("type", "verdict", "reason"))
+
+
+def player_status(player) -> str:
+    return player.__class__.objects.get(pk=player.pk).status
+
+
+def in_debt(player, amount: int):
+    """The player owes `amount`: a deposit of it credited, played, then refunded."""
+    owed = credited(player, amount)
+    bet(player, amount)
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, owed.public_id, amount))
+    assert (cash(player), account_balance(player, AccountKind.DEBT)) == (0, amount)
+
+
+def test_a_refund_before_the_success_is_recorded_on_the_deposit_moves_nothing_and_is_applied(player, deposit):
+    before = ledger_rows()
+    body = event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000)
+
+    answer = post_webhook(body)
+
+    assert (answer.status_code, answer.json()) == (200, {"status": "applied"})
+    assert ledger_rows() == before
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.early_reversal, deposit.reversal_event) == ("pending", "deposit.refunded",
+                                                                                body["event_id"])  # fmt: skip
+    assert verdicts(deposit.public_id) == [
+        ("deposit.refunded", "applied", "the deposit is pending: its refund is recorded, to take the money back "
+                                        "with its success"),
+    ]  # fmt: skip
+    assert (player_status(player), deposit.flagged_for_staff) == ("active", False)
+
+
+def test_an_early_refund_is_taken_back_in_the_successs_transaction(player, deposit):
+    """Given a refund that came first, when the success comes: the credit, then the refund, in
+    one transaction, as the same ledger transactions a refund after the success writes."""
+    refund = event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000)
+    post_webhook(refund)
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.credited_amount, deposit.reversal_event) == ("refunded", 5_000, refund["event_id"])
+    assert (cash(player), account_balance(player, AccountKind.DEBT)) == (0, 0)
+    assert ledger_of(player) == [
+        ("deposit", 5_000, f"deposit:{deposit.public_id}"),
+        ("refund", -5_000, f"deposit:{deposit.public_id}:reversal"),
+    ]
+    assert system_balance(clearing_code("sandbox")) == 0
+    assert verdicts(deposit.public_id)[1] == (
+        "deposit.succeeded", "applied",
+        f"credited 5000 EUR, then 5000 EUR taken back, refunded (the refund, event {refund['event_id']}, "
+        "came before the success)",
+    )  # fmt: skip
+    assert player_status(player) == "active"  # a refund locks nothing
+    assert_audit_clean()
+
+
+def test_an_early_chargeback_locks_the_account_at_once_and_is_taken_back_with_the_success():
+    player = verified_player(1_000)
+    deposit = start_deposit(player, 5_000)
+    before = ledger_rows()
+
+    early = post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert early.json() == {"status": "applied"}
+    assert (ledger_rows(), cash(player), player_status(player)) == (before, 1_000, "locked")
+    with pytest.raises(PlayerBlocked) as refusal:
+        bet(player, 1)
+    assert refusal.value.code == "PLAYER_BLOCKED"
+    assert verdicts(deposit.public_id)[0][2] == (
+        "the deposit is pending: its chargeback is recorded, to take the money back with its success; "
+        "the account is locked"
+    )
+
+    success = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert success.json() == {"status": "applied"}
+    assert (status_of(deposit), cash(player), account_balance(player, AccountKind.DEBT)) == ("charged_back", 1_000, 0)
+    assert [kind for kind, _, _ in ledger_of(player)][-2:] == ["deposit", "chargeback"]
+    assert player_status(player) == "locked"
+    with pytest.raises(PlayerBlocked):
+        bet(player, 1)
+    assert_audit_clean()
+
+
+def test_an_early_chargeback_of_a_player_in_debt_repays_then_takes_the_cash_and_the_rest_as_debt(player):
+    """The same three transactions as in order: the deposit repays the debt first, then the
+    chargeback takes what cash is left and records the rest as debt."""
+    in_debt(player, 3_000)
+    deposit = start_deposit(player, 5_000)
+    post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    assert ledger_of(player)[-3:] == [
+        ("deposit", 5_000, f"deposit:{deposit.public_id}"),
+        ("debt_repaid", -3_000, f"deposit:{deposit.public_id}"),
+        ("chargeback", -2_000, f"deposit:{deposit.public_id}:reversal"),
+    ]
+    assert (cash(player), account_balance(player, AccountKind.DEBT)) == (0, 3_000)
+    assert (status_of(deposit), player_status(player)) == ("charged_back", "locked")
+    with pytest.raises(PlayerBlocked):
+        bet(player, 1)
+    assert_audit_clean()
+
+
+@pytest.mark.parametrize("reversal", [EventType.DEPOSIT_REFUNDED, EventType.DEPOSIT_CHARGEBACK])
+def test_a_reversal_before_the_success_leaves_the_ledger_it_leaves_after_it(reversal):
+    """Two players, one deposit each, a debt each; one gets the reversal after the success, the
+    other before it: the same transactions, amounts, balances and versions."""
+
+    def ledger_after(first: str, then: str) -> list[tuple]:
+        player = verified_player()
+        in_debt(player, 2_000)
+        deposit = start_deposit(player, 4_500)
+        for kind in (first, then):
+            post_webhook(event(kind, deposit.public_id, 4_500))
+        assert status_of(deposit) == ("refunded" if reversal == EventType.DEPOSIT_REFUNDED else "charged_back")
+        rows = Transaction.objects.filter(player=player).order_by("wallet_version", "pk")
+        shown = rows.values_list("kind", "amount", "balance_after", "wallet_version")
+        return [*shown, cash(player), account_balance(player, AccountKind.DEBT), player_status(player)]
+
+    in_order = ledger_after(EventType.DEPOSIT_SUCCEEDED, reversal)
+    reversal_first = ledger_after(reversal, EventType.DEPOSIT_SUCCEEDED)
+
+    assert reversal_first == in_order
+    assert_audit_clean()
+
+
+def test_the_successs_duplicate_after_an_early_reversal_moves_nothing_again(player, deposit):
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+    success = event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)
+    post_webhook(success)
+    after = ledger_rows()
+
+    again = post_webhook(success)
+    another_success = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert [again.json(), another_success.json()] == [{"status": "duplicate"}, {"status": "ignored"}]
+    assert (ledger_rows(), status_of(deposit), cash(player)) == (after, "refunded", 0)
+    assert [verdict for _, verdict, _ in verdicts(deposit.public_id)] == ["applied", "applied", "duplicate", "ignored"]
+    assert verdicts(deposit.public_id)[3][2] == "already credited (deposit refunded)"
+    assert_audit_clean()
+
+
+def test_a_second_reversal_event_is_ignored_while_one_waits_and_after_it_was_taken_back(player, deposit):
+    first = event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000)
+    post_webhook(first)
+
+    waiting = post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    taken_back = post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert [waiting.json(), taken_back.json()] == [{"status": "ignored"}, {"status": "ignored"}]
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.early_reversal, deposit.reversal_event) == ("charged_back", "deposit.chargeback",
+                                                                                first["event_id"])  # fmt: skip
+    assert [reason for _, verdict, reason in verdicts(deposit.public_id) if verdict == "ignored"] == [
+        f"the deposit's chargeback is already recorded (event {first['event_id']}), waiting on its success",
+        f"the deposit was already taken back (event {first['event_id']})",
+    ]
+    assert Transaction.objects.filter(player=player, kind__in=["refund", "chargeback"]).count() == 1
+    assert_audit_clean()
+
+
+def test_a_failure_after_an_early_chargeback_moves_nothing_and_flags_the_deposit_for_staff(player, deposit):
+    chargeback = event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000)
+    post_webhook(chargeback)
+    before = ledger_rows()
+
+    failed = event(EventType.DEPOSIT_FAILED, deposit.public_id, 5_000)
+    answer = post_webhook(failed)
+
+    assert answer.json() == {"status": "applied"}
+    assert (ledger_rows(), cash(player), player_status(player)) == (before, 0, "locked")
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.early_reversal, deposit.flagged_for_staff) == ("failed", "deposit.chargeback", True)
+    assert deposit.flag_reason == (
+        f"event {failed['event_id']}: the PSP says the deposit failed and sent a chargeback of it "
+        f"(event {chargeback['event_id']}): nothing was credited or taken back; the chargeback locked the account"
+    )
+    assert verdicts(deposit.public_id)[1] == (
+        "deposit.failed", "applied",
+        f"the deposit failed; its chargeback (event {chargeback['event_id']}) moved no money and waits on a "
+        "success: flagged for staff",
+    )  # fmt: skip
+    assert_audit_clean()
+
+
+def test_a_success_after_an_early_refund_and_a_failure_credits_and_takes_back_at_once(player, deposit):
+    """The PSP took the money after all (a success credits even after a failure), and it had
+    said the payment was refunded: both, in one transaction."""
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+    post_webhook(event(EventType.DEPOSIT_FAILED, deposit.public_id, 5_000))
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    assert (status_of(deposit), cash(player)) == ("refunded", 0)
+    assert [kind for kind, _, _ in ledger_of(player)] == ["deposit", "refund"]
+    assert verdicts(deposit.public_id)[2][2].startswith("credited 5000 EUR after a deposit.failed, then 5000 EUR")
+    assert_audit_clean()
+
+
+def test_a_refund_of_a_failed_deposit_waits_too_and_flags_it(player, deposit):
+    post_webhook(event(EventType.DEPOSIT_FAILED, deposit.public_id, 5_000))
+    before = ledger_rows()
+
+    refund = event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000)
+    answer = post_webhook(refund)
+
+    assert (answer.json(), ledger_rows()) == ({"status": "applied"}, before)
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.early_reversal, deposit.flagged_for_staff) == ("failed", "deposit.refunded", True)
+    assert verdicts(deposit.public_id)[1][2] == (
+        "the deposit is failed: its refund is recorded, to take the money back with its success; its refund "
+        f"(event {refund['event_id']}) moved no money and waits on a success: flagged for staff"
+    )
+
+
+def test_a_deposit_that_never_succeeds_keeps_its_early_reversal_readable_in_the_back_office(client, deposit):
+    from apps.accounts.choices import StaffRole
+    from apps.accounts.tests.factories import make_staff
+
+    untouched = start_deposit(deposit.player, 1_000)
+    chargeback = event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000)
+    post_webhook(chargeback)
+    client.force_login(make_staff(StaffRole.FINANCE))
+
+    deposits = client.get("/backoffice/payments/depositintent/", {"early_reversal": "deposit.chargeback"})
+    records = client.get("/backoffice/payments/webhookevent/", {"q": deposit.public_id})
+
+    assert (deposits.status_code, records.status_code) == (200, 200)
+    assert deposit.public_id.encode() in deposits.content
+    assert chargeback["event_id"].encode() in deposits.content
+    assert b"Chargeback before the success" in deposits.content
+    assert untouched.public_id.encode() not in deposits.content
+    assert b"its chargeback is recorded, to take the money back with its success" in records.content
+    assert status_of(deposit) == "pending"
+    assert_audit_clean()
+
+
+def test_an_early_reversal_counts_for_the_withdrawal_risk_rule(player, deposit):
+    from apps.payments import risk
+
+    post_webhook(event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000))
+
+    assert risk.risk_flags(player_id=player.pk) == ["reversed_deposit"]
+
+
+def test_the_database_refuses_an_early_reversal_out_of_its_states(player, deposit):
+    """Around the ORM: each CHECK of the early reversal, named in the error."""
+    other = start_deposit(player, 1_000)
+    post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+    rows = DepositIntent.objects.filter(pk=deposit.pk)
+
+    for name, change in (
+        ("deposit_early_reversal_valid", lambda: rows.update(early_reversal="deposit.failed")),
+        ("deposit_early_reversal_names_event",
+         lambda: DepositIntent.objects.filter(pk=other.pk).update(early_reversal="deposit.refunded")),
+        ("deposit_uncredited_reversal_waits",
+         lambda: DepositIntent.objects.filter(pk=other.pk).update(reversal_event="evt_x")),
+        ("deposit_early_reversal_taken_back_with_credit",
+         lambda: rows.update(status=DepositStatus.SUCCEEDED, credited_amount=5_000)),
+        ("deposit_early_reversal_taken_back_with_credit",
+         lambda: rows.update(status=DepositStatus.REFUNDED, credited_amount=5_000)),
+    ):  # fmt: skip
+        with pytest.raises(IntegrityError, match=name), transaction.atomic():
+            change()
+
+    rows.update(status=DepositStatus.CHARGED_BACK, credited_amount=5_000)  # what the success leaves
 
 
 # --- crashes and races ------------------------------------------------------------------------------
@@ -472,6 +753,67 @@ def test_a_state_that_changed_under_the_lock_rolls_the_money_back_and_records_wh
     assert answer.json() == {"status": "ignored"}
     assert (ledger_rows(), cash(player), status_of(deposit)) == (before, 0, "pending")
     assert WebhookEvent.objects.get().reason == "already credited (deposit succeeded)"
+
+
+def stale_first_look(monkeypatch, **as_it_was):
+    """The handler's first, unlocked look at the deposit sees it `as_it_was`; later looks, and
+    everything under the locks, see the database."""
+    real = services._deposit_of
+    looks = []
+
+    def look(provider, reference):
+        found = real(provider, reference)
+        looks.append(reference)
+        if len(looks) == 1:
+            for name, value in as_it_was.items():
+                setattr(found, name, value)
+        return found
+
+    monkeypatch.setattr(services, "_deposit_of", look)
+    return looks
+
+
+# Real commits: the lone credit's transaction rolls back for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reversal_recorded_after_the_successs_first_look_rolls_the_lone_credit_back(player, deposit, monkeypatch):
+    """The success's first look saw no reversal; under the deposit's lock, inside the credit's
+    transaction, one waits: that credit rolls back, and the second look credits and takes back."""
+    refund = event(EventType.DEPOSIT_REFUNDED, deposit.public_id, 5_000)
+    post_webhook(refund)
+    looks = stale_first_look(monkeypatch, early_reversal="", reversal_event="")
+    wallet_calls = []
+    for name in ("credit", "credit_reversed_deposit"):
+        real = getattr(services.wallet, name)
+        monkeypatch.setattr(services.wallet, name, lambda *a, _real=real, _name=name, **kw: (
+            wallet_calls.append(_name), _real(*a, **kw))[1])  # fmt: skip
+
+    answer = post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    assert (len(looks), wallet_calls) == (2, ["credit", "credit_reversed_deposit"])
+    assert [kind for kind, _, _ in ledger_of(player)] == ["deposit", "refund"]
+    assert (status_of(deposit), cash(player)) == ("refunded", 0)
+    assert [verdict for _, verdict, _ in verdicts(deposit.public_id)] == ["applied", "applied"]
+    assert_audit_clean()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_success_committed_after_the_reversals_first_look_is_taken_back_at_once(player, deposit, monkeypatch):
+    """The chargeback's first look saw a pending deposit; under the lock it is credited: what the
+    waiting reversal wrote (the account's lock among it) rolls back, and the chargeback takes the
+    money back as after any success, locking the account in the money's transaction."""
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000))
+    stale_first_look(monkeypatch, status=DepositStatus.PENDING, credited_amount=None)
+
+    answer = post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert answer.json() == {"status": "applied"}
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.early_reversal, cash(player)) == ("charged_back", "", 0)
+    assert [kind for kind, _, _ in ledger_of(player)] == ["deposit", "chargeback"]
+    assert verdicts(deposit.public_id)[1][2] == "5000 EUR taken back, charged back: the account is locked"
+    assert player_status(player) == "locked"
+    assert_audit_clean()
 
 
 def test_a_credit_committed_without_its_status_is_finished_by_the_retry(player, deposit):

@@ -221,6 +221,57 @@ def test_a_deposit_repays_the_debt_first_in_a_transaction_of_its_own(posted, dja
     assert_audit_clean()
 
 
+def test_a_deposit_reversed_before_it_was_credited_is_both_in_one_call_as_two_calls_write_them(
+    posted, django_capture_on_commit_callbacks
+):
+    """`credit_reversed_deposit` against `credit` then `reverse_deposit`, for two players who owe
+    70.00 each: the same transactions, entries, balances and versions, each one posted."""
+
+    def owing(player):
+        deposit(player, 10_000)
+        bet(player, 7_000)
+        reverse(player, 10_000, TransactionKind.REFUND)
+
+    def written(player) -> list[tuple]:
+        rows = Transaction.objects.filter(player=player).order_by("wallet_version", "pk")
+        return [(tx.kind, tx.amount, tx.balance_after, tx.wallet_version, entries_of(tx.pk)) for tx in rows]
+
+    in_two, in_one = funded_player(0), funded_player(0)
+    owing(in_two), owing(in_one)
+    deposit(in_two, 5_000, ref=a_ref("payment:testpay"))
+    reverse(in_two, 5_000, TransactionKind.CHARGEBACK, ref=a_ref("payment:testpay"))
+    before = len(posted)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = services.credit_reversed_deposit(
+            player_id=in_one.pk, currency="EUR", amount=5_000, ref=a_ref("payment:testpay"), counter=CLEARING,
+            reversal_ref=a_ref("payment:testpay"), reversal_kind=TransactionKind.CHARGEBACK,
+        )  # fmt: skip
+
+    assert written(in_one) == written(in_two)
+    assert [event["kind"] for event in posted[before:]] == ["deposit", "debt_repaid", "chargeback"]
+    assert (answer.balance, answer.version, answer.replayed) == (5_000, 4, False)  # the credit's own answer
+    assert balances(in_one) == {"cash": 0, "bonus": 0, "debt": 7_000}
+    assert Player.objects.get(pk=in_one.pk).status == PlayerStatus.LOCKED
+    assert_audit_clean()
+
+
+def test_a_deposit_reversed_before_it_was_credited_replayed_moves_nothing():
+    player = funded_player(0)
+    call = {
+        "player_id": player.pk, "currency": "EUR", "amount": 5_000, "ref": a_ref("payment:testpay"),
+        "counter": CLEARING, "reversal_ref": a_ref("payment:testpay"),
+        "reversal_kind": TransactionKind.REFUND,
+    }  # fmt: skip
+    first = services.credit_reversed_deposit(**call)
+    before = ledger_rows()
+
+    again = services.credit_reversed_deposit(**call)
+
+    assert (again.transaction_id, again.replayed, ledger_rows()) == (first.transaction_id, True, before)
+    assert_audit_clean()
+
+
 @pytest.mark.parametrize("kind", ["debt", "pending_withdrawal"])
 def test_the_database_refuses_a_negative_debt_or_pending_balance(kind):
     player = funded_player(0)
