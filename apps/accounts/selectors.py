@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp.models import Device
@@ -276,6 +278,24 @@ def staff_socket_refusal(user: User, session) -> str | None:
         if device is None or device.user_id != user.pk or not device.confirmed:
             return "unverified"
     return None
+
+
+def get_user(user_id: int) -> User | None:
+    """The user as stored now, or None (deleted). A new object on every call: Django caches a
+    user's permissions on the object that checked them, so one read earlier answers with what
+    they had then (the back office's socket reads its staff member's access again with this)."""
+    return User.objects.filter(pk=user_id).first()
+
+
+def list_staff_ids_in_groups(group_ids: Iterable[int]) -> list[int]:
+    """The staff members in any of the groups: whose access a change of a role's permissions changes."""
+    return list(User.objects.filter(is_staff=True, groups__in=list(group_ids)).values_list("pk", flat=True).distinct())
+
+
+def list_staff_ids_holding(permission_id: int) -> list[int]:
+    """The staff members who hold the permission, given to them or through one of their groups."""
+    holders = User.objects.filter(Q(user_permissions=permission_id) | Q(groups__permissions=permission_id))
+    return list(holders.filter(is_staff=True).values_list("pk", flat=True).distinct())
 
 
 # --- the back office's player 360 page ---------------------------------------------------------

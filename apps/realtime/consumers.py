@@ -34,9 +34,10 @@ from apps.accounts import selectors as accounts
 from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Player
 from apps.common import metrics
+from apps.common.tokens import hash_token
 from apps.realtime import extensions, feed, protocol, selectors
 from apps.realtime.gathered import beat_calls
-from apps.realtime.groups import BACKOFFICE_FEED, player_group
+from apps.realtime.groups import BACKOFFICE_FEED, backoffice_staff_group, player_group
 from apps.realtime.mailroom import mailroom_of
 from apps.realtime.presence import presence_of
 from apps.wallet import selectors as wallet
@@ -201,6 +202,11 @@ class _BackplaneMember(AsyncJsonWebsocketConsumer):
         (the ASGI server would refuse a send after the close and end the consumer with an error)."""
         if not self.closing:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def send_json(self, content, close=False) -> None:
+        """Through `send` above: channels' own `send_json` calls its parent's `send`, past it, so a
+        frame forwarded after a server-side close would still go out."""
+        await self.send(text_data=await self.encode_json(content), close=close)
 
     async def join_groups(self) -> bool:
         """(Re-)join every group; False, logged, if the backplane did not answer. Re-joining also
@@ -519,22 +525,53 @@ class PlayerConsumer(_BackplaneMember):
         await self.close(code=message["code"])
 
 
-@database_sync_to_async
-def _allowed_events(user) -> frozenset[str]:
+def _allowed(user) -> frozenset[str]:
     if not user.is_staff:
         return frozenset()
     return feed.allowed_events(user.has_perm)  # one read of the staff member's permissions, cached on the user
 
 
+_allowed_events = database_sync_to_async(_allowed)
+
+
+@database_sync_to_async
+def _current_access(user_id: int) -> frozenset[str] | None:
+    """What the staff member may see now, read afresh (`accounts.get_user`: a new user object, so
+    no permission cached at connect answers); None if the user is deleted or deactivated, whose
+    session no longer signs anyone in (a new connection with it is refused 4401)."""
+    user = accounts.get_user(user_id)
+    return None if user is None or not user.is_active else _allowed(user)
+
+
+@database_sync_to_async
+def _session_exists(session) -> bool:
+    return session.exists(session.session_key)
+
+
+# The close of a back-office socket whose access could not be read again (the database did not
+# answer): the server's error, so the client reconnects, and its connect reads the access.
+ACCESS_UNREAD = 1011
+
+
 class BackofficeFeedConsumer(_BackplaneMember):
     """`/ws/backoffice/`: every player's events that the staff member's role may see (feed.py's
-    table, resolved once at connect), filtered per socket by its subscription: the query string's
-    at connect, then each `subscribe` message's. Filtering happens here, in the process that holds
-    the socket, so a frame a socket must not see never leaves the server."""
+    table), filtered per socket by its subscription: the query string's at connect, then each
+    `subscribe` message's. Filtering happens here, in the process that holds the socket, so a
+    frame a socket must not see never leaves the server.
+
+    The staff member's access is read at connect and held, not read per frame; the socket follows
+    it as it changes through its staff member's own group (`backoffice_staff_group`), where
+    services.py sends, after commit, a change of their access (`backoffice.access_changed`: read
+    it again, then narrow the subscription to it or close) and the end of a session
+    (`backoffice.session_ended`: the sockets of that session close 4401). A message is handled
+    after the frames before it and before those after it, so no frame is forwarded under access
+    that a handled message took away."""
 
     allowed: frozenset[str] = frozenset()
     subscription: feed.Subscription | None = None
     socket_kind = metrics.BACKOFFICE_SOCKET
+    staff_id: int | None = None
+    session_hash: str | None = None  # the session's key as services.close_staff_session_sockets names it
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -554,11 +591,19 @@ class BackofficeFeedConsumer(_BackplaneMember):
             await self.accept()
             await self.send_json(protocol.notice("invalid_request", str(exc)))
             return await self.close(code=NOT_ALLOWED)
-        self.groups_to_join = [BACKOFFICE_FEED]
+        self.staff_id = user.pk
+        self.session_hash = hash_token(session.session_key)
+        self.groups_to_join = [backoffice_staff_group(user.pk), BACKOFFICE_FEED]
         self._listen()
         await self.join_groups()
         await self.accept_to_serve()
-        self.start_beating()  # re-joins the feed after a Redis restart; sends nothing itself
+        # A sign-out or a change of access that committed after the reads above was sent to the
+        # staff member's group before this socket was in it: both are read again now that it is.
+        if not await _session_exists(session):
+            return await self.close(code=NOT_AUTHENTICATED)
+        await self._follow_access()
+        if not self.closing:
+            self.start_beating()  # re-joins the groups after a Redis restart; sends nothing itself
 
     async def receive_json(self, content, **kwargs) -> None:
         if not (isinstance(content, dict) and content.get("type") == "subscribe"):
@@ -579,3 +624,36 @@ class BackofficeFeedConsumer(_BackplaneMember):
     wallet_updated = _forward
     compliance_alert = _forward
     feed_event = _forward
+
+    async def backoffice_access_changed(self, message: dict) -> None:
+        """The staff member's user, groups or permissions changed (services.recheck_staff_access)."""
+        await self._follow_access()
+
+    async def backoffice_session_ended(self, message: dict) -> None:
+        """One of the staff member's sessions signed out (services.close_staff_session_sockets):
+        closed 4401 if it is this socket's, as its pages now ask for a sign-in."""
+        if message.get("session") == self.session_hash:
+            await self.close(code=NOT_AUTHENTICATED)
+
+    async def _follow_access(self) -> None:
+        """Read the staff member's access again and hold the socket to it, closing it with the code
+        a new connection would get: 4401 if the user is deleted or deactivated, 4403 if they may
+        see nothing. Otherwise the subscription keeps only the types still allowed, and the client
+        gets a `subscribed` frame if that took any away. What was added applies from the next
+        `subscribe` (or connect): a subscription is what the page asked for, not widened behind
+        its back."""
+        if self.closing or self.staff_id is None:
+            return
+        try:
+            allowed = await _current_access(self.staff_id)
+        except Exception as exc:  # access that cannot be read is not kept: the client reconnects, which reads it
+            logger.warning("realtime.backoffice_access_unread", staff_id=self.staff_id, error=repr(exc))
+            return await self.close(code=ACCESS_UNREAD)
+        if allowed is None:
+            return await self.close(code=NOT_AUTHENTICATED)
+        if not allowed:
+            return await self.close(code=NOT_ALLOWED)
+        self.allowed = allowed
+        if self.subscription is not None and not self.subscription.types <= allowed:
+            self.subscription = self.subscription.within(allowed)
+            await self.send_json(self.subscription.as_frame())

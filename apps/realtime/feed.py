@@ -2,17 +2,18 @@
 the permission each needs, and a socket's subscription (its filters by type, brand, amount and
 player), applied to every frame in the consumer's process.
 
-The staff member's permissions are read once, at connect, into the set of event types they may
-see; a frame then costs a dict look-up and a few comparisons, never a query (every bet goes
-through here). A frame carries what the filters need: `event` (its type below), `player_id`,
-`brand` (the brand's code), and for money movements `amount` (its size in minor units of the
-frame's currency, unsigned). docs/backoffice.md, "Live operations feed", is the client's side.
+The staff member's permissions are read at connect into the set of event types they may see, and
+again only when their access changes (consumers.BackofficeFeedConsumer); a frame then costs a dict
+look-up and a few comparisons, never a query (every bet goes through here). A frame carries what
+the filters need: `event` (its type below), `player_id`, `brand` (the brand's code), and for money
+movements `amount` (its size in minor units of the frame's currency, unsigned). docs/backoffice.md,
+"Live operations feed", is the client's side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 # Event type -> the permission a staff member needs to receive it. The only place this is decided:
@@ -50,7 +51,8 @@ def event_of_kind(kind: str) -> str:
 
 
 def allowed_events(has_perm: Callable[[str], bool]) -> frozenset[str]:
-    """The event types a staff member may receive, from their permission check (run at connect)."""
+    """The event types a staff member may receive, from their permission check (run at connect,
+    and again when their access changes)."""
     return frozenset(event for event, permission in FEED_PERMISSIONS.items() if has_perm(permission))
 
 
@@ -83,6 +85,11 @@ class Subscription:
             if amount is not None and amount < self.min_amount:
                 return False
         return True
+
+    def within(self, allowed: frozenset[str]) -> Subscription:
+        """This subscription without the types outside `allowed` (the staff member's access
+        narrowed while the socket was open); the other filters as they were."""
+        return replace(self, types=self.types & allowed)
 
     def as_frame(self) -> dict:
         """The `subscribed` frame: the filters now applied (the types as the server narrowed them)."""

@@ -3,7 +3,9 @@ compliance events as notices to the player (a limit's refusal at once, since it 
 nothing; closed sockets when they may no longer play),
 behaviour-rule alerts, limit changes, exclusions and withdrawal approvals to the back-office feed (feed.py decides
 which staff get which), a bonus's grant as a notice to the player, the sportsbook's market changes
-to the odds sockets (odds.py).
+to the odds sockets (odds.py). A staff member's open back-office sockets follow their access: a
+sign-out closes its session's sockets, and a change of the user, their groups or their
+permissions, or of a group's permissions, has their sockets read it again (services.py).
 
 Other apps never call the real-time app: it subscribes to their signals here."""
 
@@ -11,9 +13,13 @@ from __future__ import annotations
 
 import time
 
+from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from apps.accounts import selectors as accounts
+from apps.accounts.models import User
 from apps.bonuses import signals as bonuses
 from apps.compliance import signals as compliance
 from apps.payments import signals as payments
@@ -180,3 +186,86 @@ def push_bets_settled(sender, bets: list[dict], event_id: int | None = None, **k
          {"bet_id": bet["bet_id"], "status": bet["status"], "payout": bet["payout"], "currency": bet["currency"]})
         for bet in bets
     )  # fmt: skip
+
+
+# --- the back office's sockets follow the staff member's access ----------------------------------
+#
+# The socket reads the staff member's permissions at connect and holds them (no query per frame),
+# so every change that can take access away is sent to their sockets, which read it again. Each
+# receiver runs in the change's transaction and sends after its commit, never raising: an admin's
+# save is never undone by a push.
+
+# The fields of a user that decide their access to the feed. A save that names none of them (a
+# login's `last_login`) changes nothing a socket holds, and is not sent.
+_ACCESS_FIELDS = frozenset({"is_active", "is_staff", "is_superuser"})
+
+
+@receiver(user_logged_out, dispatch_uid="realtime.close_signed_out_sockets")
+def close_signed_out_sockets(sender, request, user, **kwargs) -> None:
+    """A staff member signed out (or was, by the inactivity limit): the back-office sockets of that
+    session close 4401, as a page of it now redirects to the sign-in. Sent before Django flushes
+    the session, while its key is still on the request."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is None or not user.is_staff or session_key is None:
+        return
+    services.close_staff_session_sockets(user_id=user.pk, session_key=session_key)
+
+
+@receiver(post_save, sender=User, dispatch_uid="realtime.recheck_saved_user")
+def recheck_saved_user(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:
+    """Deactivated, no longer staff or no longer superuser. Whether the save took access away
+    is not known here (the old values are gone), so any save that may have is sent; a new user
+    has no socket yet."""
+    if created or (update_fields is not None and not _ACCESS_FIELDS.intersection(update_fields)):
+        return
+    services.recheck_staff_access([instance.pk])
+
+
+@receiver(post_delete, sender=User, dispatch_uid="realtime.recheck_deleted_user")
+def recheck_deleted_user(sender, instance: User, **kwargs) -> None:
+    """A deleted user's session signs no one in: their sockets find no user and close 4401."""
+    services.recheck_staff_access([instance.pk])
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="realtime.recheck_user_groups")
+@receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="realtime.recheck_user_permissions")
+def recheck_users_granted(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """A user's groups or own permissions changed: from the user's side (`user.groups.remove(…)`)
+    the instance is the user; from the other (`group.user_set.remove(…)`) `pk_set` names the
+    users, except for a clear, whose users are read before it."""
+    if action in ("post_add", "post_remove") and not pk_set:  # Django sends an add of nothing new too
+        return
+    if not reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            services.recheck_staff_access([instance.pk])
+    elif action in ("post_add", "post_remove"):
+        services.recheck_staff_access(pk_set)
+    elif action == "pre_clear":
+        if isinstance(instance, Group):
+            services.recheck_staff_access(accounts.list_staff_ids_in_groups([instance.pk]))
+        else:  # a permission taken from every user who was given it
+            services.recheck_staff_access(accounts.list_staff_ids_holding(instance.pk))
+
+
+@receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="realtime.recheck_group_permissions")
+def recheck_group_members(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """A role's permissions changed: every staff member in it reads their access again. From the
+    permission's side (`permission.group_set.remove(…)`) `pk_set` names the groups, except for a
+    clear, whose groups' members are read before it. (Every `migrate` sets the roles' permissions
+    again, which changes nothing and is not sent.)"""
+    if action in ("post_add", "post_remove") and not pk_set:
+        return
+    if not reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            services.recheck_staff_access(accounts.list_staff_ids_in_groups([instance.pk]))
+    elif action in ("post_add", "post_remove"):
+        services.recheck_staff_access(accounts.list_staff_ids_in_groups(pk_set))
+    elif action == "pre_clear":
+        services.recheck_staff_access(accounts.list_staff_ids_holding(instance.pk))
+
+
+@receiver(pre_delete, sender=Group, dispatch_uid="realtime.recheck_deleted_group")
+def recheck_deleted_group(sender, instance: Group, **kwargs) -> None:
+    """A deleted group takes its members' memberships with it, without `m2m_changed`: its members
+    are read before they go."""
+    services.recheck_staff_access(accounts.list_staff_ids_in_groups([instance.pk]))

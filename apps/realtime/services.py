@@ -1,5 +1,6 @@
-"""Writes of the realtime app: the one-time WebSocket tickets, and notices (with or without closing
-the socket) sent to every connection of a player."""
+"""Writes of the realtime app: the one-time WebSocket tickets, notices (with or without closing
+the socket) sent to every connection of a player, and the messages that keep a staff member's
+open back-office sockets within their access."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.common.tokens import hash_token, new_token
 from apps.realtime import protocol, push
-from apps.realtime.groups import player_group
+from apps.realtime.groups import backoffice_staff_group, player_group
 from apps.realtime.models import RealtimeTicket
 
 NOT_ALLOWED = 4403  # the close code of a socket the server ends because the player may no longer be on it
@@ -111,6 +112,25 @@ def disconnect_player(
     """
     frame = protocol.notice(kind, message, data)
     _after_commit([(player_group(player_id), {"type": "player.disconnect", "frame": frame, "code": code})])
+
+
+def recheck_staff_access(user_ids: Iterable[int]) -> None:
+    """Have every back-office socket of these staff members, on every instance, read their access
+    again: each narrows its feed to what they may still see, or closes 4403 when that is nothing
+    (consumers.BackofficeFeedConsumer). Sent after commit, so the sockets read the change; never
+    raises. A user with no socket open costs one look-up of an empty group."""
+    messages = [(backoffice_staff_group(user_id), {"type": "backoffice.access_changed"}) for user_id in set(user_ids)]
+    if messages:
+        _after_commit(messages)
+
+
+def close_staff_session_sockets(*, user_id: int, session_key: str) -> None:
+    """Close with 4401 every back-office socket that the staff member opened with this session, on
+    every instance (they signed out); their other sessions' sockets stay. After commit, never
+    raising. The message names the session by its hash: the key itself signs in whoever holds it,
+    and has no business in the channel layer."""
+    message = {"type": "backoffice.session_ended", "session": hash_token(session_key)}
+    _after_commit([(backoffice_staff_group(user_id), message)])
 
 
 def _after_commit(messages: list[tuple[str, dict]]) -> None:
