@@ -55,7 +55,14 @@ def reality_check_first_due(player: Player) -> dt.datetime | None:
 def reality_check_when_due(player_id: int, due_at: dt.datetime) -> dt.datetime | None:
     """Send the player's reality check due at `due_at` unless a bet or another socket did (the
     conditional update in `send_due_reality_check` makes it one notice either way); the next
-    due time. An interval shortened meanwhile is noticed here, or by the next bet."""
+    due time. An interval shortened meanwhile is noticed here, or by the next bet.
+
+    A timer that ends before `due_at` by the wall clock sends nothing yet and is armed again for
+    the rest: the socket's timer runs on the event loop's clock, which can end a few microseconds
+    ahead of the wall clock's due time (a check sent then said "9 minutes" for a 10-minute
+    interval)."""
+    if timezone.now() < due_at:
+        return due_at
     services.send_due_reality_check(player_id=player_id, due_at=due_at)
     return accounts_selectors.get_reality_check_due(player_id)
 

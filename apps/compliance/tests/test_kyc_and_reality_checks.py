@@ -9,7 +9,7 @@ import pytest
 
 from apps.accounts.choices import KycStatus
 from apps.accounts.models import Currency, Player
-from apps.compliance import gate, selectors, services
+from apps.compliance import gate, selectors, services, sockets
 from apps.compliance.errors import KycRequired, LimitReached, RealityCheckPending
 from apps.compliance.models import PlayerProtection
 from apps.compliance.tests.factories import START, bet, deposit, fresh, funded_player, win, withdraw
@@ -110,6 +110,22 @@ def test_the_first_bet_past_the_due_time_sends_one_reality_check(clock, django_c
 
     # A second delivery for the same due time (a stale copy of the row, or the outbox) sends nothing.
     assert services.send_due_reality_check(player_id=player.pk, due_at=START + dt.timedelta(minutes=30)) is False
+
+
+def test_a_sockets_timer_that_ends_before_the_due_time_sends_nothing_yet(clock):
+    player = funded_player(10_000)
+    services.start_play_session(player=player)
+    services.set_reality_check_interval(player=player, minutes=30)
+    due = fresh(player).reality_check_due_at
+    assert due == START + dt.timedelta(minutes=30)
+
+    clock.move_to(due - dt.timedelta(microseconds=72))
+    assert sockets.reality_check_when_due(player.pk, due) == due  # armed again for the rest
+    assert PlayerProtection.objects.get(player=player).last_reality_check_at is None
+
+    clock.move_to(due)
+    assert sockets.reality_check_when_due(player.pk, due) == due + dt.timedelta(minutes=30)
+    assert PlayerProtection.objects.get(player=player).last_reality_check_at == due
 
 
 def test_the_player_acknowledges_a_reality_check(clock):
