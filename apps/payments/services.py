@@ -453,7 +453,7 @@ def receive_webhook(*, provider: PaymentProvider, event: Event) -> str:
     record = _record_delivery(provider, event)
     if record is None:
         return WebhookVerdict.DUPLICATE
-    handler = _HANDLERS[event.type]
+    handler = _HANDLERS.get(event.type, _unknown_type)
     return handler(record, provider, event)
 
 
@@ -667,6 +667,13 @@ def _with_provider(payment: P | None, provider: PaymentProvider) -> P | None:
 
 def _unknown(record: WebhookEvent, provider: PaymentProvider, event: Event, what: str) -> str:
     reason = f"unknown reference: no {what} of this provider is {record.reference!r}"
+    return _settled(record, provider, event, lambda: (WebhookVerdict.IGNORED, reason))
+
+
+def _unknown_type(record: WebhookEvent, provider: PaymentProvider, event: Event) -> str:
+    """An authentic event of a type the contract does not name (a PSP's newer kind of news):
+    `ignored`, recorded with its reason, so that the PSP stops sending it."""
+    reason = f"unknown event type {event.type!r}: nothing to do"
     return _settled(record, provider, event, lambda: (WebhookVerdict.IGNORED, reason))
 
 

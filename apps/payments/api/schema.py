@@ -66,7 +66,9 @@ class CashierError(serializers.Serializer):
 
 class WebhookEventBody(serializers.Serializer):
     event_id = serializers.RegexField(printable_pattern(1, 100), help_text="the PSP's id for the event")
-    type = serializers.ChoiceField(choices=EventType.values)
+    type = serializers.ChoiceField(
+        choices=EventType.values, help_text="the contract's types; an event of another type is answered `ignored`"
+    )
     reference = serializers.RegexField(
         printable_pattern(1, 100), help_text="PAM's deposit_id or withdrawal_id, as PAM returned it"
     )

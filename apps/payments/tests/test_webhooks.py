@@ -301,10 +301,25 @@ def test_a_body_longer_than_its_declared_length_is_413(rf, player, deposit):
 
 
 def test_an_authentic_body_that_is_not_an_event_is_400(player, deposit):
-    answer = post_webhook({"event_id": "e1", "type": "deposit.maybe"})
+    answer = post_webhook({"event_id": "e1", "type": "deposit.maybe"})  # no amount, currency, time
 
     refused(answer, 400, "INVALID_REQUEST")
     assert WebhookEvent.objects.get().verdict == "refused"
+
+
+def test_an_event_of_a_type_the_contract_does_not_name_is_ignored_once(player, deposit):
+    before = ledger_rows()
+    body = event("deposit.pending", deposit.public_id, 5_000, event_id="evt-new-kind")
+
+    assert post_webhook(body).json() == {"status": "ignored"}
+    assert post_webhook(body).json() == {"status": "duplicate"}
+
+    assert records(deposit.public_id) == [("evt-new-kind", "ignored"), ("evt-new-kind", "duplicate")]
+    first = WebhookEvent.objects.filter(event_id="evt-new-kind").order_by("pk").first()
+    assert (first.type, first.reason) == ("deposit.pending", "unknown event type 'deposit.pending': nothing to do")
+    assert (ledger_rows(), cash(player), status_of(deposit)) == (before, 0, DepositStatus.PENDING)
+    assert post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.public_id, 5_000)).json() == {"status": "applied"}
+    assert_audit_clean()
 
 
 # --- refunds and chargebacks --------------------------------------------------------------------------
