@@ -44,6 +44,14 @@ def http_scope(path: str, method: str = "GET", headers: list[tuple[bytes, bytes]
     }  # fmt: skip
 
 
+def chunked_messages(body: bytes, size: int) -> list[dict]:
+    """`body` as the ASGI messages uvicorn hands a chunked body over in: `size` bytes each, then
+    an empty last one."""
+    messages = [{"type": "http.request", "body": body[i : i + size], "more_body": True}
+                for i in range(0, len(body), size)]  # fmt: skip
+    return [*messages, {"type": "http.request", "body": b"", "more_body": False}]
+
+
 def chunked_post(path: str, body: bytes, headers: dict[str, str], chunk: int = 1024) -> tuple[int, bytes]:
     """POST `body` with `Transfer-Encoding: chunked` (no Content-Length) to `path`, through the
     HTTP bridge the server runs Django's WSGI handler on (pam/wsgi_bridge.py), its messages as
@@ -55,9 +63,7 @@ def chunked_post(path: str, body: bytes, headers: dict[str, str], chunk: int = 1
 
     sent = [(b"transfer-encoding", b"chunked")]
     sent += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-    messages = [{"type": "http.request", "body": body[i : i + chunk], "more_body": True}
-                for i in range(0, len(body), chunk)]  # fmt: skip
-    messages.append({"type": "http.request", "body": b"", "more_body": False})
+    messages = chunked_messages(body, chunk)
     answer: list[dict] = []
 
     async def receive():

@@ -14,7 +14,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from pam import wsgi_bridge
 from pam.wsgi_bridge import OneHopWSGIMiddleware
-from tests.support import http_scope
+from tests.support import chunked_messages, http_scope
 
 
 def _scope(method: str = "POST", headers: list[tuple[bytes, bytes]] = ()) -> dict:
@@ -112,17 +112,11 @@ def _django_body(environ, start_response):
     return response
 
 
-def _chunked(body: bytes, size: int) -> list[dict]:
-    messages = [{"type": "http.request", "body": body[i : i + size], "more_body": True}
-                for i in range(0, len(body), size)]  # fmt: skip
-    return [*messages, {"type": "http.request", "body": b"", "more_body": False}]
-
-
 def test_a_chunked_body_reaches_django_whole_read_on_the_loop(monkeypatch):
     body = b'{"messages": [{"seq": 1, "type": "heartbeat"}]}' * 100
     scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
 
-    sent, waits, _ = _serve(_django_body, scope, _chunked(body, 1000), monkeypatch)
+    sent, waits, _ = _serve(_django_body, scope, chunked_messages(body, 1000), monkeypatch)
 
     assert waits == 0
     assert sent[0]["status"] == 200
@@ -133,7 +127,7 @@ def test_a_chunked_body_reaches_django_whole_read_on_the_loop(monkeypatch):
 def test_an_empty_chunked_body_is_empty(monkeypatch):
     scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
 
-    sent, _, _ = _serve(_django_body, scope, _chunked(b"", 10), monkeypatch)
+    sent, _, _ = _serve(_django_body, scope, chunked_messages(b"", 10), monkeypatch)
 
     assert sent[1]["body"] == b""
 
@@ -141,7 +135,7 @@ def test_an_empty_chunked_body_is_empty(monkeypatch):
 def test_a_chunked_body_over_djangos_limit_is_refused_not_cut(monkeypatch, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5000
     scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
-    incoming = _chunked(b"x" * 50_000, 1000)
+    incoming = chunked_messages(b"x" * 50_000, 1000)
 
     sent, _, receives = _serve(_django_body, scope, incoming, monkeypatch)
 
@@ -153,7 +147,7 @@ def test_a_chunked_body_just_within_djangos_limit_is_taken(monkeypatch, settings
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5000
     scope = _scope(headers=[(b"transfer-encoding", b"chunked")])
 
-    sent, _, _ = _serve(_django_body, scope, _chunked(b"y" * 5000, 1000), monkeypatch)
+    sent, _, _ = _serve(_django_body, scope, chunked_messages(b"y" * 5000, 1000), monkeypatch)
 
     assert sent[0]["status"] == 200
     assert sent[1]["body"] == b"y" * 5000
