@@ -54,5 +54,12 @@ REVERSAL_EVENTS = {
 }
 
 
+class CashierOperation(models.TextChoices):
+    """The cashier endpoints an Idempotency-Key is scoped to (with the player)."""
+
+    DEPOSIT = "deposit", "Deposit"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+
+
 class AdapterName(models.TextChoices):
     SANDBOX = "sandbox", "PAM's sandbox PSP"

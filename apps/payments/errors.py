@@ -56,3 +56,13 @@ class FourEyesRequired(PamError):
     code = "FOUR_EYES_REQUIRED"
     status = 403
     default_message = "Whoever requested or last touched a withdrawal cannot approve it."
+
+
+class KeptRefusal(PamError):
+    """A cashier request's refusal answered again, as it was first answered (models.CashierRefusal):
+    its code, status, message and fields are the first answer's."""
+
+    def __init__(self, *, code: str, status: int, message: str, details: dict, extra: dict) -> None:
+        super().__init__(message, details=details, extra=extra)
+        self.code = code
+        self.status = status

@@ -4,7 +4,8 @@ None of these holds money: the ledger (apps.wallet) does, and every movement is 
 call idempotent on a key derived from the row (services.py says which). These rows say where a
 payment stands, who decided what, and why; their status is changed only under the row lock
 (locks.py). The database refuses what no status may hold: CHECKs on every status and amount,
-one row per (player, Idempotency-Key), one decisive record per (provider, event id), and on
+one row per (player, Idempotency-Key) whether the request was taken or refused, one decisive
+record per (provider, event id), and on
 PostgreSQL a trigger keeps webhook records append-only once decided (migration 0002).
 """
 
@@ -19,6 +20,7 @@ from django.db.models import Q
 from apps.payments.choices import (
     REVERSAL_EVENTS,
     AdapterName,
+    CashierOperation,
     DepositStatus,
     EventType,
     WebhookVerdict,
@@ -214,6 +216,38 @@ class Withdrawal(CashierRequest):
             models.Index(fields=["status"], name="withdrawal_status"),
         ]
         permissions = [("approve_withdrawal", "Can approve or reject withdrawals")]
+
+
+class CashierRefusal(models.Model):
+    """A cashier request that was refused, kept under its Idempotency-Key as its answer: the same
+    key and body get that answer again (status and body), the same key with another body
+    `DUPLICATE_TRANSACTION`, as for a request that was taken (contracts/payments.md). One per
+    player, endpoint and key; a key is either a deposit's or withdrawal's or a refusal's."""
+
+    player = models.ForeignKey("accounts.Player", on_delete=models.PROTECT, related_name="+")
+    operation = models.CharField(max_length=16, choices=CashierOperation.choices)
+    idempotency_key = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(help_text="the answer's HTTP status")
+    code = models.CharField(max_length=40)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True, help_text="what the answer's error object carried besides")
+    extra = models.JSONField(default=dict, blank=True, help_text="what the answer carried beside its error object")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["player", "operation", "idempotency_key"], name="cashier_refusal_key_per_player"
+            ),
+            models.CheckConstraint(
+                condition=Q(operation__one_of=CashierOperation.values), name="cashier_refusal_operation_valid"
+            ),
+            models.CheckConstraint(condition=Q(status__gte=400, status__lt=500), name="cashier_refusal_status_4xx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.idempotency_key}: {self.code}"
 
 
 class WebhookEvent(models.Model):

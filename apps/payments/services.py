@@ -82,12 +82,13 @@ from apps.payments.adapters.base import parse_event
 from apps.payments.choices import (
     CREDITED,
     AdapterName,
+    CashierOperation,
     DepositStatus,
     EventType,
     WebhookVerdict,
     WithdrawalStatus,
 )
-from apps.payments.models import DepositIntent, PaymentProvider, WebhookEvent, Withdrawal
+from apps.payments.models import CashierRefusal, DepositIntent, PaymentProvider, WebhookEvent, Withdrawal
 from apps.wallet import errors as wallet_errors
 from apps.wallet import services as wallet
 from apps.wallet.choices import TransactionKind, clearing_code
@@ -158,37 +159,99 @@ def start_deposit(*, player: Player, amount: int, currency: str, provider_code: 
     headroom, in the error; the player's deposits started in the last PENDING_DEPOSIT_COUNTS_FOR
     and not yet paid count with this one, and a player's starts are serialised so that two
     cannot pass a limit together); CurrencyMismatch; AmountOutOfRange (the provider's minimum and
-    maximum). The same key and body again: the first intent (replayed); another body:
-    DuplicateTransaction. No money moves here: the PSP's `deposit.succeeded` credits it.
+    maximum). The same key and body again: the first answer, the intent (replayed) or the
+    refusal (kept, raised again as `KeptRefusal`); another body: DuplicateTransaction. No money
+    moves here: the PSP's `deposit.succeeded` credits it.
     """
     request_fingerprint = _request_fingerprint("deposit", amount, currency, provider_code)
+    request = _KeyedRequest(player, CashierOperation.DEPOSIT, idempotency_key, request_fingerprint)
     intent = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
     if intent is not None:
         return Started(_with_redirect(intent), replayed=True)
-    provider = selectors.get_enabled_provider(provider_code)
+    _raise_kept_refusal(request)
     player = accounts.get_player(player.pk)  # as committed: the protection state is read from it
+    refused: PamError | None = None
     try:
         with transaction.atomic():
             locks.lock_player_deposit_starts(player.pk)
-            pending = selectors.pending_deposits_total(player.pk, since=timezone.now() - PENDING_DEPOSIT_COUNTS_FOR)
-            _assert_may_deposit(player, amount, pending)
-            if currency != player.currency_id:
-                raise wallet_errors.CurrencyMismatch(f"The player's wallet is in {player.currency_id}, not {currency}.")
-            if not provider.min_deposit <= amount <= provider.max_deposit:
-                raise errors.AmountOutOfRange(
-                    f"{provider.code} takes deposits of {provider.min_deposit} to {provider.max_deposit} minor units."
-                )
-            intent = DepositIntent.objects.create(
-                player=player, provider=provider, amount=amount, currency_id=currency,
-                idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
-            )  # fmt: skip
+            # Under the lock every start of the player's takes: a request with this key that came
+            # just before this one is answered as it was, taken or refused.
+            intent = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
+            if intent is not None:
+                return Started(_with_redirect(intent), replayed=True)
+            _raise_kept_refusal(request)
+            try:
+                intent = _new_deposit(player, amount, currency, provider_code, request)
+            except PamError as refusal:
+                _keep_refusal(request, refusal)
+                refused = refusal
     except IntegrityError:
         # The same key raced in twice: the other request's intent is the answer.
         intent = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
         if intent is None:
             raise
         return Started(_with_redirect(intent), replayed=True)
+    if refused is not None:
+        raise refused
     return Started(_with_redirect(intent), replayed=False)
+
+
+def _new_deposit(player: Player, amount: int, currency: str, provider_code: str, request: _KeyedRequest):
+    """The intent of a deposit start that passes every check (start_deposit's), under the player's
+    deposit-start lock; the first check's refusal otherwise."""
+    provider = selectors.get_enabled_provider(provider_code)
+    pending = selectors.pending_deposits_total(player.pk, since=timezone.now() - PENDING_DEPOSIT_COUNTS_FOR)
+    _assert_may_deposit(player, amount, pending)
+    if currency != player.currency_id:
+        raise wallet_errors.CurrencyMismatch(f"The player's wallet is in {player.currency_id}, not {currency}.")
+    if not provider.min_deposit <= amount <= provider.max_deposit:
+        raise errors.AmountOutOfRange(
+            f"{provider.code} takes deposits of {provider.min_deposit} to {provider.max_deposit} minor units."
+        )
+    return DepositIntent.objects.create(
+        player=player, provider=provider, amount=amount, currency_id=currency,
+        idempotency_key=request.key, request_fingerprint=request.fingerprint,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _KeyedRequest:
+    """A cashier request as its Idempotency-Key scopes it: the player, the endpoint, the key, and
+    its body's fingerprint."""
+
+    player: Player
+    operation: str
+    key: str
+    fingerprint: str
+
+
+def _raise_kept_refusal(request: _KeyedRequest) -> None:
+    """Raise the refusal an earlier request with this key got (KeptRefusal), if one did;
+    DuplicateTransaction if that request had another body."""
+    kept = CashierRefusal.objects.filter(
+        player=request.player, operation=request.operation, idempotency_key=request.key
+    ).first()
+    if kept is None:
+        return
+    if kept.request_fingerprint != request.fingerprint:
+        raise wallet_errors.DuplicateTransaction("This Idempotency-Key was used with another body.")
+    raise errors.KeptRefusal(
+        code=kept.code, status=kept.status, message=kept.message, details=kept.details, extra=kept.extra
+    )
+
+
+def _keep_refusal(request: _KeyedRequest, refusal: PamError) -> None:
+    """Keep `refusal` as the answer of its key (models.CashierRefusal). Requests with one key
+    racing each other keep the first refusal to commit."""
+    try:
+        with transaction.atomic():
+            CashierRefusal.objects.create(
+                player=request.player, operation=request.operation, idempotency_key=request.key,
+                request_fingerprint=request.fingerprint, status=refusal.status, code=refusal.code,
+                message=refusal.message, details=refusal.details, extra=refusal.extra,
+            )  # fmt: skip
+    except IntegrityError:
+        pass
 
 
 def pay_in_sandbox(*, deposit: DepositIntent, card: str = sandbox.CARD_SUCCEEDS) -> str:
@@ -265,12 +328,18 @@ def request_withdrawal(
     The same key and body again: the first answer (replayed); another body: DuplicateTransaction.
     """
     request_fingerprint = _request_fingerprint("withdrawal", amount, currency, provider_code)
+    request = _KeyedRequest(player, CashierOperation.WITHDRAWAL, idempotency_key, request_fingerprint)
     withdrawal = _replay_of(Withdrawal, player, idempotency_key, request_fingerprint)
     replayed = withdrawal is not None
     if withdrawal is None:
-        provider = selectors.get_enabled_provider(provider_code)
-        if currency != player.currency_id:
-            raise wallet_errors.CurrencyMismatch(f"The player's wallet is in {player.currency_id}, not {currency}.")
+        _raise_kept_refusal(request)
+        try:
+            provider = selectors.get_enabled_provider(provider_code)
+            if currency != player.currency_id:
+                raise wallet_errors.CurrencyMismatch(f"The player's wallet is in {player.currency_id}, not {currency}.")
+        except PamError as refusal:
+            _keep_refusal(request, refusal)
+            raise
         try:
             # The row first, then the money: a reservation never exists without its withdrawal.
             withdrawal = Withdrawal.objects.create(
@@ -295,9 +364,12 @@ def request_withdrawal(
             player_id=player.pk, currency=currency, amount=amount, ref=_withdrawal_ref(withdrawal),
             commit_with=decide_approval,
         )  # fmt: skip
-    except PamError:
-        # Refused: no money moved, so the request leaves nothing behind.
-        Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.REQUESTED).delete()
+    except PamError as refusal:
+        # Refused: no money moved, so the request leaves nothing behind but its answer, which
+        # takes the row's place under the key in the same transaction.
+        with transaction.atomic():
+            Withdrawal.objects.filter(pk=withdrawal.pk, status=WithdrawalStatus.REQUESTED).delete()
+            _keep_refusal(request, refusal)
         raise
     if posted.replayed:
         # Reserved already, by a racing request with the same key (which decided it in the

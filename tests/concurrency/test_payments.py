@@ -21,7 +21,7 @@ from apps.accounts.tests.factories import make_staff
 from apps.compliance import services as compliance
 from apps.payments import services
 from apps.payments.choices import DepositStatus, EventType, WithdrawalStatus
-from apps.payments.models import DepositIntent, Withdrawal
+from apps.payments.models import CashierRefusal, DepositIntent, Withdrawal
 from apps.payments.tests.factories import (
     a_provider,
     account_balance,
@@ -222,3 +222,29 @@ def test_one_idempotency_key_racing_in_twice_makes_one_deposit():
     intent = DepositIntent.objects.get()
     assert {(o.public_id, o.redirect_url) for o in outcomes} == {(intent.public_id, intent.redirect_url)}
     assert cash(player) == 0
+
+
+def test_one_key_racing_in_against_a_limit_that_admits_it_once_answers_the_deposit_every_time():
+    # The first start makes the deposit, which then counts against the limit: one of the others,
+    # judged afresh, would be refused and keep that refusal under the key. Under the start's lock
+    # they find the deposit instead.
+    player = verified_player()
+    compliance.set_limit(player=player, kind="deposit", period="24h", amount=5_000)
+
+    outcomes = race(*[lambda: start_deposit(player, 5_000, key="same-key")] * 4)
+
+    assert all(isinstance(o, DepositIntent) for o in outcomes), outcomes
+    assert {o.public_id for o in outcomes} == {DepositIntent.objects.get().public_id}
+    assert not CashierRefusal.objects.exists()
+
+
+def test_one_key_racing_in_for_a_withdrawal_it_cannot_have_keeps_one_refusal_and_moves_nothing():
+    player = verified_player(1_000)
+
+    outcomes = race(*[lambda: request_withdrawal(player, 4_000, key="same-key")] * 3)
+
+    assert {getattr(o, "code", o) for o in outcomes} == {"INSUFFICIENT_FUNDS"}, outcomes
+    kept = CashierRefusal.objects.get()
+    assert (kept.idempotency_key, kept.status, kept.code) == ("same-key", 402, "INSUFFICIENT_FUNDS")
+    assert (Withdrawal.objects.count(), cash(player)) == (0, 1_000)
+    assert_audit_clean()

@@ -32,7 +32,8 @@ _WRITE = {400: "INVALID_REQUEST", 415: "UNSUPPORTED_MEDIA_TYPE", **_AUTHENTICATE
 _IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_KEY, str, OpenApiParameter.HEADER, required=True,
     description="1 to 100 printable ASCII characters, scoped to the player and the endpoint: the same key and body "
-    "give the first answer again, status and body; the same key with another body is 409 DUPLICATE_TRANSACTION",
+    "give the first answer again, status and body (a refusal too, even once the request would pass); the same key "
+    "with another body is 409 DUPLICATE_TRANSACTION",
     pattern=_KEY_PATTERN,
 )  # fmt: skip
 _CURSOR_PARAMETER = OpenApiParameter(

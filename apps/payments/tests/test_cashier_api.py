@@ -78,6 +78,44 @@ def test_the_same_key_and_body_give_the_first_answer_and_another_body_is_a_confl
     assert DepositIntent.objects.count() == 1
 
 
+def test_a_refused_deposit_keeps_its_answer_under_its_key_though_it_would_pass_now():
+    player = verified_player()
+    compliance.set_limit(player=player, kind="deposit", period="24h", amount=8_000)
+    client = client_of(player)
+    under_way = post(client, DEPOSITS, pay(5_000), key="a")
+    refused = post(client, DEPOSITS, pay(5_000), key="b")
+    post_webhook(event(EventType.DEPOSIT_FAILED, under_way.json()["deposit_id"], 5_000))  # no longer counts
+
+    again = post(client, DEPOSITS, pay(5_000), key="b")
+    other_body = post(client, DEPOSITS, pay(4_000), key="b")
+    new_key = post(client, DEPOSITS, pay(5_000), key="c")
+
+    assert error_of(refused) == (403, "LIMIT_REACHED")
+    assert (again.status_code, again.json()) == (403, refused.json())  # status and body, headroom and all
+    assert error_of(other_body) == (409, "DUPLICATE_TRANSACTION")
+    assert new_key.status_code == 201
+    assert DepositIntent.objects.count() == 2
+
+
+@pytest.mark.parametrize("url", [DEPOSITS, WITHDRAWALS])
+def test_a_refusal_for_an_unknown_provider_stays_its_keys_answer_once_the_provider_exists(url):
+    client = client_of(verified_player(10_000))
+    refused = post(client, url, pay(provider="later"))
+    a_provider("later", min_deposit=1_000)
+
+    again = post(client, url, pay(provider="later"))
+
+    assert error_of(refused) == (404, "UNKNOWN_PROVIDER")
+    assert (again.status_code, again.json()) == (404, refused.json())
+    assert post(client, url, pay(provider="later"), key="key-2").status_code == 201
+
+
+def test_a_refusal_kept_for_a_deposit_does_not_hold_the_key_for_withdrawals():
+    client = client_of(verified_player(10_000))
+    assert error_of(post(client, DEPOSITS, pay(currency="USD"))) == (409, "CURRENCY_MISMATCH")
+    assert post(client, WITHDRAWALS, pay()).status_code == 201
+
+
 def test_the_key_is_scoped_to_the_player_and_the_endpoint():
     player, other = verified_player(10_000), verified_player()
 
@@ -253,6 +291,24 @@ def test_withdrawal_refusals():
     assert error_of(post(client, WITHDRAWALS, pay(500), key="e")) == (403, "PLAYER_BLOCKED")
 
     assert (ledger_rows(), Withdrawal.objects.count()) == (before, 0)
+
+
+def test_a_refused_withdrawal_keeps_its_answer_under_its_key_and_moves_nothing_again():
+    player = verified_player(1_000)
+    client = client_of(player)
+    refused = post(client, WITHDRAWALS, pay(4_000), key="a")
+    deposit = post(client, DEPOSITS, pay(5_000), key="d")
+    post_webhook(event(EventType.DEPOSIT_SUCCEEDED, deposit.json()["deposit_id"], 5_000))  # enough cash now
+    before = ledger_rows()
+
+    again = post(client, WITHDRAWALS, pay(4_000), key="a")
+    other_body = post(client, WITHDRAWALS, pay(3_000), key="a")
+
+    assert error_of(refused) == (402, "INSUFFICIENT_FUNDS")
+    assert (again.status_code, again.json()) == (402, refused.json())
+    assert error_of(other_body) == (409, "DUPLICATE_TRANSACTION")
+    assert (ledger_rows(), Withdrawal.objects.count(), cash(player)) == (before, 0, 6_000)
+    assert post(client, WITHDRAWALS, pay(4_000), key="b").status_code == 201
 
 
 def test_a_timed_out_player_can_withdraw():
