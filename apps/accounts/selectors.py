@@ -21,6 +21,11 @@ from apps.common.db import prepared_cursor
 from apps.common.tokens import hash_token
 
 
+def get_player_id_of_user(user_id: int) -> int | None:
+    """The id of the user's player, or None for a user who is not one (staff)."""
+    return Player.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+
+
 def get_player_for_user(user: User) -> Player:
     """The user's player profile, with brand and currency; raises NotAPlayer for staff."""
     try:
@@ -118,6 +123,12 @@ PLAYER_OF_KEY_HASH_SQL = (
 def token_player_params(token: str) -> list:
     """PLAYER_OF_KEY_HASH_SQL's parameters for `token`, now."""
     return [hash_token(token), timezone.now()]
+
+
+def is_live_token_hash(key_hash: str) -> bool:
+    """Whether the bearer token of this hash (`AuthToken.key_hash`) still signs its user in: not
+    revoked, not expired."""
+    return AuthToken.objects.filter(key_hash=key_hash, expires_at__gt=timezone.now()).exists()
 
 
 def get_token_player(token: str) -> TokenPlayer | None:

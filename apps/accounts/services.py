@@ -35,7 +35,7 @@ from apps.accounts.models import (
     StaffLogin,
     User,
 )
-from apps.accounts.signals import player_logged_in, player_registered, player_standing_changed
+from apps.accounts.signals import player_logged_in, player_registered, player_standing_changed, tokens_revoked
 from apps.common import staff_trail
 from apps.common.events import send_after_commit
 from apps.common.timestamps import iso_utc
@@ -201,14 +201,33 @@ def issue_token(user: User) -> str:
     return token
 
 
+@transaction.atomic
 def revoke_token(token: str) -> None:
-    """The token stops working at once (idempotent)."""
-    AuthToken.objects.filter(key_hash=hash_token(token)).delete()
+    """The token stops working at once (idempotent), and so do the sockets it opened
+    (`tokens_revoked`)."""
+    _revoke(AuthToken.objects.filter(key_hash=hash_token(token)))
 
 
-def revoke_all_tokens(user: User) -> None:
-    """Every token of `user` stops working at once (an exclusion logs the player out everywhere)."""
-    AuthToken.objects.filter(user=user).delete()
+@transaction.atomic
+def revoke_all_tokens(user: User, *, sockets_closed_by_caller: bool = False) -> None:
+    """Every token of `user` stops working at once (an exclusion logs the player out everywhere),
+    and so do the sockets they opened (`tokens_revoked`), unless the caller closes every socket of
+    the player itself, saying why (an exclusion's notice)."""
+    _revoke(AuthToken.objects.filter(user=user), sockets_closed_by_caller=sockets_closed_by_caller)
+
+
+def _revoke(tokens, *, sockets_closed_by_caller: bool = False) -> None:
+    revoked = list(tokens.select_for_update().values_list("user_id", "key_hash"))
+    if not revoked:
+        return
+    tokens.delete()
+    by_user: dict[int, list[str]] = {}
+    for user_id, key_hash in revoked:
+        by_user.setdefault(user_id, []).append(key_hash)
+    for user_id, key_hashes in by_user.items():
+        tokens_revoked.send(
+            sender=AuthToken, user_id=user_id, key_hashes=key_hashes, sockets_closed_by_caller=sockets_closed_by_caller
+        )
 
 
 def change_password(*, user: User, current_password: str, new_password: str) -> None:

@@ -16,6 +16,12 @@ from apps.common.events import DomainSignal
 # the money path must read the player's protection state.
 player_standing_changed = Signal()
 
+# user_id: int, key_hashes: list of the revoked bearer tokens' hashes (`AuthToken.key_hash`),
+# sockets_closed_by_caller: bool (the caller closes every socket of the player itself, saying why).
+# Sent by `services.revoke_token` and `revoke_all_tokens` inside the transaction that deletes
+# them; realtime closes the sockets those tokens opened (through their tickets) once it commits.
+tokens_revoked = Signal()
+
 # A domain event (outbox, after commit), sent with the `PlayerLogin` it reports, in its
 # transaction. player_id: str, login_id: str, at: ISO-8601, address: str (the client address as
 # the login throttle computes it, or "unknown"), network: str (the throttle's unit of it: the IPv4

@@ -507,7 +507,8 @@ def end_player_sessions(*, player_id: int, message: str, data: dict | None = Non
     for key in list(sessions.exclude(session_key="").values_list("session_key", flat=True)):
         store(session_key=key).delete()
     sessions.delete()
-    accounts_services.revoke_all_tokens(player.user)
+    # Every socket of the player closes with the notice below, not with the tokens' sign-out.
+    accounts_services.revoke_all_tokens(player.user, sockets_closed_by_caller=True)
     send_after_commit(signals.account_locked, player_id=str(player_id), message=message, data=data or {})
 
 

@@ -35,7 +35,7 @@ from apps.accounts.errors import NotAPlayer
 from apps.accounts.models import Player
 from apps.common import metrics
 from apps.common.tokens import hash_token
-from apps.realtime import extensions, feed, protocol, selectors
+from apps.realtime import extensions, feed, protocol, selectors, services
 from apps.realtime.gathered import beat_calls
 from apps.realtime.groups import BACKOFFICE_FEED, backoffice_staff_group, player_group
 from apps.realtime.mailroom import mailroom_of
@@ -74,6 +74,18 @@ def _player_of(user) -> Player | None:
         return accounts.get_player_for_user(user)
     except NotAPlayer:
         return None
+
+
+@database_sync_to_async
+def _signed_in(credential: str, session) -> bool:
+    """Whether the sign-in a player socket was opened with still signs the player in: its session
+    (a cookie's), or the bearer token that asked for its ticket. A ticket a session asked for is
+    not read again (the session's key is not kept, only its hash); nor one with no sign-in."""
+    if session is not None:
+        return session.exists(session.session_key)
+    if credential.startswith("token:"):
+        return accounts.is_live_token_hash(credential.removeprefix("token:"))
+    return True
 
 
 # What other apps add to the socket (extensions.py): their refusal and their timers' first due
@@ -329,6 +341,7 @@ class PlayerConsumer(_BackplaneMember):
 
     socket_kind = metrics.PLAYER_SOCKET
     player_id: int | None = None
+    credential = ""  # the sign-in the socket was opened with (services.credential_of); "" if unknown
     version = 0  # the wallet version this socket has sent the player: its hello's, then each frame's
     # Live frames held for one missing before them, by version, and the timer that reads the
     # missing ones from the ledger: None while nothing is held (almost always).
@@ -340,12 +353,16 @@ class PlayerConsumer(_BackplaneMember):
 
     async def connect(self) -> None:
         player = self.scope.get("ticket_player")
+        credential = self.scope.get("ticket_credential", "")
+        session = None
         if player is None and not self.scope.get("ticket_given"):
             user = self.scope.get("user")
             if user is not None and user.is_authenticated:
                 player = await _player_of(user)
                 if player is None:
                     return await self._refuse(NOT_ALLOWED)
+                session = self.scope.get("session")
+                credential = services.session_credential(session.session_key) if session else ""
         if player is None:
             return await self._refuse(NOT_AUTHENTICATED)
         added = await _at_connect(player)
@@ -362,6 +379,11 @@ class PlayerConsumer(_BackplaneMember):
         # answer holds the handshake for one timeout, not two.
         await asyncio.gather(self.join_groups(), self._present())
         await self.accept_to_serve()
+        # A sign-out that committed after the reads above was sent to the player's group before
+        # this socket was in it: the sign-in is read again now that it is.
+        self.credential = credential
+        if not await _signed_in(credential, session):
+            return await self.close(code=NOT_AUTHENTICATED)
         hello = protocol.hello(await _state(player.pk))
         await self.send_json(hello)
         self.version = hello["version"]
@@ -513,6 +535,13 @@ class PlayerConsumer(_BackplaneMember):
     async def player_notice(self, message: dict) -> None:
         """Forward a `notice` frame (services.notify_player)."""
         await self.send_json(message["frame"])
+
+    async def player_signed_out(self, message: dict) -> None:
+        """A sign-in of the player ended (services.close_signed_out_player_sockets: a session signed
+        out, tokens revoked): closed 4401 if this socket was opened with it, directly or through a
+        ticket it asked for, as a new connection with it is refused."""
+        if self.credential and self.credential in message.get("credentials", ()):
+            await self.close(code=NOT_AUTHENTICATED)
 
     async def player_disconnect(self, message: dict) -> None:
         """Send the `notice` saying why, then close with the given code (services.disconnect_player,

@@ -1,5 +1,6 @@
 """WebSocket authentication by one-time ticket (`?ticket=T`), beside the session cookie that
-Channels' AuthMiddlewareStack reads. Puts the ticket's player, or None, in `scope["ticket_player"]`."""
+Channels' AuthMiddlewareStack reads. Puts the ticket's player, or None, in `scope["ticket_player"]`, and
+the sign-in that asked for the ticket in `scope["ticket_credential"]`."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ class TicketAuthMiddleware(BaseMiddleware):
         tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
         scope = dict(scope)
         scope["ticket_player"] = None
+        scope["ticket_credential"] = ""
         scope["ticket_given"] = bool(tickets)
         if tickets:
-            scope["ticket_player"] = await database_sync_to_async(services.redeem_ticket)(ticket=tickets[0])
+            redeemed = await database_sync_to_async(services.redeem)(ticket=tickets[0])
+            if redeemed is not None:
+                scope["ticket_player"], scope["ticket_credential"] = redeemed.player, redeemed.credential
         return await super().__call__(scope, receive, send)
 
 

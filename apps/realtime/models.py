@@ -17,6 +17,11 @@ class RealtimeTicket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    credential = models.CharField(
+        max_length=80, blank=True, default="",
+        help_text="the sign-in that asked for it, as services.credential_of names it (empty: a sandbox command's); "
+        "its sign-out closes the socket",
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return f"realtime ticket of player {self.player_id}"

@@ -20,6 +20,7 @@ from django.dispatch import receiver
 
 from apps.accounts import selectors as accounts
 from apps.accounts.models import User
+from apps.accounts.signals import tokens_revoked
 from apps.bonuses import signals as bonuses
 from apps.compliance import signals as compliance
 from apps.payments import signals as payments
@@ -202,13 +203,38 @@ _ACCESS_FIELDS = frozenset({"is_active", "is_staff", "is_superuser"})
 
 @receiver(user_logged_out, dispatch_uid="realtime.close_signed_out_sockets")
 def close_signed_out_sockets(sender, request, user, **kwargs) -> None:
-    """A staff member signed out (or was, by the inactivity limit): the back-office sockets of that
-    session close 4401, as a page of it now redirects to the sign-in. Sent before Django flushes
-    the session, while its key is still on the request."""
+    """A user signed out of a session. A staff member's (or one signed out by the inactivity limit):
+    the back-office sockets of that session close 4401, as a page of it now redirects to the
+    sign-in. A player's: their player sockets of that session close 4401. Sent before Django
+    flushes the session, while its key is still on the request."""
     session_key = getattr(getattr(request, "session", None), "session_key", None)
-    if user is None or not user.is_staff or session_key is None:
+    if user is None or session_key is None:
         return
-    services.close_staff_session_sockets(user_id=user.pk, session_key=session_key)
+    if user.is_staff:
+        services.close_staff_session_sockets(user_id=user.pk, session_key=session_key)
+        return
+    player_id = accounts.get_player_id_of_user(user.pk)
+    if player_id is not None:
+        # The player's sockets of that session, and those whose tickets it asked for.
+        services.close_signed_out_player_sockets(
+            player_id=player_id, credentials=[services.session_credential(session_key)]
+        )
+
+
+@receiver(tokens_revoked, dispatch_uid="realtime.close_revoked_token_sockets")
+def close_revoked_token_sockets(
+    sender, user_id: int, key_hashes: list[str], sockets_closed_by_caller: bool = False, **kwargs
+) -> None:
+    """A player's bearer tokens were revoked (a logout through the API, a password change): the
+    sockets whose tickets they asked for close 4401, after commit. An exclusion closes every
+    socket of the player itself, with its notice (`account_locked`)."""
+    if sockets_closed_by_caller:
+        return
+    player_id = accounts.get_player_id_of_user(user_id)
+    if player_id is not None:
+        services.close_signed_out_player_sockets(
+            player_id=player_id, credentials=[services.token_credential(key_hash) for key_hash in key_hashes]
+        )
 
 
 @receiver(post_save, sender=User, dispatch_uid="realtime.recheck_saved_user")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import structlog
 from django.db import transaction
@@ -24,23 +25,58 @@ logger = structlog.get_logger(__name__)
 TICKET_LIFETIME = dt.timedelta(seconds=60)
 
 
-def issue_ticket(*, player: Player) -> str:
+def session_credential(session_key: str) -> str:
+    """A site session as a socket's credential: its key's hash (the key itself signs in whoever
+    holds it, and has no business in a ticket row or the channel layer)."""
+    return f"session:{hash_token(session_key)}"
+
+
+def token_credential(key_hash: str) -> str:
+    """A bearer token as a socket's credential, by the hash its `AuthToken` row keeps."""
+    return f"token:{key_hash}"
+
+
+def credential_of(request) -> str:
+    """The sign-in a player API request came with (its bearer token, else its session), as a
+    socket opened with it is closed by its sign-out; empty when neither is known."""
+    if isinstance(getattr(request, "auth", None), str):
+        return token_credential(hash_token(request.auth))
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    return session_credential(session_key) if session_key else ""
+
+
+def issue_ticket(*, player: Player, credential: str = "") -> str:
     """A fresh one-time ticket that connects `player` to `/ws/player/`; valid TICKET_LIFETIME.
+    `credential`: the sign-in that asked for it (`credential_of`), whose sign-out closes the
+    socket the ticket opens.
 
     Only its SHA-256 is stored: the ticket itself is returned once, here, and never again.
     """
     ticket = new_token()
     RealtimeTicket.objects.create(
-        token_hash=hash_token(ticket), player=player, expires_at=timezone.now() + TICKET_LIFETIME
-    )
+        token_hash=hash_token(ticket), player=player, expires_at=timezone.now() + TICKET_LIFETIME,
+        credential=credential,
+    )  # fmt: skip
     return ticket
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Redeemed:
+    player: Player
+    credential: str  # the ticket's (issue_ticket)
+
+
 def redeem_ticket(*, ticket: str) -> Player | None:
-    """Exchange a ticket once for its player (with `user` loaded), or None: unknown, expired,
-    already used, its user deactivated, or not a printable ASCII string. Never raises for a bad
-    ticket.
+    """`redeem` for its player alone."""
+    redeemed = redeem(ticket=ticket)
+    return None if redeemed is None else redeemed.player
+
+
+@transaction.atomic
+def redeem(*, ticket: str) -> Redeemed | None:
+    """Exchange a ticket once for its player (with `user` loaded) and credential, or None:
+    unknown, expired, already used, its user deactivated, or not a printable ASCII string. Never
+    raises for a bad ticket.
 
     A conditional UPDATE (`used_at IS NULL AND expires_at > now`) marks it used, so of two
     concurrent redemptions of one ticket exactly one gets the player.
@@ -56,8 +92,8 @@ def redeem_ticket(*, ticket: str) -> Player | None:
     )
     if used != 1:
         return None
-    player = RealtimeTicket.objects.select_related("player__user").get(token_hash=token_hash).player
-    return player if player.user.is_active else None
+    row = RealtimeTicket.objects.select_related("player__user").get(token_hash=token_hash)
+    return Redeemed(row.player, row.credential) if row.player.user.is_active else None
 
 
 def notify_player(player_id: int | str, *, kind: str, message: str, data: dict | None = None) -> None:
@@ -131,6 +167,14 @@ def close_staff_session_sockets(*, user_id: int, session_key: str) -> None:
     and has no business in the channel layer."""
     message = {"type": "backoffice.session_ended", "session": hash_token(session_key)}
     _after_commit([(backoffice_staff_group(user_id), message)])
+
+
+def close_signed_out_player_sockets(*, player_id: int, credentials: list[str]) -> None:
+    """Close with 4401 every socket of the player, on every instance, that was opened with one of
+    these sign-ins (`credential_of`: a session signed out, tokens revoked); their other sign-ins'
+    sockets stay. After commit, never raising."""
+    if credentials:
+        _after_commit([(player_group(player_id), {"type": "player.signed_out", "credentials": list(credentials)})])
 
 
 def _after_commit(messages: list[tuple[str, dict]]) -> None:
