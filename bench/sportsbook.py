@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from bench import cost_split
 from bench.instances import sweeper
 from bench.load import Result, ratio, run_load
 from bench.server import print_audit, served
@@ -122,13 +123,18 @@ def sportsbook_benchmark(workers: int) -> None:
                   sportsbook_requests(book["tokens"], book["legs"]), _accepted),
         }  # fmt: skip
         warm_up(host, port, loads, book, workers)
+        measured = cost_split.Measured(_database(env), cost_split.server_pids(port))
+        splits = {"a": cost_split.Split(), "s": cost_split.Split()}
         pair_ratios = []
         for pair in range(PAIRS):
             rates = {}
             for key in ("a", "s") if pair % 2 == 0 else ("s", "a"):
                 total, make, ok = loads[key]
-                part = run_load(total.name, host, port, make, concurrency=CONCURRENCY, duration=DURATION / PAIRS,
-                                max_requests=MAX_REQUESTS, ok=ok, workers=workers)  # fmt: skip
+                with measured.slice(splits[key]) as done:
+                    part = run_load(total.name, host, port, make, concurrency=CONCURRENCY,
+                                    duration=DURATION / PAIRS, max_requests=MAX_REQUESTS, ok=ok,
+                                    workers=workers)  # fmt: skip
+                    done(len(part.latencies))
                 total.absorb(part)
                 rates[key] = part.rate
             pair_ratios.append(rates["s"] / rates["a"] if rates["a"] else float("nan"))
@@ -138,6 +144,8 @@ def sportsbook_benchmark(workers: int) -> None:
         print(f"(s)/(a) = {ratio(sports, casino)} (target >= {TARGET}; pairs "
               f"{' '.join(f'{r:.2f}' for r in pair_ratios)}, median {statistics.median(pair_ratios):.2f})   "
               f"errors (a) = {casino.errors}, (s) = {sports.errors}")  # fmt: skip
+        for key, name in (("a", "(a) casino bet"), ("s", "(s) sportsbook single")):
+            print(f"  {splits[key].line(name)}")
         if CAPS_BETS:
             against_caps(env, player_ids)
         if SETTLE_BETS:
