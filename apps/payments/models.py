@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -231,8 +232,12 @@ class CashierRefusal(models.Model):
     status = models.PositiveSmallIntegerField(help_text="the answer's HTTP status")
     code = models.CharField(max_length=40)
     message = models.TextField()
-    details = models.JSONField(default=dict, blank=True, help_text="what the answer's error object carried besides")
-    extra = models.JSONField(default=dict, blank=True, help_text="what the answer carried beside its error object")
+    details = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="what the answer's error object carried besides"
+    )
+    extra = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="what the answer carried beside its error object"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

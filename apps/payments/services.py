@@ -176,15 +176,16 @@ def start_deposit(*, player: Player, amount: int, currency: str, provider_code: 
             locks.lock_player_deposit_starts(player.pk)
             # Under the lock every start of the player's takes: a request with this key that came
             # just before this one is answered as it was, taken or refused.
-            intent = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
-            if intent is not None:
-                return Started(_with_redirect(intent), replayed=True)
-            _raise_kept_refusal(request)
-            try:
-                intent = _new_deposit(player, amount, currency, provider_code, request)
-            except PamError as refusal:
-                _keep_refusal(request, refusal)
-                refused = refusal
+            earlier = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
+            if earlier is None:
+                _raise_kept_refusal(request)
+                try:
+                    intent = _new_deposit(player, amount, currency, provider_code, request)
+                except PamError as refusal:
+                    _keep_refusal(request, refusal)
+                    refused = refusal
+        if earlier is not None:
+            return Started(_with_redirect(earlier), replayed=True)
     except IntegrityError:
         # The same key raced in twice: the other request's intent is the answer.
         intent = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)

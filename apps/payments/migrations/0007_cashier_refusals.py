@@ -2,6 +2,7 @@
 same key and body get it again, another body DUPLICATE_TRANSACTION. One per player, endpoint and
 key; the operation and the status (a 4xx) CHECKed. No existing row to fill."""
 
+import django.core.serializers.json
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -24,8 +25,8 @@ class Migration(migrations.Migration):
                 ('status', models.PositiveSmallIntegerField(help_text="the answer's HTTP status")),
                 ('code', models.CharField(max_length=40)),
                 ('message', models.TextField()),
-                ('details', models.JSONField(blank=True, default=dict, help_text="what the answer's error object carried besides")),
-                ('extra', models.JSONField(blank=True, default=dict, help_text='what the answer carried beside its error object')),
+                ('details', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, help_text="what the answer's error object carried besides")),
+                ('extra', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, help_text='what the answer carried beside its error object')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('player', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.player')),
             ],
