@@ -362,7 +362,10 @@ class PlayerConsumer(_BackplaneMember):
                 if player is None:
                     return await self._refuse(NOT_ALLOWED)
                 session = self.scope.get("session")
-                credential = services.session_credential(session.session_key) if session else ""
+                if session is not None and session.session_key:
+                    credential = services.session_credential(session.session_key)
+                else:
+                    session = None
         if player is None:
             return await self._refuse(NOT_AUTHENTICATED)
         added = await _at_connect(player)
