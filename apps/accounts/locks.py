@@ -1,7 +1,8 @@
 """The only module of accounts that takes row locks: the player row, whose status two writers (a
 behaviour rule's lock and staff re-opening the account) must not both read before either
-writes; and a staff member's confirmed two-factor devices of one kind, while a code is checked
-against them (the same code sent twice at once signs in once)."""
+writes; a staff member's confirmed two-factor devices of one kind, while a code is checked
+against them (the same code sent twice at once signs in once); and bearer tokens about to be
+revoked, so that the revocation names exactly the tokens it deletes."""
 
 from __future__ import annotations
 
@@ -20,3 +21,9 @@ def lock_staff_devices(model: type[Model], user: User) -> list:
     """The user's confirmed devices of django-otp `model` (TOTP or static), locked until the
     caller's transaction ends."""
     return list(model.objects.devices_for_user(user, confirmed=True).select_for_update())
+
+
+def lock_tokens(tokens) -> list[tuple[int, str]]:
+    """(user id, key hash) of each bearer token of the queryset `tokens`, locked until the caller's
+    transaction ends."""
+    return list(tokens.select_for_update().values_list("user_id", "key_hash"))

@@ -217,7 +217,7 @@ def revoke_all_tokens(user: User, *, sockets_closed_by_caller: bool = False) -> 
 
 
 def _revoke(tokens, *, sockets_closed_by_caller: bool = False) -> None:
-    revoked = list(tokens.select_for_update().values_list("user_id", "key_hash"))
+    revoked = locks.lock_tokens(tokens)
     if not revoked:
         return
     tokens.delete()
