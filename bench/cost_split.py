@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+
+from bench.profiling import backend_cpu_of
 
 SAMPLE_EVERY = 0.05  # seconds
 STATES = ("running", "row lock", "WAL", "other")
@@ -36,10 +37,9 @@ def classify(wait_event_type: str | None, wait_event: str | None) -> str:
 
 def _cpu_seconds(pid: int) -> float | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return backend_cpu_of(pid)  # any process's, read from /proc
     except OSError:  # ended
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_pids(port: int) -> list[int]:

@@ -145,7 +145,14 @@ def _request_fingerprint(operation: str, amount: int, currency: str, provider: s
 def _replay_of(model, player: Player, key: str, request_fingerprint: str):
     """The row an earlier request with this Idempotency-Key made, if any; DuplicateTransaction
     if that request had another body."""
-    row = model.objects.select_related("provider").filter(player=player, idempotency_key=key).first()
+    return _earlier(model.objects.select_related("provider").filter(player=player, idempotency_key=key),
+                    request_fingerprint)  # fmt: skip
+
+
+def _earlier(rows, request_fingerprint: str):
+    """The first of `rows` (an earlier request's record under one key), if any; DuplicateTransaction
+    if that request had another body."""
+    row = rows.first()
     if row is not None and row.request_fingerprint != request_fingerprint:
         raise wallet_errors.DuplicateTransaction("This Idempotency-Key was used with another body.")
     return row
@@ -165,17 +172,13 @@ def start_deposit(*, player: Player, amount: int, currency: str, provider_code: 
     """
     request_fingerprint = _request_fingerprint("deposit", amount, currency, provider_code)
     request = _KeyedRequest(player, CashierOperation.DEPOSIT, idempotency_key, request_fingerprint)
-    intent = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
-    if intent is not None:
-        return Started(_with_redirect(intent), replayed=True)
-    _raise_kept_refusal(request)
     player = accounts.get_player(player.pk)  # as committed: the protection state is read from it
     refused: PamError | None = None
     try:
         with transaction.atomic():
             locks.lock_player_deposit_starts(player.pk)
-            # Under the lock every start of the player's takes: a request with this key that came
-            # just before this one is answered as it was, taken or refused.
+            # The key's earlier answer, taken or refused, read under the lock every start of the
+            # player's takes: a request with this key that came just before this one included.
             earlier = _replay_of(DepositIntent, player, idempotency_key, request_fingerprint)
             if earlier is None:
                 _raise_kept_refusal(request)
@@ -229,13 +232,12 @@ class _KeyedRequest:
 def _raise_kept_refusal(request: _KeyedRequest) -> None:
     """Raise the refusal an earlier request with this key got (KeptRefusal), if one did;
     DuplicateTransaction if that request had another body."""
-    kept = CashierRefusal.objects.filter(
-        player=request.player, operation=request.operation, idempotency_key=request.key
-    ).first()
+    kept = _earlier(
+        CashierRefusal.objects.filter(player=request.player, operation=request.operation, idempotency_key=request.key),
+        request.fingerprint,
+    )
     if kept is None:
         return
-    if kept.request_fingerprint != request.fingerprint:
-        raise wallet_errors.DuplicateTransaction("This Idempotency-Key was used with another body.")
     raise errors.KeptRefusal(
         code=kept.code, status=kept.status, message=kept.message, details=kept.details, extra=kept.extra
     )
