@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -18,6 +18,7 @@ from django_otp.models import Device
 from apps.accounts.errors import NotAPlayer, UnknownBrand, UnknownDocument
 from apps.accounts.models import AuthToken, Brand, Currency, KycDocument, Player, PlayerLogin, PlayerNote, User
 from apps.common.db import prepared_cursor
+from apps.common.money import format_minor
 from apps.common.tokens import hash_token
 
 
@@ -167,6 +168,14 @@ def _user_for_token_sql() -> tuple[list[str], list[str], str, list[tuple]]:
 def get_player(player_id: int) -> Player:
     """The player with brand, currency and user, as committed; raises Player.DoesNotExist."""
     return Player.objects.select_related("brand", "currency", "user").get(pk=player_id)
+
+
+def money_text_of(player: Player) -> Callable[[int], str]:
+    """What shows an amount in the player's currency to the player: 1250 as "12.50 EUR", for the
+    messages players read (their `data` keep minor units, for programs). Reads the currency's
+    row unless the player was read with it."""
+    currency = player.currency
+    return lambda amount: f"{format_minor(amount, currency.exponent)} {currency.code}"
 
 
 def get_player_status(player_id: int) -> str:

@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import money_text_of
 from apps.bonuses import errors, selectors
 from apps.bonuses.choices import BonusStatus
 from apps.bonuses.endings import end_within
@@ -49,8 +50,10 @@ def on_stake(*, player: Player, wallet, amount: int, game_id: str = "", origin: 
         end_within(wallet, bonus, active, BonusStatus.EXPIRED, now=now)
     limits = [bonus.max_stake for bonus in active if bonus.max_stake and bonus.was_wagering]
     if limits and amount > min(limits):
+        largest = min(limits)
         raise errors.BonusMaxStake(
-            f"The largest stake while wagering this bonus is {min(limits)}.", details={"max_stake": min(limits)}
+            f"The largest stake while wagering this bonus is {money_text_of(player)(largest)}.",
+            details={"max_stake": largest},
         )
     met = [bonus for bonus in active if bonus.wagering_met]
     if not met:

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from apps.accounts.choices import KycStatus, PlayerStatus
 from apps.accounts.models import Player
+from apps.accounts.selectors import money_text_of
 from apps.common import events
 from apps.common.db import prepared_cursor, sql_constants
 from apps.common.events import send_after_commit
@@ -98,7 +99,7 @@ def assert_may_stake(*, player: Player, amount: int, **_: object) -> Callable[..
             )
             _tell_refused(player.pk, refusal, {**limit, "started_at": iso_utc(started)})
             raise refusal
-        used_up = _refuse_over_limits(player.pk, state, amount)
+        used_up = _refuse_over_limits(player, state, amount)
     if player.reality_check_due_at is not None and now >= player.reality_check_due_at:
         send_after_commit(
             signals.reality_check_due, player_id=str(player.pk), due_at=iso_utc(player.reality_check_due_at)
@@ -127,7 +128,7 @@ def assert_may_deposit(*, player: Player, amount: int, pending: int = 0) -> None
     _refuse_if_held(player, state, now)
     # A start that uses a deposit limit up exactly says nothing: it is not a deposit until the
     # player pays, and may never be one; the next start's refusal tells the player.
-    _refuse_over_limits(player.pk, state, amount, pending)
+    _refuse_over_limits(player, state, amount, pending)
     if player.kyc_status != KycStatus.VERIFIED and total_deposits(player.pk) >= kyc_threshold(player):
         raise KycRequired("Deposits are paused until the player's identity is verified.")
 
@@ -302,7 +303,7 @@ def _exclusion_message(exclusion: Exclusion, now: dt.datetime) -> str:
 
 
 def _refuse_over_limits(
-    player_id: int, state: _MoneyPathState, amount: int, pending: int = 0
+    player: Player, state: _MoneyPathState, amount: int, pending: int = 0
 ) -> Callable[..., None] | None:
     """Every limit is checked against its own window, so where limits overlap (a 24-hour one
     inside a 7-day one, a wager and a loss limit) the lowest headroom decides. `pending` (the
@@ -317,15 +318,19 @@ def _refuse_over_limits(
     after = used[(kind, period)] + amount
     if after > limit:
         left = max(limit - used[(kind, period)], 0)
-        under_way = f", after {pending} in deposits under way" if pending else ""
+        money = money_text_of(player)
+        under_way = f", after {money(pending)} in deposits under way" if pending else ""
         details = {"kind": kind, "period": period, "amount": limit, "remaining": left}
         refusal = LimitReached(
-            f"This would pass the {period} {kind} limit of {limit} ({left} left{under_way}).",
+            f"This would pass the {period} {kind} limit of {money(limit)} ({money(left)} left{under_way}).",
             details={"limit": details},
         )
-        _tell_refused(player_id, refusal, details)
+        _tell_refused(player.pk, refusal, details)
         raise refusal
-    return _tell_used_up(player_id, kind, period, limit) if after == limit else None
+    if after < limit:
+        return None
+    message = f"The {period} {kind} limit of {money_text_of(player)(limit)} is used up (nothing left)."
+    return _tell_used_up(player.pk, kind, period, limit, message)
 
 
 def _tell_refused(player_id: int, refusal: LimitReached, data: dict) -> None:
@@ -337,7 +342,7 @@ def _tell_refused(player_id: int, refusal: LimitReached, data: dict) -> None:
     )
 
 
-def _tell_used_up(player_id: int, kind: str, period: str, limit: int) -> Callable[..., None]:
+def _tell_used_up(player_id: int, kind: str, period: str, limit: int, message: str) -> Callable[..., None]:
     """The stake's after-write call (wallet extensions) for a limit it leaves nothing of: a
     `limit_reached` notice through the outbox, so it leaves once the stake commits, after the
     stake's own frame, and never for a stake rolled back (another participant's refusal, the
@@ -345,8 +350,7 @@ def _tell_used_up(player_id: int, kind: str, period: str, limit: int) -> Callabl
 
     def tell(**_: object) -> None:
         send_after_commit(
-            signals.player_notice, player_id=str(player_id), kind="limit_reached",
-            message=f"The {period} {kind} limit of {limit} is used up (0 left).",
+            signals.player_notice, player_id=str(player_id), kind="limit_reached", message=message,
             data={"kind": kind, "period": period, "amount": limit, "remaining": 0},
         )  # fmt: skip
 

@@ -56,6 +56,8 @@ def test_a_stake_above_the_maximum_while_wagering_is_refused_over_the_api_and_mo
     assert status == 403
     assert body["error"]["code"] == "LIMIT_REACHED"
     assert body["error"]["reason"] == "bonus_max_stake"
+    assert body["error"]["max_stake"] == 1_000
+    assert body["error"]["message"] == "The largest stake while wagering this bonus is 10.00 EUR."
     assert (body["balance"], body["currency"]) == (7_000, "EUR")
     assert Transaction.objects.count() == transactions
     assert Bonus.objects.get(player=player).wagering_done == 0

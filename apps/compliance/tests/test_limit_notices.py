@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.services import issue_token
+from apps.common.money import format_minor
 from apps.compliance import services, signals
 from apps.compliance.errors import LimitReached, RealityCheckPending
 from apps.compliance.tests.factories import START, bet, fresh, funded_player, limit
@@ -28,17 +29,23 @@ from apps.wallet.tests.test_api_wallet import PROVIDER, SECRET, balance_of, call
 DEPOSITS = "/api/player/v1/deposits"
 
 
+def eur(amount: int) -> str:
+    """How a message shows an amount of the test players' currency."""
+    return f"{format_minor(amount, 2)} EUR"
+
+
 def wager_refusal(amount: int, remaining: int, message: str | None = None) -> dict:
     return {
         "type": "notice", "kind": "limit_reached",
-        "message": message or f"This would pass the 24h wager limit of {amount} ({remaining} left).",
+        "message": message or f"This would pass the 24h wager limit of {eur(amount)} ({eur(remaining)} left).",
         "data": {"kind": "wager", "period": "24h", "amount": amount, "remaining": remaining},
     }  # fmt: skip
 
 
 def used_up(kind: str, amount: int) -> dict:
     return {
-        "type": "notice", "kind": "limit_reached", "message": f"The 24h {kind} limit of {amount} is used up (0 left).",
+        "type": "notice", "kind": "limit_reached",
+        "message": f"The 24h {kind} limit of {eur(amount)} is used up (nothing left).",
         "data": {"kind": kind, "period": "24h", "amount": amount, "remaining": 0},
     }  # fmt: skip
 
@@ -248,6 +255,6 @@ def test_a_stake_that_uses_a_loss_limit_up_tells_once_after_commit(notices, refu
     assert refusals == []
     assert [{key: notice[key] for key in ("player_id", "kind", "message", "data")} for notice in notices] == [
         {"player_id": str(player.pk), "kind": "limit_reached",
-         "message": "The 24h loss limit of 100 is used up (0 left).",
+         "message": "The 24h loss limit of 1.00 EUR is used up (nothing left).",
          "data": {"kind": "loss", "period": "24h", "amount": 100, "remaining": 0}},
     ]  # fmt: skip

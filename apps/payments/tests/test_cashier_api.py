@@ -162,7 +162,7 @@ def test_a_deposit_over_a_limit_is_refused_with_the_headroom():
     assert (error["remaining"], error["limit"]["remaining"]) == (3_000, 3_000)
     assert (
         error["message"]
-        == "This would pass the 24h deposit limit of 8000 (3000 left, after 5000 in deposits under way)."
+        == "This would pass the 24h deposit limit of 80.00 EUR (30.00 EUR left, after 50.00 EUR in deposits under way)."
     )
 
 
