@@ -7,11 +7,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp.models import Device
 
@@ -298,6 +301,21 @@ def staff_socket_refusal(user: User, session) -> str | None:
         if device is None or device.user_id != user.pk or not device.confirmed:
             return "unverified"
     return None
+
+
+def session_signs_in(session_key: str, user: User) -> bool:
+    """Whether the site session with this key still signs `user` (as stored now) in, as Django's
+    `auth.get_user` judges it at the session's next request: the session exists and names the
+    user, who is active, and it carries the hash of the user's current password (a password
+    change ends every other session; the one that changed it gets a new key and hash). Read
+    only: Django's own check would flush a session that fails it."""
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    stored = data.get(HASH_SESSION_KEY)
+    if not user.is_active or not stored or data.get(SESSION_KEY) != user._meta.pk.value_to_string(user):
+        return False
+    hashes = [user.get_session_auth_hash()]
+    hashes += [user._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS]
+    return any(constant_time_compare(stored, expected) for expected in hashes)
 
 
 def get_user(user_id: int) -> User | None:

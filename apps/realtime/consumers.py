@@ -46,6 +46,9 @@ logger = structlog.get_logger(__name__)
 
 NOT_AUTHENTICATED = 4401
 NOT_ALLOWED = 4403
+# The close of a socket whose sign-in or access could not be read again (the database did not
+# answer): the server's error, so the client reconnects, and its connect reads them.
+ACCESS_UNREAD = 1011
 
 # A channel-layer call that takes longer than this is given up (the socket stays open, the next
 # beat tries again): a hung Redis must not stall a handshake or a heartbeat.
@@ -77,12 +80,14 @@ def _player_of(user) -> Player | None:
 
 
 @database_sync_to_async
-def _signed_in(credential: str, session) -> bool:
+def _signed_in(credential: str, session_key: str | None, user_id: int) -> bool:
     """Whether the sign-in a player socket was opened with still signs the player in: its session
-    (a cookie's), or the bearer token that asked for its ticket. A ticket a session asked for is
-    not read again (the session's key is not kept, only its hash); nor one with no sign-in."""
-    if session is not None:
-        return session.exists(session.session_key)
+    (a cookie's: it exists and carries the hash of the player's current password), or the bearer
+    token that asked for its ticket. A ticket a session asked for is not read again (the
+    session's key is not kept, only its hash); nor one with no sign-in."""
+    if session_key is not None:
+        user = accounts.get_user(user_id)
+        return user is not None and accounts.session_signs_in(session_key, user)
     if credential.startswith("token:"):
         return accounts.is_live_token_hash(credential.removeprefix("token:"))
     return True
@@ -342,6 +347,8 @@ class PlayerConsumer(_BackplaneMember):
     socket_kind = metrics.PLAYER_SOCKET
     player_id: int | None = None
     credential = ""  # the sign-in the socket was opened with (services.credential_of); "" if unknown
+    session_key: str | None = None  # a cookie socket's session, read again when the sign-in may have ended
+    user_id: int | None = None
     version = 0  # the wallet version this socket has sent the player: its hello's, then each frame's
     # Live frames held for one missing before them, by version, and the timer that reads the
     # missing ones from the ledger: None while nothing is held (almost always).
@@ -385,7 +392,9 @@ class PlayerConsumer(_BackplaneMember):
         # A sign-out that committed after the reads above was sent to the player's group before
         # this socket was in it: the sign-in is read again now that it is.
         self.credential = credential
-        if not await _signed_in(credential, session):
+        self.session_key = session.session_key if session is not None else None
+        self.user_id = player.user_id
+        if not await _signed_in(credential, self.session_key, self.user_id):
             return await self.close(code=NOT_AUTHENTICATED)
         hello = protocol.hello(await _state(player.pk))
         await self.send_json(hello)
@@ -546,6 +555,22 @@ class PlayerConsumer(_BackplaneMember):
         if self.credential and self.credential in message.get("credentials", ()):
             await self.close(code=NOT_AUTHENTICATED)
 
+    async def player_recheck_sign_in(self, message: dict) -> None:
+        """The player's password changed (services.recheck_player_sign_in): closed 4401 unless the
+        socket's sign-in still signs them in, as a new connection with it would be refused. Every
+        cookie socket opened before the change closes, the changing browser's too: its session
+        continues under a new key, and its page opens a new socket. A check that cannot be read
+        closes with the server's error, so the client reconnects, which signs in afresh."""
+        if self.closing or self.user_id is None:
+            return
+        try:
+            signed_in = await _signed_in(self.credential, self.session_key, self.user_id)
+        except Exception as exc:
+            logger.warning("realtime.sign_in_unread", player_id=self.player_id, error=repr(exc))
+            return await self.close(code=ACCESS_UNREAD)
+        if not signed_in:
+            await self.close(code=NOT_AUTHENTICATED)
+
     async def player_disconnect(self, message: dict) -> None:
         """Send the `notice` saying why, then close with the given code (services.disconnect_player,
         e.g. on self-exclusion); every socket of the player, on every instance, gets it. First the
@@ -567,22 +592,15 @@ _allowed_events = database_sync_to_async(_allowed)
 
 
 @database_sync_to_async
-def _current_access(user_id: int) -> frozenset[str] | None:
+def _current_access(user_id: int, session_key: str) -> frozenset[str] | None:
     """What the staff member may see now, read afresh (`accounts.get_user`: a new user object, so
-    no permission cached at connect answers); None if the user is deleted or deactivated, whose
-    session no longer signs anyone in (a new connection with it is refused 4401)."""
+    no permission cached at connect answers); None if the socket's session no longer signs them
+    in: the user is deleted or deactivated, the session signed out, or their password changed
+    since it signed in (a new connection with it is refused 4401)."""
     user = accounts.get_user(user_id)
-    return None if user is None or not user.is_active else _allowed(user)
-
-
-@database_sync_to_async
-def _session_exists(session) -> bool:
-    return session.exists(session.session_key)
-
-
-# The close of a back-office socket whose access could not be read again (the database did not
-# answer): the server's error, so the client reconnects, and its connect reads the access.
-ACCESS_UNREAD = 1011
+    if user is None or not accounts.session_signs_in(session_key, user):
+        return None
+    return _allowed(user)
 
 
 class BackofficeFeedConsumer(_BackplaneMember):
@@ -603,6 +621,7 @@ class BackofficeFeedConsumer(_BackplaneMember):
     subscription: feed.Subscription | None = None
     socket_kind = metrics.BACKOFFICE_SOCKET
     staff_id: int | None = None
+    session_key: str | None = None
     session_hash: str | None = None  # the session's key as services.close_staff_session_sockets names it
 
     async def connect(self) -> None:
@@ -624,6 +643,7 @@ class BackofficeFeedConsumer(_BackplaneMember):
             await self.send_json(protocol.notice("invalid_request", str(exc)))
             return await self.close(code=NOT_ALLOWED)
         self.staff_id = user.pk
+        self.session_key = session.session_key
         self.session_hash = hash_token(session.session_key)
         self.groups_to_join = [backoffice_staff_group(user.pk), BACKOFFICE_FEED]
         self._listen()
@@ -631,8 +651,6 @@ class BackofficeFeedConsumer(_BackplaneMember):
         await self.accept_to_serve()
         # A sign-out or a change of access that committed after the reads above was sent to the
         # staff member's group before this socket was in it: both are read again now that it is.
-        if not await _session_exists(session):
-            return await self.close(code=NOT_AUTHENTICATED)
         await self._follow_access()
         if not self.closing:
             self.start_beating()  # re-joins the groups after a Redis restart; sends nothing itself
@@ -669,15 +687,15 @@ class BackofficeFeedConsumer(_BackplaneMember):
 
     async def _follow_access(self) -> None:
         """Read the staff member's access again and hold the socket to it, closing it with the code
-        a new connection would get: 4401 if the user is deleted or deactivated, 4403 if they may
-        see nothing. Otherwise the subscription keeps only the types still allowed, and the client
+        a new connection would get: 4401 if the session no longer signs them in (`_current_access`),
+        4403 if they may see nothing. Otherwise the subscription keeps only the types still allowed, and the client
         gets a `subscribed` frame if that took any away. What was added applies from the next
         `subscribe` (or connect): a subscription is what the page asked for, not widened behind
         its back."""
         if self.closing or self.staff_id is None:
             return
         try:
-            allowed = await _current_access(self.staff_id)
+            allowed = await _current_access(self.staff_id, self.session_key)
         except Exception as exc:  # access that cannot be read is not kept: the client reconnects, which reads it
             logger.warning("realtime.backoffice_access_unread", staff_id=self.staff_id, error=repr(exc))
             return await self.close(code=ACCESS_UNREAD)

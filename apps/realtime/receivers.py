@@ -198,7 +198,7 @@ def push_bets_settled(sender, bets: list[dict], event_id: int | None = None, **k
 
 # The fields of a user that decide their access to the feed. A save that names none of them (a
 # login's `last_login`) changes nothing a socket holds, and is not sent.
-_ACCESS_FIELDS = frozenset({"is_active", "is_staff", "is_superuser"})
+_ACCESS_FIELDS = frozenset({"is_active", "is_staff", "is_superuser", "password"})
 
 
 @receiver(user_logged_out, dispatch_uid="realtime.close_signed_out_sockets")
@@ -239,12 +239,18 @@ def close_revoked_token_sockets(
 
 @receiver(post_save, sender=User, dispatch_uid="realtime.recheck_saved_user")
 def recheck_saved_user(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:
-    """Deactivated, no longer staff or no longer superuser. Whether the save took access away
-    is not known here (the old values are gone), so any save that may have is sent; a new user
-    has no socket yet."""
+    """Deactivated, no longer staff or no longer superuser, or a new password, which ends the
+    user's other sessions. Whether the save took access away is not known here (the old values
+    are gone), so any save that may have is sent: to the staff member's back-office sockets,
+    which read their access and session again, and to a player's sockets, which read their
+    sign-in again. A new user has no socket yet."""
     if created or (update_fields is not None and not _ACCESS_FIELDS.intersection(update_fields)):
         return
-    services.recheck_staff_access([instance.pk])
+    player_id = accounts.get_player_id_of_user(instance.pk)
+    if player_id is None:
+        services.recheck_staff_access([instance.pk])
+    else:
+        services.recheck_player_sign_in(player_id=player_id)
 
 
 @receiver(post_delete, sender=User, dispatch_uid="realtime.recheck_deleted_user")

@@ -177,6 +177,13 @@ def close_signed_out_player_sockets(*, player_id: int, credentials: list[str]) -
         _after_commit([(player_group(player_id), {"type": "player.signed_out", "credentials": list(credentials)})])
 
 
+def recheck_player_sign_in(*, player_id: int) -> None:
+    """Have every socket of the player, on every instance, read its sign-in again (their password
+    changed): a cookie socket whose session no longer signs them in closes 4401. After commit,
+    never raising."""
+    _after_commit([(player_group(player_id), {"type": "player.recheck_sign_in"})])
+
+
 def _after_commit(messages: list[tuple[str, dict]]) -> None:
     try:
         transaction.on_commit(lambda: push.push(messages))

@@ -18,7 +18,7 @@ from django.test import Client
 
 from apps.accounts.choices import StaffRole
 from apps.accounts.models import User
-from apps.accounts.tests.factories import make_staff
+from apps.accounts.tests.factories import PASSWORD, make_staff
 from apps.compliance import services as compliance
 from apps.realtime.consumers import BackofficeFeedConsumer
 from apps.realtime.tests.test_backoffice_feed import drain, player_with_cash
@@ -323,6 +323,34 @@ async def test_signing_out_closes_that_sessions_sockets_4401_and_leaves_the_othe
     again, _ = await connect("/ws/backoffice/", cookie)
     await assert_closed_with(again, 4401)
     await other_session.disconnect()
+
+
+async def test_a_password_change_closes_the_sockets_of_every_session_signed_in_before_it():
+    """The back office's own password page: the other session ends, so its sockets close 4401;
+    the changing session goes on under a new key, whose new socket is served."""
+    player = await player_with_cash()
+    staff = await database_sync_to_async(make_staff)(StaffRole.FINANCE)
+    (client, cookie), (_, other_cookie) = await signed_in(staff), await signed_in(staff)
+    own, other = (await connect("/ws/backoffice/", cookie))[0], (await connect("/ws/backoffice/", other_cookie))[0]
+    new_password = "a new and long passphrase"
+
+    response = await database_sync_to_async(client.post)(
+        "/backoffice/password_change/",
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert response.status_code == 302, response.content
+
+    await assert_closed_promptly(other, 4401)
+    await assert_closed_promptly(own, 4401)
+    name = settings.SESSION_COOKIE_NAME
+    renewed_cookie = [(b"cookie", f"{name}={client.cookies[name].value}".encode())]
+    renewed, connected = await connect("/ws/backoffice/", renewed_cookie)
+    assert connected
+    await drain(renewed)
+    await a_bet_reaches(renewed, player)
+    again, _ = await connect("/ws/backoffice/", other_cookie)
+    await assert_closed_with(again, 4401)
+    await renewed.disconnect()
 
 
 # --- a change that commits while a socket connects ------------------------------------------------

@@ -1,8 +1,9 @@
 """A player's socket ends with the sign-in it was opened with, on a real Redis channel layer: a
 site session signed out closes that session's sockets and those whose tickets it asked for; a
 revoked bearer token (a logout through the API, a password change) closes the sockets whose
-tickets it asked for. Each closes 4401, the code a new connection with that sign-in gets; the
-player's sockets of other sign-ins keep receiving.
+tickets it asked for; a password change or a deactivation closes every cookie socket whose
+session no longer signs the player in. Each closes 4401, the code a new connection with that
+sign-in gets; the player's sockets of other sign-ins keep receiving.
 
 A close is awaited for one second at most: the heartbeat is 20 s, so a close within a second is
 the sign-out's message."""
@@ -16,6 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts
+from apps.accounts.tests.factories import PASSWORD
 from apps.compliance import services as compliance
 from apps.realtime import services
 from apps.realtime.consumers import PlayerConsumer
@@ -153,3 +155,59 @@ async def test_an_exclusion_revokes_the_tokens_and_their_sockets_close_with_its_
     assert (notice["type"], notice["kind"]) == ("notice", "account_locked")
     await assert_closed_with(socket, 4403)
     assert (await database_sync_to_async(client.post)(TICKET)).status_code == 401
+
+
+async def test_a_password_change_on_the_site_closes_the_cookie_sockets_opened_before_it():
+    """The other session ends; the changing one goes on under a new key, whose new socket is
+    served. Its sockets opened before the change close too: their page is the one re-rendered."""
+    player = await funded_player(1_000)
+    (client, cookie), (_, other_cookie) = await site_session(player), await site_session(player)
+    own, other = await open_socket("/ws/player/", cookie), await open_socket("/ws/player/", other_cookie)
+    new_password = "a new and long passphrase"
+
+    response = await database_sync_to_async(client.post)(
+        "/account/", {"current_password": PASSWORD, "new_password": new_password, "new_password_again": new_password}
+    )
+    assert response.status_code == 200, response.content
+    assert response.context["changed"]
+
+    await assert_closed_promptly(other, 4401)
+    await assert_closed_promptly(own, 4401)
+    name = settings.SESSION_COOKIE_NAME
+    renewed = await open_socket("/ws/player/", [(b"cookie", f"{name}={client.cookies[name].value}".encode())])
+    await assert_gets_a_bet(renewed, player)
+    again, _ = await connect("/ws/player/", other_cookie)
+    await assert_closed_with(again, 4401)
+    await renewed.disconnect()
+
+
+async def test_an_operators_password_reset_closes_every_cookie_socket_of_the_player():
+    player = await funded_player(1_000)
+    sockets = [await open_socket("/ws/player/", (await site_session(player))[1]) for _ in range(2)]
+
+    await database_sync_to_async(accounts.set_password)(user=player.user, password="a new and long passphrase")
+
+    for socket in sockets:
+        await assert_closed_promptly(socket, 4401)
+
+
+async def test_a_deactivated_players_cookie_sockets_close():
+    player = await funded_player(1_000)
+    socket = await open_socket("/ws/player/", (await site_session(player))[1])
+    player.user.is_active = False
+
+    await database_sync_to_async(player.user.save)(update_fields=["is_active"])
+
+    await assert_closed_promptly(socket, 4401)
+
+
+async def test_a_save_that_ends_no_sign_in_leaves_the_sockets_serving():
+    """A save that names no field is read again by every socket, and each finds it still signed in."""
+    player = await funded_player(1_000)
+    socket = await open_socket("/ws/player/", (await site_session(player))[1])
+    player.user.first_name = "Ada"
+
+    await database_sync_to_async(player.user.save)()
+
+    await assert_gets_a_bet(socket, player)
+    await socket.disconnect()
