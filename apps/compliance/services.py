@@ -323,7 +323,9 @@ def require_kyc_by_rule(*, player: Player, message: str) -> bool:
 def lock_account(*, player: Player, message: str) -> None:
     """Lock the player's account (no bets, no deposits; withdrawals still allowed) inside the
     caller's transaction; once it commits, `account_locked` gives every open socket of the player
-    a notice with `message` and closes it (and the player's socket extension refuses new ones)."""
+    a notice with `message` and closes it (and the player's socket extension refuses new ones).
+    Only an active account is locked: a frozen or closed one stays as it is (it stops withdrawals
+    too, which a lock would allow again), and one locked already is not told twice."""
     _close_for_play(player, PlayerStatus.LOCKED, message)
 
 
@@ -332,12 +334,25 @@ def freeze_account(*, player: Player, message: str) -> None:
     deposits or withdrawals (`gate.py`), while wins and rollbacks of rounds already played are
     still paid (the wallet never refuses them). Inside the caller's transaction; once it commits,
     `account_locked` gives every open socket of the player a notice with `message` (reason
-    `frozen`) and closes it, and no new one opens."""
+    `frozen`) and closes it, and no new one opens. An active or locked account is frozen; a
+    closed one stays closed."""
     _close_for_play(player, PlayerStatus.FROZEN, message)
 
 
+# The standings each closing applies to: a lock, the mildest, only to an active account.
+_CLOSES = {
+    PlayerStatus.LOCKED: (PlayerStatus.ACTIVE,),
+    PlayerStatus.FROZEN: (PlayerStatus.ACTIVE, PlayerStatus.LOCKED),
+}
+
+
 def _close_for_play(player: Player, status: str, message: str) -> None:
-    accounts_services.set_player_status(player_id=player.pk, status=status)
+    # Under the player row's lock: of a closing and a staff freeze or re-opening racing, the
+    # second sees what the first did.
+    found = accounts_services.move_player_status(player_id=player.pk, from_statuses=_CLOSES[status], status=status)
+    if found not in _CLOSES[status]:
+        player.status = found
+        return
     player.status = status
     send_after_commit(signals.account_locked, player_id=str(player.pk), message=message, data={"reason": status})
 

@@ -11,6 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from apps.accounts import services as accounts
 from apps.compliance import services as compliance
 from apps.compliance.errors import PlayerBlocked
 from apps.payments import services
@@ -1084,6 +1085,19 @@ def test_a_chargeback_makes_every_bet_player_blocked_even_with_new_cash(player):
     assert refusal.value.code == "PLAYER_BLOCKED"
     assert (ledger_rows(), cash(player)) == (before, 2_000)
     assert player.__class__.objects.get(pk=player.pk).status == "locked"
+    assert_audit_clean()
+
+
+@pytest.mark.parametrize("status", ["frozen", "closed"])
+def test_a_chargeback_leaves_a_frozen_or_closed_account_as_it_is(player, status):
+    """Both stop withdrawals, which a lock allows: the chargeback's lock would open them again."""
+    deposit = credited(player)
+    accounts.set_player_status(player_id=player.pk, status=status)
+
+    answer = post_webhook(event(EventType.DEPOSIT_CHARGEBACK, deposit.public_id, 5_000))
+
+    assert (answer.json(), status_of(deposit), cash(player)) == ({"status": "applied"}, "charged_back", 0)
+    assert player.__class__.objects.get(pk=player.pk).status == status
     assert_audit_clean()
 
 
