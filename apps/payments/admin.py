@@ -72,7 +72,7 @@ class _WithdrawalDecisions(ReadOnlyAdmin):
     staff action themselves."""
 
     list_display = ("public_id", "created_at", "player", "provider", "amount", "currency", "status", "risk_flags",
-                    "requested_by", "approved_by", "reason")  # fmt: skip
+                    "requested_by", "approved_by", "reason", "flagged_for_staff", "flag_reason")  # fmt: skip
     search_fields = ("public_id", "player__user__username")
     list_select_related = ("player__user", "provider", "requested_by", "approved_by")
     action_form = DecisionForm
@@ -99,7 +99,7 @@ class _WithdrawalDecisions(ReadOnlyAdmin):
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(_WithdrawalDecisions):
-    list_filter = ("status", "provider")
+    list_filter = ("status", "flagged_for_staff", "provider")
 
 
 @admin.register(WithdrawalAwaitingApproval)

@@ -206,6 +206,10 @@ class Withdrawal(CashierRequest):
     )  # fmt: skip
     reason = models.TextField(blank=True, help_text="why staff rejected it, or why the payout failed")
     risk_flags = models.JSONField(default=list, blank=True)
+    # A payout the PSP reported in another amount or currency than the withdrawal's: paid as
+    # reserved, and left for staff to reconcile with the PSP.
+    flagged_for_staff = models.BooleanField(default=False)
+    flag_reason = models.TextField(blank=True)
 
     class Meta(CashierRequest.Meta):
         constraints = [

@@ -1004,10 +1004,22 @@ def _payout(record: WebhookEvent, provider: PaymentProvider, event: Event) -> st
 
     def apply(locked: Withdrawal) -> str:
         locked.status = WithdrawalStatus.PAID if succeeded else WithdrawalStatus.FAILED
+        fields = ["status", "reason", "updated_at"]
         if not succeeded:
             locked.reason = f"the PSP could not pay it (event {event.event_id})"
-        locked.save(update_fields=["status", "reason", "updated_at"])
+        elif (event.amount, event.currency) != (locked.amount, locked.currency_id):
+            # The PSP says it paid this withdrawal: what was reserved for it leaves, and staff
+            # reconcile the difference with the PSP.
+            locked.flagged_for_staff = True
+            locked.flag_reason = (
+                f"event {event.event_id}: the PSP reported paying {event.amount} {event.currency}, "
+                f"the withdrawal is {locked.amount} {locked.currency_id}"
+            )
+            fields += ["flagged_for_staff", "flag_reason"]
+        locked.save(update_fields=fields)
         what = "paid" if succeeded else "failed: the money is back in the player's cash"
+        if locked.flagged_for_staff:
+            what += " (flagged for staff: the PSP reported another amount or currency)"
         return f"{locked.amount} {locked.currency_id} {what}"
 
     def move(current: Withdrawal, commit_with: wallet.CommitWith) -> wallet.Posted:

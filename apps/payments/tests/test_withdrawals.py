@@ -178,6 +178,35 @@ def test_payout_succeeded_marks_it_paid_and_the_money_leaves_for_the_psp():
     assert_audit_clean()
 
 
+@pytest.mark.parametrize(("amount", "currency"), [(3_500, "EUR"), (4_000, "USD")])
+def test_a_payout_reported_in_another_amount_or_currency_pays_what_was_reserved_and_flags_it(amount, currency):
+    """The PSP says it paid this withdrawal: the money reserved for it leaves, and staff reconcile
+    the difference with the PSP."""
+    player = verified_player(10_000)
+    withdrawal = request_withdrawal(player, 4_000)
+    body = event(EventType.PAYOUT_SUCCEEDED, withdrawal.public_id, amount, currency=currency)
+
+    answer = post_webhook(body)
+
+    assert (answer.json(), status_of(withdrawal)) == ({"status": "applied"}, "paid")
+    assert (cash(player), pending(player), system_balance(clearing_code("sandbox"))) == (6_000, 0, 4_000)
+    paid = Withdrawal.objects.get(pk=withdrawal.pk)
+    assert paid.flagged_for_staff
+    assert paid.flag_reason == (
+        f"event {body['event_id']}: the PSP reported paying {amount} {currency}, the withdrawal is 4000 EUR"
+    )
+    assert_audit_clean()
+
+
+def test_a_payout_reported_as_it_was_asked_is_not_flagged():
+    player = verified_player(10_000)
+    withdrawal = request_withdrawal(player, 4_000)
+
+    post_webhook(event(EventType.PAYOUT_SUCCEEDED, withdrawal.public_id, 4_000))
+
+    assert not Withdrawal.objects.get(pk=withdrawal.pk).flagged_for_staff
+
+
 def test_payout_failed_returns_the_money_to_cash():
     player = verified_player(10_000)
     withdrawal = request_withdrawal(player, 4_000)
