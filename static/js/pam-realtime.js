@@ -32,6 +32,10 @@
  *   stops as soon as a socket says `hello` again.
  * - Close code 4401 (not authenticated) or 4403 (not allowed), or a 401/403 while polling, stops
  *   the client (retrying could not help: the player must log in again) and reports the status.
+ *   One 4401 is tried again at once: that of a socket that had said `hello`, whose sign-in ended
+ *   while the browser may hold a newer one (a password changed in another tab of the same
+ *   browser renews its session, and ends the old session's sockets); the new attempt's 4401,
+ *   before its `hello`, stops the client.
  */
 
 /** The values `onStatus` receives. */
@@ -180,6 +184,12 @@ export function connectWallet(options = {}) {
       if (socket !== ws) return; // already replaced or stopped
       socket = null;
       if (stopped) return;
+      if (event.code === NOT_AUTHENTICATED && greeted) {
+        failures = 0;
+        setStatus(STATUS.RECONNECTING);
+        retryTimer = setTimeout(connect, 0); // signed in still, or refused 4401 before hello
+        return;
+      }
       if (event.code === NOT_AUTHENTICATED || event.code === NOT_ALLOWED) {
         halt(event.code === NOT_AUTHENTICATED ? STATUS.UNAUTHENTICATED : STATUS.FORBIDDEN);
         return;

@@ -274,6 +274,39 @@ def test_4401_and_4403_stop_the_client_without_retrying(client, code, status):
     assert client.polls == []
 
 
+def test_a_live_socket_closed_4401_is_tried_once_more_and_goes_on_if_still_signed_in(client):
+    """The browser's session may have been renewed (a password changed in another tab): the
+    socket of the old one closes 4401, and a new one with the browser's cookie is served."""
+    client.start()
+    client.open()
+    client.frame(hello(3))
+
+    client.close(4401)
+    client.run_for(0)
+    client.open()
+    client.frame(hello(4))
+
+    assert client.sockets() == 2
+    assert client.sent() == [{"type": "resume", "since_version": 3}]
+    assert client.log("statuses") == ["connecting", "live", "reconnecting", "live"]
+
+
+def test_a_live_socket_closed_4401_stops_the_client_when_the_next_attempt_is_refused_too(client):
+    client.start()
+    client.open()
+    client.frame(hello(3))
+    client.close(4401)
+    client.run_for(0)
+
+    client.open()
+    client.close(4401)
+    client.run_for(120_000)
+
+    assert client.sockets() == 2
+    assert client.log("statuses") == ["connecting", "live", "reconnecting", "unauthenticated"]
+    assert client.polls == []
+
+
 def test_backoff_grows_while_attempts_keep_failing(client):
     client.start()
     waits = []
