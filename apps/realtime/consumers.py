@@ -556,11 +556,13 @@ class PlayerConsumer(_BackplaneMember):
             await self.close(code=NOT_AUTHENTICATED)
 
     async def player_recheck_sign_in(self, message: dict) -> None:
-        """The player's password changed (services.recheck_player_sign_in): closed 4401 unless the
-        socket's sign-in still signs them in, as a new connection with it would be refused. Every
-        cookie socket opened before the change closes, the changing browser's too: its session
-        continues under a new key, and its page opens a new socket. A check that cannot be read
-        closes with the server's error, so the client reconnects, which signs in afresh."""
+        """The player's user was saved in a way that may end their sessions, a new password or a
+        deactivation (services.recheck_player_sign_in): closed 4401 unless the socket's sign-in
+        still signs them in, as a new connection with it would be refused. After a password change
+        every cookie socket opened before it closes, the changing browser's too: its session goes
+        on under a new key, which the browser's next connection uses (pam-realtime.js tries a live
+        socket's 4401 once more). A check that cannot be read closes with the server's error, so
+        the client reconnects, which signs in afresh."""
         if self.closing or self.user_id is None:
             return
         try:

@@ -178,9 +178,9 @@ def close_signed_out_player_sockets(*, player_id: int, credentials: list[str]) -
 
 
 def recheck_player_sign_in(*, player_id: int) -> None:
-    """Have every socket of the player, on every instance, read its sign-in again (their password
-    changed): a cookie socket whose session no longer signs them in closes 4401. After commit,
-    never raising."""
+    """Have every socket of the player, on every instance, read its sign-in again (a new password
+    or a deactivation may have ended it): a cookie socket whose session no longer signs them in
+    closes 4401. After commit, never raising."""
     _after_commit([(player_group(player_id), {"type": "player.recheck_sign_in"})])
 
 
