@@ -13,8 +13,12 @@ from apps.accounts.models import Player, User
 
 def lock_player_status(player_id: int) -> str:
     """The player's status, with the player row locked until the caller's transaction ends.
-    Raises Player.DoesNotExist."""
-    return Player.objects.select_for_update().values_list("status", flat=True).get(pk=player_id)
+    Raises Player.DoesNotExist. The lock is the one an UPDATE of the row takes (`FOR NO KEY
+    UPDATE`): it excludes every other status change, but not the key share lock that each
+    ledger row's foreign key to its player takes, so a chargeback's lock inside a money
+    transaction does not wait on the player's other money transactions for their ledger rows
+    (`FOR UPDATE` did, and deadlocked with a deposit's success racing its early chargeback)."""
+    return Player.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=player_id)
 
 
 def lock_staff_devices(model: type[Model], user: User) -> list:
