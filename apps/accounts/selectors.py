@@ -310,8 +310,23 @@ def session_signs_in(session_key: str, user: User) -> bool:
     change ends every other session; the one that changed it gets a new key and hash). Read
     only: Django's own check would flush a session that fails it."""
     data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    stored = data.get(HASH_SESSION_KEY)
-    if not user.is_active or not stored or data.get(SESSION_KEY) != user._meta.pk.value_to_string(user):
+    if data.get(SESSION_KEY) != user._meta.pk.value_to_string(user):
+        return False
+    return session_hash_signs_in(data.get(HASH_SESSION_KEY, ""), user)
+
+
+def session_hash_of(session) -> str:
+    """The password hash a signed-in session carries (`session_hash_signs_in` judges it later), or
+    "" for a session that signed nobody in."""
+    return session.get(HASH_SESSION_KEY, "")
+
+
+def session_hash_signs_in(stored: str, user: User) -> bool:
+    """Whether a session carrying `stored` (its HASH_SESSION_KEY) would still sign `user` in, as
+    Django judges it: the user is active and `stored` is the hash of their current password (by
+    the current secret key or a fallback). What a socket keeps of the session that asked for its
+    ticket, where the session's key is not kept."""
+    if not user.is_active or not stored:
         return False
     hashes = [user.get_session_auth_hash()]
     hashes += [user._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS]

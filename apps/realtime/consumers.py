@@ -80,14 +80,19 @@ def _player_of(user) -> Player | None:
 
 
 @database_sync_to_async
-def _signed_in(credential: str, session_key: str | None, user_id: int) -> bool:
+def _signed_in(credential: str, session_key: str | None, user_id: int, session_hash: str = "") -> bool:
     """Whether the sign-in a player socket was opened with still signs the player in: its session
-    (a cookie's: it exists and carries the hash of the player's current password), or the bearer
-    token that asked for its ticket. A ticket a session asked for is not read again (the
-    session's key is not kept, only its hash); nor one with no sign-in."""
-    if session_key is not None:
+    (a cookie's: it exists and carries the hash of the player's current password), the bearer
+    token that asked for its ticket, or the session that asked for it (whose key is not kept:
+    the password hash it carried still matches, the player active; its sign-out closes the socket
+    by its credential, `player_signed_out`). A ticket with no sign-in is not read again."""
+    if session_key is not None or session_hash:
         user = accounts.get_user(user_id)
-        return user is not None and accounts.session_signs_in(session_key, user)
+        if user is None:
+            return False
+        if session_key is not None:
+            return accounts.session_signs_in(session_key, user)
+        return accounts.session_hash_signs_in(session_hash, user)
     if credential.startswith("token:"):
         return accounts.is_live_token_hash(credential.removeprefix("token:"))
     return True
@@ -348,6 +353,7 @@ class PlayerConsumer(_BackplaneMember):
     player_id: int | None = None
     credential = ""  # the sign-in the socket was opened with (services.credential_of); "" if unknown
     session_key: str | None = None  # a cookie socket's session, read again when the sign-in may have ended
+    session_hash = ""  # the password hash of the session that asked for its ticket (services.session_hash_of)
     user_id: int | None = None
     version = 0  # the wallet version this socket has sent the player: its hello's, then each frame's
     # Live frames held for one missing before them, by version, and the timer that reads the
@@ -361,6 +367,7 @@ class PlayerConsumer(_BackplaneMember):
     async def connect(self) -> None:
         player = self.scope.get("ticket_player")
         credential = self.scope.get("ticket_credential", "")
+        session_hash = self.scope.get("ticket_session_hash", "")
         session = None
         if player is None and not self.scope.get("ticket_given"):
             user = self.scope.get("user")
@@ -393,8 +400,9 @@ class PlayerConsumer(_BackplaneMember):
         # this socket was in it: the sign-in is read again now that it is.
         self.credential = credential
         self.session_key = session.session_key if session is not None else None
+        self.session_hash = session_hash
         self.user_id = player.user_id
-        if not await _signed_in(credential, self.session_key, self.user_id):
+        if not await _signed_in(credential, self.session_key, self.user_id, self.session_hash):
             return await self.close(code=NOT_AUTHENTICATED)
         hello = protocol.hello(await _state(player.pk))
         await self.send_json(hello)
@@ -566,7 +574,7 @@ class PlayerConsumer(_BackplaneMember):
         if self.closing or self.user_id is None:
             return
         try:
-            signed_in = await _signed_in(self.credential, self.session_key, self.user_id)
+            signed_in = await _signed_in(self.credential, self.session_key, self.user_id, self.session_hash)
         except Exception as exc:
             logger.warning("realtime.sign_in_unread", player_id=self.player_id, error=repr(exc))
             return await self.close(code=ACCESS_UNREAD)

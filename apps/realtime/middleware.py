@@ -1,6 +1,7 @@
 """WebSocket authentication by one-time ticket (`?ticket=T`), beside the session cookie that
 Channels' AuthMiddlewareStack reads. Puts the ticket's player, or None, in `scope["ticket_player"]`, and
-the sign-in that asked for the ticket in `scope["ticket_credential"]`."""
+the sign-in that asked for the ticket in `scope["ticket_credential"]` (and a session's password hash in
+`scope["ticket_session_hash"]`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ class TicketAuthMiddleware(BaseMiddleware):
         scope = dict(scope)
         scope["ticket_player"] = None
         scope["ticket_credential"] = ""
+        scope["ticket_session_hash"] = ""
         scope["ticket_given"] = bool(tickets)
         if tickets:
             redeemed = await database_sync_to_async(services.redeem)(ticket=tickets[0])
             if redeemed is not None:
                 scope["ticket_player"], scope["ticket_credential"] = redeemed.player, redeemed.credential
+                scope["ticket_session_hash"] = redeemed.session_hash
         return await super().__call__(scope, receive, send)
 
 

@@ -22,6 +22,11 @@ class RealtimeTicket(models.Model):
         help_text="the sign-in that asked for it, as services.credential_of names it (empty: a sandbox command's); "
         "its sign-out closes the socket",
     )  # fmt: skip
+    session_hash = models.CharField(
+        max_length=128, blank=True, default="",
+        help_text="when a session asked for it: the password hash the session carries, so that a password change "
+        "or a deactivation that ends the session closes the socket too",
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return f"realtime ticket of player {self.player_id}"

@@ -12,6 +12,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts import selectors as accounts
 from apps.accounts.models import Player
 from apps.common.tokens import hash_token, new_token
 from apps.realtime import protocol, push
@@ -45,17 +46,29 @@ def credential_of(request) -> str:
     return session_credential(session_key) if session_key else ""
 
 
-def issue_ticket(*, player: Player, credential: str = "") -> str:
+def session_hash_of(request) -> str:
+    """What a socket keeps of the session a player API request came with (`credential_of` names
+    the session): the password hash it carries, so that a password change or a deactivation that
+    ends the session closes the socket too. Empty for a bearer token's request, whose token a
+    password change revokes."""
+    if isinstance(getattr(request, "auth", None), str):
+        return ""
+    session = getattr(request, "session", None)
+    return accounts.session_hash_of(session) if session is not None else ""
+
+
+def issue_ticket(*, player: Player, credential: str = "", session_hash: str = "") -> str:
     """A fresh one-time ticket that connects `player` to `/ws/player/`; valid TICKET_LIFETIME.
     `credential`: the sign-in that asked for it (`credential_of`), whose sign-out closes the
-    socket the ticket opens.
+    socket the ticket opens; `session_hash`: a session's (`session_hash_of`), whose password
+    change closes it too.
 
     Only its SHA-256 is stored: the ticket itself is returned once, here, and never again.
     """
     ticket = new_token()
     RealtimeTicket.objects.create(
         token_hash=hash_token(ticket), player=player, expires_at=timezone.now() + TICKET_LIFETIME,
-        credential=credential,
+        credential=credential, session_hash=session_hash,
     )  # fmt: skip
     return ticket
 
@@ -64,6 +77,7 @@ def issue_ticket(*, player: Player, credential: str = "") -> str:
 class Redeemed:
     player: Player
     credential: str  # the ticket's (issue_ticket)
+    session_hash: str = ""  # the ticket's (issue_ticket)
 
 
 def redeem_ticket(*, ticket: str) -> Player | None:
@@ -93,7 +107,7 @@ def redeem(*, ticket: str) -> Redeemed | None:
     if used != 1:
         return None
     row = RealtimeTicket.objects.select_related("player__user").get(token_hash=token_hash)
-    return Redeemed(row.player, row.credential) if row.player.user.is_active else None
+    return Redeemed(row.player, row.credential, row.session_hash) if row.player.user.is_active else None
 
 
 def notify_player(player_id: int | str, *, kind: str, message: str, data: dict | None = None) -> None:

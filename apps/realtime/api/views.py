@@ -29,7 +29,7 @@ class RealtimeTicketApi(APIView):
     class OutputSerializer(serializers.Serializer):
         ticket = serializers.CharField(
             help_text="pass as `?ticket=` to /ws/player/; works once. The socket it opens closes 4401 when the "
-            "sign-in that asked for it (the bearer token, or the session) signs out"
+            "sign-in that asked for it (the bearer token, or the session) signs out, or the player's password changes"
         )
         expires_in = serializers.IntegerField(help_text="seconds")
 
@@ -40,7 +40,9 @@ class RealtimeTicketApi(APIView):
     )
     def post(self, request):
         player = accounts.get_player_for_user(request.user)
-        ticket = services.issue_ticket(player=player, credential=services.credential_of(request))
+        ticket = services.issue_ticket(
+            player=player, credential=services.credential_of(request), session_hash=services.session_hash_of(request)
+        )
         data = {"ticket": ticket, "expires_in": int(services.TICKET_LIFETIME.total_seconds())}
         return Response(self.OutputSerializer(data).data, status=status.HTTP_201_CREATED)
 

@@ -2,8 +2,9 @@
 site session signed out closes that session's sockets and those whose tickets it asked for; a
 revoked bearer token (a logout through the API, a password change) closes the sockets whose
 tickets it asked for; a password change or a deactivation closes every cookie socket whose
-session no longer signs the player in. Each closes 4401, the code a new connection with that
-sign-in gets; the player's sockets of other sign-ins keep receiving.
+session no longer signs the player in, and every socket whose ticket such a session asked for.
+Each closes 4401, the code a new connection with that sign-in gets; the player's sockets of other
+sign-ins keep receiving.
 
 A close is awaited for one second at most: the heartbeat is 20 s, so a close within a second is
 the sign-out's message."""
@@ -189,6 +190,24 @@ async def test_an_operators_password_reset_closes_every_cookie_socket_of_the_pla
 
     for socket in sockets:
         await assert_closed_promptly(socket, 4401)
+
+
+async def test_a_password_change_closes_the_sockets_of_tickets_a_session_asked_for():
+    """The socket keeps the password hash its session carried (not the session's key): a new
+    password ends the session, and the socket with it; a save that ends nothing leaves it."""
+    player = await funded_player(1_000)
+    client, _ = await site_session(player)
+    kept = await open_socket(f"/ws/player/?ticket={await ticket_asked_by(client)}")
+    player.user.first_name = "Ada"
+    await database_sync_to_async(player.user.save)()
+    await assert_gets_a_bet(kept, player)
+    ended = await open_socket(f"/ws/player/?ticket={await ticket_asked_by(client)}")
+
+    await database_sync_to_async(accounts.set_password)(user=player.user, password="a new and long passphrase")
+
+    await assert_closed_promptly(kept, 4401)
+    await assert_closed_promptly(ended, 4401)
+    assert (await database_sync_to_async(client.post)(TICKET)).status_code in (401, 403)
 
 
 async def test_a_deactivated_players_cookie_sockets_close():
