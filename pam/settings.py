@@ -193,6 +193,13 @@ else:
         # own cursors bind on the client); empty disables it (a transaction-mode pooler).
         "prepare_threshold": int(PREPARE_THRESHOLD) if PREPARE_THRESHOLD else None,
     }
+    # PostgreSQL's JIT compiles a statement whose estimate passes jit_above_cost: a limited
+    # player's usage read with a long history in its windows was estimated over it and spent
+    # hundreds of milliseconds compiling for a few of running (docs/configuration.md). Empty:
+    # no startup options (a pooler that refuses them; set `jit = off` on the role instead).
+    DB_SESSION_OPTIONS = env.str("DB_SESSION_OPTIONS", default="-c jit=off")
+    if DB_SESSION_OPTIONS:
+        DATABASES["default"]["OPTIONS"]["options"] = DB_SESSION_OPTIONS
 # Services open their own transactions (durable ones for money): see ARCHITECTURE.md.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
