@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.choices import KycStatus, PlayerStatus
@@ -47,7 +46,7 @@ from apps.common.db import prepared_cursor, sql_constants
 from apps.common.events import send_after_commit
 from apps.common.timestamps import aware_from_sql, iso_utc
 from apps.compliance import services, signals
-from apps.compliance.choices import STAKE_LIMIT_KINDS, LimitKind, LimitPeriod
+from apps.compliance.choices import STAKE_LIMIT_KINDS, LimitKind
 from apps.compliance.errors import KycRequired, LimitReached, PlayerBlocked, PlayerExcluded, RealityCheckPending
 from apps.compliance.models import Exclusion, limit_in_force, reality_check_awaits_ack
 from apps.compliance.selectors import (
@@ -223,22 +222,26 @@ def _state_sql(kinds: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]
     windows = tuple((kind, period) for kind in money for period in _WINDOWS)
     usage = ""
     if windows:
-        ledger = wallet_selectors.ledger_windows_sql(
-            tuple((_usage_column(kind, period), tuple(SUMMED_KINDS[kind])) for kind, period in windows)
+        has_limit = (
+            "EXISTS (SELECT 1 FROM compliance_limit m "  # noqa: S608 - constants
+            f"WHERE m.player_id = %s AND m.kind IN ({sql_constants(money)}))"
         )
-        usage = (
-            f"WITH u AS MATERIALIZED ({ledger} AND EXISTS (SELECT 1 FROM compliance_limit m "  # noqa: S608
-            f"WHERE m.player_id = %s AND m.kind IN ({sql_constants(money)}))) "
-        )
+        ledger = wallet_selectors.ledger_windows_sql(_ledger_columns(windows), when=has_limit)
+        usage = f"WITH u AS MATERIALIZED ({ledger}) "
     columns = ", ".join(f"{expression} AS {name}" for expression, name in _STATE_COLUMNS)
+    # No usage row (NULL columns, read as 0) when the player has no money limit of these kinds.
     sql = (
         f"{usage}SELECT {columns}{', u.*' if windows else ''} FROM accounts_player p "  # noqa: S608
-        f"{'CROSS JOIN u ' if windows else ''}"
+        f"{'LEFT JOIN u ON true ' if windows else ''}"
         "LEFT JOIN compliance_playerprotection pp ON pp.player_id = p.id "
         "LEFT JOIN compliance_exclusion e ON e.id = pp.exclusion_id "
         f"LEFT JOIN compliance_limit l ON l.player_id = p.id AND l.kind IN ({sql_constants(kinds)}) WHERE p.id = %s"
     )
     return sql, windows
+
+
+def _ledger_columns(windows: tuple[tuple[str, str], ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((_usage_column(kind, period), tuple(SUMMED_KINDS[kind])) for kind, period in windows)
 
 
 @cache
@@ -254,10 +257,9 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
     sql, windows = _state_sql(kinds)
     params = []
     if windows:
-        adapt = connection.ops.adapt_datetimefield_value
-        since = {period: adapt(now - PERIODS[period]) for period in _WINDOWS}
-        # The windows' starts, the player and the longest window's start; then the EXISTS' player.
-        params = [since[period] for _, period in windows] + [player_id, since[LimitPeriod.MONTH], player_id]
+        starts = [now - PERIODS[period] for _, period in windows]
+        # The ledger's windows, then the EXISTS' player.
+        params = [*wallet_selectors.ledger_windows_params(_ledger_columns(windows), player_id, starts), player_id]
     with prepared_cursor() as cursor:
         cursor.execute(sql, [*params, player_id])
         row_type = _row_type(tuple(column[0] for column in cursor.description))
@@ -279,7 +281,7 @@ def _money_path_state(player_id: int, now: dt.datetime, *, kinds: tuple[str, ...
                                      bool(row.limit_pending_needs_confirmation), now)  # fmt: skip
         if in_force is not None:
             limits[(row.limit_kind, row.limit_period)] = in_force
-    used = {(kind, period): used_of(kind, getattr(head, _usage_column(kind, period))) for kind, period in windows}
+    used = {(kind, period): used_of(kind, getattr(head, _usage_column(kind, period)) or 0) for kind, period in windows}
     at = aware_from_sql
     return _MoneyPathState(exclusion, at(head.kyc_threshold_reached_at), at(head.session_started_at),
                            at(head.reality_check_sent_at), at(head.reality_check_acknowledged_at), limits,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from apps.common.timestamps import iso_utc
 from apps.wallet import chain
 from apps.wallet.choices import BALANCE_SIGN, AccountKind
 from apps.wallet.models import Account, Entry, Transaction
@@ -110,9 +111,29 @@ def missing_guards() -> list[str]:
     """On PostgreSQL, the append-only and zero-sum triggers exist and are enabled."""
     if connection.vendor != "postgresql":
         return []
-    wanted = {"wallet_transaction_append_only", "wallet_entry_append_only", "wallet_entry_transaction_balanced"}
+    wanted = {"wallet_transaction_append_only", "wallet_entry_append_only", "wallet_entry_transaction_balanced",
+              "wallet_transaction_counted_by_hour"}  # fmt: skip
     enabled = {name for name, state in _rows("SELECT tgname, tgenabled FROM pg_trigger") if state != "D"}
     return [f"trigger {name} is missing or disabled" for name in sorted(wanted - enabled)]
+
+
+def ledger_hours_not_the_ledgers() -> list[str]:
+    """On PostgreSQL, each player's hourly sums by kind (`wallet_ledger_hour`, which the limits'
+    usage reads) equal the sums of their transactions, recomputed; a missing sum is 0."""
+    if connection.vendor != "postgresql":
+        return []
+    rows = _rows(
+        "WITH t AS (SELECT player_id, date_trunc('hour', created_at, 'UTC') AS hour, kind, SUM(amount) AS amount "
+        "FROM wallet_transaction GROUP BY 1, 2, 3) "
+        "SELECT COALESCE(t.player_id, h.player_id), COALESCE(t.hour, h.hour), COALESCE(t.kind, h.kind), "
+        "COALESCE(h.amount, 0), COALESCE(t.amount, 0) FROM t FULL JOIN wallet_ledger_hour h "
+        "ON h.player_id = t.player_id AND h.hour = t.hour AND h.kind = t.kind "
+        "WHERE COALESCE(h.amount, 0) <> COALESCE(t.amount, 0) ORDER BY 1, 2, 3"
+    )
+    return [
+        f"player {player}: the {kind} of the hour from {iso_utc(hour)} sum to {total}, but its hourly sum says {stored}"
+        for player, hour, kind, stored, total in rows
+    ]
 
 
 def broken_hash_chains() -> list[str]:
@@ -142,6 +163,7 @@ CHECKS: dict[str, Callable[[], list[str]]] = {
     "last entry agrees with the stored balance": last_balance_after_mismatches,
     "wallet versions count the money transactions": wallet_version_gaps,
     "database guards are in place": missing_guards,
+    "the hourly sums are the ledger's": ledger_hours_not_the_ledgers,
     "each player's transactions follow their hash chain": broken_hash_chains,
 }
 

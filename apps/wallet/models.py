@@ -197,6 +197,26 @@ class Entry(models.Model):
         return f"{self.amount:+d} on account {self.account_id}"
 
 
+class LedgerHour(models.Model):
+    """A player's transactions of one kind in one UTC hour, summed (`Transaction.amount`): what a
+    rolling window's usage reads for its whole hours (selectors.ledger_windows_sql). On PostgreSQL
+    a trigger of the ledger adds each transaction in its own database transaction (migration
+    0020), so the sums are always the ledger's own (`wallet_audit` recomputes them); embedded
+    SQLite leaves the table empty and sums the ledger's rows."""
+
+    pk = models.CompositePrimaryKey("player_id", "hour", "kind")
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+", db_index=False)
+    hour = models.DateTimeField(help_text="the hour's start, UTC")
+    kind = models.CharField(max_length=24, choices=TransactionKind.choices)
+    amount = models.BigIntegerField(help_text="minor units, the sum of the hour's transactions of the kind")
+
+    class Meta:
+        db_table = "wallet_ledger_hour"
+
+    def __str__(self) -> str:
+        return f"{self.kind} of player {self.player_id} from {self.hour:%Y-%m-%d %H:00}: {self.amount}"
+
+
 class AdjustmentRequest(models.Model):
     """A staff adjustment of a player's cash, with its reason code: posted at once under the
     currency's four-eyes threshold (`needs_approval` False, no second person), else `pending` until

@@ -160,9 +160,22 @@ def sum_ledger(player_id: int, *, kinds: Iterable[str], since: dt.datetime | Non
 def sum_ledger_windows(player_id: int, windows: Sequence[tuple[Iterable[str], dt.datetime]]) -> list[int]:
     """For each (kinds, after) of `windows`, the sum of the player's transactions of those kinds
     created strictly after `after` (a transaction exactly at `after` has left the window): one
-    query, whatever the number of windows, ranging over the player's rows since the earliest."""
+    query, whatever the number of windows (`ledger_windows_sql`'s on PostgreSQL)."""
     if not windows:
         return []
+    if connection.vendor == "postgresql":
+        columns = tuple((f"w{n}", tuple(kinds)) for n, (kinds, _) in enumerate(windows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                ledger_windows_sql(columns), ledger_windows_params(columns, player_id, [a for _, a in windows])
+            )
+            return [int(total) for total in cursor.fetchone()]
+    return scan_ledger_windows(player_id, windows)
+
+
+def scan_ledger_windows(player_id: int, windows: Sequence[tuple[Iterable[str], dt.datetime]]) -> list[int]:
+    """`sum_ledger_windows` from the ledger's rows alone, every transaction of the windows read
+    (embedded SQLite's way, and the reference the hourly sums are tested against)."""
     sums = {f"w{n}": Sum(_player_move(), filter=Q(created_at__gt=after, kind__in=list(kinds)), default=0)
             for n, (kinds, after) in enumerate(windows)}  # fmt: skip
     earliest = min(after for _, after in windows)
@@ -192,26 +205,89 @@ def sum_ledger_by_player(
     return [(row["player_id"], row["total"]) for row in rows]
 
 
-@cache
-def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
-    """`sum_ledger_windows` as SQL text, for a statement that embeds it (compliance's one prepared
-    statement of the bet path, where a second round trip would cost more than the sum).
+# A window's whole hours come from `wallet_ledger_hour` (PostgreSQL: the ledger summed by player,
+# hour and kind, kept by a trigger of the ledger: wallet migration 0020), its edge hour's rows
+# from the ledger itself, and what the debt-leaving kinds left as debt from their own rows: a
+# window's cost is its hours, not its transactions.
+_DEBT_SQL = (
+    "COALESCE((SELECT SUM(e.amount) FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id "  # noqa: S608
+    f"WHERE e.transaction_id = t.id AND a.kind = {sql_constants([AccountKind.DEBT])}), 0)"
+)
+_HOUR = dt.timedelta(hours=1)
 
-    One column per (name, kinds) of `columns`, named `name`. Its parameters, in order: each
-    column's window start (exclusive), the player id, the earliest window start. The ledger is
-    aliased `t`, so the caller may add conditions (`... AND EXISTS (...)`). Built once per
-    `columns`; the names must be identifiers and the kinds TransactionKind values (ValueError
-    otherwise), so no value from outside ever reaches the text.
-    """
+
+def _hour_of(moment: dt.datetime) -> dt.datetime:
+    """The start of the UTC hour holding `moment`, as `date_trunc('hour', …, 'UTC')` makes it."""
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _checked_columns(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
     for name, kinds in columns:
         if not name.isidentifier() or not set(kinds) <= set(TransactionKind.values):
             raise ValueError(f"Not a ledger window: {name!r} of {kinds!r}.")
-    sums = ", ".join(
-        f"COALESCE(SUM({_PLAYER_MOVE_SQL}) FILTER (WHERE t.created_at > %s AND t.kind IN ({sql_constants(kinds)})), 0) "
-        f"AS {name}"
+
+
+@cache
+def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...], when: str = "") -> str:
+    """`sum_ledger_windows` as SQL text, for a statement that embeds it (compliance's one prepared
+    statement of the bet path, where a second round trip would cost more than the sum): one row,
+    one column per (name, kinds) of `columns`, named `name`. Its parameters are
+    `ledger_windows_params`' for the same `columns`, then those of `when`, a condition on other
+    tables under which the sums are read at all (`EXISTS (…)`; empty: always).
+
+    Built once per `columns`; the names must be identifiers and the kinds TransactionKind values
+    (ValueError otherwise), so no value from outside ever reaches the text.
+    """
+    _checked_columns(columns)
+    if connection.vendor != "postgresql":
+        sums = ", ".join(
+            f"COALESCE(SUM({_PLAYER_MOVE_SQL}) FILTER (WHERE t.created_at > %s "
+            f"AND t.kind IN ({sql_constants(kinds)})), 0) AS {name}"
+            for name, kinds in columns
+        )
+        condition = f" AND {when}" if when else ""
+        return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s{condition}"  # noqa: S608
+    hours = ", ".join(
+        f"COALESCE(SUM(h.amount) FILTER (WHERE h.hour > %s AND h.kind IN ({sql_constants(kinds)})), 0) AS {name}"
         for name, kinds in columns
     )
-    return f"SELECT {sums} FROM wallet_transaction t WHERE t.player_id = %s AND t.created_at > %s"  # noqa: S608
+    totals = []
+    for name, kinds in columns:
+        edge = (
+            "(SELECT COALESCE(SUM(t.amount), 0) FROM wallet_transaction t WHERE t.player_id = %s "  # noqa: S608
+            f"AND t.created_at > %s AND t.created_at < %s AND t.kind IN ({sql_constants(kinds)}))"
+        )
+        total = f"h.{name} + {edge}"
+        debt_kinds = [kind for kind in kinds if kind in DEBT_LEAVING_KINDS]
+        if debt_kinds:
+            # The kinds' own list, every one of them debt-leaving: the partial index's condition.
+            total += (
+                f" + (SELECT COALESCE(SUM({_DEBT_SQL}), 0) FROM wallet_transaction t WHERE t.player_id = %s "  # noqa: S608
+                f"AND t.created_at > %s AND t.kind IN ({sql_constants(debt_kinds)}))"
+            )
+        totals.append(f"{total} AS {name}")
+    condition = f" WHERE {when}" if when else ""
+    return (
+        f"SELECT {', '.join(totals)} FROM (SELECT {hours} FROM wallet_ledger_hour h "  # noqa: S608
+        f"WHERE h.player_id = %s AND h.hour > %s) h{condition}"
+    )
+
+
+def ledger_windows_params(
+    columns: tuple[tuple[str, tuple[str, ...]], ...], player_id: int, starts: Sequence[dt.datetime]
+) -> list:
+    """`ledger_windows_sql(columns)`'s parameters for the player, each column's window after its
+    start in `starts` (aware datetimes)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor != "postgresql":
+        return [*(adapt(start) for start in starts), player_id, adapt(min(starts))]
+    params = []
+    for (_, kinds), start in zip(columns, starts, strict=True):
+        params += [player_id, adapt(start), adapt(_hour_of(start) + _HOUR)]
+        if any(kind in DEBT_LEAVING_KINDS for kind in kinds):
+            params += [player_id, adapt(start)]
+    params += [adapt(_hour_of(start)) for start in starts]
+    return [*params, player_id, adapt(min(_hour_of(start) for start in starts))]
 
 
 # --- a product's own movements, by their external ids (the bonuses' cost report) -------------------

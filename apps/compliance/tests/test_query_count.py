@@ -69,13 +69,14 @@ def test_a_player_with_wager_and_loss_limits_adds_one_select(players):
 
     (state,) = added_by_compliance(a_bet(plain), a_bet(limited))
 
-    # The protection state (exclusion, KYC hold, session start) joined to the limits, and the
-    # ledger summed once over every window of a wager or loss limit (3 periods each), each row's
-    # amount with the debt it left (read only for the kinds that leave one).
+    # The protection state (exclusion, KYC hold, session start) joined to the limits, and every
+    # window of a wager or loss limit (3 periods each) summed: its whole hours from the ledger's
+    # hourly sums, its edge hour from the ledger, and, for a loss, the debt its resettlements left.
     assert all(table in state for table in ("compliance_playerprotection", "compliance_exclusion", "compliance_limit"))
-    assert state.startswith("WITH u AS MATERIALIZED (SELECT COALESCE(SUM(t.amount + CASE WHEN t.kind IN (")
-    assert state.count("FILTER") == state.count("FROM wallet_entry e") == 6
-    assert "FROM wallet_transaction t WHERE t.player_id" in state
+    assert state.startswith("WITH u AS MATERIALIZED (SELECT h.wager_24h + (SELECT COALESCE(SUM(t.amount), 0)")
+    assert state.count("FILTER") == state.count("t.created_at < ") == 6
+    assert state.count("FROM wallet_ledger_hour h") == 1
+    assert state.count("FROM wallet_entry e") == 3
 
 
 def test_the_statement_is_prepared_on_postgresql(players):

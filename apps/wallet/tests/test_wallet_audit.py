@@ -122,3 +122,15 @@ def test_audit_reports_a_stored_balance_changed_by_hand():
     account = f"bonus account {bonus.pk} of player {alice.pk}"
     assert f"     - {account}: stored balance 651 but its entries sum to 650" in lines
     assert f"     - account {bonus.pk}: stored balance 651 v5, last entry says 650 v5" in lines
+
+
+def test_audit_names_an_hourly_sum_that_is_not_the_ledgers():
+    alice, _ = a_day_of_play()
+    sql("UPDATE wallet_ledger_hour SET amount = amount + 5 WHERE player_id = %s AND kind = 'win'", (alice.pk,))
+
+    code, lines = audit()
+
+    assert code == 1
+    (named,) = [line for line in lines if "hourly sum says" in line]
+    assert named.startswith(f"     - player {alice.pk}: the win of the hour from ")
+    assert named.endswith("sum to 400, but its hourly sum says 405")
