@@ -2,7 +2,8 @@
 
 `BENCH=wallet python -m bench` runs one; WORKERS, BENCH_SECONDS, BENCH_PLAYERS tune them
 (bench/realtime.py, bench/slot_rtp.py, bench/rng.py, bench/studio_wallet.py, bench/crash.py,
-bench/odds.py, bench/sportsbook.py, bench/bet_delay.py and bench/worldcup_bets.py list their own).
+bench/odds.py, bench/sportsbook.py, bench/bet_delay.py, bench/worldcup_bets.py and bench/limit_usage.py list
+their own).
 """
 
 import os
@@ -10,6 +11,7 @@ import os
 from bench.bet_delay import bet_delay_benchmark
 from bench.bonuses import bonuses_benchmark
 from bench.crash import crash_benchmark
+from bench.limit_usage import limit_usage_benchmark
 from bench.odds import odds_benchmark
 from bench.payments import payments_benchmark
 from bench.realtime import realtime_benchmark
@@ -36,6 +38,7 @@ BENCHMARKS = {
     "sportsbook": sportsbook_benchmark,
     "bet_delay": bet_delay_benchmark,
     "worldcup_bets": worldcup_bets_benchmark,
+    "limit_usage": limit_usage_benchmark,
 }
 
 if __name__ == "__main__":

@@ -251,26 +251,41 @@ def ledger_windows_sql(columns: tuple[tuple[str, tuple[str, ...]], ...], when: s
         f"COALESCE(SUM(h.amount) FILTER (WHERE h.hour > %s AND h.kind IN ({sql_constants(kinds)})), 0) AS {name}"
         for name, kinds in columns
     )
-    totals = []
-    for name, kinds in columns:
-        edge = (
-            "(SELECT COALESCE(SUM(t.amount), 0) FROM wallet_transaction t WHERE t.player_id = %s "  # noqa: S608
-            f"AND t.created_at > %s AND t.created_at < %s AND t.kind IN ({sql_constants(kinds)}))"
-        )
-        total = f"h.{name} + {edge}"
-        debt_kinds = [kind for kind in kinds if kind in DEBT_LEAVING_KINDS]
-        if debt_kinds:
-            # The kinds' own list, every one of them debt-leaving: the partial index's condition.
-            total += (
-                f" + (SELECT COALESCE(SUM({_DEBT_SQL}), 0) FROM wallet_transaction t WHERE t.player_id = %s "  # noqa: S608
-                f"AND t.created_at > %s AND t.kind IN ({sql_constants(debt_kinds)}))"
-            )
-        totals.append(f"{total} AS {name}")
-    condition = f" WHERE {when}" if when else ""
-    return (
-        f"SELECT {', '.join(totals)} FROM (SELECT {hours} FROM wallet_ledger_hour h "  # noqa: S608
-        f"WHERE h.player_id = %s AND h.hour > %s) h{condition}"
+    edges = ", ".join(
+        f"COALESCE(SUM(t.amount) FILTER (WHERE t.created_at > %s AND t.created_at < %s "
+        f"AND t.kind IN ({sql_constants(kinds)})), 0) AS {name}"
+        for name, kinds in columns
     )
+    ranges = " OR ".join("(t.created_at > %s AND t.created_at < %s)" for _ in columns)
+    sources = [
+        f"(SELECT {hours} FROM wallet_ledger_hour h WHERE h.player_id = %s AND h.hour > %s) h",  # noqa: S608
+        f"(SELECT {edges} FROM wallet_transaction t WHERE t.player_id = %s AND ({ranges})) e",  # noqa: S608
+    ]
+    totals = {name: f"h.{name} + e.{name}" for name, _ in columns}
+    debts = _debt_columns(columns)
+    if debts:
+        # Every kind named is debt-leaving: the partial index's condition.
+        owed = ", ".join(
+            f"COALESCE(SUM({_DEBT_SQL}) FILTER (WHERE t.created_at > %s AND t.kind IN ({sql_constants(kinds)})), 0) "
+            f"AS {name}"
+            for name, kinds in debts
+        )
+        every = sorted({kind for _, kinds in debts for kind in kinds})
+        sources.append(
+            f"(SELECT {owed} FROM wallet_transaction t WHERE t.player_id = %s "  # noqa: S608
+            f"AND t.kind IN ({sql_constants(every)}) AND t.created_at > %s) d"
+        )
+        for name, _ in debts:
+            totals[name] += f" + d.{name}"
+    condition = f" WHERE {when}" if when else ""
+    selected = ", ".join(f"{total} AS {name}" for name, total in totals.items())
+    return f"SELECT {selected} FROM {', '.join(sources)}{condition}"  # noqa: S608
+
+
+def _debt_columns(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """The columns whose kinds leave debt, each with those kinds alone."""
+    debts = [(name, tuple(kind for kind in kinds if kind in DEBT_LEAVING_KINDS)) for name, kinds in columns]
+    return [(name, kinds) for name, kinds in debts if kinds]
 
 
 def ledger_windows_params(
@@ -281,13 +296,14 @@ def ledger_windows_params(
     adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor != "postgresql":
         return [*(adapt(start) for start in starts), player_id, adapt(min(starts))]
-    params = []
-    for (_, kinds), start in zip(columns, starts, strict=True):
-        params += [player_id, adapt(start), adapt(_hour_of(start) + _HOUR)]
-        if any(kind in DEBT_LEAVING_KINDS for kind in kinds):
-            params += [player_id, adapt(start)]
-    params += [adapt(_hour_of(start)) for start in starts]
-    return [*params, player_id, adapt(min(_hour_of(start) for start in starts))]
+    edges = [_hour_of(start) for start in starts]
+    ranges = [value for start, edge in zip(starts, edges, strict=True) for value in (adapt(start), adapt(edge + _HOUR))]
+    params = [*(adapt(edge) for edge in edges), player_id, adapt(min(edges)), *ranges, player_id, *ranges]
+    start_of = dict(zip((name for name, _ in columns), starts, strict=True))
+    debts = _debt_columns(columns)
+    if debts:
+        params += [*(adapt(start_of[name]) for name, _ in debts), player_id, adapt(min(start_of[n] for n, _ in debts))]
+    return params
 
 
 # --- a product's own movements, by their external ids (the bonuses' cost report) -------------------

@@ -73,10 +73,11 @@ def test_a_player_with_wager_and_loss_limits_adds_one_select(players):
     # window of a wager or loss limit (3 periods each) summed: its whole hours from the ledger's
     # hourly sums, its edge hour from the ledger, and, for a loss, the debt its resettlements left.
     assert all(table in state for table in ("compliance_playerprotection", "compliance_exclusion", "compliance_limit"))
-    assert state.startswith("WITH u AS MATERIALIZED (SELECT h.wager_24h + (SELECT COALESCE(SUM(t.amount), 0)")
-    assert state.count("FILTER") == state.count("t.created_at < ") == 6
+    assert state.startswith("WITH u AS MATERIALIZED (SELECT h.wager_24h + e.wager_24h AS wager_24h, ")
+    assert "h.loss_30d + e.loss_30d + d.loss_30d AS loss_30d" in state
     assert state.count("FROM wallet_ledger_hour h") == 1
-    assert state.count("FROM wallet_entry e") == 3
+    assert state.count("FROM wallet_transaction t") == 2  # the edge hours, the debt left
+    assert state.count("FILTER") == 6 + 6 + 3
 
 
 def test_the_statement_is_prepared_on_postgresql(players):
