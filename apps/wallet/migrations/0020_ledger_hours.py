@@ -8,7 +8,8 @@ as debt is read from those rare rows through their own partial index.
 
 The trigger is made before the table is filled from the ledger, in one migration transaction:
 CREATE TRIGGER waits for every transaction writing the ledger and holds off new ones until the
-commit, so no row is counted twice or missed. Embedded SQLite sums the ledger as before.
+commit, so no row is counted twice or missed: on a large ledger, writes wait for the fill (one
+GROUP BY over the ledger). Embedded SQLite sums the ledger as before.
 """
 
 import django.db.models.deletion
