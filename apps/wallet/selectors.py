@@ -140,12 +140,13 @@ def _player_move() -> Combinable:
     return F("amount") + left_as_debt
 
 
-# The same in SQL, the ledger aliased `t` (ledger_windows_sql); only this module's constants.
-_PLAYER_MOVE_SQL = (
-    f"t.amount + CASE WHEN t.kind IN ({sql_constants(DEBT_LEAVING_KINDS)}) THEN COALESCE((SELECT SUM(e.amount) "  # noqa: S608
-    "FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id "
-    f"WHERE e.transaction_id = t.id AND a.kind = {sql_constants([AccountKind.DEBT])}), 0) ELSE 0 END"
+# The same in SQL, the ledger aliased `t` (ledger_windows_sql); only this module's constants: what
+# a transaction left as debt, and its whole move.
+_DEBT_SQL = (
+    "COALESCE((SELECT SUM(e.amount) FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id "  # noqa: S608
+    f"WHERE e.transaction_id = t.id AND a.kind = {sql_constants([AccountKind.DEBT])}), 0)"
 )
+_PLAYER_MOVE_SQL = f"t.amount + CASE WHEN t.kind IN ({sql_constants(DEBT_LEAVING_KINDS)}) THEN {_DEBT_SQL} ELSE 0 END"
 
 
 def sum_ledger(player_id: int, *, kinds: Iterable[str], since: dt.datetime | None = None) -> int:
@@ -209,10 +210,6 @@ def sum_ledger_by_player(
 # hour and kind, kept by a trigger of the ledger: wallet migration 0020), its edge hour's rows
 # from the ledger itself, and what the debt-leaving kinds left as debt from their own rows: a
 # window's cost is its hours, not its transactions.
-_DEBT_SQL = (
-    "COALESCE((SELECT SUM(e.amount) FROM wallet_entry e JOIN wallet_account a ON a.id = e.account_id "  # noqa: S608
-    f"WHERE e.transaction_id = t.id AND a.kind = {sql_constants([AccountKind.DEBT])}), 0)"
-)
 _HOUR = dt.timedelta(hours=1)
 
 
